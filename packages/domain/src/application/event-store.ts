@@ -1,0 +1,66 @@
+import { Context, Data, type Effect } from "effect"
+import type { DomainEvent } from "../events.js"
+
+/**
+ * What an append expects of the stream: an exact version (the number of events already in it),
+ * `"no_stream"` (empty), `"stream_exists"` (at least one event), or `"any"` (no concurrency check).
+ */
+export type ExpectedVersion = number | "no_stream" | "stream_exists" | "any"
+
+export interface StoredEvent {
+  readonly streamId: string
+  /** 1-based position of the event within its stream. */
+  readonly version: number
+  /** Position in the whole log; strictly increasing in append order. */
+  readonly globalPosition: number
+  readonly event: DomainEvent
+  readonly recordedAt: number
+}
+
+export interface StreamRead {
+  /** The stream's version: the number of events in it (0 for a stream that does not exist). */
+  readonly version: number
+  readonly events: ReadonlyArray<StoredEvent>
+}
+
+export interface AppendResult {
+  readonly nextVersion: number
+  /** Global position of the last appended event (`null` when nothing was appended). */
+  readonly lastGlobalPosition: number | null
+}
+
+/** The stream is not at the version the append expected: someone else appended first. */
+export class VersionConflict extends Data.TaggedError("VersionConflict")<{
+  readonly streamId: string
+  readonly expected: ExpectedVersion
+  readonly actual: number
+}> {}
+
+/**
+ * The event log. Infrastructure failures are defects; the only expected failure is a version
+ * conflict, which the command handler retries.
+ */
+export class EventStore extends Context.Tag("@mm-gateway/domain/EventStore")<EventStore, {
+  readonly readStream: (streamId: string) => Effect.Effect<StreamRead>
+  readonly append: (
+    streamId: string,
+    expected: ExpectedVersion,
+    events: ReadonlyArray<DomainEvent>
+  ) => Effect.Effect<AppendResult, VersionConflict>
+  /** Events with `globalPosition > after`, in order, at most `limit` of them. */
+  readonly readAll: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>>
+}>() {}
+
+/** Whether a stream at `actual` satisfies `expected`. Shared by every adapter so they agree. */
+export const satisfies = (expected: ExpectedVersion, actual: number): boolean => {
+  switch (expected) {
+    case "any":
+      return true
+    case "no_stream":
+      return actual === 0
+    case "stream_exists":
+      return actual > 0
+    default:
+      return actual === expected
+  }
+}

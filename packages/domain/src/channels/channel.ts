@@ -1,0 +1,104 @@
+import { Match, Schema } from "effect"
+import { accept, type Decider, nothing, reject } from "../shared/decider.js"
+import { ThroughputOutOfRange } from "../shared/errors.js"
+import { ChannelRouting, EpochMillis, PhoneNumberId, Provider, WabaId } from "../shared/ids.js"
+
+/** Cloud API numbers start at 80 messages/s and can be upgraded up to 1000 (reference §8). */
+export const DEFAULT_THROUGHPUT_MPS = 80
+export const MAX_THROUGHPUT_MPS = 1000
+
+const ChannelConfig = {
+  phoneNumberId: PhoneNumberId,
+  wabaId: WabaId,
+  displayPhoneNumber: Schema.String,
+  provider: Provider,
+  /** Where the encrypted credentials are kept; the domain never sees a secret. */
+  credentialsRef: Schema.String,
+  throughputMps: Schema.Number
+}
+
+export const RegisterChannel = Schema.TaggedStruct("RegisterChannel", {
+  ...ChannelConfig,
+  routing: ChannelRouting,
+  at: EpochMillis
+})
+export const ChannelCommand = Schema.Union(RegisterChannel)
+export type ChannelCommand = typeof ChannelCommand.Type
+
+export const ChannelRegistered = Schema.TaggedStruct("ChannelRegistered", { ...ChannelConfig, at: EpochMillis })
+export const ChannelReconfigured = Schema.TaggedStruct("ChannelReconfigured", { ...ChannelConfig, at: EpochMillis })
+export const ChannelRoutingOverrideSet = Schema.TaggedStruct("ChannelRoutingOverrideSet", {
+  phoneNumberId: PhoneNumberId,
+  routing: ChannelRouting,
+  at: EpochMillis
+})
+export const ChannelEvent = Schema.Union(ChannelRegistered, ChannelReconfigured, ChannelRoutingOverrideSet)
+export type ChannelEvent = typeof ChannelEvent.Type
+
+export interface ChannelConfiguration {
+  readonly phoneNumberId: PhoneNumberId
+  readonly wabaId: WabaId
+  readonly displayPhoneNumber: string
+  readonly provider: Provider
+  readonly credentialsRef: string
+  readonly throughputMps: number
+}
+
+export type ChannelState =
+  | { readonly _tag: "Unregistered" }
+  | { readonly _tag: "Registered"; readonly config: ChannelConfiguration; readonly routing: ChannelRouting }
+
+export const initialState = (): ChannelState => ({ _tag: "Unregistered" })
+
+const configOf = (e: ChannelConfiguration): ChannelConfiguration => ({
+  phoneNumberId: e.phoneNumberId,
+  wabaId: e.wabaId,
+  displayPhoneNumber: e.displayPhoneNumber,
+  provider: e.provider,
+  credentialsRef: e.credentialsRef,
+  throughputMps: e.throughputMps
+})
+
+export const evolve = (state: ChannelState, event: ChannelEvent): ChannelState =>
+  Match.value(event).pipe(
+    Match.tagsExhaustive({
+      ChannelRegistered: (e): ChannelState => ({ _tag: "Registered", config: configOf(e), routing: "inherit" }),
+      ChannelReconfigured: (e): ChannelState =>
+        state._tag === "Registered" ? { ...state, config: configOf(e) } : state,
+      ChannelRoutingOverrideSet: (e): ChannelState => state._tag === "Registered" ? { ...state, routing: e.routing } : state
+    })
+  )
+
+const sameConfig = (a: ChannelConfiguration, b: ChannelConfiguration) =>
+  a.wabaId === b.wabaId && a.displayPhoneNumber === b.displayPhoneNumber && a.provider === b.provider &&
+  a.credentialsRef === b.credentialsRef && a.throughputMps === b.throughputMps
+
+export const decide = (command: ChannelCommand, state: ChannelState) =>
+  Match.value(command).pipe(
+    Match.tagsExhaustive({
+      RegisterChannel: (c) => {
+        if (!Number.isInteger(c.throughputMps) || c.throughputMps < 1 || c.throughputMps > MAX_THROUGHPUT_MPS) {
+          return reject(new ThroughputOutOfRange({ throughputMps: c.throughputMps, min: 1, max: MAX_THROUGHPUT_MPS }))
+        }
+        const config = configOf(c)
+        const routing = c.routing === "inherit"
+          ? []
+          : [ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, at: c.at })]
+        if (state._tag === "Unregistered") {
+          return accept<ChannelEvent>(ChannelRegistered.make({ ...config, at: c.at }), ...routing)
+        }
+        const events: Array<ChannelEvent> = []
+        if (!sameConfig(state.config, config)) events.push(ChannelReconfigured.make({ ...config, at: c.at }))
+        if (state.routing !== c.routing) {
+          events.push(ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, at: c.at }))
+        }
+        return events.length === 0 ? nothing : accept(...events)
+      }
+    })
+  )
+
+export const ChannelDecider: Decider<ChannelCommand, ChannelEvent, ChannelState, ThroughputOutOfRange> = {
+  decide,
+  evolve,
+  initialState
+}

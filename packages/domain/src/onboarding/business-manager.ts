@@ -1,0 +1,152 @@
+import { Match, Schema } from "effect"
+import { accept, type Decider, nothing, reject } from "../shared/decider.js"
+import { NotRegistered } from "../shared/errors.js"
+import { BusinessManagerId, EpochMillis } from "../shared/ids.js"
+
+// ---- commands ----------------------------------------------------------------------------------
+
+/** The operator registers or renames a Business Manager (`PUT /v1/business-managers/{id}`). */
+export const RegisterBusinessManager = Schema.TaggedStruct("RegisterBusinessManager", {
+  businessManagerId: BusinessManagerId,
+  name: Schema.NullOr(Schema.String),
+  at: EpochMillis
+})
+/** A webhook named a Business Manager (`owner_business_id`): make sure a record exists. */
+export const DiscoverBusinessManager = Schema.TaggedStruct("DiscoverBusinessManager", {
+  businessManagerId: BusinessManagerId,
+  at: EpochMillis
+})
+export const IssueOnboardingInvitation = Schema.TaggedStruct("IssueOnboardingInvitation", {
+  businessManagerId: BusinessManagerId,
+  link: Schema.String,
+  at: EpochMillis
+})
+/** `MM_LITE_TERMS_SIGNED` carrying only `owner_business_id`: the terms cover the whole Business Manager. */
+export const RecordBusinessTermsSigned = Schema.TaggedStruct("RecordBusinessTermsSigned", {
+  businessManagerId: BusinessManagerId,
+  signedAt: EpochMillis,
+  at: EpochMillis
+})
+export const BusinessManagerCommand = Schema.Union(
+  RegisterBusinessManager,
+  DiscoverBusinessManager,
+  IssueOnboardingInvitation,
+  RecordBusinessTermsSigned
+)
+export type BusinessManagerCommand = typeof BusinessManagerCommand.Type
+
+// ---- events ------------------------------------------------------------------------------------
+
+export const BusinessManagerRegistered = Schema.TaggedStruct("BusinessManagerRegistered", {
+  businessManagerId: BusinessManagerId,
+  name: Schema.NullOr(Schema.String),
+  via: Schema.Literal("operator", "webhook"),
+  at: EpochMillis
+})
+export const BusinessManagerRenamed = Schema.TaggedStruct("BusinessManagerRenamed", {
+  businessManagerId: BusinessManagerId,
+  name: Schema.NullOr(Schema.String),
+  at: EpochMillis
+})
+export const OnboardingInvitationIssued = Schema.TaggedStruct("OnboardingInvitationIssued", {
+  businessManagerId: BusinessManagerId,
+  link: Schema.String,
+  at: EpochMillis
+})
+export const BusinessTermsSigned = Schema.TaggedStruct("BusinessTermsSigned", {
+  businessManagerId: BusinessManagerId,
+  signedAt: EpochMillis,
+  at: EpochMillis
+})
+export const BusinessManagerEvent = Schema.Union(
+  BusinessManagerRegistered,
+  BusinessManagerRenamed,
+  OnboardingInvitationIssued,
+  BusinessTermsSigned
+)
+export type BusinessManagerEvent = typeof BusinessManagerEvent.Type
+
+// ---- state -------------------------------------------------------------------------------------
+
+export interface BusinessManagerState {
+  readonly registered: boolean
+  readonly name: string | null
+  readonly invitedAt: number | null
+  /** Earliest business-level `MM_LITE_TERMS_SIGNED` seen (webhook time). */
+  readonly termsSignedAt: number | null
+}
+
+export const initialState = (): BusinessManagerState => ({
+  registered: false,
+  name: null,
+  invitedAt: null,
+  termsSignedAt: null
+})
+
+export const evolve = (state: BusinessManagerState, event: BusinessManagerEvent): BusinessManagerState =>
+  Match.value(event).pipe(
+    Match.tagsExhaustive({
+      BusinessManagerRegistered: (e) => ({ ...state, registered: true, name: e.name }),
+      BusinessManagerRenamed: (e) => ({ ...state, name: e.name }),
+      OnboardingInvitationIssued: (e) => ({
+        ...state,
+        invitedAt: state.invitedAt === null ? e.at : Math.max(state.invitedAt, e.at)
+      }),
+      BusinessTermsSigned: (e) => ({
+        ...state,
+        registered: true,
+        termsSignedAt: state.termsSignedAt === null ? e.signedAt : Math.min(state.termsSignedAt, e.signedAt)
+      })
+    })
+  )
+
+export const decide = (command: BusinessManagerCommand, state: BusinessManagerState) =>
+  Match.value(command).pipe(
+    Match.tagsExhaustive({
+      RegisterBusinessManager: (c) => {
+        if (!state.registered) {
+          return accept(BusinessManagerRegistered.make({
+            businessManagerId: c.businessManagerId,
+            name: c.name,
+            via: "operator",
+            at: c.at
+          }))
+        }
+        return c.name === null || c.name === state.name
+          ? nothing
+          : accept(BusinessManagerRenamed.make({ businessManagerId: c.businessManagerId, name: c.name, at: c.at }))
+      },
+      DiscoverBusinessManager: (c) =>
+        state.registered
+          ? nothing
+          : accept(BusinessManagerRegistered.make({
+            businessManagerId: c.businessManagerId,
+            name: null,
+            via: "webhook",
+            at: c.at
+          })),
+      IssueOnboardingInvitation: (c) => {
+        if (!state.registered) return reject(new NotRegistered({ entity: "business_manager", id: c.businessManagerId }))
+        return state.invitedAt !== null && state.invitedAt >= c.at
+          ? nothing
+          : accept(OnboardingInvitationIssued.make({ businessManagerId: c.businessManagerId, link: c.link, at: c.at }))
+      },
+      RecordBusinessTermsSigned: (c) => {
+        if (state.termsSignedAt !== null && state.termsSignedAt <= c.signedAt) return nothing
+        const signed = BusinessTermsSigned.make({ businessManagerId: c.businessManagerId, signedAt: c.signedAt, at: c.at })
+        return state.registered
+          ? accept(signed)
+          : accept<BusinessManagerEvent>(
+            BusinessManagerRegistered.make({ businessManagerId: c.businessManagerId, name: null, via: "webhook", at: c.at }),
+            signed
+          )
+      }
+    })
+  )
+
+export const BusinessManagerDecider: Decider<
+  BusinessManagerCommand,
+  BusinessManagerEvent,
+  BusinessManagerState,
+  NotRegistered
+> = { decide, evolve, initialState }

@@ -1,0 +1,100 @@
+import { Match, Schema } from "effect"
+import { accept, type Decider, nothing } from "../shared/decider.js"
+import { DAY_MS, EpochMillis, RecipientNumber, WabaId } from "../shared/ids.js"
+
+/** After a 131049 (per-user marketing limit) Meta asks for at least 24 h before the next marketing message. */
+export const MARKETING_COOLDOWN_MS = DAY_MS
+
+const RecipientKey = { wabaId: WabaId, recipient: RecipientNumber }
+
+export const MarketingPreferenceSource = Schema.Literal("error_131050", "user_preferences", "operator")
+
+/** A recipient stopped (131050, `user_preferences` stop) or resumed marketing messages for a WABA. */
+export const RecordMarketingPreference = Schema.TaggedStruct("RecordMarketingPreference", {
+  ...RecipientKey,
+  optedOut: Schema.Boolean,
+  source: MarketingPreferenceSource,
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+/** Meta refused a marketing message with 131049: start the 24 h cooldown from the failure's time. */
+export const StartMarketingCooldown = Schema.TaggedStruct("StartMarketingCooldown", {
+  ...RecipientKey,
+  failedAt: EpochMillis,
+  at: EpochMillis
+})
+export const RecipientCommand = Schema.Union(RecordMarketingPreference, StartMarketingCooldown)
+export type RecipientCommand = typeof RecipientCommand.Type
+
+export const RecipientOptedOut = Schema.TaggedStruct("RecipientOptedOut", {
+  ...RecipientKey,
+  source: MarketingPreferenceSource,
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const RecipientOptedIn = Schema.TaggedStruct("RecipientOptedIn", {
+  ...RecipientKey,
+  source: MarketingPreferenceSource,
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const MarketingCooldownStarted = Schema.TaggedStruct("MarketingCooldownStarted", {
+  ...RecipientKey,
+  from: EpochMillis,
+  until: EpochMillis,
+  at: EpochMillis
+})
+export const RecipientEvent = Schema.Union(RecipientOptedOut, RecipientOptedIn, MarketingCooldownStarted)
+export type RecipientEvent = typeof RecipientEvent.Type
+
+export interface RecipientState {
+  readonly optedOut: boolean
+  /** Time of the preference fact in force; older facts arriving late change nothing. */
+  readonly preferenceAt: number | null
+  readonly cooldownUntil: number | null
+}
+
+export const initialState = (): RecipientState => ({ optedOut: false, preferenceAt: null, cooldownUntil: null })
+
+export const evolve = (state: RecipientState, event: RecipientEvent): RecipientState =>
+  Match.value(event).pipe(
+    Match.tagsExhaustive({
+      RecipientOptedOut: (e) => ({ ...state, optedOut: true, preferenceAt: e.occurredAt }),
+      RecipientOptedIn: (e) => ({ ...state, optedOut: false, preferenceAt: e.occurredAt }),
+      MarketingCooldownStarted: (e) => ({ ...state, cooldownUntil: Math.max(state.cooldownUntil ?? 0, e.until) })
+    })
+  )
+
+export const isInMarketingCooldown = (state: RecipientState, now: number): boolean =>
+  state.cooldownUntil !== null && state.cooldownUntil > now
+
+export const decide = (command: RecipientCommand, state: RecipientState) =>
+  Match.value(command).pipe(
+    Match.tagsExhaustive({
+      RecordMarketingPreference: (c) => {
+        if (state.preferenceAt !== null && c.occurredAt < state.preferenceAt) return nothing
+        if (state.preferenceAt !== null && state.optedOut === c.optedOut) return nothing
+        if (state.preferenceAt === null && !c.optedOut) return nothing
+        const fields = { wabaId: c.wabaId, recipient: c.recipient, source: c.source, occurredAt: c.occurredAt, at: c.at }
+        return accept<RecipientEvent>(c.optedOut ? RecipientOptedOut.make(fields) : RecipientOptedIn.make(fields))
+      },
+      StartMarketingCooldown: (c) => {
+        const until = c.failedAt + MARKETING_COOLDOWN_MS
+        return state.cooldownUntil !== null && state.cooldownUntil >= until
+          ? nothing
+          : accept<RecipientEvent>(MarketingCooldownStarted.make({
+            wabaId: c.wabaId,
+            recipient: c.recipient,
+            from: c.failedAt,
+            until,
+            at: c.at
+          }))
+      }
+    })
+  )
+
+export const RecipientDecider: Decider<RecipientCommand, RecipientEvent, RecipientState, never> = {
+  decide,
+  evolve,
+  initialState
+}

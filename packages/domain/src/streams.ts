@@ -1,0 +1,66 @@
+import type { ChannelCommand, ChannelEvent, ChannelState } from "./channels/channel.js"
+import { ChannelDecider } from "./channels/channel.js"
+import type { UserActionCommand, UserActionEvent, UserActionState } from "./clicks/user-action.js"
+import { UserActionDecider, userActionKey } from "./clicks/user-action.js"
+import type { MessageCommand, MessageError, MessageEvent, MessageState } from "./lifecycle/message.js"
+import { MessageDecider } from "./lifecycle/message.js"
+import type { BusinessManagerCommand, BusinessManagerEvent, BusinessManagerState } from "./onboarding/business-manager.js"
+import { BusinessManagerDecider } from "./onboarding/business-manager.js"
+import type { WabaCommand, WabaEvent, WabaState } from "./onboarding/waba.js"
+import { WabaDecider } from "./onboarding/waba.js"
+import type { RecipientCommand, RecipientEvent, RecipientState } from "./recipients/recipient.js"
+import { RecipientDecider } from "./recipients/recipient.js"
+import type { PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState } from "./settings/partner-settings.js"
+import { PartnerSettingsDecider } from "./settings/partner-settings.js"
+import type { Decider } from "./shared/decider.js"
+import type { NotRegistered, ThroughputOutOfRange, TtlOutOfRange, WabaOwnedByAnotherBusinessManager } from "./shared/errors.js"
+import type { TemplateCommand, TemplateEvent, TemplateState } from "./templates/template.js"
+import { TemplateDecider } from "./templates/template.js"
+
+/** A stream kind: its decider and how its stream ids are spelled (`<Category>-<key>`). */
+export interface StreamKind<Command, Event, State, Error> {
+  readonly category: string
+  readonly decider: Decider<Command, Event, State, Error>
+}
+
+const kind = <Command, Event, State, Error>(
+  category: string,
+  decider: Decider<Command, Event, State, Error>
+): StreamKind<Command, Event, State, Error> => ({ category, decider })
+
+export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManagerEvent, BusinessManagerState, NotRegistered>(
+  "BusinessManager",
+  BusinessManagerDecider
+)
+export const WabaStream = kind<WabaCommand, WabaEvent, WabaState, NotRegistered | WabaOwnedByAnotherBusinessManager>(
+  "Waba",
+  WabaDecider
+)
+export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ThroughputOutOfRange>("Channel", ChannelDecider)
+export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState, never>(
+  "PartnerSettings",
+  PartnerSettingsDecider
+)
+export const TemplateStream = kind<TemplateCommand, TemplateEvent, TemplateState, TtlOutOfRange>("Template", TemplateDecider)
+export const MessageStream = kind<MessageCommand, MessageEvent, MessageState, MessageError>("Message", MessageDecider)
+export const RecipientStream = kind<RecipientCommand, RecipientEvent, RecipientState, never>("Recipient", RecipientDecider)
+export const UserActionStream = kind<UserActionCommand, UserActionEvent, UserActionState, never>("UserAction", UserActionDecider)
+
+/** Stream ids, one function per stream kind. */
+export const streamId = {
+  businessManager: (businessManagerId: string) => `BusinessManager-${businessManagerId}`,
+  waba: (wabaId: string) => `Waba-${wabaId}`,
+  channel: (phoneNumberId: string) => `Channel-${phoneNumberId}`,
+  partnerSettings: () => "PartnerSettings-partner",
+  template: (wabaId: string, name: string, language: string) => `Template-${wabaId}:${name}:${language}`,
+  message: (messageId: string) => `Message-${messageId}`,
+  recipient: (wabaId: string, recipient: string) => `Recipient-${wabaId}:${recipient}`,
+  userAction: (channel: string, actionType: string, clickId: string | null, trackingToken: string | null, occurredAt: number) =>
+    `UserAction-${userActionKey(channel, actionType, clickId, trackingToken, occurredAt)}`
+} as const
+
+/** The category part of a stream id (`Message-abc` → `Message`). */
+export const categoryOf = (id: string): string => {
+  const dash = id.indexOf("-")
+  return dash === -1 ? id : id.slice(0, dash)
+}

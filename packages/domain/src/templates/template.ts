@@ -1,0 +1,245 @@
+import { Match, Schema } from "effect"
+import { accept, type Decider, nothing, reject } from "../shared/decider.js"
+import { TtlOutOfRange } from "../shared/errors.js"
+import { EpochMillis, TemplateCategory, WabaId } from "../shared/ids.js"
+
+/**
+ * `message_send_ttl_seconds` ranges per category (reference §2.2). Marketing: 12 h – 30 days, and only
+ * the MM API honours it. `-1` (30 days) is allowed for utility and authentication only.
+ */
+export const TTL_BOUNDS: Record<TemplateCategory, { readonly min: number; readonly max: number; readonly allowsMinusOne: boolean }> = {
+  MARKETING: { min: 43_200, max: 2_592_000, allowsMinusOne: false },
+  UTILITY: { min: 30, max: 43_200, allowsMinusOne: true },
+  AUTHENTICATION: { min: 30, max: 900, allowsMinusOne: true }
+}
+
+export const isTtlAllowed = (category: TemplateCategory, ttlSeconds: number): boolean => {
+  const bounds = TTL_BOUNDS[category]
+  if (!Number.isInteger(ttlSeconds)) return false
+  if (ttlSeconds === -1) return bounds.allowsMinusOne
+  return ttlSeconds >= bounds.min && ttlSeconds <= bounds.max
+}
+
+const TemplateKey = {
+  wabaId: WabaId,
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)),
+  language: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(32))
+}
+
+// ---- commands ----------------------------------------------------------------------------------
+
+/** The operator records a template's category and TTL (`PUT /v1/wabas/{id}/templates/{name}/{language}`). */
+export const RecordTemplate = Schema.TaggedStruct("RecordTemplate", {
+  ...TemplateKey,
+  category: TemplateCategory,
+  ttlSeconds: Schema.NullOr(Schema.Number),
+  at: EpochMillis
+})
+/** A completed `template_category_update` (`previous_category` + `new_category`): route on it. */
+export const RecordCategoryChange = Schema.TaggedStruct("RecordCategoryChange", {
+  ...TemplateKey,
+  previousCategory: Schema.NullOr(TemplateCategory),
+  newCategory: TemplateCategory,
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+/** An impending `template_category_update` (`correct_category` in 24 h): noticed, never routed on. */
+export const RecordImpendingRecategorization = Schema.TaggedStruct("RecordImpendingRecategorization", {
+  ...TemplateKey,
+  currentCategory: Schema.NullOr(TemplateCategory),
+  correctCategory: TemplateCategory,
+  effectiveAt: Schema.NullOr(EpochMillis),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+/** `message_template_status_update` (APPROVED, PAUSED, DISABLED, …), possibly naming the category. */
+export const RecordTemplateStatus = Schema.TaggedStruct("RecordTemplateStatus", {
+  ...TemplateKey,
+  status: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  category: Schema.NullOr(TemplateCategory),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const TemplateCommand = Schema.Union(
+  RecordTemplate,
+  RecordCategoryChange,
+  RecordImpendingRecategorization,
+  RecordTemplateStatus
+)
+export type TemplateCommand = typeof TemplateCommand.Type
+
+// ---- events ------------------------------------------------------------------------------------
+
+export const TemplateCategoryObserved = Schema.TaggedStruct("TemplateCategoryObserved", {
+  ...TemplateKey,
+  category: TemplateCategory,
+  previousCategory: Schema.NullOr(TemplateCategory),
+  source: Schema.Literal("operator", "category_update", "status_update"),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const TemplateRecategorizationImpending = Schema.TaggedStruct("TemplateRecategorizationImpending", {
+  ...TemplateKey,
+  currentCategory: Schema.NullOr(TemplateCategory),
+  correctCategory: TemplateCategory,
+  effectiveAt: Schema.NullOr(EpochMillis),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const TemplateTtlSet = Schema.TaggedStruct("TemplateTtlSet", {
+  ...TemplateKey,
+  ttlSeconds: Schema.Number,
+  at: EpochMillis
+})
+export const TemplateTtlCleared = Schema.TaggedStruct("TemplateTtlCleared", {
+  ...TemplateKey,
+  reason: Schema.Literal("operator", "recategorized"),
+  at: EpochMillis
+})
+export const TemplateStatusChanged = Schema.TaggedStruct("TemplateStatusChanged", {
+  ...TemplateKey,
+  status: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
+export const TemplateEvent = Schema.Union(
+  TemplateCategoryObserved,
+  TemplateRecategorizationImpending,
+  TemplateTtlSet,
+  TemplateTtlCleared,
+  TemplateStatusChanged
+)
+export type TemplateEvent = typeof TemplateEvent.Type
+
+// ---- state -------------------------------------------------------------------------------------
+
+export interface TemplateState {
+  readonly known: boolean
+  readonly category: TemplateCategory | null
+  /** Time of the fact that set the category; older category facts arriving late are ignored. */
+  readonly categoryAt: number | null
+  readonly ttlSeconds: number | null
+  readonly status: string | null
+  readonly statusAt: number | null
+  readonly impending: { readonly correctCategory: TemplateCategory; readonly effectiveAt: number | null; readonly occurredAt: number } | null
+}
+
+export const initialState = (): TemplateState => ({
+  known: false,
+  category: null,
+  categoryAt: null,
+  ttlSeconds: null,
+  status: null,
+  statusAt: null,
+  impending: null
+})
+
+export const evolve = (state: TemplateState, event: TemplateEvent): TemplateState =>
+  Match.value(event).pipe(
+    Match.tagsExhaustive({
+      TemplateCategoryObserved: (e) => ({
+        ...state,
+        known: true,
+        category: e.category,
+        categoryAt: e.occurredAt,
+        impending: state.impending !== null && state.impending.occurredAt <= e.occurredAt ? null : state.impending
+      }),
+      TemplateRecategorizationImpending: (e) => ({
+        ...state,
+        known: true,
+        impending: { correctCategory: e.correctCategory, effectiveAt: e.effectiveAt, occurredAt: e.occurredAt }
+      }),
+      TemplateTtlSet: (e) => ({ ...state, known: true, ttlSeconds: e.ttlSeconds }),
+      TemplateTtlCleared: () => ({ ...state, ttlSeconds: null }),
+      TemplateStatusChanged: (e) => ({ ...state, known: true, status: e.status, statusAt: e.occurredAt })
+    })
+  )
+
+type Key = { readonly wabaId: WabaId; readonly name: string; readonly language: string }
+const keyOf = (c: Key): Key => ({ wabaId: c.wabaId, name: c.name, language: c.language })
+
+/** A category fact from a webhook: newer than what we know and different → observed, TTL cleared. */
+const categoryChange = (
+  state: TemplateState,
+  key: Key,
+  category: TemplateCategory,
+  source: "category_update" | "status_update",
+  occurredAt: number,
+  at: number
+): ReadonlyArray<TemplateEvent> => {
+  if (state.categoryAt !== null && occurredAt < state.categoryAt) return []
+  if (state.category === category) return []
+  const events: Array<TemplateEvent> = [
+    TemplateCategoryObserved.make({ ...key, category, previousCategory: state.category, source, occurredAt, at })
+  ]
+  // Meta clears the TTL when it recategorizes a template (reference §2.2).
+  if (state.ttlSeconds !== null && state.category !== null) {
+    events.push(TemplateTtlCleared.make({ ...key, reason: "recategorized", at }))
+  }
+  return events
+}
+
+export const decide = (command: TemplateCommand, state: TemplateState) =>
+  Match.value(command).pipe(
+    Match.tagsExhaustive({
+      RecordTemplate: (c) => {
+        const key = keyOf(c)
+        if (c.ttlSeconds !== null && !isTtlAllowed(c.category, c.ttlSeconds)) {
+          const bounds = TTL_BOUNDS[c.category]
+          return reject(new TtlOutOfRange({ category: c.category, ttlSeconds: c.ttlSeconds, min: bounds.min, max: bounds.max }))
+        }
+        const events: Array<TemplateEvent> = []
+        if (state.category !== c.category || !state.known) {
+          events.push(TemplateCategoryObserved.make({
+            ...key,
+            category: c.category,
+            previousCategory: state.category,
+            source: "operator",
+            occurredAt: c.at,
+            at: c.at
+          }))
+        }
+        if (c.ttlSeconds !== null && c.ttlSeconds !== state.ttlSeconds) {
+          events.push(TemplateTtlSet.make({ ...key, ttlSeconds: c.ttlSeconds, at: c.at }))
+        } else if (c.ttlSeconds === null && state.ttlSeconds !== null) {
+          events.push(TemplateTtlCleared.make({ ...key, reason: "operator", at: c.at }))
+        }
+        return events.length === 0 ? nothing : accept(...events)
+      },
+      RecordCategoryChange: (c) =>
+        accept(...categoryChange(state, keyOf(c), c.newCategory, "category_update", c.occurredAt, c.at)),
+      RecordImpendingRecategorization: (c) => {
+        const seen = state.impending !== null && state.impending.occurredAt >= c.occurredAt
+        const stale = state.categoryAt !== null && c.occurredAt < state.categoryAt
+        return seen || stale
+          ? nothing
+          : accept<TemplateEvent>(TemplateRecategorizationImpending.make({
+            ...keyOf(c),
+            currentCategory: c.currentCategory,
+            correctCategory: c.correctCategory,
+            effectiveAt: c.effectiveAt,
+            occurredAt: c.occurredAt,
+            at: c.at
+          }))
+      },
+      RecordTemplateStatus: (c) => {
+        const key = keyOf(c)
+        const events: Array<TemplateEvent> = []
+        const newer = state.statusAt === null || c.occurredAt > state.statusAt ||
+          (c.occurredAt === state.statusAt && c.status !== state.status)
+        if (newer) {
+          events.push(TemplateStatusChanged.make({ ...key, status: c.status, reason: c.reason, occurredAt: c.occurredAt, at: c.at }))
+        }
+        if (c.category !== null) events.push(...categoryChange(state, key, c.category, "status_update", c.occurredAt, c.at))
+        return accept(...events)
+      }
+    })
+  )
+
+export const TemplateDecider: Decider<TemplateCommand, TemplateEvent, TemplateState, TtlOutOfRange> = {
+  decide,
+  evolve,
+  initialState
+}

@@ -1,0 +1,4 @@
+import { InMemoryEventStore } from "../src/index.js"
+import { eventStoreContract } from "../testing/index.js"
+
+eventStoreContract("in memory", () => InMemoryEventStore)
