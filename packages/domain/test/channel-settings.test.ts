@@ -1,0 +1,53 @@
+import { describe, it } from "@effect/vitest"
+import { Channel, PartnerSettings } from "../src/index.js"
+import { deciderSpec } from "../testing/index.js"
+import { PHONE, WABA } from "./fixtures.js"
+
+describe("Channel decider", () => {
+  const spec = deciderSpec(Channel.ChannelDecider)
+  const cmd = {
+    _tag: "RegisterChannel",
+    phoneNumberId: PHONE,
+    wabaId: WABA,
+    displayPhoneNumber: "+1 555 078 3881",
+    provider: "360dialog",
+    credentialsRef: "cred_1",
+    throughputMps: 80,
+    routing: "inherit",
+    at: 1
+  } as const
+  const { _tag: _, routing: __, ...config } = cmd
+  const registered = Channel.ChannelRegistered.make(config)
+
+  it("registers a channel", () => spec.given([]).when(cmd).then([registered]))
+  it("does nothing when repeated", () => spec.given([registered]).when({ ...cmd, at: 2 }).thenNothing())
+  it("records a routing override with the registration", () =>
+    spec.given([]).when({ ...cmd, routing: "cloud_api" }).then([
+      registered,
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "cloud_api", at: 1 })
+    ]))
+  it("changes only the override when only the override changes", () =>
+    spec.given([registered]).when({ ...cmd, routing: "marketing_messages", at: 3 }).then([
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "marketing_messages", at: 3 })
+    ]))
+  it("reconfigures new credentials or throughput", () =>
+    spec.given([registered]).when({ ...cmd, credentialsRef: "cred_2", throughputMps: 200, at: 4 }).then([
+      Channel.ChannelReconfigured.make({ ...config, credentialsRef: "cred_2", throughputMps: 200, at: 4 })
+    ]))
+  it("rejects a throughput above 1000 msg/s", () =>
+    spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails("ThroughputOutOfRange"))
+  it("rejects a throughput below 1 msg/s", () => spec.given([]).when({ ...cmd, throughputMps: 0 }).thenFails("ThroughputOutOfRange"))
+})
+
+describe("PartnerSettings decider", () => {
+  const spec = deciderSpec(PartnerSettings.PartnerSettingsDecider)
+  it("starts with MM routing on and TTL fallback warn: setting the defaults does nothing", () =>
+    spec.given([]).when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: true, ttlOnCloudFallback: "warn", at: 1 }).thenNothing())
+  it("disables MM routing", () =>
+    spec.given([]).when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 }).then([
+      PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 })
+    ]))
+  it("does nothing when the same change repeats", () =>
+    spec.given([PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 1 })])
+      .when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 2 }).thenNothing())
+})

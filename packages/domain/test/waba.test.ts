@@ -1,0 +1,132 @@
+import { assert, describe, it } from "@effect/vitest"
+import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
+import { deciderSpec } from "../testing/index.js"
+import { BM, BM2, WABA, WABA2 } from "./fixtures.js"
+
+const spec = deciderSpec(Waba.WabaDecider)
+const registered = Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: "Main", via: "operator", at: 1 })
+const statusOf = (events: ReadonlyArray<Waba.WabaEvent>, now = 10_000_000, bm: BusinessManager.BusinessManagerState | null = null) =>
+  mmApiStatus(fold(Waba.WabaDecider, events), bm, now)
+
+describe("Waba decider", () => {
+  describe("RegisterWaba", () => {
+    const cmd = { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: "Main", at: 1 } as const
+    it("registers a WABA under its Business Manager", () => spec.given([]).when(cmd).then([registered]))
+    it("does nothing when repeated", () => spec.given([registered]).when({ ...cmd, at: 2 }).thenNothing())
+    it("renames", () =>
+      spec.given([registered]).when({ ...cmd, name: "Renamed", at: 2 }).then([
+        Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: "Renamed", at: 2 })
+      ]))
+    it("assigns a WABA first seen in a webhook to its Business Manager", () =>
+      spec.given([Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 1 })])
+        .when(cmd).then([Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: "Main", at: 1 })]))
+    it("refuses to move a WABA to another Business Manager", () =>
+      spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails("WabaOwnedByAnotherBusinessManager"))
+  })
+
+  describe("RecordWabaTermsSigned", () => {
+    const cmd = { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: 5_000, at: 6_000 } as const
+    const signed = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 5_000, at: 6_000 })
+    it("signs the WABA", () => spec.given([registered]).when(cmd).then([signed]))
+    it("does nothing when the same webhook arrives again", () => spec.given([registered, signed]).when(cmd).thenNothing())
+    it("creates a WABA the gateway has never seen, under the owner business", () =>
+      spec.given([]).when(cmd).then([
+        Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: null, via: "webhook", at: 6_000 }),
+        signed
+      ]))
+    it("makes the WABA onboarded with source waba_webhook", () => {
+      const status = statusOf([registered, signed])
+      assert.deepStrictEqual([status.status, status.source, status.since], ["onboarded", "waba_webhook", 5_000])
+    })
+    it("does not sign the Business Manager (business-level signing is a separate fact)", () => {
+      const other = Waba.WabaRegistered.make({ wabaId: WABA2, businessManagerId: BM, name: null, via: "operator", at: 1 })
+      assert.strictEqual(statusOf([other]).status, "not_onboarded")
+    })
+  })
+
+  describe("business-level terms", () => {
+    it("a Business Manager's signature onboards its WABAs, also ones registered later (source business_webhook)", () => {
+      const bm = fold(BusinessManager.BusinessManagerDecider, [
+        BusinessManager.BusinessManagerRegistered.make({ businessManagerId: BM, name: null, via: "webhook", at: 1 }),
+        BusinessManager.BusinessTermsSigned.make({ businessManagerId: BM, signedAt: 2_000, at: 2_000 })
+      ])
+      const later = Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: null, via: "operator", at: 9_000 })
+      const status = statusOf([later], 10_000, bm)
+      assert.deepStrictEqual([status.status, status.source], ["onboarded", "business_webhook"])
+    })
+  })
+
+  describe("RecordSuspension / RecordReinstatement", () => {
+    const suspend = { _tag: "RecordSuspension", wabaId: WABA, kind: "disabled", occurredAt: 3_000, expiresAt: null, at: 4_000 } as const
+    const suspended = Waba.WabaSuspended.make({ wabaId: WABA, kind: "disabled", occurredAt: 3_000, expiresAt: null, at: 4_000 })
+    const reinstate = { _tag: "RecordReinstatement", wabaId: WABA, kind: "disabled", occurredAt: 5_000, at: 6_000 } as const
+    const reinstated = Waba.WabaReinstated.make({ wabaId: WABA, kind: "disabled", occurredAt: 5_000, at: 6_000 })
+    it("suspends", () => spec.given([registered]).when(suspend).then([suspended]))
+    it("does nothing when the suspension webhook repeats", () => spec.given([registered, suspended]).when(suspend).thenNothing())
+    it("creates an unknown WABA named by a suspension webhook", () =>
+      spec.given([]).when(suspend).then([
+        Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 4_000 }),
+        suspended
+      ]))
+    it("reinstates", () => spec.given([registered, suspended]).when(reinstate).then([reinstated]))
+    it("does nothing when the reinstatement repeats", () => spec.given([registered, suspended, reinstated]).when(reinstate).thenNothing())
+    it("is suspended while a suspension stands, with the kind as the reason", () => {
+      const status = statusOf([registered, suspended])
+      assert.deepStrictEqual([status.status, status.reason, status.since], ["suspended", "disabled", 3_000])
+    })
+    it("orders by webhook time, not arrival: a reinstatement older than the suspension does not end it", () => {
+      const early = Waba.WabaReinstated.make({ wabaId: WABA, kind: "disabled", occurredAt: 1_000, at: 7_000 })
+      assert.strictEqual(statusOf([registered, suspended, early]).status, "suspended")
+      assert.strictEqual(statusOf([registered, early, suspended]).status, "suspended")
+      assert.strictEqual(statusOf([registered, reinstated, suspended]).status, "not_onboarded")
+    })
+    it("a restriction ends by itself when its expiration passes", () => {
+      const restricted = Waba.WabaSuspended.make({ wabaId: WABA, kind: "account_restriction", occurredAt: 1_000, expiresAt: 50_000, at: 1_000 })
+      assert.strictEqual(statusOf([registered, restricted], 49_999).status, "suspended")
+      assert.strictEqual(statusOf([registered, restricted], 49_999).suspendedUntil, 50_000)
+      assert.strictEqual(statusOf([registered, restricted], 50_000).status, "not_onboarded")
+    })
+    it("PARTNER_ADDED ends a partner removal but not a disable", () => {
+      const removed = Waba.WabaSuspended.make({ wabaId: WABA, kind: "partner_removed", occurredAt: 1_000, expiresAt: null, at: 1 })
+      const added = Waba.WabaReinstated.make({ wabaId: WABA, kind: "partner_removed", occurredAt: 2_000, at: 2 })
+      assert.strictEqual(statusOf([registered, removed, added]).status, "not_onboarded")
+      assert.strictEqual(statusOf([registered, suspended, removed, added]).status, "suspended")
+    })
+  })
+
+  describe("SetMmStatusManually", () => {
+    const cmd = { _tag: "SetMmStatusManually", wabaId: WABA, status: "onboarded", reason: "confirmed by phone", at: 7_000 } as const
+    const set = Waba.WabaMmStatusSetManually.make({ wabaId: WABA, status: "onboarded", reason: "confirmed by phone", at: 7_000 })
+    it("records the operator's confirmation", () => spec.given([registered]).when(cmd).then([set]))
+    it("does nothing when repeated", () => spec.given([registered, set]).when(cmd).thenNothing())
+    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails("NotRegistered"))
+    it("ends a suspension and shows source manual", () => {
+      const suspended = Waba.WabaSuspended.make({ wabaId: WABA, kind: "disabled", occurredAt: 3_000, expiresAt: null, at: 4_000 })
+      const status = statusOf([registered, suspended, set])
+      assert.deepStrictEqual([status.status, status.source, status.reason], ["onboarded", "manual", "confirmed by phone"])
+    })
+    it("can suspend manually", () => {
+      const manual = Waba.WabaMmStatusSetManually.make({ wabaId: WABA, status: "suspended", reason: "fraud check", at: 7_000 })
+      const status = statusOf([registered, manual])
+      assert.deepStrictEqual([status.status, status.source, status.reason], ["suspended", "manual", "fraud check"])
+    })
+  })
+
+  describe("RecordTermsNotAccepted", () => {
+    const cmd = { _tag: "RecordTermsNotAccepted", wabaId: WABA, errorCode: 131055, details: "You must accept the terms", at: 9_000 } as const
+    const rejected = Waba.WabaTermsNotAccepted.make({ wabaId: WABA, errorCode: 131055, details: "You must accept the terms", at: 9_000 })
+    const signed = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 5_000, at: 6_000 })
+    it("marks a signed WABA not onboarded, source provider_error", () => {
+      spec.given([registered, signed]).when(cmd).then([rejected])
+      const status = statusOf([registered, signed, rejected])
+      assert.deepStrictEqual([status.status, status.source], ["not_onboarded", "provider_error"])
+    })
+    it("does nothing while the provider's answer still stands (one campaign, many failures)", () =>
+      spec.given([registered, signed, rejected]).when({ ...cmd, at: 9_500 }).thenNothing())
+    it("a later signature onboards the WABA again", () => {
+      const again = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
+      assert.strictEqual(statusOf([registered, signed, rejected, again]).status, "onboarded")
+    })
+    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails("NotRegistered"))
+  })
+})
