@@ -23,7 +23,7 @@ describe("Template decider", () => {
     })
     it("rejects a marketing TTL below 12 h", () =>
       spec.given([]).when({ ...cmd, ttlSeconds: 43_199 }).thenFails("TtlOutOfRange", (e) => {
-        assert.deepStrictEqual([(e as Template.TemplateState & { min: number }).min], [43_200])
+        assert.deepStrictEqual([e.min, e.max], [43_200, 2_592_000])
       }))
     it("rejects a marketing TTL above 30 days", () => spec.given([]).when({ ...cmd, ttlSeconds: 2_592_001 }).thenFails("TtlOutOfRange"))
     it("rejects -1 for marketing but allows it for utility", () => {

@@ -14,7 +14,7 @@ const ChannelConfig = {
   provider: Provider,
   /** Where the encrypted credentials are kept; the domain never sees a secret. */
   credentialsRef: Schema.String,
-  throughputMps: Schema.Number
+  throughputMps: Schema.Int
 }
 
 export const RegisterChannel = Schema.TaggedStruct("RegisterChannel", {

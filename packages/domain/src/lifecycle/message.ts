@@ -6,6 +6,7 @@ import {
   CampaignId,
   Endpoint,
   EpochMillis,
+  Json,
   MessageId,
   PhoneNumberId,
   ProductPolicy,
@@ -30,7 +31,7 @@ export const TemplateRef = Schema.Struct({
   language: Schema.String,
   /** The category known when the message was accepted (`null` = unknown). */
   category: Schema.NullOr(TemplateCategory),
-  ttlSeconds: Schema.NullOr(Schema.Number)
+  ttlSeconds: Schema.NullOr(Schema.Int)
 })
 export type TemplateRef = typeof TemplateRef.Type
 
@@ -78,26 +79,26 @@ export const RequestMessage = Schema.TaggedStruct("RequestMessage", {
   /** The API key (or admin) that sent it; idempotency keys are scoped to it. */
   requestedBy: Schema.String,
   /** The Cloud-API-shaped body to send (without the gateway's own fields). */
-  payload: Schema.Unknown,
+  payload: Json,
   decision: RouteDecisionSchema,
   at: EpochMillis
 })
 export const StartDispatch = Schema.TaggedStruct("StartDispatch", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   at: EpochMillis
 })
 export const RecordDispatchSucceeded = Schema.TaggedStruct("RecordDispatchSucceeded", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   wamid: Wamid,
   providerStatus: ProviderMessageStatus,
   at: EpochMillis
 })
 export const RecordDispatchFailed = Schema.TaggedStruct("RecordDispatchFailed", {
   messageId: MessageId,
-  attempt: Schema.Number,
-  httpStatus: Schema.NullOr(Schema.Number),
+  attempt: Schema.Int,
+  httpStatus: Schema.NullOr(Schema.Int),
   error: Schema.NullOr(ProviderError),
   reason: Schema.String,
   outcome: FailureOutcome,
@@ -105,7 +106,7 @@ export const RecordDispatchFailed = Schema.TaggedStruct("RecordDispatchFailed", 
 })
 export const RecordDispatchOutcomeUnknown = Schema.TaggedStruct("RecordDispatchOutcomeUnknown", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   reason: Schema.String,
   at: EpochMillis
 })
@@ -165,7 +166,7 @@ export const MessageRequested = Schema.TaggedStruct("MessageRequested", {
   idempotencyKey: Schema.NullOr(Schema.String),
   requestHash: Schema.String,
   requestedBy: Schema.String,
-  payload: Schema.Unknown,
+  payload: Json,
   at: EpochMillis
 })
 export const MessageRouted = Schema.TaggedStruct("MessageRouted", {
@@ -175,26 +176,26 @@ export const MessageRouted = Schema.TaggedStruct("MessageRouted", {
   warnings: Schema.Array(RouteWarning),
   productPolicy: Schema.NullOr(ProductPolicy),
   /** The template TTL, honoured on the MM route only. */
-  ttlSeconds: Schema.NullOr(Schema.Number),
+  ttlSeconds: Schema.NullOr(Schema.Int),
   at: EpochMillis
 })
 export const DispatchStarted = Schema.TaggedStruct("DispatchStarted", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   route: Route,
   at: EpochMillis
 })
 export const DispatchSucceeded = Schema.TaggedStruct("DispatchSucceeded", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   wamid: Wamid,
   providerStatus: ProviderMessageStatus,
   at: EpochMillis
 })
 export const DispatchFailed = Schema.TaggedStruct("DispatchFailed", {
   messageId: MessageId,
-  attempt: Schema.Number,
-  httpStatus: Schema.NullOr(Schema.Number),
+  attempt: Schema.Int,
+  httpStatus: Schema.NullOr(Schema.Int),
   error: Schema.NullOr(ProviderError),
   reason: Schema.String,
   final: Schema.Boolean,
@@ -210,7 +211,7 @@ export const MessageRerouted = Schema.TaggedStruct("MessageRerouted", {
 })
 export const DispatchOutcomeUnknown = Schema.TaggedStruct("DispatchOutcomeUnknown", {
   messageId: MessageId,
-  attempt: Schema.Number,
+  attempt: Schema.Int,
   reason: Schema.String,
   at: EpochMillis
 })
@@ -435,7 +436,7 @@ export const viewOf = (m: MessageRecord): MessageView => {
       failedAt: failedWebhookAt ?? dispatchFailedAt,
       expiredAt: m.expiredAt
     },
-    errors: [...errors.values()]
+    errors: [...errors.values()].sort((a, b) => a.code - b.code)
   }
 }
 

@@ -56,7 +56,7 @@ export const SetMmStatusManually = Schema.TaggedStruct("SetMmStatusManually", {
 /** The provider answered that the MM API terms are not accepted (131055 "(#200) You must accept…"). */
 export const RecordTermsNotAccepted = Schema.TaggedStruct("RecordTermsNotAccepted", {
   wabaId: WabaId,
-  errorCode: Schema.Number,
+  errorCode: Schema.Int,
   details: Schema.NullOr(Schema.String),
   at: EpochMillis
 })
@@ -111,7 +111,7 @@ export const WabaMmStatusSetManually = Schema.TaggedStruct("WabaMmStatusSetManua
 })
 export const WabaTermsNotAccepted = Schema.TaggedStruct("WabaTermsNotAccepted", {
   wabaId: WabaId,
-  errorCode: Schema.Number,
+  errorCode: Schema.Int,
   details: Schema.NullOr(Schema.String),
   at: EpochMillis
 })

@@ -16,15 +16,15 @@ export class WabaOwnedByAnotherBusinessManager extends Schema.TaggedError<WabaOw
 /** `message_send_ttl_seconds` outside the range Meta allows for the template's category. */
 export class TtlOutOfRange extends Schema.TaggedError<TtlOutOfRange>()("TtlOutOfRange", {
   category: Schema.NullOr(TemplateCategory),
-  ttlSeconds: Schema.Number,
-  min: Schema.Number,
-  max: Schema.Number
+  ttlSeconds: Schema.Int,
+  min: Schema.Int,
+  max: Schema.Int
 }) {}
 
 export class ThroughputOutOfRange extends Schema.TaggedError<ThroughputOutOfRange>()("ThroughputOutOfRange", {
-  throughputMps: Schema.Number,
-  min: Schema.Number,
-  max: Schema.Number
+  throughputMps: Schema.Int,
+  min: Schema.Int,
+  max: Schema.Int
 }) {}
 
 /** The same idempotency key was used again with a different request. */

@@ -45,7 +45,7 @@ export type ChannelRouting = typeof ChannelRouting.Type
 
 /** A provider error as Meta describes it (`code`, `title`, `message`, `error_data.details`). */
 export const ProviderError = Schema.Struct({
-  code: Schema.Number,
+  code: Schema.Int,
   title: Schema.NullOr(Schema.String),
   message: Schema.NullOr(Schema.String),
   details: Schema.NullOr(Schema.String)
@@ -54,3 +54,9 @@ export type ProviderError = typeof ProviderError.Type
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 24 * HOUR_MS
+
+/** A JSON value, as carried in a request body. */
+export const Json = Schema.Unknown.annotations({
+  identifier: "Json",
+  arbitrary: () => (fc) => fc.json().map((text) => JSON.parse(text) as unknown)
+})

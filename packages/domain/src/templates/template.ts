@@ -32,7 +32,7 @@ const TemplateKey = {
 export const RecordTemplate = Schema.TaggedStruct("RecordTemplate", {
   ...TemplateKey,
   category: TemplateCategory,
-  ttlSeconds: Schema.NullOr(Schema.Number),
+  ttlSeconds: Schema.NullOr(Schema.Int),
   at: EpochMillis
 })
 /** A completed `template_category_update` (`previous_category` + `new_category`): route on it. */
@@ -89,7 +89,7 @@ export const TemplateRecategorizationImpending = Schema.TaggedStruct("TemplateRe
 })
 export const TemplateTtlSet = Schema.TaggedStruct("TemplateTtlSet", {
   ...TemplateKey,
-  ttlSeconds: Schema.Number,
+  ttlSeconds: Schema.Int,
   at: EpochMillis
 })
 export const TemplateTtlCleared = Schema.TaggedStruct("TemplateTtlCleared", {
@@ -169,8 +169,11 @@ const categoryChange = (
   occurredAt: number,
   at: number
 ): ReadonlyArray<TemplateEvent> => {
-  if (state.categoryAt !== null && occurredAt < state.categoryAt) return []
   if (state.category === category) return []
+  // Older facts arriving late change nothing; two facts of the same time settle on one, whatever the order.
+  if (state.categoryAt !== null && (occurredAt < state.categoryAt || (occurredAt === state.categoryAt && state.category !== null && category < state.category))) {
+    return []
+  }
   const events: Array<TemplateEvent> = [
     TemplateCategoryObserved.make({ ...key, category, previousCategory: state.category, source, occurredAt, at })
   ]
@@ -212,7 +215,7 @@ export const decide = (command: TemplateCommand, state: TemplateState) =>
         accept(...categoryChange(state, keyOf(c), c.newCategory, "category_update", c.occurredAt, c.at)),
       RecordImpendingRecategorization: (c) => {
         const seen = state.impending !== null && state.impending.occurredAt >= c.occurredAt
-        const stale = state.categoryAt !== null && c.occurredAt < state.categoryAt
+        const stale = state.categoryAt !== null && c.occurredAt <= state.categoryAt
         return seen || stale
           ? nothing
           : accept<TemplateEvent>(TemplateRecategorizationImpending.make({
@@ -228,7 +231,7 @@ export const decide = (command: TemplateCommand, state: TemplateState) =>
         const key = keyOf(c)
         const events: Array<TemplateEvent> = []
         const newer = state.statusAt === null || c.occurredAt > state.statusAt ||
-          (c.occurredAt === state.statusAt && c.status !== state.status)
+          (c.occurredAt === state.statusAt && state.status !== null && c.status > state.status)
         if (newer) {
           events.push(TemplateStatusChanged.make({ ...key, status: c.status, reason: c.reason, occurredAt: c.occurredAt, at: c.at }))
         }
