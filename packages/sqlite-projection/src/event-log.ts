@@ -1,0 +1,126 @@
+/**
+ * The event table itself: appends with an expected version and reads, on encoded events.
+ *
+ * No runtime imports, like `connection.ts`: the two-process test runs this very code in child
+ * processes. Decoding into domain events and projecting happen in `event-store.ts`.
+ */
+import { type Database, immediate } from "./connection.js"
+
+export type Expected = number | "no_stream" | "stream_exists" | "any"
+
+export interface EncodedRecord {
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: unknown
+}
+
+export interface EventRow {
+  readonly global_position: number
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly schema_version: number
+  readonly data: string
+  readonly recorded_at: number
+}
+
+export type AppendOutcome =
+  | {
+    readonly _tag: "Appended"
+    readonly nextVersion: number
+    /** Positions of the appended events, in order (empty when nothing was appended). */
+    readonly positions: ReadonlyArray<number>
+  }
+  | { readonly _tag: "Conflict"; readonly actual: number }
+
+interface Statements {
+  readonly version: { get(streamId: string): { v: number | null } | undefined }
+  readonly insert: { run(...params: Array<unknown>): { lastInsertRowid: number | bigint } }
+  readonly stream: { all(streamId: string): Array<EventRow> }
+  readonly after: { all(after: number, limit: number): Array<EventRow> }
+  readonly between: { all(after: number, upTo: number): Array<EventRow> }
+  readonly head: { get(): { p: number | null } | undefined }
+}
+
+const cache = new WeakMap<Database, Statements>()
+
+const statements = (db: Database): Statements => {
+  let s = cache.get(db)
+  if (s === undefined) {
+    s = {
+      version: db.prepare("SELECT MAX(version) AS v FROM events WHERE stream_id = ?") as unknown as Statements["version"],
+      insert: db.prepare(
+        "INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"
+      ) as unknown as Statements["insert"],
+      stream: db.prepare("SELECT * FROM events WHERE stream_id = ? ORDER BY version") as unknown as Statements["stream"],
+      after: db.prepare("SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?") as unknown as Statements["after"],
+      between: db.prepare(
+        "SELECT * FROM events WHERE global_position > ? AND global_position <= ? ORDER BY global_position"
+      ) as unknown as Statements["between"],
+      head: db.prepare("SELECT MAX(global_position) AS p FROM events") as unknown as Statements["head"]
+    }
+    cache.set(db, s)
+  }
+  return s
+}
+
+const accepts = (expected: Expected, actual: number): boolean =>
+  expected === "any" ? true : expected === "no_stream" ? actual === 0 : expected === "stream_exists" ? actual > 0 : actual === expected
+
+export const streamVersion = (db: Database, streamId: string): number => statements(db).version.get(streamId)?.v ?? 0
+
+/** Only the events table's own (stream_id, version) key means a lost race; anything else is a bug to surface. */
+const isVersionClash = (error: unknown): boolean => {
+  const e = error as { code?: unknown; message?: unknown } | null
+  return e?.code === "SQLITE_CONSTRAINT_UNIQUE" && typeof e.message === "string" && e.message.includes("events.stream_id")
+}
+
+/**
+ * Checks the expected version and inserts, in one immediate transaction; `within` runs in the same
+ * transaction after the insert (inline projections), so it commits or rolls back with the events.
+ * A unique-constraint violation on (stream_id, version) is a lost race and reported as a conflict too.
+ */
+export const appendEncoded = (
+  db: Database,
+  streamId: string,
+  expected: Expected,
+  events: ReadonlyArray<EncodedRecord>,
+  recordedAt: number,
+  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
+): AppendOutcome => {
+  const s = statements(db)
+  if (events.length === 0) {
+    const actual = streamVersion(db, streamId)
+    return accepts(expected, actual)
+      ? { _tag: "Appended", nextVersion: actual, positions: [] }
+      : { _tag: "Conflict", actual }
+  }
+  try {
+    return immediate(db, (): AppendOutcome => {
+      const actual = streamVersion(db, streamId)
+      if (!accepts(expected, actual)) return { _tag: "Conflict", actual }
+      const positions: Array<number> = []
+      let version = actual
+      for (const e of events) {
+        version++
+        const r = s.insert.run(streamId, version, e.type, e.schemaVersion, JSON.stringify(e.data), recordedAt)
+        positions.push(Number(r.lastInsertRowid))
+      }
+      within?.(positions, actual + 1)
+      return { _tag: "Appended", nextVersion: version, positions }
+    })
+  } catch (error) {
+    if (isVersionClash(error)) return { _tag: "Conflict", actual: streamVersion(db, streamId) }
+    throw error
+  }
+}
+
+export const readStreamRows = (db: Database, streamId: string): Array<EventRow> => statements(db).stream.all(streamId)
+
+export const readAllRows = (db: Database, after: number, limit: number): Array<EventRow> =>
+  limit <= 0 ? [] : statements(db).after.all(after, Math.floor(limit))
+
+export const readRowsBetween = (db: Database, after: number, upTo: number): Array<EventRow> =>
+  statements(db).between.all(after, upTo)
+
+export const headPosition = (db: Database): number => statements(db).head.get()?.p ?? 0

@@ -1,0 +1,210 @@
+import { Kysely, type Migration, Migrator, NO_MIGRATIONS, sql, SqliteDialect } from "kysely"
+import { type Database, retryBusy } from "./connection.js"
+
+/** Runs each statement of a migration; migrations are code so a bundled app carries them. */
+const statements = (...ddl: ReadonlyArray<string>): Migration => ({
+  up: async (db) => {
+    for (const s of ddl) await sql.raw(s).execute(db)
+  }
+})
+
+/**
+ * The main database: the event log, checkpoints and leases first (0001), the read models after
+ * (0002). Never edit a migration that has shipped; add the next one.
+ */
+export const mainMigrations: Readonly<Record<string, Migration>> = {
+  "0001_event_log": statements(
+    `CREATE TABLE events (
+      global_position INTEGER PRIMARY KEY,
+      stream_id TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      schema_version INTEGER NOT NULL,
+      data TEXT NOT NULL,
+      recorded_at INTEGER NOT NULL,
+      UNIQUE (stream_id, version)
+    )`,
+    `CREATE TABLE projection_checkpoints (
+      name TEXT PRIMARY KEY,
+      position INTEGER NOT NULL
+    )`,
+    `CREATE TABLE leases (
+      name TEXT PRIMARY KEY,
+      holder TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`
+  ),
+  "0002_read_models": statements(
+    `CREATE TABLE business_managers (
+      id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      name TEXT,
+      registered INTEGER NOT NULL,
+      invited_at INTEGER,
+      invitation_link TEXT,
+      terms_signed_at INTEGER,
+      state TEXT NOT NULL
+    )`,
+    `CREATE TABLE wabas (
+      id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      business_manager_id TEXT,
+      name TEXT,
+      mm_status TEXT NOT NULL,
+      mm_since INTEGER,
+      mm_source TEXT,
+      mm_reason TEXT,
+      suspended_until INTEGER,
+      as_of INTEGER NOT NULL,
+      state TEXT NOT NULL
+    )`,
+    `CREATE INDEX wabas_by_business_manager ON wabas (business_manager_id, id)`,
+    `CREATE INDEX wabas_by_status ON wabas (mm_status, id)`,
+    `CREATE TABLE channels (
+      phone_number_id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      waba_id TEXT NOT NULL,
+      display_phone_number TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      credentials_ref TEXT NOT NULL,
+      throughput_mps INTEGER NOT NULL,
+      routing TEXT NOT NULL,
+      registered_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+    `CREATE INDEX channels_by_waba ON channels (waba_id, phone_number_id)`,
+    `CREATE TABLE partner_settings (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      version INTEGER NOT NULL,
+      marketing_via_mm_api INTEGER NOT NULL,
+      ttl_on_cloud_fallback TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE templates (
+      waba_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      language TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      category TEXT,
+      ttl_seconds INTEGER,
+      status TEXT,
+      status_reason TEXT,
+      impending TEXT,
+      updated_at INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      PRIMARY KEY (waba_id, name, language)
+    )`,
+    `CREATE TABLE messages (
+      id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      channel TEXT NOT NULL,
+      waba_id TEXT NOT NULL,
+      campaign_id TEXT,
+      recipient TEXT NOT NULL,
+      wamid TEXT,
+      status TEXT NOT NULL,
+      route_decided TEXT NOT NULL,
+      route_observed TEXT,
+      route_mismatch INTEGER NOT NULL,
+      funnel_stage INTEGER NOT NULL,
+      clicked INTEGER NOT NULL,
+      failure_codes TEXT NOT NULL,
+      phase TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      not_before INTEGER,
+      expiry_deadline INTEGER,
+      accepted_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      view TEXT NOT NULL
+    )`,
+    `CREATE INDEX messages_by_wamid ON messages (wamid) WHERE wamid IS NOT NULL`,
+    `CREATE INDEX messages_by_campaign ON messages (campaign_id, id) WHERE campaign_id IS NOT NULL`,
+    `CREATE INDEX messages_by_channel ON messages (channel, id)`,
+    `CREATE INDEX messages_by_phase ON messages (phase, not_before)`,
+    `CREATE TABLE clicks (
+      stream_id TEXT PRIMARY KEY,
+      position INTEGER NOT NULL UNIQUE,
+      channel TEXT NOT NULL,
+      action_type TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      click_id TEXT,
+      tracking_token TEXT,
+      component TEXT,
+      product_id TEXT,
+      occurred_at INTEGER NOT NULL,
+      message_id TEXT
+    )`,
+    `CREATE INDEX clicks_by_channel ON clicks (channel, position)`,
+    `CREATE INDEX clicks_by_click_id ON clicks (click_id) WHERE click_id IS NOT NULL`,
+    `CREATE TABLE click_attributions (
+      click_id TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      position INTEGER NOT NULL,
+      PRIMARY KEY (click_id, message_id)
+    )`
+  )
+}
+
+/** The webhook inbox lives in its own file so webhook ingestion never queues behind the worker's writes. */
+export const inboxMigrations: Readonly<Record<string, Migration>> = {
+  "0001_inbox": statements(
+    `CREATE TABLE inbox (
+      id INTEGER PRIMARY KEY,
+      source TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers TEXT NOT NULL,
+      body BLOB NOT NULL,
+      body_sha256 TEXT NOT NULL,
+      state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'processed', 'quarantined')),
+      reason TEXT,
+      processed_at INTEGER,
+      UNIQUE (source, body_sha256)
+    )`,
+    `CREATE INDEX inbox_by_state ON inbox (state, id)`
+  )
+}
+
+/** Every read-model table of the main database: what a rebuild clears. */
+export const READ_MODEL_TABLES = [
+  "business_managers",
+  "wabas",
+  "channels",
+  "partner_settings",
+  "templates",
+  "messages",
+  "clicks",
+  "click_attributions"
+] as const
+
+/**
+ * Brings `db` to `target` (the latest by default). kysely does not run SQLite DDL in a transaction and
+ * its migration lock is a no-op on SQLite, so the whole run is wrapped in one `BEGIN IMMEDIATE`: two
+ * processes starting together migrate one after the other, and a failed migration leaves nothing behind.
+ */
+export const migrate = async (
+  db: Database,
+  migrations: Readonly<Record<string, Migration>>,
+  target?: string | typeof NO_MIGRATIONS
+): Promise<ReadonlyArray<string>> => {
+  // The dialect wraps this connection; the Kysely instance is never destroyed because that would close it.
+  const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) })
+  const migrator = new Migrator({ db: kysely, provider: { getMigrations: async () => ({ ...migrations }) } })
+  retryBusy(() => db.exec("BEGIN IMMEDIATE"))
+  try {
+    const result = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target)
+    if (result.error !== undefined) throw result.error
+    db.exec("COMMIT")
+    return (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName)
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK")
+    throw error
+  }
+}
+
+/** The migrations applied to `db`, oldest first (empty for a fresh file). */
+export const appliedMigrations = (db: Database): ReadonlyArray<string> => {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").get()
+  if (exists === undefined) return []
+  return (db.prepare("SELECT name FROM kysely_migration ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)
+}

@@ -1,0 +1,58 @@
+import { decodeEvent, type StoredEvent } from "@mm-gateway/domain"
+import type BetterSqlite3 from "better-sqlite3"
+import type { Database } from "./connection.js"
+import type { EventRow } from "./event-log.js"
+
+/**
+ * A read model fed by the event log. `apply` runs inside the caller's transaction and must be
+ * idempotent (rows remember the stream version they reflect), so applying an event twice equals once;
+ * the checkpoint is written by the caller in the same transaction.
+ */
+export interface Projection {
+  readonly name: string
+  /** The tables this projection owns; a rebuild clears them. */
+  readonly tables: ReadonlyArray<string>
+  readonly apply: (db: Database, event: StoredEvent) => void
+}
+
+/** Prepared statements per connection, so projections prepare each statement once. */
+type Statement = BetterSqlite3.Statement<Array<unknown>, unknown>
+
+const cache = new WeakMap<Database, Map<string, Statement>>()
+
+export const prepared = (db: Database, source: string): Statement => {
+  let perDb = cache.get(db)
+  if (perDb === undefined) {
+    perDb = new Map()
+    cache.set(db, perDb)
+  }
+  let statement = perDb.get(source)
+  if (statement === undefined) {
+    statement = db.prepare<Array<unknown>, unknown>(source)
+    perDb.set(source, statement)
+  }
+  return statement
+}
+
+export const decodeRow = (row: EventRow): StoredEvent => ({
+  streamId: row.stream_id,
+  version: row.version,
+  globalPosition: row.global_position,
+  event: decodeEvent({ type: row.type, schemaVersion: row.schema_version, data: JSON.parse(row.data) }),
+  recordedAt: row.recorded_at
+})
+
+export const getCheckpoint = (db: Database, name: string): number =>
+  (prepared(db, "SELECT position FROM projection_checkpoints WHERE name = ?").get(name) as { position: number } | undefined)
+    ?.position ?? 0
+
+export const setCheckpoint = (db: Database, name: string, position: number): void => {
+  prepared(
+    db,
+    "INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+  ).run(name, position)
+}
+
+export const json = (value: unknown): string => JSON.stringify(value)
+export const parse = <A>(text: string): A => JSON.parse(text) as A
+export const bool = (b: boolean): number => (b ? 1 : 0)

@@ -1,0 +1,20 @@
+import type { Projection } from "../projection.js"
+import { clicksProjection } from "./clicks.js"
+import { channelsProjection, settingsProjection, templatesProjection } from "./configuration.js"
+import { messagesProjection } from "./messages.js"
+import { onboardingProjection } from "./onboarding.js"
+
+export { clicksProjection } from "./clicks.js"
+export { channelsProjection, settingsProjection, templatesProjection } from "./configuration.js"
+export { FUNNEL_STAGE, type MessageResource, messagesProjection, resourceOf } from "./messages.js"
+export { onboardingProjection } from "./onboarding.js"
+
+/** Every read model SPEC §3 reads, in the order they are applied. */
+export const allProjections: ReadonlyArray<Projection> = [
+  onboardingProjection,
+  channelsProjection,
+  settingsProjection,
+  templatesProjection,
+  messagesProjection,
+  clicksProjection
+]

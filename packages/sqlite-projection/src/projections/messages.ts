@@ -1,0 +1,138 @@
+import { categoryOf, type DomainEvent, Message, type MessageStatus, type ProviderError, type Route } from "@mm-gateway/domain"
+import type { Database } from "../connection.js"
+import { bool, json, parse, prepared, type Projection } from "../projection.js"
+
+/** A message as the API shows it (SPEC §3), times in epoch milliseconds; the API renders ISO-8601. */
+export interface MessageResource {
+  readonly id: string
+  readonly channel: string
+  readonly wabaId: string
+  readonly to: string
+  readonly campaignId: string | null
+  /** The client's own `biz_opaque_callback_data`, shown back to it. */
+  readonly clientCallbackData: string | null
+  readonly template: { readonly name: string; readonly language: string; readonly category: string | null } | null
+  readonly route: {
+    readonly decided: Route
+    readonly reasons: ReadonlyArray<string>
+    readonly warnings: ReadonlyArray<string>
+    readonly observed: Route | null
+    readonly rerouted: ReadonlyArray<{ readonly from: Route; readonly to: Route; readonly reason: string }>
+  }
+  readonly status: MessageStatus
+  readonly wamid: string | null
+  readonly timestamps: Message.MessageView["timestamps"]
+  readonly errors: ReadonlyArray<ProviderError>
+  readonly pricing: Message.MessageView["pricing"]
+  readonly routeMismatch: boolean
+  readonly failedAfterDelivery: boolean
+  readonly clickIds: ReadonlyArray<string>
+  readonly dispatch: { readonly phase: Message.DispatchPhase["_tag"]; readonly attempt: number }
+}
+
+/** Funnel stages of SPEC §3; a message counts in every stage up to the highest it reached. */
+export const FUNNEL_STAGE = { accepted: 0, submitted: 1, sent: 2, delivered: 3, read: 4 } as const
+
+const funnelStage = (m: Message.MessageRecord, view: Message.MessageView): number => {
+  const t = view.timestamps
+  if (t.readAt !== null) return FUNNEL_STAGE.read
+  if (t.deliveredAt !== null) return FUNNEL_STAGE.delivered
+  if (t.sentAt !== null) return FUNNEL_STAGE.sent
+  // Any status webhook, even `failed`, proves the provider took the message.
+  if (m.submittedAt !== null || m.phase._tag === "Submitted" || m.observations.length > 0) return FUNNEL_STAGE.submitted
+  return FUNNEL_STAGE.accepted
+}
+
+export const resourceOf = (m: Message.MessageRecord, view: Message.MessageView): MessageResource => ({
+  id: m.request.messageId,
+  channel: m.request.channel,
+  wabaId: m.request.wabaId,
+  to: m.request.to,
+  campaignId: m.request.campaignId,
+  clientCallbackData: m.request.clientCallbackData,
+  template: m.request.template === null
+    ? null
+    : { name: m.request.template.name, language: m.request.template.language, category: m.request.template.category },
+  route: { decided: m.route, reasons: m.reasons, warnings: m.warnings, observed: view.observedRoute, rerouted: m.rerouted },
+  status: view.status,
+  wamid: m.wamid,
+  timestamps: view.timestamps,
+  errors: view.errors,
+  pricing: view.pricing,
+  routeMismatch: view.routeMismatch,
+  failedAfterDelivery: view.failedAfterDelivery,
+  clickIds: m.clicks,
+  dispatch: { phase: m.phase._tag, attempt: m.phase.attempt }
+})
+
+const isMessageEvent = (e: DomainEvent): e is Message.MessageEvent =>
+  e._tag === "MessageRequested" || e._tag === "MessageRouted" || e._tag === "DispatchStarted" ||
+  e._tag === "DispatchSucceeded" || e._tag === "DispatchFailed" || e._tag === "MessageRerouted" ||
+  e._tag === "DispatchOutcomeUnknown" || e._tag === "DispatchMarkedUnknown" || e._tag === "DispatchResolved" ||
+  e._tag === "StatusObserved" || e._tag === "MessageExpired" || e._tag === "ClickAttributed"
+
+const writeMessage = (db: Database, version: number, m: Message.MessageRecord, at: number): void => {
+  const view = Message.viewOf(m)
+  const phase = m.phase
+  prepared(
+    db,
+    `INSERT INTO messages (id, version, channel, waba_id, campaign_id, recipient, wamid, status, route_decided, route_observed,
+       route_mismatch, funnel_stage, clicked, failure_codes, phase, attempt, not_before, expiry_deadline, accepted_at,
+       updated_at, state, view)
+     VALUES (@id, @version, @channel, @wabaId, @campaignId, @recipient, @wamid, @status, @decided, @observed,
+       @mismatch, @stage, @clicked, @failureCodes, @phase, @attempt, @notBefore, @expiryDeadline, @acceptedAt,
+       @updatedAt, @state, @view)
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, wamid = excluded.wamid, status = excluded.status,
+       route_decided = excluded.route_decided, route_observed = excluded.route_observed,
+       route_mismatch = excluded.route_mismatch, funnel_stage = excluded.funnel_stage, clicked = excluded.clicked,
+       failure_codes = excluded.failure_codes, phase = excluded.phase, attempt = excluded.attempt,
+       not_before = excluded.not_before, expiry_deadline = excluded.expiry_deadline, updated_at = excluded.updated_at,
+       state = excluded.state, view = excluded.view`
+  ).run({
+    id: m.request.messageId,
+    version,
+    channel: m.request.channel,
+    wabaId: m.request.wabaId,
+    campaignId: m.request.campaignId,
+    recipient: m.request.to,
+    wamid: m.wamid,
+    status: view.status,
+    decided: m.route,
+    observed: view.observedRoute,
+    mismatch: bool(view.routeMismatch),
+    stage: funnelStage(m, view),
+    clicked: bool(m.clicks.length > 0),
+    failureCodes: json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
+    phase: phase._tag,
+    attempt: phase.attempt,
+    notBefore: phase._tag === "Ready" ? phase.notBefore : null,
+    expiryDeadline: Message.expiryDeadline(m),
+    acceptedAt: m.request.at,
+    updatedAt: at,
+    state: json(m),
+    view: json(resourceOf(m, view))
+  })
+}
+
+/**
+ * One row per message: the folded state, the visible view (`Message.viewOf`, so the read model cannot
+ * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
+ * aggregated from these rows (see `campaignStats`).
+ */
+export const messagesProjection: Projection = {
+  name: "messages",
+  tables: ["messages"],
+  apply: (db, stored) => {
+    const event = stored.event
+    if (categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) return
+    const row = prepared(db, "SELECT version, state FROM messages WHERE id = ?").get(event.messageId) as
+      | { version: number; state: string }
+      | undefined
+    if (row !== undefined && stored.version <= row.version) return
+    const before: Message.MessageState = row === undefined
+      ? Message.initialState()
+      : { _tag: "Requested", message: parse<Message.MessageRecord>(row.state) }
+    const after = Message.evolve(before, event)
+    if (after._tag === "Requested") writeMessage(db, stored.version, after.message, event.at)
+  }
+}
