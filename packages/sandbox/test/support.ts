@@ -76,6 +76,8 @@ export const testOptions = (receiver: Receiver, overrides: SandboxOptions = {}):
   webhookLatencyMs: { min: 0, max: 5 },
   webhookBatchIntervalMs: 5,
   webhookRetryBaseMs: 5,
+  // one POST at a time keeps arrival order equal to send order, so tests can compare sequences
+  webhookConcurrency: 1,
   ...overrides
 })
 

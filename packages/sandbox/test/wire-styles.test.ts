@@ -1,0 +1,107 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { scopedSandbox } from "../src/index.js"
+import { PHONE, dialogSend, graphSend, post, template, text, withSandbox } from "./support.js"
+
+describe("Graph wire style", () => {
+  it("accepts a send with any bearer token and answers like Meta", () =>
+    withSandbox({}, async (sandbox) => {
+      const answer = await graphSend(sandbox, template("+4915112340123"), "marketing_messages")
+      assert.strictEqual(answer.status, 200)
+      assert.strictEqual(answer.body.messaging_product, "whatsapp")
+      assert.deepStrictEqual(answer.body.contacts, [{ input: "4915112340123", wa_id: "4915112340123" }])
+      assert.strictEqual(answer.body.messages.length, 1)
+      assert.match(answer.body.messages[0].id, /^wamid\.[A-Za-z0-9+/=]+$/)
+      assert.strictEqual(answer.body.messages[0].message_status, "accepted")
+    }))
+
+  it("answers 401 with a Graph OAuth error when the bearer token is missing", () =>
+    withSandbox({}, async (sandbox) => {
+      const answer = await post(`${sandbox.url}/v24.0/${PHONE}/messages`, {}, text("4915112340123"))
+      assert.strictEqual(answer.status, 401)
+      assert.strictEqual(answer.body.error.type, "OAuthException")
+      assert.strictEqual(answer.body.error.code, 190)
+      assert.isString(answer.body.error.fbtrace_id)
+      const empty = await post(`${sandbox.url}/v24.0/${PHONE}/messages`, { authorization: "Bearer " }, text("4915112340123"))
+      assert.strictEqual(empty.status, 401)
+      assert.strictEqual(sandbox.stats().accepted.total, 0)
+    }))
+
+  it("gives unique wamids", () =>
+    withSandbox({}, async (sandbox) => {
+      const ids = new Set<string>()
+      for (let i = 0; i < 20; i++) ids.add((await graphSend(sandbox, text("4915112340123"))).body.messages[0].id)
+      assert.strictEqual(ids.size, 20)
+    }))
+})
+
+describe("360dialog wire style", () => {
+  it("takes the sending number from the sandbox-<phoneNumberId> key", () =>
+    withSandbox({}, async (sandbox) => {
+      const answer = await dialogSend(sandbox, template("4915112340123"), "marketing_messages", "123456789")
+      assert.strictEqual(answer.status, 200)
+      assert.strictEqual(answer.body.messages[0].message_status, "accepted")
+      assert.deepStrictEqual(Object.keys(sandbox.stats().perPhoneNumber), ["123456789"])
+      assert.strictEqual(sandbox.stats().accepted.byEndpoint["360dialog /marketing_messages"], 1)
+    }))
+
+  it("answers 401 to any other key, wrapped in detail on /marketing_messages", () =>
+    withSandbox({}, async (sandbox) => {
+      const plain = await post(`${sandbox.url}/messages`, { "D360-API-KEY": "live-key" }, text("4915112340123"))
+      assert.strictEqual(plain.status, 401)
+      assert.strictEqual(plain.body.error.code, 190)
+      const wrapped = await post(`${sandbox.url}/marketing_messages`, {}, template("4915112340123"))
+      assert.strictEqual(wrapped.status, 401)
+      assert.strictEqual(wrapped.body.detail.error.code, 190)
+      assert.strictEqual(sandbox.stats().rejected.byCode["190"], 2)
+    }))
+})
+
+describe("request validation", () => {
+  const cases: ReadonlyArray<readonly [string, unknown, number, string]> = [
+    ["malformed JSON", "{not json", 100, "not valid JSON"],
+    ["no messaging_product", { to: "4915112340123", type: "text", text: { body: "x" } }, 100, "messaging_product"],
+    ["wrong messaging_product", { ...text("4915112340123"), messaging_product: "sms" }, 100, "messaging_product"],
+    ["no to", { messaging_product: "whatsapp", type: "text", text: { body: "x" } }, 100, "to"],
+    ["to with letters", text("49151abc"), 131009, "to"],
+    ["unknown type", { ...text("4915112340123"), type: "carrier_pigeon" }, 100, "type"],
+    ["type without its object", { messaging_product: "whatsapp", to: "4915112340123", type: "image" }, 100, "image"],
+    ["template without name", { ...template("4915112340123"), template: { language: { code: "en" } } }, 100, "template.name"],
+    ["template without language", { ...template("4915112340123"), template: { name: "x" } }, 100, "template.language.code"],
+    ["unknown product_policy", template("4915112340123", "spring_sale", { product_policy: "MAYBE" }), 100, "product_policy"]
+  ]
+  for (const [name, body, code, mention] of cases) {
+    it(`rejects ${name} with Meta error ${code}`, () =>
+      withSandbox({}, async (sandbox) => {
+        const answer = await graphSend(sandbox, body)
+        assert.strictEqual(answer.status, 400)
+        assert.strictEqual(answer.body.error.code, code)
+        assert.include(answer.body.error.error_data.details, mention)
+        assert.strictEqual(sandbox.stats().accepted.total, 0)
+      }))
+  }
+
+  it("answers unknown paths with 404", () =>
+    withSandbox({}, async (sandbox) => {
+      const response = await fetch(`${sandbox.url}/v24.0/${PHONE}/nothing`, { method: "POST" })
+      assert.strictEqual(response.status, 404)
+      await response.body?.cancel()
+    }))
+})
+
+describe("scopedSandbox", () => {
+  it.effect("starts the sandbox for the scope and closes it after", () =>
+    Effect.gen(function* () {
+      const url = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const sandbox = yield* scopedSandbox({ port: 0, seed: 1, webhookUrl: "http://127.0.0.1:9/unused" })
+          const response = yield* Effect.promise(() => fetch(`${sandbox.url}/healthz`))
+          assert.strictEqual(response.status, 200)
+          yield* Effect.promise(() => response.json())
+          return sandbox.url
+        })
+      )
+      const after = yield* Effect.promise(() => fetch(`${url}/healthz`).then(() => "open", () => "closed"))
+      assert.strictEqual(after, "closed")
+    }))
+})
