@@ -1,1 +1,9 @@
-export {}
+/**
+ * @mm-gateway/webhook-adapter — verification of WhatsApp webhooks (Meta's signature and handshake,
+ * 360dialog's header secret and signature) and their decoding into mm-gateway domain commands.
+ * Pure functions, no I/O.
+ */
+export * from "./commands.js"
+export { decodeWebhook, IGNORED_ACCOUNT_EVENTS, KNOWN_FIELDS, quarantineReason } from "./decode.js"
+export { describeProblems } from "./problems.js"
+export * from "./verify.js"

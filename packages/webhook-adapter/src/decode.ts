@@ -1,0 +1,600 @@
+import {
+  BusinessManager,
+  type BusinessManagerId,
+  type PhoneNumberId,
+  Recipient,
+  StatusObservation,
+  streamId,
+  Template,
+  UserAction,
+  Waba,
+  WabaId
+} from "@mm-gateway/domain"
+import { Either, Schema } from "effect"
+import type { Ignored, Note, Problem, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+
+type StreamName = StreamCommand["stream"]
+type CommandOf<S extends StreamName> = Extract<StreamCommand, { readonly stream: S }>["command"]
+import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
+import * as Wire from "./wire.js"
+
+/**
+ * Verified webhook bodies → domain commands. Total: whatever the bytes, the answer is a decoding in
+ * which every entry and every change is accounted for (commands, ignored, or problems); nothing throws.
+ */
+
+const ROOT = "$"
+
+/** The `account_update` events the gateway recognises and does not act on, and why. */
+export const IGNORED_ACCOUNT_EVENTS: Readonly<Record<string, string>> = {
+  AD_ACCOUNT_LINKED: "legacy onboarding signal; MM_LITE_TERMS_SIGNED is the one the gateway uses",
+  ACCOUNT_VIOLATION: "a policy violation alone does not suspend business-initiated messaging",
+  AUTH_INTL_PRICE_ELIGIBILITY_UPDATE: "authentication-international pricing is not used by the gateway",
+  BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE: "the business location is not used by the gateway",
+  PARTNER_APP_INSTALLED: "app installation does not change the MM API status",
+  PARTNER_APP_UNINSTALLED: "app installation does not change the MM API status",
+  PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE: "partner-led business verification is not used by the gateway",
+  VOLUME_BASED_PRICING_TIER_UPDATE: "pricing tiers are not used by the gateway",
+  ACCOUNT_OFFBOARDED: "a device change or re-registration, not an MM API status change",
+  ACCOUNT_RECONNECTED: "a device change or re-registration, not an MM API status change"
+}
+
+const BIZ_INITIATED_RESTRICTION = "RESTRICTED_BIZ_INITIATED_MESSAGING"
+const MARKETING_PREFERENCES = "marketing_messages"
+
+/** A natural key from parts; each part is URI-encoded so no two different facts can spell the same key. */
+const key = (kind: string, ...parts: ReadonlyArray<string | number | null>): string =>
+  [kind, ...parts.map((p) => encodeURIComponent(p === null ? "-" : String(p)))].join(":")
+
+class Collector {
+  readonly commands: Array<WebhookCommand> = []
+  readonly ignored: Array<Ignored> = []
+  readonly problems: Array<Problem> = []
+  readonly notes: Array<Note> = []
+
+  ignore(path: string, why: string): void {
+    this.ignored.push({ path, why })
+  }
+
+  problem(...problems: ReadonlyArray<Problem>): void {
+    this.problems.push(...problems)
+  }
+
+  /** Decode at a path; on failure the problems are recorded and `undefined` comes back. */
+  decode<A, I>(schema: Schema.Schema<A, I, never>, input: unknown, path: string): A | undefined {
+    const result = decodeAt(schema, input, path)
+    if (Either.isLeft(result)) {
+      this.problem(...result.left)
+      return undefined
+    }
+    return result.right
+  }
+
+  /**
+   * Check a built command against the domain's own schema before handing it on, so nothing the
+   * domain would refuse leaves this package (the wire schemas should already have caught it).
+   */
+  stream<S extends StreamName, A extends CommandOf<S>, I>(
+    stream: S,
+    schema: Schema.Schema<A, I, never>,
+    built: { readonly streamId: string; readonly command: I; readonly dedupeKey: string; readonly path: string }
+  ): void {
+    const decoded = Schema.decodeEither(schema)(built.command)
+    if (Either.isLeft(decoded)) {
+      this.problem(...problemsOf(decoded.left, built.path))
+      return
+    }
+    // The stream name and the schema are tied by the signature; TypeScript cannot correlate them in the union.
+    this.commands.push({ _tag: "StreamCommand", stream, ...built, command: decoded.right } as StreamCommand)
+  }
+
+  result(): WebhookDecoding {
+    return { commands: this.commands, ignored: this.ignored, problems: this.problems, notes: this.notes }
+  }
+}
+
+/** Where a change sits, and what its entry says about it. */
+interface ChangeContext {
+  readonly out: Collector
+  readonly valuePath: string
+  readonly entryId: unknown
+  readonly entryPath: string
+  /** `entry[].time` in epoch ms, or the receipt time (noted) when it is missing or not a time. */
+  readonly entryTime: () => number
+  readonly at: number
+}
+
+/** SPEC §2: the WABA is `value.waba_info.waba_id` when present, else `entry[].id`. */
+const wabaOf = (value: unknown, ctx: ChangeContext): WabaId | undefined => {
+  const ref = ctx.out.decode(Wire.WabaRef, value, ctx.valuePath)
+  if (ref === undefined) return undefined
+  const fromInfo = ref.waba_info?.waba_id
+  if (fromInfo != null) return fromInfo
+  return ctx.out.decode(WabaId, ctx.entryId, appendPath(ctx.entryPath, ["id"]))
+}
+
+// ---- field: messages ---------------------------------------------------------------------------
+
+const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  const v = out.decode(Wire.MessagesValue, value, valuePath)
+  if (v === undefined) return
+  const statuses = v.statuses ?? []
+  const actions = v.user_actions ?? []
+  const inbound = v.messages ?? []
+  const errors = v.errors ?? []
+
+  let channel: PhoneNumberId | undefined
+  if (statuses.length > 0 || actions.length > 0) {
+    channel = out.decode(Wire.Metadata, v.metadata, appendPath(valuePath, ["metadata"]))?.phone_number_id
+  }
+
+  if (statuses.length > 0 && channel !== undefined) {
+    const wabaId = wabaOf(value, ctx)
+    if (wabaId !== undefined) {
+      statuses.forEach((item, i) => decodeStatus(item, appendPath(valuePath, ["statuses", i]), channel, wabaId, ctx))
+    }
+  }
+  if (actions.length > 0 && channel !== undefined) {
+    actions.forEach((item, i) => decodeUserAction(item, appendPath(valuePath, ["user_actions", i]), channel, ctx))
+  }
+  if (inbound.length > 0) {
+    out.ignore(appendPath(valuePath, ["messages"]), `${inbound.length} inbound message(s): the gateway does not handle inbound messages`)
+  }
+  if (errors.length > 0) {
+    out.ignore(appendPath(valuePath, ["errors"]), `${errors.length} webhook-level error(s): not tied to a message the gateway sent`)
+  }
+  if (statuses.length === 0 && actions.length === 0 && inbound.length === 0 && errors.length === 0) {
+    out.ignore(valuePath, "no statuses, user_actions, messages or errors")
+  }
+}
+
+const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
+  const { out } = ctx
+  const head = out.decode(Wire.StatusHead, item, path)
+  if (head === undefined) return
+  if (!Schema.is(Wire.Status.fields.status)(head.status)) {
+    out.ignore(path, `status "${head.status}" is not tracked (only sent, delivered, read and failed are)`)
+    return
+  }
+  const s = out.decode(Wire.Status, item, path)
+  if (s === undefined) return
+  const observation = {
+    wamid: s.id,
+    status: s.status,
+    timestamp: s.timestamp,
+    recipient: s.recipient_id ?? null,
+    pricing: s.pricing == null ? null : {
+      category: s.pricing.category ?? null,
+      pricingModel: s.pricing.pricing_model ?? null,
+      type: s.pricing.type ?? null,
+      billable: s.pricing.billable ?? null
+    },
+    originType: s.conversation?.origin?.type ?? null,
+    errors: (s.errors ?? []).map((e) => ({
+      code: e.code,
+      title: e.title ?? null,
+      message: e.message ?? null,
+      details: e.error_data?.details ?? null
+    }))
+  }
+  const valid = Schema.validateEither(StatusObservation)(observation)
+  if (Either.isLeft(valid)) {
+    out.problem(...problemsOf(valid.left, `${path}→StatusObservation`))
+    return
+  }
+  out.commands.push({
+    _tag: "StatusReport",
+    channel,
+    wabaId,
+    bizOpaqueCallbackData: s.biz_opaque_callback_data ?? null,
+    observation: valid.right,
+    dedupeKey: key("status", s.id, s.status, s.timestamp),
+    path
+  })
+}
+
+const nonEmpty = (text: string | null | undefined): string | null => text == null || text === "" ? null : text
+
+const decodeUserAction = (item: unknown, path: string, channel: PhoneNumberId, ctx: ChangeContext): void => {
+  const a = ctx.out.decode(Wire.UserActionItem, item, path)
+  if (a === undefined) return
+  const data = a.marketing_messages_link_click_data
+  const clickId = nonEmpty(data?.click_id)
+  const trackingToken = nonEmpty(data?.tracking_token)
+  ctx.out.stream("UserAction", UserAction.RecordUserAction, {
+    streamId: streamId.userAction(channel, a.action_type, clickId, trackingToken, a.timestamp),
+    command: {
+      _tag: "RecordUserAction",
+      channel,
+      actionType: a.action_type,
+      clickId,
+      trackingToken,
+      component: nonEmpty(data?.click_component),
+      productId: nonEmpty(data?.product_id),
+      occurredAt: a.timestamp,
+      at: ctx.at
+    },
+    // The domain's own natural key for user actions (SPEC §2 "Clicks").
+    dedupeKey: `user_action:${UserAction.userActionKey(channel, a.action_type, clickId, trackingToken, a.timestamp)}`,
+    path
+  })
+}
+
+// ---- field: account_update ---------------------------------------------------------------------
+
+const suspend = (
+  ctx: ChangeContext,
+  wabaId: WabaId,
+  kind: "account_restriction" | "disabled" | "partner_removed" | "account_deleted",
+  expiresAt: number | null
+): void => {
+  const occurredAt = ctx.entryTime()
+  ctx.out.stream("Waba", Waba.RecordSuspension, {
+    streamId: streamId.waba(wabaId),
+    command: { _tag: "RecordSuspension", wabaId, kind, occurredAt, expiresAt, at: ctx.at },
+    dedupeKey: key("suspension", wabaId, kind, occurredAt, expiresAt),
+    path: ctx.valuePath
+  })
+}
+
+const reinstate = (ctx: ChangeContext, wabaId: WabaId, kind: "disabled" | "partner_removed"): void => {
+  const occurredAt = ctx.entryTime()
+  ctx.out.stream("Waba", Waba.RecordReinstatement, {
+    streamId: streamId.waba(wabaId),
+    command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt, at: ctx.at },
+    dedupeKey: key("reinstatement", wabaId, kind, occurredAt),
+    path: ctx.valuePath
+  })
+}
+
+const discoverBusinessManager = (ctx: ChangeContext, businessManagerId: BusinessManagerId): void =>
+  ctx.out.stream("BusinessManager", BusinessManager.DiscoverBusinessManager, {
+    streamId: streamId.businessManager(businessManagerId),
+    command: { _tag: "DiscoverBusinessManager", businessManagerId, at: ctx.at },
+    dedupeKey: key("business_manager", businessManagerId),
+    path: ctx.valuePath
+  })
+
+const termsSigned = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  // `entry[].id` is not used here: the docs disagree whether it names the WABA or the partner's business.
+  const t = out.decode(Wire.TermsSigned, value, valuePath)
+  if (t === undefined) return
+  const wabaId = t.waba_info.waba_id ?? null
+  const owner = t.waba_info.owner_business_id ?? null
+  if (wabaId !== null) {
+    if (owner !== null) discoverBusinessManager(ctx, owner)
+    const signedAt = ctx.entryTime()
+    out.stream("Waba", Waba.RecordWabaTermsSigned, {
+      streamId: streamId.waba(wabaId),
+      command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt, at: ctx.at },
+      dedupeKey: key("terms_signed", "waba", wabaId, signedAt),
+      path: valuePath
+    })
+  } else if (owner !== null) {
+    const signedAt = ctx.entryTime()
+    out.stream("BusinessManager", BusinessManager.RecordBusinessTermsSigned, {
+      streamId: streamId.businessManager(owner),
+      command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt, at: ctx.at },
+      dedupeKey: key("terms_signed", "business", owner, signedAt),
+      path: valuePath
+    })
+  } else {
+    out.problem({
+      path: appendPath(valuePath, ["waba_info"]),
+      expected: "waba_id or owner_business_id",
+      actual: renderActual((value as { waba_info?: unknown }).waba_info)
+    })
+  }
+}
+
+const decodeAccountUpdate = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  const head = out.decode(Wire.AccountUpdateHead, value, valuePath)
+  if (head === undefined) return
+  const event = head.event ?? null
+  switch (event) {
+    case "MM_LITE_TERMS_SIGNED":
+      return termsSigned(value, ctx)
+    case "ACCOUNT_RESTRICTION": {
+      const r = out.decode(Wire.Restriction, value, valuePath)
+      if (r === undefined) return
+      const relevant = r.restriction_info.filter((i) => i.restriction_type === BIZ_INITIATED_RESTRICTION)
+      if (relevant.length === 0) {
+        const types = r.restriction_info.map((i) => i.restriction_type).join(", ") || "none"
+        out.ignore(valuePath, `ACCOUNT_RESTRICTION without ${BIZ_INITIATED_RESTRICTION} (types: ${types}) does not stop marketing sends`)
+        return
+      }
+      const wabaId = wabaOf(value, ctx)
+      if (wabaId === undefined) return
+      const expirations = new Set(relevant.map((i) => i.expiration ?? null))
+      for (const expiresAt of expirations) suspend(ctx, wabaId, "account_restriction", expiresAt)
+      return
+    }
+    case "DISABLED_UPDATE": {
+      const b = out.decode(Wire.BanInfo, value, valuePath)
+      if (b === undefined) return
+      const state = b.ban_info.waba_ban_state
+      if (state === "SCHEDULE_FOR_DISABLE") {
+        out.ignore(valuePath, "DISABLED_UPDATE SCHEDULE_FOR_DISABLE: not disabled yet; a DISABLE webhook follows if it happens")
+        return
+      }
+      if (state !== "DISABLE" && state !== "REINSTATE") {
+        out.problem({
+          path: appendPath(valuePath, ["ban_info", "waba_ban_state"]),
+          expected: "DISABLE, REINSTATE or SCHEDULE_FOR_DISABLE",
+          actual: renderActual(state)
+        })
+        return
+      }
+      const wabaId = wabaOf(value, ctx)
+      if (wabaId === undefined) return
+      if (state === "DISABLE") suspend(ctx, wabaId, "disabled", null)
+      else reinstate(ctx, wabaId, "disabled")
+      return
+    }
+    case "PARTNER_REMOVED":
+    case "PARTNER_ADDED":
+    case "ACCOUNT_DELETED": {
+      const wabaId = wabaOf(value, ctx)
+      if (wabaId === undefined) return
+      if (event === "PARTNER_REMOVED") suspend(ctx, wabaId, "partner_removed", null)
+      else if (event === "ACCOUNT_DELETED") suspend(ctx, wabaId, "account_deleted", null)
+      else reinstate(ctx, wabaId, "partner_removed")
+      return
+    }
+    case null:
+      out.ignore(valuePath, "account_update without an event (e.g. the authentication-international eligibility update): not used by the gateway")
+      return
+    default: {
+      const why = IGNORED_ACCOUNT_EVENTS[event]
+      out.ignore(valuePath, why === undefined ? `account_update event ${event} is not used by the gateway` : `${event}: ${why}`)
+    }
+  }
+}
+
+// ---- fields: template_category_update, message_template_status_update --------------------------
+
+const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  const t = out.decode(Wire.TemplateCategoryUpdate, value, valuePath)
+  if (t === undefined) return
+  const wabaId = wabaOf(value, ctx)
+  if (wabaId === undefined) return
+  const name = t.message_template_name
+  const language = t.message_template_language
+  const id = streamId.template(wabaId, name, language)
+  const occurredAt = ctx.entryTime()
+  const impending = t.correct_category != null || t.category_update_timestamp != null
+  if (impending) {
+    const correctCategory = t.correct_category ?? null
+    if (correctCategory === null) {
+      out.problem({
+        path: appendPath(valuePath, ["correct_category"]),
+        expected: "MARKETING, UTILITY or AUTHENTICATION (an impending change names the category it will become)"
+      })
+      return
+    }
+    const effectiveAt = t.category_update_timestamp ?? null
+    out.stream("Template", Template.RecordImpendingRecategorization, {
+      streamId: id,
+      command: {
+        _tag: "RecordImpendingRecategorization",
+        wabaId,
+        name,
+        language,
+        currentCategory: t.new_category ?? null,
+        correctCategory,
+        effectiveAt,
+        occurredAt,
+        at: ctx.at
+      },
+      dedupeKey: key("template_impending", wabaId, name, language, correctCategory, effectiveAt, occurredAt),
+      path: valuePath
+    })
+    return
+  }
+  const newCategory = t.new_category ?? null
+  if (newCategory === null) {
+    out.problem({ path: appendPath(valuePath, ["new_category"]), expected: "MARKETING, UTILITY or AUTHENTICATION (the property is missing)" })
+    return
+  }
+  out.stream("Template", Template.RecordCategoryChange, {
+    streamId: id,
+    command: {
+      _tag: "RecordCategoryChange",
+      wabaId,
+      name,
+      language,
+      previousCategory: t.previous_category ?? null,
+      newCategory,
+      occurredAt,
+      at: ctx.at
+    },
+    dedupeKey: key("template_category", wabaId, name, language, newCategory, occurredAt),
+    path: valuePath
+  })
+}
+
+const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  const t = out.decode(Wire.TemplateStatusUpdate, value, valuePath)
+  if (t === undefined) return
+  const wabaId = wabaOf(value, ctx)
+  if (wabaId === undefined) return
+  const name = t.message_template_name
+  const language = t.message_template_language
+  const occurredAt = ctx.entryTime()
+  out.stream("Template", Template.RecordTemplateStatus, {
+    streamId: streamId.template(wabaId, name, language),
+    command: {
+      _tag: "RecordTemplateStatus",
+      wabaId,
+      name,
+      language,
+      status: t.event,
+      reason: t.reason ?? null,
+      category: t.message_template_category ?? null,
+      occurredAt,
+      at: ctx.at
+    },
+    dedupeKey: key("template_status", wabaId, name, language, t.event, occurredAt),
+    path: valuePath
+  })
+}
+
+// ---- field: user_preferences -------------------------------------------------------------------
+
+const decodeUserPreferences = (value: unknown, ctx: ChangeContext): void => {
+  const { out, valuePath } = ctx
+  const v = out.decode(Wire.UserPreferencesValue, value, valuePath)
+  if (v === undefined) return
+  if (v.user_preferences.length === 0) {
+    out.ignore(valuePath, "no user_preferences")
+    return
+  }
+  let wabaId: WabaId | undefined | null = null
+  v.user_preferences.forEach((item, i) => {
+    const path = appendPath(valuePath, ["user_preferences", i])
+    const head = out.decode(Wire.PreferenceHead, item, path)
+    if (head === undefined) return
+    if (head.category !== MARKETING_PREFERENCES) {
+      out.ignore(path, `preference category ${head.category ?? "(none)"} is not about marketing messages`)
+      return
+    }
+    const p = out.decode(Wire.Preference, item, path)
+    if (p === undefined) return
+    const optedOut = p.value === "stop" ? true : p.value === "resume" || p.value === "signup" ? false : null
+    if (optedOut === null) {
+      out.problem({ path: appendPath(path, ["value"]), expected: "\"stop\", \"resume\" or \"signup\"", actual: renderActual(p.value) })
+      return
+    }
+    // Resolved once per change, and only when a preference needs it.
+    if (wabaId === null) wabaId = wabaOf(value, ctx)
+    if (wabaId === undefined) return
+    out.stream("Recipient", Recipient.RecordMarketingPreference, {
+      streamId: streamId.recipient(wabaId, p.wa_id),
+      command: {
+        _tag: "RecordMarketingPreference",
+        wabaId,
+        recipient: p.wa_id,
+        optedOut,
+        source: "user_preferences",
+        occurredAt: p.timestamp,
+        at: ctx.at
+      },
+      dedupeKey: key("marketing_preference", wabaId, p.wa_id, p.value, p.timestamp),
+      path
+    })
+  })
+}
+
+// ---- envelope ----------------------------------------------------------------------------------
+
+const FIELDS: Readonly<Record<string, (value: unknown, ctx: ChangeContext) => void>> = {
+  messages: decodeMessages,
+  account_update: decodeAccountUpdate,
+  template_category_update: decodeTemplateCategoryUpdate,
+  message_template_status_update: decodeTemplateStatusUpdate,
+  user_preferences: decodeUserPreferences
+}
+
+/** The webhook fields this package maps to commands; every other field is ignored. */
+export const KNOWN_FIELDS: ReadonlyArray<string> = Object.keys(FIELDS)
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): void => {
+  let text: string
+  if (typeof rawBody === "string") text = rawBody
+  else {
+    try {
+      text = utf8.decode(rawBody)
+    } catch {
+      out.problem({ path: ROOT, expected: "UTF-8 text", actual: `${rawBody.length} bytes that are not UTF-8` })
+      return
+    }
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    out.problem({ path: ROOT, expected: "a JSON document", actual: renderActual(error instanceof Error ? error.message : String(error)) })
+    return
+  }
+  const envelope = out.decode(Wire.Envelope, json, ROOT)
+  if (envelope === undefined) return
+  if (envelope.entry.length === 0) {
+    out.ignore(appendPath(ROOT, ["entry"]), "no entries")
+    return
+  }
+  envelope.entry.forEach((rawEntry, i) => {
+    const entryPath = appendPath(ROOT, ["entry", i])
+    const entry = out.decode(Wire.Entry, rawEntry, entryPath)
+    if (entry === undefined) return
+    if (entry.changes.length === 0) {
+      out.ignore(appendPath(entryPath, ["changes"]), "no changes")
+      return
+    }
+    let time: number | undefined
+    const entryTime = (): number => {
+      if (time === undefined) {
+        const millis = Wire.unixSecondsToMillis(entry.time)
+        if (millis === null) {
+          out.notes.push({
+            path: appendPath(entryPath, ["time"]),
+            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used instead`
+          })
+        }
+        time = millis ?? at
+      }
+      return time
+    }
+    entry.changes.forEach((rawChange, j) => {
+      const changePath = appendPath(entryPath, ["changes", j])
+      const change = out.decode(Wire.Change, rawChange, changePath)
+      if (change === undefined) return
+      const handler = FIELDS[change.field]
+      if (handler === undefined) {
+        out.ignore(changePath, `field ${change.field} is not used by the gateway`)
+        return
+      }
+      handler(change.value, {
+        out,
+        valuePath: appendPath(changePath, ["value"]),
+        entryId: entry.id,
+        entryPath,
+        entryTime,
+        at
+      })
+    })
+  })
+}
+
+/**
+ * Decode one verified webhook body (Meta's or 360dialog's, which forwards Meta's format) received at
+ * `receivedAt` (epoch ms; every command's `at`). Facts carry the webhook's own times. Never throws.
+ */
+export const decodeWebhook = (rawBody: Uint8Array | string, receivedAt: number): WebhookDecoding => {
+  const out = new Collector()
+  if (!Number.isSafeInteger(receivedAt) || receivedAt < 0) {
+    out.problem({ path: ROOT, expected: "receivedAt as epoch milliseconds (a non-negative integer)", actual: renderActual(receivedAt) })
+    return out.result()
+  }
+  try {
+    decodeBody(rawBody, receivedAt, out)
+  } catch (error) {
+    // A defect in this package must not lose the body: it goes to quarantine with what went wrong.
+    out.problem({
+      path: ROOT,
+      expected: "a body this decoder can handle",
+      actual: renderActual(`internal error: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  }
+  return out.result()
+}
+
+/** The quarantine reason for a decoding with problems, or `null` when there is none. */
+export const quarantineReason = (decoding: WebhookDecoding): string | null =>
+  decoding.problems.length === 0 ? null : describeProblems(decoding.problems)

@@ -1,0 +1,137 @@
+import { Either, type ParseResult, Schema, SchemaAST as AST } from "effect"
+import type { Problem } from "./commands.js"
+
+/** Path segments → `$.entry[0].changes[1].value` (the root is `$`). */
+export const appendPath = (base: string, segments: ReadonlyArray<PropertyKey>): string => {
+  let out = base
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`
+    else if (typeof s === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += `.${s}`
+    else out += `[${JSON.stringify(String(s))}]`
+  }
+  return out
+}
+
+const MAX_ACTUAL = 80
+
+/** A short rendering of an offending value: enough to recognise it, never the whole body. */
+export const renderActual = (value: unknown): string => {
+  let text: string
+  try {
+    text = value === undefined ? "undefined" : JSON.stringify(value) ?? String(value)
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  return text.length > MAX_ACTUAL ? `${text.slice(0, MAX_ACTUAL)}…` : text
+}
+
+const describe = (ast: AST.AST): string => {
+  const described = AST.getDescriptionAnnotation(ast)
+  if (described._tag === "Some") return described.value
+  switch (ast._tag) {
+    case "Literal":
+      return JSON.stringify(ast.literal)
+    case "StringKeyword":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+    case "TypeLiteral":
+      return "an object"
+    case "TupleType":
+      return "an array"
+    case "UndefinedKeyword":
+      return "undefined"
+    case "Union": {
+      // `null | undefined` members come from tolerating nulls; naming them would only add noise.
+      const members = ast.types.filter((t) => !(t._tag === "UndefinedKeyword" || (t._tag === "Literal" && t.literal === null)))
+      return (members.length > 0 ? members : ast.types).map(describe).join(" or ")
+    }
+    case "Refinement":
+      return describe(ast.from)
+    case "Transformation":
+      return describe(ast.to)
+    default:
+      return String(ast)
+  }
+}
+
+interface Leaf {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly expected: string
+  readonly actual?: unknown
+  readonly hasActual: boolean
+}
+
+const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>, out: Array<Leaf>): void => {
+  switch (issue._tag) {
+    case "Pointer":
+      walk(issue.issue, [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])], out)
+      return
+    case "Composite": {
+      const issues = (Array.isArray(issue.issues) ? issue.issues : [issue.issues]) as ReadonlyArray<ParseResult.ParseIssue>
+      if (issue.ast._tag === "Union") {
+        // A union failed. Members that got past their outer type say the most; if none did, name the union.
+        const deeper = issues.filter((i) => i._tag !== "Type")
+        if (deeper.length > 0) for (const i of deeper) walk(i, path, out)
+        else out.push({ path, expected: describe(issue.ast), actual: issue.actual, hasActual: true })
+        return
+      }
+      for (const i of issues) walk(i, path, out)
+      return
+    }
+    case "Refinement":
+      if (issue.kind === "From") walk(issue.issue, path, out)
+      else out.push({ path, expected: describe(issue.ast), actual: issue.actual, hasActual: true })
+      return
+    case "Transformation":
+      if (issue.issue._tag === "Type" && issue.issue.message !== undefined) {
+        out.push({ path, expected: issue.issue.message, actual: issue.actual, hasActual: true })
+      } else walk(issue.issue, path, out)
+      return
+    case "Type":
+      out.push({ path, expected: issue.message ?? describe(issue.ast), actual: issue.actual, hasActual: true })
+      return
+    case "Missing":
+      out.push({ path, expected: `${describe(issue.ast.type)} (the property is missing)`, hasActual: false })
+      return
+    case "Unexpected":
+      out.push({ path, expected: "no such property", actual: issue.actual, hasActual: true })
+      return
+    case "Forbidden":
+      out.push({ path, expected: issue.message ?? "a value that decodes synchronously", actual: issue.actual, hasActual: true })
+      return
+  }
+}
+
+/** A parse error as problems, one per offending place, each with its full path from the body's root. */
+export const problemsOf = (error: ParseResult.ParseError, base: string): ReadonlyArray<Problem> => {
+  const leaves: Array<Leaf> = []
+  walk(error.issue, [], leaves)
+  const problems = leaves.map((leaf): Problem => {
+    const path = appendPath(base, leaf.path)
+    return leaf.hasActual ? { path, expected: leaf.expected, actual: renderActual(leaf.actual) } : { path, expected: leaf.expected }
+  })
+  return problems.length > 0 ? problems : [{ path: base, expected: error.message }]
+}
+
+/** Decode against a schema; failures become problems under `base`. */
+export const decodeAt = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  input: unknown,
+  base: string
+): Either.Either<A, ReadonlyArray<Problem>> =>
+  Either.mapLeft(
+    Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(input),
+    (error) => problemsOf(error, base)
+  )
+
+/** One line per problem, for the quarantine reason. */
+export const describeProblems = (problems: ReadonlyArray<Problem>, max = 10): string => {
+  const lines = problems.slice(0, max).map((p) =>
+    p.actual === undefined ? `${p.path}: expected ${p.expected}` : `${p.path}: expected ${p.expected}, got ${p.actual}`
+  )
+  if (problems.length > max) lines.push(`… and ${problems.length - max} more`)
+  return lines.join("\n")
+}
