@@ -20,8 +20,11 @@ describe("Recipient decider", () => {
     ]))
   it("ignores a resume older than the stop", () =>
     spec.given([optedOut]).when({ ...stop, optedOut: false, occurredAt: 500 }).thenNothing())
-  it("a resume for someone never opted out changes nothing", () =>
-    spec.given([]).when({ ...stop, optedOut: false }).thenNothing())
+  it("records a first resume, so that an older stop arriving later does not win", () => {
+    const resumed = Recipient.RecipientOptedIn.make({ ...key, source: "user_preferences", occurredAt: 1_000, at: 2_000 })
+    spec.given([]).when({ ...stop, optedOut: false }).then([resumed])
+    spec.given([resumed]).when({ ...stop, occurredAt: 500 }).thenNothing()
+  })
 
   const cooldown = { _tag: "StartMarketingCooldown", ...key, failedAt: 10_000, at: 11_000 } as const
   const started = Recipient.MarketingCooldownStarted.make({ ...key, from: 10_000, until: 10_000 + DAY_MS, at: 11_000 })

@@ -71,12 +71,17 @@ describe("Template decider", () => {
   describe("RecordTemplateStatus", () => {
     const cmd = { _tag: "RecordTemplateStatus", ...key, status: "PAUSED", reason: null, category: "MARKETING", occurredAt: 5_000, at: 6_000 } as const
     it("records the status", () =>
-      spec.given([marketing]).when(cmd).then([
+      spec.given([marketing]).when({ ...cmd, category: null }).then([
         Template.TemplateStatusChanged.make({ ...key, status: "PAUSED", reason: null, occurredAt: 5_000, at: 6_000 })
       ]))
     it("does nothing when repeated", () => {
       const events = spec.given([marketing]).when(cmd).events()
       spec.given([marketing, ...events]).when(cmd).thenNothing()
+    })
+    it("a newer status update confirming the category moves the category's time forward", () => {
+      const events = spec.given([marketing]).when(cmd).events()
+      assert.deepStrictEqual(events.map((e) => e._tag), ["TemplateStatusChanged", "TemplateCategoryObserved"])
+      assert.strictEqual(fold(Template.TemplateDecider, [marketing, ...events]).categoryAt, 5_000)
     })
     it("learns a category change carried by a status update", () => {
       const events = spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY" }).events()

@@ -120,6 +120,7 @@ export interface TemplateState {
   readonly category: TemplateCategory | null
   /** Time of the fact that set the category; older category facts arriving late are ignored. */
   readonly categoryAt: number | null
+  readonly categorySource: "operator" | "category_update" | "status_update" | null
   readonly ttlSeconds: number | null
   readonly status: string | null
   readonly statusAt: number | null
@@ -130,6 +131,7 @@ export const initialState = (): TemplateState => ({
   known: false,
   category: null,
   categoryAt: null,
+  categorySource: null,
   ttlSeconds: null,
   status: null,
   statusAt: null,
@@ -143,7 +145,9 @@ export const evolve = (state: TemplateState, event: TemplateEvent): TemplateStat
         ...state,
         known: true,
         category: e.category,
-        categoryAt: e.occurredAt,
+        // The operator speaks last: a webhook repeated later never undoes what the operator set.
+        categoryAt: Math.max(state.categoryAt ?? 0, e.occurredAt),
+        categorySource: e.source,
         impending: state.impending !== null && state.impending.occurredAt <= e.occurredAt ? null : state.impending
       }),
       TemplateRecategorizationImpending: (e) => ({
@@ -169,16 +173,19 @@ const categoryChange = (
   occurredAt: number,
   at: number
 ): ReadonlyArray<TemplateEvent> => {
-  if (state.category === category) return []
-  // Older facts arriving late change nothing; two facts of the same time settle on one, whatever the order.
-  if (state.categoryAt !== null && (occurredAt < state.categoryAt || (occurredAt === state.categoryAt && state.category !== null && category < state.category))) {
-    return []
+  // Older facts arriving late change nothing; two facts of the same time settle on one, whatever the
+  // order. A newer fact confirming the same category is still recorded: it moves the time forward, so
+  // an older different category repeated later cannot win.
+  if (state.categoryAt !== null) {
+    const tie = occurredAt === state.categoryAt &&
+      (state.categorySource === "operator" || (state.category !== null && category <= state.category))
+    if (occurredAt < state.categoryAt || tie) return []
   }
   const events: Array<TemplateEvent> = [
     TemplateCategoryObserved.make({ ...key, category, previousCategory: state.category, source, occurredAt, at })
   ]
   // Meta clears the TTL when it recategorizes a template (reference §2.2).
-  if (state.ttlSeconds !== null && state.category !== null) {
+  if (state.ttlSeconds !== null && state.category !== null && state.category !== category) {
     events.push(TemplateTtlCleared.make({ ...key, reason: "recategorized", at }))
   }
   return events

@@ -1,0 +1,69 @@
+import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
+import { fold, Message, STATUS_PRECEDENCE, type StatusObservation } from "../src/index.js"
+import { MSG, numRuns, WAMID } from "./fixtures.js"
+import { cloudPricing, mmPricing, observation, request } from "./message-builders.js"
+
+/**
+ * SPEC §8 invariant 2: for any multiset of status observations of a message, every ordering and any
+ * duplication gives the same final state, and the visible status never moves backwards along the
+ * applied sequence.
+ */
+const statusObservation: fc.Arbitrary<StatusObservation> = fc.record({
+  status: fc.constantFrom("sent", "delivered", "read", "failed"),
+  timestamp: fc.integer({ min: 1_000, max: 1_100 }),
+  pricing: fc.constantFrom(null, mmPricing, cloudPricing),
+  originType: fc.constantFrom(null, "marketing_lite", "marketing"),
+  errorCode: fc.constantFrom(131049, 131026, 131050)
+}).map(({ errorCode, status, timestamp, pricing, originType }) =>
+  observation(status, timestamp, {
+    pricing,
+    originType,
+    errors: status === "failed" ? [{ code: errorCode, title: "failed", message: null, details: null }] : []
+  })
+)
+
+type Step = Message.MessageCommand
+
+const applyAll = (steps: ReadonlyArray<Step>) => {
+  const events: Array<Message.MessageEvent> = []
+  const seen: Array<number> = []
+  for (const step of steps) {
+    const decided = Message.decide(step, fold(Message.MessageDecider, events))
+    if (decided._tag === "Right") events.push(...decided.right)
+    const state = fold(Message.MessageDecider, events)
+    if (state._tag === "Requested") seen.push(STATUS_PRECEDENCE[Message.viewOf(state.message).status])
+  }
+  const state = fold(Message.MessageDecider, events)
+  if (state._tag !== "Requested") throw new Error("not requested")
+  return { view: Message.viewOf(state.message), seen }
+}
+
+describe("invariant 2: the lifecycle is a join, independent of order and duplicates", () => {
+  it("every ordering and any duplication of the observations gives the same view; the status never moves backwards", () => {
+    const scenario = fc.uniqueArray(statusObservation, { minLength: 1, maxLength: 8, selector: (o) => JSON.stringify(o) }).chain((observations) => {
+      const steps: Array<Step> = [
+        ...observations.map((o, i): Step => ({ _tag: "ObserveStatus", messageId: MSG, observation: o, at: 5_000 + i })),
+        { _tag: "RecordDispatchSucceeded", messageId: MSG, attempt: 1, wamid: WAMID, providerStatus: "accepted", at: 900 }
+      ]
+      return fc.tuple(
+        fc.constant(steps),
+        fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }),
+        fc.array(fc.constantFrom(...steps), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 })
+      )
+    })
+    fc.assert(
+      fc.property(scenario, ([steps, shuffled, duplicates, positions]) => {
+        const prefix: ReadonlyArray<Step> = [request(), { _tag: "StartDispatch", messageId: MSG, attempt: 1, at: 800 }]
+        const withDuplicates = [...shuffled]
+        duplicates.forEach((d, i) => withDuplicates.splice((positions[i] ?? 0) % (withDuplicates.length + 1), 0, d))
+        const reference = applyAll([...prefix, ...steps])
+        const other = applyAll([...prefix, ...withDuplicates])
+        assert.deepStrictEqual(other.view, reference.view)
+        for (let i = 1; i < other.seen.length; i++) assert.isAtLeast(other.seen[i]!, other.seen[i - 1]!)
+      }),
+      { numRuns: numRuns(1_000) }
+    )
+  })
+})
