@@ -6,7 +6,38 @@
 export { configure, type Database, DEFAULT_BUSY_TIMEOUT_MS, type Durability, immediate, retryBusy } from "./connection.js"
 export { layerDatabase, openDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 export { layerEventStore, layerEventStoreFor, makeEventStore } from "./event-store.js"
+export {
+  type Accepted,
+  HEADERS_KEPT,
+  headersToKeep,
+  type InboxEntry,
+  type InboxOptions,
+  inboxPathFor,
+  type InboxSource,
+  type InboxState,
+  layerInbox,
+  makeInbox,
+  openInbox,
+  WebhookInbox
+} from "./inbox.js"
+export { catchUpProjections, layer, rebuildProjections } from "./layers.js"
+export { layerLease, makeLease, WorkerLease } from "./lease.js"
 export { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "./migrations.js"
+export { clampLimit, decodeCursor, encodeCursor, type Page } from "./pagination.js"
 export { decodeRow, getCheckpoint, type Projection } from "./projection.js"
 export * from "./projections/index.js"
+export {
+  type BusinessManagerView,
+  type CampaignStats,
+  campaignStats,
+  type ChannelDispatchView,
+  type ChannelView,
+  type ClickView,
+  type ListOptions,
+  layerReadModels,
+  makeReadModels,
+  ReadModels,
+  type TemplateView,
+  type WabaView
+} from "./read-models.js"
 export { catchUp, type CatchUpResult, DEFAULT_BATCH_SIZE, INLINE_GAP_LIMIT, projectInline, rebuild } from "./runner.js"

@@ -1,0 +1,365 @@
+import {
+  type BusinessManager,
+  type ChannelRouting,
+  mmApiStatus,
+  type MmApiStatus,
+  type MmApiStatusView,
+  PartnerSettings,
+  type Provider,
+  type Route,
+  type Waba
+} from "@mm-gateway/domain"
+import { Context, Effect, Layer } from "effect"
+import type { Database } from "./connection.js"
+import { SqliteDatabase } from "./database.js"
+import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
+import { parse, prepared } from "./projection.js"
+import type { MessageResource } from "./projections/messages.js"
+
+export interface WabaView {
+  readonly id: string
+  readonly businessManagerId: string | null
+  readonly name: string | null
+  readonly mmApi: MmApiStatusView
+}
+
+export interface BusinessManagerView {
+  readonly id: string
+  readonly name: string | null
+  readonly mmApi: { readonly termsSigned: boolean; readonly signedAt: number | null; readonly invitedAt: number | null }
+  readonly invitationLink: string | null
+  readonly wabas: ReadonlyArray<WabaView>
+}
+
+/** A channel as the API shows it: never a secret (only the dispatcher resolves `credentialsRef`). */
+export interface ChannelView {
+  readonly phoneNumberId: string
+  readonly wabaId: string
+  readonly displayPhoneNumber: string
+  readonly provider: Provider
+  readonly routing: ChannelRouting
+  readonly throughputMps: number
+  readonly registeredAt: number
+  readonly updatedAt: number
+}
+
+export interface ChannelDispatchView extends ChannelView {
+  readonly credentialsRef: string
+}
+
+export interface TemplateView {
+  readonly wabaId: string
+  readonly name: string
+  readonly language: string
+  readonly category: string | null
+  readonly ttlSeconds: number | null
+  readonly status: string | null
+  readonly statusReason: string | null
+  readonly impending: { readonly correctCategory: string; readonly effectiveAt: number | null; readonly occurredAt: number } | null
+  readonly updatedAt: number
+}
+
+export interface CampaignStats {
+  readonly campaignId: string
+  readonly funnel: {
+    readonly accepted: number
+    readonly submitted: number
+    readonly sent: number
+    readonly delivered: number
+    readonly read: number
+    readonly clicked: number
+  }
+  readonly routed: Record<Route, number>
+  readonly observedRoute: Record<Route | "unknown", number>
+  readonly failed: number
+  readonly expired: number
+  readonly dispatchUnknown: number
+  readonly routeMismatch: number
+  readonly failuresByCode: Readonly<Record<string, number>>
+}
+
+export interface ClickView {
+  readonly actionType: string
+  readonly kind: string
+  readonly clickId: string | null
+  readonly trackingToken: string | null
+  readonly component: string | null
+  readonly productId: string | null
+  readonly occurredAt: number
+  readonly messageId: string | null
+}
+
+export interface ListOptions {
+  readonly limit?: number
+  readonly cursor?: string | null
+}
+
+/**
+ * Queries over the read models. Everything is synchronous SQLite underneath; the Effect wrappers keep
+ * the callers' code uniform. Times that depend on "now" (a restriction's end) take `now` explicitly.
+ */
+export interface ReadModels {
+  readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
+  readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
+  readonly wabas: (options: ListOptions & { readonly status?: MmApiStatus; readonly now: number }) => Effect.Effect<Page<WabaView>>
+  readonly channel: (phoneNumberId: string) => Effect.Effect<ChannelView | null>
+  readonly channelForDispatch: (phoneNumberId: string) => Effect.Effect<ChannelDispatchView | null>
+  readonly routingSettings: () => Effect.Effect<PartnerSettings.RoutingSettings>
+  readonly template: (wabaId: string, name: string, language: string) => Effect.Effect<TemplateView | null>
+  readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
+  readonly message: (id: string) => Effect.Effect<MessageResource | null>
+  readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
+  readonly campaignStats: (campaignId: string) => Effect.Effect<CampaignStats>
+  readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
+}
+
+export const ReadModels = Context.GenericTag<ReadModels>("@mm-gateway/sqlite-projection/ReadModels")
+
+interface WabaRow {
+  readonly id: string
+  readonly business_manager_id: string | null
+  readonly name: string | null
+  readonly state: string
+}
+
+interface ChannelRow {
+  readonly phone_number_id: string
+  readonly waba_id: string
+  readonly display_phone_number: string
+  readonly provider: Provider
+  readonly credentials_ref: string
+  readonly routing: ChannelRouting
+  readonly throughput_mps: number
+  readonly registered_at: number
+  readonly updated_at: number
+}
+
+interface TemplateRow {
+  readonly waba_id: string
+  readonly name: string
+  readonly language: string
+  readonly category: string | null
+  readonly ttl_seconds: number | null
+  readonly status: string | null
+  readonly status_reason: string | null
+  readonly impending: string | null
+  readonly updated_at: number
+}
+
+const templateView = (r: TemplateRow): TemplateView => ({
+  wabaId: r.waba_id,
+  name: r.name,
+  language: r.language,
+  category: r.category,
+  ttlSeconds: r.ttl_seconds,
+  status: r.status,
+  statusReason: r.status_reason,
+  impending: r.impending === null ? null : parse(r.impending),
+  updatedAt: r.updated_at
+})
+
+const channelView = (r: ChannelRow): ChannelView => ({
+  phoneNumberId: r.phone_number_id,
+  wabaId: r.waba_id,
+  displayPhoneNumber: r.display_phone_number,
+  provider: r.provider,
+  routing: r.routing,
+  throughputMps: r.throughput_mps,
+  registeredAt: r.registered_at,
+  updatedAt: r.updated_at
+})
+
+export const makeReadModels = (db: Database): ReadModels => {
+  const bmState = (id: string | null): BusinessManager.BusinessManagerState | null => {
+    if (id === null) return null
+    const row = prepared(db, "SELECT state FROM business_managers WHERE id = ?").get(id) as { state: string } | undefined
+    return row === undefined ? null : parse(row.state)
+  }
+  // The stored status columns are as of the last fact; the view is recomputed for `now`.
+  const wabaView = (r: WabaRow, now: number): WabaView => ({
+    id: r.id,
+    businessManagerId: r.business_manager_id,
+    name: r.name,
+    mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
+  })
+  const messageRows = (rows: ReadonlyArray<{ view: string }>) => rows.map((r) => parse<MessageResource>(r.view))
+
+  return {
+    businessManager: (id, now) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
+          | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
+          | undefined
+        if (row === undefined) return null
+        const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
+          .all(id) as Array<WabaRow>
+        return {
+          id: row.id,
+          name: row.name,
+          mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
+          invitationLink: row.invitation_link,
+          wabas: wabas.map((w) => wabaView(w, now))
+        }
+      }),
+    waba: (id, now) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE id = ?").get(id) as WabaRow | undefined
+        return row === undefined ? null : wabaView(row, now)
+      }),
+    wabas: (options) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        // A restriction may have ended since the row was written: such rows are candidates for every status.
+        const rows = options.status === undefined
+          ? prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE id > ? ORDER BY id LIMIT ?").all(after, limit)
+          : prepared(
+            db,
+            `SELECT id, business_manager_id, name, state FROM wabas
+             WHERE id > ? AND (mm_status = ? OR (suspended_until IS NOT NULL AND suspended_until <= ?)) ORDER BY id LIMIT ?`
+          ).all(after, options.status, options.now, limit)
+        const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])
+        return {
+          items: page.items.map((r) => wabaView(r, options.now)).filter((w) => options.status === undefined || w.mmApi.status === options.status),
+          nextCursor: page.nextCursor
+        }
+      }),
+    channel: (id) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT * FROM channels WHERE phone_number_id = ?").get(id) as ChannelRow | undefined
+        return row === undefined ? null : channelView(row)
+      }),
+    channelForDispatch: (id) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT * FROM channels WHERE phone_number_id = ?").get(id) as ChannelRow | undefined
+        return row === undefined ? null : { ...channelView(row), credentialsRef: row.credentials_ref }
+      }),
+    routingSettings: () =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT marketing_via_mm_api, ttl_on_cloud_fallback FROM partner_settings WHERE id = 1").get() as
+          | { marketing_via_mm_api: number; ttl_on_cloud_fallback: PartnerSettings.TtlOnCloudFallback }
+          | undefined
+        return row === undefined
+          ? PartnerSettings.DEFAULT_ROUTING_SETTINGS
+          : { marketingViaMmApi: row.marketing_via_mm_api === 1, ttlOnCloudFallback: row.ttl_on_cloud_fallback }
+      }),
+    template: (wabaId, name, language) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT * FROM templates WHERE waba_id = ? AND name = ? AND language = ?").get(wabaId, name, language) as
+          | TemplateRow
+          | undefined
+        return row === undefined ? null : templateView(row)
+      }),
+    templates: (wabaId, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const [name, language] = decodeCursor<[string, string]>(options.cursor) ?? ["", ""]
+        const rows = prepared(
+          db,
+          "SELECT * FROM templates WHERE waba_id = ? AND (name, language) > (?, ?) ORDER BY name, language LIMIT ?"
+        ).all(wabaId, name, language, limit) as Array<TemplateRow>
+        const page = pageOf(rows, limit, (r) => [r.name, r.language])
+        return { items: page.items.map(templateView), nextCursor: page.nextCursor }
+      }),
+    message: (id) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT view FROM messages WHERE id = ?").get(id) as { view: string } | undefined
+        return row === undefined ? null : parse<MessageResource>(row.view)
+      }),
+    messagesByWamid: (wamid) =>
+      Effect.sync(() =>
+        messageRows(prepared(db, "SELECT view FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ view: string }>)
+      ),
+    campaignStats: (campaignId) => Effect.sync(() => campaignStats(db, campaignId)),
+    clicks: (channel, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[number]>(options.cursor)?.[0] ?? 0
+        const rows = prepared(
+          db,
+          `SELECT position, action_type, kind, click_id, tracking_token, component, product_id, occurred_at, message_id
+           FROM clicks WHERE channel = ? AND position > ? ORDER BY position LIMIT ?`
+        ).all(channel, after, limit) as Array<{
+          position: number
+          action_type: string
+          kind: string
+          click_id: string | null
+          tracking_token: string | null
+          component: string | null
+          product_id: string | null
+          occurred_at: number
+          message_id: string | null
+        }>
+        const page = pageOf(rows, limit, (r) => [r.position])
+        return {
+          items: page.items.map((r) => ({
+            actionType: r.action_type,
+            kind: r.kind,
+            clickId: r.click_id,
+            trackingToken: r.tracking_token,
+            component: r.component,
+            productId: r.product_id,
+            occurredAt: r.occurred_at,
+            messageId: r.message_id
+          })),
+          nextCursor: page.nextCursor
+        }
+      })
+  }
+}
+
+/**
+ * The funnel of SPEC §3, aggregated over the campaign's message rows in one indexed query. Writes stay
+ * O(1) per message change (no counters to keep in step), a stats read is O(campaign size), and the
+ * numbers can never drift from the messages they count.
+ */
+export const campaignStats = (db: Database, campaignId: string): CampaignStats => {
+  const r = prepared(
+    db,
+    `SELECT COUNT(*) AS accepted,
+       COALESCE(SUM(funnel_stage >= 1), 0) AS submitted,
+       COALESCE(SUM(funnel_stage >= 2), 0) AS sent,
+       COALESCE(SUM(funnel_stage >= 3), 0) AS delivered,
+       COALESCE(SUM(funnel_stage >= 4), 0) AS read,
+       COALESCE(SUM(clicked), 0) AS clicked,
+       COALESCE(SUM(route_decided = 'marketing_messages'), 0) AS routed_mm,
+       COALESCE(SUM(route_decided = 'cloud_api'), 0) AS routed_cloud,
+       COALESCE(SUM(route_observed = 'marketing_messages'), 0) AS observed_mm,
+       COALESCE(SUM(route_observed = 'cloud_api'), 0) AS observed_cloud,
+       COALESCE(SUM(route_observed IS NULL), 0) AS observed_unknown,
+       COALESCE(SUM(status = 'failed'), 0) AS failed,
+       COALESCE(SUM(status = 'expired'), 0) AS expired,
+       COALESCE(SUM(status = 'dispatch_unknown'), 0) AS dispatch_unknown,
+       COALESCE(SUM(route_mismatch), 0) AS route_mismatch
+     FROM messages WHERE campaign_id = ?`
+  ).get(campaignId) as Record<string, number>
+  const codes = prepared(
+    db,
+    `SELECT CAST(j.value AS TEXT) AS code, COUNT(*) AS n FROM messages, json_each(messages.failure_codes) AS j
+     WHERE messages.campaign_id = ? AND messages.status = 'failed' GROUP BY j.value ORDER BY j.value`
+  ).all(campaignId) as Array<{ code: string; n: number }>
+  const n = (k: string) => r[k] ?? 0
+  return {
+    campaignId,
+    funnel: {
+      accepted: n("accepted"),
+      submitted: n("submitted"),
+      sent: n("sent"),
+      delivered: n("delivered"),
+      read: n("read"),
+      clicked: n("clicked")
+    },
+    routed: { marketing_messages: n("routed_mm"), cloud_api: n("routed_cloud") },
+    observedRoute: { marketing_messages: n("observed_mm"), cloud_api: n("observed_cloud"), unknown: n("observed_unknown") },
+    failed: n("failed"),
+    expired: n("expired"),
+    dispatchUnknown: n("dispatch_unknown"),
+    routeMismatch: n("route_mismatch"),
+    failuresByCode: Object.fromEntries(codes.map((c) => [c.code, c.n]))
+  }
+}
+
+export const layerReadModels: Layer.Layer<ReadModels, never, SqliteDatabase> = Layer.effect(
+  ReadModels,
+  Effect.map(SqliteDatabase, ({ db }) => makeReadModels(db))
+)
