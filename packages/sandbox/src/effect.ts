@@ -1,5 +1,5 @@
 import type { Scope } from "effect"
-import { Data, Effect } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
 import type { Sandbox, SandboxOptions } from "./server.js"
 import { startSandbox } from "./server.js"
 
@@ -11,3 +11,9 @@ export const scopedSandbox = (options: SandboxOptions = {}): Effect.Effect<Sandb
     Effect.tryPromise({ try: () => startSandbox(options), catch: (cause) => new SandboxStartError({ cause }) }),
     (sandbox) => Effect.promise(() => sandbox.close())
   )
+
+/** The running sandbox as a service, for Effect programs and `layer(...)` in @effect/vitest. */
+export class SandboxServer extends Context.Tag("@mm-gateway/sandbox/SandboxServer")<SandboxServer, Sandbox>() {}
+
+export const sandboxLayer = (options: SandboxOptions = {}): Layer.Layer<SandboxServer, SandboxStartError> =>
+  Layer.scoped(SandboxServer, scopedSandbox(options))

@@ -1,6 +1,6 @@
 export type { Env, LatencyRange, ParsedConfig, SandboxConfig } from "./config.js"
 export { DEFAULT_WABA_ID, DEV_APP_SECRET, defaultConfig, parseSandboxEnv } from "./config.js"
-export { SandboxStartError, scopedSandbox } from "./effect.js"
+export { SandboxServer, SandboxStartError, sandboxLayer, scopedSandbox } from "./effect.js"
 export type { Prng } from "./prng.js"
 export { mulberry32 } from "./prng.js"
 export type { Plan, ProductPolicy, Script, SendRequest, TemplateCategory } from "./send.js"

@@ -1,6 +1,6 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { scopedSandbox } from "../src/index.js"
+import { SandboxServer, sandboxLayer, scopedSandbox } from "../src/index.js"
 import { PHONE, dialogSend, graphSend, post, template, text, withSandbox } from "./support.js"
 
 describe("Graph wire style", () => {
@@ -103,5 +103,15 @@ describe("scopedSandbox", () => {
       )
       const after = yield* Effect.promise(() => fetch(`${url}/healthz`).then(() => "open", () => "closed"))
       assert.strictEqual(after, "closed")
+    }))
+})
+
+layer(sandboxLayer({ port: 0, seed: 3, webhookUrl: "http://127.0.0.1:9/unused" }))("SandboxServer layer", (it) => {
+  it.effect("provides the running sandbox", () =>
+    Effect.gen(function* () {
+      const sandbox = yield* SandboxServer
+      const answer = yield* Effect.promise(() => graphSend(sandbox, text("4915112340123")))
+      assert.strictEqual(answer.status, 200)
+      assert.strictEqual(sandbox.seed, 3)
     }))
 })
