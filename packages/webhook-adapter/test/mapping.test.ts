@@ -1,0 +1,386 @@
+import { assert, describe, it } from "@effect/vitest"
+import { decodeWebhook, quarantineReason, type StatusReport, type WebhookDecoding } from "../src/index.js"
+import { AT } from "./helpers.js"
+
+const WABA = "102290129340398"
+const WABA2 = "102290129340399"
+const BM = "271828182845904"
+const PHONE = "106540352242922"
+const TIME = 1_764_000_000
+
+const body = (...entries: ReadonlyArray<unknown>) => JSON.stringify({ object: "whatsapp_business_account", entry: entries })
+const NO_TIME = Symbol("no entry time")
+const entry = (id: unknown, changes: ReadonlyArray<unknown>, time: unknown = TIME) =>
+  time === NO_TIME ? { id, changes } : { id, time, changes }
+const change = (field: string, value: unknown) => ({ field, value })
+const metadata = { display_phone_number: "15550783881", phone_number_id: PHONE }
+const status = (id: string, s: string, timestamp: unknown = "1764000100", extra: Record<string, unknown> = {}) => ({
+  id,
+  status: s,
+  timestamp,
+  recipient_id: "16505551234",
+  ...extra
+})
+
+const decode = (text: string): WebhookDecoding => decodeWebhook(text, AT)
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
+const commandsOf = (d: WebhookDecoding) => plain(d.commands.map((c) => c._tag === "StreamCommand" ? c.command : c.observation))
+
+describe("batches", () => {
+  it("maps every change of every entry, in order", () => {
+    const d = decode(body(
+      entry(WABA, [
+        change("messages", { messaging_product: "whatsapp", metadata, statuses: [status("wamid.A", "sent"), status("wamid.B", "read")] }),
+        change("account_update", { event: "PARTNER_REMOVED" })
+      ]),
+      entry(WABA2, [change("account_update", { event: "ACCOUNT_DELETED" })])
+    ))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(d.commands.map((c) => c.path), [
+      "$.entry[0].changes[0].value.statuses[0]",
+      "$.entry[0].changes[0].value.statuses[1]",
+      "$.entry[0].changes[1].value",
+      "$.entry[1].changes[0].value"
+    ])
+    assert.deepStrictEqual(commandsOf(d), [
+      { wamid: "wamid.A", status: "sent", timestamp: 1_764_000_100_000, recipient: "16505551234", pricing: null, originType: null, errors: [] },
+      { wamid: "wamid.B", status: "read", timestamp: 1_764_000_100_000, recipient: "16505551234", pricing: null, originType: null, errors: [] },
+      { _tag: "RecordSuspension", wabaId: WABA, kind: "partner_removed", occurredAt: TIME * 1000, expiresAt: null, at: AT },
+      { _tag: "RecordSuspension", wabaId: WABA2, kind: "account_deleted", occurredAt: TIME * 1000, expiresAt: null, at: AT }
+    ])
+  })
+
+  it("handles a batch of 1000 statuses", () => {
+    const statuses = Array.from({ length: 1000 }, (_, i) => status(`wamid.${i}`, "delivered"))
+    const d = decode(body(entry(WABA, [change("messages", { metadata, statuses })])))
+    assert.strictEqual(d.commands.length, 1000)
+    assert.strictEqual(new Set(d.commands.map((c) => c.dedupeKey)).size, 1000)
+  })
+
+  it("keeps the good changes when one change is bad, and names the bad one", () => {
+    const d = decode(body(entry(WABA, [
+      change("messages", { metadata, statuses: [status("wamid.A", "sent", "yesterday"), status("wamid.B", "delivered")] }),
+      change("account_update", { event: "ACCOUNT_DELETED" })
+    ])))
+    assert.deepStrictEqual(d.commands.map((c) => c.path), ["$.entry[0].changes[0].value.statuses[1]", "$.entry[0].changes[1].value"])
+    assert.deepStrictEqual(d.problems, [{
+      path: "$.entry[0].changes[0].value.statuses[0].timestamp",
+      expected: "unix seconds (a number or a numeric string)",
+      actual: "\"yesterday\""
+    }])
+    assert.strictEqual(
+      quarantineReason(d),
+      "$.entry[0].changes[0].value.statuses[0].timestamp: expected unix seconds (a number or a numeric string), got \"yesterday\""
+    )
+  })
+
+  it("gives the same dedupe keys when the same webhook arrives twice", () => {
+    const text = body(entry(WABA, [
+      change("messages", { metadata, statuses: [status("wamid.A", "sent")] }),
+      change("account_update", { event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING", expiration: TIME + 60 }] })
+    ]))
+    assert.deepStrictEqual(decodeWebhook(text, AT).commands.map((c) => c.dedupeKey), decodeWebhook(text, AT + 5000).commands.map((c) => c.dedupeKey))
+  })
+})
+
+describe("envelope", () => {
+  it("reports bytes that are not UTF-8, text that is not JSON and a wrong object at the root", () => {
+    const notUtf8 = decodeWebhook(new Uint8Array([0x7b, 0xff, 0x7d]), AT)
+    assert.deepStrictEqual(notUtf8.problems.map((p) => [p.path, p.expected]), [["$", "UTF-8 text"]])
+    assert.deepStrictEqual(decode("{\"object\":").problems.map((p) => [p.path, p.expected]), [["$", "a JSON document"]])
+    assert.deepStrictEqual(decode(JSON.stringify({ object: "page", entry: [] })).problems, [
+      { path: "$.object", expected: "\"whatsapp_business_account\"", actual: "\"page\"" }
+    ])
+    assert.deepStrictEqual(decode("[]").problems, [{ path: "$", expected: "an object", actual: "[]" }])
+    assert.deepStrictEqual(decode(JSON.stringify({ object: "whatsapp_business_account" })).problems, [
+      { path: "$.entry", expected: "an array (the property is missing)" }
+    ])
+  })
+
+  it("ignores an empty batch and an entry without changes, saying so", () => {
+    assert.deepStrictEqual(decode(body()).ignored, [{ path: "$.entry", why: "no entries" }])
+    assert.deepStrictEqual(decode(body(entry(WABA, []))).ignored, [{ path: "$.entry[0].changes", why: "no changes" }])
+  })
+
+  it("ignores unknown fields and tolerates unknown properties and nulls", () => {
+    const d = decode(JSON.stringify({
+      object: "whatsapp_business_account",
+      novelty: { anything: true },
+      entry: [{
+        id: WABA,
+        time: TIME,
+        extra: 1,
+        changes: [
+          { field: "message_template_quality_update", value: { new_quality_score: "YELLOW" } },
+          { field: "messages", extra: [], value: { metadata, statuses: [{ ...status("wamid.A", "sent"), pricing: null, conversation: null, future: {} }] } }
+        ]
+      }]
+    }))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(d.ignored.map((i) => i.path), ["$.entry[0].changes[0]"])
+    assert.strictEqual(d.commands.length, 1)
+  })
+
+  it("reports a bad receipt time instead of throwing", () => {
+    assert.deepStrictEqual(decodeWebhook(body(), -1).problems.map((p) => p.path), ["$"])
+    assert.deepStrictEqual(decodeWebhook(body(), 1.5).problems.map((p) => p.path), ["$"])
+  })
+})
+
+describe("messages", () => {
+  const decodeStatus = (s: unknown, value: Record<string, unknown> = {}) => {
+    const d = decode(body(entry(WABA, [change("messages", { metadata, statuses: [s], ...value })])))
+    assert.deepStrictEqual(d.problems, [])
+    return d.commands as ReadonlyArray<StatusReport>
+  }
+
+  it("maps a v24+ status (no conversation) with pricing, errors and biz_opaque_callback_data", () => {
+    const [report] = decodeStatus(status("wamid.A", "failed", 1764000100, {
+      biz_opaque_callback_data: "msg_01",
+      pricing: { billable: false, pricing_model: "PMP", type: "regular", category: "marketing_lite" },
+      errors: [{ code: 131049, title: "Message not delivered", message: "Not delivered", error_data: { details: "per-user limit" }, href: "x" }]
+    }))
+    assert.deepStrictEqual(plain(report), {
+      _tag: "StatusReport",
+      channel: PHONE,
+      wabaId: WABA,
+      bizOpaqueCallbackData: "msg_01",
+      observation: {
+        wamid: "wamid.A",
+        status: "failed",
+        timestamp: 1_764_000_100_000,
+        recipient: "16505551234",
+        pricing: { category: "marketing_lite", pricingModel: "PMP", type: "regular", billable: false },
+        originType: null,
+        errors: [{ code: 131049, title: "Message not delivered", message: "Not delivered", details: "per-user limit" }]
+      },
+      dedupeKey: "status:wamid.A:failed:1764000100000",
+      path: "$.entry[0].changes[0].value.statuses[0]"
+    })
+  })
+
+  it("maps a group status (recipient_type group) like any other", () => {
+    const [report] = decodeStatus(status("wamid.G", "read", "1698266945", {
+      recipient_id: "120363025246125486@g.us",
+      recipient_type: "group",
+      recipient_participant_id: "16505551234"
+    }))
+    assert.strictEqual(report?.observation.recipient, "120363025246125486@g.us")
+    assert.strictEqual(report?.observation.status, "read")
+  })
+
+  it("takes the WABA from waba_info when a change carries it", () => {
+    const d = decode(body(entry(BM, [change("messages", { metadata, waba_info: { waba_id: WABA2 }, statuses: [status("wamid.A", "sent")] })])))
+    assert.strictEqual((d.commands[0] as StatusReport).wabaId, WABA2)
+  })
+
+  it("ignores statuses it does not track and inbound messages, and reports a missing phone_number_id", () => {
+    const played = decode(body(entry(WABA, [change("messages", { metadata, statuses: [status("wamid.A", "deleted")] })])))
+    assert.deepStrictEqual([played.commands.length, played.ignored.map((i) => i.path)], [0, ["$.entry[0].changes[0].value.statuses[0]"]])
+    const noMetadata = decode(body(entry(WABA, [change("messages", { statuses: [status("wamid.A", "sent")] })])))
+    assert.deepStrictEqual(noMetadata.problems.map((p) => p.path), ["$.entry[0].changes[0].value.metadata"])
+    const empty = decode(body(entry(WABA, [change("messages", { metadata })])))
+    assert.deepStrictEqual(empty.ignored.map((i) => i.path), ["$.entry[0].changes[0].value"])
+  })
+
+  it("maps user actions of every type, with their own stream and the domain's natural key", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      user_actions: [
+        { action_type: "landing_page_view", timestamp: 1764000400, marketing_messages_link_click_data: { click_id: "C1", tracking_token: "T1" } },
+        { action_type: "marketing_messages_link_click", timestamp: "1764000300", marketing_messages_link_click_data: { tracking_token: "T2", product_id: "sku_1", click_component: "body" } }
+      ]
+    })])))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(plain(d.commands.map((c) => c._tag === "StreamCommand" ? [c.stream, c.streamId, c.dedupeKey, c.command] : null)), [
+      ["UserAction", `UserAction-${PHONE}:landing_page_view:c:C1`, `user_action:${PHONE}:landing_page_view:c:C1`, {
+        _tag: "RecordUserAction",
+        channel: PHONE,
+        actionType: "landing_page_view",
+        clickId: "C1",
+        trackingToken: "T1",
+        component: null,
+        productId: null,
+        occurredAt: 1_764_000_400_000,
+        at: AT
+      }],
+      ["UserAction", `UserAction-${PHONE}:marketing_messages_link_click:t:T2`, `user_action:${PHONE}:marketing_messages_link_click:t:T2`, {
+        _tag: "RecordUserAction",
+        channel: PHONE,
+        actionType: "marketing_messages_link_click",
+        clickId: null,
+        trackingToken: "T2",
+        component: "body",
+        productId: "sku_1",
+        occurredAt: 1_764_000_300_000,
+        at: AT
+      }]
+    ])
+  })
+})
+
+describe("account_update", () => {
+  const decodeEvent = (value: unknown, id: unknown = WABA, time: unknown = TIME) => decode(body(entry(id, [change("account_update", value)], time)))
+
+  it("MM_LITE_TERMS_SIGNED ignores entry[].id, even when it is not an id at all", () => {
+    const d = decodeEvent({ event: "MM_LITE_TERMS_SIGNED", waba_info: { waba_id: WABA2 } }, "<SOLUTION_PROVIDER_BUSINESS_ID>")
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(commandsOf(d), [
+      { _tag: "RecordWabaTermsSigned", wabaId: WABA2, ownerBusinessId: null, signedAt: TIME * 1000, at: AT }
+    ])
+  })
+
+  it("MM_LITE_TERMS_SIGNED without waba_id or owner_business_id is a problem", () => {
+    const d = decodeEvent({ event: "MM_LITE_TERMS_SIGNED", waba_info: {} })
+    assert.deepStrictEqual(d.problems, [{ path: "$.entry[0].changes[0].value.waba_info", expected: "waba_id or owner_business_id", actual: "{}" }])
+  })
+
+  it("falls back to the receipt time when entry[].time is missing or a placeholder, and notes it", () => {
+    for (const time of [NO_TIME, null, "<WEBHOOK_TIMESTAMP>"]) {
+      const d = decodeEvent({ event: "PARTNER_REMOVED" }, WABA, time)
+      assert.deepStrictEqual(commandsOf(d), [
+        { _tag: "RecordSuspension", wabaId: WABA, kind: "partner_removed", occurredAt: AT, expiresAt: null, at: AT }
+      ])
+      assert.deepStrictEqual(d.notes.map((n) => n.path), ["$.entry[0].time"])
+    }
+  })
+
+  it("accepts entry[].time as a numeric string", () => {
+    const d = decodeEvent({ event: "ACCOUNT_DELETED" }, WABA, String(TIME))
+    assert.deepStrictEqual(commandsOf(d), [
+      { _tag: "RecordSuspension", wabaId: WABA, kind: "account_deleted", occurredAt: TIME * 1000, expiresAt: null, at: AT }
+    ])
+  })
+
+  it("suspends only for a restriction of business-initiated messaging", () => {
+    const other = decodeEvent({ event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_ADD_PHONE_NUMBER_ACTION", expiration: TIME }] })
+    assert.deepStrictEqual([other.commands.length, other.ignored.length, other.problems.length], [0, 1, 0])
+    const noExpiry = decodeEvent({ event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING" }] })
+    assert.deepStrictEqual(commandsOf(noExpiry), [
+      { _tag: "RecordSuspension", wabaId: WABA, kind: "account_restriction", occurredAt: TIME * 1000, expiresAt: null, at: AT }
+    ])
+  })
+
+  it("maps DISABLED_UPDATE by its ban state", () => {
+    const disable = decodeEvent({ event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "DISABLE", waba_ban_date: "April 17, 2025" } })
+    assert.deepStrictEqual(commandsOf(disable), [
+      { _tag: "RecordSuspension", wabaId: WABA, kind: "disabled", occurredAt: TIME * 1000, expiresAt: null, at: AT }
+    ])
+    const scheduled = decodeEvent({ event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "SCHEDULE_FOR_DISABLE" } })
+    assert.deepStrictEqual([scheduled.commands.length, scheduled.ignored.length, scheduled.problems.length], [0, 1, 0])
+    const unknown = decodeEvent({ event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "PAUSE" } })
+    assert.deepStrictEqual(unknown.problems, [{
+      path: "$.entry[0].changes[0].value.ban_info.waba_ban_state",
+      expected: "DISABLE, REINSTATE or SCHEDULE_FOR_DISABLE",
+      actual: "\"PAUSE\""
+    }])
+  })
+
+  it("reports a suspension whose WABA cannot be told", () => {
+    const d = decodeEvent({ event: "ACCOUNT_DELETED" }, "not-a-waba")
+    assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].id"])
+  })
+
+  it("ignores events it does not use, known or not", () => {
+    const d = decodeEvent({ event: "SOMETHING_NEW", detail: 1 })
+    assert.deepStrictEqual([d.commands.length, d.ignored.length, d.problems.length], [0, 1, 0])
+  })
+})
+
+describe("templates", () => {
+  const decodeTemplate = (field: string, value: unknown) => decode(body(entry(WABA, [change(field, value)])))
+  const key = { message_template_id: 278077987957091, message_template_name: "welcome_template", message_template_language: "en-US" }
+
+  it("maps an impending recategorization (new_category is the current one)", () => {
+    const d = decodeTemplate("template_category_update", {
+      ...key,
+      new_category: "UTILITY",
+      correct_category: "MARKETING",
+      category_update_timestamp: 1746169200
+    })
+    assert.deepStrictEqual(plain(d.commands), [{
+      _tag: "StreamCommand",
+      stream: "Template",
+      streamId: `Template-${WABA}:welcome_template:en-US`,
+      command: {
+        _tag: "RecordImpendingRecategorization",
+        wabaId: WABA,
+        name: "welcome_template",
+        language: "en-US",
+        currentCategory: "UTILITY",
+        correctCategory: "MARKETING",
+        effectiveAt: 1_746_169_200_000,
+        occurredAt: TIME * 1000,
+        at: AT
+      },
+      dedupeKey: `template_impending:${WABA}:welcome_template:en-US:MARKETING:1746169200000:${TIME * 1000}`,
+      path: "$.entry[0].changes[0].value"
+    }])
+  })
+
+  it("maps a completed change with its previous category", () => {
+    const d = decodeTemplate("template_category_update", { ...key, previous_category: "UTILITY", new_category: "MARKETING" })
+    assert.deepStrictEqual(commandsOf(d), [{
+      _tag: "RecordCategoryChange",
+      wabaId: WABA,
+      name: "welcome_template",
+      language: "en-US",
+      previousCategory: "UTILITY",
+      newCategory: "MARKETING",
+      occurredAt: TIME * 1000,
+      at: AT
+    }])
+  })
+
+  it("reports categories outside MARKETING/UTILITY/AUTHENTICATION", () => {
+    const d = decodeTemplate("template_category_update", { ...key, new_category: "PROMOTIONAL" })
+    assert.deepStrictEqual(d.problems, [{
+      path: "$.entry[0].changes[0].value.new_category",
+      expected: "MARKETING, UTILITY or AUTHENTICATION",
+      actual: "\"PROMOTIONAL\""
+    }])
+    const status = decodeTemplate("message_template_status_update", { ...key, event: "APPROVED", message_template_category: "SERVICE" })
+    assert.deepStrictEqual(status.problems.map((p) => p.path), ["$.entry[0].changes[0].value.message_template_category"])
+  })
+
+  it("maps a status update without category or reason", () => {
+    const d = decodeTemplate("message_template_status_update", { ...key, event: "PAUSED", reason: null, other_info: { title: "FIRST_PAUSE" } })
+    assert.deepStrictEqual(commandsOf(d), [{
+      _tag: "RecordTemplateStatus",
+      wabaId: WABA,
+      name: "welcome_template",
+      language: "en-US",
+      status: "PAUSED",
+      reason: null,
+      category: null,
+      occurredAt: TIME * 1000,
+      at: AT
+    }])
+  })
+})
+
+describe("user_preferences", () => {
+  const decodePreferences = (items: ReadonlyArray<unknown>) => decode(body(entry(WABA, [change("user_preferences", { metadata, user_preferences: items })])))
+
+  it("maps a marketing stop to an opt-out, with the preference's own time", () => {
+    const d = decodePreferences([{ wa_id: "16505551234", detail: "User requested to stop marketing messages", category: "marketing_messages", value: "stop", timestamp: 1731705721 }])
+    assert.deepStrictEqual(commandsOf(d), [{
+      _tag: "RecordMarketingPreference",
+      wabaId: WABA,
+      recipient: "16505551234",
+      optedOut: true,
+      source: "user_preferences",
+      occurredAt: 1_731_705_721_000,
+      at: AT
+    }])
+  })
+
+  it("ignores other categories and reports unknown values", () => {
+    const d = decodePreferences([
+      { wa_id: "16505551234", category: "service_messages", value: "stop", timestamp: 1731705721 },
+      { wa_id: "16505551234", category: "marketing_messages", value: "pause", timestamp: 1731705721 }
+    ])
+    assert.deepStrictEqual(d.ignored.map((i) => i.path), ["$.entry[0].changes[0].value.user_preferences[0]"])
+    assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].changes[0].value.user_preferences[1].value"])
+  })
+})
