@@ -1,0 +1,145 @@
+import { Effect } from "effect"
+import type { ChannelState } from "../channels/channel.js"
+import type { MessageRecord } from "../lifecycle/message.js"
+import { mmApiStatus, type MmApiStatusView } from "../onboarding/mm-status.js"
+import { isInMarketingCooldown } from "../recipients/recipient.js"
+import { decideRoute, type RouteDecision } from "../routing/decide-route.js"
+import { NotRegistered } from "../shared/errors.js"
+import type {
+  CampaignId,
+  Endpoint,
+  MessageId,
+  PhoneNumberId,
+  ProductPolicy,
+  RecipientNumber,
+  TemplateCategory,
+  WabaId
+} from "../shared/ids.js"
+import {
+  BusinessManagerStream,
+  ChannelStream,
+  MessageStream,
+  PartnerSettingsStream,
+  RecipientStream,
+  streamId,
+  TemplateStream,
+  WabaStream
+} from "../streams.js"
+import { handleCommand, loadState } from "./command-handler.js"
+import type { EventStore } from "./event-store.js"
+
+/** Everything routing needs to know about one message, read from the streams at `now`. */
+export interface RouteContext {
+  readonly channel: Extract<ChannelState, { _tag: "Registered" }>
+  readonly wabaId: WabaId
+  readonly waba: MmApiStatusView
+  readonly template: { readonly category: TemplateCategory | null; readonly ttlSeconds: number | null } | null
+  readonly settings: { readonly marketingViaMmApi: boolean; readonly ttlOnCloudFallback: "warn" | "reject" }
+  readonly recipient: { readonly optedOut: boolean; readonly inMarketingCooldown: boolean }
+}
+
+export const loadRouteContext = (input: {
+  readonly channel: PhoneNumberId
+  readonly to: RecipientNumber
+  readonly template: { readonly name: string; readonly language: string } | null
+  readonly now: number
+}): Effect.Effect<RouteContext, NotRegistered, EventStore> =>
+  Effect.gen(function*() {
+    const channel = (yield* loadState(ChannelStream, streamId.channel(input.channel))).state
+    if (channel._tag !== "Registered") return yield* Effect.fail(new NotRegistered({ entity: "channel", id: input.channel }))
+    const wabaId = channel.config.wabaId
+    const waba = (yield* loadState(WabaStream, streamId.waba(wabaId))).state
+    const bm = waba.businessManagerId === null
+      ? null
+      : (yield* loadState(BusinessManagerStream, streamId.businessManager(waba.businessManagerId))).state
+    const template = input.template === null
+      ? null
+      : (yield* loadState(TemplateStream, streamId.template(wabaId, input.template.name, input.template.language))).state
+    const settings = (yield* loadState(PartnerSettingsStream, streamId.partnerSettings())).state
+    const recipient = (yield* loadState(RecipientStream, streamId.recipient(wabaId, input.to))).state
+    return {
+      channel,
+      wabaId,
+      waba: mmApiStatus(waba, bm, input.now),
+      template: template === null ? null : { category: template.category, ttlSeconds: template.ttlSeconds },
+      settings,
+      recipient: { optedOut: recipient.optedOut, inMarketingCooldown: isInMarketingCooldown(recipient, input.now) }
+    }
+  })
+
+export const routeFor = (
+  context: RouteContext,
+  endpoint: Endpoint,
+  productPolicy: ProductPolicy | null
+): RouteDecision =>
+  decideRoute({
+    endpoint,
+    template: context.template,
+    wabaStatus: context.waba.status,
+    settings: context.settings,
+    channelRouting: context.channel.routing,
+    productPolicy,
+    recipient: context.recipient
+  })
+
+export interface SendMessageInput {
+  readonly messageId: MessageId
+  readonly channel: PhoneNumberId
+  readonly endpoint: Endpoint
+  readonly to: RecipientNumber
+  readonly messageType: string
+  readonly template: { readonly name: string; readonly language: string } | null
+  readonly productPolicy: ProductPolicy | null
+  readonly messageActivitySharing: boolean | null
+  readonly clientCallbackData: string | null
+  readonly campaignId: CampaignId | null
+  readonly idempotencyKey: string | null
+  readonly requestHash: string
+  readonly requestedBy: string
+  readonly payload: unknown
+  readonly now: number
+}
+
+export interface SendMessageResult {
+  readonly message: MessageRecord
+  /** `false` when an identical request with the same idempotency key was accepted before. */
+  readonly created: boolean
+}
+
+/**
+ * Accept a message: load the routing context, decide the route (SPEC §2), and record the request
+ * with its decision. A repeated idempotent request answers with the message recorded the first time.
+ */
+export const sendMessage = (input: SendMessageInput) =>
+  Effect.gen(function*() {
+    const context = yield* loadRouteContext(input)
+    const decision = routeFor(context, input.endpoint, input.productPolicy)
+    const template = input.template === null ? null : {
+      name: input.template.name,
+      language: input.template.language,
+      category: context.template?.category ?? null,
+      ttlSeconds: context.template?.ttlSeconds ?? null
+    }
+    const handled = yield* handleCommand(MessageStream, streamId.message(input.messageId), {
+      _tag: "RequestMessage",
+      messageId: input.messageId,
+      channel: input.channel,
+      wabaId: context.wabaId,
+      to: input.to,
+      endpoint: input.endpoint,
+      messageType: input.messageType,
+      template,
+      productPolicy: input.productPolicy,
+      messageActivitySharing: input.messageActivitySharing,
+      clientCallbackData: input.clientCallbackData,
+      campaignId: input.campaignId,
+      idempotencyKey: input.idempotencyKey,
+      requestHash: input.requestHash,
+      requestedBy: input.requestedBy,
+      payload: input.payload,
+      decision,
+      at: input.now
+    })
+    if (handled.state._tag !== "Requested") return yield* Effect.die(new Error("a requested message has no state"))
+    return { message: handled.state.message, created: handled.events.length > 0 } satisfies SendMessageResult
+  })
