@@ -200,3 +200,19 @@ describe("Message decider", () => {
       spec.given([]).when({ _tag: "AttributeClick", messageId: MSG, clickId: "c1", at: 5_000 }).thenFails("NotRegistered"))
   })
 })
+
+describe("buildProviderBody", () => {
+  it("sends the gateway's message id as biz_opaque_callback_data and the MM options only on the MM route", async () => {
+    const { buildProviderBody } = await import("../src/index.js")
+    const mm = stateOf(run([request({ productPolicy: "STRICT", payload: { to: "16505551234", type: "template", biz_opaque_callback_data: "client", product_policy: "x" } })]))
+    assert.deepStrictEqual(buildProviderBody(mm), {
+      to: "16505551234", type: "template", messaging_product: "whatsapp", biz_opaque_callback_data: MSG, product_policy: "STRICT", message_activity_sharing: true
+    })
+    const cloud = stateOf(run([request({
+      productPolicy: "CLOUD_API_FALLBACK",
+      payload: { to: "16505551234", type: "template", message_activity_sharing: true },
+      decision: { _tag: "Routed", route: "cloud_api", reasons: ["waba_not_onboarded"], warnings: [], productPolicy: null, mmOptionsApply: false }
+    })]))
+    assert.deepStrictEqual(buildProviderBody(cloud), { to: "16505551234", type: "template", messaging_product: "whatsapp", biz_opaque_callback_data: MSG })
+  })
+})

@@ -1,0 +1,55 @@
+import { Context, type Effect } from "effect"
+import type { MessageRecord } from "../lifecycle/message.js"
+import type { PhoneNumberId, Provider, Route } from "../shared/ids.js"
+import type { ProviderOutcome } from "./classify.js"
+
+/** One send request, ready for the wire: the adapter only adds the host, path and credentials. */
+export interface ProviderRequest {
+  readonly provider: Provider
+  readonly phoneNumberId: PhoneNumberId
+  /** Where the adapter finds this channel's (encrypted) credentials. */
+  readonly credentialsRef: string
+  /** `marketing_messages` → `/marketing_messages`, `cloud_api` → `/messages`. */
+  readonly route: Route
+  readonly body: Readonly<Record<string, unknown>>
+}
+
+export type ProviderSendResult =
+  | {
+    readonly _tag: "Accepted"
+    readonly wamid: string
+    /** `accepted` | `held_for_quality_assessment` | `paused`; anything else is reported as `accepted`. */
+    readonly messageStatus: "accepted" | "held_for_quality_assessment" | "paused"
+  }
+  | ProviderOutcome
+
+/**
+ * The outbound port: deliver one request to the provider and say what came back. It never fails in
+ * the error channel: every outcome, including transport trouble, is a value the dispatcher classifies.
+ */
+export class ProviderGateway extends Context.Tag("@mm-gateway/domain/ProviderGateway")<ProviderGateway, {
+  readonly send: (request: ProviderRequest) => Effect.Effect<ProviderSendResult>
+}>() {}
+
+/** Fields of the client's body that the gateway owns or that only the MM route accepts. */
+const GATEWAY_FIELDS = ["biz_opaque_callback_data", "product_policy", "message_activity_sharing"] as const
+
+/**
+ * The body to send for a message on its current route: the client's Cloud API body, with
+ * `biz_opaque_callback_data` set to the gateway's message id (the client's own value is kept on the
+ * message and shown back), and `product_policy` / `message_activity_sharing` only on the MM route.
+ */
+export const buildProviderBody = (message: MessageRecord): Record<string, unknown> => {
+  const payload = message.request.payload
+  const body: Record<string, unknown> = typeof payload === "object" && payload !== null && !Array.isArray(payload)
+    ? { ...(payload as Record<string, unknown>) }
+    : {}
+  for (const field of GATEWAY_FIELDS) delete body[field]
+  body["messaging_product"] = "whatsapp"
+  body["biz_opaque_callback_data"] = message.request.messageId
+  if (message.route === "marketing_messages") {
+    if (message.productPolicy !== null) body["product_policy"] = message.productPolicy
+    if (message.request.messageActivitySharing !== null) body["message_activity_sharing"] = message.request.messageActivitySharing
+  }
+  return body
+}
