@@ -204,7 +204,11 @@ describe("Message decider", () => {
 describe("buildProviderBody", () => {
   it("sends the gateway's message id as biz_opaque_callback_data and the MM options only on the MM route", async () => {
     const { buildProviderBody } = await import("../src/index.js")
-    const mm = stateOf(run([request({ productPolicy: "STRICT", payload: { to: "16505551234", type: "template", biz_opaque_callback_data: "client", product_policy: "x" } })]))
+    const mm = stateOf(run([request({
+      productPolicy: "STRICT",
+      payload: { to: "16505551234", type: "template", biz_opaque_callback_data: "client", product_policy: "x" },
+      decision: { _tag: "Routed", route: "marketing_messages", reasons: ["mm_api_eligible"], warnings: [], productPolicy: "STRICT", mmOptionsApply: true }
+    })]))
     assert.deepStrictEqual(buildProviderBody(mm), {
       to: "16505551234", type: "template", messaging_product: "whatsapp", biz_opaque_callback_data: MSG, product_policy: "STRICT", message_activity_sharing: true
     })
