@@ -1,0 +1,188 @@
+import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
+import { decodeWebhook, KNOWN_FIELDS, quarantineReason, type WebhookDecoding } from "../src/index.js"
+import { AT, fixtureBodies, fixtureJson, numRuns } from "./helpers.js"
+
+/**
+ * SPEC §8 invariant 8 at the decoder: whatever arrives on a webhook endpoint (after verification),
+ * decoding never throws and always ends decoded (commands or ignored) or quarantined with a reason.
+ */
+
+const hasPrefix = (path: string, prefix: string): boolean =>
+  path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`)
+
+/** Every place an outcome was recorded. */
+const outcomePaths = (d: WebhookDecoding): ReadonlyArray<string> => [
+  ...d.commands.map((c) => c.path),
+  ...d.ignored.map((i) => i.path),
+  ...d.problems.map((p) => p.path)
+]
+
+/** Decoded or quarantined with a readable reason; and every entry and change of the input accounted for. */
+const assertTotal = (input: unknown, d: WebhookDecoding): void => {
+  assert.isAbove(d.commands.length + d.ignored.length + d.problems.length, 0, "some outcome")
+  for (const p of d.problems) {
+    // The decoder's last-resort catch keeps bodies safe in production; here it would hide a defect.
+    assert.notInclude(p.actual ?? "", "internal error", `a defect, not a decoding problem: ${p.actual}`)
+    assert.isTrue(p.path.startsWith("$"), `path ${p.path}`)
+    assert.isAbove(p.expected.length, 0, "a problem says what was expected")
+  }
+  for (const i of d.ignored) assert.isAbove(i.why.length, 0, "an ignored item says why")
+  const reason = quarantineReason(d)
+  if (d.problems.length === 0) assert.isNull(reason)
+  else assert.isTrue(typeof reason === "string" && reason.length > 0, "a quarantine reason")
+
+  const paths = outcomePaths(d)
+  const entries = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as { entry?: unknown }).entry : undefined
+  if (!Array.isArray(entries) || d.problems.some((p) => p.path === "$" || p.path === "$.object" || p.path === "$.entry")) return
+  entries.forEach((entry: unknown, i) => {
+    const entryPath = `$.entry[${i}]`
+    const changes = typeof entry === "object" && entry !== null ? (entry as { changes?: unknown }).changes : undefined
+    if (Array.isArray(changes) && changes.length > 0 && !d.problems.some((p) => hasPrefix(p.path, entryPath) && !p.path.includes(".changes["))) {
+      changes.forEach((_, j) => {
+        const changePath = `${entryPath}.changes[${j}]`
+        assert.isTrue(paths.some((p) => hasPrefix(p, changePath)), `${changePath} is accounted for`)
+      })
+    } else {
+      assert.isTrue(paths.some((p) => hasPrefix(p, entryPath)), `${entryPath} is accounted for`)
+    }
+  })
+}
+
+const total = (input: unknown, body: Uint8Array | string): void => {
+  let d: WebhookDecoding
+  try {
+    d = decodeWebhook(body, AT)
+  } catch (error) {
+    return assert.fail(`decodeWebhook threw: ${String(error)}`)
+  }
+  assertTotal(input, d)
+}
+
+const jsonBody = (value: unknown): string => JSON.stringify(value) ?? "null"
+
+describe("invariant 8: decoding is total", () => {
+  it("arbitrary JSON values", () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => total(value, jsonBody(value))), { numRuns: numRuns(300) })
+  })
+
+  it("arbitrary byte strings", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => total(undefined, bytes)), { numRuns: numRuns(300) })
+  })
+
+  it("arbitrary text, including lone surrogates", () => {
+    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 256 }), (text) => total(undefined, text)), { numRuns: numRuns(300) })
+  })
+
+  it("envelope-shaped bodies with arbitrary values where the decoder looks", () => {
+    const anyJson = fc.jsonValue({ maxDepth: 3 })
+    // Mostly plausible values, so that whole commands come out often, and arbitrary ones the rest of the time.
+    const mostly = <T>(plausible: fc.Arbitrary<T>) => fc.oneof({ arbitrary: plausible, weight: 5 }, { arbitrary: anyJson, weight: 1 })
+    const id = mostly(fc.constantFrom("102290129340398", "0", "<WABA_ID>"))
+    const time = mostly(fc.oneof(fc.integer({ min: -10, max: 4_000_000_000 }), fc.constantFrom("1764000000", "<WEBHOOK_TIMESTAMP>", "1.5e9")))
+    const item = fc.record({
+      id: mostly(fc.constant("wamid.X")),
+      status: mostly(fc.constantFrom("sent", "delivered", "read", "failed", "played")),
+      timestamp: time,
+      action_type: mostly(fc.constant("marketing_messages_link_click")),
+      wa_id: mostly(fc.constant("16505551234")),
+      category: mostly(fc.constant("marketing_messages")),
+      value: mostly(fc.constantFrom("stop", "resume")),
+      errors: mostly(fc.constant([{ code: 131049 }])),
+      pricing: anyJson
+    }, { requiredKeys: ["id", "status", "timestamp", "action_type", "wa_id", "category", "value"] })
+    const optional = { requiredKeys: [] as Array<never> }
+    // One plausible value shape per field, with any property missing or arbitrary now and then.
+    const messages = fc.record({
+      field: fc.constant("messages"),
+      value: mostly(fc.record({
+        metadata: mostly(fc.constant({ phone_number_id: "106540352242922" })),
+        waba_info: mostly(fc.record({ waba_id: id }, optional)),
+        statuses: mostly(fc.array(item, { maxLength: 3 })),
+        user_actions: mostly(fc.array(item, { maxLength: 3 })),
+        messages: anyJson
+      }, { requiredKeys: ["metadata"] }))
+    })
+    const accountUpdate = fc.record({
+      field: fc.constant("account_update"),
+      value: mostly(fc.record({
+        event: mostly(fc.constantFrom("MM_LITE_TERMS_SIGNED", "ACCOUNT_RESTRICTION", "DISABLED_UPDATE", "PARTNER_ADDED", "ACCOUNT_DELETED", "NEW")),
+        waba_info: mostly(fc.record({ waba_id: id, owner_business_id: id }, optional)),
+        restriction_info: mostly(fc.array(fc.record({
+          restriction_type: fc.constantFrom("RESTRICTED_BIZ_INITIATED_MESSAGING", "RESTRICTED_ADD_PHONE_NUMBER_ACTION"),
+          expiration: time
+        }, { requiredKeys: ["restriction_type"] }))),
+        ban_info: mostly(fc.record({ waba_ban_state: fc.constantFrom("DISABLE", "REINSTATE", "SCHEDULE_FOR_DISABLE", "X") }))
+      }, { requiredKeys: ["event"] }))
+    })
+    const template = fc.record({
+      field: fc.constantFrom("template_category_update", "message_template_status_update"),
+      value: mostly(fc.record({
+        event: mostly(fc.constantFrom("APPROVED", "PAUSED")),
+        message_template_name: mostly(fc.constant("t")),
+        message_template_language: mostly(fc.constant("en")),
+        message_template_category: mostly(fc.constantFrom("MARKETING", "UTILITY", "OTHER")),
+        new_category: mostly(fc.constantFrom("MARKETING", "UTILITY")),
+        previous_category: mostly(fc.constantFrom("MARKETING", "UTILITY")),
+        correct_category: mostly(fc.constant("MARKETING")),
+        category_update_timestamp: time
+      }, { requiredKeys: ["message_template_name", "message_template_language"] }))
+    })
+    const preferences = fc.record({
+      field: fc.constant("user_preferences"),
+      value: mostly(fc.record({ user_preferences: mostly(fc.array(item, { maxLength: 3 })) }))
+    })
+    const anyChange = fc.record({ field: mostly(fc.constantFrom(...KNOWN_FIELDS, "other")), value: anyJson }, optional)
+    const change = fc.oneof(messages, accountUpdate, template, preferences, anyChange)
+    const entry = fc.record({ id, time, changes: mostly(fc.array(change, { maxLength: 4 })) }, { requiredKeys: ["id", "changes"] })
+    const envelope = fc.record({
+      object: mostly(fc.constant("whatsapp_business_account")),
+      entry: mostly(fc.array(entry, { maxLength: 4 }))
+    }, { requiredKeys: ["object", "entry"] })
+    fc.assert(fc.property(envelope, (body) => total(body, jsonBody(body))), { numRuns: numRuns(500) })
+  })
+
+  it("fixture bodies with one field dropped or replaced", () => {
+    const keys = [...fixtureBodies().keys()]
+    const paths = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> => {
+      if (Array.isArray(value)) return [at, ...value.flatMap((v, i) => paths(v, [...at, i]))]
+      if (typeof value === "object" && value !== null) {
+        return [at, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...at, k]))]
+      }
+      return [at]
+    }
+    const mutation = fc.record({
+      key: fc.constantFrom(...keys),
+      pick: fc.nat(),
+      drop: fc.boolean(),
+      replacement: fc.jsonValue({ maxDepth: 2 })
+    })
+    fc.assert(
+      fc.property(mutation, ({ drop, key, pick, replacement }) => {
+        const original = fixtureJson(key)
+        const candidates = paths(original).filter((p) => p.length > 0)
+        const path = candidates[pick % candidates.length] as ReadonlyArray<string | number>
+        const mutated = structuredClone(original) as Record<string | number, unknown>
+        let parent: Record<string | number, unknown> = mutated
+        for (const segment of path.slice(0, -1)) parent = parent[segment] as Record<string | number, unknown>
+        const last = path[path.length - 1] as string | number
+        if (drop && Array.isArray(parent)) parent.splice(last as number, 1)
+        else if (drop) delete parent[last]
+        else parent[last] = replacement
+        total(mutated, jsonBody(mutated))
+      }),
+      { numRuns: numRuns(500) }
+    )
+  })
+
+  it("pathological inputs: deep nesting, huge numbers, an empty body", () => {
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`
+    total(undefined, deep)
+    total(undefined, "")
+    total(undefined, new Uint8Array(0))
+    const huge = { object: "whatsapp_business_account", entry: [{ id: "1".repeat(400), time: 1e308, changes: [{ field: "account_update", value: { event: "ACCOUNT_DELETED" } }] }] }
+    total(huge, JSON.stringify(huge))
+    const d = decodeWebhook(JSON.stringify(huge), AT)
+    assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].id"])
+  })
+})
