@@ -409,7 +409,7 @@ export const startSandbox = (options: SandboxOptions = {}): Promise<Sandbox> => 
     if (path === "/sandbox/onboarding" && method === "POST") {
       const body = readJson()
       if (body === undefined) return
-      const change: Record<string, string | boolean> = {}
+      const change: { -readonly [K in keyof OnboardingChange]: OnboardingChange[K] } = {}
       for (const field of ["phoneNumberId", "wabaId", "ownerBusinessId"] as const) {
         const value = optionalDigits(body, field)
         if (value instanceof Error) return controlError(res, 400, value.message)
@@ -421,7 +421,7 @@ export const startSandbox = (options: SandboxOptions = {}): Promise<Sandbox> => 
         if (typeof value !== "boolean") return controlError(res, 400, `${field} must be a boolean`)
         change[field] = value
       }
-      const result = onboarding(change as OnboardingChange)
+      const result = onboarding(change)
       return Either.isLeft(result) ? controlError(res, 400, result.left) : writeJson(res, 200, result.right)
     }
 
