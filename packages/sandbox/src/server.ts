@@ -110,7 +110,7 @@ const optionalDigits = (body: Record<string, unknown>, field: string): string | 
   return typeof value === "string" && /^\d+$/.test(value) ? value : new Error(`${field} must be a string of digits`)
 }
 
-export const startSandbox = (options: SandboxOptions = {}): Promise<Sandbox> => {
+export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbox> => {
   const { clock: clockOption, ...overrides } = options
   const seed = options.seed ?? randomInt(0, 2 ** 31)
   const config: SandboxConfig = { ...defaultConfig, ...overrides, seed }

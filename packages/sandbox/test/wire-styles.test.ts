@@ -90,6 +90,12 @@ describe("request validation", () => {
 })
 
 describe("scopedSandbox", () => {
+  it.effect("fails with SandboxStartError on a bad webhook URL instead of throwing", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.scoped(scopedSandbox({ port: 0, seed: 1, webhookUrl: "not a url" })))
+      assert.strictEqual(error._tag, "SandboxStartError")
+    }))
+
   it.effect("starts the sandbox for the scope and closes it after", () =>
     Effect.gen(function* () {
       const url = yield* Effect.scoped(
