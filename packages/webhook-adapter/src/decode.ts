@@ -8,7 +8,7 @@ import {
   Template,
   UserAction,
   Waba,
-  WabaId
+  type WabaId
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
 import type { Ignored, Note, Problem, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
@@ -110,7 +110,7 @@ const wabaOf = (value: unknown, ctx: ChangeContext): WabaId | undefined => {
   if (ref === undefined) return undefined
   const fromInfo = ref.waba_info?.waba_id
   if (fromInfo != null) return fromInfo
-  return ctx.out.decode(WabaId, ctx.entryId, appendPath(ctx.entryPath, ["id"]))
+  return ctx.out.decode(Wire.WabaId, ctx.entryId, appendPath(ctx.entryPath, ["id"]))
 }
 
 // ---- field: messages ---------------------------------------------------------------------------

@@ -81,10 +81,18 @@ const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>, o
       for (const i of issues) walk(i, path, out)
       return
     }
-    case "Refinement":
-      if (issue.kind === "From") walk(issue.issue, path, out)
-      else out.push({ path, expected: describe(issue.ast), actual: issue.actual, hasActual: true })
+    case "Refinement": {
+      if (issue.kind === "Predicate") {
+        out.push({ path, expected: describe(issue.ast), actual: issue.actual, hasActual: true })
+        return
+      }
+      // The outermost description at a place says the most ("a WABA id" rather than "a string").
+      const inner: Array<Leaf> = []
+      walk(issue.issue, path, inner)
+      const outer = describe(issue.ast)
+      for (const leaf of inner) out.push(leaf.path.length === path.length ? { ...leaf, expected: outer } : leaf)
       return
+    }
     case "Transformation":
       if (issue.issue._tag === "Type" && issue.issue.message !== undefined) {
         out.push({ path, expected: issue.issue.message, actual: issue.actual, hasActual: true })

@@ -1,12 +1,4 @@
-import {
-  BusinessManagerId,
-  ObservedStatus,
-  PhoneNumberId,
-  RecipientNumber,
-  TemplateCategory,
-  WabaId,
-  Wamid
-} from "@mm-gateway/domain"
+import * as Domain from "@mm-gateway/domain"
 import { ParseResult, Schema } from "effect"
 
 /**
@@ -48,7 +40,14 @@ export const UnixSeconds = Schema.transformOrFail(Schema.Unknown, Schema.Number,
   encode: (millis) => ParseResult.succeed(String(Math.floor(millis / 1000)))
 }).annotations({ description: UNIX_SECONDS })
 
-const Category = TemplateCategory.annotations({ description: "MARKETING, UTILITY or AUTHENTICATION" })
+// The domain's schemas, described the way a quarantine reason should name them.
+const Category = Domain.TemplateCategory.annotations({ description: "MARKETING, UTILITY or AUTHENTICATION" })
+export const WabaId = Domain.WabaId.annotations({ description: "a WABA id (digits)" })
+const BusinessManagerId = Domain.BusinessManagerId.annotations({ description: "a business id (digits)" })
+const PhoneNumberId = Domain.PhoneNumberId.annotations({ description: "a phone number id (digits)" })
+const RecipientNumber = Domain.RecipientNumber.annotations({ description: "a WhatsApp number (international, digits only)" })
+const Wamid = Domain.Wamid.annotations({ description: "a wamid (a non-empty string)" })
+const ObservedStatus = Domain.ObservedStatus
 
 // ---- envelope ----------------------------------------------------------------------------------
 
@@ -145,8 +144,10 @@ export const BanInfo = Schema.Struct({
 
 // ---- fields: template_category_update, message_template_status_update --------------------------
 
-const TemplateName = NonEmptyString.pipe(Schema.maxLength(512))
-const TemplateLanguage = NonEmptyString.pipe(Schema.maxLength(32))
+const TemplateName = NonEmptyString.pipe(Schema.maxLength(512)).annotations({ description: "a template name (1–512 characters)" })
+const TemplateLanguage = NonEmptyString.pipe(Schema.maxLength(32)).annotations({
+  description: "a template language code (1–32 characters)"
+})
 
 export const TemplateCategoryUpdate = Schema.Struct({
   message_template_name: TemplateName,
