@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { decodeWebhook, quarantineReason, type StatusReport, type WebhookDecoding } from "../src/index.js"
+import { decodeWebhook, IGNORED_ACCOUNT_EVENTS, quarantineReason, type StatusReport, type WebhookDecoding } from "../src/index.js"
 import { AT } from "./helpers.js"
 
 const WABA = "102290129340398"
@@ -279,6 +279,17 @@ describe("account_update", () => {
   it("reports a suspension whose WABA cannot be told", () => {
     const d = decodeEvent({ event: "ACCOUNT_DELETED" }, "not-a-waba")
     assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].id"])
+  })
+
+  it("classifies every account_update event of reference §3.4", () => {
+    const events = [
+      "ACCOUNT_DELETED", "ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "AD_ACCOUNT_LINKED", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
+      "BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", "DISABLED_UPDATE", "MM_LITE_TERMS_SIGNED", "PARTNER_ADDED", "PARTNER_APP_INSTALLED",
+      "PARTNER_APP_UNINSTALLED", "PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE", "PARTNER_REMOVED", "VOLUME_BASED_PRICING_TIER_UPDATE",
+      "ACCOUNT_OFFBOARDED", "ACCOUNT_RECONNECTED"
+    ]
+    const mapped = ["ACCOUNT_DELETED", "ACCOUNT_RESTRICTION", "DISABLED_UPDATE", "MM_LITE_TERMS_SIGNED", "PARTNER_ADDED", "PARTNER_REMOVED"]
+    assert.deepStrictEqual(Object.keys(IGNORED_ACCOUNT_EVENTS).sort(), events.filter((e) => !mapped.includes(e)).sort())
   })
 
   it("ignores events it does not use, known or not", () => {
