@@ -130,10 +130,18 @@ export const decodeAt = <A, I>(
   input: unknown,
   base: string
 ): Either.Either<A, ReadonlyArray<Problem>> =>
-  Either.mapLeft(
-    Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(input),
-    (error) => problemsOf(error, base)
-  )
+{
+  // Stopping at the first error is the fast path; only a failure is decoded again to name every problem.
+  const first = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })(input)
+  if (Either.isRight(first)) return Either.right(first.right)
+  return Either.left(problemsOf(
+    Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(input), {
+      onLeft: (error) => error,
+      onRight: () => first.left
+    }),
+    base
+  ))
+}
 
 /** One line per problem, for the quarantine reason. */
 export const describeProblems = (problems: ReadonlyArray<Problem>, max = 10): string => {
