@@ -1,4 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
+import { BusinessManager, Recipient, StatusObservation, Template, UserAction, Waba } from "@mm-gateway/domain"
+import { Schema } from "effect"
 import fc from "fast-check"
 import { decodeWebhook, KNOWN_FIELDS, quarantineReason, type WebhookDecoding } from "../src/index.js"
 import { AT, fixtureBodies, fixtureJson, numRuns } from "./helpers.js"
@@ -18,9 +20,28 @@ const outcomePaths = (d: WebhookDecoding): ReadonlyArray<string> => [
   ...d.problems.map((p) => p.path)
 ]
 
-/** Decoded or quarantined with a readable reason; and every entry and change of the input accounted for. */
+const isCommandOf = {
+  BusinessManager: Schema.is(BusinessManager.BusinessManagerCommand),
+  Waba: Schema.is(Waba.WabaCommand),
+  Template: Schema.is(Template.TemplateCommand),
+  Recipient: Schema.is(Recipient.RecipientCommand),
+  UserAction: Schema.is(UserAction.UserActionCommand)
+}
+const isObservation = Schema.is(StatusObservation)
+
+/**
+ * Decoded or quarantined with a readable reason; every command valid for the domain; and every entry
+ * and change of the input accounted for.
+ */
 const assertTotal = (input: unknown, d: WebhookDecoding): void => {
   assert.isAbove(d.commands.length + d.ignored.length + d.problems.length, 0, "some outcome")
+  for (const c of d.commands) {
+    if (c._tag === "StatusReport") assert.isTrue(isObservation(c.observation), `a valid observation at ${c.path}`)
+    else {
+      assert.isTrue(isCommandOf[c.stream](c.command), `a valid ${c.stream} command at ${c.path}`)
+      assert.isTrue(c.streamId.startsWith(`${c.stream}-`), `stream id ${c.streamId} of ${c.stream}`)
+    }
+  }
   for (const p of d.problems) {
     // The decoder's last-resort catch keeps bodies safe in production; here it would hide a defect.
     assert.notInclude(p.actual ?? "", "internal error", `a defect, not a decoding problem: ${p.actual}`)
