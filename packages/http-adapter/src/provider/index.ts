@@ -1,0 +1,5 @@
+export * from "./config.js"
+export * from "./credentials.js"
+export * from "./gateway.js"
+export * from "./response.js"
+export * from "./transport.js"

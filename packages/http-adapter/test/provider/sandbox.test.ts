@@ -1,0 +1,133 @@
+import { assert, describe, it } from "@effect/vitest"
+import { classifyProviderOutcome } from "@mm-gateway/domain"
+import type { ProviderSendResult } from "@mm-gateway/domain"
+import type { Sandbox } from "@mm-gateway/sandbox"
+import { startSandbox } from "@mm-gateway/sandbox"
+import { Effect } from "effect"
+import { afterAll, beforeAll, beforeEach } from "vitest"
+import type { TestServer } from "./support.js"
+import { request, SANDBOX_TOKEN, sendOne, sendWith, startSink, templateBody } from "./support.js"
+
+let sandbox: Sandbox
+let sink: TestServer
+
+beforeAll(async () => {
+  sink = await startSink()
+  sandbox = await startSandbox({ port: 0, webhookUrl: `${sink.url}/webhooks/meta`, seed: 7, appSecret: "test-secret" })
+})
+afterAll(async () => {
+  await sandbox.close()
+  await sink.close()
+})
+beforeEach(() => sandbox.reset())
+
+const config = () => ({ sandboxBaseUrl: sandbox.url, d360BaseUrl: sandbox.url, requestTimeoutMs: 5_000 })
+
+const styles = [
+  { style: "graph (sandbox provider)", provider: "sandbox" as const, credentialsRef: "sandbox", endpoint: "graph" },
+  { style: "360dialog", provider: "360dialog" as const, credentialsRef: "d360", endpoint: "360dialog" }
+]
+
+const accepted = (result: ProviderSendResult) => {
+  assert.strictEqual(result._tag, "Accepted")
+  return result as Extract<ProviderSendResult, { _tag: "Accepted" }>
+}
+
+const httpError = (result: ProviderSendResult) => {
+  assert.strictEqual(result._tag, "HttpError")
+  return result as Extract<ProviderSendResult, { _tag: "HttpError" }>
+}
+
+describe.each(styles)("against the sandbox, $style style", ({ provider, credentialsRef, endpoint }) => {
+  const send = (to: string, name: string, callback: string, route: "cloud_api" | "marketing_messages") =>
+    sendOne(config(), request({ provider, credentialsRef, route, body: templateBody(to, name, callback) }))
+
+  it.effect("an accepted send returns the wamid, and the callback data reaches the provider once", () =>
+    Effect.gen(function*() {
+      const result = accepted(yield* send("4915112341234", "spring_sale", `msg-${endpoint}-ok`, "marketing_messages"))
+      assert.match(result.wamid, /^wamid\./)
+      assert.strictEqual(result.messageStatus, "accepted")
+      const stats = sandbox.stats()
+      assert.deepStrictEqual(stats.byCallbackData[`msg-${endpoint}-ok`], { requests: 1, accepted: 1 })
+      assert.strictEqual(stats.requests.byEndpoint[`${endpoint} /marketing_messages`], 1)
+    }))
+
+  it.effect("cloud_api goes to /messages", () =>
+    Effect.gen(function*() {
+      accepted(yield* send("4915112341234", "utility_receipt", `msg-${endpoint}-cloud`, "cloud_api"))
+      assert.strictEqual(sandbox.stats().requests.byEndpoint[`${endpoint} /messages`], 1)
+    }))
+
+  it.effect("a non-marketing template on /marketing_messages is 131055 and classifies as a reroute", () =>
+    Effect.gen(function*() {
+      const result = httpError(yield* send("4915112341234", "utility_receipt", `msg-${endpoint}-131055`, "marketing_messages"))
+      assert.strictEqual(result.status, 400)
+      assert.strictEqual(result.error?.code, 131055)
+      assert.strictEqual(result.error?.details, "Only marketing template messages are supported")
+      assert.deepStrictEqual(classifyProviderOutcome(result, "marketing_messages"), {
+        _tag: "Reroute",
+        to: "cloud_api",
+        reason: "not_a_marketing_template"
+      })
+    }))
+
+  it.effect("0429 answers 130429 twice, then accepts", () =>
+    Effect.gen(function*() {
+      const body = templateBody("4915112340429", "spring_sale", `msg-${endpoint}-0429`)
+      const results = yield* sendWith(config(), [1, 2, 3].map(() => request({ provider, credentialsRef, route: "cloud_api", body })))
+      assert.strictEqual(httpError(results[0]!).error?.code, 130429)
+      assert.strictEqual(classifyProviderOutcome(httpError(results[1]!), "cloud_api")._tag, "Retry")
+      accepted(results[2]!)
+    }))
+
+  it.effect("0500 is an HttpError 500 the classifier does not treat as sent or not sent blindly", () =>
+    Effect.gen(function*() {
+      const result = httpError(yield* send("4915112340500", "spring_sale", `msg-${endpoint}-0500`, "cloud_api"))
+      assert.strictEqual(result.status, 500)
+      // The sandbox says 131000 "Something went wrong": SPEC §5 lists it as not processed.
+      assert.strictEqual(result.error?.code, 131000)
+      assert.strictEqual(classifyProviderOutcome(result, "cloud_api")._tag, "Retry")
+      assert.strictEqual(classifyProviderOutcome({ ...result, error: null }, "cloud_api")._tag, "Unknown")
+    }))
+
+  it.effect("0999 (connection dropped after the request was read) is no definitive answer, though the sandbox accepted it", () =>
+    Effect.gen(function*() {
+      const result = yield* send("4915112340999", "spring_sale", `msg-${endpoint}-0999`, "cloud_api")
+      assert.strictEqual(result._tag, "NoDefinitiveAnswer")
+      assert.strictEqual(classifyProviderOutcome(result as Extract<ProviderSendResult, { _tag: "NoDefinitiveAnswer" }>, "cloud_api")._tag, "Unknown")
+      assert.deepStrictEqual(sandbox.stats().byCallbackData[`msg-${endpoint}-0999`], { requests: 1, accepted: 1 })
+    }))
+})
+
+describe("wire details", () => {
+  it.effect("360dialog errors from /marketing_messages arrive wrapped in detail and are unwrapped", () =>
+    Effect.gen(function*() {
+      const result = yield* sendOne(
+        config(),
+        request({ provider: "360dialog", credentialsRef: "d360", route: "marketing_messages", body: templateBody("4915112340002", "spring_sale", "msg-wrapped") })
+      )
+      const error = httpError(result)
+      assert.strictEqual(error.error?.code, 131009)
+      assert.strictEqual(classifyProviderOutcome(error, "marketing_messages")._tag, "Final")
+    }))
+
+  it.effect("a wrong 360dialog key is a 401 with the OAuth code, not a send", () =>
+    Effect.gen(function*() {
+      const result = yield* sendOne(
+        config(),
+        request({ provider: "360dialog", credentialsRef: "sandbox", route: "cloud_api", body: templateBody("4915112341234", "spring_sale", "msg-badkey") })
+      )
+      const error = httpError(result)
+      assert.strictEqual(error.status, 401)
+      assert.strictEqual(error.error?.code, 190)
+      assert.isTrue(!JSON.stringify(result).includes(SANDBOX_TOKEN))
+    }))
+
+  it.effect("sequential sends reuse one keep-alive connection per origin", () =>
+    Effect.gen(function*() {
+      const bodies = [1, 2, 3, 4, 5].map((i) => templateBody("4915112341234", "spring_sale", `msg-seq-${i}`))
+      const results = yield* sendWith(config(), bodies.map((body) => request({ body })))
+      assert.deepStrictEqual(results.map((r) => r._tag), ["Accepted", "Accepted", "Accepted", "Accepted", "Accepted"])
+      assert.strictEqual(new Set(results.map((r) => (r as { wamid: string }).wamid)).size, 5)
+    }))
+})

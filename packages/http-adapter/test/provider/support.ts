@@ -1,0 +1,139 @@
+import type { ProviderRequest, ProviderSendResult } from "@mm-gateway/domain"
+import { PhoneNumberId, ProviderGateway } from "@mm-gateway/domain"
+import { Effect, Layer } from "effect"
+import * as http from "node:http"
+import * as net from "node:net"
+import type { ProviderClientConfig } from "../../src/provider/index.js"
+import { inMemoryChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
+
+export const PHONE = PhoneNumberId.make("106540352242922")
+export const ACCESS_TOKEN = "EAAG-meta-access-token-do-not-leak"
+export const SANDBOX_TOKEN = "sandbox-bearer-do-not-leak"
+export const D360_KEY = `sandbox-${PHONE}`
+
+export const CREDENTIALS = {
+  meta: { accessToken: ACCESS_TOKEN },
+  sandbox: { apiKey: SANDBOX_TOKEN },
+  d360: { apiKey: D360_KEY },
+  empty: {}
+}
+
+/** Sends one request through a freshly built gateway, closed afterwards. */
+export const sendWith = (
+  overrides: Partial<ProviderClientConfig>,
+  requests: ReadonlyArray<ProviderRequest>
+): Effect.Effect<ReadonlyArray<ProviderSendResult>> =>
+  Effect.gen(function*() {
+    const gateway = yield* ProviderGateway
+    const results: Array<ProviderSendResult> = []
+    for (const request of requests) results.push(yield* gateway.send(request))
+    return results
+  }).pipe(
+    Effect.provide(providerGatewayLayer(makeProviderClientConfig(overrides)).pipe(Layer.provide(inMemoryChannelCredentials(CREDENTIALS)))),
+    Effect.scoped
+  )
+
+export const sendOne = (overrides: Partial<ProviderClientConfig>, request: ProviderRequest) =>
+  sendWith(overrides, [request]).pipe(Effect.map((results) => results[0]!))
+
+export const request = (overrides: Partial<ProviderRequest> & Pick<ProviderRequest, "body">): ProviderRequest => ({
+  provider: "sandbox",
+  phoneNumberId: PHONE,
+  credentialsRef: "sandbox",
+  route: "cloud_api",
+  ...overrides
+})
+
+export const templateBody = (to: string, name: string, callback: string): Record<string, unknown> => ({
+  messaging_product: "whatsapp",
+  recipient_type: "individual",
+  to,
+  type: "template",
+  template: { name, language: { code: "en" } },
+  biz_opaque_callback_data: callback
+})
+
+export interface TestServer {
+  readonly url: string
+  readonly port: number
+  /** TCP connections accepted so far. */
+  readonly connections: () => number
+  readonly requests: () => ReadonlyArray<{ readonly method: string; readonly url: string; readonly headers: http.IncomingHttpHeaders; readonly body: string }>
+  readonly close: () => Promise<void>
+}
+
+/** A node:http server on 127.0.0.1 whose handler sees the whole request body. */
+export const startServer = async (
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void
+): Promise<TestServer> => {
+  let connections = 0
+  const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = []
+  const server = http.createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8")
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body })
+      handler(req, res, body)
+    })
+  })
+  server.keepAliveTimeout = 30_000
+  server.on("connection", () => connections++)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    connections: () => connections,
+    requests: () => seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** A raw TCP server: `onConnection` decides what the socket gets (or nothing at all). */
+export const startTcpServer = async (onConnection: (socket: net.Socket) => void) => {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+    socket.on("error", () => {})
+    onConnection(socket)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** A port nothing listens on: bound, then released. */
+export const closedPort = async (): Promise<number> => {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** A webhook target that accepts everything, so the sandbox's background deliveries stay quiet. */
+export const startSink = () => startServer((_req, res) => res.writeHead(200).end())
+
+export const graphError = (code: number, message: string, details?: string) => ({
+  error: {
+    message,
+    type: "OAuthException",
+    code,
+    ...(details === undefined ? {} : { error_data: { messaging_product: "whatsapp", details } }),
+    fbtrace_id: "AbCdEf"
+  }
+})
