@@ -18,10 +18,10 @@ export interface WorkerLease {
 export const WorkerLease = Context.GenericTag<WorkerLease>("@mm-gateway/sqlite-projection/WorkerLease")
 
 export const makeLease = (db: Database): WorkerLease => {
-  const acquire = db.prepare<[string, string, number, number]>(
-    `INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+  const acquire = db.prepare<[{ name: string; holder: string; expiresAt: number; now: number }]>(
+    `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-     WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4`
+     WHERE leases.holder = excluded.holder OR leases.expires_at <= @now`
   )
   const renew = db.prepare<[number, string, string, number]>(
     "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at > ?"
@@ -29,7 +29,7 @@ export const makeLease = (db: Database): WorkerLease => {
   const release = db.prepare<[string, string]>("DELETE FROM leases WHERE name = ? AND holder = ?")
   const holder = db.prepare<[string, number], { holder: string }>("SELECT holder FROM leases WHERE name = ? AND expires_at > ?")
   return {
-    acquire: (name, who, ttlMs, now) => Effect.sync(() => retryBusy(() => acquire.run(name, who, now + ttlMs, now)).changes === 1),
+    acquire: (name, who, ttlMs, now) => Effect.sync(() => retryBusy(() => acquire.run({ name, holder: who, expiresAt: now + ttlMs, now })).changes === 1),
     renew: (name, who, ttlMs, now) => Effect.sync(() => retryBusy(() => renew.run(now + ttlMs, name, who, now)).changes === 1),
     release: (name, who) => Effect.sync(() => void retryBusy(() => release.run(name, who))),
     holderOf: (name, now) => Effect.sync(() => holder.get(name, now)?.holder ?? null)

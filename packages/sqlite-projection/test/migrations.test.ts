@@ -1,0 +1,73 @@
+import { assert, describe, it } from "@effect/vitest"
+import { encodeEvent } from "@mm-gateway/domain"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll } from "vitest"
+import { openDatabase } from "../src/database.js"
+import { appendEncoded } from "../src/event-log.js"
+import { layer } from "../src/layers.js"
+import { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "../src/migrations.js"
+import { ReadModels } from "../src/read-models.js"
+import { countRows } from "./support.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-migrations-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const tables = (db: ReturnType<typeof openDatabase>) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>)
+    .map((r) => r.name)
+
+describe("migrations", () => {
+  it.effect("a fresh file gets every migration, in order, and a second run does nothing", () =>
+    Effect.promise(async () => {
+      const db = openDatabase(path.join(dir, "fresh.sqlite"))
+      try {
+        assert.deepStrictEqual(appliedMigrations(db), [])
+        const applied = await migrate(db, mainMigrations)
+        assert.deepStrictEqual(applied, Object.keys(mainMigrations))
+        assert.deepStrictEqual(appliedMigrations(db), Object.keys(mainMigrations))
+        for (const t of ["events", "projection_checkpoints", "leases", ...READ_MODEL_TABLES]) assert.include(tables(db), t)
+        assert.deepStrictEqual(await migrate(db, mainMigrations), [])
+        assert.strictEqual(db.pragma("journal_mode", { simple: true }), "wal")
+      } finally {
+        db.close()
+      }
+    }))
+
+  it.effect("from the first version with events already logged: the upgrade adds the read models and start-up fills them", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "old.sqlite")
+      yield* Effect.promise(async () => {
+        const db = openDatabase(file)
+        await migrate(db, mainMigrations, "0001_event_log")
+        assert.deepStrictEqual(appliedMigrations(db), ["0001_event_log"])
+        assert.notInclude(tables(db), "messages")
+        const registered = encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "7" as never, name: "Old", via: "operator", at: 1 })
+        appendEncoded(db, "BusinessManager-7", "no_stream", [registered], 1)
+        db.close()
+      })
+      const bm = yield* Effect.provide(
+        Effect.flatMap(ReadModels, (r) => r.businessManager("7", 10)),
+        layer({ path: file })
+      )
+      assert.strictEqual(bm?.name, "Old")
+      const db = openDatabase(file)
+      assert.deepStrictEqual(appliedMigrations(db), Object.keys(mainMigrations))
+      assert.strictEqual(countRows(db, "business_managers"), 1)
+      db.close()
+    }))
+
+  it.effect("the inbox file has its own migrations", () =>
+    Effect.promise(async () => {
+      const db = openDatabase(path.join(dir, "inbox.sqlite"))
+      try {
+        assert.deepStrictEqual(await migrate(db, inboxMigrations), ["0001_inbox"])
+        assert.include(tables(db), "inbox")
+        assert.notInclude(tables(db), "events")
+      } finally {
+        db.close()
+      }
+    }))
+})
