@@ -507,7 +507,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): void => {
   let text: string
-  if (typeof rawBody === "string") text = rawBody
+  // A byte-order mark is not JSON; TextDecoder drops it from bytes, so drop it from text the same way.
+  if (typeof rawBody === "string") text = rawBody.startsWith("\uFEFF") ? rawBody.slice(1) : rawBody
   else {
     try {
       text = utf8.decode(rawBody)

@@ -4,6 +4,7 @@
  * Pure functions, no I/O.
  */
 export * from "./commands.js"
+export { dialog360VerificationConfig, load360dialogVerifier } from "./config.js"
 export { decodeWebhook, IGNORED_ACCOUNT_EVENTS, KNOWN_FIELDS, quarantineReason } from "./decode.js"
 export { describeProblems } from "./problems.js"
 export * from "./verify.js"

@@ -53,6 +53,9 @@ export class WebhookConfigInvalid extends Schema.TaggedError<WebhookConfigInvali
 
 export type SignatureFailure = SignatureMissing | SignatureMalformed | SignatureMismatch
 
+/** Checks one POST: the raw body as received and its headers. */
+export type SignatureVerifier = (rawBody: Uint8Array | string, headers: HeaderBag) => Either.Either<void, SignatureFailure>
+
 export const META_SIGNATURE_HEADER = "x-hub-signature-256"
 export const DIALOG360_SIGNATURE_HEADER = "x-360dialog-signature"
 export const DEFAULT_DIALOG360_HEADER = "x-mmgw-webhook-secret"
@@ -141,10 +144,7 @@ const checkDigest = (
  * The key is prepared once; each call is one HMAC over the bytes as received, so a body re-serialised
  * by a JSON parser (Meta signs an escaped-unicode form) never verifies.
  */
-export const makeMetaSignatureVerifier = (appSecret: Secret): Either.Either<
-  (rawBody: Uint8Array | string, headers: HeaderBag) => Either.Either<void, SignatureFailure>,
-  WebhookConfigInvalid
-> => {
+export const makeMetaSignatureVerifier = (appSecret: Secret): Either.Either<SignatureVerifier, WebhookConfigInvalid> => {
   const secret = reveal(appSecret)
   if (secret === "") {
     return Either.left(new WebhookConfigInvalid({ setting: "MMGW_META_APP_SECRET", reason: "the app secret is empty" }))
@@ -188,10 +188,9 @@ export type HandshakeQuery = Readonly<Record<string, string | ReadonlyArray<stri
  * A verifier for `GET /webhooks/meta`: `hub.mode=subscribe` and `hub.verify_token` equal to the
  * configured token → the `hub.challenge` to answer with 200 (as `text/plain`: it is the caller's text).
  */
-export const makeHandshakeVerifier = (verifyToken: Secret): Either.Either<
-  (query: HandshakeQuery) => Either.Either<string, HandshakeRejected>,
-  WebhookConfigInvalid
-> => {
+export type HandshakeVerifier = (query: HandshakeQuery) => Either.Either<string, HandshakeRejected>
+
+export const makeHandshakeVerifier = (verifyToken: Secret): Either.Either<HandshakeVerifier, WebhookConfigInvalid> => {
   const token = reveal(verifyToken)
   if (token === "") {
     return Either.left(new WebhookConfigInvalid({ setting: "MMGW_META_VERIFY_TOKEN", reason: "the verify token is empty" }))
@@ -241,10 +240,9 @@ export interface Dialog360VerificationConfig {
  * `sha256=`, and base64 of the 32-byte digest are accepted — each names the same MAC, so accepting
  * them all costs no security.
  */
-export const make360dialogVerifier = (config: Dialog360VerificationConfig): Either.Either<
-  (rawBody: Uint8Array | string, headers: HeaderBag) => Either.Either<void, SignatureFailure>,
-  WebhookConfigInvalid
-> => {
+export const make360dialogVerifier = (
+  config: Dialog360VerificationConfig
+): Either.Either<SignatureVerifier, WebhookConfigInvalid> => {
   const headerName = (config.headerName ?? DEFAULT_DIALOG360_HEADER).trim().toLowerCase()
   const headerSecret = config.headerSecret == null ? null : reveal(config.headerSecret)
   const platformSecret = config.platformSecret == null ? null : reveal(config.platformSecret)

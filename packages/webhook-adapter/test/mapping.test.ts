@@ -97,6 +97,12 @@ describe("envelope", () => {
     ])
   })
 
+  it("reads a body that starts with a byte-order mark, as text or as bytes", () => {
+    const text = `\uFEFF${body(entry(WABA, [change("account_update", { event: "ACCOUNT_DELETED" })]))}`
+    assert.strictEqual(decode(text).commands.length, 1)
+    assert.strictEqual(decodeWebhook(new TextEncoder().encode(text), AT).commands.length, 1)
+  })
+
   it("ignores an empty batch and an entry without changes, saying so", () => {
     assert.deepStrictEqual(decode(body()).ignored, [{ path: "$.entry", why: "no entries" }])
     assert.deepStrictEqual(decode(body(entry(WABA, []))).ignored, [{ path: "$.entry[0].changes", why: "no changes" }])
