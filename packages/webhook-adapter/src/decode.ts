@@ -12,11 +12,11 @@ import {
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
 import type { Ignored, Note, Problem, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
+import * as Wire from "./wire.js"
 
 type StreamName = StreamCommand["stream"]
 type CommandOf<S extends StreamName> = Extract<StreamCommand, { readonly stream: S }>["command"]
-import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
-import * as Wire from "./wire.js"
 
 /**
  * Verified webhook bodies → domain commands. Total: whatever the bytes, the answer is a decoding in
@@ -156,7 +156,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
   const head = out.decode(Wire.StatusHead, item, path)
   if (head === undefined) return
   if (!isTrackedStatus(head.status)) {
-    out.ignore(path, `status "${head.status}" is not tracked (only sent, delivered, read and failed are)`)
+    out.ignore(path, `status ${renderActual(head.status)} is not tracked (only sent, delivered, read and failed are)`)
     return
   }
   const s = out.decode(Wire.Status, item, path)
