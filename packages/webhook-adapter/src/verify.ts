@@ -41,7 +41,7 @@ export class SignatureMismatch extends Schema.TaggedError<SignatureMismatch>()("
 
 /** Meta's GET handshake was refused; Meta expects a 4xx, the SPEC says 403. */
 export class HandshakeRejected extends Schema.TaggedError<HandshakeRejected>()("HandshakeRejected", {
-  reason: Schema.Literal("mode_not_subscribe", "verify_token_mismatch", "challenge_missing", "parameter_repeated"),
+  reason: Schema.Literal("mode_not_subscribe", "verify_token_mismatch", "challenge_missing_or_too_long", "parameter_repeated"),
   httpStatus: Schema.Literal(403)
 }) {}
 
@@ -211,7 +211,7 @@ export const makeHandshakeVerifier = (verifyToken: Secret): Either.Either<Handsh
     if (mode === "repeated" || given === "repeated" || challenge === "repeated") return reject("parameter_repeated")
     if (mode !== "subscribe") return reject("mode_not_subscribe")
     if (given === null || !sameSecret(expected, given)) return reject("verify_token_mismatch")
-    if (challenge === null || challenge === "" || challenge.length > MAX_CHALLENGE_LENGTH) return reject("challenge_missing")
+    if (challenge === null || challenge === "" || challenge.length > MAX_CHALLENGE_LENGTH) return reject("challenge_missing_or_too_long")
     return Either.right(challenge)
   })
 }

@@ -133,11 +133,15 @@ describe("Meta GET handshake", () => {
     assert.strictEqual(failure.reason, "mode_not_subscribe")
   })
 
-  it("rejects a missing or empty challenge, and repeated parameters", () => {
-    assert.strictEqual(failureOf(handshake({ "hub.mode": "subscribe", "hub.verify_token": "verify-me" })).reason, "challenge_missing")
+  it("rejects a missing, empty or oversized challenge, and repeated parameters", () => {
+    assert.strictEqual(
+      failureOf(handshake({ "hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1".repeat(1025) })).reason,
+      "challenge_missing_or_too_long"
+    )
+    assert.strictEqual(failureOf(handshake({ "hub.mode": "subscribe", "hub.verify_token": "verify-me" })).reason, "challenge_missing_or_too_long")
     assert.strictEqual(
       failureOf(handshake({ "hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "" })).reason,
-      "challenge_missing"
+      "challenge_missing_or_too_long"
     )
     assert.strictEqual(
       failureOf(handshake({ "hub.mode": "subscribe", "hub.verify_token": ["verify-me", "x"], "hub.challenge": "1" })).reason,
