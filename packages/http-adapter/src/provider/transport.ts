@@ -138,6 +138,8 @@ const sendOne = (
       if (!connected) {
         const known = CONNECT_CODES[codeOf(cause) ?? ""]
         fail("not_sent", known ?? (isHttps ? describe("tls_handshake_failed", cause) : describe("connect_failed", cause)))
+      } else if (codeOf(cause)?.startsWith("HPE_")) {
+        fail("sent", describe("unparseable_response", cause))
       } else {
         fail("sent", describe(nodeRequest.reusedSocket ? "connection_lost_on_reused_socket" : "connection_lost", cause))
       }

@@ -29,9 +29,12 @@ export const sendWith = (
     for (const request of requests) results.push(yield* gateway.send(request))
     return results
   }).pipe(
-    Effect.provide(providerGatewayLayer(makeProviderClientConfig(overrides)).pipe(Layer.provide(inMemoryChannelCredentials(CREDENTIALS)))),
+    Effect.provide(gatewayLayer(overrides)),
     Effect.scoped
   )
+
+export const gatewayLayer = (overrides: Partial<ProviderClientConfig>): Layer.Layer<ProviderGateway> =>
+  providerGatewayLayer(makeProviderClientConfig(overrides)).pipe(Layer.provide(inMemoryChannelCredentials(CREDENTIALS)))
 
 export const sendOne = (overrides: Partial<ProviderClientConfig>, request: ProviderRequest) =>
   sendWith(overrides, [request]).pipe(Effect.map((results) => results[0]!))
