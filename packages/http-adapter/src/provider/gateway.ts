@@ -72,6 +72,15 @@ export const outcomeOfClientError = (error: HttpClientError.HttpClientError): Pr
   return unknown(`response_${error.reason.toLowerCase()}`)
 }
 
+/** A provider that quotes the credential back in its error text must not carry it into our events. */
+const scrub = (result: ProviderSendResult, secret: Redacted.Redacted<string>): ProviderSendResult => {
+  if (result._tag !== "HttpError" || result.error === null) return result
+  const value = Redacted.value(secret)
+  const clean = (text: string | null) => text === null || value.length === 0 ? text : text.split(value).join("[redacted]")
+  const { error } = result
+  return { ...result, error: { ...error, title: clean(error.title), message: clean(error.message), details: clean(error.details) } }
+}
+
 /** Secret headers the platform must never put into spans or inspected requests. */
 const REDACTED_HEADERS = ["d360-api-key"]
 
@@ -101,7 +110,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
         const response = yield* client.execute(request)
         const text = yield* response.text
         const now = yield* Clock.currentTimeMillis
-        return interpretResponse(response.status, text, response.headers["retry-after"], now)
+        return scrub(interpretResponse(response.status, text, response.headers["retry-after"], now), target.secret)
       }).pipe(
         Effect.scoped,
         Effect.catchAll((error) => Effect.succeed(outcomeOfClientError(error))),

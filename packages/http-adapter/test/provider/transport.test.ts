@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { classifyProviderOutcome, ProviderGateway } from "@mm-gateway/domain"
 import type { ProviderSendResult } from "@mm-gateway/domain"
 import { Effect, TestClock } from "effect"
-import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, sendOne, sendWith, startServer, startTcpServer } from "./support.js"
+import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startServer, startTcpServer } from "./support.js"
 
 const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text", text: { body: "hi" }, biz_opaque_callback_data: "msg-1" }
 
@@ -94,6 +94,28 @@ describe("errors and Retry-After", () => {
       assert.strictEqual(second!.retryAfterMs, 3_600_000)
       assert.deepStrictEqual(third, { _tag: "HttpError", status: 502, error: null, retryAfterMs: null })
       assert.strictEqual(classifyProviderOutcome(third!, "cloud_api")._tag, "Unknown")
+    }))
+})
+
+describe("secrets", () => {
+  it.scoped("no outcome carries a credential, even when the provider quotes it back", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() =>
+        startServer((req, res) => {
+          const quoted = String(req.headers["authorization"] ?? req.headers["d360-api-key"])
+          res.writeHead(400).end(JSON.stringify(graphError(190, `Invalid token: ${quoted}`, `token ${quoted} expired`)))
+        })
+      )
+      const port = yield* Effect.promise(closedPort)
+      const results = yield* sendWith({ graphBaseUrl: server.url, d360BaseUrl: server.url, sandboxBaseUrl: `http://127.0.0.1:${port}` }, [
+        request({ provider: "meta", credentialsRef: "meta", body }),
+        request({ provider: "360dialog", credentialsRef: "d360", body }),
+        request({ provider: "sandbox", credentialsRef: "sandbox", body })
+      ])
+      assert.deepStrictEqual(results.map(tagOf), ["HttpError", "HttpError", "ConnectionNotEstablished"])
+      assert.strictEqual((results[0] as Extract<ProviderSendResult, { _tag: "HttpError" }>).error?.message, "Invalid token: Bearer [redacted]")
+      const text = JSON.stringify(results)
+      for (const secret of [ACCESS_TOKEN, D360_KEY, SANDBOX_TOKEN]) assert.isFalse(text.includes(secret), secret)
     }))
 })
 
