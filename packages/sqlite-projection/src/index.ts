@@ -36,6 +36,7 @@ export {
   type ListOptions,
   layerReadModels,
   makeReadModels,
+  type MessageWork,
   ReadModels,
   type TemplateView,
   type WabaView

@@ -143,6 +143,12 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
       position INTEGER NOT NULL,
       PRIMARY KEY (click_id, message_id)
     )`
+  ),
+  // The worker's look-ups: a status naming no known wamid is matched by (channel, recipient, time
+  // window), and the TTL timer asks which messages reach their expiry deadline.
+  "0003_worker_lookups": statements(
+    `CREATE INDEX messages_by_recipient ON messages (channel, recipient, accepted_at)`,
+    `CREATE INDEX messages_by_expiry ON messages (expiry_deadline) WHERE expiry_deadline IS NOT NULL`
   )
 }
 

@@ -3,6 +3,7 @@ import {
   type ChannelRouting,
   mmApiStatus,
   type MmApiStatus,
+  type Message,
   type MmApiStatusView,
   PartnerSettings,
   type Provider,
@@ -89,6 +90,16 @@ export interface ClickView {
   readonly messageId: string | null
 }
 
+/** What the worker needs to pick a message up; it folds the stream itself before deciding anything. */
+export interface MessageWork {
+  readonly id: string
+  readonly channel: string
+  readonly attempt: number
+  /** Since when the message has been in its dispatch phase, where the phase says (`InFlight`, `OutcomeUnknown`, `DispatchUnknown`). */
+  readonly phaseSince: number | null
+  readonly expiryDeadline: number | null
+}
+
 export interface ListOptions {
   readonly limit?: number
   readonly cursor?: string | null
@@ -111,6 +122,14 @@ export interface ReadModels {
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
   readonly campaignStats: (campaignId: string) => Effect.Effect<CampaignStats>
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
+  /** Messages ready for a dispatch attempt at `now` (not backing off), oldest first. */
+  readonly dispatchable: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
+  /** Messages in a dispatch phase (e.g. `OutcomeUnknown` for the dispatch-unknown timer), by id. */
+  readonly inDispatchPhase: (phase: Message.DispatchPhase["_tag"], options?: ListOptions) => Effect.Effect<Page<MessageWork>>
+  /** Messages whose TTL deadline has passed at `now` and that are still only submitted or sent. */
+  readonly expiryDue: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
+  /** Messages to one recipient from one channel accepted within [from, to]: matching a status whose wamid is unknown. */
+  readonly messagesToRecipient: (channel: string, recipient: string, from: number, to: number) => Effect.Effect<ReadonlyArray<MessageResource>>
 }
 
 export const ReadModels = Context.GenericTag<ReadModels>("@mm-gateway/sqlite-projection/ReadModels")
@@ -183,6 +202,17 @@ export const makeReadModels = (db: Database): ReadModels => {
     mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   })
   const messageRows = (rows: ReadonlyArray<{ view: string }>) => rows.map((r) => parse<MessageResource>(r.view))
+  const work = (r: { id: string; channel: string; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
+    const phase = parse<Message.MessageRecord>(r.state).phase
+    return {
+      id: r.id,
+      channel: r.channel,
+      attempt: r.attempt,
+      phaseSince: phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null,
+      expiryDeadline: r.expiry_deadline
+    }
+  }
+  type WorkRow = Parameters<typeof work>[0]
 
   return {
     businessManager: (id, now) =>
@@ -304,7 +334,44 @@ export const makeReadModels = (db: Database): ReadModels => {
           })),
           nextCursor: page.nextCursor
         }
-      })
+      }),
+    dispatchable: (now, limit) =>
+      Effect.sync(() =>
+        (prepared(
+          db,
+          `SELECT id, channel, attempt, expiry_deadline, state FROM messages
+           WHERE phase = 'Ready' AND (not_before IS NULL OR not_before <= ?) ORDER BY accepted_at, id LIMIT ?`
+        ).all(now, Math.max(0, Math.floor(limit))) as Array<WorkRow>).map(work)
+      ),
+    inDispatchPhase: (phase, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const rows = prepared(
+          db,
+          "SELECT id, channel, attempt, expiry_deadline, state FROM messages WHERE phase = ? AND id > ? ORDER BY id LIMIT ?"
+        ).all(phase, after, limit) as Array<WorkRow>
+        const page = pageOf(rows, limit, (r) => [r.id])
+        return { items: page.items.map(work), nextCursor: page.nextCursor }
+      }),
+    expiryDue: (now, limit) =>
+      Effect.sync(() =>
+        (prepared(
+          db,
+          `SELECT id, channel, attempt, expiry_deadline, state FROM messages
+           WHERE expiry_deadline IS NOT NULL AND expiry_deadline <= ? AND status IN ('submitted', 'sent')
+           ORDER BY expiry_deadline, id LIMIT ?`
+        ).all(now, Math.max(0, Math.floor(limit))) as Array<WorkRow>).map(work)
+      ),
+    messagesToRecipient: (channel, recipient, from, to) =>
+      Effect.sync(() =>
+        messageRows(
+          prepared(
+            db,
+            "SELECT view FROM messages WHERE channel = ? AND recipient = ? AND accepted_at BETWEEN ? AND ? ORDER BY accepted_at, id"
+          ).all(channel, recipient, from, to) as Array<{ view: string }>
+        )
+      )
   }
 }
 

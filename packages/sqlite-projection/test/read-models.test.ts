@@ -239,4 +239,33 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       const read = yield* store.readStream("Message-m1")
       assert.deepStrictEqual(read.events.map((e) => e.event._tag), ["MessageRequested", "MessageRouted", "DispatchStarted"])
     })))
+
+  it.effect("the worker's look-ups: ready to dispatch, by dispatch phase, TTL expiry due, by recipient and time window", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      const ttlMessage = requestMessage("ttl", { at: 5, to: "16505550001" })
+      const withTtl: typeof ttlMessage = ttlMessage.stream === "Message" && ttlMessage.command._tag === "RequestMessage"
+        ? { stream: "Message", command: { ...ttlMessage.command, template: { name: "sale", language: "en", category: "MARKETING", ttlSeconds: 43_200 } } }
+        : ttlMessage
+      yield* all([
+        requestMessage("ready", { at: 1 }),
+        requestMessage("backoff", { at: 2 }),
+        startDispatch("backoff", 1, 3),
+        dispatchFailed("backoff", 1, 130429, false, 4),
+        requestMessage("unknown", { at: 3 }),
+        startDispatch("unknown", 1, 4),
+        dispatchOutcomeUnknown("unknown", 1, 7),
+        withTtl,
+        startDispatch("ttl", 1, 6),
+        dispatchSucceeded("ttl", 1, "w.ttl", 10)
+      ])
+      assert.deepStrictEqual((yield* read.dispatchable(100, 10)).map((w) => [w.id, w.attempt]), [["ready", 1]])
+      assert.deepStrictEqual((yield* read.dispatchable(10_000, 10)).map((w) => [w.id, w.attempt]), [["ready", 1], ["backoff", 2]])
+      const unknown = yield* read.inDispatchPhase("OutcomeUnknown")
+      assert.deepStrictEqual(unknown.items.map((w) => [w.id, w.phaseSince]), [["unknown", 7]])
+      assert.deepStrictEqual(yield* read.expiryDue(10 + 43_200_000 - 1, 10), [])
+      assert.deepStrictEqual((yield* read.expiryDue(10 + 43_200_000, 10)).map((w) => [w.id, w.expiryDeadline]), [["ttl", 10 + 43_200_000]])
+      assert.deepStrictEqual((yield* read.messagesToRecipient("100", "16505550001", 0, 100)).map((m) => m.id), ["ttl"])
+      assert.deepStrictEqual(yield* read.messagesToRecipient("100", "16505550001", 6, 100), [])
+    })))
 })
