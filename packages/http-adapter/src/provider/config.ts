@@ -21,6 +21,8 @@ export interface ProviderClientConfig {
    * unknown, because it cannot be told from a crash after the request arrived).
    */
   readonly idleSocketTimeoutMs: number
+  /** Extra trusted certificates (PEM) for https origins, e.g. a test server or a private CA. */
+  readonly tlsCa?: string
 }
 
 export const defaultProviderClientConfig: ProviderClientConfig = {

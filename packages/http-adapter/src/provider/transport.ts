@@ -24,6 +24,7 @@ export interface TransportOptions {
   readonly connectTimeoutMs: number
   readonly maxSocketsPerOrigin: number
   readonly idleSocketTimeoutMs: number
+  readonly tlsCa?: string
 }
 
 /** Node error codes that can only come from opening a connection. */
@@ -194,7 +195,10 @@ export const makeProviderTransport = (options: TransportOptions) =>
       timeout: options.idleSocketTimeoutMs
     }
     const agents = yield* Effect.acquireRelease(
-      Effect.sync(() => ({ http: new Http.Agent(agentOptions), https: new Https.Agent(agentOptions) })),
+      Effect.sync(() => ({
+        http: new Http.Agent(agentOptions),
+        https: new Https.Agent(options.tlsCa === undefined ? agentOptions : { ...agentOptions, ca: options.tlsCa })
+      })),
       ({ http, https }) =>
         Effect.sync(() => {
           http.destroy()

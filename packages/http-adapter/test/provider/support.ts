@@ -1,7 +1,9 @@
 import type { ProviderRequest, ProviderSendResult } from "@mm-gateway/domain"
 import { PhoneNumberId, ProviderGateway } from "@mm-gateway/domain"
 import { Effect, Layer } from "effect"
+import { readFileSync } from "node:fs"
 import * as http from "node:http"
+import * as https from "node:https"
 import * as net from "node:net"
 import type { ProviderClientConfig } from "../../src/provider/index.js"
 import { inMemoryChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
@@ -140,3 +142,30 @@ export const graphError = (code: number, message: string, details?: string) => (
     fbtrace_id: "AbCdEf"
   }
 })
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
+/** A certificate for 127.0.0.1, made for these tests only (valid 2000–2099). */
+export const TLS_CERT = fixture("localhost-cert.pem")
+const TLS_KEY = fixture("localhost-key.pem")
+
+/** An https server on 127.0.0.1 counting TLS connections; `handler` may leave a request unanswered. */
+export const startHttpsServer = async (handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) => {
+  let connections = 0
+  const server = https.createServer({ cert: TLS_CERT, key: TLS_KEY }, (req, res) => {
+    req.resume()
+    req.on("end", () => handler(req, res))
+  })
+  server.keepAliveTimeout = 30_000
+  server.on("secureConnection", () => connections++)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return {
+    url: `https://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { classifyProviderOutcome, ProviderGateway } from "@mm-gateway/domain"
 import type { ProviderSendResult } from "@mm-gateway/domain"
 import { Effect, TestClock } from "effect"
-import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startServer, startTcpServer } from "./support.js"
+import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startHttpsServer, startServer, startTcpServer, TLS_CERT } from "./support.js"
 
 const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text", text: { body: "hi" }, biz_opaque_callback_data: "msg-1" }
 
@@ -204,6 +204,34 @@ describe("not sent versus no definitive answer", () => {
       const result = yield* sendOne({ sandboxBaseUrl: server.url }, request({ body }))
       assert.strictEqual(result._tag, "NoDefinitiveAnswer")
       assert.match(reasonOf(result), /^unparseable_response \(HPE_/)
+    }))
+})
+
+describe("https", () => {
+  it.scoped("a verified TLS origin answers, and keeps one connection for sequential requests", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() => startHttpsServer((_req, res) => res.writeHead(200).end(OK)))
+      const results = yield* sendWith({ graphBaseUrl: server.url, tlsCa: TLS_CERT }, [1, 2, 3].map(() => request({ provider: "meta", credentialsRef: "meta", body })))
+      assert.deepStrictEqual(results.map(tagOf), ["Accepted", "Accepted", "Accepted"])
+      assert.strictEqual(server.connections(), 1)
+    }))
+
+  it.scoped("after the handshake, silence is no definitive answer (not a connect timeout)", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() => startHttpsServer(() => {}))
+      const result = yield* sendOne(
+        { graphBaseUrl: server.url, tlsCa: TLS_CERT, connectTimeoutMs: 100, requestTimeoutMs: 400 },
+        request({ provider: "meta", credentialsRef: "meta", body })
+      )
+      assert.deepStrictEqual(result, { _tag: "NoDefinitiveAnswer", reason: "timeout_after_send" })
+    }))
+
+  it.scoped("an untrusted certificate is not sent", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() => startHttpsServer((_req, res) => res.writeHead(200).end(OK)))
+      const result = yield* sendOne({ graphBaseUrl: server.url }, request({ provider: "meta", credentialsRef: "meta", body }))
+      assert.strictEqual(result._tag, "ConnectionNotEstablished")
+      assert.match(reasonOf(result), /^tls_handshake_failed \(/)
     }))
 })
 
