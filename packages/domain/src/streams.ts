@@ -64,3 +64,16 @@ export const categoryOf = (id: string): string => {
   const dash = id.indexOf("-")
   return dash === -1 ? id : id.slice(0, dash)
 }
+
+/** Every stream kind by its category, for code that routes commands by stream name (the webhook path). */
+export const streamKinds = {
+  BusinessManager: BusinessManagerStream,
+  Waba: WabaStream,
+  Channel: ChannelStream,
+  PartnerSettings: PartnerSettingsStream,
+  Template: TemplateStream,
+  Message: MessageStream,
+  Recipient: RecipientStream,
+  UserAction: UserActionStream
+} as const
+export type StreamCategory = keyof typeof streamKinds
