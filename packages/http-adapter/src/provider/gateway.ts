@@ -97,7 +97,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
     // A backstop for clients without their own timeout; ours fires first and knows the phase.
     const backstopMs = config.requestTimeoutMs + 1_000
 
-    const post = (target: WireTarget, body: ProviderRequest["body"]) =>
+    const post = (target: WireTarget, json: string) =>
       Effect.gen(function*() {
         const request = HttpClientRequest.post(target.url).pipe(
           HttpClientRequest.setHeader(
@@ -105,7 +105,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
             target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret)
           ),
           HttpClientRequest.acceptJson,
-          HttpClientRequest.bodyUnsafeJson(body)
+          HttpClientRequest.bodyText(json, "application/json")
         )
         const response = yield* client.execute(request)
         const text = yield* response.text
@@ -125,11 +125,20 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
     const send = (request: ProviderRequest): Effect.Effect<ProviderSendResult> =>
       credentials.resolve(request.credentialsRef).pipe(
         Effect.option,
+        // Nothing has been sent while credentials are being looked up, whatever goes wrong there.
+        Effect.catchAllDefect(() => Effect.succeed(Option.none())),
         Effect.flatMap((secrets) => {
           const target = Option.isSome(secrets) ? wireTarget(config, request, secrets.value) : null
-          return target === null ? Effect.succeed(unreachable("credentials_unavailable")) : post(target, request.body)
-        }),
-        Effect.catchAllDefect(() => Effect.succeed(unknown("client_defect")))
+          if (target === null) return Effect.succeed(unreachable("credentials_unavailable"))
+          let json: string
+          try {
+            json = JSON.stringify(request.body)
+          } catch {
+            // Not sent, but sending again would fail the same way: leave it to an operator, not a retry loop.
+            return Effect.succeed(unknown("body_not_encodable"))
+          }
+          return post(target, json).pipe(Effect.catchAllDefect(() => Effect.succeed(unknown("client_defect"))))
+        })
       )
 
     return ProviderGateway.of({ send })

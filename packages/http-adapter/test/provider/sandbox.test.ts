@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { classifyProviderOutcome } from "@mm-gateway/domain"
+import { classifyProviderOutcome, PhoneNumberId } from "@mm-gateway/domain"
 import type { ProviderSendResult } from "@mm-gateway/domain"
 import type { Sandbox } from "@mm-gateway/sandbox"
 import { startSandbox } from "@mm-gateway/sandbox"
@@ -109,6 +109,25 @@ describe("wire details", () => {
       const error = httpError(result)
       assert.strictEqual(error.error?.code, 131009)
       assert.strictEqual(classifyProviderOutcome(error, "marketing_messages")._tag, "Final")
+    }))
+
+  it.effect("STRICT on a number without the MM terms: 131055 saying so, classified as terms not accepted", () =>
+    Effect.gen(function*() {
+      const phoneNumberId = "106540352240000"
+      sandbox.setNumber(phoneNumberId, { onboarded: false })
+      const result = yield* sendOne(
+        config(),
+        request({
+          provider: "360dialog",
+          credentialsRef: "d360-not-onboarded",
+          phoneNumberId: PhoneNumberId.make(phoneNumberId),
+          route: "marketing_messages",
+          body: { ...templateBody("4915112341234", "spring_sale", "msg-strict"), product_policy: "STRICT" }
+        })
+      )
+      const error = httpError(result)
+      assert.strictEqual(error.error?.code, 131055)
+      assert.deepStrictEqual(classifyProviderOutcome(error, "marketing_messages"), { _tag: "Reroute", to: "cloud_api", reason: "terms_not_accepted" })
     }))
 
   it.effect("a wrong 360dialog key is a 401 with the OAuth code, not a send", () =>

@@ -17,6 +17,7 @@ export const CREDENTIALS = {
   meta: { accessToken: ACCESS_TOKEN },
   sandbox: { apiKey: SANDBOX_TOKEN },
   d360: { apiKey: D360_KEY },
+  "d360-not-onboarded": { apiKey: "sandbox-106540352240000" },
   empty: {}
 }
 

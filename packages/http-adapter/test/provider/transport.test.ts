@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { classifyProviderOutcome, ProviderGateway } from "@mm-gateway/domain"
 import type { ProviderSendResult } from "@mm-gateway/domain"
-import { Effect, TestClock } from "effect"
+import { Effect, Layer, TestClock } from "effect"
+import { ChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
 import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startHttpsServer, startServer, startTcpServer, TLS_CERT } from "./support.js"
 
 const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text", text: { body: "hi" }, biz_opaque_callback_data: "msg-1" }
@@ -53,6 +54,20 @@ describe("wire styles", () => {
         request({ provider: "360dialog", credentialsRef: "empty", body })
       ])
       for (const result of results) assert.deepStrictEqual(result, { _tag: "ConnectionNotEstablished", reason: "credentials_unavailable" })
+      assert.strictEqual(server.requests().length, 0)
+    }))
+
+  it.scoped("a failing credentials store and an unencodable body never reach the server", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() => startServer((_req, res) => res.writeHead(200).end(OK)))
+      const broken = Layer.succeed(ChannelCredentials, { resolve: () => Effect.die(new Error("store unavailable")) })
+      const [fromBrokenStore] = yield* Effect.gen(function*() {
+        const gateway = yield* ProviderGateway
+        return [yield* gateway.send(request({ body }))]
+      }).pipe(Effect.provide(providerGatewayLayer(makeProviderClientConfig({ sandboxBaseUrl: server.url })).pipe(Layer.provide(broken))))
+      assert.deepStrictEqual(fromBrokenStore, { _tag: "ConnectionNotEstablished", reason: "credentials_unavailable" })
+      const unencodable = yield* sendOne({ sandboxBaseUrl: server.url }, request({ body: { ...body, n: 1n } }))
+      assert.deepStrictEqual(unencodable, { _tag: "NoDefinitiveAnswer", reason: "body_not_encodable" })
       assert.strictEqual(server.requests().length, 0)
     }))
 
