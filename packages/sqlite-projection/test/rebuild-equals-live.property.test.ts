@@ -112,20 +112,34 @@ const agreesWithTheDeciders = Effect.gen(function*() {
     const status = mmApiStatus(waba, bm, row.as_of)
     assert.deepStrictEqual([row.mm_status, row.mm_since, row.mm_source], [status.status, status.since, status.source])
   }
-  return messages.length + wabas.length
 })
 
-let rowsChecked = 0
+/**
+ * Commands that always leave a row behind, whatever came before: a non-empty, shuffled pick of them
+ * leads every sequence, so no run can pass vacuously on empty tables.
+ */
+const seeding: fc.Arbitrary<ReadonlyArray<AnyCommand>> = fc.shuffledSubarray(
+  [
+    registerBm(1, 1000),
+    registerWaba(10, 1, 1000),
+    registerChannel(100, 10, 1000),
+    changeRouting(false, "warn", 1000),
+    recordTemplate(10, "t1", "MARKETING", 86_400, 1000),
+    requestMessage("m1", { at: 1000 }),
+    userAction(100, "k1", 1000)
+  ],
+  { minLength: 1 }
+)
 
 describe("SPEC §8 invariant 5: rebuilding the read models from the log equals live projection", () => {
   it.effect("random command sequences: live (inline) tables = rebuilt tables = rebuilt again", () =>
     Effect.promise(() =>
       fc.assert(
-        fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 60 }), (commands) =>
+        fc.asyncProperty(seeding, fc.array(command, { maxLength: 60 }), (seed, rest) =>
           Effect.runPromise(
             Effect.provide(
               Effect.gen(function*() {
-                for (const c of commands) yield* run(c)
+                for (const c of [...seed, ...rest]) yield* run(c)
                 const { db } = yield* SqliteDatabase
                 const store = yield* EventStore
                 const events = yield* store.readAll(0, 1_000_000)
@@ -139,7 +153,8 @@ describe("SPEC §8 invariant 5: rebuilding the read models from the log equals l
                 const replayed = dumpReadModels(db)
                 assert.deepStrictEqual(rebuilt, live)
                 assert.deepStrictEqual(replayed, live)
-                rowsChecked += yield* agreesWithTheDeciders
+                assert.isAbove(Object.values(live).reduce((n, rows) => n + rows.length, 0), 0)
+                yield* agreesWithTheDeciders
               }),
               layer({ path: ":memory:" })
             )
@@ -147,8 +162,5 @@ describe("SPEC §8 invariant 5: rebuilding the read models from the log equals l
         ),
         { numRuns: NUM_RUNS }
       )
-    ).pipe(Effect.map(() => {
-      // The generator must reach real read-model rows, or the property would hold vacuously.
-      assert.isAbove(rowsChecked, NUM_RUNS)
-    })))
+    ))
 })
