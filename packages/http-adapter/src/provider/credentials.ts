@@ -70,7 +70,10 @@ const plain = (secret: Redacted.Redacted<string> | string | undefined): string |
  * the JSON `{"apiKey"?, "accessToken"?}`.
  */
 export const encryptCredentials = (
-  secrets: { readonly apiKey?: Redacted.Redacted<string> | string; readonly accessToken?: Redacted.Redacted<string> | string },
+  secrets: {
+    readonly apiKey?: Redacted.Redacted<string> | string | undefined
+    readonly accessToken?: Redacted.Redacted<string> | string | undefined
+  },
   key: CredentialsKey
 ): string => {
   const apiKey = plain(secrets.apiKey)
