@@ -93,11 +93,19 @@ const sendOne = (
     const headers: Record<string, string> = { ...request.headers }
     if (body !== null) headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength)
 
-    const nodeRequest = (isHttps ? Https : Http).request(url, {
-      agent: isHttps ? agents.https : agents.http,
-      method: request.method,
-      headers
-    })
+    let nodeRequest: Http.ClientRequest
+    try {
+      nodeRequest = (isHttps ? Https : Http).request(url, {
+        agent: isHttps ? agents.https : agents.http,
+        method: request.method,
+        headers
+      })
+    } catch (cause) {
+      // Node refuses the request before any I/O, e.g. a credential with a line break in a header.
+      const failure = new TransportFailure({ phase: "not_sent", reason: describe("invalid_request", cause) })
+      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: failure, description: failure.message })))
+      return
+    }
 
     const finish = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
       if (settled) return

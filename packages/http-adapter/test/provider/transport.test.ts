@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { classifyProviderOutcome, ProviderGateway } from "@mm-gateway/domain"
 import type { ProviderSendResult } from "@mm-gateway/domain"
 import { Effect, Layer, TestClock } from "effect"
-import { ChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
+import { ChannelCredentials, inMemoryChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
 import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startHttpsServer, startServer, startTcpServer, TLS_CERT } from "./support.js"
 
 const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text", text: { body: "hi" }, biz_opaque_callback_data: "msg-1" }
@@ -68,6 +68,20 @@ describe("wire styles", () => {
       assert.deepStrictEqual(fromBrokenStore, { _tag: "ConnectionNotEstablished", reason: "credentials_unavailable" })
       const unencodable = yield* sendOne({ sandboxBaseUrl: server.url }, request({ body: { ...body, n: 1n } }))
       assert.deepStrictEqual(unencodable, { _tag: "NoDefinitiveAnswer", reason: "body_not_encodable" })
+      assert.strictEqual(server.requests().length, 0)
+    }))
+
+  it.scoped("a credential Node refuses to put in a header is not sent, and not quoted", () =>
+    Effect.gen(function*() {
+      const server = yield* use(() => startServer((_req, res) => res.writeHead(200).end(OK)))
+      const credentials = inMemoryChannelCredentials({ broken: { accessToken: "secret-part\r\nX-Injected: 1" } })
+      const result = yield* Effect.gen(function*() {
+        const gateway = yield* ProviderGateway
+        return yield* gateway.send(request({ provider: "meta", credentialsRef: "broken", body }))
+      }).pipe(Effect.provide(providerGatewayLayer(makeProviderClientConfig({ graphBaseUrl: server.url })).pipe(Layer.provide(credentials))))
+      assert.strictEqual(result._tag, "ConnectionNotEstablished")
+      assert.match(reasonOf(result), /^invalid_request/)
+      assert.isFalse(JSON.stringify(result).includes("secret-part"))
       assert.strictEqual(server.requests().length, 0)
     }))
 
