@@ -37,11 +37,13 @@ export const MAX_BUSY_RETRIES = 50
 /**
  * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so a transaction that
  * reads and then writes can never be refused half-way by another process's commit. The busy timeout
- * covers ordinary waiting; a busy error that still escapes is retried with a growing pause.
+ * covers ordinary waiting; a busy error that still escapes is retried with a growing pause (`fn` then
+ * runs again, after the failed attempt was rolled back).
  */
 export const immediate = <A>(db: Database, fn: () => A): A => {
-  if (db.inTransaction) return fn()
   const tx = db.transaction(fn)
+  // Inside an outer transaction better-sqlite3 uses a savepoint: a failure undoes only this part.
+  if (db.inTransaction) return tx()
   for (let attempt = 0;; attempt++) {
     try {
       return tx.immediate()

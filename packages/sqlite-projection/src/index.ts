@@ -20,7 +20,7 @@ export {
   openInbox,
   WebhookInbox
 } from "./inbox.js"
-export { catchUpProjections, layer, rebuildProjections } from "./layers.js"
+export { catchUpProjections, inOneTransaction, layer, rebuildProjections } from "./layers.js"
 export { layerLease, makeLease, WorkerLease } from "./lease.js"
 export { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "./migrations.js"
 export { clampLimit, decodeCursor, encodeCursor, type Page } from "./pagination.js"

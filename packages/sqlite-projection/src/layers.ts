@@ -1,5 +1,6 @@
 import type { EventStore } from "@mm-gateway/domain"
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer, Runtime } from "effect"
+import { immediate } from "./connection.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 import { layerEventStore } from "./event-store.js"
 import { layerLease, type WorkerLease } from "./lease.js"
@@ -17,3 +18,27 @@ export const catchUpProjections = (batchSize?: number): Effect.Effect<CatchUpRes
 /** Drops every read model and rebuilds it from the event log. */
 export const rebuildProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>
   Effect.flatMap(SqliteDatabase, ({ db, projections }) => Effect.sync(() => rebuild(db, projections, batchSize)))
+
+const rollback = Symbol("rollback")
+
+/**
+ * Runs `effect` inside one immediate transaction on the main database: many commands, one commit (the
+ * worker applying a webhook's statuses in a batch). A failure or defect rolls everything back. The
+ * effect must be synchronous end to end — the SQLite store is — and free of side effects outside the
+ * database, because a busy retry runs it again; an asynchronous step makes it a defect.
+ */
+export const inOneTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | SqliteDatabase> =>
+  Effect.gen(function*() {
+    const { db } = yield* SqliteDatabase
+    const runSync = Runtime.runSyncExit(yield* Effect.runtime<R>())
+    let exit: Exit.Exit<A, E> = Exit.die(new Error("transaction did not run"))
+    try {
+      immediate(db, () => {
+        exit = runSync(effect)
+        if (Exit.isFailure(exit)) throw rollback
+      })
+    } catch (error) {
+      if (error !== rollback) return yield* Effect.die(error)
+    }
+    return yield* exit
+  })

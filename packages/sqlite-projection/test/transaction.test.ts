@@ -1,0 +1,44 @@
+import { assert, describe, it } from "@effect/vitest"
+import { EventStore } from "@mm-gateway/domain"
+import { Effect, Either } from "effect"
+import { SqliteDatabase } from "../src/database.js"
+import { inOneTransaction, layer } from "../src/layers.js"
+import { ReadModels } from "../src/read-models.js"
+import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "./support.js"
+
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase>) =>
+  Effect.provide(effect, layer({ path: ":memory:" }))
+
+const setUp = Effect.forEach(["a", "b"], (id) =>
+  Effect.forEach([requestMessage(id, { at: 1 }), startDispatch(id, 1, 2), dispatchSucceeded(id, 1, `w.${id}`, 3)], run), { discard: true })
+
+describe("many commands in one transaction", () => {
+  it.effect("a batch of statuses commits together; a command the domain refuses does not spoil the batch", () =>
+    withStore(Effect.gen(function*() {
+      yield* setUp
+      const results = yield* inOneTransaction(Effect.forEach([
+        observe("a", "w.a", "delivered", 10, "marketing_lite"),
+        observe("nope", "w.x", "delivered", 10),
+        observe("b", "w.b", "read", 11, "marketing_lite")
+      ], run))
+      assert.deepStrictEqual(results.map(Either.isRight), [true, false, true])
+      const read = yield* ReadModels
+      assert.strictEqual((yield* read.message("a"))?.status, "delivered")
+      assert.strictEqual((yield* read.message("b"))?.status, "read")
+      assert.isFalse((yield* SqliteDatabase).db.inTransaction)
+    })))
+
+  it.effect("a failure rolls back every event and read-model row of the batch", () =>
+    withStore(Effect.gen(function*() {
+      yield* setUp
+      const store = yield* EventStore
+      const before = (yield* store.readAll(0, 1000)).length
+      const result = yield* Effect.either(inOneTransaction(Effect.gen(function*() {
+        yield* run(observe("a", "w.a", "delivered", 10, "marketing_lite"))
+        return yield* Effect.fail("stop" as const)
+      })))
+      assert.deepStrictEqual(result, Either.left("stop"))
+      assert.strictEqual((yield* store.readAll(0, 1000)).length, before)
+      assert.strictEqual((yield* (yield* ReadModels).message("a"))?.status, "submitted")
+    })))
+})
