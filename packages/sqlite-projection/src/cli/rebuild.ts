@@ -4,27 +4,20 @@
  * api and worker are up (they leave a large backlog to the runner instead of projecting it inline),
  * but their reads are incomplete until it finishes.
  */
-import { openDatabase } from "../database.js"
-import { mainMigrations, migrate } from "../migrations.js"
 import { allProjections } from "../projections/index.js"
-import { rebuild } from "../runner.js"
+import { databaseFileFrom, rebuildDatabase } from "./rebuild-command.js"
 
-const file = process.argv[2] ?? process.env["MMGW_DATABASE"] ?? "./data/mm-gateway.sqlite"
-const durability = process.env["MMGW_DURABILITY"] === "full" ? "full" : "normal"
+const file = databaseFileFrom(process.argv.slice(2), process.env)
+const started = Date.now()
 
-const main = async () => {
-  const db = openDatabase(file, durability)
-  try {
-    await migrate(db, mainMigrations)
-    const started = Date.now()
-    const result = rebuild(db, allProjections)
-    console.log(`rebuilt ${allProjections.length} read models from ${result.applied} events (up to position ${result.position}) in ${Date.now() - started} ms`)
-  } finally {
-    db.close()
+rebuildDatabase(file, process.env["MMGW_DURABILITY"] === "full" ? "full" : "normal").then(
+  (result) => {
+    console.log(
+      `rebuilt ${allProjections.length} read models of ${file} from ${result.applied} events (up to position ${result.position}) in ${Date.now() - started} ms`
+    )
+  },
+  (error: unknown) => {
+    console.error("rebuild failed:", error instanceof Error ? error.message : error)
+    process.exitCode = 1
   }
-}
-
-main().catch((error: unknown) => {
-  console.error("rebuild failed:", error instanceof Error ? error.message : error)
-  process.exitCode = 1
-})
+)
