@@ -6,10 +6,13 @@ import { layerEventStore } from "./event-store.js"
 import { layerLease, type WorkerLease } from "./lease.js"
 import { layerReadModels, type ReadModels } from "./read-models.js"
 import { catchUp, type CatchUpResult, rebuild } from "./runner.js"
+import { layerUnmatchedStatuses, type UnmatchedStatuses } from "./unmatched-statuses.js"
 
-/** Everything on the main database file: the event store (with inline projections), read models and the lease. */
-export const layer = (options: SqliteOptions): Layer.Layer<SqliteDatabase | EventStore | ReadModels | WorkerLease> =>
-  Layer.provideMerge(Layer.mergeAll(layerEventStore, layerReadModels, layerLease), layerDatabase(options))
+/** Everything on the main database file: the event store (with inline projections), read models, the lease and parked statuses. */
+export const layer = (
+  options: SqliteOptions
+): Layer.Layer<SqliteDatabase | EventStore | ReadModels | WorkerLease | UnmatchedStatuses> =>
+  Layer.provideMerge(Layer.mergeAll(layerEventStore, layerReadModels, layerLease, layerUnmatchedStatuses), layerDatabase(options))
 
 /** Catches every configured projection up from its checkpoint (the worker's projection runner tick). */
 export const catchUpProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>

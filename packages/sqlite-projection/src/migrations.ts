@@ -149,6 +149,21 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   "0003_worker_lookups": statements(
     `CREATE INDEX messages_by_recipient ON messages (channel, recipient, accepted_at)`,
     `CREATE INDEX messages_by_expiry ON messages (expiry_deadline) WHERE expiry_deadline IS NOT NULL`
+  ),
+  // Statuses that name no message the gateway knows yet: kept until the wamid becomes known (SPEC §2).
+  // Worker state, not a read model: a rebuild leaves it alone.
+  "0004_unmatched_statuses": statements(
+    `CREATE TABLE unmatched_statuses (
+      id INTEGER PRIMARY KEY,
+      dedupe_key TEXT NOT NULL UNIQUE,
+      wamid TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      recipient TEXT,
+      observation TEXT NOT NULL,
+      received_at INTEGER NOT NULL
+    )`,
+    `CREATE INDEX unmatched_statuses_by_wamid ON unmatched_statuses (wamid)`,
+    `CREATE INDEX unmatched_statuses_by_time ON unmatched_statuses (received_at, id)`
   )
 }
 

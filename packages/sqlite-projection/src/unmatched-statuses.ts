@@ -1,0 +1,84 @@
+import type { StatusObservation } from "@mm-gateway/domain"
+import { Context, Effect, Layer } from "effect"
+import { type Database, immediate, retryBusy } from "./connection.js"
+import { SqliteDatabase } from "./database.js"
+import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
+
+export interface UnmatchedStatus {
+  readonly id: number
+  readonly dedupeKey: string
+  readonly channel: string
+  readonly observation: StatusObservation
+  readonly receivedAt: number
+}
+
+/**
+ * Status reports whose wamid names no message yet (the dispatch result has not been recorded, or the
+ * outcome was unknown). The worker parks them here and applies them when the wamid becomes known; with
+ * `inOneTransaction` the apply and the `resolve` commit together.
+ */
+export interface UnmatchedStatuses {
+  /** Idempotent by `dedupeKey`: the same webhook parked twice is kept once. */
+  readonly park: (status: Omit<UnmatchedStatus, "id">) => Effect.Effect<void>
+  readonly forWamid: (wamid: string) => Effect.Effect<ReadonlyArray<UnmatchedStatus>>
+  /** Oldest first, e.g. to retry matching by (channel, recipient, time window). */
+  readonly list: (options?: { readonly limit?: number; readonly cursor?: string | null }) => Effect.Effect<Page<UnmatchedStatus>>
+  readonly resolve: (ids: ReadonlyArray<number>) => Effect.Effect<void>
+  readonly count: () => Effect.Effect<number>
+}
+
+export const UnmatchedStatuses = Context.GenericTag<UnmatchedStatuses>("@mm-gateway/sqlite-projection/UnmatchedStatuses")
+
+interface Row {
+  readonly id: number
+  readonly dedupe_key: string
+  readonly channel: string
+  readonly observation: string
+  readonly received_at: number
+}
+
+const toStatus = (r: Row): UnmatchedStatus => ({
+  id: r.id,
+  dedupeKey: r.dedupe_key,
+  channel: r.channel,
+  observation: JSON.parse(r.observation) as StatusObservation,
+  receivedAt: r.received_at
+})
+
+export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
+  const insert = db.prepare<[string, string, string, string | null, string, number]>(
+    `INSERT INTO unmatched_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
+  )
+  const byWamid = db.prepare<[string], Row>("SELECT * FROM unmatched_statuses WHERE wamid = ? ORDER BY id")
+  const page = db.prepare<[number, number, number], Row>(
+    "SELECT * FROM unmatched_statuses WHERE (received_at, id) > (?, ?) ORDER BY received_at, id LIMIT ?"
+  )
+  const remove = db.prepare<[number]>("DELETE FROM unmatched_statuses WHERE id = ?")
+  const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM unmatched_statuses")
+  return {
+    park: (s) =>
+      Effect.sync(() =>
+        void retryBusy(() =>
+          insert.run(s.dedupeKey, s.observation.wamid, s.channel, s.observation.recipient, JSON.stringify(s.observation), s.receivedAt)
+        )
+      ),
+    forWamid: (wamid) => Effect.sync(() => byWamid.all(wamid).map(toStatus)),
+    list: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const [receivedAt, id] = decodeCursor<[number, number]>(options.cursor) ?? [-1, 0]
+        return pageOf(page.all(receivedAt, id, limit).map(toStatus), limit, (s) => [s.receivedAt, s.id])
+      }),
+    resolve: (ids) =>
+      Effect.sync(() => {
+        if (ids.length > 0) immediate(db, () => ids.forEach((id) => remove.run(id)))
+      }),
+    count: () => Effect.sync(() => count.get()!.n)
+  }
+}
+
+export const layerUnmatchedStatuses: Layer.Layer<UnmatchedStatuses, never, SqliteDatabase> = Layer.effect(
+  UnmatchedStatuses,
+  Effect.map(SqliteDatabase, ({ db }) => makeUnmatchedStatuses(db))
+)

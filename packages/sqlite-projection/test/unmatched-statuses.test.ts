@@ -1,0 +1,47 @@
+import { assert, describe, it } from "@effect/vitest"
+import type { StatusObservation } from "@mm-gateway/domain"
+import { Effect } from "effect"
+import { inOneTransaction, layer } from "../src/layers.js"
+import { ReadModels } from "../src/read-models.js"
+import { READ_MODEL_TABLES } from "../src/migrations.js"
+import { UnmatchedStatuses } from "../src/unmatched-statuses.js"
+import { dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
+
+const observation = (wamid: string, status: StatusObservation["status"], timestamp: number): StatusObservation => ({
+  wamid: wamid as StatusObservation["wamid"],
+  status,
+  timestamp,
+  recipient: "16505551234",
+  pricing: null,
+  originType: null,
+  errors: []
+})
+
+describe("statuses for a wamid not known yet", () => {
+  it.effect("are parked once per dedupe key, found by wamid, listed oldest first and resolved with the command that applies them", () =>
+    Effect.gen(function*() {
+      const parked = yield* UnmatchedStatuses
+      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
+      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 21 })
+      yield* parked.park({ dedupeKey: "status:w.2:read:6", channel: "100", observation: observation("w.2", "read", 6), receivedAt: 10 })
+      assert.strictEqual(yield* parked.count(), 2)
+      const page1 = yield* parked.list({ limit: 1 })
+      const page2 = yield* parked.list({ limit: 1, cursor: page1.nextCursor })
+      assert.deepStrictEqual([...page1.items, ...page2.items].map((s) => s.observation.wamid), ["w.2", "w.1"])
+
+      // The dispatch result names the wamid: the worker applies what was parked and resolves it in one commit.
+      yield* Effect.forEach([requestMessage("m1", { at: 1 }), startDispatch("m1", 1, 2), dispatchSucceeded("m1", 1, "w.1", 3)], run)
+      const waiting = yield* parked.forWamid("w.1")
+      assert.deepStrictEqual(waiting.map((s) => [s.dedupeKey, s.receivedAt]), [["status:w.1:sent:5", 20]])
+      yield* inOneTransaction(Effect.gen(function*() {
+        for (const s of waiting) {
+          yield* run({ stream: "Message", command: { _tag: "ObserveStatus", messageId: "m1" as never, observation: s.observation, at: 30 } })
+        }
+        yield* parked.resolve(waiting.map((s) => s.id))
+      }))
+      assert.strictEqual((yield* (yield* ReadModels).message("m1"))?.status, "sent")
+      assert.deepStrictEqual(yield* parked.forWamid("w.1"), [])
+      assert.strictEqual(yield* parked.count(), 1)
+      assert.notInclude(READ_MODEL_TABLES as ReadonlyArray<string>, "unmatched_statuses")
+    }).pipe(Effect.provide(layer({ path: ":memory:" }))))
+})
