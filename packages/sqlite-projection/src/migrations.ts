@@ -164,6 +164,24 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     )`,
     `CREATE INDEX unmatched_statuses_by_wamid ON unmatched_statuses (wamid)`,
     `CREATE INDEX unmatched_statuses_by_time ON unmatched_statuses (received_at, id)`
+  ),
+  // What the api keeps outside the event log: API keys (only a hash of the secret) and channel
+  // credentials (AES-256-GCM ciphertext under the reference the Channel stream carries). Neither is a
+  // read model: a rebuild leaves them alone.
+  "0005_api_keys_and_credentials": statements(
+    `CREATE TABLE api_keys (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      business_manager_ids TEXT NOT NULL,
+      secret_hash TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      revoked_at INTEGER
+    )`,
+    `CREATE TABLE channel_credentials (
+      ref TEXT PRIMARY KEY,
+      ciphertext TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`
   )
 }
 

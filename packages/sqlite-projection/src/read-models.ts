@@ -112,7 +112,10 @@ export interface ListOptions {
 export interface ReadModels {
   readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
   readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
-  readonly wabas: (options: ListOptions & { readonly status?: MmApiStatus; readonly now: number }) => Effect.Effect<Page<WabaView>>
+  /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
+  readonly wabas: (
+    options: ListOptions & { readonly status?: MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+  ) => Effect.Effect<Page<WabaView>>
   readonly channel: (phoneNumberId: string) => Effect.Effect<ChannelView | null>
   readonly channelForDispatch: (phoneNumberId: string) => Effect.Effect<ChannelDispatchView | null>
   readonly routingSettings: () => Effect.Effect<PartnerSettings.RoutingSettings>
@@ -120,7 +123,10 @@ export interface ReadModels {
   readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
   readonly message: (id: string) => Effect.Effect<MessageResource | null>
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
-  readonly campaignStats: (campaignId: string) => Effect.Effect<CampaignStats>
+  /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
+  readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
+  /** The message a click id is attributed to (the earliest attribution), if any. */
+  readonly clickAttribution: (clickId: string) => Effect.Effect<string | null>
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
   /** Messages ready for a dispatch attempt at `now` (not backing off), oldest first. */
   readonly dispatchable: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
@@ -240,14 +246,16 @@ export const makeReadModels = (db: Database): ReadModels => {
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
         const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds === undefined ? null : JSON.stringify(options.businessManagerIds)
         // A restriction may have ended since the row was written: such rows are candidates for every status.
-        const rows = options.status === undefined
-          ? prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE id > ? ORDER BY id LIMIT ?").all(after, limit)
-          : prepared(
-            db,
-            `SELECT id, business_manager_id, name, state FROM wabas
-             WHERE id > ? AND (mm_status = ? OR (suspended_until IS NOT NULL AND suspended_until <= ?)) ORDER BY id LIMIT ?`
-          ).all(after, options.status, options.now, limit)
+        const rows = prepared(
+          db,
+          `SELECT id, business_manager_id, name, state FROM wabas
+           WHERE id > @after
+             AND (@scope IS NULL OR business_manager_id IN (SELECT value FROM json_each(@scope)))
+             AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now))
+           ORDER BY id LIMIT @limit`
+        ).all({ after, scope, status: options.status ?? null, now: options.now, limit })
         const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])
         return {
           items: page.items.map((r) => wabaView(r, options.now)).filter((w) => options.status === undefined || w.mmApi.status === options.status),
@@ -300,7 +308,14 @@ export const makeReadModels = (db: Database): ReadModels => {
       Effect.sync(() =>
         messageRows(prepared(db, "SELECT view FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ view: string }>)
       ),
-    campaignStats: (campaignId) => Effect.sync(() => campaignStats(db, campaignId)),
+    campaignStats: (campaignId, businessManagerIds = null) => Effect.sync(() => campaignStats(db, campaignId, businessManagerIds)),
+    clickAttribution: (clickId) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT message_id FROM click_attributions WHERE click_id = ? ORDER BY position LIMIT 1").get(clickId) as
+          | { message_id: string }
+          | undefined
+        return row?.message_id ?? null
+      }),
     clicks: (channel, options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
@@ -380,7 +395,10 @@ export const makeReadModels = (db: Database): ReadModels => {
  * O(1) per message change (no counters to keep in step), a stats read is O(campaign size), and the
  * numbers can never drift from the messages they count.
  */
-export const campaignStats = (db: Database, campaignId: string): CampaignStats => {
+export const campaignStats = (db: Database, campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats => {
+  const scope = businessManagerIds === null ? null : JSON.stringify(businessManagerIds)
+  const inScope = `(@scope IS NULL OR messages.waba_id IN
+    (SELECT id FROM wabas WHERE business_manager_id IN (SELECT value FROM json_each(@scope))))`
   const r = prepared(
     db,
     `SELECT COUNT(*) AS accepted,
@@ -398,13 +416,13 @@ export const campaignStats = (db: Database, campaignId: string): CampaignStats =
        COALESCE(SUM(status = 'expired'), 0) AS expired,
        COALESCE(SUM(status = 'dispatch_unknown'), 0) AS dispatch_unknown,
        COALESCE(SUM(route_mismatch), 0) AS route_mismatch
-     FROM messages WHERE campaign_id = ?`
-  ).get(campaignId) as Record<string, number>
+     FROM messages WHERE campaign_id = @campaignId AND ${inScope}`
+  ).get({ campaignId, scope }) as Record<string, number>
   const codes = prepared(
     db,
     `SELECT CAST(j.value AS TEXT) AS code, COUNT(*) AS n FROM messages, json_each(messages.failure_codes) AS j
-     WHERE messages.campaign_id = ? AND messages.status = 'failed' GROUP BY j.value ORDER BY j.value`
-  ).all(campaignId) as Array<{ code: string; n: number }>
+     WHERE messages.campaign_id = @campaignId AND messages.status = 'failed' AND ${inScope} GROUP BY j.value ORDER BY j.value`
+  ).all({ campaignId, scope }) as Array<{ code: string; n: number }>
   const n = (k: string) => r[k] ?? 0
   return {
     campaignId,

@@ -1,0 +1,220 @@
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import { Context, Schema } from "effect"
+import { BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable } from "./errors.js"
+import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import {
+  ApiKeyCreated,
+  ApiKeyResource,
+  BatchResult,
+  BusinessManagerResource,
+  CampaignStats,
+  ChannelResource,
+  ClickResource,
+  InboxItem,
+  ListParams,
+  MessageEvents,
+  MessageResource,
+  OnboardingInvitation,
+  Page,
+  RoutingSettings,
+  SendAccepted,
+  TemplateResource,
+  WabaResource
+} from "./resources.js"
+
+/** Who is calling: the admin (config token) or an API key scoped to Business Managers. */
+export type Principal =
+  | { readonly _tag: "Admin" }
+  | { readonly _tag: "ApiKey"; readonly id: string; readonly businessManagerIds: ReadonlySet<string> }
+
+export class CurrentPrincipal extends Context.Tag("@mm-gateway/http-adapter/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
+
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
+  failure: Unauthorized,
+  provides: CurrentPrincipal,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+const Digits = (name: string) =>
+  Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => `${name} must be digits only` })
+const BusinessId = HttpApiSchema.param("businessId", Digits("businessId"))
+const WabaIdParam = HttpApiSchema.param("wabaId", Digits("wabaId"))
+const PhoneNumberIdParam = HttpApiSchema.param("phoneNumberId", Digits("phoneNumberId"))
+const Id = HttpApiSchema.param("id", Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
+const Name = HttpApiSchema.param("name", Schema.String.pipe(Schema.pattern(/^[a-z0-9_]{1,512}$/)))
+const Language = HttpApiSchema.param("language", Schema.String.pipe(Schema.pattern(/^[a-zA-Z]{2,3}([_-][a-zA-Z0-9]{2,8})?$/)))
+const CampaignIdParam = HttpApiSchema.param("campaignId", Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
+const ClickIdParam = HttpApiSchema.param("clickId", Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024)))
+
+const Category = Schema.Literal("MARKETING", "UTILITY", "AUTHENTICATION")
+const SendHeaders = Schema.Struct({
+  "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
+  "x-campaign-id": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
+})
+
+export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
+  .add(HttpApiEndpoint.post("createApiKey", "/v1/api-keys")
+    .setPayload(Schema.Struct({
+      name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+      businessManagerIds: Schema.Array(Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/))).pipe(Schema.minItems(1))
+    }))
+    .addSuccess(ApiKeyCreated, { status: 201 }))
+  .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys").setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
+  .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .addError(Forbidden)
+  .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers; the secret is shown once.")
+{}
+
+export class OnboardingGroup extends HttpApiGroup.make("onboarding")
+  .add(HttpApiEndpoint.put("putBusinessManager")`/v1/business-managers/${BusinessId}`
+    .setPayload(Schema.Struct({ name: Schema.optional(Schema.String.pipe(Schema.maxLength(200))) }))
+    .addSuccess(BusinessManagerResource))
+  .add(HttpApiEndpoint.get("getBusinessManager")`/v1/business-managers/${BusinessId}`.addSuccess(BusinessManagerResource).addError(NotFound))
+  .add(HttpApiEndpoint.post("inviteBusinessManager")`/v1/business-managers/${BusinessId}/onboarding-invitations`
+    .addSuccess(OnboardingInvitation, { status: 201 }))
+  .add(HttpApiEndpoint.put("putWaba")`/v1/wabas/${WabaIdParam}`
+    .setPayload(Schema.Struct({
+      businessManagerId: Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)),
+      name: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+    }))
+    .addSuccess(WabaResource)
+    .addError(Conflict))
+  .add(HttpApiEndpoint.get("getWaba")`/v1/wabas/${WabaIdParam}`.addSuccess(WabaResource).addError(NotFound))
+  .add(HttpApiEndpoint.post("setWabaMmStatus")`/v1/wabas/${WabaIdParam}/mm-api-status`
+    .setPayload(Schema.Struct({
+      status: Schema.Literal("onboarded", "not_onboarded", "suspended"),
+      reason: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500))
+    }))
+    .addSuccess(WabaResource)
+    .addError(NotFound))
+  .add(HttpApiEndpoint.get("listOnboarding", "/v1/onboarding")
+    .setUrlParams(Schema.Struct({ ...ListParams.fields, status: Schema.optional(Schema.Literal("not_onboarded", "onboarded", "suspended")) }))
+    .addSuccess(Page(WabaResource)))
+  .addError(NotFound)
+  .addError(Forbidden)
+{}
+
+export class ChannelsGroup extends HttpApiGroup.make("channels")
+  .add(HttpApiEndpoint.put("putChannel")`/v1/channels/${PhoneNumberIdParam}`
+    .setPayload(Schema.Struct({
+      wabaId: Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)),
+      displayPhoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
+      provider: Schema.Literal("360dialog", "meta", "sandbox"),
+      credentials: Schema.Struct({
+        apiKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096))),
+        accessToken: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)))
+      }),
+      routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
+      throughputMps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
+    }))
+    .addSuccess(ChannelResource)
+    .addError(NotFound))
+  .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`.addSuccess(ChannelResource).addError(NotFound))
+  .add(HttpApiEndpoint.get("listClicks")`/v1/channels/${PhoneNumberIdParam}/clicks`
+    .setUrlParams(ListParams)
+    .addSuccess(Page(ClickResource))
+    .addError(NotFound))
+  .addError(Forbidden)
+{}
+
+export class SettingsGroup extends HttpApiGroup.make("settings")
+  .add(HttpApiEndpoint.get("getRoutingSettings", "/v1/settings/routing").addSuccess(RoutingSettings))
+  .add(HttpApiEndpoint.put("putRoutingSettings", "/v1/settings/routing").setPayload(RoutingSettings).addSuccess(RoutingSettings))
+  .addError(Forbidden)
+{}
+
+export class TemplatesGroup extends HttpApiGroup.make("templates")
+  .add(HttpApiEndpoint.put("putTemplate")`/v1/wabas/${WabaIdParam}/templates/${Name}/${Language}`
+    .setPayload(Schema.Struct({ category: Category, ttlSeconds: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.int()))) }))
+    .addSuccess(TemplateResource)
+    .addError(NotFound)
+    .addError(Unprocessable))
+  .add(HttpApiEndpoint.get("listTemplates")`/v1/wabas/${WabaIdParam}/templates`
+    .setUrlParams(ListParams)
+    .addSuccess(Page(TemplateResource))
+    .addError(NotFound))
+  .addError(Forbidden)
+{}
+
+export class MessagesGroup extends HttpApiGroup.make("messages")
+  .add(HttpApiEndpoint.post("sendMessage")`/v1/channels/${PhoneNumberIdParam}/messages`
+    .setPayload(CloudMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(SendAccepted, { status: 202 }))
+  .add(HttpApiEndpoint.post("sendMarketingMessage")`/v1/channels/${PhoneNumberIdParam}/marketing_messages`
+    .setPayload(MarketingMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(SendAccepted, { status: 202 }))
+  .add(HttpApiEndpoint.post("sendBatch")`/v1/channels/${PhoneNumberIdParam}/message-batches`
+    .setPayload(Schema.Struct({
+      campaignId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
+      endpoint: Schema.optional(Schema.Literal("messages", "marketing_messages")),
+      messages: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1), Schema.maxItems(1000))
+    }))
+    .addSuccess(BatchResult, { status: 202 }))
+  .add(HttpApiEndpoint.get("getMessage")`/v1/messages/${Id}`.addSuccess(MessageResource))
+  .add(HttpApiEndpoint.get("getMessageEvents")`/v1/messages/${Id}/events`.addSuccess(MessageEvents))
+  .add(HttpApiEndpoint.get("findMessages", "/v1/messages")
+    .setUrlParams(Schema.Struct({ wamid: Schema.String.pipe(Schema.minLength(1)) }))
+    .addSuccess(Page(MessageResource)))
+  .add(HttpApiEndpoint.post("resolveMessage")`/v1/messages/${Id}/resolution`
+    .setPayload(Schema.Struct({ action: Schema.Literal("resend", "give_up") }))
+    .addSuccess(MessageResource)
+    .addError(Conflict))
+  .add(HttpApiEndpoint.get("campaignStats")`/v1/campaigns/${CampaignIdParam}/stats`.addSuccess(CampaignStats))
+  .add(HttpApiEndpoint.post("attributeClick")`/v1/clicks/${ClickIdParam}/attribution`
+    .setPayload(Schema.Struct({ messageId: Schema.String.pipe(Schema.minLength(1)) }))
+    .addSuccess(MessageResource)
+    .addError(Conflict))
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(Unprocessable)
+{}
+
+export class InboxGroup extends HttpApiGroup.make("webhookInbox")
+  .add(HttpApiEndpoint.get("listInbox", "/v1/webhook-inbox")
+    .setUrlParams(Schema.Struct({ ...ListParams.fields, state: Schema.optional(Schema.Literal("pending", "processed", "quarantined")) }))
+    .addSuccess(Page(InboxItem)))
+  .add(HttpApiEndpoint.post("replayInbox")`/v1/webhook-inbox/${HttpApiSchema.param("id", Schema.NumberFromString.pipe(Schema.int()))}/replay`
+    .addSuccess(InboxItem)
+    .addError(NotFound))
+  .addError(Forbidden)
+{}
+
+/** Everything under `/v1` needs a bearer token. */
+export class V1Api extends HttpApi.make("v1")
+  .add(ApiKeysGroup)
+  .add(OnboardingGroup)
+  .add(ChannelsGroup)
+  .add(SettingsGroup)
+  .add(TemplatesGroup)
+  .add(MessagesGroup)
+  .add(InboxGroup)
+  .middleware(Authentication)
+  .addError(BadRequest)
+{}
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(HttpApiEndpoint.get("readyz", "/readyz")
+    .addSuccess(Schema.Struct({ status: Schema.Literal("ready"), migrations: Schema.Number }))
+    .addError(Schema.Struct({ status: Schema.Literal("not_ready"), reason: Schema.String }), { status: 503 }))
+  .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
+  .add(HttpApiEndpoint.get("webhookHandshake", "/webhooks/meta")
+    .setUrlParams(Schema.Struct({
+      "hub.mode": Schema.optional(Schema.String),
+      "hub.verify_token": Schema.optional(Schema.String),
+      "hub.challenge": Schema.optional(Schema.String)
+    }))
+    .addSuccess(HttpApiSchema.Text())
+    .addError(Forbidden))
+{}
+
+/** The whole public API, as served and as documented in `/openapi.json`. */
+export class GatewayApi extends HttpApi.make("mm-gateway")
+  .addHttpApi(V1Api)
+  .add(SystemGroup)
+  .annotate(OpenApi.Title, "mm-gateway")
+  .annotate(OpenApi.Description, "Marketing Messages API gateway: onboarding, routing, sending and reporting for WhatsApp marketing messages.")
+{}

@@ -1,0 +1,276 @@
+import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
+import {
+  type CampaignId,
+  encodeEvent,
+  EventStore,
+  handleCommand,
+  type MessageId,
+  MessageStream,
+  type PhoneNumberId,
+  type RecipientNumber,
+  sendMessage,
+  streamId
+} from "@mm-gateway/domain"
+import { ReadModels } from "@mm-gateway/sqlite-projection"
+import { Clock, Effect, Either, ParseResult, Schema } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { iso, requireAdmin, sees, visibleChannel, visibleMessage } from "./context.js"
+import { CurrentPrincipal, GatewayApi, type Principal } from "./definition.js"
+import { dottedPath } from "./envelope.js"
+import { conflict, type ErrorBody, invalidRequest, notFound, unprocessable } from "./errors.js"
+import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import { Metrics } from "./metrics.js"
+import { messageOf } from "./views.js"
+
+type Endpoint = "messages" | "marketing_messages"
+
+const ownerOf = (principal: Principal): string => (principal._tag === "Admin" ? "admin" : `key:${principal.id}`)
+
+/**
+ * The gateway message id. With an idempotency key it is derived from (key owner, key), so a repeat
+ * lands on the same message stream and the domain answers it; without one it is random.
+ */
+export const messageIdFor = (owner: string, idempotencyKey: string | undefined): MessageId =>
+  (idempotencyKey === undefined
+    ? `msg_${randomUUID().replace(/-/g, "")}`
+    : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as MessageId
+
+/** A stable hash of what the client asked for: the same key with another request is refused. */
+const requestHashOf = (endpoint: Endpoint, campaignId: string | null, raw: unknown): string =>
+  createHash("sha256").update(JSON.stringify([endpoint, campaignId, canonical(raw)])).digest("hex")
+
+const canonical = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+  }
+  return value
+}
+
+interface SendCommand {
+  readonly phoneNumberId: string
+  readonly endpoint: Endpoint
+  /** The body as the client sent it (extra Cloud API fields included), already validated. */
+  readonly raw: Record<string, unknown>
+  readonly body: CloudMessageBody | MarketingMessageBody
+  readonly idempotencyKey: string | undefined
+  readonly campaignId: string | null
+}
+
+type SendFailure =
+  | { readonly status: 404; readonly error: ErrorBody }
+  | { readonly status: 409; readonly error: ErrorBody & { readonly code: "idempotency_key_reused" } }
+  | { readonly status: 422; readonly error: ErrorBody & { readonly code: "route_rejected" } }
+
+/** Accept one message through the domain's `sendMessage`; failures are values so batches can report them per item. */
+const accept = (command: SendCommand) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    const now = yield* Clock.currentTimeMillis
+    const metrics = yield* Metrics
+    const template = command.body.template === undefined
+      ? null
+      : { name: command.body.template.name, language: command.body.template.language.code }
+    const marketing = command.body as MarketingMessageBody
+    const result = yield* sendMessage({
+      messageId: messageIdFor(ownerOf(principal), command.idempotencyKey),
+      channel: command.phoneNumberId as PhoneNumberId,
+      endpoint: command.endpoint,
+      to: command.body.to as RecipientNumber,
+      messageType: command.body.type,
+      template,
+      productPolicy: marketing.product_policy ?? null,
+      messageActivitySharing: marketing.message_activity_sharing ?? null,
+      clientCallbackData: command.body.biz_opaque_callback_data ?? null,
+      campaignId: command.campaignId as CampaignId | null,
+      idempotencyKey: command.idempotencyKey ?? null,
+      requestHash: requestHashOf(command.endpoint, command.campaignId, command.raw),
+      requestedBy: ownerOf(principal),
+      payload: command.raw,
+      now
+    }).pipe(Effect.either)
+    if (Either.isRight(result)) {
+      const m = result.right.message
+      if (result.right.created) metrics.sendAccepted(command.endpoint, m.route)
+      return Either.right({
+        id: m.request.messageId,
+        input: m.request.to,
+        route: { decided: m.route, reasons: [...m.reasons], warnings: [...m.warnings] }
+      })
+    }
+    const error = result.left
+    const failure: SendFailure = error._tag === "RouteRejected"
+      ? {
+        status: 422,
+        error: { code: "route_rejected" as const, message: `the message cannot be sent: ${error.reasons.join(", ")}`, details: { reasons: error.reasons } }
+      }
+      : error._tag === "IdempotencyKeyReused"
+      ? { status: 409, error: { code: "idempotency_key_reused" as const, message: "this Idempotency-Key was used before with a different request" } }
+      : error._tag === "NotRegistered"
+      ? { status: 404, error: { code: "not_found", message: `${error.entity} ${error.id} not found`, details: { resource: error.entity, id: error.id } } }
+      : yield* Effect.die(error)
+    metrics.sendRejected(command.endpoint, failure.error.code)
+    return Either.left(failure)
+  })
+
+const raiseFailure = (failure: SendFailure) =>
+  failure.status === 422
+    ? Effect.fail(unprocessable(failure.error.code, failure.error.message, failure.error.details))
+    : failure.status === 409
+    ? Effect.fail(conflict(failure.error.code, failure.error.message))
+    : Effect.fail(notFound("channel", String((failure.error.details as { id?: string } | undefined)?.id ?? "")))
+
+const rawBody = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.map(Effect.orDie(request.json), (json) => json as Record<string, unknown>)
+
+const single = (endpoint: Endpoint) =>
+({ path, payload, headers, request }: {
+  readonly path: { readonly phoneNumberId: string }
+  readonly payload: CloudMessageBody | MarketingMessageBody
+  readonly headers: { readonly "idempotency-key"?: string | undefined; readonly "x-campaign-id"?: string | undefined }
+  readonly request: HttpServerRequest.HttpServerRequest
+}) =>
+  Effect.gen(function*() {
+    yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+    const result = yield* accept({
+      phoneNumberId: path.phoneNumberId,
+      endpoint,
+      raw: yield* rawBody(request),
+      body: payload,
+      idempotencyKey: headers["idempotency-key"],
+      campaignId: headers["x-campaign-id"] ?? null
+    })
+    if (Either.isLeft(result)) return yield* raiseFailure(result.left)
+    return {
+      messaging_product: "whatsapp" as const,
+      contacts: [{ input: result.right.input }],
+      messages: [{ id: result.right.id, message_status: "accepted" as const }],
+      route: result.right.route
+    }
+  })
+
+const firstIssue = (error: ParseResult.ParseError): { readonly field: string; readonly message: string } => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  const field = first === undefined ? "" : dottedPath(first.path)
+  return { field, message: first === undefined ? "invalid" : field === "" ? first.message : `${field}: ${first.message}` }
+}
+
+const BatchItemKey = Schema.Struct({ idempotencyKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))) })
+
+export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handlers) =>
+  handlers
+    .handle("sendMessage", single("messages"))
+    .handle("sendMarketingMessage", single("marketing_messages"))
+    .handle("sendBatch", ({ path, payload }) =>
+      Effect.gen(function*() {
+        yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+        const endpoint = payload.endpoint ?? "messages"
+        const decodeBody = Schema.decodeUnknownEither(endpoint === "messages" ? CloudMessageBody : MarketingMessageBody)
+        const campaignId = payload.campaignId ?? null
+        const results: Array<unknown> = []
+        for (let index = 0; index < payload.messages.length; index++) {
+          const item = payload.messages[index]
+          const keyed = Schema.decodeUnknownEither(BatchItemKey)(item)
+          if (Either.isLeft(keyed) || typeof item !== "object" || item === null || Array.isArray(item)) {
+            const issue = Either.isLeft(keyed) ? firstIssue(keyed.left) : { field: "", message: "must be an object" }
+            results.push({ index, error: { code: "invalid_request", message: issue.message, details: { field: `messages.${index}${issue.field === "" ? "" : `.${issue.field}`}` } } })
+            continue
+          }
+          const { idempotencyKey, ...raw } = item as Record<string, unknown>
+          const body = decodeBody(raw)
+          if (Either.isLeft(body)) {
+            const issue = firstIssue(body.left)
+            results.push({ index, error: { code: "invalid_request", message: issue.message, details: { field: `messages.${index}.${issue.field}` } } })
+            continue
+          }
+          const result = yield* accept({
+            phoneNumberId: path.phoneNumberId,
+            endpoint,
+            raw,
+            body: body.right,
+            idempotencyKey: keyed.right.idempotencyKey,
+            campaignId
+          })
+          results.push(Either.isRight(result) ? { index, id: result.right.id, route: result.right.route } : { index, error: result.left.error })
+          void idempotencyKey
+        }
+        return { campaignId, results: results as never }
+      }))
+    .handle("getMessage", ({ path }) =>
+      Effect.gen(function*() {
+        return messageOf(yield* visibleMessage(path.id, yield* Clock.currentTimeMillis))
+      }))
+    .handle("getMessageEvents", ({ path }) =>
+      Effect.gen(function*() {
+        yield* visibleMessage(path.id, yield* Clock.currentTimeMillis)
+        const read = yield* (yield* EventStore).readStream(streamId.message(path.id))
+        return {
+          events: read.events.map((e) => ({
+            position: e.globalPosition,
+            type: e.event._tag,
+            data: encodeEvent(e.event).data,
+            recordedAt: iso(e.recordedAt)
+          }))
+        }
+      }))
+    .handle("findMessages", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const readModels = yield* ReadModels
+        const now = yield* Clock.currentTimeMillis
+        const found = yield* readModels.messagesByWamid(urlParams.wamid)
+        const visible = []
+        for (const m of found) {
+          const waba = principal._tag === "Admin" ? null : yield* readModels.waba(m.wabaId, now)
+          if (principal._tag === "Admin" || (waba !== null && sees(principal, waba.businessManagerId))) visible.push(messageOf(m))
+        }
+        return { items: visible, nextCursor: null }
+      }))
+    .handle("resolveMessage", ({ path, payload }) =>
+      Effect.gen(function*() {
+        yield* requireAdmin
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleMessage(path.id, now)
+        yield* handleCommand(MessageStream, streamId.message(path.id), {
+          _tag: "ResolveDispatch",
+          messageId: path.id as MessageId,
+          action: payload.action,
+          by: "admin",
+          at: now
+        }).pipe(
+          Effect.catchTag("ResolutionNotAllowed", (e) =>
+            Effect.fail(conflict("not_dispatch_unknown", `message ${path.id} is ${e.status}, not dispatch_unknown`))),
+          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("message", path.id))),
+          Effect.catchAll((e) => Effect.die(e))
+        )
+        return messageOf(yield* visibleMessage(path.id, now))
+      }))
+    .handle("campaignStats", ({ path }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const readModels = yield* ReadModels
+        const stats = yield* readModels.campaignStats(path.campaignId, principal._tag === "Admin" ? null : [...principal.businessManagerIds])
+        // A campaign is only known through its messages: none (visible) is a 404, like any unknown resource.
+        if (stats.funnel.accepted === 0) return yield* Effect.fail(notFound("campaign", path.campaignId))
+        return stats
+      }))
+    .handle("attributeClick", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleMessage(payload.messageId, now)
+        const readModels = yield* ReadModels
+        const owner = yield* readModels.clickAttribution(path.clickId)
+        if (owner !== null && owner !== payload.messageId) {
+          return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
+        }
+        yield* handleCommand(MessageStream, streamId.message(payload.messageId), {
+          _tag: "AttributeClick",
+          messageId: payload.messageId as MessageId,
+          clickId: path.clickId,
+          at: now
+        }).pipe(Effect.catchAll((e) => Effect.die(e)))
+        return messageOf(yield* visibleMessage(payload.messageId, now))
+      })))
+
+void invalidRequest

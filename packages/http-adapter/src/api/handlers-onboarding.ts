@@ -1,0 +1,191 @@
+import { HttpApiBuilder } from "@effect/platform"
+import {
+  type BusinessManagerId,
+  BusinessManagerStream,
+  ChannelStream,
+  Channel,
+  handleCommand,
+  type PhoneNumberId,
+  streamId,
+  TemplateStream,
+  type WabaId,
+  WabaStream
+} from "@mm-gateway/domain"
+import { ReadModels } from "@mm-gateway/sqlite-projection"
+import { Clock, Effect } from "effect"
+import { CredentialVault } from "../credentials-store.js"
+import { ApiSettings, requireAdmin, sees, visibleChannel, visibleWaba } from "./context.js"
+import { CurrentPrincipal, GatewayApi } from "./definition.js"
+import { conflict, invalidRequest, notFound } from "./errors.js"
+import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
+
+/** The steps a client follows to accept the MM API terms (360dialog's onboarding page). */
+const ONBOARDING_STEPS = [
+  "Open the link while logged in to Facebook as an admin of the Business Manager.",
+  "Complete the embedded signup for the Marketing Messages API and accept its terms of service.",
+  "The terms apply to every WABA of that Business Manager; repeat for each Business Manager you own.",
+  "Meta then sends an MM_LITE_TERMS_SIGNED webhook; the gateway marks the WABAs onboarded."
+]
+
+const bmVisible = (businessManagerId: string) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    if (!sees(principal, businessManagerId)) return yield* Effect.fail(notFound("business manager", businessManagerId))
+  })
+
+export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
+  handlers
+    .handle("putBusinessManager", ({ path, payload }) =>
+      Effect.gen(function*() {
+        yield* bmVisible(path.businessId)
+        const now = yield* Clock.currentTimeMillis
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(path.businessId), {
+          _tag: "RegisterBusinessManager",
+          businessManagerId: path.businessId as BusinessManagerId,
+          name: payload.name ?? null,
+          at: now
+        }).pipe(Effect.orDie)
+        const view = yield* (yield* ReadModels).businessManager(path.businessId, now)
+        if (view === null) return yield* Effect.die(new Error("a registered business manager is not in the read model"))
+        return businessManagerOf(view)
+      }))
+    .handle("getBusinessManager", ({ path }) =>
+      Effect.gen(function*() {
+        yield* bmVisible(path.businessId)
+        const view = yield* (yield* ReadModels).businessManager(path.businessId, yield* Clock.currentTimeMillis)
+        if (view === null) return yield* Effect.fail(notFound("business manager", path.businessId))
+        return businessManagerOf(view)
+      }))
+    .handle("inviteBusinessManager", ({ path }) =>
+      Effect.gen(function*() {
+        yield* bmVisible(path.businessId)
+        const settings = yield* ApiSettings
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(path.businessId), {
+          _tag: "IssueOnboardingInvitation",
+          businessManagerId: path.businessId as BusinessManagerId,
+          link: settings.onboardingLink,
+          at: yield* Clock.currentTimeMillis
+        }).pipe(Effect.catchTag("NotRegistered", () => Effect.fail(notFound("business manager", path.businessId))))
+        return { link: settings.onboardingLink, steps: ONBOARDING_STEPS }
+      }))
+    .handle("putWaba", ({ path, payload }) =>
+      Effect.gen(function*() {
+        yield* bmVisible(payload.businessManagerId)
+        const now = yield* Clock.currentTimeMillis
+        yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
+          _tag: "RegisterWaba",
+          wabaId: path.wabaId as WabaId,
+          businessManagerId: payload.businessManagerId as BusinessManagerId,
+          name: payload.name ?? null,
+          at: now
+        }).pipe(
+          Effect.catchTag("WabaOwnedByAnotherBusinessManager", () =>
+            Effect.fail(conflict("waba_owned_by_another_business_manager", `WABA ${path.wabaId} belongs to another Business Manager`))),
+          Effect.catchTag("NotRegistered", Effect.die)
+        )
+        return wabaOf(yield* visibleWaba(path.wabaId, now))
+      }))
+    .handle("getWaba", ({ path }) =>
+      Effect.gen(function*() {
+        return wabaOf(yield* visibleWaba(path.wabaId, yield* Clock.currentTimeMillis))
+      }))
+    .handle("setWabaMmStatus", ({ path, payload }) =>
+      Effect.gen(function*() {
+        yield* requireAdmin
+        const now = yield* Clock.currentTimeMillis
+        yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
+          _tag: "SetMmStatusManually",
+          wabaId: path.wabaId as WabaId,
+          status: payload.status,
+          reason: payload.reason,
+          at: now
+        }).pipe(
+          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", path.wabaId))),
+          Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
+        )
+        return wabaOf(yield* visibleWaba(path.wabaId, now))
+      }))
+    .handle("listOnboarding", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const page = yield* (yield* ReadModels).wabas({
+          now: yield* Clock.currentTimeMillis,
+          ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
+          ...(urlParams.status === undefined ? {} : { status: urlParams.status }),
+          ...(principal._tag === "Admin" ? {} : { businessManagerIds: [...principal.businessManagerIds] })
+        })
+        return { items: page.items.map(wabaOf), nextCursor: page.nextCursor }
+      })))
+
+export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handlers) =>
+  handlers
+    .handle("putChannel", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleWaba(payload.wabaId, now)
+        const needsApiKey = payload.provider !== "meta"
+        if (needsApiKey && payload.credentials.apiKey === undefined) {
+          return yield* Effect.fail(invalidRequest("credentials.apiKey", `credentials.apiKey is required for provider ${payload.provider}`))
+        }
+        if (!needsApiKey && payload.credentials.accessToken === undefined) {
+          return yield* Effect.fail(invalidRequest("credentials.accessToken", "credentials.accessToken is required for provider meta"))
+        }
+        const credentialsRef = yield* (yield* CredentialVault).put(path.phoneNumberId, payload.credentials)
+        yield* handleCommand(ChannelStream, streamId.channel(path.phoneNumberId), {
+          _tag: "RegisterChannel",
+          phoneNumberId: path.phoneNumberId as PhoneNumberId,
+          wabaId: payload.wabaId as WabaId,
+          displayPhoneNumber: payload.displayPhoneNumber,
+          provider: payload.provider,
+          credentialsRef,
+          throughputMps: payload.throughputMps ?? Channel.DEFAULT_THROUGHPUT_MPS,
+          routing: payload.routing ?? "inherit",
+          at: now
+        }).pipe(Effect.catchTag("ThroughputOutOfRange", (e) =>
+          Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`))))
+        return channelOf(yield* visibleChannel(path.phoneNumberId, now))
+      }))
+    .handle("getChannel", ({ path }) =>
+      Effect.gen(function*() {
+        return channelOf(yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis))
+      }))
+    .handle("listClicks", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+        const page = yield* (yield* ReadModels).clicks(path.phoneNumberId, {
+          ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
+        })
+        return { items: page.items.map(clickOf), nextCursor: page.nextCursor }
+      })))
+
+export const TemplatesLive = HttpApiBuilder.group(GatewayApi, "templates", (handlers) =>
+  handlers
+    .handle("putTemplate", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleWaba(path.wabaId, now)
+        yield* handleCommand(TemplateStream, streamId.template(path.wabaId, path.name, path.language), {
+          _tag: "RecordTemplate",
+          wabaId: path.wabaId as WabaId,
+          name: path.name,
+          language: path.language,
+          category: payload.category,
+          ttlSeconds: payload.ttlSeconds ?? null,
+          at: now
+        }).pipe(Effect.catchTag("TtlOutOfRange", (e) =>
+          Effect.fail(invalidRequest("ttlSeconds", `ttlSeconds must be between ${e.min} and ${e.max} for a ${e.category} template`))))
+        const view = yield* (yield* ReadModels).template(path.wabaId, path.name, path.language)
+        if (view === null) return yield* Effect.die(new Error("a recorded template is not in the read model"))
+        return templateOf(view)
+      }))
+    .handle("listTemplates", ({ path, urlParams }) =>
+      Effect.gen(function*() {
+        yield* visibleWaba(path.wabaId, yield* Clock.currentTimeMillis)
+        const page = yield* (yield* ReadModels).templates(path.wabaId, {
+          ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
+        })
+        return { items: page.items.map(templateOf), nextCursor: page.nextCursor }
+      })))

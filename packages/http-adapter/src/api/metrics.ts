@@ -1,0 +1,82 @@
+import { Context, Effect, Layer } from "effect"
+
+/** Counters of the api process, rendered in the Prometheus text format at `/metrics`. */
+export interface ApiMetrics {
+  readonly request: (method: string, route: string, status: number) => void
+  readonly webhook: (source: string, status: number) => void
+  readonly sendAccepted: (endpoint: string, route: string) => void
+  readonly sendRejected: (endpoint: string, code: string) => void
+  readonly render: (gauges: Readonly<Record<string, { readonly help: string; readonly value: number }>>) => string
+}
+
+export class Metrics extends Context.Tag("@mm-gateway/http-adapter/Metrics")<Metrics, ApiMetrics>() {}
+
+const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
+
+class Counter {
+  private readonly values = new Map<string, number>()
+  constructor(readonly name: string, readonly help: string, readonly labels: ReadonlyArray<string>) {}
+  inc(...labelValues: ReadonlyArray<string>) {
+    const key = labelValues.map(escape).join("\u0000")
+    this.values.set(key, (this.values.get(key) ?? 0) + 1)
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
+    for (const [key, value] of [...this.values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const parts = key.split("\u0000")
+      lines.push(`${this.name}{${this.labels.map((l, i) => `${l}="${parts[i] ?? ""}"`).join(",")}} ${value}`)
+    }
+    return lines.join("\n")
+  }
+}
+
+export const makeMetrics = (): ApiMetrics => {
+  const requests = new Counter("mmgw_http_requests_total", "HTTP requests answered, by route and status.", ["method", "route", "status"])
+  const webhooks = new Counter("mmgw_webhooks_total", "Webhook deliveries answered, by source and status.", ["source", "status"])
+  const accepted = new Counter("mmgw_sends_accepted_total", "Messages accepted for sending, by endpoint called and route decided.", ["endpoint", "route"])
+  const rejected = new Counter("mmgw_sends_rejected_total", "Send requests refused, by endpoint and error code.", ["endpoint", "code"])
+  return {
+    request: (method, route, status) => requests.inc(method, route, String(status)),
+    webhook: (source, status) => webhooks.inc(source, String(status)),
+    sendAccepted: (endpoint, route) => accepted.inc(endpoint, route),
+    sendRejected: (endpoint, code) => rejected.inc(endpoint, code),
+    render: (gauges) =>
+      [
+        ...Object.entries(gauges).map(([name, g]) => `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.value}`),
+        requests.render(),
+        webhooks.render(),
+        accepted.render(),
+        rejected.render()
+      ].join("\n") + "\n"
+  }
+}
+
+export const layerMetrics = Layer.sync(Metrics, makeMetrics)
+
+/**
+ * The route label of a request path: ids become placeholders so the label set stays small
+ * (`/v1/channels/106540352242922/messages` → `/v1/channels/:id/messages`).
+ */
+export const routeLabel = (path: string): string => {
+  const segments = path.split("?", 1)[0]!.split("/")
+  const out: Array<string> = []
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!
+    const previous = out[out.length - 1]
+    if (i === 0 || s === "") out.push(s)
+    else if (/^[0-9]+$/.test(s)) out.push(":id")
+    else if (previous === "messages" && out[out.length - 2] === "v1") out.push(":id")
+    else if (["api-keys", "campaigns", "clicks", "webhook-inbox"].includes(previous ?? "") && out.length === 3) out.push(":id")
+    else if (previous === "templates") {
+      out.push(":name")
+      if (i + 1 < segments.length) {
+        out.push(":language")
+        i++
+      }
+    } else out.push(s.length > 64 ? ":value" : s)
+  }
+  return out.join("/") || "/"
+}
+
+export const renderMetrics = (gauges: Readonly<Record<string, { readonly help: string; readonly value: number }>>) =>
+  Effect.map(Metrics, (m) => m.render(gauges))

@@ -1,0 +1,189 @@
+import { Schema } from "effect"
+
+/** Resource shapes of SPEC §3 (more fields are welcome; these names are the contract). Times are ISO-8601. */
+
+const Iso = Schema.String.annotations({ description: "ISO-8601 time" })
+const NullableIso = Schema.NullOr(Iso)
+const Route = Schema.Literal("marketing_messages", "cloud_api")
+
+export const Page = <S extends Schema.Schema.Any>(item: S) =>
+  Schema.Struct({ items: Schema.Array(item), nextCursor: Schema.NullOr(Schema.String) })
+
+export const ListParams = Schema.Struct({
+  limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500))),
+  cursor: Schema.optional(Schema.String)
+})
+
+export const MmApiStatus = Schema.Struct({
+  status: Schema.Literal("not_onboarded", "onboarded", "suspended"),
+  since: NullableIso,
+  source: Schema.NullOr(Schema.Literal("waba_webhook", "business_webhook", "manual", "provider_error")),
+  reason: Schema.NullOr(Schema.String),
+  suspendedUntil: NullableIso
+})
+
+export const WabaResource = Schema.Struct({
+  id: Schema.String,
+  businessManagerId: Schema.NullOr(Schema.String),
+  name: Schema.NullOr(Schema.String),
+  mmApi: MmApiStatus
+})
+
+export const BusinessManagerResource = Schema.Struct({
+  id: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  mmApi: Schema.Struct({ termsSigned: Schema.Boolean, signedAt: NullableIso, invitedAt: NullableIso }),
+  wabas: Schema.Array(WabaResource)
+})
+
+export const OnboardingInvitation = Schema.Struct({ link: Schema.String, steps: Schema.Array(Schema.String) })
+
+export const ChannelResource = Schema.Struct({
+  phoneNumberId: Schema.String,
+  wabaId: Schema.String,
+  displayPhoneNumber: Schema.String,
+  provider: Schema.Literal("360dialog", "meta", "sandbox"),
+  routing: Schema.Literal("inherit", "marketing_messages", "cloud_api"),
+  throughputMps: Schema.Number,
+  registeredAt: Iso,
+  updatedAt: Iso
+})
+
+export const RoutingSettings = Schema.Struct({
+  marketingViaMmApi: Schema.Boolean,
+  ttlOnCloudFallback: Schema.Literal("warn", "reject")
+})
+
+export const TemplateResource = Schema.Struct({
+  wabaId: Schema.String,
+  name: Schema.String,
+  language: Schema.String,
+  category: Schema.NullOr(Schema.String),
+  ttlSeconds: Schema.NullOr(Schema.Number),
+  status: Schema.NullOr(Schema.String),
+  impendingCategory: Schema.NullOr(Schema.Struct({ correctCategory: Schema.String, effectiveAt: NullableIso }))
+})
+
+export const ProviderErrorResource = Schema.Struct({
+  code: Schema.Number,
+  title: Schema.NullOr(Schema.String),
+  message: Schema.NullOr(Schema.String),
+  details: Schema.NullOr(Schema.String)
+})
+
+export const MessageResource = Schema.Struct({
+  id: Schema.String,
+  channel: Schema.String,
+  wabaId: Schema.String,
+  to: Schema.String,
+  campaignId: Schema.NullOr(Schema.String),
+  bizOpaqueCallbackData: Schema.NullOr(Schema.String),
+  template: Schema.NullOr(Schema.Struct({ name: Schema.String, language: Schema.String, category: Schema.NullOr(Schema.String) })),
+  route: Schema.Struct({
+    decided: Route,
+    reasons: Schema.Array(Schema.String),
+    warnings: Schema.Array(Schema.String),
+    observed: Schema.NullOr(Route),
+    rerouted: Schema.Array(Schema.Struct({ from: Route, to: Route, reason: Schema.String }))
+  }),
+  status: Schema.Literal("accepted", "submitted", "sent", "delivered", "read", "failed", "expired", "dispatch_unknown"),
+  wamid: Schema.NullOr(Schema.String),
+  timestamps: Schema.Struct({
+    acceptedAt: Iso,
+    submittedAt: NullableIso,
+    sentAt: NullableIso,
+    deliveredAt: NullableIso,
+    readAt: NullableIso,
+    failedAt: NullableIso,
+    expiredAt: NullableIso
+  }),
+  errors: Schema.Array(ProviderErrorResource),
+  pricing: Schema.NullOr(Schema.Struct({
+    category: Schema.NullOr(Schema.String),
+    pricingModel: Schema.NullOr(Schema.String),
+    type: Schema.NullOr(Schema.String),
+    billable: Schema.NullOr(Schema.Boolean)
+  })),
+  routeMismatch: Schema.Boolean,
+  clicks: Schema.Array(Schema.String)
+})
+
+export const MessageEvents = Schema.Struct({
+  events: Schema.Array(Schema.Struct({ position: Schema.Number, type: Schema.String, data: Schema.Unknown, recordedAt: Iso }))
+})
+
+/** The 202 answer of every send (SPEC §3). */
+export const SendAccepted = Schema.Struct({
+  messaging_product: Schema.Literal("whatsapp"),
+  contacts: Schema.Array(Schema.Struct({ input: Schema.String })),
+  messages: Schema.Array(Schema.Struct({ id: Schema.String, message_status: Schema.Literal("accepted") })),
+  route: Schema.Struct({ decided: Route, reasons: Schema.Array(Schema.String), warnings: Schema.Array(Schema.String) })
+})
+
+export const BatchResult = Schema.Struct({
+  campaignId: Schema.NullOr(Schema.String),
+  results: Schema.Array(Schema.Union(
+    Schema.Struct({
+      index: Schema.Number,
+      id: Schema.String,
+      route: Schema.Struct({ decided: Route, reasons: Schema.Array(Schema.String), warnings: Schema.Array(Schema.String) })
+    }),
+    Schema.Struct({
+      index: Schema.Number,
+      error: Schema.Struct({ code: Schema.String, message: Schema.String, details: Schema.optional(Schema.Unknown) })
+    })
+  ))
+})
+
+export const CampaignStats = Schema.Struct({
+  campaignId: Schema.String,
+  funnel: Schema.Struct({
+    accepted: Schema.Number,
+    submitted: Schema.Number,
+    sent: Schema.Number,
+    delivered: Schema.Number,
+    read: Schema.Number,
+    clicked: Schema.Number
+  }),
+  routed: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number }),
+  observedRoute: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number, unknown: Schema.Number }),
+  failed: Schema.Number,
+  expired: Schema.Number,
+  dispatchUnknown: Schema.Number,
+  routeMismatch: Schema.Number,
+  failuresByCode: Schema.Record({ key: Schema.String, value: Schema.Number })
+})
+
+export const ClickResource = Schema.Struct({
+  actionType: Schema.String,
+  kind: Schema.String,
+  clickId: Schema.NullOr(Schema.String),
+  trackingToken: Schema.NullOr(Schema.String),
+  component: Schema.NullOr(Schema.String),
+  occurredAt: Iso,
+  messageId: Schema.NullOr(Schema.String)
+})
+
+export const InboxItem = Schema.Struct({
+  id: Schema.Number,
+  source: Schema.String,
+  receivedAt: Iso,
+  state: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  body: Schema.String
+})
+
+export const ApiKeyResource = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  businessManagerIds: Schema.Array(Schema.String),
+  createdAt: Iso,
+  revokedAt: NullableIso
+})
+
+export const ApiKeyCreated = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  businessManagerIds: Schema.Array(Schema.String),
+  secret: Schema.String.annotations({ description: "shown once; stored only as a hash" })
+})

@@ -1,0 +1,88 @@
+import type { MmApiStatusView } from "@mm-gateway/domain"
+import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/sqlite-projection"
+import { iso, isoOrNull } from "./context.js"
+
+/** Read-model rows → the resource shapes of SPEC §3 (times as ISO-8601). */
+
+export const mmApiOf = (s: MmApiStatusView) => ({
+  status: s.status,
+  since: isoOrNull(s.since),
+  source: s.source,
+  reason: s.reason,
+  suspendedUntil: isoOrNull(s.suspendedUntil)
+})
+
+export const wabaOf = (w: WabaView) => ({ id: w.id, businessManagerId: w.businessManagerId, name: w.name, mmApi: mmApiOf(w.mmApi) })
+
+export const businessManagerOf = (b: BusinessManagerView) => ({
+  id: b.id,
+  name: b.name,
+  mmApi: { termsSigned: b.mmApi.termsSigned, signedAt: isoOrNull(b.mmApi.signedAt), invitedAt: isoOrNull(b.mmApi.invitedAt) },
+  wabas: b.wabas.map(wabaOf)
+})
+
+export const channelOf = (c: ChannelView) => ({
+  phoneNumberId: c.phoneNumberId,
+  wabaId: c.wabaId,
+  displayPhoneNumber: c.displayPhoneNumber,
+  provider: c.provider,
+  routing: c.routing,
+  throughputMps: c.throughputMps,
+  registeredAt: iso(c.registeredAt),
+  updatedAt: iso(c.updatedAt)
+})
+
+export const templateOf = (t: TemplateView) => ({
+  wabaId: t.wabaId,
+  name: t.name,
+  language: t.language,
+  category: t.category,
+  ttlSeconds: t.ttlSeconds,
+  status: t.status,
+  impendingCategory: t.impending === null ? null : { correctCategory: t.impending.correctCategory, effectiveAt: isoOrNull(t.impending.effectiveAt) }
+})
+
+export const messageOf = (m: MessageResource) => ({
+  id: m.id,
+  channel: m.channel,
+  wabaId: m.wabaId,
+  to: m.to,
+  campaignId: m.campaignId,
+  bizOpaqueCallbackData: m.clientCallbackData,
+  template: m.template,
+  route: m.route,
+  status: m.status,
+  wamid: m.wamid,
+  timestamps: {
+    acceptedAt: iso(m.timestamps.acceptedAt),
+    submittedAt: isoOrNull(m.timestamps.submittedAt),
+    sentAt: isoOrNull(m.timestamps.sentAt),
+    deliveredAt: isoOrNull(m.timestamps.deliveredAt),
+    readAt: isoOrNull(m.timestamps.readAt),
+    failedAt: isoOrNull(m.timestamps.failedAt),
+    expiredAt: isoOrNull(m.timestamps.expiredAt)
+  },
+  errors: m.errors,
+  pricing: m.pricing,
+  routeMismatch: m.routeMismatch,
+  clicks: m.clickIds
+})
+
+export const clickOf = (c: ClickView) => ({
+  actionType: c.actionType,
+  kind: c.kind,
+  clickId: c.clickId,
+  trackingToken: c.trackingToken,
+  component: c.component,
+  occurredAt: iso(c.occurredAt),
+  messageId: c.messageId
+})
+
+export const inboxItemOf = (e: InboxEntry) => ({
+  id: e.id,
+  source: e.source,
+  receivedAt: iso(e.receivedAt),
+  state: e.state,
+  reason: e.reason,
+  body: Buffer.from(e.body).toString("utf8")
+})

@@ -1,0 +1,50 @@
+import { createHmac } from "node:crypto"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { ChannelCredentials, type CredentialsKey, encryptCredentials, makeEncryptedChannelCredentials } from "./provider/credentials.js"
+
+export interface PlainCredentials {
+  readonly apiKey?: string | undefined
+  readonly accessToken?: string | undefined
+}
+
+/**
+ * Where channel credentials are kept: encrypted (AES-256-GCM with the key from `MMGW_SECRET_KEY`) in the
+ * main database, under a reference the domain carries instead of the secret. The reference is an HMAC
+ * of the channel and the secrets, so registering the same credentials again changes nothing, and it
+ * reveals nothing without the key.
+ */
+export class CredentialVault extends Context.Tag("@mm-gateway/http-adapter/CredentialVault")<CredentialVault, {
+  readonly put: (phoneNumberId: string, credentials: PlainCredentials) => Effect.Effect<string>
+}>() {}
+
+export const credentialsRefFor = (key: CredentialsKey, phoneNumberId: string, credentials: PlainCredentials): string =>
+  "cred_" +
+  createHmac("sha256", Redacted.value(key.bytes))
+    .update(`${phoneNumberId}\u0000${credentials.apiKey ?? ""}\u0000${credentials.accessToken ?? ""}`)
+    .digest("hex")
+    .slice(0, 40)
+
+/** The vault and the `ChannelCredentials` the provider clients resolve from, both on the main database. */
+export const layerCredentials = (key: CredentialsKey): Layer.Layer<CredentialVault | ChannelCredentials, never, SqliteDatabase> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const { db } = yield* SqliteDatabase
+    const insert = db.prepare<[string, string, number]>(
+      "INSERT INTO channel_credentials (ref, ciphertext, created_at) VALUES (?, ?, ?) ON CONFLICT (ref) DO NOTHING"
+    )
+    const select = db.prepare<[string], { ciphertext: string }>("SELECT ciphertext FROM channel_credentials WHERE ref = ?")
+    const vault = CredentialVault.of({
+      put: (phoneNumberId, credentials) =>
+        Effect.sync(() => {
+          const ref = credentialsRefFor(key, phoneNumberId, credentials)
+          insert.run(ref, encryptCredentials(credentials.apiKey === undefined && credentials.accessToken === undefined ? {} : {
+            ...(credentials.apiKey === undefined ? {} : { apiKey: credentials.apiKey }),
+            ...(credentials.accessToken === undefined ? {} : { accessToken: credentials.accessToken })
+          }, key), Date.now())
+          return ref
+        })
+    })
+    const resolver = makeEncryptedChannelCredentials(key, (ref) =>
+      Effect.sync(() => Option.fromNullable(select.get(ref)?.ciphertext)))
+    return Context.make(CredentialVault, vault).pipe(Context.add(ChannelCredentials, resolver))
+  }))
