@@ -1,0 +1,26 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { apiConfig, ApiServer, DEVELOPMENT_SECRETS, layerApiServer } from "@mm-gateway/http-adapter"
+import { Effect, Layer } from "effect"
+
+/**
+ * The api process: configuration from the `MMGW_*` variables, the server, and nothing else. SIGINT /
+ * SIGTERM interrupt the program: the listener stops taking connections, in-flight requests finish,
+ * the databases close, and the process exits 0.
+ */
+const program = Effect.gen(function*() {
+  const config = yield* apiConfig
+  if (config.defaultsUsed.length > 0) {
+    yield* Effect.logWarning(
+      `development mode: not set, using the public development defaults (never in production): ${
+        config.defaultsUsed.map((name) => `${name}=${DEVELOPMENT_SECRETS[name as keyof typeof DEVELOPMENT_SECRETS]}`).join(" ")
+      }`
+    )
+  }
+  return yield* Layer.launch(
+    Layer.effectDiscard(Effect.flatMap(ApiServer, (server) =>
+      Effect.logInfo(`api listening on ${server.url} (database ${config.database}, durability ${config.durability}, mode ${config.mode})`)))
+      .pipe(Layer.provideMerge(layerApiServer(config)))
+  )
+}).pipe(Effect.annotateLogs("process", "api"))
+
+NodeRuntime.runMain(program)
