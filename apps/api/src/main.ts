@@ -21,6 +21,6 @@ const program = Effect.gen(function*() {
       Effect.logInfo(`api listening on ${server.url} (database ${config.database}, durability ${config.durability}, mode ${config.mode})`)))
       .pipe(Layer.provideMerge(layerApiServer(config)))
   )
-}).pipe(Effect.annotateLogs("process", "api"))
+})
 
 NodeRuntime.runMain(program)
