@@ -110,8 +110,16 @@ describe("registration and read-your-writes", () => {
     expect(r.json.error).toMatchObject({ code: "invalid_request", details: { field: "ttlSeconds" } })
   })
   it("moving a WABA to another Business Manager is a 409", async () => {
+    expect((await api.request("PUT", "/v1/business-managers/999999", { body: {} })).status).toBe(200)
     const r = await api.request("PUT", `/v1/wabas/${WABA}`, { body: { businessManagerId: "999999" } })
     expect(r.status).toBe(409)
+    expect(r.json.error.code).toBe("waba_owned_by_another_business_manager")
+  })
+  it("a WABA under a Business Manager that is not registered is a 404 naming it", async () => {
+    const r = await api.request("PUT", "/v1/wabas/4242", { body: { businessManagerId: "888888" } })
+    expect(r.status).toBe(404)
+    expect(r.json.error).toMatchObject({ code: "not_found", details: { resource: "business manager", id: "888888" } })
+    expect((await api.request("GET", "/v1/wabas/4242")).status).toBe(404)
   })
   it("a channel without the credentials its provider needs is a 400 naming the field", async () => {
     const r = await api.request("PUT", `/v1/channels/555`, { body: { wabaId: WABA, displayPhoneNumber: "+1", provider: "meta", credentials: {} } })
@@ -301,7 +309,7 @@ describe("metrics", () => {
     const r = await api.request("GET", "/metrics", { token: null })
     expect(r.status).toBe(200)
     expect(r.text).toMatch(/^# HELP mmgw_webhook_inbox_pending/m)
-    expect(r.text).toMatch(/mmgw_http_requests_total\{method="GET",route="\/v1\/wabas\/:id",status="200"\} \d+/)
+    expect(r.text).toMatch(/mmgw_http_requests_total\{method="GET",route="\/v1\/wabas\/:wabaId",status="200"\} \d+/)
     expect(r.text).toMatch(/mmgw_sends_accepted_total\{endpoint="messages",route="cloud_api"\} \d+/)
   })
 })
