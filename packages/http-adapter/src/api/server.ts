@@ -2,7 +2,7 @@ import { HttpApi, HttpApiBuilder, HttpApiSwagger, HttpIncomingMessage } from "@e
 import { NodeHttpServer } from "@effect/platform-node"
 import { headersToKeep, inboxPathFor, layer as layerSqlite, layerInbox, WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { make360dialogVerifier, makeHandshakeVerifier, makeMetaSignatureVerifier } from "@mm-gateway/webhook-adapter"
-import { Context, Effect, Either, Layer, Option, Runtime } from "effect"
+import { Context, Effect, Either, FiberRef, Layer, LogLevel, Option, Runtime } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { layerCredentials } from "../credentials-store.js"
@@ -77,6 +77,8 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     const inbox = yield* WebhookInbox
     const runtime = yield* Effect.runtime<never>()
     const routeLabel = makeRouteLabel(routeTemplates())
+    const runFork = Runtime.runFork(runtime)
+    const accessLog = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
     const verifyMeta = Either.getOrThrowWith(makeMetaSignatureVerifier(config.metaAppSecret), configError)
     const verify360 = Either.getOrThrowWith(make360dialogVerifier({
       headerName: config.dialog360Header,
@@ -91,13 +93,18 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
       keepHeaders: headersToKeep,
       now: Date.now,
       onAnswer: metrics.webhook,
-      onError: (error) => Runtime.runFork(runtime)(Effect.logError("webhook delivery not stored", error))
+      onError: (error) => runFork(Effect.logError("webhook delivery not stored", error))
     })
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       const source = webhookSourceOf(req)
       if (source !== null) return ingress(req, res, source)
       const path = (req.url ?? "/").split("?", 1)[0]!
-      res.on("finish", () => metrics.request(req.method ?? "GET", routeLabel(path), res.statusCode))
+      res.on("finish", () => {
+        const route = routeLabel(path)
+        metrics.request(req.method ?? "GET", route, res.statusCode)
+        // The route template, never the URL: a query string may carry a secret (hub.verify_token).
+        if (accessLog) runFork(Effect.logDebug("request").pipe(Effect.annotateLogs({ method: req.method, route, status: res.statusCode })))
+      })
       if (hasBody(req.method)) {
         if (Number(req.headers["content-length"]) > MAX_API_BODY_BYTES) return refuseTooLarge(req, res)
         // The API speaks JSON only: a body is read as JSON whatever its Content-Type says (curl -d sends
