@@ -1,6 +1,6 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
-import { appliedMigrations, clampLimit, mainMigrations, ReadModels, SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { appliedMigrations, clampLimit, decodeCursor, encodeCursor, mainMigrations, ReadModels, SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { Clock, Effect, Layer } from "effect"
 import { ApiKeyStore, authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
@@ -44,12 +44,12 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
     .handle("listApiKeys", ({ urlParams }) =>
       Effect.gen(function*() {
         yield* requireAdmin
-        const limit = urlParams.limit ?? 50
-        const rows = yield* (yield* ApiKeyStore).list(limit + 1, urlParams.cursor ?? null)
+        const limit = clampLimit(urlParams.limit)
+        const rows = yield* (yield* ApiKeyStore).list(limit + 1, decodeCursor<[string]>(urlParams.cursor)?.[0] ?? null)
         const items = rows.slice(0, limit)
         return {
           items: items.map((r) => ({ id: r.id, name: r.name, businessManagerIds: r.businessManagerIds, createdAt: iso(r.createdAt), revokedAt: isoOrNull(r.revokedAt) })),
-          nextCursor: rows.length > limit ? items[items.length - 1]!.id : null
+          nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1]!.id]) : null
         }
       }))
     .handle("revokeApiKey", ({ path }) =>
