@@ -126,6 +126,13 @@ describe("routing reasons and warnings in the 202", () => {
     expect(r.status).toBe(409)
     expect(r.json.error.code).toBe("idempotency_key_reused")
   })
+  it("concurrent repeats of one keyed request are one message, each answered the same 202", async () => {
+    const headers = { "idempotency-key": "concurrent", "x-campaign-id": "concurrent-repeats" }
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(ONBOARDED.phone, "messages", templateBody("16505559021"), headers)))
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202))
+    for (const a of answers) expect(a.json).toEqual(answers[0]!.json)
+    expect((await api.request("GET", "/v1/campaigns/concurrent-repeats/stats")).json.funnel.accepted).toBe(1)
+  })
   it("the same body with keys in another order is the same request", async () => {
     const headers = { "idempotency-key": "key-order" }
     const first = await post(ONBOARDED.phone, "messages", { to: "16505559020", type: "text", text: { body: "x", preview_url: false } }, headers)
