@@ -37,8 +37,9 @@ const routeTemplates = (): ReadonlyArray<string> => {
 const hasBody = (method: string | undefined) => method === "POST" || method === "PUT" || method === "PATCH"
 
 /**
- * A body over the API's limit, declared up front: answered 413 without reading it into memory; the rest
- * is discarded as it arrives so the client reads the answer rather than a reset connection.
+ * A body over the API's limit, declared up front: answered 413 without reading it into memory. What
+ * arrives meanwhile is discarded, and Node closes the connection once the answer is flushed
+ * (`connection: close`), so an endless upload costs nothing.
  */
 const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
   const body = envelopeJson("payload_too_large", `request bodies are limited to ${MAX_API_BODY_BYTES} bytes`)
