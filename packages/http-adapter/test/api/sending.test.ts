@@ -1,6 +1,7 @@
 import { handleCommand, type RecipientNumber, RecipientStream, streamId, type WabaId } from "@mm-gateway/domain"
+import { request as httpRequest } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
+import { ADMIN, type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
 
 /**
  * Sending: the routing decision (SPEC §2) with its reasons and warnings in the 202, rejections as 422
@@ -202,6 +203,26 @@ describe("request bodies", () => {
     const r = await api.request("POST", `/v1/channels/${ONBOARDED.phone}/message-batches`, { raw })
     expect(r.status).toBe(413)
     expect(r.json.error.code).toBe("payload_too_large")
+  })
+  it("a chunked body (no declared length) over 10 MB is cut off: nothing recorded, the server answers on", async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest(`${api.url}/v1/business-managers/810000000000099`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }
+      }, (res) => {
+        res.resume()
+        res.on("end", () => resolve(String(res.statusCode)))
+        res.on("error", () => resolve(String(res.statusCode)))
+      })
+      req.on("error", () => resolve("reset"))
+      req.write("{\"name\": \"")
+      const chunk = Buffer.alloc(1024 * 1024, 0x61)
+      for (let i = 0; i < 11; i++) req.write(chunk)
+      req.end("\"}")
+    })
+    // The platform stops reading past the limit and drops the connection; a 413 would do as well.
+    expect(["reset", "413"]).toContain(outcome)
+    expect((await api.request("GET", "/v1/business-managers/810000000000099")).status).toBe(404)
   })
   it("a decode message never quotes the value it refused", async () => {
     const r = await api.request("POST", `/v1/channels/${ONBOARDED.phone}/messages`, { body: { ...templateBody("16505559202"), to: "call-me-maybe-VALUE" } })
