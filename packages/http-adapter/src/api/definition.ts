@@ -1,6 +1,6 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
-import { BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable } from "./errors.js"
+import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
 import {
   ApiKeyCreated,
@@ -47,10 +47,16 @@ const CampaignIdParam = HttpApiSchema.param("campaignId", Schema.String.pipe(Sch
 const ClickIdParam = HttpApiSchema.param("clickId", Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024)))
 
 const Category = Schema.Literal("MARKETING", "UTILITY", "AUTHENTICATION")
+const CampaignId = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))
+const CampaignHeader = { "x-campaign-id": Schema.optional(CampaignId) }
 const SendHeaders = Schema.Struct({
   "idempotency-key": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
-  "x-campaign-id": Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
+  ...CampaignHeader
 })
+
+/** Write-only secrets: their messages never quote the value (a decode message would echo it). */
+const Secret = (name: string) =>
+  Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)).annotations({ message: () => `${name} must be a string of 1 to 4096 characters` })
 
 export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.post("createApiKey", "/v1/api-keys")
@@ -101,8 +107,8 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
       displayPhoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
       provider: Schema.Literal("360dialog", "meta", "sandbox"),
       credentials: Schema.Struct({
-        apiKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096))),
-        accessToken: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)))
+        apiKey: Schema.optional(Secret("credentials.apiKey")),
+        accessToken: Schema.optional(Secret("credentials.accessToken"))
       }),
       routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
       throughputMps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
@@ -147,15 +153,16 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
     .addSuccess(SendAccepted, { status: 202 }))
   .add(HttpApiEndpoint.post("sendBatch")`/v1/channels/${PhoneNumberIdParam}/message-batches`
     .setPayload(Schema.Struct({
-      campaignId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
+      campaignId: Schema.optional(CampaignId),
       endpoint: Schema.optional(Schema.Literal("messages", "marketing_messages")),
       messages: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1), Schema.maxItems(1000))
     }))
+    .setHeaders(Schema.Struct(CampaignHeader))
     .addSuccess(BatchResult, { status: 202 }))
   .add(HttpApiEndpoint.get("getMessage")`/v1/messages/${Id}`.addSuccess(MessageResource))
   .add(HttpApiEndpoint.get("getMessageEvents")`/v1/messages/${Id}/events`.addSuccess(MessageEvents))
   .add(HttpApiEndpoint.get("findMessages", "/v1/messages")
-    .setUrlParams(Schema.Struct({ wamid: Schema.String.pipe(Schema.minLength(1)) }))
+    .setUrlParams(Schema.Struct({ ...ListParams.fields, wamid: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) }))
     .addSuccess(Page(MessageResource)))
   .add(HttpApiEndpoint.post("resolveMessage")`/v1/messages/${Id}/resolution`
     .setPayload(Schema.Struct({ action: Schema.Literal("resend", "give_up") }))
@@ -174,11 +181,12 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
 
 export class InboxGroup extends HttpApiGroup.make("webhookInbox")
   .add(HttpApiEndpoint.get("listInbox", "/v1/webhook-inbox")
-    .setUrlParams(Schema.Struct({ ...ListParams.fields, state: Schema.optional(Schema.Literal("pending", "processed", "quarantined")) }))
+    .setUrlParams(Schema.Struct({ ...ListParams.fields, state: Schema.optional(Schema.Literal("quarantined")) }))
     .addSuccess(Page(InboxItem)))
   .add(HttpApiEndpoint.post("replayInbox")`/v1/webhook-inbox/${HttpApiSchema.param("id", Schema.NumberFromString.pipe(Schema.int()))}/replay`
     .addSuccess(InboxItem)
-    .addError(NotFound))
+    .addError(NotFound)
+    .addError(Conflict))
   .addError(Forbidden)
 {}
 
@@ -193,13 +201,14 @@ export class V1Api extends HttpApi.make("v1")
   .add(InboxGroup)
   .middleware(Authentication)
   .addError(BadRequest)
+  .addError(PayloadTooLarge)
 {}
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
   .add(HttpApiEndpoint.get("readyz", "/readyz")
     .addSuccess(Schema.Struct({ status: Schema.Literal("ready"), migrations: Schema.Number }))
-    .addError(Schema.Struct({ status: Schema.Literal("not_ready"), reason: Schema.String }), { status: 503 }))
+    .addError(ServiceUnavailable))
   .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
   .add(HttpApiEndpoint.get("webhookHandshake", "/webhooks/meta")
     .setUrlParams(Schema.Struct({

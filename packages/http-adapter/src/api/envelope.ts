@@ -1,36 +1,68 @@
 import { HttpApiError, type HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
-import { badRequest, envelopeJson, invalidRequest, NotFound } from "./errors.js"
+import { badRequest, envelopeJson, invalidRequest, NotFound, PayloadTooLarge } from "./errors.js"
 
 /** The dotted path of a decode issue (`["template", "name"]` → `template.name`, array indexes included). */
 export const dottedPath = (path: ReadonlyArray<PropertyKey>): string => path.map((p) => String(p)).join(".")
 
+const MAX_MESSAGE_CHARS = 300
+
+/**
+ * What a decode issue says, without the value that failed: Schema appends `, actual <value>`, which
+ * would echo a client's secret (a too-long `credentials.apiKey`) or a whole 1000-item batch back to it.
+ */
+export const issueText = (message: string): string => {
+  const cut = message.indexOf(", actual ")
+  const text = cut === -1 ? message : message.slice(0, cut)
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text
+}
+
+/** The first issue of a failed decode as the envelope's `field` and `message`. */
+export const firstIssue = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>) => {
+  const first = issues[0]
+  if (first === undefined) return { field: "", message: "the request is not valid" }
+  const field = dottedPath(first.path)
+  // An issue at the root is the body's own shape (an array, a string, null where an object belongs).
+  return field === "" ? { field, message: "the request body must be a JSON object of the documented shape" } : {
+    field,
+    message: `${field}: ${issueText(first.message)}`
+  }
+}
+
+/** Bodies of `/v1` requests are JSON documents; 1000 messages of a batch fit with room to spare. */
+export const MAX_API_BODY_BYTES = 10 * 1024 * 1024
+
 const invalidJson = () => badRequest("invalid_json", "the request body is not valid JSON")
 
 const emptyJson = () => badRequest("invalid_json", "the request body is empty; a JSON document is expected")
+
+const tooLarge = () => new PayloadTooLarge({ error: { code: "payload_too_large", message: `request bodies are limited to ${MAX_API_BODY_BYTES} bytes` } })
 
 const emptyBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
   request.method === "GET" || request.method === "DELETE"
     ? Effect.succeed(false)
     : Effect.map(Effect.orElseSucceed(request.text, () => "x"), (text) => text.trim() === ""))
 
-const isBodyDecodeFailure = (u: unknown): boolean => u instanceof HttpServerError.RequestError && u.reason === "Decode"
+const bodyFailure = (u: unknown): "invalid_json" | "too_large" | null =>
+  u instanceof HttpServerError.RequestError && u.reason === "Decode"
+    ? (u.cause instanceof Error && u.cause.message === "maxBytes exceeded" ? "too_large" : "invalid_json")
+    : null
+
+const bodyError = (kind: "invalid_json" | "too_large") => (kind === "too_large" ? tooLarge() : invalidJson())
 
 /**
  * The API-level middleware that puts the framework's own answers into the API's error envelope
  * (SPEC §3). @effect/platform 0.97 reads JSON bodies with `Effect.orDie(request.json)` — malformed JSON
  * would be a 500 — and answers validation failures with its own `HttpApiDecodeError` shape. Here they
  * become our `BadRequest`: `invalid_json`, or `invalid_request` with `details.field` the dotted path of
- * the first bad field. An unknown route becomes a `not_found`. Every other failure passes through to
- * HttpApi, which encodes the errors each endpoint declares.
+ * the first bad field. A body over the limit is a 413, an unknown route a `not_found`. Every other
+ * failure passes through to HttpApi, which encodes the errors each endpoint declares.
  */
 export const frameworkErrorsToEnvelope = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>
   app.pipe(
     Effect.catchAll((error: unknown) => {
       if (error instanceof HttpApiError.HttpApiDecodeError) {
-        const first = error.issues[0]
-        const field = first === undefined ? "" : dottedPath(first.path)
-        const message = first === undefined ? "the request is not valid" : field === "" ? first.message : `${field}: ${first.message}`
+        const { field, message } = firstIssue(error.issues)
         // The platform reads an empty body as `null`; for the client that is a missing JSON document.
         return field === ""
           ? Effect.flatMap(emptyBody, (empty) => Effect.fail(empty ? emptyJson() : invalidRequest(field, message)))
@@ -40,9 +72,13 @@ export const frameworkErrorsToEnvelope = <E, R>(app: HttpApp.Default<E, R>): Htt
         const path = error.request.url.split("?", 1)[0]
         return Effect.fail(new NotFound({ error: { code: "not_found", message: `no route for ${error.request.method} ${path}` } }))
       }
-      return Effect.fail(isBodyDecodeFailure(error) ? invalidJson() : error)
+      const body = bodyFailure(error)
+      return Effect.fail(body === null ? error : bodyError(body))
     }),
-    Effect.catchSomeDefect((defect) => isBodyDecodeFailure(defect) ? Option.some(Effect.fail(invalidJson())) : Option.none())
+    Effect.catchSomeDefect((defect) => {
+      const body = bodyFailure(defect)
+      return body === null ? Option.none() : Option.some(Effect.fail(bodyError(body)))
+    })
   )
 
 /**

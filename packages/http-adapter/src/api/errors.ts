@@ -43,12 +43,31 @@ export class NotFound extends Schema.Class<NotFound>("NotFound")(
   HttpApiSchema.annotations({ status: 404, description: "no such resource (or not visible to this key)" })
 ) {}
 export class Conflict extends Schema.Class<Conflict>("Conflict")(
-  envelope("idempotency_key_reused", "waba_owned_by_another_business_manager", "not_dispatch_unknown", "click_already_attributed"),
-  HttpApiSchema.annotations({ status: 409, description: "idempotency_key_reused and other conflicts" })
+  envelope(
+    "idempotency_key_reused",
+    "waba_owned_by_another_business_manager",
+    "not_dispatch_unknown",
+    "click_already_attributed",
+    "click_on_another_channel",
+    "not_quarantined"
+  ),
+  HttpApiSchema.annotations({
+    status: 409,
+    description:
+      "idempotency_key_reused, waba_owned_by_another_business_manager, not_dispatch_unknown, click_already_attributed, click_on_another_channel, not_quarantined"
+  })
+) {}
+export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
+  envelope("payload_too_large"),
+  HttpApiSchema.annotations({ status: 413, description: "the request body is larger than the API accepts" })
 ) {}
 export class Unprocessable extends Schema.Class<Unprocessable>("Unprocessable")(
   envelope("route_rejected"),
   HttpApiSchema.annotations({ status: 422, description: "route_rejected: the routing policy refuses the message (details.reasons)" })
+) {}
+export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(
+  envelope("not_ready"),
+  HttpApiSchema.annotations({ status: 503, description: "not_ready: the database is unreachable or its migrations are not applied" })
 ) {}
 
 type CodeOf<E extends { readonly error: { readonly code: string } }> = E["error"]["code"]

@@ -1,11 +1,12 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
-import { ReadModels, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { appliedMigrations, clampLimit, decodeCursor, encodeCursor, mainMigrations, ReadModels, SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { Clock, Effect, Layer } from "effect"
 import { ApiKeyStore, authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
 import { Authentication, GatewayApi } from "./definition.js"
-import { forbidden, notFound, unauthorized } from "./errors.js"
+import { conflict, forbidden, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
+import { Metrics } from "./metrics.js"
 import { inboxItemOf } from "./views.js"
 
 export const AuthenticationLive = Layer.effect(
@@ -43,12 +44,12 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
     .handle("listApiKeys", ({ urlParams }) =>
       Effect.gen(function*() {
         yield* requireAdmin
-        const limit = urlParams.limit ?? 50
-        const rows = yield* (yield* ApiKeyStore).list(limit + 1, urlParams.cursor ?? null)
+        const limit = clampLimit(urlParams.limit)
+        const rows = yield* (yield* ApiKeyStore).list(limit + 1, decodeCursor<[string]>(urlParams.cursor)?.[0] ?? null)
         const items = rows.slice(0, limit)
         return {
           items: items.map((r) => ({ id: r.id, name: r.name, businessManagerIds: r.businessManagerIds, createdAt: iso(r.createdAt), revokedAt: isoOrNull(r.revokedAt) })),
-          nextCursor: rows.length > limit ? items[items.length - 1]!.id : null
+          nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1]!.id]) : null
         }
       }))
     .handle("revokeApiKey", ({ path }) =>
@@ -78,34 +79,57 @@ export const InboxLive = HttpApiBuilder.group(GatewayApi, "webhookInbox", (handl
     .handle("listInbox", ({ urlParams }) =>
       Effect.gen(function*() {
         yield* requireAdmin
-        const inbox = yield* WebhookInbox
-        if (urlParams.state !== undefined && urlParams.state !== "quarantined") {
-          return yield* Effect.fail(forbidden("only state=quarantined can be listed"))
-        }
-        const page = yield* inbox.listQuarantined(urlParams.limit ?? 50, urlParams.cursor ?? null)
+        const page = yield* (yield* WebhookInbox).listQuarantined(clampLimit(urlParams.limit), urlParams.cursor ?? null)
         return { items: page.items.map(inboxItemOf), nextCursor: page.nextCursor }
       }))
     .handle("replayInbox", ({ path }) =>
       Effect.gen(function*() {
         yield* requireAdmin
         const inbox = yield* WebhookInbox
-        const replayed = yield* inbox.replay(path.id)
+        if (!(yield* inbox.replay(path.id))) {
+          const entry = yield* inbox.get(path.id)
+          return yield* Effect.fail(
+            entry === null
+              ? notFound("inbox entry", String(path.id))
+              : conflict("not_quarantined", `inbox entry ${path.id} is ${entry.state}; only quarantined entries are replayed`)
+          )
+        }
         const entry = yield* inbox.get(path.id)
-        if (!replayed || entry === null) return yield* Effect.fail(notFound("inbox entry", String(path.id)))
+        if (entry === null) return yield* Effect.die(new Error("a replayed inbox entry vanished"))
         return inboxItemOf(entry)
       })))
 
-export const SystemLive = (readiness: Effect.Effect<{ readonly ok: true; readonly migrations: number } | { readonly ok: false; readonly reason: string }>) =>
-  HttpApiBuilder.group(GatewayApi, "system", (handlers) =>
-    handlers
-      .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
-      .handle("readyz", () =>
-        Effect.flatMap(readiness, (r) =>
-          r.ok ? Effect.succeed({ status: "ready" as const, migrations: r.migrations }) : Effect.fail({ status: "not_ready" as const, reason: r.reason })))
-      .handle("metrics", () => Effect.die(new Error("served by the api's own metrics route")))
-      .handle("webhookHandshake", ({ urlParams }) =>
-        Effect.gen(function*() {
-          const answer = (yield* ApiSettings).handshake(urlParams)
-          if (answer._tag === "Left") return yield* Effect.fail(forbidden(`webhook handshake refused: ${answer.left.reason}`))
-          return HttpServerResponse.text(answer.right)
-        })))
+const notReady = (message: string, details: unknown) => new ServiceUnavailable({ error: { code: "not_ready", message, details } })
+
+/** Ready when both databases answer a query and every migration this build knows is applied. */
+const readiness = Effect.gen(function*() {
+  const { db } = yield* SqliteDatabase
+  const inbox = yield* WebhookInbox
+  const applied = yield* Effect.try(() => new Set(appliedMigrations(db))).pipe(
+    Effect.mapError((e) => notReady("the database is unreachable", { database: "main", reason: e instanceof Error ? e.message : String(e) }))
+  )
+  const missing = Object.keys(mainMigrations).filter((name) => !applied.has(name))
+  if (missing.length > 0) return yield* Effect.fail(notReady("database migrations are not applied", { missing }))
+  yield* inbox.pendingCount().pipe(
+    Effect.catchAllDefect((e) => Effect.fail(notReady("the inbox database is unreachable", { database: "inbox", reason: e instanceof Error ? e.message : String(e) })))
+  )
+  return { status: "ready" as const, migrations: applied.size }
+})
+
+export const SystemLive = HttpApiBuilder.group(GatewayApi, "system", (handlers) =>
+  handlers
+    .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
+    .handle("readyz", () => readiness)
+    .handle("metrics", () =>
+      Effect.gen(function*() {
+        const pending = yield* (yield* WebhookInbox).pendingCount()
+        return (yield* Metrics).render({
+          mmgw_webhook_inbox_pending: { help: "Verified webhooks stored and not yet processed by the worker.", value: pending }
+        })
+      }))
+    .handle("webhookHandshake", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const answer = (yield* ApiSettings).handshake(urlParams)
+        if (answer._tag === "Left") return yield* Effect.fail(forbidden(`webhook handshake refused: ${answer.left.reason}`))
+        return HttpServerResponse.text(answer.right)
+      })))

@@ -11,18 +11,23 @@ import {
   sendMessage,
   streamId
 } from "@mm-gateway/domain"
-import { ReadModels } from "@mm-gateway/sqlite-projection"
+import { clampLimit, decodeCursor, encodeCursor, ReadModels, SqliteDatabase } from "@mm-gateway/sqlite-projection"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { iso, requireAdmin, sees, visibleChannel, visibleMessage } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type Principal } from "./definition.js"
-import { dottedPath } from "./envelope.js"
+import { firstIssue } from "./envelope.js"
 import { conflict, type ErrorBody, invalidRequest, notFound, unprocessable } from "./errors.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
 import { Metrics } from "./metrics.js"
 import { messageOf } from "./views.js"
 
 type Endpoint = "messages" | "marketing_messages"
+
+/** The channels a click id was recorded on (by webhook); none while its webhook has not arrived. */
+const clickChannels = (clickId: string) =>
+  Effect.map(SqliteDatabase, ({ db }) =>
+    (db.prepare("SELECT DISTINCT channel FROM clicks WHERE click_id = ?").all(clickId) as Array<{ channel: string }>).map((r) => r.channel))
 
 const ownerOf = (principal: Principal): string => (principal._tag === "Admin" ? "admin" : `key:${principal.id}`)
 
@@ -35,9 +40,12 @@ export const messageIdFor = (owner: string, idempotencyKey: string | undefined):
     ? `msg_${randomUUID().replace(/-/g, "")}`
     : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as MessageId
 
-/** A stable hash of what the client asked for: the same key with another request is refused. */
-const requestHashOf = (endpoint: Endpoint, campaignId: string | null, raw: unknown): string =>
-  createHash("sha256").update(JSON.stringify([endpoint, campaignId, canonical(raw)])).digest("hex")
+/**
+ * A stable hash of what the client asked for (channel, endpoint, campaign and body, key order aside): the
+ * same key with another request is refused.
+ */
+const requestHashOf = (channel: string, endpoint: Endpoint, campaignId: string | null, raw: unknown): string =>
+  createHash("sha256").update(JSON.stringify([channel, endpoint, campaignId, canonical(raw)])).digest("hex")
 
 const canonical = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(canonical)
@@ -84,7 +92,7 @@ const accept = (command: SendCommand) =>
       clientCallbackData: command.body.biz_opaque_callback_data ?? null,
       campaignId: command.campaignId as CampaignId | null,
       idempotencyKey: command.idempotencyKey ?? null,
-      requestHash: requestHashOf(command.endpoint, command.campaignId, command.raw),
+      requestHash: requestHashOf(command.phoneNumberId, command.endpoint, command.campaignId, command.raw),
       requestedBy: ownerOf(principal),
       payload: command.raw,
       now
@@ -149,39 +157,47 @@ const single = (endpoint: Endpoint) =>
     }
   })
 
-const firstIssue = (error: ParseResult.ParseError): { readonly field: string; readonly message: string } => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const first = issues[0]
-  const field = first === undefined ? "" : dottedPath(first.path)
-  return { field, message: first === undefined ? "invalid" : field === "" ? first.message : `${field}: ${first.message}` }
+/** A batch item's first decode issue, its field prefixed with the item's place in the batch. */
+const itemIssue = (index: number, error: ParseResult.ParseError) => {
+  const issue = firstIssue(ParseResult.ArrayFormatter.formatErrorSync(error))
+  const field = issue.field === "" ? `messages.${index}` : `messages.${index}.${issue.field}`
+  return {
+    index,
+    error: { code: "invalid_request", message: issue.field === "" ? `${field} must be a message object` : `messages.${index}.${issue.message}`, details: { field } }
+  }
 }
 
-const BatchItemKey = Schema.Struct({ idempotencyKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))) })
+/** A batch item: a message body plus its own optional idempotency key; every other field is kept for the body. */
+const BatchItem = Schema.Struct(
+  { idempotencyKey: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))) },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
 
 export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handlers) =>
   handlers
     .handle("sendMessage", single("messages"))
     .handle("sendMarketingMessage", single("marketing_messages"))
-    .handle("sendBatch", ({ path, payload }) =>
+    .handle("sendBatch", ({ path, payload, headers }) =>
       Effect.gen(function*() {
         yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+        const header = headers["x-campaign-id"]
+        if (header !== undefined && payload.campaignId !== undefined && header !== payload.campaignId) {
+          return yield* Effect.fail(invalidRequest("campaignId", "campaignId differs from the X-Campaign-Id header; send one of them"))
+        }
+        const campaignId = payload.campaignId ?? header ?? null
         const endpoint = payload.endpoint ?? "messages"
         const decodeBody = Schema.decodeUnknownEither(endpoint === "messages" ? CloudMessageBody : MarketingMessageBody)
-        const campaignId = payload.campaignId ?? null
         const results: Array<unknown> = []
         for (let index = 0; index < payload.messages.length; index++) {
-          const item = payload.messages[index]
-          const keyed = Schema.decodeUnknownEither(BatchItemKey)(item)
-          if (Either.isLeft(keyed) || typeof item !== "object" || item === null || Array.isArray(item)) {
-            const issue = Either.isLeft(keyed) ? firstIssue(keyed.left) : { field: "", message: "must be an object" }
-            results.push({ index, error: { code: "invalid_request", message: issue.message, details: { field: `messages.${index}${issue.field === "" ? "" : `.${issue.field}`}` } } })
+          const keyed = Schema.decodeUnknownEither(BatchItem)(payload.messages[index])
+          if (Either.isLeft(keyed)) {
+            results.push(itemIssue(index, keyed.left))
             continue
           }
-          const { idempotencyKey, ...raw } = item as Record<string, unknown>
+          const { idempotencyKey: _, ...raw } = keyed.right
           const body = decodeBody(raw)
           if (Either.isLeft(body)) {
-            const issue = firstIssue(body.left)
-            results.push({ index, error: { code: "invalid_request", message: issue.message, details: { field: `messages.${index}.${issue.field}` } } })
+            results.push(itemIssue(index, body.left))
             continue
           }
           const result = yield* accept({
@@ -193,7 +209,6 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
             campaignId
           })
           results.push(Either.isRight(result) ? { index, id: result.right.id, route: result.right.route } : { index, error: result.left.error })
-          void idempotencyKey
         }
         return { campaignId, results: results as never }
       }))
@@ -219,13 +234,17 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         const principal = yield* CurrentPrincipal
         const readModels = yield* ReadModels
         const now = yield* Clock.currentTimeMillis
-        const found = yield* readModels.messagesByWamid(urlParams.wamid)
+        const limit = clampLimit(urlParams.limit)
+        const after = decodeCursor<[string]>(urlParams.cursor)?.[0] ?? ""
+        // A wamid names one message, or a few after a re-send: the page is cut here rather than in SQL.
         const visible = []
-        for (const m of found) {
+        for (const m of yield* readModels.messagesByWamid(urlParams.wamid)) {
+          if (m.id <= after) continue
           const waba = principal._tag === "Admin" ? null : yield* readModels.waba(m.wabaId, now)
-          if (principal._tag === "Admin" || (waba !== null && sees(principal, waba.businessManagerId))) visible.push(messageOf(m))
+          if (principal._tag === "Admin" || (waba !== null && sees(principal, waba.businessManagerId))) visible.push(m)
         }
-        return { items: visible, nextCursor: null }
+        const items = visible.slice(0, limit)
+        return { items: items.map(messageOf), nextCursor: visible.length > limit ? encodeCursor([items[items.length - 1]!.id]) : null }
       }))
     .handle("resolveMessage", ({ path, payload }) =>
       Effect.gen(function*() {
@@ -258,8 +277,14 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("attributeClick", ({ path, payload }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        yield* visibleMessage(payload.messageId, now)
+        const message = yield* visibleMessage(payload.messageId, now)
         const readModels = yield* ReadModels
+        // A click belongs to the channel whose message was clicked: tying it to a message of another channel
+        // would let one tenant claim another's click.
+        const channels = yield* clickChannels(path.clickId)
+        if (channels.length > 0 && !channels.includes(message.channel)) {
+          return yield* Effect.fail(conflict("click_on_another_channel", `click ${path.clickId} was recorded on another channel than message ${payload.messageId}`))
+        }
         const owner = yield* readModels.clickAttribution(path.clickId)
         if (owner !== null && owner !== payload.messageId) {
           return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
@@ -273,4 +298,3 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         return messageOf(yield* visibleMessage(payload.messageId, now))
       })))
 
-void invalidRequest

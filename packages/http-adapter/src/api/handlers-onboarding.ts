@@ -71,7 +71,15 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
     .handle("putWaba", ({ path, payload }) =>
       Effect.gen(function*() {
         yield* bmVisible(payload.businessManagerId)
+        const principal = yield* CurrentPrincipal
+        const readModels = yield* ReadModels
         const now = yield* Clock.currentTimeMillis
+        if ((yield* readModels.businessManager(payload.businessManagerId, now)) === null) {
+          return yield* Effect.fail(notFound("business manager", payload.businessManagerId))
+        }
+        // Another tenant's WABA is not there for this key: 404, as for a read (not the 409 the admin gets).
+        const existing = yield* readModels.waba(path.wabaId, now)
+        if (existing !== null && !sees(principal, existing.businessManagerId)) return yield* Effect.fail(notFound("waba", path.wabaId))
         yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
           _tag: "RegisterWaba",
           wabaId: path.wabaId as WabaId,
@@ -124,6 +132,8 @@ export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handle
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         yield* visibleWaba(payload.wabaId, now)
+        // Re-registering is for the channel's own tenant: another tenant's number answers 404.
+        if ((yield* (yield* ReadModels).channel(path.phoneNumberId)) !== null) yield* visibleChannel(path.phoneNumberId, now)
         const needsApiKey = payload.provider !== "meta"
         if (needsApiKey && payload.credentials.apiKey === undefined) {
           return yield* Effect.fail(invalidRequest("credentials.apiKey", `credentials.apiKey is required for provider ${payload.provider}`))

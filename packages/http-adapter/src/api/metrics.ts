@@ -1,4 +1,4 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Layer } from "effect"
 
 /** Counters of the api process, rendered in the Prometheus text format at `/metrics`. */
 export interface ApiMetrics {
@@ -53,30 +53,26 @@ export const makeMetrics = (): ApiMetrics => {
 
 export const layerMetrics = Layer.sync(Metrics, makeMetrics)
 
-/**
- * The route label of a request path: ids become placeholders so the label set stays small
- * (`/v1/channels/106540352242922/messages` → `/v1/channels/:id/messages`).
- */
-export const routeLabel = (path: string): string => {
-  const segments = path.split("?", 1)[0]!.split("/")
-  const out: Array<string> = []
-  for (let i = 0; i < segments.length; i++) {
-    const s = segments[i]!
-    const previous = out[out.length - 1]
-    if (i === 0 || s === "") out.push(s)
-    else if (/^[0-9]+$/.test(s)) out.push(":id")
-    else if (previous === "messages" && out[out.length - 2] === "v1") out.push(":id")
-    else if (["api-keys", "campaigns", "clicks", "webhook-inbox"].includes(previous ?? "") && out.length === 3) out.push(":id")
-    else if (previous === "templates") {
-      out.push(":name")
-      if (i + 1 < segments.length) {
-        out.push(":language")
-        i++
-      }
-    } else out.push(s.length > 64 ? ":value" : s)
-  }
-  return out.join("/") || "/"
-}
+/** The route label of requests that match no route: one label, whatever was asked. */
+export const UNMATCHED_ROUTE = "unmatched"
 
-export const renderMetrics = (gauges: Readonly<Record<string, { readonly help: string; readonly value: number }>>) =>
-  Effect.map(Metrics, (m) => m.render(gauges))
+/**
+ * The route label of a request path: the route template it matches (`/v1/channels/106540352242922/messages`
+ * → `/v1/channels/:phoneNumberId/messages`), or `unmatched`. Only templates become labels, so no client can
+ * grow the label set by asking for paths that do not exist.
+ */
+export const makeRouteLabel = (templates: ReadonlyArray<string>) => {
+  const parsed = templates.map((template) => ({
+    template,
+    segments: template.split("/"),
+    statics: template.split("/").filter((s) => !s.startsWith(":")).length
+  })).sort((a, b) => b.statics - a.statics)
+  return (path: string): string => {
+    const segments = path.split("?", 1)[0]!.split("/")
+    const match = parsed.find((t) =>
+      t.segments.length === segments.length &&
+      t.segments.every((s, i) => (s.startsWith(":") ? segments[i] !== "" : s === segments[i]))
+    )
+    return match?.template ?? UNMATCHED_ROUTE
+  }
+}

@@ -170,7 +170,8 @@ export const InboxItem = Schema.Struct({
   receivedAt: Iso,
   state: Schema.String,
   reason: Schema.NullOr(Schema.String),
-  body: Schema.String
+  body: Schema.String,
+  bodyEncoding: Schema.Literal("utf8", "base64").annotations({ description: "utf8 for text bodies; base64 when the stored bytes are not UTF-8" })
 })
 
 export const ApiKeyResource = Schema.Struct({

@@ -1,9 +1,8 @@
-import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpApiSwagger, HttpIncomingMessage } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { layer as layerSqlite, inboxPathFor, layerInbox, SqliteDatabase, WebhookInbox, appliedMigrations } from "@mm-gateway/sqlite-projection"
-import { headersToKeep } from "@mm-gateway/sqlite-projection"
+import { headersToKeep, inboxPathFor, layer as layerSqlite, layerInbox, WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { make360dialogVerifier, makeHandshakeVerifier, makeMetaSignatureVerifier } from "@mm-gateway/webhook-adapter"
-import { Context, Effect, Either, Layer, Redacted, Runtime } from "effect"
+import { Context, Effect, Either, FiberRef, Layer, LogLevel, Option, Runtime } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { layerCredentials } from "../credentials-store.js"
@@ -12,11 +11,12 @@ import { layerApiKeyStore } from "./api-keys.js"
 import type { ApiConfig } from "./config.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
-import { frameworkErrorsToEnvelope, internalErrorsToEnvelope } from "./envelope.js"
+import { frameworkErrorsToEnvelope, internalErrorsToEnvelope, MAX_API_BODY_BYTES } from "./envelope.js"
+import { envelopeJson } from "./errors.js"
 import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive } from "./handlers-admin.js"
 import { MessagesLive } from "./handlers-messages.js"
 import { ChannelsLive, OnboardingLive, TemplatesLive } from "./handlers-onboarding.js"
-import { layerMetrics, Metrics, routeLabel } from "./metrics.js"
+import { layerMetrics, makeRouteLabel, Metrics } from "./metrics.js"
 import { makeWebhookIngress, webhookSourceOf } from "./webhook-ingress.js"
 
 /** The running api: where it listens. */
@@ -27,10 +27,31 @@ export class ApiServer extends Context.Tag("@mm-gateway/http-adapter/ApiServer")
 
 const configError = (e: { readonly setting: string; readonly reason: string }) => new Error(`${e.setting}: ${e.reason}`)
 
+/** Every route template of the API, for the metrics' route label. */
+const routeTemplates = (): ReadonlyArray<string> => {
+  const templates = ["/openapi.json", "/docs"]
+  HttpApi.reflect(GatewayApi, { onGroup: () => {}, onEndpoint: ({ endpoint }) => void templates.push(endpoint.path) })
+  return templates
+}
+
+const hasBody = (method: string | undefined) => method === "POST" || method === "PUT" || method === "PATCH"
+
 /**
- * The api process: HttpApi for `/v1`, `/openapi.json`, `/docs`, `/healthz`, `/readyz`; and, in front of
- * the framework, the lean webhook path (`POST /webhooks/*`) and `/metrics` on a plain `node:http`
- * server. Everything on SQLite (main database + the inbox's own file).
+ * A body over the API's limit, declared up front: answered 413 without reading it into memory. What
+ * arrives meanwhile is discarded, and Node closes the connection once the answer is flushed
+ * (`connection: close`), so an endless upload costs nothing.
+ */
+const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
+  const body = envelopeJson("payload_too_large", `request bodies are limited to ${MAX_API_BODY_BYTES} bytes`)
+  res.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
+  res.end(body)
+  req.resume()
+}
+
+/**
+ * The api process: HttpApi for `/v1`, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics` and the
+ * webhook handshake; in front of the framework, the lean webhook path (`POST /webhooks/*`) on the same
+ * plain `node:http` server. Everything on SQLite (main database + the inbox's own file).
  */
 export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error> => {
   const storage = Layer.mergeAll(
@@ -42,23 +63,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
     ApiSettings.of({ adminToken: config.adminToken, onboardingLink: config.onboardingLink, handshake: verify })))
 
-  const readiness = Effect.gen(function*() {
-    const { db } = yield* SqliteDatabase
-    return yield* Effect.try(() => ({ ok: true as const, migrations: appliedMigrations(db).length })).pipe(
-      Effect.catchAll((e) => Effect.succeed({ ok: false as const, reason: e instanceof Error ? e.message : "database unreachable" }))
-    )
-  })
-
-  const groups = Layer.mergeAll(
-    ApiKeysLive,
-    OnboardingLive,
-    ChannelsLive,
-    SettingsLive,
-    TemplatesLive,
-    MessagesLive,
-    InboxLive,
-    Layer.unwrapEffect(Effect.map(SqliteDatabase, (db) => SystemLive(Effect.provideService(readiness, SqliteDatabase, db))))
-  )
+  const groups = Layer.mergeAll(ApiKeysLive, OnboardingLive, ChannelsLive, SettingsLive, TemplatesLive, MessagesLive, InboxLive, SystemLive)
   const api = HttpApiBuilder.api(GatewayApi).pipe(
     Layer.provide(groups),
     Layer.provide(AuthenticationLive)
@@ -66,10 +71,15 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
 
   const server = Layer.scoped(ApiServer, Effect.gen(function*() {
     const app = yield* HttpApiBuilder.httpApp
-    const effectHandler = yield* NodeHttpServer.makeHandler(internalErrorsToEnvelope(app))
+    const effectHandler = yield* NodeHttpServer.makeHandler(
+      HttpIncomingMessage.withMaxBodySize(internalErrorsToEnvelope(app), Option.some(MAX_API_BODY_BYTES))
+    )
     const metrics = yield* Metrics
     const inbox = yield* WebhookInbox
     const runtime = yield* Effect.runtime<never>()
+    const routeLabel = makeRouteLabel(routeTemplates())
+    const runFork = Runtime.runFork(runtime)
+    const accessLog = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
     const verifyMeta = Either.getOrThrowWith(makeMetaSignatureVerifier(config.metaAppSecret), configError)
     const verify360 = Either.getOrThrowWith(make360dialogVerifier({
       headerName: config.dialog360Header,
@@ -78,30 +88,30 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     }), configError)
     const ingress = makeWebhookIngress({
       verify: { meta: verifyMeta, "360dialog": verify360 },
+      // Group commit: deliveries of one event-loop turn share one transaction (one fsync under
+      // `durability: "full"`), and each is answered after that commit.
       store: (body, headers, source, receivedAt) => inbox.appendGrouped(body, headers, source, receivedAt),
       keepHeaders: headersToKeep,
       now: Date.now,
       onAnswer: metrics.webhook,
-      onStoreError: (error) => Runtime.runFork(runtime)(Effect.logError("webhook inbox write failed", error))
+      onError: (error) => runFork(Effect.logError("webhook delivery not stored", error))
     })
-    const serveMetrics = (res: ServerResponse) => {
-      Runtime.runPromise(runtime)(inbox.pendingCount()).then((pending) => {
-        const body = metrics.render({
-          mmgw_webhook_inbox_pending: { help: "Verified webhooks stored and not yet processed by the worker.", value: pending }
-        })
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" })
-        res.end(body)
-      }, () => {
-        res.writeHead(500)
-        res.end()
-      })
-    }
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       const source = webhookSourceOf(req)
       if (source !== null) return ingress(req, res, source)
       const path = (req.url ?? "/").split("?", 1)[0]!
-      if (req.method === "GET" && path === "/metrics") return serveMetrics(res)
-      res.on("finish", () => metrics.request(req.method ?? "GET", routeLabel(path), res.statusCode))
+      res.on("finish", () => {
+        const route = routeLabel(path)
+        metrics.request(req.method ?? "GET", route, res.statusCode)
+        // The route template, never the URL: a query string may carry a secret (hub.verify_token).
+        if (accessLog) runFork(Effect.logDebug("request").pipe(Effect.annotateLogs({ method: req.method, route, status: res.statusCode })))
+      })
+      if (hasBody(req.method)) {
+        if (Number(req.headers["content-length"]) > MAX_API_BODY_BYTES) return refuseTooLarge(req, res)
+        // The API speaks JSON only: a body is read as JSON whatever its Content-Type says (curl -d sends
+        // form encoding), so a client gets `invalid_json` or `invalid_request`, never a framework shape.
+        req.headers["content-type"] = "application/json"
+      }
       effectHandler(req, res)
     }
     const node = createServer({ keepAliveTimeout: 65_000 }, listener)
@@ -131,5 +141,3 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     Layer.orDie
   ) as unknown as Layer.Layer<ApiServer, Error>
 }
-
-void Redacted

@@ -78,11 +78,22 @@ export const clickOf = (c: ClickView) => ({
   messageId: c.messageId
 })
 
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** A stored body as text when it is UTF-8 (every JSON webhook), otherwise base64 so no byte is lost. */
+const bodyOf = (bytes: Uint8Array): { readonly body: string; readonly bodyEncoding: "utf8" | "base64" } => {
+  try {
+    return { body: utf8.decode(bytes), bodyEncoding: "utf8" }
+  } catch {
+    return { body: Buffer.from(bytes).toString("base64"), bodyEncoding: "base64" }
+  }
+}
+
 export const inboxItemOf = (e: InboxEntry) => ({
   id: e.id,
   source: e.source,
   receivedAt: iso(e.receivedAt),
   state: e.state,
   reason: e.reason,
-  body: Buffer.from(e.body).toString("utf8")
+  ...bodyOf(e.body)
 })

@@ -19,8 +19,11 @@ export interface WebhookIngressOptions {
   readonly keepHeaders: (headers: HeaderBag) => Readonly<Record<string, string>>
   readonly now: () => number
   readonly onAnswer?: (source: WebhookSource, status: number) => void
-  readonly onStoreError?: (error: unknown) => void
+  /** A delivery could not be stored (answered 503) or handled (answered 500). */
+  readonly onError?: (error: unknown) => void
 }
+
+const tooLargeBody = envelopeJson("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`)
 
 const answer = (res: ServerResponse, status: number, body: string, contentType = "application/json") => {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) })
@@ -47,23 +50,23 @@ export const makeWebhookIngress = (options: WebhookIngressOptions) =>
       options.onAnswer?.(source, status)
       answer(res, status, body)
     }
-    const declared = Number(req.headers["content-length"])
-    if (Number.isFinite(declared) && declared > MAX_DRAIN_BYTES) {
+    let cut = false
+    // Beyond the drain bound the connection is closed, after the 413 has been flushed to the sender.
+    const cutOff = () => {
+      cut = true
       options.onAnswer?.(source, 413)
-      res.writeHead(413, { "content-type": "application/json", connection: "close" })
-      res.end(envelopeJson("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`))
-      req.destroy()
-      return
+      res.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(tooLargeBody), connection: "close" })
+      res.end(tooLargeBody, () => req.destroy())
     }
+    const declared = Number(req.headers["content-length"])
+    if (Number.isFinite(declared) && declared > MAX_DRAIN_BYTES) return cutOff()
     const chunks: Array<Buffer> = []
     let size = 0
     let tooLarge = false
     req.on("data", (chunk: Buffer) => {
+      if (cut) return
       size += chunk.length
-      if (size > MAX_DRAIN_BYTES) {
-        req.destroy()
-        return
-      }
+      if (size > MAX_DRAIN_BYTES) return cutOff()
       if (size > MAX_WEBHOOK_BYTES) {
         tooLarge = true
         chunks.length = 0
@@ -75,21 +78,26 @@ export const makeWebhookIngress = (options: WebhookIngressOptions) =>
       if (!res.headersSent) res.destroy()
     })
     req.on("end", () => {
-      if (tooLarge) {
-        return done(413, envelopeJson("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`))
-      }
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
-      const verified = options.verify[source](body, req.headers)
-      if (verified._tag === "Left") {
-        const status = verified.left.httpStatus === 403 ? 403 : 401
-        return done(status, envelopeJson("invalid_signature", "the webhook signature is missing or does not match", { reason: verified.left._tag }))
-      }
-      options.store(body, options.keepHeaders(req.headers), source, receivedAt).then(
-        () => done(200, "{\"status\":\"accepted\"}"),
-        (error: unknown) => {
-          options.onStoreError?.(error)
-          done(503, envelopeJson("inbox_unavailable", "the webhook could not be stored; retry later"))
+      if (cut) return
+      if (tooLarge) return done(413, tooLargeBody)
+      // A throw here would escape the event handler and take the process down with every delivery in flight.
+      try {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+        const verified = options.verify[source](body, req.headers)
+        if (verified._tag === "Left") {
+          const status = verified.left.httpStatus === 403 ? 403 : 401
+          return done(status, envelopeJson("invalid_signature", "the webhook signature is missing or does not match", { reason: verified.left._tag }))
         }
-      )
+        options.store(body, options.keepHeaders(req.headers), source, receivedAt).then(
+          () => done(200, "{\"status\":\"accepted\"}"),
+          (error: unknown) => {
+            options.onError?.(error)
+            done(503, envelopeJson("inbox_unavailable", "the webhook could not be stored; retry later"))
+          }
+        )
+      } catch (error) {
+        options.onError?.(error)
+        done(500, envelopeJson("internal_error", "internal error"))
+      }
     })
   }

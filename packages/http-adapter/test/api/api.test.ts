@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN, D360_SECRET, postWebhook, seed, sign, startApi, type TestApi, templateBody, VERIFY_TOKEN } from "./support.js"
+import { D360_SECRET, postWebhook, seed, sign, startApi, type TestApi, templateBody, VERIFY_TOKEN } from "./support.js"
 
 let api: TestApi
 const BM = "271828182845904"
@@ -21,15 +21,6 @@ describe("system endpoints", () => {
     expect(ready.status).toBe(200)
     expect(ready.json.status).toBe("ready")
     expect(ready.json.migrations).toBeGreaterThan(0)
-  })
-  it("serves the OpenAPI document generated from the API definition, and Swagger UI", async () => {
-    const doc = await api.request("GET", "/openapi.json", { token: null })
-    expect(doc.status).toBe(200)
-    expect(doc.json.openapi).toMatch(/^3\./)
-    expect(Object.keys(doc.json.paths)).toContain("/v1/channels/{phoneNumberId}/marketing_messages")
-    const docs = await api.request("GET", "/docs", { token: null })
-    expect(docs.status).toBe(200)
-    expect(docs.text).toContain("swagger")
   })
   it("an unknown route is a 404 in the error envelope", async () => {
     const r = await api.request("GET", "/v1/nothing-here")
@@ -110,13 +101,70 @@ describe("registration and read-your-writes", () => {
     expect(r.json.error).toMatchObject({ code: "invalid_request", details: { field: "ttlSeconds" } })
   })
   it("moving a WABA to another Business Manager is a 409", async () => {
+    expect((await api.request("PUT", "/v1/business-managers/999999", { body: {} })).status).toBe(200)
     const r = await api.request("PUT", `/v1/wabas/${WABA}`, { body: { businessManagerId: "999999" } })
     expect(r.status).toBe(409)
+    expect(r.json.error.code).toBe("waba_owned_by_another_business_manager")
+  })
+  it("a WABA under a Business Manager that is not registered is a 404 naming it", async () => {
+    const r = await api.request("PUT", "/v1/wabas/4242", { body: { businessManagerId: "888888" } })
+    expect(r.status).toBe(404)
+    expect(r.json.error).toMatchObject({ code: "not_found", details: { resource: "business manager", id: "888888" } })
+    expect((await api.request("GET", "/v1/wabas/4242")).status).toBe(404)
   })
   it("a channel without the credentials its provider needs is a 400 naming the field", async () => {
     const r = await api.request("PUT", `/v1/channels/555`, { body: { wabaId: WABA, displayPhoneNumber: "+1", provider: "meta", credentials: {} } })
     expect(r.status).toBe(400)
     expect(r.json.error.details.field).toBe("credentials.accessToken")
+  })
+})
+
+describe("documented errors of the registration endpoints", () => {
+  const cases: ReadonlyArray<readonly [string, string, string, unknown, number, string, string?]> = [
+    ["an unknown Business Manager", "GET", "/v1/business-managers/5550001", undefined, 404, "not_found"],
+    ["an invitation for an unknown Business Manager", "POST", "/v1/business-managers/5550001/onboarding-invitations", undefined, 404, "not_found"],
+    ["a non-digit Business Manager id", "PUT", "/v1/business-managers/acme", { name: "x" }, 400, "invalid_request", "businessId"],
+    ["a Business Manager name that is not a string", "PUT", `/v1/business-managers/${BM}`, { name: 42 }, 400, "invalid_request", "name"],
+    ["an unknown WABA", "GET", "/v1/wabas/5550002", undefined, 404, "not_found"],
+    ["a WABA without its Business Manager", "PUT", "/v1/wabas/5550002", { name: "x" }, 400, "invalid_request", "businessManagerId"],
+    ["a manual status for an unknown WABA", "POST", "/v1/wabas/5550002/mm-api-status", { status: "onboarded", reason: "x" }, 404, "not_found"],
+    ["a manual status that is not one", "POST", `/v1/wabas/${WABA}/mm-api-status`, { status: "eligible", reason: "x" }, 400, "invalid_request", "status"],
+    ["a manual status without a reason", "POST", `/v1/wabas/${WABA}/mm-api-status`, { status: "onboarded" }, 400, "invalid_request", "reason"],
+    ["an unknown channel", "GET", "/v1/channels/5550003", undefined, 404, "not_found"],
+    ["a channel under an unknown WABA", "PUT", "/v1/channels/5550003", { wabaId: "5550002", displayPhoneNumber: "+1", provider: "sandbox", credentials: { apiKey: "k" } }, 404, "not_found"],
+    ["a channel with an unknown provider", "PUT", "/v1/channels/5550003", { wabaId: WABA, displayPhoneNumber: "+1", provider: "twilio", credentials: { apiKey: "k" } }, 400, "invalid_request", "provider"],
+    ["a channel throughput over 1000", "PUT", "/v1/channels/5550003", { wabaId: WABA, displayPhoneNumber: "+1", provider: "sandbox", credentials: { apiKey: "k" }, throughputMps: 5000 }, 400, "invalid_request", "throughputMps"],
+    ["a channel routing override that is not one", "PUT", "/v1/channels/5550003", { wabaId: WABA, displayPhoneNumber: "+1", provider: "sandbox", credentials: { apiKey: "k" }, routing: "fastest" }, 400, "invalid_request", "routing"],
+    ["routing settings of the wrong type", "PUT", "/v1/settings/routing", { marketingViaMmApi: "yes", ttlOnCloudFallback: "warn" }, 400, "invalid_request", "marketingViaMmApi"],
+    ["a template under an unknown WABA", "PUT", "/v1/wabas/5550002/templates/spring_sale/en", { category: "MARKETING" }, 404, "not_found"],
+    ["a template category that is not one", "PUT", `/v1/wabas/${WABA}/templates/spring_sale/en`, { category: "PROMO" }, 400, "invalid_request", "category"],
+    ["a template name that Meta would refuse", "PUT", `/v1/wabas/${WABA}/templates/Spring-Sale/en`, { category: "MARKETING" }, 400, "invalid_request", "name"],
+    ["the templates of an unknown WABA", "GET", "/v1/wabas/5550002/templates", undefined, 404, "not_found"],
+    ["an API key without Business Managers", "POST", "/v1/api-keys", { name: "x", businessManagerIds: [] }, 400, "invalid_request", "businessManagerIds"],
+    ["an API key without a name", "POST", "/v1/api-keys", { businessManagerIds: [BM] }, 400, "invalid_request", "name"],
+    ["revoking an unknown API key", "DELETE", "/v1/api-keys/nokey", undefined, 404, "not_found"]
+  ]
+  for (const [name, method, path, body, status, code, field] of cases) {
+    it(`${name}: ${status} ${code}${field === undefined ? "" : ` (${field})`}`, async () => {
+      const r = await api.request(method, path, body === undefined ? {} : { body })
+      expect(r.status).toBe(status)
+      expect(r.json.error.code).toBe(code)
+      expect(r.json.error.message).toBeTypeOf("string")
+      if (field !== undefined) expect(r.json.error.details.field).toBe(field)
+    })
+  }
+  it("a Business Manager is renamed by PUT; a PUT without a name keeps it", async () => {
+    const id = "5550010"
+    expect((await api.request("PUT", `/v1/business-managers/${id}`, { body: { name: "Acme" } })).json.name).toBe("Acme")
+    expect((await api.request("PUT", `/v1/business-managers/${id}`, { body: { name: "Acme Corp" } })).json.name).toBe("Acme Corp")
+    expect((await api.request("PUT", `/v1/business-managers/${id}`, { body: {} })).json.name).toBe("Acme Corp")
+  })
+  it("revoking a key twice is still 204", async () => {
+    const created = await api.request("POST", "/v1/api-keys", { body: { name: "twice", businessManagerIds: [BM] } })
+    expect((await api.request("DELETE", `/v1/api-keys/${created.json.id}`)).status).toBe(204)
+    expect((await api.request("DELETE", `/v1/api-keys/${created.json.id}`)).status).toBe(204)
+    const listed = (await api.request("GET", "/v1/api-keys?limit=500")).json.items.find((k: { id: string }) => k.id === created.json.id)
+    expect(listed.revokedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/)
   })
 })
 
@@ -296,20 +344,9 @@ describe("tenant isolation", () => {
   })
 })
 
-describe("metrics", () => {
-  it("exposes Prometheus text with the inbox gauge and request counters", async () => {
-    const r = await api.request("GET", "/metrics", { token: null })
-    expect(r.status).toBe(200)
-    expect(r.text).toMatch(/^# HELP mmgw_webhook_inbox_pending/m)
-    expect(r.text).toMatch(/mmgw_http_requests_total\{method="GET",route="\/v1\/wabas\/:id",status="200"\} \d+/)
-    expect(r.text).toMatch(/mmgw_sends_accepted_total\{endpoint="messages",route="cloud_api"\} \d+/)
-  })
-})
-
 const metricValue = async (name: string): Promise<number> => {
   const text = (await api.request("GET", "/metrics", { token: null })).text
   const line = text.split("\n").find((l) => l.startsWith(`${name} `))
   return Number(line?.split(" ")[1] ?? NaN)
 }
 
-void ADMIN

@@ -2,8 +2,10 @@ import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { type EventStore, handleCommand, type MessageId, MessageStream, streamId, type Wamid } from "@mm-gateway/domain"
+import { type Database, inboxPathFor, layer as layerSqlite, openInbox, type WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
-import { apiConfig } from "../../src/api/config.js"
+import { type ApiConfig, apiConfig } from "../../src/api/config.js"
 import { ApiServer, layerApiServer } from "../../src/api/server.js"
 
 export const ADMIN = "test-admin-token"
@@ -13,14 +15,18 @@ export const D360_SECRET = "test-360-secret"
 
 export interface TestApi {
   readonly url: string
+  readonly config: ApiConfig
   readonly dir: string
   readonly database: string
   readonly close: () => Promise<void>
   readonly request: (method: string, path: string, options?: { readonly token?: string | null; readonly body?: unknown; readonly raw?: string; readonly headers?: Record<string, string> }) => Promise<{ readonly status: number; readonly json: any; readonly text: string; readonly headers: Headers }>
 }
 
-/** Boots the real api on 127.0.0.1 (a free port) over a fresh temp database. */
-export const startApi = async (env: Record<string, string> = {}): Promise<TestApi> => {
+/**
+ * Boots the real api on 127.0.0.1 (a free port) over a fresh temp database. `around` is provided to the
+ * server's layer (a logger, a log level).
+ */
+export const startApi = async (env: Record<string, string> = {}, around: Layer.Layer<never> = Layer.empty): Promise<TestApi> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-api-"))
   const database = join(dir, "gateway.sqlite")
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
@@ -34,10 +40,11 @@ export const startApi = async (env: Record<string, string> = {}): Promise<TestAp
     ...env
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)))
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provide(around)))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,
+    config,
     dir,
     database,
     close: async () => {
@@ -92,3 +99,88 @@ export const templateBody = (to: string, name = "spring_sale") => ({
   type: "template",
   template: { name, language: { code: "en" } }
 })
+
+/** The same database files as the api, through connections of their own: what the worker would do. */
+export interface Backdoor {
+  /** Runs domain commands (EventStore, ReadModels) on the api's main database. */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof layerSqlite>>>) => Promise<A>
+  readonly inbox: WebhookInbox
+  readonly inboxDb: Database
+  readonly close: () => Promise<void>
+}
+
+export const backdoor = async (api: TestApi): Promise<Backdoor> => {
+  const runtime = ManagedRuntime.make(layerSqlite({ path: api.database }))
+  const { db, inbox } = await openInbox({ path: inboxPathFor(api.database) })
+  return {
+    run: (effect) => runtime.runPromise(effect),
+    inbox,
+    inboxDb: db,
+    close: async () => {
+      db.close()
+      await runtime.dispose()
+    }
+  }
+}
+
+/** Drives an accepted message as the worker would: dispatch started, then the provider's answer. */
+export const dispatch = (messageId: string, outcome: { readonly wamid: string } | "unknown", at = Date.now()): Effect.Effect<void, unknown, EventStore> =>
+  Effect.gen(function*() {
+    const id = messageId as MessageId
+    const stream = streamId.message(messageId)
+    yield* handleCommand(MessageStream, stream, { _tag: "StartDispatch", messageId: id, attempt: 1, at })
+    if (outcome === "unknown") {
+      yield* handleCommand(MessageStream, stream, { _tag: "RecordDispatchOutcomeUnknown", messageId: id, attempt: 1, reason: "timeout after the request was sent", at: at + 1 })
+      yield* handleCommand(MessageStream, stream, { _tag: "MarkDispatchUnknown", messageId: id, at: at + 2 })
+    } else {
+      yield* handleCommand(MessageStream, stream, {
+        _tag: "RecordDispatchSucceeded",
+        messageId: id,
+        attempt: 1,
+        wamid: outcome.wamid as Wamid,
+        providerStatus: "accepted",
+        at: at + 1
+      })
+    }
+  })
+
+/** A status webhook as the worker applies it to the message. */
+export const observe = (
+  messageId: string,
+  wamid: string,
+  status: "sent" | "delivered" | "read" | "failed",
+  timestamp: number,
+  extra: { readonly category?: string; readonly errorCode?: number } = {}
+): Effect.Effect<void, unknown, EventStore> =>
+  Effect.asVoid(handleCommand(MessageStream, streamId.message(messageId), {
+    _tag: "ObserveStatus",
+    messageId: messageId as MessageId,
+    observation: {
+      wamid: wamid as Wamid,
+      status,
+      timestamp,
+      recipient: null,
+      pricing: extra.category === undefined ? null : { category: extra.category, pricingModel: "PMP", type: "regular", billable: true },
+      originType: null,
+      errors: extra.errorCode === undefined ? [] : [{ code: extra.errorCode, title: "error title", message: "error message", details: null }]
+    },
+    at: timestamp
+  }))
+
+/** Pages through a list endpoint with `limit`, returning every item and the number of pages. */
+export const collectPages = async (api: TestApi, path: string, limit: number, token?: string) => {
+  const items: Array<any> = []
+  let cursor: string | null = null
+  let pages = 0
+  do {
+    const sep = path.includes("?") ? "&" : "?"
+    const r = await api.request("GET", `${path}${sep}limit=${limit}${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`, token === undefined ? {} : { token })
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.text}`)
+    if (r.json.items.length > limit) throw new Error(`${path}: a page of ${r.json.items.length} items for limit ${limit}`)
+    items.push(...r.json.items)
+    cursor = r.json.nextCursor
+    pages++
+    if (pages > 1000) throw new Error(`${path}: pagination does not end`)
+  } while (cursor !== null)
+  return { items, pages }
+}
