@@ -72,6 +72,12 @@ export interface CampaignStats {
   }
   readonly routed: Record<Route, number>
   readonly observedRoute: Record<Route | "unknown", number>
+  /**
+   * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
+   * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
+   * window marks it `dispatch_unknown`).
+   */
+  readonly queued: number
   readonly failed: number
   readonly expired: number
   readonly dispatchUnknown: number
@@ -412,6 +418,7 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
        COALESCE(SUM(route_observed = 'marketing_messages'), 0) AS observed_mm,
        COALESCE(SUM(route_observed = 'cloud_api'), 0) AS observed_cloud,
        COALESCE(SUM(route_observed IS NULL), 0) AS observed_unknown,
+       COALESCE(SUM(status = 'accepted'), 0) AS queued,
        COALESCE(SUM(status = 'failed'), 0) AS failed,
        COALESCE(SUM(status = 'expired'), 0) AS expired,
        COALESCE(SUM(status = 'dispatch_unknown'), 0) AS dispatch_unknown,
@@ -436,6 +443,7 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
     },
     routed: { marketing_messages: n("routed_mm"), cloud_api: n("routed_cloud") },
     observedRoute: { marketing_messages: n("observed_mm"), cloud_api: n("observed_cloud"), unknown: n("observed_unknown") },
+    queued: n("queued"),
     failed: n("failed"),
     expired: n("expired"),
     dispatchUnknown: n("dispatch_unknown"),
