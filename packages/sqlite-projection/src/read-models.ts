@@ -253,13 +253,17 @@ export const makeReadModels = (db: Database): ReadModels => {
         const limit = clampLimit(options.limit)
         const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
         const scope = options.businessManagerIds === undefined ? null : JSON.stringify(options.businessManagerIds)
-        // A restriction may have ended since the row was written: such rows are candidates for every status.
+        // The stored status is as of the row's last fact, and the only thing time changes is a restriction
+        // ending. Rows whose restriction may have ended by `now`, and rows stored as of a time after `now`
+        // (a reader whose clock is behind the writer's, or asking about the past, when a restriction may
+        // not have ended yet), are candidates for every status and decided below.
         const rows = prepared(
           db,
           `SELECT id, business_manager_id, name, state FROM wabas
            WHERE id > @after
              AND (@scope IS NULL OR business_manager_id IN (SELECT value FROM json_each(@scope)))
-             AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now))
+             AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now)
+               OR as_of > @now)
            ORDER BY id LIMIT @limit`
         ).all({ after, scope, status: options.status ?? null, now: options.now, limit })
         const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])

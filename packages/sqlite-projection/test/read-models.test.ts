@@ -11,6 +11,7 @@ import {
   dispatchFailed,
   dispatchOutcomeUnknown,
   dispatchSucceeded,
+  ids,
   markDispatchUnknown,
   observe,
   recordTemplate,
@@ -63,6 +64,22 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       const onboardedAt600 = yield* read.wabas({ status: "onboarded", now: 600 })
       assert.deepStrictEqual(onboardedAt600.items.map((w) => w.id), ["10"])
       assert.deepStrictEqual((yield* read.wabas({ status: "suspended", now: 600 })).items, [])
+    })))
+
+  it.effect("the WABA list filtered by status agrees with each WABA's own view, even for a now before the row's last fact", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      // Stored as of 300, when the restriction (100 → 300) had already ended: the row says not onboarded.
+      yield* all([
+        registerBm(1, 1),
+        registerWaba(10, 1, 2),
+        suspend(10, 100, 300),
+        { stream: "Waba", command: { _tag: "RecordTermsNotAccepted", wabaId: ids.waba(10), errorCode: 131055, details: null, at: 300 } }
+      ])
+      assert.strictEqual((yield* read.waba("10", 200))?.mmApi.status, "suspended")
+      assert.deepStrictEqual((yield* read.wabas({ status: "suspended", now: 200 })).items.map((w) => w.id), ["10"])
+      assert.deepStrictEqual((yield* read.wabas({ status: "not_onboarded", now: 200 })).items, [])
+      assert.deepStrictEqual((yield* read.wabas({ status: "not_onboarded", now: 400 })).items.map((w) => w.id), ["10"])
     })))
 
   it.effect("WABA list pages with a cursor", () =>
@@ -376,10 +393,6 @@ describe("read models (inline: visible as soon as the append returns)", () => {
   it.effect("the worker's look-ups: ready to dispatch, by dispatch phase, TTL expiry due, by recipient and time window", () =>
     withStore(Effect.gen(function*() {
       const read = yield* ReadModels
-      const ttlMessage = requestMessage("ttl", { at: 5, to: "16505550001" })
-      const withTtl: typeof ttlMessage = ttlMessage.stream === "Message" && ttlMessage.command._tag === "RequestMessage"
-        ? { stream: "Message", command: { ...ttlMessage.command, template: { name: "sale", language: "en", category: "MARKETING", ttlSeconds: 43_200 } } }
-        : ttlMessage
       yield* all([
         requestMessage("ready", { at: 1 }),
         requestMessage("backoff", { at: 2 }),
@@ -388,7 +401,7 @@ describe("read models (inline: visible as soon as the append returns)", () => {
         requestMessage("unknown", { at: 3 }),
         startDispatch("unknown", 1, 4),
         dispatchOutcomeUnknown("unknown", 1, 7),
-        withTtl,
+        requestMessage("ttl", { at: 5, to: "16505550001", ttlSeconds: 43_200 }),
         startDispatch("ttl", 1, 6),
         dispatchSucceeded("ttl", 1, "w.ttl", 10)
       ])
