@@ -1,9 +1,4 @@
-/**
- * Connection settings and the write discipline shared by every writer of a database file.
- *
- * This module has no runtime imports on purpose: the two-process test transpiles it and runs it in
- * plain child processes, so the children write exactly the way the adapter does.
- */
+/** Connection settings and the write discipline shared by every writer of a database file. */
 import type BetterSqlite3 from "better-sqlite3"
 
 export type Database = BetterSqlite3.Database

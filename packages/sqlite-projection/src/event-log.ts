@@ -1,8 +1,6 @@
 /**
- * The event table itself: appends with an expected version and reads, on encoded events.
- *
- * No runtime imports, like `connection.ts`: the two-process test runs this very code in child
- * processes. Decoding into domain events and projecting happen in `event-store.ts`.
+ * The event table itself: appends with an expected version and reads, on encoded events. Decoding into
+ * domain events and projecting happen in `event-store.ts`.
  */
 import { type Database, immediate } from "./connection.js"
 

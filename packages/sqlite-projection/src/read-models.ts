@@ -72,6 +72,12 @@ export interface CampaignStats {
   }
   readonly routed: Record<Route, number>
   readonly observedRoute: Record<Route | "unknown", number>
+  /**
+   * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
+   * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
+   * window marks it `dispatch_unknown`).
+   */
+  readonly queued: number
   readonly failed: number
   readonly expired: number
   readonly dispatchUnknown: number
@@ -247,13 +253,17 @@ export const makeReadModels = (db: Database): ReadModels => {
         const limit = clampLimit(options.limit)
         const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
         const scope = options.businessManagerIds === undefined ? null : JSON.stringify(options.businessManagerIds)
-        // A restriction may have ended since the row was written: such rows are candidates for every status.
+        // The stored status is as of the row's last fact, and the only thing time changes is a restriction
+        // ending. Rows whose restriction may have ended by `now`, and rows stored as of a time after `now`
+        // (a reader whose clock is behind the writer's, or asking about the past, when a restriction may
+        // not have ended yet), are candidates for every status and decided below.
         const rows = prepared(
           db,
           `SELECT id, business_manager_id, name, state FROM wabas
            WHERE id > @after
              AND (@scope IS NULL OR business_manager_id IN (SELECT value FROM json_each(@scope)))
-             AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now))
+             AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now)
+               OR as_of > @now)
            ORDER BY id LIMIT @limit`
         ).all({ after, scope, status: options.status ?? null, now: options.now, limit })
         const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])
@@ -412,6 +422,7 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
        COALESCE(SUM(route_observed = 'marketing_messages'), 0) AS observed_mm,
        COALESCE(SUM(route_observed = 'cloud_api'), 0) AS observed_cloud,
        COALESCE(SUM(route_observed IS NULL), 0) AS observed_unknown,
+       COALESCE(SUM(status = 'accepted'), 0) AS queued,
        COALESCE(SUM(status = 'failed'), 0) AS failed,
        COALESCE(SUM(status = 'expired'), 0) AS expired,
        COALESCE(SUM(status = 'dispatch_unknown'), 0) AS dispatch_unknown,
@@ -436,6 +447,7 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
     },
     routed: { marketing_messages: n("routed_mm"), cloud_api: n("routed_cloud") },
     observedRoute: { marketing_messages: n("observed_mm"), cloud_api: n("observed_cloud"), unknown: n("observed_unknown") },
+    queued: n("queued"),
     failed: n("failed"),
     expired: n("expired"),
     dispatchUnknown: n("dispatch_unknown"),

@@ -1,13 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { afterAll } from "vitest"
-import { headersToKeep, inboxPathFor, layerInbox, openInbox, WebhookInbox } from "../src/inbox.js"
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-inbox-"))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+import { headersToKeep, inboxPathFor, layerInbox, WebhookInbox } from "../src/inbox.js"
 
 const body = (s: string) => new TextEncoder().encode(s)
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -67,22 +60,6 @@ describe("webhook inbox", () => {
       yield* inbox.quarantine(1, "late", 200)
       assert.strictEqual((yield* inbox.get(1))!.state, "processed")
     })))
-
-  it.effect("group commit: concurrent deliveries share a transaction on a file with synchronous=FULL, each answered after it", () =>
-    Effect.promise(async () => {
-      const { db, inbox } = await openInbox({ path: path.join(dir, "full.inbox.sqlite"), durability: "full" })
-      try {
-        assert.strictEqual(db.pragma("synchronous", { simple: true }), 2)
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => inbox.appendGrouped(body(`{"i":${i % 40}}`), {}, "meta", i))
-        )
-        assert.strictEqual(new Set(results.map((r) => r.id)).size, 40)
-        assert.strictEqual(results.filter((r) => r.duplicate).length, 10)
-        assert.strictEqual((db.prepare("SELECT COUNT(*) AS n FROM inbox").get() as { n: number }).n, 40)
-      } finally {
-        db.close()
-      }
-    }))
 
   it.effect("only the headers that matter are kept, never a shared-secret header", () =>
     Effect.sync(() => {

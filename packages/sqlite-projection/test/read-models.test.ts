@@ -11,6 +11,7 @@ import {
   dispatchFailed,
   dispatchOutcomeUnknown,
   dispatchSucceeded,
+  ids,
   markDispatchUnknown,
   observe,
   recordTemplate,
@@ -63,6 +64,22 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       const onboardedAt600 = yield* read.wabas({ status: "onboarded", now: 600 })
       assert.deepStrictEqual(onboardedAt600.items.map((w) => w.id), ["10"])
       assert.deepStrictEqual((yield* read.wabas({ status: "suspended", now: 600 })).items, [])
+    })))
+
+  it.effect("the WABA list filtered by status agrees with each WABA's own view, even for a now before the row's last fact", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      // Stored as of 300, when the restriction (100 → 300) had already ended: the row says not onboarded.
+      yield* all([
+        registerBm(1, 1),
+        registerWaba(10, 1, 2),
+        suspend(10, 100, 300),
+        { stream: "Waba", command: { _tag: "RecordTermsNotAccepted", wabaId: ids.waba(10), errorCode: 131055, details: null, at: 300 } }
+      ])
+      assert.strictEqual((yield* read.waba("10", 200))?.mmApi.status, "suspended")
+      assert.deepStrictEqual((yield* read.wabas({ status: "suspended", now: 200 })).items.map((w) => w.id), ["10"])
+      assert.deepStrictEqual((yield* read.wabas({ status: "not_onboarded", now: 200 })).items, [])
+      assert.deepStrictEqual((yield* read.wabas({ status: "not_onboarded", now: 400 })).items.map((w) => w.id), ["10"])
     })))
 
   it.effect("WABA list pages with a cursor", () =>
@@ -198,6 +215,7 @@ describe("read models (inline: visible as soon as the append returns)", () => {
         funnel: { accepted: 5, submitted: 3, sent: 3, delivered: 2, read: 1, clicked: 1 },
         routed: { marketing_messages: 4, cloud_api: 1 },
         observedRoute: { marketing_messages: 2, cloud_api: 1, unknown: 2 },
+        queued: 0,
         failed: 2,
         expired: 0,
         dispatchUnknown: 1,
@@ -207,6 +225,138 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       const empty = yield* read.campaignStats("none")
       assert.strictEqual(empty.funnel.accepted, 0)
       assert.deepStrictEqual(empty.failuresByCode, {})
+    })))
+
+  it.effect("campaign stats: queued counts the messages still accepted (waiting, backing off, in flight, outcome unknown), nothing the provider took or that is final", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      yield* all([
+        requestMessage("waiting", { at: 10 }),
+        requestMessage("backing-off", { at: 10 }),
+        startDispatch("backing-off", 1, 11),
+        dispatchFailed("backing-off", 1, 130429, false, 12),
+        requestMessage("in-flight", { at: 10 }),
+        startDispatch("in-flight", 1, 11),
+        requestMessage("unknown", { at: 10 }),
+        startDispatch("unknown", 1, 11),
+        dispatchOutcomeUnknown("unknown", 1, 12),
+        requestMessage("submitted", { at: 10 }),
+        startDispatch("submitted", 1, 11),
+        dispatchSucceeded("submitted", 1, "w.submitted", 12),
+        requestMessage("failed", { at: 10 }),
+        startDispatch("failed", 1, 11),
+        dispatchFailed("failed", 1, 131026, true, 12),
+        requestMessage("marked-unknown", { at: 10 }),
+        startDispatch("marked-unknown", 1, 11),
+        dispatchOutcomeUnknown("marked-unknown", 1, 12),
+        markDispatchUnknown("marked-unknown", 1000),
+        // A status webhook proves the provider took it, even with the dispatch result still unknown.
+        requestMessage("seen", { at: 10 }),
+        startDispatch("seen", 1, 11),
+        dispatchOutcomeUnknown("seen", 1, 12),
+        observe("seen", "w.seen", "sent", 13),
+        requestMessage("elsewhere", { at: 10, campaign: "c2" })
+      ])
+      const stats = yield* read.campaignStats("c1")
+      assert.strictEqual(stats.funnel.accepted, 8)
+      assert.strictEqual(stats.queued, 4)
+      assert.deepStrictEqual([stats.funnel.submitted, stats.failed, stats.dispatchUnknown], [2, 1, 1])
+      assert.strictEqual((yield* read.campaignStats("c2")).queued, 1)
+      assert.strictEqual((yield* read.campaignStats("none")).queued, 0)
+      // Each of them is `accepted` in its own view: queued is that status, counted.
+      for (const id of ["waiting", "backing-off", "in-flight", "unknown"]) assert.strictEqual((yield* read.message(id))?.status, "accepted")
+    })))
+
+  it.effect("campaign stats scoped to Business Managers: two tenants sharing a campaign id see only their own messages", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      yield* all([
+        registerBm(1, 1),
+        registerBm(2, 1),
+        registerWaba(10, 1, 2),
+        registerWaba(20, 2, 2),
+        // Tenant 1: one read, one failed with 131049, one queued.
+        requestMessage("a1", { at: 10, waba: 10 }),
+        startDispatch("a1", 1, 11),
+        dispatchSucceeded("a1", 1, "w.a1", 12),
+        observe("a1", "w.a1", "read", 13, "marketing_lite"),
+        requestMessage("a2", { at: 10, waba: 10 }),
+        startDispatch("a2", 1, 11),
+        dispatchSucceeded("a2", 1, "w.a2", 12),
+        observe("a2", "w.a2", "failed", 13, null, 131049),
+        requestMessage("a3", { at: 10, waba: 10 }),
+        // Tenant 2, same campaign id "c1": one delivered on the Cloud API, one failed at dispatch with 131026.
+        requestMessage("b1", { at: 10, waba: 20, channel: 200, route: "cloud_api" }),
+        startDispatch("b1", 1, 11),
+        dispatchSucceeded("b1", 1, "w.b1", 12),
+        observe("b1", "w.b1", "delivered", 13, "marketing"),
+        requestMessage("b2", { at: 10, waba: 20, channel: 200 }),
+        startDispatch("b2", 1, 11),
+        dispatchFailed("b2", 1, 131026, true, 12)
+      ])
+      const all1 = yield* read.campaignStats("c1")
+      const bm1 = yield* read.campaignStats("c1", ["1"])
+      const bm2 = yield* read.campaignStats("c1", ["2"])
+      const both = yield* read.campaignStats("c1", ["1", "2"])
+      const none = yield* read.campaignStats("c1", [])
+      assert.deepStrictEqual(
+        [all1, bm1, bm2].map((s) => [s.funnel.accepted, s.funnel.submitted, s.funnel.delivered, s.funnel.read, s.queued, s.failed]),
+        [[5, 3, 2, 1, 1, 2], [3, 2, 1, 1, 1, 1], [2, 1, 1, 0, 0, 1]]
+      )
+      assert.deepStrictEqual(
+        [all1, bm1, bm2].map((s) => [s.routed, s.observedRoute]),
+        [
+          [{ marketing_messages: 4, cloud_api: 1 }, { marketing_messages: 1, cloud_api: 1, unknown: 3 }],
+          [{ marketing_messages: 3, cloud_api: 0 }, { marketing_messages: 1, cloud_api: 0, unknown: 2 }],
+          [{ marketing_messages: 1, cloud_api: 1 }, { marketing_messages: 0, cloud_api: 1, unknown: 1 }]
+        ]
+      )
+      assert.deepStrictEqual([all1.failuresByCode, bm1.failuresByCode, bm2.failuresByCode], [
+        { "131026": 1, "131049": 1 },
+        { "131049": 1 },
+        { "131026": 1 }
+      ])
+      assert.deepStrictEqual(both, all1)
+      assert.strictEqual(none.funnel.accepted, 0)
+      assert.strictEqual((yield* read.campaignStats("c1", ["3"])).funnel.accepted, 0)
+    })))
+
+  it.effect("WABA list scoped to Business Managers, with the status filter and pages", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      yield* all([
+        registerBm(1, 1),
+        registerBm(2, 1),
+        registerWaba(10, 1, 2),
+        registerWaba(11, 1, 2),
+        registerWaba(12, 1, 2),
+        registerWaba(20, 2, 2),
+        registerWaba(21, 2, 2),
+        wabaTermsSigned(11, 3),
+        wabaTermsSigned(21, 3)
+      ])
+      const ids = (page: { readonly items: ReadonlyArray<{ readonly id: string }> }) => page.items.map((w) => w.id)
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10 })), ["10", "11", "12", "20", "21"])
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10, businessManagerIds: ["1"] })), ["10", "11", "12"])
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10, businessManagerIds: ["2"] })), ["20", "21"])
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10, businessManagerIds: ["1", "2"] })), ["10", "11", "12", "20", "21"])
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10, businessManagerIds: [] })), [])
+      assert.deepStrictEqual(ids(yield* read.wabas({ now: 10, businessManagerIds: ["2"], status: "onboarded" })), ["21"])
+      const first = yield* read.wabas({ now: 10, businessManagerIds: ["1"], limit: 2 })
+      const second = yield* read.wabas({ now: 10, businessManagerIds: ["1"], limit: 2, cursor: first.nextCursor })
+      assert.deepStrictEqual([ids(first), ids(second), second.nextCursor], [["10", "11"], ["12"], null])
+    })))
+
+  it.effect("click attribution: the message a click id was attributed to first, before or after the click itself arrived", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      yield* all([requestMessage("m1", { at: 1 }), requestMessage("m2", { at: 1 })])
+      assert.isNull(yield* read.clickAttribution("k1"))
+      yield* all([attributeClick("m2", "k1", 5), attributeClick("m1", "k1", 6), userAction(100, "k1", 7)])
+      assert.strictEqual(yield* read.clickAttribution("k1"), "m2")
+      yield* all([userAction(100, "k2", 8), attributeClick("m1", "k2", 9)])
+      assert.strictEqual(yield* read.clickAttribution("k2"), "m1")
+      assert.isNull(yield* read.clickAttribution("k3"))
     })))
 
   it.effect("clicks per channel, tied to a message whichever of click and attribution comes first", () =>
@@ -243,10 +393,6 @@ describe("read models (inline: visible as soon as the append returns)", () => {
   it.effect("the worker's look-ups: ready to dispatch, by dispatch phase, TTL expiry due, by recipient and time window", () =>
     withStore(Effect.gen(function*() {
       const read = yield* ReadModels
-      const ttlMessage = requestMessage("ttl", { at: 5, to: "16505550001" })
-      const withTtl: typeof ttlMessage = ttlMessage.stream === "Message" && ttlMessage.command._tag === "RequestMessage"
-        ? { stream: "Message", command: { ...ttlMessage.command, template: { name: "sale", language: "en", category: "MARKETING", ttlSeconds: 43_200 } } }
-        : ttlMessage
       yield* all([
         requestMessage("ready", { at: 1 }),
         requestMessage("backoff", { at: 2 }),
@@ -255,7 +401,7 @@ describe("read models (inline: visible as soon as the append returns)", () => {
         requestMessage("unknown", { at: 3 }),
         startDispatch("unknown", 1, 4),
         dispatchOutcomeUnknown("unknown", 1, 7),
-        withTtl,
+        requestMessage("ttl", { at: 5, to: "16505550001", ttlSeconds: 43_200 }),
         startDispatch("ttl", 1, 6),
         dispatchSucceeded("ttl", 1, "w.ttl", 10)
       ])

@@ -3,16 +3,18 @@ import {
   ChannelStream,
   type DomainEvent,
   handleCommand,
+  type Handled,
   MessageStream,
   PartnerSettingsStream,
   RecipientStream,
   streamId,
+  type StreamKind,
   TemplateStream,
   UserActionStream,
   WabaStream
 } from "@mm-gateway/domain"
 import type { BusinessManager, Channel, EventStore, Message, PartnerSettings, Recipient, Template, UserAction, Waba } from "@mm-gateway/domain"
-import { Effect } from "effect"
+import { Effect, type Either } from "effect"
 import type { Database } from "../src/connection.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
 
@@ -27,32 +29,55 @@ export type AnyCommand =
   | { readonly stream: "Recipient"; readonly command: Recipient.RecipientCommand }
   | { readonly stream: "UserAction"; readonly command: UserAction.UserActionCommand }
 
-/** Runs one command; domain rejections are part of a random sequence and are dropped. */
-export const run = (c: AnyCommand) => {
-  const handled = (() => {
-    switch (c.stream) {
-      case "BusinessManager":
-        return handleCommand(BusinessManagerStream, streamId.businessManager(c.command.businessManagerId), c.command)
-      case "Waba":
-        return handleCommand(WabaStream, streamId.waba(c.command.wabaId), c.command)
-      case "Channel":
-        return handleCommand(ChannelStream, streamId.channel(c.command.phoneNumberId), c.command)
-      case "PartnerSettings":
-        return handleCommand(PartnerSettingsStream, streamId.partnerSettings(), c.command)
-      case "Template":
-        return handleCommand(TemplateStream, streamId.template(c.command.wabaId, c.command.name, c.command.language), c.command)
-      case "Message":
-        return handleCommand(MessageStream, streamId.message(c.command.messageId), c.command)
-      case "Recipient":
-        return handleCommand(RecipientStream, streamId.recipient(c.command.wabaId, c.command.recipient), c.command)
-      case "UserAction": {
-        const u = c.command
-        return handleCommand(UserActionStream, streamId.userAction(u.channel, u.actionType, u.clickId, u.trackingToken, u.occurredAt), u)
-      }
+/** A stream kind of any command, erased to what `handleCommand` and a fold need. */
+export type AnyStreamKind = StreamKind<unknown, DomainEvent, unknown, unknown>
+
+/** The stream a command is aimed at, and its kind. */
+export const target = (c: AnyCommand): { readonly kind: AnyStreamKind; readonly streamId: string } => {
+  const aim = <C, E extends DomainEvent, S, X>(kind: StreamKind<C, E, S, X>, streamId: string) => ({
+    kind: kind as unknown as AnyStreamKind,
+    streamId
+  })
+  switch (c.stream) {
+    case "BusinessManager":
+      return aim(BusinessManagerStream, streamId.businessManager(c.command.businessManagerId))
+    case "Waba":
+      return aim(WabaStream, streamId.waba(c.command.wabaId))
+    case "Channel":
+      return aim(ChannelStream, streamId.channel(c.command.phoneNumberId))
+    case "PartnerSettings":
+      return aim(PartnerSettingsStream, streamId.partnerSettings())
+    case "Template":
+      return aim(TemplateStream, streamId.template(c.command.wabaId, c.command.name, c.command.language))
+    case "Message":
+      return aim(MessageStream, streamId.message(c.command.messageId))
+    case "Recipient":
+      return aim(RecipientStream, streamId.recipient(c.command.wabaId, c.command.recipient))
+    case "UserAction": {
+      const u = c.command
+      return aim(UserActionStream, streamId.userAction(u.channel, u.actionType, u.clickId, u.trackingToken, u.occurredAt))
     }
-  })() as Effect.Effect<{ readonly events: ReadonlyArray<DomainEvent> }, unknown, EventStore>
-  return Effect.either(handled)
+  }
 }
+
+/** Runs one command through the domain's command handler; domain rejections come back as `Left`. */
+export const run = (c: AnyCommand): Effect.Effect<Either.Either<Handled<DomainEvent, unknown>, unknown>, never, EventStore> => {
+  const { kind, streamId } = target(c)
+  return Effect.either(handleCommand(kind, streamId, c.command))
+}
+
+/**
+ * fast-check's run count: `FC_NUM_RUNS` when it is set — a positive integer, anything else is an error
+ * that says so (an empty or mistyped value must not quietly run a property zero times) — else `fallback`.
+ */
+export const numRunsFrom = (raw: string | undefined, fallback: number): number => {
+  if (raw === undefined) return fallback
+  const n = /^[1-9][0-9]*$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(n)) throw new Error(`FC_NUM_RUNS must be a positive integer, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+export const numRuns = (fallback: number): number => numRunsFrom(process.env["FC_NUM_RUNS"], fallback)
 
 /** Every read-model row and checkpoint, in a stable order: what "equal read models" means in the tests. */
 export const dumpReadModels = (db: Database): Record<string, ReadonlyArray<string>> => {
@@ -123,7 +148,15 @@ export const recordTemplate = (waba: number, name: string, category: "MARKETING"
 
 export const requestMessage = (
   id: string,
-  options: { readonly channel?: number; readonly waba?: number; readonly campaign?: string | null; readonly route?: "marketing_messages" | "cloud_api"; readonly at?: number; readonly to?: string }
+  options: {
+    readonly channel?: number
+    readonly waba?: number
+    readonly campaign?: string | null
+    readonly route?: "marketing_messages" | "cloud_api"
+    readonly at?: number
+    readonly to?: string
+    readonly ttlSeconds?: number | null
+  }
 ): AnyCommand => {
   const route = options.route ?? "marketing_messages"
   return {
@@ -136,7 +169,7 @@ export const requestMessage = (
       to: (options.to ?? "16505551234") as (typeof Message.RequestMessage.Type)["to"],
       endpoint: "marketing_messages",
       messageType: "template",
-      template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null },
+      template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: options.ttlSeconds ?? null },
       productPolicy: null,
       messageActivitySharing: null,
       clientCallbackData: null,

@@ -1,0 +1,329 @@
+/**
+ * The model of the model-based test of SPEC §8 invariant 5: the pure domain over an in-memory log.
+ * A command is decided on the fold of its stream, and every read model the API and the worker query is
+ * derived here from the folds of the streams — by what the read models mean, not by the SQL that
+ * builds them — so the test can compare the two after every command.
+ */
+import {
+  BusinessManagerStream,
+  categoryOf,
+  ChannelStream,
+  type DomainEvent,
+  fold,
+  Message,
+  MessageStream,
+  mmApiStatus,
+  type MmApiStatusView,
+  PartnerSettingsStream,
+  streamId,
+  TemplateStream,
+  WabaStream
+} from "@mm-gateway/domain"
+import type { BusinessManager, Channel, PartnerSettings, Template, UserAction, Waba } from "@mm-gateway/domain"
+import { Either } from "effect"
+import { type MessageResource, resourceOf } from "../src/projections/index.js"
+import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "../src/read-models.js"
+import { type AnyCommand, target } from "./support.js"
+
+interface Logged {
+  readonly event: DomainEvent
+  /** Append order over the whole log: the model's global position. */
+  readonly seq: number
+}
+
+const byKey = <A>(key: (a: A) => ReadonlyArray<string | number>) => (a: A, b: A): number => {
+  const ka = key(a)
+  const kb = key(b)
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1
+  return 0
+}
+
+/** JSON is how the read models store their views: compare like with like (no `undefined`, plain objects). */
+const asStored = <A>(a: A): A => JSON.parse(JSON.stringify(a)) as A
+
+export class LogModel {
+  private readonly streams = new Map<string, Array<Logged>>()
+  private seq = 0
+  /** Folds are asked for many times between two appends: computed once each. */
+  private readonly memo = new Map<string, unknown>()
+
+  private cached<A>(key: string, compute: () => A): A {
+    if (!this.memo.has(key)) this.memo.set(key, compute())
+    return this.memo.get(key) as A
+  }
+
+  /** What the domain decides for `c` on the current fold of its stream. */
+  decide(c: AnyCommand): Either.Either<ReadonlyArray<DomainEvent>, unknown> {
+    const { kind, streamId: id } = target(c)
+    return kind.decider.decide(c.command, fold(kind.decider, this.events(id)))
+  }
+
+  append(id: string, events: ReadonlyArray<DomainEvent>): void {
+    const stream = this.streams.get(id) ?? []
+    for (const event of events) stream.push({ event, seq: ++this.seq })
+    if (stream.length > 0) this.streams.set(id, stream)
+    this.memo.clear()
+  }
+
+  events(id: string): ReadonlyArray<DomainEvent> {
+    return (this.streams.get(id) ?? []).map((l) => l.event)
+  }
+
+  logged(category: string): ReadonlyArray<readonly [string, ReadonlyArray<Logged>]> {
+    return [...this.streams].filter(([id]) => categoryOf(id) === category)
+  }
+
+  // ---- folds -------------------------------------------------------------------------------------
+
+  businessManager(id: string): BusinessManager.BusinessManagerState | null {
+    return this.cached(`bm:${id}`, () => {
+      const events = this.events(streamId.businessManager(id))
+      return events.length === 0 ? null : fold(BusinessManagerStream.decider, events as Array<BusinessManager.BusinessManagerEvent>)
+    })
+  }
+
+  waba(id: string): Waba.WabaState | null {
+    return this.cached(`waba:${id}`, () => {
+      const events = this.events(streamId.waba(id))
+      return events.length === 0 ? null : fold(WabaStream.decider, events as Array<Waba.WabaEvent>)
+    })
+  }
+
+  wabaIds(): ReadonlyArray<string> {
+    return this.logged("Waba").map(([id]) => id.slice("Waba-".length)).sort()
+  }
+
+  message(id: string): Message.MessageRecord | null {
+    return this.cached(`message:${id}`, () => {
+      const state = fold(MessageStream.decider, this.events(streamId.message(id)) as Array<Message.MessageEvent>)
+      return state._tag === "Requested" ? state.message : null
+    })
+  }
+
+  messages(): ReadonlyArray<Message.MessageRecord> {
+    return this.cached("messages", () =>
+      this.logged("Message").flatMap(([id]) => {
+        const m = this.message(id.slice("Message-".length))
+        return m === null ? [] : [m]
+      }))
+  }
+
+  // ---- the read models ---------------------------------------------------------------------------
+
+  wabaView(id: string, now: number): WabaView | null {
+    const state = this.waba(id)
+    if (state === null) return null
+    const bm = state.businessManagerId === null ? null : this.businessManager(state.businessManagerId)
+    return { id, businessManagerId: state.businessManagerId, name: state.name, mmApi: mmApiStatus(state, bm, now) }
+  }
+
+  wabaViews(now: number, filter: { readonly status?: MmApiStatusView["status"]; readonly businessManagerIds?: ReadonlyArray<string> } = {}) {
+    return this.wabaIds()
+      .map((id) => this.wabaView(id, now)!)
+      .filter((w) => filter.status === undefined || w.mmApi.status === filter.status)
+      .filter((w) => filter.businessManagerIds === undefined || (w.businessManagerId !== null && filter.businessManagerIds.includes(w.businessManagerId)))
+  }
+
+  businessManagerView(id: string, now: number): BusinessManagerView | null {
+    const state = this.businessManager(id)
+    if (state === null) return null
+    // The link shown is the latest invitation's; the decider only accepts invitations newer than the last.
+    const invitations = this.events(streamId.businessManager(id)).filter((e) => e._tag === "OnboardingInvitationIssued")
+    const last = invitations.at(-1)
+    return {
+      id,
+      name: state.name,
+      mmApi: { termsSigned: state.termsSignedAt !== null, signedAt: state.termsSignedAt, invitedAt: state.invitedAt },
+      invitationLink: last?._tag === "OnboardingInvitationIssued" ? last.link : null,
+      wabas: this.wabaViews(now, { businessManagerIds: [id] })
+    }
+  }
+
+  channelView(id: string): ChannelDispatchView | null {
+    const events = this.events(streamId.channel(id)) as Array<Channel.ChannelEvent>
+    const state = fold(ChannelStream.decider, events)
+    if (state._tag !== "Registered") return null
+    return {
+      phoneNumberId: id,
+      wabaId: state.config.wabaId,
+      displayPhoneNumber: state.config.displayPhoneNumber,
+      provider: state.config.provider,
+      routing: state.routing,
+      throughputMps: state.config.throughputMps,
+      registeredAt: events[0]!.at,
+      updatedAt: events.at(-1)!.at,
+      credentialsRef: state.config.credentialsRef
+    }
+  }
+
+  routingSettings(): PartnerSettings.RoutingSettings {
+    const state = fold(PartnerSettingsStream.decider, this.events(streamId.partnerSettings()) as Array<PartnerSettings.PartnerSettingsEvent>)
+    return { marketingViaMmApi: state.marketingViaMmApi, ttlOnCloudFallback: state.ttlOnCloudFallback }
+  }
+
+  templateView(wabaId: string, name: string, language: string): TemplateView | null {
+    const events = this.events(streamId.template(wabaId, name, language)) as Array<Template.TemplateEvent>
+    if (events.length === 0) return null
+    const state = fold(TemplateStream.decider, events)
+    const statuses = events.filter((e) => e._tag === "TemplateStatusChanged")
+    const lastStatus = statuses.at(-1)
+    return asStored({
+      wabaId,
+      name,
+      language,
+      category: state.category,
+      ttlSeconds: state.ttlSeconds,
+      status: state.status,
+      statusReason: lastStatus?._tag === "TemplateStatusChanged" ? lastStatus.reason : null,
+      impending: state.impending,
+      updatedAt: events.at(-1)!.at
+    })
+  }
+
+  templateViews(wabaId: string): ReadonlyArray<TemplateView> {
+    return this.logged("Template")
+      .map(([, logged]) => logged[0]!.event as Template.TemplateEvent)
+      .filter((e) => e.wabaId === wabaId)
+      .map((e) => this.templateView(e.wabaId, e.name, e.language)!)
+      .sort(byKey((t) => [t.name, t.language]))
+  }
+
+  messageView(id: string): MessageResource | null {
+    const m = this.messages().find((r) => r.request.messageId === id)
+    return m === undefined ? null : asStored(resourceOf(m, Message.viewOf(m)))
+  }
+
+  messagesByWamid(wamid: string): ReadonlyArray<MessageResource> {
+    return this.messages()
+      .filter((m) => m.wamid === wamid)
+      .sort(byKey((m) => [m.request.messageId]))
+      .map((m) => asStored(resourceOf(m, Message.viewOf(m))))
+  }
+
+  messagesToRecipient(channel: string, recipient: string, from: number, to: number): ReadonlyArray<MessageResource> {
+    return this.messages()
+      .filter((m) => m.request.channel === channel && m.request.to === recipient && m.request.at >= from && m.request.at <= to)
+      .sort(byKey((m) => [m.request.at, m.request.messageId]))
+      .map((m) => asStored(resourceOf(m, Message.viewOf(m))))
+  }
+
+  /** SPEC §3's campaign stats, counted message by message. */
+  campaignStats(campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats {
+    const inScope = (m: Message.MessageRecord) => {
+      if (businessManagerIds === null) return true
+      const owner = this.waba(m.request.wabaId)?.businessManagerId ?? null
+      return owner !== null && businessManagerIds.includes(owner)
+    }
+    const messages = this.messages().filter((m) => m.request.campaignId === campaignId && inScope(m))
+    const count = (p: (m: Message.MessageRecord, v: Message.MessageView) => boolean) =>
+      messages.filter((m) => p(m, Message.viewOf(m))).length
+    // The provider took the message: it answered the dispatch, or a status webhook names it (even `failed`).
+    const submitted = (m: Message.MessageRecord) => m.submittedAt !== null || m.phase._tag === "Submitted" || m.observations.length > 0
+    const failuresByCode: Record<string, number> = {}
+    for (const m of messages) {
+      const v = Message.viewOf(m)
+      if (v.status !== "failed") continue
+      for (const code of new Set(v.errors.map((e) => e.code))) failuresByCode[String(code)] = (failuresByCode[String(code)] ?? 0) + 1
+    }
+    return {
+      campaignId,
+      funnel: {
+        accepted: messages.length,
+        submitted: count(submitted),
+        sent: count((_, v) => v.timestamps.sentAt !== null || v.timestamps.deliveredAt !== null),
+        delivered: count((_, v) => v.timestamps.deliveredAt !== null),
+        read: count((_, v) => v.timestamps.readAt !== null),
+        clicked: count((m) => m.clicks.length > 0)
+      },
+      routed: { marketing_messages: count((m) => m.route === "marketing_messages"), cloud_api: count((m) => m.route === "cloud_api") },
+      observedRoute: {
+        marketing_messages: count((_, v) => v.observedRoute === "marketing_messages"),
+        cloud_api: count((_, v) => v.observedRoute === "cloud_api"),
+        unknown: count((_, v) => v.observedRoute === null)
+      },
+      queued: count((_, v) => v.status === "accepted"),
+      failed: count((_, v) => v.status === "failed"),
+      expired: count((_, v) => v.status === "expired"),
+      dispatchUnknown: count((_, v) => v.status === "dispatch_unknown"),
+      routeMismatch: count((_, v) => v.routeMismatch),
+      failuresByCode
+    }
+  }
+
+  /** The message a click id was attributed to first (in log order), whichever came first, click or attribution. */
+  clickAttribution(clickId: string): string | null {
+    const attributions = this.logged("Message")
+      .flatMap(([, logged]) => logged)
+      .filter((l) => l.event._tag === "ClickAttributed" && l.event.clickId === clickId)
+      .sort(byKey((l) => [l.seq]))
+    const first = attributions[0]?.event
+    return first?._tag === "ClickAttributed" ? first.messageId : null
+  }
+
+  clicks(channel: string): ReadonlyArray<ClickView> {
+    return this.logged("UserAction")
+      .map(([, logged]) => logged[0]!)
+      .sort(byKey((l) => [l.seq]))
+      .map((l) => l.event as UserAction.UserActionEvent)
+      .filter((e) => e.channel === channel)
+      .map((e) => ({
+        actionType: e.actionType,
+        kind: e.kind,
+        clickId: e.clickId,
+        trackingToken: e.trackingToken,
+        component: e.component,
+        productId: e.productId,
+        occurredAt: e.occurredAt,
+        messageId: e.clickId === null ? null : this.clickAttribution(e.clickId)
+      }))
+  }
+
+  // ---- the worker's look-ups ---------------------------------------------------------------------
+
+  private work(m: Message.MessageRecord): MessageWork {
+    const phase = m.phase
+    return {
+      id: m.request.messageId,
+      channel: m.request.channel,
+      attempt: phase.attempt,
+      phaseSince: phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null,
+      expiryDeadline: Message.expiryDeadline(m)
+    }
+  }
+
+  /** The times at which a worker look-up changes its answer: when a backoff ends, when a TTL runs out. */
+  boundaries(): ReadonlyArray<number> {
+    const times = new Set<number>()
+    for (const m of this.messages()) {
+      if (m.phase._tag === "Ready" && m.phase.notBefore !== null) times.add(m.phase.notBefore)
+      const deadline = Message.expiryDeadline(m)
+      if (deadline !== null) times.add(deadline)
+    }
+    return [...times].flatMap((t) => [t - 1, t])
+  }
+
+  dispatchable(now: number): ReadonlyArray<MessageWork> {
+    return this.messages()
+      .filter((m) => m.phase._tag === "Ready" && (m.phase.notBefore === null || m.phase.notBefore <= now))
+      .sort(byKey((m) => [m.request.at, m.request.messageId]))
+      .map((m) => this.work(m))
+  }
+
+  inDispatchPhase(phase: Message.DispatchPhase["_tag"]): ReadonlyArray<MessageWork> {
+    return this.messages()
+      .filter((m) => m.phase._tag === phase)
+      .sort(byKey((m) => [m.request.messageId]))
+      .map((m) => this.work(m))
+  }
+
+  expiryDue(now: number): ReadonlyArray<MessageWork> {
+    return this.messages()
+      .filter((m) => {
+        const deadline = Message.expiryDeadline(m)
+        const status = Message.viewOf(m).status
+        return deadline !== null && deadline <= now && (status === "submitted" || status === "sent")
+      })
+      .sort(byKey((m) => [Message.expiryDeadline(m)!, m.request.messageId]))
+      .map((m) => this.work(m))
+  }
+}
