@@ -151,7 +151,9 @@ export const CampaignStats = Schema.Struct({
   expired: Schema.Number,
   dispatchUnknown: Schema.Number,
   routeMismatch: Schema.Number,
-  failuresByCode: Schema.Record({ key: Schema.String, value: Schema.Number })
+  failuresByCode: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  /** Accepted and not yet handed to the provider (waiting, backing off, in flight or outcome not known yet). */
+  queued: Schema.Number.annotations({ description: "messages accepted and not yet handed to the provider (waiting, backing off, in flight, or outcome not known yet)" })
 })
 
 export const ClickResource = Schema.Struct({

@@ -212,7 +212,8 @@ describe("GET /v1/campaigns/{campaignId}/stats", () => {
       expired: 0,
       dispatchUnknown: 1,
       routeMismatch: 1,
-      failuresByCode: { "131049": 1 }
+      failuresByCode: { "131049": 1 },
+      queued: 2
     })
   })
   it("a campaign with no messages is 404", async () => {
