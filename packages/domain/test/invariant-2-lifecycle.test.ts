@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { fold, Message, STATUS_PRECEDENCE, type StatusObservation } from "../src/index.js"
-import { MSG, numRuns, WAMID } from "./fixtures.js"
+import { propertySettings } from "../testing/index.js"
+import { MSG, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request } from "./message-builders.js"
 
 /**
@@ -63,7 +64,7 @@ describe("invariant 2: the lifecycle is a join, independent of order and duplica
         assert.deepStrictEqual(other.view, reference.view)
         for (let i = 1; i < other.seen.length; i++) assert.isAtLeast(other.seen[i]!, other.seen[i - 1]!)
       }),
-      { numRuns: numRuns(1_000) }
+      propertySettings(1_000)
     )
   })
 })

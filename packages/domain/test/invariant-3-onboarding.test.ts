@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
-import { BM, numRuns, WABA } from "./fixtures.js"
+import { propertySettings } from "../testing/index.js"
+import { BM, WABA } from "./fixtures.js"
 
 /**
  * SPEC §8 invariant 3: the MM status is a function of the set of facts (terms signed; suspensions and
@@ -72,7 +73,7 @@ describe("invariant 3: onboarding status is a function of the set of facts", () 
         // Repeats delivered later produce nothing either: the event log is the same size.
         assert.strictEqual(b.events.length, a.events.length)
       }),
-      { numRuns: numRuns(1_000) }
+      propertySettings(1_000)
     )
   })
 })

@@ -12,7 +12,8 @@ import {
   UserActionStream,
   WabaStream
 } from "../src/index.js"
-import { BM, MSG, numRuns, PHONE, TO, WABA } from "./fixtures.js"
+import { propertySettings } from "../testing/index.js"
+import { BM, MSG, PHONE, TO, WABA } from "./fixtures.js"
 import { mmPricing, observation, request } from "./message-builders.js"
 
 /**
@@ -111,7 +112,7 @@ describe("invariant 4: duplicates change nothing", () => {
         const withDups = runAll([...setup, ...withDuplicates.filter((c): c is Routed => c !== undefined)])
         assert.deepStrictEqual(withDups, without)
       }),
-      { numRuns: numRuns(1_000) }
+      propertySettings(1_000)
     )
   })
 })

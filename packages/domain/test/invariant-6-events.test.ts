@@ -2,7 +2,7 @@ import { describe, it } from "@effect/vitest"
 import { Arbitrary, FastCheck } from "effect"
 import { isDeepStrictEqual } from "node:util"
 import { decodeEvent, DomainEvent, encodeEvent } from "../src/index.js"
-import { numRuns } from "./fixtures.js"
+import { propertySettings } from "../testing/index.js"
 
 /**
  * SPEC §8 invariant 6 (the domain half): every event encodes and decodes to itself, also through JSON
@@ -21,7 +21,7 @@ describe("invariant 6: events round-trip", () => {
         }
         if (JSON.stringify(encodeEvent(decoded)) !== JSON.stringify(stored)) throw new Error("encoding is not stable")
       }),
-      { numRuns: numRuns(2_000) }
+      propertySettings(2_000)
     )
   })
 })

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { decideRoute, PartnerSettings, type RouteInput } from "../src/index.js"
-import { numRuns } from "./fixtures.js"
+import { propertySettings } from "../testing/index.js"
 
 const base: RouteInput = {
   endpoint: "messages",
@@ -95,7 +95,7 @@ describe("invariant 1: decideRoute never routes what it must not", () => {
           assert.isAbove(d.reasons.length, 0)
         }
       }),
-      { numRuns: numRuns(5_000) }
+      propertySettings(5_000)
     )
   })
 })

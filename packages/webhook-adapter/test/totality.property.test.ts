@@ -3,7 +3,8 @@ import { BusinessManager, Recipient, StatusObservation, Template, UserAction, Wa
 import { Schema } from "effect"
 import fc from "fast-check"
 import { decodeWebhook, KNOWN_FIELDS, quarantineReason, type WebhookDecoding } from "../src/index.js"
-import { AT, fixtureBodies, fixtureJson, numRuns } from "./helpers.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
+import { AT, fixtureBodies, fixtureJson } from "./helpers.js"
 
 // Generous, so that a long run (FC_NUM_RUNS=100000) is not cut short; default runs take well under a second.
 const LONG_RUN = { timeout: 600_000 }
@@ -87,15 +88,15 @@ const jsonBody = (value: unknown): string => JSON.stringify(value) ?? "null"
 
 describe("invariant 8: decoding is total", () => {
   it("arbitrary JSON values", LONG_RUN, () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => total(value, jsonBody(value))), { numRuns: numRuns(300) })
+    fc.assert(fc.property(fc.jsonValue(), (value) => total(value, jsonBody(value))), propertySettings(300))
   })
 
   it("arbitrary byte strings", LONG_RUN, () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => total(undefined, bytes)), { numRuns: numRuns(300) })
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => total(undefined, bytes)), propertySettings(300))
   })
 
   it("arbitrary text, including lone surrogates", LONG_RUN, () => {
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 256 }), (text) => total(undefined, text)), { numRuns: numRuns(300) })
+    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 256 }), (text) => total(undefined, text)), propertySettings(300))
   })
 
   it("envelope-shaped bodies with arbitrary values where the decoder looks", LONG_RUN, () => {
@@ -163,7 +164,7 @@ describe("invariant 8: decoding is total", () => {
       object: mostly(fc.constant("whatsapp_business_account")),
       entry: mostly(fc.array(entry, { maxLength: 4 }))
     }, { requiredKeys: ["object", "entry"] })
-    fc.assert(fc.property(envelope, (body) => total(body, jsonBody(body))), { numRuns: numRuns(500) })
+    fc.assert(fc.property(envelope, (body) => total(body, jsonBody(body))), propertySettings(500))
   })
 
   it("fixture bodies with one field dropped or replaced", LONG_RUN, () => {
@@ -196,7 +197,7 @@ describe("invariant 8: decoding is total", () => {
         else parent[last] = replacement
         total(mutated, jsonBody(mutated))
       }),
-      { numRuns: numRuns(500) }
+      propertySettings(500)
     )
   })
 
