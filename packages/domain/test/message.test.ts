@@ -124,6 +124,33 @@ describe("Message decider", () => {
   })
 
   describe("ObserveStatus (the lifecycle join)", () => {
+    it("keeps, per status, the earliest webhook timestamp seen, whatever the arrival order", () => {
+      const late = observe(observation("sent", 3_500))
+      const early = observe(observation("sent", 3_000))
+      for (const order of [[late, early], [early, late]]) {
+        assert.strictEqual(view(run([...submittedCommands(), ...order])).timestamps.sentAt, 3_000)
+      }
+      const delivered = [observe(observation("delivered", 5_000)), observe(observation("delivered", 4_000)), observe(observation("delivered", 4_500))]
+      const read = [observe(observation("read", 7_000)), observe(observation("read", 6_000))]
+      const failed = [observe(observation("failed", 8_800)), observe(observation("failed", 8_100))]
+      const v = view(run([...submittedCommands(), ...delivered, ...read, ...failed]))
+      assert.deepStrictEqual(
+        [v.timestamps.deliveredAt, v.timestamps.readAt, v.timestamps.failedAt],
+        [4_000, 6_000, 8_100]
+      )
+    })
+    it("an implied delivery takes the earliest read time", () => {
+      const v = view(run([...submittedCommands(), observe(observation("read", 7_000)), observe(observation("read", 6_000))]))
+      assert.deepStrictEqual([v.timestamps.deliveredAt, v.timestamps.readAt], [6_000, 6_000])
+    })
+    it("a second webhook of the same status with another timestamp is recorded; its repeat is not", () => {
+      const events = run([...submittedCommands(), observe(observation("sent", 3_500))])
+      spec.given(events).when(observe(observation("sent", 3_000), 9_100)).then([
+        Message.StatusObserved.make({ messageId: MSG, observation: observation("sent", 3_000), at: 9_100 })
+      ])
+      spec.given([...events, Message.StatusObserved.make({ messageId: MSG, observation: observation("sent", 3_000), at: 9_100 })])
+        .when(observe(observation("sent", 3_000), 9_200)).thenNothing()
+    })
     it("records a status with the webhook's timestamp", () => {
       const events = run([...submittedCommands(), observe(observation("sent", 3_000, { pricing: mmPricing }))])
       const v = view(events)
