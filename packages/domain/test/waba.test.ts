@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
+import { BusinessManager, fold, mmApiStatus, NotRegistered, Waba, WabaOwnedByAnotherBusinessManager } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM, BM2, WABA, WABA2 } from "./fixtures.js"
 
@@ -21,7 +21,9 @@ describe("Waba decider", () => {
       spec.given([Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 1 })])
         .when(cmd).then([Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: "Main", at: 1 })]))
     it("refuses to move a WABA to another Business Manager", () =>
-      spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails("WabaOwnedByAnotherBusinessManager"))
+      spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails(
+        new WabaOwnedByAnotherBusinessManager({ wabaId: WABA, businessManagerId: BM, requestedBusinessManagerId: BM2 })
+      ))
   })
 
   describe("RecordWabaTermsSigned", () => {
@@ -33,6 +35,15 @@ describe("Waba decider", () => {
       spec.given([]).when(cmd).then([
         Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: null, via: "webhook", at: 6_000 }),
         signed
+      ]))
+    it("learns the Business Manager of a WABA first seen without one", () =>
+      spec.given([Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 1 })]).when(cmd).then([
+        Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: null, at: 6_000 }),
+        signed
+      ]))
+    it("records an earlier signature arriving late (the status takes the facts by time)", () =>
+      spec.given([registered, signed]).when({ ...cmd, signedAt: 4_000, at: 7_000 }).then([
+        Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 4_000, at: 7_000 })
       ]))
     it("makes the WABA onboarded with source waba_webhook", () => {
       const status = statusOf([registered, signed])
@@ -69,6 +80,20 @@ describe("Waba decider", () => {
         suspended
       ]))
     it("reinstates", () => spec.given([registered, suspended]).when(reinstate).then([reinstated]))
+    it("creates an unknown WABA named by a reinstatement webhook", () =>
+      spec.given([]).when(reinstate).then([
+        Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 6_000 }),
+        reinstated
+      ]))
+    it("records a restriction with its expiration; the same restriction with another expiration is another fact", () => {
+      const restrict = { ...suspend, kind: "account_restriction", expiresAt: 90_000 } as const
+      const restricted = Waba.WabaSuspended.make({ wabaId: WABA, kind: "account_restriction", occurredAt: 3_000, expiresAt: 90_000, at: 4_000 })
+      spec.given([registered]).when(restrict).then([restricted])
+      spec.given([registered, restricted]).when(restrict).thenNothing()
+      spec.given([registered, restricted]).when({ ...restrict, expiresAt: 95_000 }).then([
+        Waba.WabaSuspended.make({ wabaId: WABA, kind: "account_restriction", occurredAt: 3_000, expiresAt: 95_000, at: 4_000 })
+      ])
+    })
     it("does nothing when the reinstatement repeats", () => spec.given([registered, suspended, reinstated]).when(reinstate).thenNothing())
     it("is suspended while a suspension stands, with the kind as the reason", () => {
       const status = statusOf([registered, suspended])
@@ -127,6 +152,6 @@ describe("Waba decider", () => {
       const again = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
       assert.strictEqual(statusOf([registered, signed, rejected, again]).status, "onboarded")
     })
-    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails("NotRegistered"))
+    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails(new NotRegistered({ entity: "waba", id: WABA })))
   })
 })
