@@ -1,5 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BusinessManager, fold, mmApiStatus, NotRegistered, Waba, WabaOwnedByAnotherBusinessManager } from "../src/index.js"
+import { Effect } from "effect"
+import {
+  BusinessManager,
+  BusinessManagerStream,
+  EventStore,
+  fold,
+  handleCommand,
+  InMemoryEventStore,
+  loadState,
+  mmApiStatus,
+  NotRegistered,
+  streamId,
+  Waba,
+  WabaOwnedByAnotherBusinessManager,
+  WabaStream
+} from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM, BM2, WABA, WABA2 } from "./fixtures.js"
 
@@ -49,10 +64,26 @@ describe("Waba decider", () => {
       const status = statusOf([registered, signed])
       assert.deepStrictEqual([status.status, status.source, status.since], ["onboarded", "waba_webhook", 5_000])
     })
-    it("does not sign the Business Manager (business-level signing is a separate fact)", () => {
-      const other = Waba.WabaRegistered.make({ wabaId: WABA2, businessManagerId: BM, name: null, via: "operator", at: 1 })
-      assert.strictEqual(statusOf([other]).status, "not_onboarded")
-    })
+    it.effect("does not sign the Business Manager: its other WABAs stay not onboarded", () =>
+      Effect.gen(function*() {
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "RegisterBusinessManager", businessManagerId: BM, name: null, at: 1 })
+        for (const wabaId of [WABA, WABA2]) {
+          yield* handleCommand(WabaStream, streamId.waba(wabaId), { _tag: "RegisterWaba", wabaId, businessManagerId: BM, name: null, at: 1 })
+        }
+        // What the worker does with a WABA-level MM_LITE_TERMS_SIGNED that names its owner business.
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at: 6_000 })
+        const signing = yield* handleCommand(WabaStream, streamId.waba(WABA), cmd)
+        assert.deepStrictEqual(signing.events, [signed])
+
+        const bm = yield* loadState(BusinessManagerStream, streamId.businessManager(BM))
+        const store = yield* EventStore
+        assert.deepStrictEqual((yield* store.readStream(streamId.businessManager(BM))).events.map((e) => e.event._tag), ["BusinessManagerRegistered"])
+        assert.isNull(bm.state.termsSignedAt)
+        const status = (wabaId: string) =>
+          loadState(WabaStream, streamId.waba(wabaId)).pipe(Effect.map(({ state }) => mmApiStatus(state, bm.state, 10_000)))
+        assert.deepStrictEqual(yield* status(WABA), { status: "onboarded", since: 5_000, source: "waba_webhook", reason: null, suspendedUntil: null })
+        assert.deepStrictEqual(yield* status(WABA2), { status: "not_onboarded", since: null, source: null, reason: null, suspendedUntil: null })
+      }).pipe(Effect.provide(InMemoryEventStore)))
   })
 
   describe("business-level terms", () => {
