@@ -20,6 +20,20 @@ describe("Recipient decider", () => {
     ]))
   it("ignores a resume older than the stop", () =>
     spec.given([optedOut]).when({ ...stop, optedOut: false, occurredAt: 500 }).thenNothing())
+  it("records a newer preference that says the same, so that an older opposite one arriving later does not win", () => {
+    const resumed = Recipient.RecipientOptedIn.make({ ...key, source: "user_preferences", occurredAt: 1_000, at: 2_000 })
+    const resumedAgain = Recipient.RecipientOptedIn.make({ ...key, source: "user_preferences", occurredAt: 3_000, at: 3_000 })
+    spec.given([resumed]).when({ ...stop, optedOut: false, occurredAt: 3_000, at: 3_000 }).then([resumedAgain])
+    spec.given([resumed, resumedAgain]).when({ ...stop, occurredAt: 2_000 }).thenNothing()
+    spec.given([optedOut]).when({ ...stop, occurredAt: 3_000, at: 3_000 }).then([
+      Recipient.RecipientOptedOut.make({ ...key, source: "user_preferences", occurredAt: 3_000, at: 3_000 })
+    ])
+  })
+  it("a stop and a resume of the same time: the stop wins, whatever the order", () => {
+    const resumed = Recipient.RecipientOptedIn.make({ ...key, source: "user_preferences", occurredAt: 1_000, at: 2_000 })
+    spec.given([resumed]).when(stop).then([optedOut])
+    spec.given([optedOut]).when({ ...stop, optedOut: false }).thenNothing()
+  })
   it("records a first resume, so that an older stop arriving later does not win", () => {
     const resumed = Recipient.RecipientOptedIn.make({ ...key, source: "user_preferences", occurredAt: 1_000, at: 2_000 })
     spec.given([]).when({ ...stop, optedOut: false }).then([resumed])
