@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { fold, Message, STATUS_PRECEDENCE, type StatusObservation } from "../src/index.js"
-import { propertySettings } from "../testing/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { MSG, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request } from "./message-builders.js"
 
@@ -50,7 +50,7 @@ const applyAll = (steps: ReadonlyArray<Step>) => {
 }
 
 describe("invariant 2: the lifecycle is a join, independent of order and duplicates", () => {
-  it("every ordering and any duplication of the observations gives the same view, with the earliest webhook time per status; the status never moves backwards", () => {
+  it("every ordering and any duplication of the observations gives the same view, with the earliest webhook time per status; the status never moves backwards", PROPERTY_TEST, () => {
     const scenario = fc.uniqueArray(statusObservation, { minLength: 1, maxLength: 8, selector: (o) => JSON.stringify(o) }).chain((observations) => {
       const steps: Array<Step> = [
         ...observations.map((o, i): Step => ({ _tag: "ObserveStatus", messageId: MSG, observation: o, at: 5_000 + i })),

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
-import { propertySettings } from "../testing/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, WABA } from "./fixtures.js"
 
 /**
@@ -48,7 +48,7 @@ const apply = (facts: ReadonlyArray<Fact>) => {
 }
 
 describe("invariant 3: onboarding status is a function of the set of facts", () => {
-  it("any arrival order and any repetition gives the same MM status; repeated facts produce no events", () => {
+  it("any arrival order and any repetition gives the same MM status; repeated facts produce no events", PROPERTY_TEST, () => {
     const facts = fc.uniqueArray(fc.integer({ min: 1, max: 5_000 }), { minLength: 1, maxLength: 10 }).chain((times) =>
       fc.tuple(...times.map((t) => fc.integer({ min: 0, max: 6 }).map((kind) => factAt(kind, t))))
     )

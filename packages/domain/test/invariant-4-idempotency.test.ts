@@ -12,7 +12,7 @@ import {
   UserActionStream,
   WabaStream
 } from "../src/index.js"
-import { propertySettings } from "../testing/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, MSG, PHONE, TO, WABA } from "./fixtures.js"
 import { mmPricing, observation, request } from "./message-builders.js"
 
@@ -94,7 +94,7 @@ const setup: ReadonlyArray<Routed> = [
 ]
 
 describe("invariant 4: duplicates change nothing", () => {
-  it("a command sequence with duplicates yields the same events as without them", () => {
+  it("a command sequence with duplicates yields the same events as without them", PROPERTY_TEST, () => {
     const scenario = fc.array(command, { minLength: 1, maxLength: 25 }).chain((commands) =>
       fc.tuple(fc.constant(commands), fc.array(fc.tuple(fc.nat({ max: commands.length - 1 }), fc.nat()), { maxLength: 10 }))
     )

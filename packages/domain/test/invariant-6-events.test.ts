@@ -16,7 +16,7 @@ import {
   UserAction,
   Waba
 } from "../src/index.js"
-import { propertySettings } from "../testing/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 
 /**
  * SPEC §8 invariant 6 (the domain half): every event of every stream encodes and decodes to itself,
@@ -86,7 +86,7 @@ describe("invariant 6: every event round-trips through JSON text", () => {
 
   for (const [stream, union] of Object.entries(EVENTS_BY_STREAM)) {
     for (const { schema, tag } of eventsOf(union)) {
-      it(`${stream} ${tag}: decode(JSON(encode(e))) equals e`, () => {
+      it(`${stream} ${tag}: decode(JSON(encode(e))) equals e`, PROPERTY_TEST, () => {
         const isThisEvent = Schema.is(schema)
         fc.assert(
           fc.property(arbitraryOf(schema), (event) => {

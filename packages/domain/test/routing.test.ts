@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { decideRoute, PartnerSettings, type RouteInput } from "../src/index.js"
-import { propertySettings } from "../testing/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 
 const base: RouteInput = {
   endpoint: "messages",
@@ -69,7 +69,7 @@ const routeInput: fc.Arbitrary<RouteInput> = fc.record({
 })
 
 describe("invariant 1: decideRoute never routes what it must not", () => {
-  it("holds for every input", () => {
+  it("holds for every input", PROPERTY_TEST, () => {
     fc.assert(
       fc.property(routeInput, (input) => {
         const d = decideRoute(input)

@@ -66,3 +66,9 @@ export const propertySettings = (defaultRuns: number, env: Environment = process
   const seed = readSeed(env["FC_SEED"])
   return seed === undefined ? { numRuns } : { numRuns, seed }
 }
+
+/**
+ * Vitest options for a property test: a deep run (`FC_NUM_RUNS=200000`) must not be cut short by the
+ * 5 s default timeout. Nothing is timed; the bound only stops a run that hangs.
+ */
+export const PROPERTY_TEST = { timeout: 600_000 } as const

@@ -3,11 +3,9 @@ import { BusinessManager, Recipient, StatusObservation, Template, UserAction, Wa
 import { Schema } from "effect"
 import fc from "fast-check"
 import { decodeWebhook, KNOWN_FIELDS, quarantineReason, type WebhookDecoding } from "../src/index.js"
-import { propertySettings } from "@mm-gateway/domain/testing"
+import { PROPERTY_TEST, propertySettings } from "@mm-gateway/domain/testing"
 import { AT, fixtureBodies, fixtureJson } from "./helpers.js"
 
-// Generous, so that a long run (FC_NUM_RUNS=100000) is not cut short; default runs take well under a second.
-const LONG_RUN = { timeout: 600_000 }
 
 /**
  * SPEC §8 invariant 8 at the decoder: whatever arrives on a webhook endpoint (after verification),
@@ -87,19 +85,19 @@ const total = (input: unknown, body: Uint8Array | string): void => {
 const jsonBody = (value: unknown): string => JSON.stringify(value) ?? "null"
 
 describe("invariant 8: decoding is total", () => {
-  it("arbitrary JSON values", LONG_RUN, () => {
+  it("arbitrary JSON values", PROPERTY_TEST, () => {
     fc.assert(fc.property(fc.jsonValue(), (value) => total(value, jsonBody(value))), propertySettings(300))
   })
 
-  it("arbitrary byte strings", LONG_RUN, () => {
+  it("arbitrary byte strings", PROPERTY_TEST, () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => total(undefined, bytes)), propertySettings(300))
   })
 
-  it("arbitrary text, including lone surrogates", LONG_RUN, () => {
+  it("arbitrary text, including lone surrogates", PROPERTY_TEST, () => {
     fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 256 }), (text) => total(undefined, text)), propertySettings(300))
   })
 
-  it("envelope-shaped bodies with arbitrary values where the decoder looks", LONG_RUN, () => {
+  it("envelope-shaped bodies with arbitrary values where the decoder looks", PROPERTY_TEST, () => {
     const anyJson = fc.jsonValue({ maxDepth: 3 })
     // Mostly plausible values, so that whole commands come out often, and arbitrary ones the rest of the time.
     const mostly = <T>(plausible: fc.Arbitrary<T>) => fc.oneof({ arbitrary: plausible, weight: 5 }, { arbitrary: anyJson, weight: 1 })
@@ -167,7 +165,7 @@ describe("invariant 8: decoding is total", () => {
     fc.assert(fc.property(envelope, (body) => total(body, jsonBody(body))), propertySettings(500))
   })
 
-  it("fixture bodies with one field dropped or replaced", LONG_RUN, () => {
+  it("fixture bodies with one field dropped or replaced", PROPERTY_TEST, () => {
     const keys = [...fixtureBodies().keys()]
     const originals = new Map(keys.map((key) => [key, fixtureJson(key)]))
     const paths = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> => {
