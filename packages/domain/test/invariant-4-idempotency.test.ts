@@ -60,6 +60,8 @@ const command: fc.Arbitrary<Routed> = fc.oneof(
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplateStatus", ...tmpl, status, reason: null, category, occurredAt: at, at }, true)),
   t.map((at) =>
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordImpendingRecategorization", ...tmpl, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: null, occurredAt: at, at }, true)),
+  fc.tuple(t, fc.constantFrom(131055, 134100), fc.option(t, { nil: null })).map(([at, errorCode, routedOnCategoryAt]) =>
+    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordRefusedAsNotMarketing", ...tmpl, errorCode, routedOnCategoryAt, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom(43_200, 86_400, null)).map(([at, ttlSeconds]) =>
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplate", ...tmpl, category: "MARKETING", ttlSeconds, at }, false)),
   fc.tuple(t, fc.boolean()).map(([at, optedOut]) =>

@@ -173,7 +173,7 @@ describe("Message decider", () => {
   describe("RecordDispatchFailed", () => {
     it("a final failure: DispatchFailed (final), and the message is failed with the error", () => {
       const failed = Message.DispatchFailed.make({
-        messageId: MSG, attempt: 1, httpStatus: 400, error: invalidParameter, reason: "provider_error_131009", final: true, notBefore: null, at: 1_600
+        messageId: MSG, attempt: 1, route: "marketing_messages", httpStatus: 400, error: invalidParameter, reason: "provider_error_131009", final: true, notBefore: null, at: 1_600
       })
       spec.given(inFlight).when(fail({ _tag: "Final" })).then([failed])
       const v = view([...inFlight, failed])
@@ -181,7 +181,7 @@ describe("Message decider", () => {
     })
     it("a retryable failure: DispatchFailed (not final, notBefore), and the next attempt is ready", () => {
       const failed = Message.DispatchFailed.make({
-        messageId: MSG, attempt: 1, httpStatus: 400, error: rateLimited, reason: "rate_limited_130429", final: false, notBefore: 5_000, at: 1_600
+        messageId: MSG, attempt: 1, route: "marketing_messages", httpStatus: 400, error: rateLimited, reason: "rate_limited_130429", final: false, notBefore: 5_000, at: 1_600
       })
       spec.given(inFlight).when(fail({ _tag: "RetryLater", notBefore: 5_000 }, { error: rateLimited, reason: "rate_limited_130429" })).then([failed])
       const m = stateOf([...inFlight, failed])
@@ -192,7 +192,7 @@ describe("Message decider", () => {
     it("a re-route: DispatchFailed (not final) and MessageRerouted; the next attempt goes the other way, without the MM options", () => {
       const events = [
         Message.DispatchFailed.make({
-          messageId: MSG, attempt: 1, httpStatus: 400, error: notMarketing, reason: "not_a_marketing_template", final: false, notBefore: null, at: 1_600
+          messageId: MSG, attempt: 1, route: "marketing_messages", httpStatus: 400, error: notMarketing, reason: "not_a_marketing_template", final: false, notBefore: null, at: 1_600
         }),
         Message.MessageRerouted.make({ messageId: MSG, from: "marketing_messages", to: "cloud_api", reason: "not_a_marketing_template", at: 1_600 })
       ]
@@ -201,17 +201,36 @@ describe("Message decider", () => {
       assert.deepStrictEqual([m.route, m.ttlSeconds, m.productPolicy, m.phase._tag], ["cloud_api", null, null, "Ready"])
       spec.given([...inFlight, ...events]).when(start(2, 1_700)).then([Message.DispatchStarted.make({ messageId: MSG, attempt: 2, route: "cloud_api", at: 1_700 })])
     })
-    const finalReroute = (attempt: number, at = 1_600) =>
+    it("a re-route to the MM route (131063) takes the client's MM options back", () => {
+      const onCloud = run([
+        request({
+          endpoint: "messages",
+          productPolicy: "CLOUD_API_FALLBACK",
+          decision: { _tag: "Routed", route: "cloud_api", reasons: ["template_category_unknown"], warnings: [], productPolicy: null, mmOptionsApply: false }
+        }),
+        start()
+      ])
+      const events = spec.given(onCloud).when(fail(
+        { _tag: "Reroute", to: "marketing_messages", reason: "marketing_disabled_on_cloud_api" },
+        { reason: "marketing_disabled_on_cloud_api", error: { code: 131063, title: null, message: "(#131063) Marketing templates disabled for Cloud API", details: null } }
+      )).events()
+      assert.deepStrictEqual(events[1], Message.MessageRerouted.make({
+        messageId: MSG, from: "cloud_api", to: "marketing_messages", reason: "marketing_disabled_on_cloud_api", at: 1_600
+      }))
+      const m = stateOf([...onCloud, ...events])
+      assert.deepStrictEqual([m.route, m.productPolicy, m.ttlSeconds], ["marketing_messages", "CLOUD_API_FALLBACK", 86_400])
+    })
+    const finalReroute = (attempt: number, route: "marketing_messages" | "cloud_api", at = 1_600) =>
       Message.DispatchFailed.make({
-        messageId: MSG, attempt, httpStatus: 400, error: notMarketing, reason: "not_a_marketing_template", final: true, notBefore: null, at
+        messageId: MSG, attempt, route, httpStatus: 400, error: notMarketing, reason: "not_a_marketing_template", final: true, notBefore: null, at
       })
     it("never re-routes twice: the second re-route is a final failure", () => {
       const rerouted = run([request(), start(), rerouteTo("cloud_api"), start(2, 1_700)])
-      spec.given(rerouted).when(rerouteTo("marketing_messages", 2)).then([finalReroute(2)])
+      spec.given(rerouted).when(rerouteTo("marketing_messages", 2)).then([finalReroute(2, "cloud_api")])
     })
     it("never re-routes a STRICT message", () =>
-      spec.given(run([request({ productPolicy: "STRICT" }), start()])).when(rerouteTo("cloud_api")).then([finalReroute(1)]))
-    it("a re-route to the route it is already on is a final failure", () => spec.given(inFlight).when(rerouteTo("marketing_messages")).then([finalReroute(1)]))
+      spec.given(run([request({ productPolicy: "STRICT" }), start()])).when(rerouteTo("cloud_api")).then([finalReroute(1, "marketing_messages")]))
+    it("a re-route to the route it is already on is a final failure", () => spec.given(inFlight).when(rerouteTo("marketing_messages")).then([finalReroute(1, "marketing_messages")]))
     it("refuses a failure when no attempt is in flight", () => spec.given(accepted).when(fail({ _tag: "Final" })).thenFails(notAllowed("Ready", "no_such_attempt_in_flight")))
     it("refuses a failure for another attempt", () => spec.given(inFlight).when(fail({ _tag: "Final" }, { attempt: 2 })).thenFails(notAllowed("InFlight", "no_such_attempt_in_flight")))
     it("repeated: refused, the attempt is no longer in flight (the first report stands)", () => {

@@ -107,4 +107,62 @@ describe("Template decider", () => {
     it("ignores a status older than the one we know", () =>
       spec.given([marketing, paused]).when({ ...cmd, status: "APPROVED", category: null, occurredAt: 4_000 }).thenNothing())
   })
+
+  describe("RecordRefusedAsNotMarketing (131055/134100 on the MM route)", () => {
+    // The message was routed on the operator's MARKETING of time 1 000.
+    const cmd = { _tag: "RecordRefusedAsNotMarketing", ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 } as const
+    const refused = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 })
+    const isRefused = (events: ReadonlyArray<Template.TemplateEvent>) => Template.isRefusedAsNotMarketing(fold(Template.TemplateDecider, events))
+    it("records the provider's answer, without guessing a category", () => {
+      spec.given([marketing, ttl]).when(cmd).then([refused])
+      const state = fold(Template.TemplateDecider, [marketing, ttl, refused])
+      assert.deepStrictEqual([state.category, state.ttlSeconds, Template.isRefusedAsNotMarketing(state)], ["MARKETING", 86_400, true])
+    })
+    it("records it for a template the gateway did not know", () => {
+      const unknown = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000, at: 5_000 })
+      spec.given([]).when({ ...cmd, errorCode: 134100, routedOnCategoryAt: null }).then([unknown])
+      assert.deepStrictEqual(fold(Template.TemplateDecider, [unknown]), {
+        ...Template.initialState(),
+        known: true,
+        refusedAsNotMarketing: { errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000 }
+      })
+    })
+    it("repeated: nothing; the other failures of a campaign routed on the same knowledge add nothing either", () => {
+      spec.given([marketing, refused]).when(cmd).thenNothing()
+      spec.given([marketing, refused]).when({ ...cmd, errorCode: 134100, occurredAt: 6_000, at: 6_000 }).thenNothing()
+    })
+    it("does nothing when a category fact newer than the refuted one is known (the next message will tell)", () => {
+      const newer = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "category_update", occurredAt: 3_000, at: 3_000 })
+      spec.given([marketing, newer]).when(cmd).thenNothing()
+      spec.given([marketing]).when({ ...cmd, routedOnCategoryAt: null }).thenNothing()
+    })
+    it("a newer category fact ends it, also one that confirms the category; an older one does not", () => {
+      const confirmed = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "status_update", occurredAt: 6_000, at: 6_000 })
+      assert.isFalse(isRefused([marketing, refused, confirmed]))
+      const older = spec.given([marketing, refused]).when({
+        _tag: "RecordCategoryChange", ...key, previousCategory: "UTILITY", newCategory: "MARKETING", occurredAt: 500, at: 8_000
+      }).events()
+      assert.isTrue(isRefused([marketing, refused, ...older]))
+    })
+    it("after a recategorization, a message routed on the new category that is refused again is recorded again", () => {
+      const recategorized = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "UTILITY", source: "category_update", occurredAt: 7_000, at: 7_000 })
+      spec.given([marketing, refused, recategorized]).when({ ...cmd, routedOnCategoryAt: 7_000, occurredAt: 9_000, at: 9_000 }).then([
+        Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 131055, routedOnCategoryAt: 7_000, occurredAt: 9_000, at: 9_000 })
+      ])
+    })
+    it("the operator recording the template again ends it, even with the same category", () => {
+      const again = { _tag: "RecordTemplate", ...key, category: "MARKETING", ttlSeconds: 86_400, at: 9_000 } as const
+      const confirmed = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "operator", occurredAt: 9_000, at: 9_000 })
+      spec.given([marketing, ttl, refused]).when(again).then([confirmed])
+      assert.isFalse(isRefused([marketing, ttl, refused, confirmed]))
+      spec.given([marketing, ttl, refused, confirmed]).when({ ...again, at: 9_500 }).thenNothing()
+    })
+    it("reads a folded state stored before the refusal existed (read models keep folded states)", () => {
+      const { refusedAsNotMarketing: _, ...older } = fold(Template.TemplateDecider, [marketing])
+      const state = Template.evolve(older as Template.TemplateState, Template.TemplateCategoryObserved.make({
+        ...key, category: "UTILITY", previousCategory: "MARKETING", source: "category_update", occurredAt: 6_000, at: 6_000
+      }))
+      assert.deepStrictEqual([state.category, Template.isRefusedAsNotMarketing(state)], ["UTILITY", false])
+    })
+  })
 })
