@@ -52,6 +52,8 @@ const command: fc.Arbitrary<Routed> = fc.oneof(
     route(WabaStream, streamId.waba(WABA), { _tag: "RecordSuspension", wabaId: WABA, kind, occurredAt: at, expiresAt: null, at }, true)),
   fc.tuple(t, fc.constantFrom("disabled", "partner_removed")).map(([at, kind]) =>
     route(WabaStream, streamId.waba(WABA), { _tag: "RecordReinstatement", wabaId: WABA, kind, occurredAt: at, at }, true)),
+  // A reaction of the worker, repeated when it retries.
+  t.map((at) => route(WabaStream, streamId.waba(WABA), { _tag: "RecordTermsNotAccepted", wabaId: WABA, errorCode: 131055, details: null, at }, false)),
   fc.tuple(t, fc.constantFrom("onboarded", "not_onboarded", "suspended")).map(([at, status]) =>
     route(WabaStream, streamId.waba(WABA), { _tag: "SetMmStatusManually", wabaId: WABA, status, reason: null, at }, false)),
   fc.tuple(t, fc.constantFrom("MARKETING", "UTILITY")).map(([at, category]) =>

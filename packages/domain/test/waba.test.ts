@@ -179,6 +179,10 @@ describe("Waba decider", () => {
     })
     it("does nothing while the provider's answer still stands (one campaign, many failures)", () =>
       spec.given([registered, signed, rejected]).when({ ...cmd, at: 9_500 }).thenNothing())
+    it("does nothing when repeated after a newer signature", () => {
+      const later = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
+      spec.given([registered, signed, later, rejected]).when(cmd).thenNothing()
+    })
     it("a later signature onboards the WABA again", () => {
       const again = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
       assert.strictEqual(statusOf([registered, signed, rejected, again]).status, "onboarded")
