@@ -3,7 +3,7 @@ import {
   type BusinessManagerId,
   type PhoneNumberId,
   Recipient,
-  type StatusObservation,
+  StatusObservation,
   streamId,
   Template,
   UserAction,
@@ -11,7 +11,7 @@ import {
   type WabaId
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
-import type { Ignored, Note, Problem, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+import type { Ignored, Note, Problem, StatusReport, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
 import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
 import * as Wire from "./wire.js"
 
@@ -88,6 +88,16 @@ class Collector {
     this.commands.push({ _tag: "StreamCommand", stream, ...built, command: decoded.right } as StreamCommand)
   }
 
+  /** The same check for a status report: its observation must fit the domain's `StatusObservation`. */
+  status(report: Omit<StatusReport, "_tag" | "observation"> & { readonly observation: StatusObservationInput }): void {
+    const decoded = decodeObservation(report.observation)
+    if (Either.isLeft(decoded)) {
+      this.problem(...problemsOf(decoded.left, report.path))
+      return
+    }
+    this.commands.push({ _tag: "StatusReport", ...report, observation: decoded.right })
+  }
+
   result(): WebhookDecoding {
     return { commands: this.commands, ignored: this.ignored, problems: this.problems, notes: this.notes }
   }
@@ -151,6 +161,12 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
 
 const isTrackedStatus = Schema.is(Wire.Status.fields.status)
 
+/** What the decoder builds before the domain's schema has checked it. */
+type StatusObservationInput = typeof StatusObservation.Encoded
+// Checked like stream commands: nothing the domain would refuse leaves this package. The wire schema
+// should already have caught anything wrong (a code that is not an integer did slip through once).
+const decodeObservation = Schema.decodeEither(StatusObservation)
+
 const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
   const { out } = ctx
   const head = out.decode(Wire.StatusHead, item, path)
@@ -161,10 +177,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
   }
   const s = out.decode(Wire.Status, item, path)
   if (s === undefined) return
-  // Typed as the domain's StatusObservation and built only from values the wire schema has checked
-  // (a branded wamid, a tracked status, whole non-negative milliseconds): no second validation on the
-  // busiest path of the worker.
-  const observation: StatusObservation = {
+  const observation: StatusObservationInput = {
     wamid: s.id,
     status: s.status,
     timestamp: s.timestamp,
@@ -183,8 +196,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
       details: e.error_data?.details ?? null
     }))
   }
-  out.commands.push({
-    _tag: "StatusReport",
+  out.status({
     channel,
     wabaId,
     bizOpaqueCallbackData: s.biz_opaque_callback_data ?? null,

@@ -86,8 +86,11 @@ export const Metadata = Schema.Struct({ phone_number_id: PhoneNumberId })
 
 export const StatusHead = Schema.Struct({ status: Schema.String })
 
+/** Meta's error codes are integers; the domain's `ProviderError.code` is one too. */
+const ErrorCode = Schema.Int.annotations({ description: "an error code (an integer)" })
+
 export const WireError = Schema.Struct({
-  code: Schema.Number,
+  code: ErrorCode,
   title: opt(Schema.String),
   message: opt(Schema.String),
   error_data: opt(Schema.Struct({ details: opt(Schema.String) }))

@@ -165,6 +165,21 @@ describe("messages", () => {
     })
   })
 
+  it("reports an error code that is not an integer as a problem, and keeps the other statuses", () => {
+    for (const code of [131049.5, 1e300, 2 ** 53, "131049", null]) {
+      const d = decode(body(entry(WABA, [change("messages", {
+        metadata,
+        statuses: [status("wamid.A", "failed", "1764000100", { errors: [{ code, title: "Message not delivered" }] }), status("wamid.B", "sent")]
+      })])))
+      assert.deepStrictEqual(d.problems, [{
+        path: "$.entry[0].changes[0].value.statuses[0].errors[0].code",
+        expected: "an error code (an integer)",
+        actual: JSON.stringify(code)
+      }], String(code))
+      assert.deepStrictEqual(d.commands.map((c) => c.path), ["$.entry[0].changes[0].value.statuses[1]"])
+    }
+  })
+
   it("maps a group status (recipient_type group) like any other", () => {
     const [report] = decodeStatus(status("wamid.G", "read", "1698266945", {
       recipient_id: "120363025246125486@g.us",

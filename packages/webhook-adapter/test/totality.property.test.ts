@@ -101,12 +101,14 @@ describe("invariant 8: decoding is total", () => {
     const anyJson = fc.jsonValue({ maxDepth: 3 })
     // Mostly plausible values, so that whole commands come out often, and arbitrary ones the rest of the time.
     const mostly = <T>(plausible: fc.Arbitrary<T>) => fc.oneof({ arbitrary: plausible, weight: 5 }, { arbitrary: anyJson, weight: 1 })
+    const optional = { requiredKeys: [] as Array<never> }
     const id = mostly(fc.constantFrom("102290129340398", "0", "<WABA_ID>"))
     const time = mostly(fc.oneof(fc.integer({ min: -10, max: 4_000_000_000 }), fc.constantFrom("1764000000", "<WEBHOOK_TIMESTAMP>", "1.5e9")))
     const item = fc.record({
       id: mostly(fc.constant("wamid.X")),
       status: mostly(fc.constantFrom("sent", "delivered", "read", "failed", "played")),
       timestamp: time,
+      recipient_id: mostly(fc.constant("16505551234")),
       action_type: mostly(fc.constant("marketing_messages_link_click")),
       wa_id: mostly(fc.constant("16505551234")),
       category: mostly(fc.constant("marketing_messages")),
@@ -114,7 +116,6 @@ describe("invariant 8: decoding is total", () => {
       errors: mostly(fc.constant([{ code: 131049 }])),
       pricing: anyJson
     }, { requiredKeys: ["id", "status", "timestamp", "action_type", "wa_id", "category", "value"] })
-    const optional = { requiredKeys: [] as Array<never> }
     // One plausible value shape per field, with any property missing or arbitrary now and then.
     const messages = fc.record({
       field: fc.constant("messages"),
@@ -163,6 +164,75 @@ describe("invariant 8: decoding is total", () => {
       entry: mostly(fc.array(entry, { maxLength: 4 }))
     }, { requiredKeys: ["object", "entry"] })
     fc.assert(fc.property(envelope, (body) => total(body, jsonBody(body))), propertySettings(500))
+  })
+
+  it("statuses with numbers that are not integers, and strings where numbers belong (and the other way round)", PROPERTY_TEST, () => {
+    // A `code` of 131049.5 once decoded without a problem and then failed the domain's ProviderError.
+    // Each status is plausible but for at most one odd value at one place, so that the odd value decides.
+    const number = fc.oneof(
+      fc.constantFrom(0, -1, 131049.5, 1e300, 2 ** 53, -(2 ** 53), 1764000100.25, 1764000100),
+      fc.integer(),
+      fc.double()
+    )
+    const odd = fc.oneof(number, fc.constantFrom("131049", "1764000100", "1e3", "", "0x10", " 7", "true"), fc.string({ maxLength: 6 }), fc.constantFrom(null, true, [], {}))
+    const plausible = fc.record({
+      id: fc.constantFrom("wamid.A", "wamid.B"),
+      status: fc.constantFrom("sent", "delivered", "read", "failed"),
+      timestamp: fc.constantFrom("1764000100", 1764000100),
+      recipient_id: fc.constant("16505551234"),
+      recipient_type: fc.constant("group"),
+      recipient_participant_id: fc.constant("16505550000"),
+      biz_opaque_callback_data: fc.constant("msg_01"),
+      conversation: fc.constant({ origin: { type: "marketing_lite" } }),
+      pricing: fc.record({ category: fc.constantFrom("marketing_lite", "marketing"), pricing_model: fc.constant("PMP"), type: fc.constant("regular"), billable: fc.boolean() }),
+      errors: fc.array(fc.record({
+        code: fc.constantFrom(131049, 131050, 131026),
+        title: fc.string({ maxLength: 8 }),
+        message: fc.string({ maxLength: 8 }),
+        error_data: fc.record({ details: fc.string({ maxLength: 8 }) })
+      }), { minLength: 1, maxLength: 2 })
+    }, { requiredKeys: ["id", "status", "timestamp"] })
+    const places = [
+      ["id"], ["timestamp"], ["recipient_id"], ["recipient_type"], ["recipient_participant_id"], ["biz_opaque_callback_data"],
+      ["conversation"], ["conversation", "origin", "type"], ["pricing"], ["pricing", "category"], ["pricing", "billable"],
+      ["pricing", "pricing_model"], ["errors"], ["errors", 0], ["errors", 0, "code"], ["errors", 0, "code"], ["errors", 0, "title"],
+      ["errors", 0, "error_data"], ["errors", 0, "error_data", "details"]
+    ] as const
+    const status = fc.tuple(plausible, fc.option(fc.tuple(fc.constantFrom(...places), odd), { freq: 4 })).map(([value, change]) => {
+      if (change === null) return value
+      const [path, replacement] = change
+      const copy = structuredClone(value) as Record<string | number, unknown>
+      let parent: Record<string | number, unknown> | undefined = copy
+      for (const segment of path.slice(0, -1)) parent = parent?.[segment] as Record<string | number, unknown> | undefined
+      if (parent !== undefined) parent[path[path.length - 1]!] = replacement
+      return copy
+    })
+    const body = fc.array(status, { minLength: 1, maxLength: 5 }).map((statuses) => ({
+      object: "whatsapp_business_account",
+      entry: [{
+        id: "102290129340398",
+        time: 1764000000,
+        changes: [{ field: "messages", value: { metadata: { phone_number_id: "106540352242922" }, statuses } }]
+      }]
+    }))
+    let reports = 0
+    fc.assert(
+      fc.property(body, (input) => {
+        total(input, jsonBody(input))
+        const d = decodeWebhook(jsonBody(input), AT)
+        reports += d.commands.length
+        // Every status is one report or at least one problem under its own path, never both.
+        input.entry[0]!.changes[0]!.value.statuses.forEach((_, i) => {
+          const path = `$.entry[0].changes[0].value.statuses[${i}]`
+          const reported = d.commands.filter((c) => c.path === path).length
+          const problems = d.problems.filter((p) => hasPrefix(p.path, path)).length
+          assert.isTrue((reported === 1 && problems === 0) || (reported === 0 && problems > 0), `${path}: ${reported} report(s), ${problems} problem(s)`)
+        })
+      }),
+      propertySettings(300)
+    )
+    // Not vacuous: most statuses make it through as reports.
+    assert.isAbove(reports, 0)
   })
 
   it("fixture bodies with one field dropped or replaced", PROPERTY_TEST, () => {
