@@ -29,7 +29,8 @@ export type DomainEventType = DomainEvent["_tag"]
  */
 const CURRENT_VERSIONS: { readonly [T in DomainEventType]?: number } = {
   MessageRequested: 2,
-  DispatchFailed: 2
+  DispatchFailed: 2,
+  StatusObserved: 2
 }
 
 export const eventSchemaVersion = (type: DomainEventType): number =>
@@ -43,7 +44,10 @@ export const UPCASTERS: { readonly [T in DomainEventType]?: ReadonlyArray<Upcast
   // a valid v2 event that does not say (the field is optional), so the step changes nothing.
   MessageRequested: [(data) => data],
   // v2 records the route the failed attempt was sent to; a v1 event did not say.
-  DispatchFailed: [(data) => ({ ...data, route: null })]
+  DispatchFailed: [(data) => ({ ...data, route: null })],
+  // v2 may carry the group fields of the observation (`recipientType`, `participant`); a v1 event is
+  // a valid v2 event of a webhook that did not say (one-to-one), so the step changes nothing.
+  StatusObserved: [(data) => data]
 }
 
 /** The JSON form of an event as stored: `Schema.encode` of the event, its type and schema version. */

@@ -12,6 +12,7 @@ import {
   UPCASTERS
 } from "../src/index.js"
 import { MSG } from "./fixtures.js"
+import { request, run } from "./message-builders.js"
 
 /** The stored form of events: a schema version per event type, and older versions read as today's. */
 describe("stored events and their versions", () => {
@@ -36,6 +37,27 @@ describe("stored events and their versions", () => {
       data: { _tag: "DispatchFailed", messageId: MSG, attempt: 1, httpStatus: 400, error: null, reason: "x", final: true, notBefore: null, at: 5 }
     }
     assert.deepStrictEqual(decodeEvent(v1), { ...failed, route: null })
+  })
+
+  it("reads a StatusObserved of version 1 (before the group fields) as it was; version 2 carries them", () => {
+    const observation = { wamid: "wamid.A", status: "read", timestamp: 3_000, recipient: "16505551234", pricing: null, originType: null, errors: [] }
+    const v1 = { type: "StatusObserved", schemaVersion: 1, data: { _tag: "StatusObserved", messageId: MSG, observation, at: 9_000 } }
+    assert.deepStrictEqual(decodeEvent(v1), Message.StatusObserved.make({ messageId: MSG, observation: observation as never, at: 9_000 }))
+    const group = Message.StatusObserved.make({
+      messageId: MSG,
+      observation: { ...observation, recipient: "120363025246125486", recipientType: "group", participant: "16505550001" } as never,
+      at: 9_000
+    })
+    const stored = encodeEvent(group)
+    assert.strictEqual(stored.schemaVersion, 2)
+    assert.deepStrictEqual(decodeEvent(JSON.parse(JSON.stringify(stored))), group)
+  })
+
+  it("reads a MessageRequested of version 1 (before template.categoryAt) as it was", () => {
+    const requested = encodeEvent(run([request()])[0]!)
+    assert.strictEqual(requested.schemaVersion, 2)
+    const v1 = { ...requested, schemaVersion: 1 }
+    assert.deepStrictEqual(decodeEvent(v1), run([request()])[0])
   })
 
   it("refuses a version newer than this gateway knows, or no version at all", () => {

@@ -310,6 +310,16 @@ describe("Message decider", () => {
       const events = run([...submittedCommands(), observe(observation("delivered", 3_000))])
       spec.given(events).when(observe(observation("delivered", 3_000), 9_999)).thenNothing()
     })
+    it("in a group, each member's status is its own observation; its repeat is not", () => {
+      const group = (participant: string) =>
+        observation("read", 3_000, { recipient: "120363025246125486", recipientType: "group", participant })
+      const first = Message.StatusObserved.make({ messageId: MSG, observation: group("16505550001"), at: 9_000 })
+      spec.given(submitted()).when(observe(group("16505550001"))).then([first])
+      spec.given([...submitted(), first]).when(observe(group("16505550002"))).then([
+        Message.StatusObserved.make({ messageId: MSG, observation: group("16505550002"), at: 9_000 })
+      ])
+      spec.given([...submitted(), first]).when(observe(group("16505550001"), 9_500)).thenNothing()
+    })
     it("keeps, per status, the earliest webhook timestamp seen, whatever the arrival order", () => {
       const late = observe(observation("sent", 3_500))
       const early = observe(observation("sent", 3_000))
