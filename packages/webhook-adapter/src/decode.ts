@@ -194,14 +194,19 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
       title: e.title ?? null,
       message: e.message ?? null,
       details: e.error_data?.details ?? null
-    }))
+    })),
+    ...(s.recipient_type == null ? {} : { recipientType: s.recipient_type }),
+    ...(s.recipient_participant_id == null ? {} : { participant: s.recipient_participant_id })
   }
   out.status({
     channel,
     wabaId,
     bizOpaqueCallbackData: s.biz_opaque_callback_data ?? null,
     observation,
-    dedupeKey: key("status", s.id, s.status, s.timestamp),
+    // In a group each member's status is its own fact; one-to-one keys stay as they were.
+    dedupeKey: s.recipient_participant_id == null
+      ? key("status", s.id, s.status, s.timestamp)
+      : key("status", s.id, s.status, s.timestamp, "participant", s.recipient_participant_id),
     path
   })
 }

@@ -101,6 +101,9 @@ export const Status = Schema.Struct({
   status: ObservedStatus,
   timestamp: UnixSeconds,
   recipient_id: opt(Schema.String),
+  // Group messaging: `recipient_id` is then the group's id, the participant the member the status is about.
+  recipient_type: opt(Schema.String),
+  recipient_participant_id: opt(Schema.String),
   biz_opaque_callback_data: opt(Schema.String),
   conversation: opt(Schema.Struct({ origin: opt(Schema.Struct({ type: opt(Schema.String) })) })),
   pricing: opt(Schema.Struct({

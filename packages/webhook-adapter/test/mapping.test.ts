@@ -180,14 +180,42 @@ describe("messages", () => {
     }
   })
 
-  it("maps a group status (recipient_type group) like any other", () => {
-    const [report] = decodeStatus(status("wamid.G", "read", "1698266945", {
+  it("maps a group status (recipient_type group) like any other, with the group fields", () => {
+    const reports = decodeStatus(status("wamid.G", "read", "1698266945", {
       recipient_id: "120363025246125486@g.us",
       recipient_type: "group",
-      recipient_participant_id: "16505551234"
+      recipient_participant_id: "16505551234",
+      recipient_participant_user_id: "US.123456"
     }))
-    assert.strictEqual(report?.observation.recipient, "120363025246125486@g.us")
-    assert.strictEqual(report?.observation.status, "read")
+    assert.deepStrictEqual(plain(reports), [{
+      _tag: "StatusReport",
+      channel: PHONE,
+      wabaId: WABA,
+      bizOpaqueCallbackData: null,
+      observation: {
+        wamid: "wamid.G",
+        status: "read",
+        timestamp: 1_698_266_945_000,
+        recipient: "120363025246125486@g.us",
+        pricing: null,
+        originType: null,
+        errors: [],
+        recipientType: "group",
+        participant: "16505551234"
+      },
+      dedupeKey: "status:wamid.G:read:1698266945000:participant:16505551234",
+      path: "$.entry[0].changes[0].value.statuses[0]"
+    }])
+  })
+
+  it("keeps the statuses of two group members apart, also when they say the same at the same time", () => {
+    const member = (participant: string) =>
+      status("wamid.G", "read", "1698266945", { recipient_id: "120363025246125486@g.us", recipient_type: "group", recipient_participant_id: participant })
+    const d = decode(body(entry(WABA, [change("messages", { metadata, statuses: [member("16505550001"), member("16505550002")] })])))
+    assert.deepStrictEqual(d.commands.map((c) => c.dedupeKey), [
+      "status:wamid.G:read:1698266945000:participant:16505550001",
+      "status:wamid.G:read:1698266945000:participant:16505550002"
+    ])
   })
 
   it("takes the WABA from waba_info when a change carries it", () => {
