@@ -25,6 +25,12 @@ type CommandOf<S extends StreamName> = Extract<StreamCommand, { readonly stream:
 
 const ROOT = "$"
 
+/**
+ * The time part of a dedupe key when `entry[].time` is missing: the key is then made of the fact's
+ * content alone, the same for every delivery (never the receipt time).
+ */
+const UNTIMED = "untimed"
+
 /** The `account_update` events the gateway recognises and does not act on, and why. */
 export const IGNORED_ACCOUNT_EVENTS: Readonly<Record<string, string>> = {
   AD_ACCOUNT_LINKED: "legacy onboarding signal; MM_LITE_TERMS_SIGNED is the one the gateway uses",
@@ -103,14 +109,23 @@ class Collector {
   }
 }
 
+interface EntryTime {
+  readonly millis: number
+  readonly key: string
+}
+
 /** Where a change sits, and what its entry says about it. */
 interface ChangeContext {
   readonly out: Collector
   readonly valuePath: string
   readonly entryId: unknown
   readonly entryPath: string
-  /** `entry[].time` in epoch ms, or the receipt time (noted) when it is missing or not a time. */
-  readonly entryTime: () => number
+  /**
+   * `entry[].time`: `millis` for the facts (the receipt time, noted, when it is missing or not a
+   * time), and `key` for the dedupe keys — the time itself, or `untimed`, never the receipt time, so
+   * that every delivery of a time-less fact gets the same key.
+   */
+  readonly entryTime: () => EntryTime
   readonly at: number
 }
 
@@ -246,21 +261,21 @@ const suspend = (
   kind: "account_restriction" | "disabled" | "partner_removed" | "account_deleted",
   expiresAt: number | null
 ): void => {
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordSuspension, {
     streamId: streamId.waba(wabaId),
-    command: { _tag: "RecordSuspension", wabaId, kind, occurredAt, expiresAt, at: ctx.at },
-    dedupeKey: key("suspension", wabaId, kind, occurredAt, expiresAt),
+    command: { _tag: "RecordSuspension", wabaId, kind, occurredAt: time.millis, expiresAt, at: ctx.at },
+    dedupeKey: key("suspension", wabaId, kind, time.key, expiresAt),
     path: ctx.valuePath
   })
 }
 
 const reinstate = (ctx: ChangeContext, wabaId: WabaId, kind: "disabled" | "partner_removed"): void => {
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordReinstatement, {
     streamId: streamId.waba(wabaId),
-    command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt, at: ctx.at },
-    dedupeKey: key("reinstatement", wabaId, kind, occurredAt),
+    command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt: time.millis, at: ctx.at },
+    dedupeKey: key("reinstatement", wabaId, kind, time.key),
     path: ctx.valuePath
   })
 }
@@ -282,19 +297,19 @@ const termsSigned = (value: unknown, ctx: ChangeContext): void => {
   const owner = t.waba_info.owner_business_id ?? null
   if (wabaId !== null) {
     if (owner !== null) discoverBusinessManager(ctx, owner)
-    const signedAt = ctx.entryTime()
+    const time = ctx.entryTime()
     out.stream("Waba", Waba.RecordWabaTermsSigned, {
       streamId: streamId.waba(wabaId),
-      command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt, at: ctx.at },
-      dedupeKey: key("terms_signed", "waba", wabaId, signedAt),
+      command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt: time.millis, at: ctx.at },
+      dedupeKey: key("terms_signed", "waba", wabaId, time.key),
       path: valuePath
     })
   } else if (owner !== null) {
-    const signedAt = ctx.entryTime()
+    const time = ctx.entryTime()
     out.stream("BusinessManager", BusinessManager.RecordBusinessTermsSigned, {
       streamId: streamId.businessManager(owner),
-      command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt, at: ctx.at },
-      dedupeKey: key("terms_signed", "business", owner, signedAt),
+      command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt: time.millis, at: ctx.at },
+      dedupeKey: key("terms_signed", "business", owner, time.key),
       path: valuePath
     })
   } else {
@@ -382,7 +397,8 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
   const name = t.message_template_name
   const language = t.message_template_language
   const id = streamId.template(wabaId, name, language)
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
+  const occurredAt = time.millis
   const impending = t.correct_category != null || t.category_update_timestamp != null
   if (impending) {
     const correctCategory = t.correct_category ?? null
@@ -407,7 +423,7 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
         occurredAt,
         at: ctx.at
       },
-      dedupeKey: key("template_impending", wabaId, name, language, correctCategory, effectiveAt, occurredAt),
+      dedupeKey: key("template_impending", wabaId, name, language, correctCategory, effectiveAt, time.key),
       path: valuePath
     })
     return
@@ -429,7 +445,7 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
       occurredAt,
       at: ctx.at
     },
-    dedupeKey: key("template_category", wabaId, name, language, newCategory, occurredAt),
+    dedupeKey: key("template_category", wabaId, name, language, newCategory, time.key),
     path: valuePath
   })
 }
@@ -442,7 +458,8 @@ const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void =>
   if (wabaId === undefined) return
   const name = t.message_template_name
   const language = t.message_template_language
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
+  const occurredAt = time.millis
   out.stream("Template", Template.RecordTemplateStatus, {
     streamId: streamId.template(wabaId, name, language),
     command: {
@@ -456,7 +473,7 @@ const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void =>
       occurredAt,
       at: ctx.at
     },
-    dedupeKey: key("template_status", wabaId, name, language, t.event, occurredAt),
+    dedupeKey: key("template_status", wabaId, name, language, t.event, time.key),
     path: valuePath
   })
 }
@@ -555,17 +572,17 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
       out.ignore(appendPath(entryPath, ["changes"]), "no changes")
       return
     }
-    let time: number | undefined
-    const entryTime = (): number => {
+    let time: EntryTime | undefined
+    const entryTime = (): EntryTime => {
       if (time === undefined) {
         const millis = Wire.unixSecondsToMillis(entry.time)
         if (millis === null) {
           out.notes.push({
             path: appendPath(entryPath, ["time"]),
-            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used instead`
+            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used as the fact's time, and the dedupe key says "untimed"`
           })
         }
-        time = millis ?? at
+        time = millis === null ? { millis: at, key: UNTIMED } : { millis, key: String(millis) }
       }
       return time
     }

@@ -291,7 +291,40 @@ describe("account_update", () => {
         { _tag: "RecordSuspension", wabaId: WABA, kind: "partner_removed", occurredAt: AT, expiresAt: null, at: AT }
       ])
       assert.deepStrictEqual(d.notes.map((n) => n.path), ["$.entry[0].time"])
+      assert.deepStrictEqual(d.commands.map((c) => c.dedupeKey), [`suspension:${WABA}:partner_removed:untimed:-`])
     }
+  })
+
+  it("without entry[].time, dedupe keys come from the fact alone: every delivery, bytes and receipt time gives the same keys", () => {
+    const changes = [
+      change("account_update", { event: "MM_LITE_TERMS_SIGNED", waba_info: { waba_id: WABA, owner_business_id: BM } }),
+      change("account_update", { event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING", expiration: TIME + 60 }] }),
+      change("account_update", { event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "REINSTATE" } }),
+      change("template_category_update", { message_template_name: "t", message_template_language: "en", previous_category: "UTILITY", new_category: "MARKETING" }),
+      change("template_category_update", { message_template_name: "t", message_template_language: "en", new_category: "UTILITY", correct_category: "MARKETING" }),
+      change("message_template_status_update", { event: "PAUSED", message_template_name: "t", message_template_language: "en" })
+    ]
+    const first = decodeWebhook(body(entry(WABA, changes, NO_TIME)), AT)
+    // The same webhook another day, through the other source: keys in another order, spaces, an extra property.
+    const reordered = JSON.stringify({
+      entry: [{ changes: changes.map((c) => ({ value: { ...(c.value as object), extra: true }, field: c.field })), id: WABA }],
+      object: "whatsapp_business_account"
+    }, null, 2)
+    const again = decodeWebhook(reordered, AT + 86_400_000)
+    assert.deepStrictEqual(first.problems, [])
+    assert.deepStrictEqual(again.commands.map((c) => c.dedupeKey), first.commands.map((c) => c.dedupeKey))
+    assert.deepStrictEqual(first.commands.map((c) => c.dedupeKey), [
+      `business_manager:${BM}`,
+      `terms_signed:waba:${WABA}:untimed`,
+      `suspension:${WABA}:account_restriction:untimed:${(TIME + 60) * 1000}`,
+      `reinstatement:${WABA}:disabled:untimed`,
+      `template_category:${WABA}:t:en:MARKETING:untimed`,
+      `template_impending:${WABA}:t:en:MARKETING:-:untimed`,
+      `template_status:${WABA}:t:en:PAUSED:untimed`
+    ])
+    // Different facts keep different keys; a time, when there is one, is part of the key as before.
+    const timed = decodeWebhook(body(entry(WABA, changes, TIME)), AT)
+    assert.deepStrictEqual(timed.commands.map((c) => c.dedupeKey)[1], `terms_signed:waba:${WABA}:${TIME * 1000}`)
   })
 
   it("accepts entry[].time as a numeric string", () => {
