@@ -207,7 +207,8 @@ describe("invariant 8: decoding is total", () => {
       if (parent !== undefined) parent[path[path.length - 1]!] = replacement
       return copy
     })
-    const body = fc.array(status, { minLength: 1, maxLength: 5 }).map((statuses) => ({
+    // The first status is always plausible, so that every run has a report to check against the domain.
+    const body = fc.tuple(plausible, fc.array(status, { maxLength: 5 })).map(([first, rest]) => [first, ...rest]).map((statuses) => ({
       object: "whatsapp_business_account",
       entry: [{
         id: "102290129340398",
@@ -215,12 +216,11 @@ describe("invariant 8: decoding is total", () => {
         changes: [{ field: "messages", value: { metadata: { phone_number_id: "106540352242922" }, statuses } }]
       }]
     }))
-    let reports = 0
     fc.assert(
       fc.property(body, (input) => {
         total(input, jsonBody(input))
         const d = decodeWebhook(jsonBody(input), AT)
-        reports += d.commands.length
+        assert.strictEqual(d.commands[0]?.path, "$.entry[0].changes[0].value.statuses[0]", "the plausible status is reported")
         // Every status is one report or at least one problem under its own path, never both.
         input.entry[0]!.changes[0]!.value.statuses.forEach((_, i) => {
           const path = `$.entry[0].changes[0].value.statuses[${i}]`
@@ -231,8 +231,6 @@ describe("invariant 8: decoding is total", () => {
       }),
       propertySettings(300)
     )
-    // Not vacuous: most statuses make it through as reports.
-    assert.isAbove(reports, 0)
   })
 
   it("fixture bodies with one field dropped or replaced", PROPERTY_TEST, () => {
