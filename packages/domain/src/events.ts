@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { ChannelEvent } from "./channels/channel.js"
 import { UserActionEvent } from "./clicks/user-action.js"
 import { MessageEvent } from "./lifecycle/message.js"
@@ -23,10 +23,32 @@ export type DomainEvent = typeof DomainEvent.Type
 export type DomainEventType = DomainEvent["_tag"]
 
 /**
- * The schema version stored beside each event. Bump an event's version when its shape changes and
- * teach `upcast` to read the old one; stored events are never rewritten.
+ * The schema version stored beside each event, per event type (1 unless listed). Bump an event's
+ * version when its shape changes and add the step from the old shape to `UPCASTERS`; stored events
+ * are never rewritten, they are brought up to date when read.
  */
-export const EVENT_SCHEMA_VERSION = 1
+const CURRENT_VERSIONS: { readonly [T in DomainEventType]?: number } = {
+  MessageRequested: 2,
+  DispatchFailed: 2,
+  StatusObserved: 2
+}
+
+export const eventSchemaVersion = (type: DomainEventType): number =>
+  Object.hasOwn(CURRENT_VERSIONS, type) ? CURRENT_VERSIONS[type] ?? 1 : 1
+
+type Upcaster = (data: Readonly<Record<string, unknown>>) => Record<string, unknown>
+
+/** Per event type, the steps from each old version to the next: index 0 reads version 1 as version 2. */
+export const UPCASTERS: { readonly [T in DomainEventType]?: ReadonlyArray<Upcaster> } = {
+  // v2 may name, in `template.categoryAt`, the category fact the route was decided on; a v1 event is
+  // a valid v2 event that does not say (the field is optional), so the step changes nothing.
+  MessageRequested: [(data) => data],
+  // v2 records the route the failed attempt was sent to; a v1 event did not say.
+  DispatchFailed: [(data) => ({ ...data, route: null })],
+  // v2 may carry the group fields of the observation (`recipientType`, `participant`); a v1 event is
+  // a valid v2 event of a webhook that did not say (one-to-one), so the step changes nothing.
+  StatusObserved: [(data) => data]
+}
 
 /** The JSON form of an event as stored: `Schema.encode` of the event, its type and schema version. */
 export interface EncodedEvent {
@@ -41,14 +63,42 @@ const decodeEither = Schema.decodeUnknownEither(DomainEvent)
 
 export const encodeEvent = (event: DomainEvent): EncodedEvent => ({
   type: event._tag,
-  schemaVersion: EVENT_SCHEMA_VERSION,
+  schemaVersion: eventSchemaVersion(event._tag),
   data: encodeSync(event)
 })
 
-/** Bring an older stored shape up to the current one (identity while every event is at version 1). */
-const upcast = (encoded: EncodedEvent): unknown => encoded.data
+/** A stored event this version of the gateway cannot read (written by a newer one, or not an event). */
+export class StoredEventUnreadable extends Error {
+  override readonly name = "StoredEventUnreadable"
+}
+
+/** Bring an older stored shape up to the current one, one version at a time. */
+const upcast = (encoded: EncodedEvent): unknown => {
+  const type = encoded.type as DomainEventType
+  const current = eventSchemaVersion(type)
+  if (!Number.isInteger(encoded.schemaVersion) || encoded.schemaVersion < 1 || encoded.schemaVersion > current) {
+    throw new StoredEventUnreadable(`${encoded.type} version ${encoded.schemaVersion}: this gateway reads versions 1 to ${current}`)
+  }
+  if (encoded.schemaVersion === current) return encoded.data
+  if (typeof encoded.data !== "object" || encoded.data === null) {
+    throw new StoredEventUnreadable(`${encoded.type} version ${encoded.schemaVersion}: the data is not an object`)
+  }
+  let data = encoded.data as Record<string, unknown>
+  const steps = Object.hasOwn(UPCASTERS, type) ? UPCASTERS[type] ?? [] : []
+  for (const step of steps.slice(encoded.schemaVersion - 1, current - 1)) data = step(data)
+  return data
+}
 
 /** Decodes a stored event; a stored event that no longer decodes is a defect, not a domain error. */
 export const decodeEvent = (encoded: EncodedEvent): DomainEvent => decodeUnknownSync(upcast(encoded))
 
-export const decodeEventEither = (encoded: EncodedEvent) => decodeEither(upcast(encoded))
+export const decodeEventEither = (encoded: EncodedEvent): Either.Either<DomainEvent, ParseResult.ParseError> => {
+  let data: unknown
+  try {
+    data = upcast(encoded)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    return Either.left(new ParseResult.ParseError({ issue: new ParseResult.Type(DomainEvent.ast, encoded, message) }))
+  }
+  return decodeEither(data)
+}

@@ -21,6 +21,7 @@ export * as UserAction from "./clicks/user-action.js"
 
 export * from "./routing/decide-route.js"
 export * from "./dispatch/classify.js"
+export * from "./dispatch/reroute.js"
 
 export * from "./events.js"
 export * from "./streams.js"

@@ -3,11 +3,17 @@ import { Effect, Either, Layer } from "effect"
 import {
   BusinessManagerStream,
   ChannelStream,
+  classifyProviderOutcome,
+  decideReroute,
   EventStore,
   handleCommand,
   InMemoryEventStore,
+  loadRouteContext,
   makeInMemoryEventStore,
   type MessageId,
+  MessageStream,
+  type ProviderOutcome,
+  reactionsTo,
   sendMessage,
   type SendMessageInput,
   streamId,
@@ -56,7 +62,8 @@ describe("sendMessage (the application's send use case)", () => {
       yield* handleCommand(WabaStream, streamId.waba(WABA), { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: 5, at: 6 })
       const second = yield* sendMessage(input({ messageId: "m2" as MessageId, idempotencyKey: "k2" }))
       assert.deepStrictEqual([second.message.route, second.message.reasons], ["marketing_messages", ["mm_api_eligible"]])
-      assert.deepStrictEqual(second.message.request.template, { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null })
+      // The category and the time of the fact it comes from (the operator's, at 1).
+      assert.deepStrictEqual(second.message.request.template, { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null, categoryAt: 1 })
     }).pipe(Effect.provide(InMemoryEventStore)))
 
   it.effect("an idempotent repeat answers with the original message and records nothing", () =>
@@ -80,6 +87,69 @@ describe("sendMessage (the application's send use case)", () => {
       yield* handleCommand(WabaStream, streamId.waba(WABA), { _tag: "RecordSuspension", wabaId: WABA, kind: "disabled", occurredAt: 5, expiresAt: null, at: 6 })
       const rejected = yield* Effect.either(sendMessage(input()))
       assert.isTrue(Either.isLeft(rejected) && rejected.left._tag === "RouteRejected")
+    }).pipe(Effect.provide(InMemoryEventStore)))
+})
+
+describe("a template refused as not marketing (SPEC §5: record the category, re-route to cloud_api)", () => {
+  /** What the dispatcher does with a provider failure: classify, ask the policy, record, react. */
+  const dispatchFails = (messageId: MessageId, outcome: ProviderOutcome, now: number) =>
+    Effect.gen(function*() {
+      const id = streamId.message(messageId)
+      const started = yield* handleCommand(MessageStream, id, { _tag: "StartDispatch", messageId, attempt: 1, at: now - 1 })
+      if (started.state._tag !== "Requested") return yield* Effect.die("not requested")
+      const message = started.state.message
+      const classification = classifyProviderOutcome(outcome, message.route)
+      if (classification._tag !== "Reroute") return yield* Effect.die(`expected a re-route, got ${classification._tag}`)
+      const context = yield* loadRouteContext({ channel: message.request.channel, to: message.request.to, template: message.request.template, now })
+      const decided = decideReroute(classification, message, context)
+      const failed = yield* handleCommand(MessageStream, id, {
+        _tag: "RecordDispatchFailed",
+        messageId,
+        attempt: 1,
+        httpStatus: outcome._tag === "HttpError" ? outcome.status : null,
+        error: outcome._tag === "HttpError" ? outcome.error : null,
+        reason: decided.reason,
+        outcome: decided.outcome,
+        at: now
+      })
+      if (failed.state._tag !== "Requested") return yield* Effect.die("not requested")
+      for (const event of failed.events) {
+        for (const reaction of reactionsTo(event, failed.state.message)) {
+          if (reaction.stream === "Template") yield* handleCommand(TemplateStream, reaction.streamId, reaction.command)
+        }
+      }
+      return failed
+    })
+
+  const notMarketing: ProviderOutcome = {
+    _tag: "HttpError",
+    status: 400,
+    error: { code: 131055, title: null, message: "(#131055) Method not allowed", details: "Only marketing template messages are supported" },
+    retryAfterMs: null
+  }
+
+  it.effect("the failing message goes to the Cloud API, later ones go there directly, until the category is recorded again", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* handleCommand(WabaStream, streamId.waba(WABA), { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: 5, at: 6 })
+      const first = yield* sendMessage(input())
+      assert.strictEqual(first.message.route, "marketing_messages")
+
+      const failed = yield* dispatchFails("m1" as MessageId, notMarketing, 100)
+      assert.deepStrictEqual(failed.events.map((e) => e._tag), ["DispatchFailed", "MessageRerouted"])
+      assert.strictEqual(failed.state._tag === "Requested" && failed.state.message.route, "cloud_api")
+
+      const second = yield* sendMessage(input({ messageId: "m2" as MessageId, idempotencyKey: "k2", now: 200 }))
+      assert.deepStrictEqual([second.message.route, second.message.reasons], ["cloud_api", ["template_not_marketing_per_provider"]])
+      const explicit = yield* Effect.either(sendMessage(input({ messageId: "m3" as MessageId, idempotencyKey: "k3", endpoint: "marketing_messages", now: 200 })))
+      assert.isTrue(Either.isLeft(explicit) && explicit.left._tag === "RouteRejected" && explicit.left.reasons.includes("not_a_marketing_template"))
+
+      // The operator confirms the category (say, after an appeal): MM route again.
+      yield* handleCommand(TemplateStream, streamId.template(WABA, "spring_sale", "en"), {
+        _tag: "RecordTemplate", wabaId: WABA, name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null, at: 300
+      })
+      const fourth = yield* sendMessage(input({ messageId: "m4" as MessageId, idempotencyKey: "k4", now: 400 }))
+      assert.deepStrictEqual([fourth.message.route, fourth.message.reasons], ["marketing_messages", ["mm_api_eligible"]])
     }).pipe(Effect.provide(InMemoryEventStore)))
 })
 

@@ -1,5 +1,5 @@
 import { describe, it } from "@effect/vitest"
-import { BusinessManager } from "../src/index.js"
+import { BusinessManager, NotRegistered } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM } from "./fixtures.js"
 
@@ -38,8 +38,15 @@ describe("BusinessManager decider", () => {
     it("does nothing when the same invitation is recorded again", () =>
       spec.given([registered, BusinessManager.OnboardingInvitationIssued.make({ businessManagerId: BM, link: cmd.link, at: 10 })])
         .when(cmd).thenNothing())
+    it("records a later invitation; an older one changes nothing", () => {
+      const issued = BusinessManager.OnboardingInvitationIssued.make({ businessManagerId: BM, link: cmd.link, at: 10 })
+      spec.given([registered, issued]).when({ ...cmd, at: 20 }).then([
+        BusinessManager.OnboardingInvitationIssued.make({ businessManagerId: BM, link: cmd.link, at: 20 })
+      ])
+      spec.given([registered, issued]).when({ ...cmd, at: 5 }).thenNothing()
+    })
     it("rejects an invitation for an unknown Business Manager", () =>
-      spec.given([]).when(cmd).thenFails("NotRegistered"))
+      spec.given([]).when(cmd).thenFails(new NotRegistered({ entity: "business_manager", id: BM })))
   })
 
   describe("RecordBusinessTermsSigned", () => {

@@ -1,5 +1,5 @@
 import { describe, it } from "@effect/vitest"
-import { Channel, PartnerSettings } from "../src/index.js"
+import { Channel, PartnerSettings, ThroughputOutOfRange } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { PHONE, WABA } from "./fixtures.js"
 
@@ -35,8 +35,13 @@ describe("Channel decider", () => {
       Channel.ChannelReconfigured.make({ ...config, credentialsRef: "cred_2", throughputMps: 200, at: 4 })
     ]))
   it("rejects a throughput above 1000 msg/s", () =>
-    spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails("ThroughputOutOfRange"))
-  it("rejects a throughput below 1 msg/s", () => spec.given([]).when({ ...cmd, throughputMps: 0 }).thenFails("ThroughputOutOfRange"))
+    spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails(new ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 })))
+  it("rejects a throughput below 1 msg/s, also for a registered channel", () =>
+    spec.given([registered]).when({ ...cmd, throughputMps: 0 }).thenFails(new ThroughputOutOfRange({ throughputMps: 0, min: 1, max: 1000 })))
+  it("accepts the bounds 1 and 1000 msg/s", () => {
+    spec.given([]).when({ ...cmd, throughputMps: 1 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1 })])
+    spec.given([]).when({ ...cmd, throughputMps: 1000 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1000 })])
+  })
 })
 
 describe("PartnerSettings decider", () => {
@@ -47,6 +52,11 @@ describe("PartnerSettings decider", () => {
     spec.given([]).when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 }).then([
       PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 })
     ]))
+  it("changes the TTL-on-fallback policy alone", () =>
+    spec.given([PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 })])
+      .when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 2 }).then([
+        PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 2 })
+      ]))
   it("does nothing when the same change repeats", () =>
     spec.given([PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 1 })])
       .when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "reject", at: 2 }).thenNothing())

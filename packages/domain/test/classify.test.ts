@@ -1,5 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { classifyProviderOutcome, type ErrorClassification, type ProviderOutcome, reactionsTo, retryDelayMs, TEMPLATE_SYNC_DELAY_MS } from "../src/index.js"
+import {
+  classifyProviderOutcome,
+  type ErrorClassification,
+  Message,
+  type ProviderOutcome,
+  type Reaction,
+  reactionsTo,
+  retryDelayMs,
+  streamId,
+  TEMPLATE_SYNC_DELAY_MS
+} from "../src/index.js"
 import { MSG } from "./fixtures.js"
 import { observation, request, stateOf, run } from "./message-builders.js"
 
@@ -83,4 +93,43 @@ describe("reactionsTo (what a message failure means for other streams)", () => {
     assert.deepStrictEqual([r?.stream, r?.command._tag], ["Waba", "RecordTermsNotAccepted"])
   })
   it("other failures change nothing elsewhere", () => assert.deepStrictEqual(reactionsTo(failed(131026), message), []))
+
+  const dispatchFailed = (code: number, route: "marketing_messages" | "cloud_api" | null, message_: string | null = null, details: string | null = null) =>
+    Message.DispatchFailed.make({
+      messageId: MSG,
+      attempt: 1,
+      route,
+      httpStatus: 400,
+      error: { code, title: null, message: message_, details },
+      reason: "x",
+      final: false,
+      notBefore: null,
+      at: 7_000
+    })
+  const refusal = (errorCode: number, routedOnCategoryAt: number | null): Reaction => ({
+    streamId: streamId.template(message.request.wabaId, "spring_sale", "en"),
+    stream: "Template",
+    command: { _tag: "RecordRefusedAsNotMarketing", wabaId: message.request.wabaId, name: "spring_sale", language: "en", errorCode, routedOnCategoryAt, occurredAt: 7_000, at: 7_000 }
+  })
+  it("a template the MM route refused as not marketing (131055, 134100) is recorded on the template, with the category fact it was routed on", () => {
+    const routedOn = stateOf(run([request({ template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null, categoryAt: 900 } })]))
+    assert.deepStrictEqual(
+      reactionsTo(dispatchFailed(131055, "marketing_messages", "(#131055) Method not allowed", "Only marketing template messages are supported"), routedOn),
+      [refusal(131055, 900)]
+    )
+    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages", "(#134100) Only marketing messages supported"), routedOn), [refusal(134100, 900)])
+    // A message requested before the category fact was recorded on it refutes "no category known".
+    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages"), message), [refusal(134100, null)])
+  })
+  it("the terms answer marks the WABA, not the template", () =>
+    assert.deepStrictEqual(
+      reactionsTo(dispatchFailed(131055, "marketing_messages", "(#200) You must accept the Marketing Messages Lite API terms"), message).map((r) => r.stream),
+      ["Waba"]
+    ))
+  it("no template reaction off the MM route, for a failure stored without its route, or for a message without a template", () => {
+    assert.deepStrictEqual(reactionsTo(dispatchFailed(131055, "cloud_api", "(#131055) Method not allowed"), message), [])
+    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, null), message), [])
+    const text = stateOf(run([request({ messageType: "text", template: null })]))
+    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages"), text), [])
+  })
 })

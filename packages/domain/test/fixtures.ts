@@ -8,9 +8,3 @@ export const PHONE = "106540352242922" as PhoneNumberId
 export const TO = "16505551234" as RecipientNumber
 export const MSG = "msg_01" as MessageId
 export const WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3RjQ2RTA5QTkwNUJFQkFGNUUA" as Wamid
-
-/** fast-check run counts: `FC_NUM_RUNS` overrides every property's default (e.g. 200000 for a nightly run). */
-export const numRuns = (fallback: number): number => {
-  const fromEnv = Number(process.env["FC_NUM_RUNS"])
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : fallback
-}

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
-import { BM, numRuns, WABA } from "./fixtures.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
+import { BM, WABA } from "./fixtures.js"
 
 /**
  * SPEC §8 invariant 3: the MM status is a function of the set of facts (terms signed; suspensions and
@@ -47,7 +48,7 @@ const apply = (facts: ReadonlyArray<Fact>) => {
 }
 
 describe("invariant 3: onboarding status is a function of the set of facts", () => {
-  it("any arrival order and any repetition gives the same MM status; repeated facts produce no events", () => {
+  it("any arrival order and any repetition gives the same MM status; repeated facts produce no events", PROPERTY_TEST, () => {
     const facts = fc.uniqueArray(fc.integer({ min: 1, max: 5_000 }), { minLength: 1, maxLength: 10 }).chain((times) =>
       fc.tuple(...times.map((t) => fc.integer({ min: 0, max: 6 }).map((kind) => factAt(kind, t))))
     )
@@ -72,7 +73,7 @@ describe("invariant 3: onboarding status is a function of the set of facts", () 
         // Repeats delivered later produce nothing either: the event log is the same size.
         assert.strictEqual(b.events.length, a.events.length)
       }),
-      { numRuns: numRuns(1_000) }
+      propertySettings(1_000)
     )
   })
 })

@@ -12,7 +12,8 @@ import {
   UserActionStream,
   WabaStream
 } from "../src/index.js"
-import { BM, MSG, numRuns, PHONE, TO, WABA } from "./fixtures.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
+import { BM, MSG, PHONE, TO, WABA } from "./fixtures.js"
 import { mmPricing, observation, request } from "./message-builders.js"
 
 /**
@@ -51,6 +52,8 @@ const command: fc.Arbitrary<Routed> = fc.oneof(
     route(WabaStream, streamId.waba(WABA), { _tag: "RecordSuspension", wabaId: WABA, kind, occurredAt: at, expiresAt: null, at }, true)),
   fc.tuple(t, fc.constantFrom("disabled", "partner_removed")).map(([at, kind]) =>
     route(WabaStream, streamId.waba(WABA), { _tag: "RecordReinstatement", wabaId: WABA, kind, occurredAt: at, at }, true)),
+  // A reaction of the worker, repeated when it retries.
+  t.map((at) => route(WabaStream, streamId.waba(WABA), { _tag: "RecordTermsNotAccepted", wabaId: WABA, errorCode: 131055, details: null, at }, false)),
   fc.tuple(t, fc.constantFrom("onboarded", "not_onboarded", "suspended")).map(([at, status]) =>
     route(WabaStream, streamId.waba(WABA), { _tag: "SetMmStatusManually", wabaId: WABA, status, reason: null, at }, false)),
   fc.tuple(t, fc.constantFrom("MARKETING", "UTILITY")).map(([at, category]) =>
@@ -59,6 +62,8 @@ const command: fc.Arbitrary<Routed> = fc.oneof(
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplateStatus", ...tmpl, status, reason: null, category, occurredAt: at, at }, true)),
   t.map((at) =>
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordImpendingRecategorization", ...tmpl, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: null, occurredAt: at, at }, true)),
+  fc.tuple(t, fc.constantFrom(131055, 134100), fc.option(t, { nil: null })).map(([at, errorCode, routedOnCategoryAt]) =>
+    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordRefusedAsNotMarketing", ...tmpl, errorCode, routedOnCategoryAt, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom(43_200, 86_400, null)).map(([at, ttlSeconds]) =>
     route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplate", ...tmpl, category: "MARKETING", ttlSeconds, at }, false)),
   fc.tuple(t, fc.boolean()).map(([at, optedOut]) =>
@@ -93,7 +98,7 @@ const setup: ReadonlyArray<Routed> = [
 ]
 
 describe("invariant 4: duplicates change nothing", () => {
-  it("a command sequence with duplicates yields the same events as without them", () => {
+  it("a command sequence with duplicates yields the same events as without them", PROPERTY_TEST, () => {
     const scenario = fc.array(command, { minLength: 1, maxLength: 25 }).chain((commands) =>
       fc.tuple(fc.constant(commands), fc.array(fc.tuple(fc.nat({ max: commands.length - 1 }), fc.nat()), { maxLength: 10 }))
     )
@@ -111,7 +116,7 @@ describe("invariant 4: duplicates change nothing", () => {
         const withDups = runAll([...setup, ...withDuplicates.filter((c): c is Routed => c !== undefined)])
         assert.deepStrictEqual(withDups, without)
       }),
-      { numRuns: numRuns(1_000) }
+      propertySettings(1_000)
     )
   })
 })

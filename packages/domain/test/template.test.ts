@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fold, Template } from "../src/index.js"
+import { fold, Template, TtlOutOfRange } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { WABA } from "./fixtures.js"
 
@@ -22,16 +22,27 @@ describe("Template decider", () => {
       spec.given([]).when({ ...cmd, ttlSeconds: 2_592_000 }).events()
     })
     it("rejects a marketing TTL below 12 h", () =>
-      spec.given([]).when({ ...cmd, ttlSeconds: 43_199 }).thenFails("TtlOutOfRange", (e) => {
-        assert.deepStrictEqual([e.min, e.max], [43_200, 2_592_000])
-      }))
-    it("rejects a marketing TTL above 30 days", () => spec.given([]).when({ ...cmd, ttlSeconds: 2_592_001 }).thenFails("TtlOutOfRange"))
+      spec.given([]).when({ ...cmd, ttlSeconds: 43_199 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: 43_199, min: 43_200, max: 2_592_000 })))
+    it("rejects a marketing TTL above 30 days", () =>
+      spec.given([]).when({ ...cmd, ttlSeconds: 2_592_001 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: 2_592_001, min: 43_200, max: 2_592_000 })))
     it("rejects -1 for marketing but allows it for utility", () => {
-      spec.given([]).when({ ...cmd, ttlSeconds: -1 }).thenFails("TtlOutOfRange")
-      spec.given([]).when({ ...cmd, category: "UTILITY", ttlSeconds: -1 }).events()
+      spec.given([]).when({ ...cmd, ttlSeconds: -1 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: -1, min: 43_200, max: 2_592_000 }))
+      spec.given([]).when({ ...cmd, category: "UTILITY", ttlSeconds: -1 }).then([
+        Template.TemplateCategoryObserved.make({ ...key, category: "UTILITY", previousCategory: null, source: "operator", occurredAt: 1_000, at: 1_000 }),
+        Template.TemplateTtlSet.make({ ...key, ttlSeconds: -1, at: 1_000 })
+      ])
     })
     it("rejects an authentication TTL above 900 s", () =>
-      spec.given([]).when({ ...cmd, category: "AUTHENTICATION", ttlSeconds: 901 }).thenFails("TtlOutOfRange"))
+      spec.given([]).when({ ...cmd, category: "AUTHENTICATION", ttlSeconds: 901 }).thenFails(new TtlOutOfRange({ category: "AUTHENTICATION", ttlSeconds: 901, min: 30, max: 900 })))
+    it("records a category change by the operator with its TTL", () =>
+      spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY", ttlSeconds: 3_600, at: 2_000 }).then([
+        Template.TemplateCategoryObserved.make({ ...key, category: "UTILITY", previousCategory: "MARKETING", source: "operator", occurredAt: 2_000, at: 2_000 }),
+        Template.TemplateTtlSet.make({ ...key, ttlSeconds: 3_600, at: 2_000 })
+      ]))
+    it("judges the TTL by the category it comes with", () =>
+      spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY", ttlSeconds: 86_400, at: 2_000 }).thenFails(
+        new TtlOutOfRange({ category: "UTILITY", ttlSeconds: 86_400, min: 30, max: 43_200 })
+      ))
   })
 
   describe("RecordCategoryChange (completed recategorization)", () => {
@@ -55,17 +66,17 @@ describe("Template decider", () => {
 
   describe("RecordImpendingRecategorization", () => {
     const cmd = { _tag: "RecordImpendingRecategorization", ...key, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: 90_000, occurredAt: 5_000, at: 6_000 } as const
+    const impending = Template.TemplateRecategorizationImpending.make({
+      ...key, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: 90_000, occurredAt: 5_000, at: 6_000
+    })
     it("notices it without changing the category used for routing", () => {
-      const events = spec.given([marketing]).when(cmd).events()
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TemplateRecategorizationImpending"])
-      const state = fold(Template.TemplateDecider, [marketing, ...events])
+      spec.given([marketing]).when(cmd).then([impending])
+      const state = fold(Template.TemplateDecider, [marketing, impending])
       assert.strictEqual(state.category, "MARKETING")
       assert.strictEqual(state.impending?.correctCategory, "MARKETING")
     })
-    it("does nothing when repeated", () => {
-      const events = spec.given([marketing]).when(cmd).events()
-      spec.given([marketing, ...events]).when(cmd).thenNothing()
-    })
+    it("does nothing when repeated", () => spec.given([marketing, impending]).when(cmd).thenNothing())
+    it("does nothing for a notice older than the category we know", () => spec.given([marketing]).when({ ...cmd, occurredAt: 1_000 }).thenNothing())
   })
 
   describe("RecordTemplateStatus", () => {
@@ -78,14 +89,80 @@ describe("Template decider", () => {
       const events = spec.given([marketing]).when(cmd).events()
       spec.given([marketing, ...events]).when(cmd).thenNothing()
     })
+    const paused = Template.TemplateStatusChanged.make({ ...key, status: "PAUSED", reason: null, occurredAt: 5_000, at: 6_000 })
     it("a newer status update confirming the category moves the category's time forward", () => {
-      const events = spec.given([marketing]).when(cmd).events()
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TemplateStatusChanged", "TemplateCategoryObserved"])
+      const events = [
+        paused,
+        Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "status_update", occurredAt: 5_000, at: 6_000 })
+      ]
+      spec.given([marketing]).when(cmd).then(events)
       assert.strictEqual(fold(Template.TemplateDecider, [marketing, ...events]).categoryAt, 5_000)
     })
-    it("learns a category change carried by a status update", () => {
-      const events = spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY" }).events()
-      assert.deepStrictEqual(events.map((e) => e._tag), ["TemplateStatusChanged", "TemplateCategoryObserved", "TemplateTtlCleared"])
+    it("learns a category change carried by a status update", () =>
+      spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY" }).then([
+        paused,
+        Template.TemplateCategoryObserved.make({ ...key, category: "UTILITY", previousCategory: "MARKETING", source: "status_update", occurredAt: 5_000, at: 6_000 }),
+        Template.TemplateTtlCleared.make({ ...key, reason: "recategorized", at: 6_000 })
+      ]))
+    it("ignores a status older than the one we know", () =>
+      spec.given([marketing, paused]).when({ ...cmd, status: "APPROVED", category: null, occurredAt: 4_000 }).thenNothing())
+  })
+
+  describe("RecordRefusedAsNotMarketing (131055/134100 on the MM route)", () => {
+    // The message was routed on the operator's MARKETING of time 1 000.
+    const cmd = { _tag: "RecordRefusedAsNotMarketing", ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 } as const
+    const refused = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 })
+    const isRefused = (events: ReadonlyArray<Template.TemplateEvent>) => Template.isRefusedAsNotMarketing(fold(Template.TemplateDecider, events))
+    it("records the provider's answer, without guessing a category", () => {
+      spec.given([marketing, ttl]).when(cmd).then([refused])
+      const state = fold(Template.TemplateDecider, [marketing, ttl, refused])
+      assert.deepStrictEqual([state.category, state.ttlSeconds, Template.isRefusedAsNotMarketing(state)], ["MARKETING", 86_400, true])
+    })
+    it("records it for a template the gateway did not know", () => {
+      const unknown = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000, at: 5_000 })
+      spec.given([]).when({ ...cmd, errorCode: 134100, routedOnCategoryAt: null }).then([unknown])
+      assert.deepStrictEqual(fold(Template.TemplateDecider, [unknown]), {
+        ...Template.initialState(),
+        known: true,
+        refusedAsNotMarketing: { errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000 }
+      })
+    })
+    it("repeated: nothing; the other failures of a campaign routed on the same knowledge add nothing either", () => {
+      spec.given([marketing, refused]).when(cmd).thenNothing()
+      spec.given([marketing, refused]).when({ ...cmd, errorCode: 134100, occurredAt: 6_000, at: 6_000 }).thenNothing()
+    })
+    it("does nothing when a category fact newer than the refuted one is known (the next message will tell)", () => {
+      const newer = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "category_update", occurredAt: 3_000, at: 3_000 })
+      spec.given([marketing, newer]).when(cmd).thenNothing()
+      spec.given([marketing]).when({ ...cmd, routedOnCategoryAt: null }).thenNothing()
+    })
+    it("a newer category fact ends it, also one that confirms the category; an older one does not", () => {
+      const confirmed = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "status_update", occurredAt: 6_000, at: 6_000 })
+      assert.isFalse(isRefused([marketing, refused, confirmed]))
+      const older = spec.given([marketing, refused]).when({
+        _tag: "RecordCategoryChange", ...key, previousCategory: "UTILITY", newCategory: "MARKETING", occurredAt: 500, at: 8_000
+      }).events()
+      assert.isTrue(isRefused([marketing, refused, ...older]))
+    })
+    it("after a recategorization, a message routed on the new category that is refused again is recorded again", () => {
+      const recategorized = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "UTILITY", source: "category_update", occurredAt: 7_000, at: 7_000 })
+      spec.given([marketing, refused, recategorized]).when({ ...cmd, routedOnCategoryAt: 7_000, occurredAt: 9_000, at: 9_000 }).then([
+        Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 131055, routedOnCategoryAt: 7_000, occurredAt: 9_000, at: 9_000 })
+      ])
+    })
+    it("the operator recording the template again ends it, even with the same category", () => {
+      const again = { _tag: "RecordTemplate", ...key, category: "MARKETING", ttlSeconds: 86_400, at: 9_000 } as const
+      const confirmed = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "operator", occurredAt: 9_000, at: 9_000 })
+      spec.given([marketing, ttl, refused]).when(again).then([confirmed])
+      assert.isFalse(isRefused([marketing, ttl, refused, confirmed]))
+      spec.given([marketing, ttl, refused, confirmed]).when({ ...again, at: 9_500 }).thenNothing()
+    })
+    it("reads a folded state stored before the refusal existed (read models keep folded states)", () => {
+      const { refusedAsNotMarketing: _, ...older } = fold(Template.TemplateDecider, [marketing])
+      const state = Template.evolve(older as Template.TemplateState, Template.TemplateCategoryObserved.make({
+        ...key, category: "UTILITY", previousCategory: "MARKETING", source: "category_update", occurredAt: 6_000, at: 6_000
+      }))
+      assert.deepStrictEqual([state.category, Template.isRefusedAsNotMarketing(state)], ["UTILITY", false])
     })
   })
 })

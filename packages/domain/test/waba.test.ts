@@ -1,5 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
+import { Effect } from "effect"
+import {
+  BusinessManager,
+  BusinessManagerStream,
+  EventStore,
+  fold,
+  handleCommand,
+  InMemoryEventStore,
+  loadState,
+  mmApiStatus,
+  NotRegistered,
+  streamId,
+  Waba,
+  WabaOwnedByAnotherBusinessManager,
+  WabaStream
+} from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM, BM2, WABA, WABA2 } from "./fixtures.js"
 
@@ -21,7 +36,9 @@ describe("Waba decider", () => {
       spec.given([Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 1 })])
         .when(cmd).then([Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: "Main", at: 1 })]))
     it("refuses to move a WABA to another Business Manager", () =>
-      spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails("WabaOwnedByAnotherBusinessManager"))
+      spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails(
+        new WabaOwnedByAnotherBusinessManager({ wabaId: WABA, businessManagerId: BM, requestedBusinessManagerId: BM2 })
+      ))
   })
 
   describe("RecordWabaTermsSigned", () => {
@@ -34,14 +51,39 @@ describe("Waba decider", () => {
         Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: null, via: "webhook", at: 6_000 }),
         signed
       ]))
+    it("learns the Business Manager of a WABA first seen without one", () =>
+      spec.given([Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 1 })]).when(cmd).then([
+        Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: null, at: 6_000 }),
+        signed
+      ]))
+    it("records an earlier signature arriving late (the status takes the facts by time)", () =>
+      spec.given([registered, signed]).when({ ...cmd, signedAt: 4_000, at: 7_000 }).then([
+        Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 4_000, at: 7_000 })
+      ]))
     it("makes the WABA onboarded with source waba_webhook", () => {
       const status = statusOf([registered, signed])
       assert.deepStrictEqual([status.status, status.source, status.since], ["onboarded", "waba_webhook", 5_000])
     })
-    it("does not sign the Business Manager (business-level signing is a separate fact)", () => {
-      const other = Waba.WabaRegistered.make({ wabaId: WABA2, businessManagerId: BM, name: null, via: "operator", at: 1 })
-      assert.strictEqual(statusOf([other]).status, "not_onboarded")
-    })
+    it.effect("does not sign the Business Manager: its other WABAs stay not onboarded", () =>
+      Effect.gen(function*() {
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "RegisterBusinessManager", businessManagerId: BM, name: null, at: 1 })
+        for (const wabaId of [WABA, WABA2]) {
+          yield* handleCommand(WabaStream, streamId.waba(wabaId), { _tag: "RegisterWaba", wabaId, businessManagerId: BM, name: null, at: 1 })
+        }
+        // What the worker does with a WABA-level MM_LITE_TERMS_SIGNED that names its owner business.
+        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at: 6_000 })
+        const signing = yield* handleCommand(WabaStream, streamId.waba(WABA), cmd)
+        assert.deepStrictEqual(signing.events, [signed])
+
+        const bm = yield* loadState(BusinessManagerStream, streamId.businessManager(BM))
+        const store = yield* EventStore
+        assert.deepStrictEqual((yield* store.readStream(streamId.businessManager(BM))).events.map((e) => e.event._tag), ["BusinessManagerRegistered"])
+        assert.isNull(bm.state.termsSignedAt)
+        const status = (wabaId: string) =>
+          loadState(WabaStream, streamId.waba(wabaId)).pipe(Effect.map(({ state }) => mmApiStatus(state, bm.state, 10_000)))
+        assert.deepStrictEqual(yield* status(WABA), { status: "onboarded", since: 5_000, source: "waba_webhook", reason: null, suspendedUntil: null })
+        assert.deepStrictEqual(yield* status(WABA2), { status: "not_onboarded", since: null, source: null, reason: null, suspendedUntil: null })
+      }).pipe(Effect.provide(InMemoryEventStore)))
   })
 
   describe("business-level terms", () => {
@@ -69,6 +111,20 @@ describe("Waba decider", () => {
         suspended
       ]))
     it("reinstates", () => spec.given([registered, suspended]).when(reinstate).then([reinstated]))
+    it("creates an unknown WABA named by a reinstatement webhook", () =>
+      spec.given([]).when(reinstate).then([
+        Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: null, name: null, via: "webhook", at: 6_000 }),
+        reinstated
+      ]))
+    it("records a restriction with its expiration; the same restriction with another expiration is another fact", () => {
+      const restrict = { ...suspend, kind: "account_restriction", expiresAt: 90_000 } as const
+      const restricted = Waba.WabaSuspended.make({ wabaId: WABA, kind: "account_restriction", occurredAt: 3_000, expiresAt: 90_000, at: 4_000 })
+      spec.given([registered]).when(restrict).then([restricted])
+      spec.given([registered, restricted]).when(restrict).thenNothing()
+      spec.given([registered, restricted]).when({ ...restrict, expiresAt: 95_000 }).then([
+        Waba.WabaSuspended.make({ wabaId: WABA, kind: "account_restriction", occurredAt: 3_000, expiresAt: 95_000, at: 4_000 })
+      ])
+    })
     it("does nothing when the reinstatement repeats", () => spec.given([registered, suspended, reinstated]).when(reinstate).thenNothing())
     it("is suspended while a suspension stands, with the kind as the reason", () => {
       const status = statusOf([registered, suspended])
@@ -123,10 +179,14 @@ describe("Waba decider", () => {
     })
     it("does nothing while the provider's answer still stands (one campaign, many failures)", () =>
       spec.given([registered, signed, rejected]).when({ ...cmd, at: 9_500 }).thenNothing())
+    it("does nothing when repeated after a newer signature", () => {
+      const later = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
+      spec.given([registered, signed, later, rejected]).when(cmd).thenNothing()
+    })
     it("a later signature onboards the WABA again", () => {
       const again = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
       assert.strictEqual(statusOf([registered, signed, rejected, again]).status, "onboarded")
     })
-    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails("NotRegistered"))
+    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails(new NotRegistered({ entity: "waba", id: WABA })))
   })
 })

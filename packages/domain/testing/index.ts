@@ -1,2 +1,3 @@
 export { eventStoreContract } from "./event-store-contract.js"
 export { deciderSpec } from "./decider-spec.js"
+export { type Environment, PROPERTY_TEST, type PropertySettings, propertySettings, PropertySettingsInvalid } from "./property-settings.js"

@@ -3,7 +3,7 @@ import {
   type BusinessManagerId,
   type PhoneNumberId,
   Recipient,
-  type StatusObservation,
+  StatusObservation,
   streamId,
   Template,
   UserAction,
@@ -11,7 +11,7 @@ import {
   type WabaId
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
-import type { Ignored, Note, Problem, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+import type { Ignored, Note, Problem, StatusReport, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
 import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
 import * as Wire from "./wire.js"
 
@@ -24,6 +24,12 @@ type CommandOf<S extends StreamName> = Extract<StreamCommand, { readonly stream:
  */
 
 const ROOT = "$"
+
+/**
+ * The time part of a dedupe key when `entry[].time` is missing: the key is then made of the fact's
+ * content alone, the same for every delivery (never the receipt time).
+ */
+const UNTIMED = "untimed"
 
 /** The `account_update` events the gateway recognises and does not act on, and why. */
 export const IGNORED_ACCOUNT_EVENTS: Readonly<Record<string, string>> = {
@@ -88,9 +94,24 @@ class Collector {
     this.commands.push({ _tag: "StreamCommand", stream, ...built, command: decoded.right } as StreamCommand)
   }
 
+  /** The same check for a status report: its observation must fit the domain's `StatusObservation`. */
+  status(report: Omit<StatusReport, "_tag" | "observation"> & { readonly observation: StatusObservationInput }): void {
+    const decoded = decodeObservation(report.observation)
+    if (Either.isLeft(decoded)) {
+      this.problem(...problemsOf(decoded.left, report.path))
+      return
+    }
+    this.commands.push({ _tag: "StatusReport", ...report, observation: decoded.right })
+  }
+
   result(): WebhookDecoding {
     return { commands: this.commands, ignored: this.ignored, problems: this.problems, notes: this.notes }
   }
+}
+
+interface EntryTime {
+  readonly millis: number
+  readonly key: string
 }
 
 /** Where a change sits, and what its entry says about it. */
@@ -99,8 +120,12 @@ interface ChangeContext {
   readonly valuePath: string
   readonly entryId: unknown
   readonly entryPath: string
-  /** `entry[].time` in epoch ms, or the receipt time (noted) when it is missing or not a time. */
-  readonly entryTime: () => number
+  /**
+   * `entry[].time`: `millis` for the facts (the receipt time, noted, when it is missing or not a
+   * time), and `key` for the dedupe keys — the time itself, or `untimed`, never the receipt time, so
+   * that every delivery of a time-less fact gets the same key.
+   */
+  readonly entryTime: () => EntryTime
   readonly at: number
 }
 
@@ -151,6 +176,12 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
 
 const isTrackedStatus = Schema.is(Wire.Status.fields.status)
 
+/** What the decoder builds before the domain's schema has checked it. */
+type StatusObservationInput = typeof StatusObservation.Encoded
+// Checked like stream commands: nothing the domain would refuse leaves this package. The wire schema
+// should already have caught anything wrong (a code that is not an integer did slip through once).
+const decodeObservation = Schema.decodeEither(StatusObservation)
+
 const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
   const { out } = ctx
   const head = out.decode(Wire.StatusHead, item, path)
@@ -161,10 +192,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
   }
   const s = out.decode(Wire.Status, item, path)
   if (s === undefined) return
-  // Typed as the domain's StatusObservation and built only from values the wire schema has checked
-  // (a branded wamid, a tracked status, whole non-negative milliseconds): no second validation on the
-  // busiest path of the worker.
-  const observation: StatusObservation = {
+  const observation: StatusObservationInput = {
     wamid: s.id,
     status: s.status,
     timestamp: s.timestamp,
@@ -181,15 +209,19 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
       title: e.title ?? null,
       message: e.message ?? null,
       details: e.error_data?.details ?? null
-    }))
+    })),
+    ...(s.recipient_type == null ? {} : { recipientType: s.recipient_type }),
+    ...(s.recipient_participant_id == null ? {} : { participant: s.recipient_participant_id })
   }
-  out.commands.push({
-    _tag: "StatusReport",
+  out.status({
     channel,
     wabaId,
     bizOpaqueCallbackData: s.biz_opaque_callback_data ?? null,
     observation,
-    dedupeKey: key("status", s.id, s.status, s.timestamp),
+    // In a group each member's status is its own fact; one-to-one keys stay as they were.
+    dedupeKey: s.recipient_participant_id == null
+      ? key("status", s.id, s.status, s.timestamp)
+      : key("status", s.id, s.status, s.timestamp, "participant", s.recipient_participant_id),
     path
   })
 }
@@ -229,21 +261,21 @@ const suspend = (
   kind: "account_restriction" | "disabled" | "partner_removed" | "account_deleted",
   expiresAt: number | null
 ): void => {
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordSuspension, {
     streamId: streamId.waba(wabaId),
-    command: { _tag: "RecordSuspension", wabaId, kind, occurredAt, expiresAt, at: ctx.at },
-    dedupeKey: key("suspension", wabaId, kind, occurredAt, expiresAt),
+    command: { _tag: "RecordSuspension", wabaId, kind, occurredAt: time.millis, expiresAt, at: ctx.at },
+    dedupeKey: key("suspension", wabaId, kind, time.key, expiresAt),
     path: ctx.valuePath
   })
 }
 
 const reinstate = (ctx: ChangeContext, wabaId: WabaId, kind: "disabled" | "partner_removed"): void => {
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordReinstatement, {
     streamId: streamId.waba(wabaId),
-    command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt, at: ctx.at },
-    dedupeKey: key("reinstatement", wabaId, kind, occurredAt),
+    command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt: time.millis, at: ctx.at },
+    dedupeKey: key("reinstatement", wabaId, kind, time.key),
     path: ctx.valuePath
   })
 }
@@ -265,19 +297,19 @@ const termsSigned = (value: unknown, ctx: ChangeContext): void => {
   const owner = t.waba_info.owner_business_id ?? null
   if (wabaId !== null) {
     if (owner !== null) discoverBusinessManager(ctx, owner)
-    const signedAt = ctx.entryTime()
+    const time = ctx.entryTime()
     out.stream("Waba", Waba.RecordWabaTermsSigned, {
       streamId: streamId.waba(wabaId),
-      command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt, at: ctx.at },
-      dedupeKey: key("terms_signed", "waba", wabaId, signedAt),
+      command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt: time.millis, at: ctx.at },
+      dedupeKey: key("terms_signed", "waba", wabaId, time.key),
       path: valuePath
     })
   } else if (owner !== null) {
-    const signedAt = ctx.entryTime()
+    const time = ctx.entryTime()
     out.stream("BusinessManager", BusinessManager.RecordBusinessTermsSigned, {
       streamId: streamId.businessManager(owner),
-      command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt, at: ctx.at },
-      dedupeKey: key("terms_signed", "business", owner, signedAt),
+      command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt: time.millis, at: ctx.at },
+      dedupeKey: key("terms_signed", "business", owner, time.key),
       path: valuePath
     })
   } else {
@@ -365,7 +397,8 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
   const name = t.message_template_name
   const language = t.message_template_language
   const id = streamId.template(wabaId, name, language)
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
+  const occurredAt = time.millis
   const impending = t.correct_category != null || t.category_update_timestamp != null
   if (impending) {
     const correctCategory = t.correct_category ?? null
@@ -390,7 +423,7 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
         occurredAt,
         at: ctx.at
       },
-      dedupeKey: key("template_impending", wabaId, name, language, correctCategory, effectiveAt, occurredAt),
+      dedupeKey: key("template_impending", wabaId, name, language, correctCategory, effectiveAt, time.key),
       path: valuePath
     })
     return
@@ -412,7 +445,7 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
       occurredAt,
       at: ctx.at
     },
-    dedupeKey: key("template_category", wabaId, name, language, newCategory, occurredAt),
+    dedupeKey: key("template_category", wabaId, name, language, newCategory, time.key),
     path: valuePath
   })
 }
@@ -425,7 +458,8 @@ const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void =>
   if (wabaId === undefined) return
   const name = t.message_template_name
   const language = t.message_template_language
-  const occurredAt = ctx.entryTime()
+  const time = ctx.entryTime()
+  const occurredAt = time.millis
   out.stream("Template", Template.RecordTemplateStatus, {
     streamId: streamId.template(wabaId, name, language),
     command: {
@@ -439,7 +473,7 @@ const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void =>
       occurredAt,
       at: ctx.at
     },
-    dedupeKey: key("template_status", wabaId, name, language, t.event, occurredAt),
+    dedupeKey: key("template_status", wabaId, name, language, t.event, time.key),
     path: valuePath
   })
 }
@@ -538,17 +572,17 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
       out.ignore(appendPath(entryPath, ["changes"]), "no changes")
       return
     }
-    let time: number | undefined
-    const entryTime = (): number => {
+    let time: EntryTime | undefined
+    const entryTime = (): EntryTime => {
       if (time === undefined) {
         const millis = Wire.unixSecondsToMillis(entry.time)
         if (millis === null) {
           out.notes.push({
             path: appendPath(entryPath, ["time"]),
-            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used instead`
+            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used as the fact's time, and the dedupe key says "untimed"`
           })
         }
-        time = millis ?? at
+        time = millis === null ? { millis: at, key: UNTIMED } : { millis, key: String(millis) }
       }
       return time
     }

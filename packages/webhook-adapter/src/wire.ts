@@ -86,8 +86,11 @@ export const Metadata = Schema.Struct({ phone_number_id: PhoneNumberId })
 
 export const StatusHead = Schema.Struct({ status: Schema.String })
 
+/** Meta's error codes are integers; the domain's `ProviderError.code` is one too. */
+const ErrorCode = Schema.Int.annotations({ description: "an error code (an integer)" })
+
 export const WireError = Schema.Struct({
-  code: Schema.Number,
+  code: ErrorCode,
   title: opt(Schema.String),
   message: opt(Schema.String),
   error_data: opt(Schema.Struct({ details: opt(Schema.String) }))
@@ -98,6 +101,9 @@ export const Status = Schema.Struct({
   status: ObservedStatus,
   timestamp: UnixSeconds,
   recipient_id: opt(Schema.String),
+  // Group messaging: `recipient_id` is then the group's id, the participant the member the status is about.
+  recipient_type: opt(Schema.String),
+  recipient_participant_id: opt(Schema.String),
   biz_opaque_callback_data: opt(Schema.String),
   conversation: opt(Schema.Struct({ origin: opt(Schema.Struct({ type: opt(Schema.String) })) })),
   pricing: opt(Schema.Struct({

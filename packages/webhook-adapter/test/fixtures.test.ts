@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { decodeWebhook, type WebhookCommand, type WebhookDecoding } from "../src/index.js"
+import { decodeWebhook, quarantineReason, type WebhookCommand, type WebhookDecoding } from "../src/index.js"
 import { AT, fixtureBodies } from "./helpers.js"
 
 /**
@@ -10,6 +10,8 @@ interface Expectation {
   readonly commands: ReadonlyArray<unknown>
   readonly ignored?: ReadonlyArray<string>
   readonly problems?: ReadonlyArray<{ readonly path: string; readonly expected: string }>
+  /** For a fixture that is quarantined on purpose: the exact quarantine reason. */
+  readonly quarantined?: string
 }
 
 const VALUE = "$.entry[0].changes[0].value"
@@ -237,11 +239,13 @@ const EXPECTED: Record<string, Expectation> = {
     })]
   },
   "pywa/message_status.json#with_tracker": { commands: [pywaService("sent", 1_698_266_945_000, "some data")] },
-  // This example keeps Meta's documentation placeholders (`<BUSINESS_PHONE_NUMBER_ID>`) instead of ids:
-  // it cannot be mapped and must be quarantined with the reason. A group status with real ids is in mapping.test.ts.
+  // Quarantined on purpose: this example keeps Meta's documentation placeholders (`<BUSINESS_PHONE_NUMBER_ID>`,
+  // `<WHATSAPP_MESSAGE_ID>`) instead of ids, so it cannot be mapped to a channel. The group fields it
+  // shows (recipient_type, recipient_participant_id) are decoded in mapping.test.ts with real ids.
   "pywa/message_status.json#group": {
     commands: [],
-    problems: [{ path: `${VALUE}.metadata.phone_number_id`, expected: "a phone number id (digits)" }]
+    problems: [{ path: `${VALUE}.metadata.phone_number_id`, expected: "a phone number id (digits)" }],
+    quarantined: `${VALUE}.metadata.phone_number_id: expected a phone number id (digits), got "<BUSINESS_PHONE_NUMBER_ID>"`
   },
 
   // ---- pywa: templates ----
@@ -360,6 +364,7 @@ const check = (name: string, decoding: WebhookDecoding, expected: Expectation) =
     `${name}: problems`
   )
   assert.deepStrictEqual(decoding.notes, [], `${name}: notes`)
+  assert.strictEqual(quarantineReason(decoding), expected.quarantined ?? null, `${name}: quarantined only on purpose, with this reason`)
 }
 
 describe("every webhook fixture", () => {

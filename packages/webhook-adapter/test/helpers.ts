@@ -27,9 +27,3 @@ export const fixtureJson = (key: string): unknown => {
   if (body === undefined) throw new Error(`no fixture ${key}`)
   return JSON.parse(typeof body === "string" ? body : Buffer.from(body).toString("utf8"))
 }
-
-/** fast-check run counts: `FC_NUM_RUNS` overrides every property's default. */
-export const numRuns = (fallback: number): number => {
-  const fromEnv = Number(process.env["FC_NUM_RUNS"] ?? fallback)
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : fallback
-}

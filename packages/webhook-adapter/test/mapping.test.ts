@@ -165,14 +165,57 @@ describe("messages", () => {
     })
   })
 
-  it("maps a group status (recipient_type group) like any other", () => {
-    const [report] = decodeStatus(status("wamid.G", "read", "1698266945", {
+  it("reports an error code that is not an integer as a problem, and keeps the other statuses", () => {
+    for (const code of [131049.5, 1e300, 2 ** 53, "131049", null]) {
+      const d = decode(body(entry(WABA, [change("messages", {
+        metadata,
+        statuses: [status("wamid.A", "failed", "1764000100", { errors: [{ code, title: "Message not delivered" }] }), status("wamid.B", "sent")]
+      })])))
+      assert.deepStrictEqual(d.problems, [{
+        path: "$.entry[0].changes[0].value.statuses[0].errors[0].code",
+        expected: "an error code (an integer)",
+        actual: JSON.stringify(code)
+      }], String(code))
+      assert.deepStrictEqual(d.commands.map((c) => c.path), ["$.entry[0].changes[0].value.statuses[1]"])
+    }
+  })
+
+  it("maps a group status (recipient_type group) like any other, with the group fields", () => {
+    const reports = decodeStatus(status("wamid.G", "read", "1698266945", {
       recipient_id: "120363025246125486@g.us",
       recipient_type: "group",
-      recipient_participant_id: "16505551234"
+      recipient_participant_id: "16505551234",
+      recipient_participant_user_id: "US.123456"
     }))
-    assert.strictEqual(report?.observation.recipient, "120363025246125486@g.us")
-    assert.strictEqual(report?.observation.status, "read")
+    assert.deepStrictEqual(plain(reports), [{
+      _tag: "StatusReport",
+      channel: PHONE,
+      wabaId: WABA,
+      bizOpaqueCallbackData: null,
+      observation: {
+        wamid: "wamid.G",
+        status: "read",
+        timestamp: 1_698_266_945_000,
+        recipient: "120363025246125486@g.us",
+        pricing: null,
+        originType: null,
+        errors: [],
+        recipientType: "group",
+        participant: "16505551234"
+      },
+      dedupeKey: "status:wamid.G:read:1698266945000:participant:16505551234",
+      path: "$.entry[0].changes[0].value.statuses[0]"
+    }])
+  })
+
+  it("keeps the statuses of two group members apart, also when they say the same at the same time", () => {
+    const member = (participant: string) =>
+      status("wamid.G", "read", "1698266945", { recipient_id: "120363025246125486@g.us", recipient_type: "group", recipient_participant_id: participant })
+    const d = decode(body(entry(WABA, [change("messages", { metadata, statuses: [member("16505550001"), member("16505550002")] })])))
+    assert.deepStrictEqual(d.commands.map((c) => c.dedupeKey), [
+      "status:wamid.G:read:1698266945000:participant:16505550001",
+      "status:wamid.G:read:1698266945000:participant:16505550002"
+    ])
   })
 
   it("takes the WABA from waba_info when a change carries it", () => {
@@ -248,7 +291,40 @@ describe("account_update", () => {
         { _tag: "RecordSuspension", wabaId: WABA, kind: "partner_removed", occurredAt: AT, expiresAt: null, at: AT }
       ])
       assert.deepStrictEqual(d.notes.map((n) => n.path), ["$.entry[0].time"])
+      assert.deepStrictEqual(d.commands.map((c) => c.dedupeKey), [`suspension:${WABA}:partner_removed:untimed:-`])
     }
+  })
+
+  it("without entry[].time, dedupe keys come from the fact alone: every delivery, bytes and receipt time gives the same keys", () => {
+    const changes = [
+      change("account_update", { event: "MM_LITE_TERMS_SIGNED", waba_info: { waba_id: WABA, owner_business_id: BM } }),
+      change("account_update", { event: "ACCOUNT_RESTRICTION", restriction_info: [{ restriction_type: "RESTRICTED_BIZ_INITIATED_MESSAGING", expiration: TIME + 60 }] }),
+      change("account_update", { event: "DISABLED_UPDATE", ban_info: { waba_ban_state: "REINSTATE" } }),
+      change("template_category_update", { message_template_name: "t", message_template_language: "en", previous_category: "UTILITY", new_category: "MARKETING" }),
+      change("template_category_update", { message_template_name: "t", message_template_language: "en", new_category: "UTILITY", correct_category: "MARKETING" }),
+      change("message_template_status_update", { event: "PAUSED", message_template_name: "t", message_template_language: "en" })
+    ]
+    const first = decodeWebhook(body(entry(WABA, changes, NO_TIME)), AT)
+    // The same webhook another day, through the other source: keys in another order, spaces, an extra property.
+    const reordered = JSON.stringify({
+      entry: [{ changes: changes.map((c) => ({ value: { ...(c.value as object), extra: true }, field: c.field })), id: WABA }],
+      object: "whatsapp_business_account"
+    }, null, 2)
+    const again = decodeWebhook(reordered, AT + 86_400_000)
+    assert.deepStrictEqual(first.problems, [])
+    assert.deepStrictEqual(again.commands.map((c) => c.dedupeKey), first.commands.map((c) => c.dedupeKey))
+    assert.deepStrictEqual(first.commands.map((c) => c.dedupeKey), [
+      `business_manager:${BM}`,
+      `terms_signed:waba:${WABA}:untimed`,
+      `suspension:${WABA}:account_restriction:untimed:${(TIME + 60) * 1000}`,
+      `reinstatement:${WABA}:disabled:untimed`,
+      `template_category:${WABA}:t:en:MARKETING:untimed`,
+      `template_impending:${WABA}:t:en:MARKETING:-:untimed`,
+      `template_status:${WABA}:t:en:PAUSED:untimed`
+    ])
+    // Different facts keep different keys; a time, when there is one, is part of the key as before.
+    const timed = decodeWebhook(body(entry(WABA, changes, TIME)), AT)
+    assert.deepStrictEqual(timed.commands.map((c) => c.dedupeKey)[1], `terms_signed:waba:${WABA}:${TIME * 1000}`)
   })
 
   it("accepts entry[].time as a numeric string", () => {

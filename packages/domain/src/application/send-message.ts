@@ -4,6 +4,7 @@ import type { MessageRecord } from "../lifecycle/message.js"
 import { mmApiStatus, type MmApiStatusView } from "../onboarding/mm-status.js"
 import { isInMarketingCooldown } from "../recipients/recipient.js"
 import { decideRoute, type RouteDecision } from "../routing/decide-route.js"
+import { isRefusedAsNotMarketing } from "../templates/template.js"
 import { NotRegistered } from "../shared/errors.js"
 import type {
   CampaignId,
@@ -33,7 +34,13 @@ export interface RouteContext {
   readonly channel: Extract<ChannelState, { _tag: "Registered" }>
   readonly wabaId: WabaId
   readonly waba: MmApiStatusView
-  readonly template: { readonly category: TemplateCategory | null; readonly ttlSeconds: number | null } | null
+  readonly template: {
+    readonly category: TemplateCategory | null
+    /** The time of the category fact `category` comes from (`null`: none known). */
+    readonly categoryAt: number | null
+    readonly ttlSeconds: number | null
+    readonly refusedAsNotMarketing: boolean
+  } | null
   readonly settings: { readonly marketingViaMmApi: boolean; readonly ttlOnCloudFallback: "warn" | "reject" }
   readonly recipient: { readonly optedOut: boolean; readonly inMarketingCooldown: boolean }
 }
@@ -61,7 +68,14 @@ export const loadRouteContext = (input: {
       channel,
       wabaId,
       waba: mmApiStatus(waba, bm, input.now),
-      template: template === null ? null : { category: template.category, ttlSeconds: template.ttlSeconds },
+      template: template === null
+        ? null
+        : {
+          category: template.category,
+          categoryAt: template.categoryAt,
+          ttlSeconds: template.ttlSeconds,
+          refusedAsNotMarketing: isRefusedAsNotMarketing(template)
+        },
       settings,
       recipient: { optedOut: recipient.optedOut, inMarketingCooldown: isInMarketingCooldown(recipient, input.now) }
     }
@@ -118,7 +132,8 @@ export const sendMessage = (input: SendMessageInput) =>
       name: input.template.name,
       language: input.template.language,
       category: context.template?.category ?? null,
-      ttlSeconds: context.template?.ttlSeconds ?? null
+      ttlSeconds: context.template?.ttlSeconds ?? null,
+      categoryAt: context.template?.categoryAt ?? null
     }
     const handled = yield* handleCommand(MessageStream, streamId.message(input.messageId), {
       _tag: "RequestMessage",

@@ -29,7 +29,11 @@ export type ErrorClassification =
   }
   /** Final, no retry; some finals also change what we know about the recipient. */
   | { readonly _tag: "Final"; readonly reason: string; readonly recipientEffect: "cooldown" | "opt_out" | null }
-  /** Try the other route once (never under STRICT). `termsNotAccepted` also marks the WABA not onboarded. */
+  /**
+   * A candidate for the other route: `decideReroute` says whether the policy lets this message go
+   * there (once, never under STRICT). `terms_not_accepted` also marks the WABA not onboarded, and
+   * `not_a_marketing_template` the template (see `reactionsTo`).
+   */
   | { readonly _tag: "Reroute"; readonly to: Route; readonly reason: RerouteReason }
   /** The provider may have the message: never retried blindly. */
   | { readonly _tag: "Unknown"; readonly reason: string }

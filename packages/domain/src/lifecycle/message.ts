@@ -31,7 +31,12 @@ export const TemplateRef = Schema.Struct({
   language: Schema.String,
   /** The category known when the message was accepted (`null` = unknown). */
   category: Schema.NullOr(TemplateCategory),
-  ttlSeconds: Schema.NullOr(Schema.Int)
+  ttlSeconds: Schema.NullOr(Schema.Int),
+  /**
+   * The time of the category fact the route was decided on (`null`: none was known). Absent in
+   * messages requested before MessageRequested schema version 2.
+   */
+  categoryAt: Schema.optionalWith(Schema.NullOr(EpochMillis), { exact: true })
 })
 export type TemplateRef = typeof TemplateRef.Type
 
@@ -195,6 +200,8 @@ export const DispatchSucceeded = Schema.TaggedStruct("DispatchSucceeded", {
 export const DispatchFailed = Schema.TaggedStruct("DispatchFailed", {
   messageId: MessageId,
   attempt: Schema.Int,
+  /** The route the failed attempt was sent to (`null` in events stored before schema version 2). */
+  route: Schema.NullOr(Route),
   httpStatus: Schema.NullOr(Schema.Int),
   error: Schema.NullOr(ProviderError),
   reason: Schema.String,
@@ -346,8 +353,8 @@ export const evolve = (state: MessageState, event: MessageEvent): MessageState =
           ...m,
           route: e.to,
           rerouted: [...m.rerouted, { from: e.from, to: e.to, reason: e.reason }],
-          // The MM-only options do not travel to the Cloud API.
-          productPolicy: e.to === "marketing_messages" ? m.productPolicy : null,
+          // The MM-only options do not travel to the Cloud API; back on the MM route they are the client's again.
+          productPolicy: e.to === "marketing_messages" ? m.request.productPolicy : null,
           ttlSeconds: e.to === "marketing_messages" ? m.request.template?.ttlSeconds ?? null : null
         })),
       DispatchOutcomeUnknown: (e) =>
@@ -524,6 +531,8 @@ export const decide = (command: MessageCommand, state: MessageState) =>
           const events: Array<MessageEvent> = [DispatchFailed.make({
             messageId: c.messageId,
             attempt: c.attempt,
+            // The route only changes between attempts, so the message's route is the attempt's.
+            route: m.route,
             httpStatus: c.httpStatus,
             error: c.error,
             reason: c.reason,

@@ -1,26 +1,40 @@
-import type { MessageRecord } from "./message.js"
-import type { RecipientCommand } from "../recipients/recipient.js"
 import type { WabaCommand } from "../onboarding/waba.js"
-import type { MessageEvent } from "./message.js"
+import type { RecipientCommand } from "../recipients/recipient.js"
 import type { ProviderError } from "../shared/ids.js"
 import { streamId } from "../streams.js"
+import type { TemplateCommand } from "../templates/template.js"
+import type { MessageEvent, MessageRecord } from "./message.js"
 
 /** A command for another stream, caused by a message event (a process manager's output). */
 export type Reaction =
   | { readonly streamId: string; readonly stream: "Recipient"; readonly command: RecipientCommand }
   | { readonly streamId: string; readonly stream: "Waba"; readonly command: WabaCommand }
+  | { readonly streamId: string; readonly stream: "Template"; readonly command: TemplateCommand }
 
 /** 360dialog's "(#200) You must accept the Marketing Messages Lite API terms" arrives as 131055. */
 export const saysTermsNotAccepted = (error: ProviderError): boolean =>
   error.code === 131055 && /terms/i.test(`${error.message ?? ""} ${error.details ?? ""} ${error.title ?? ""}`)
 
 /**
+ * The MM API refusing a template because it is not a marketing template: 134100 ("Only marketing
+ * messages supported"), or 131055 ("Method not allowed — Only marketing template messages are
+ * supported") when it is not the terms answer. Meaningful only for a request to `/marketing_messages`.
+ */
+export const saysNotAMarketingTemplate = (error: ProviderError): boolean =>
+  error.code === 134100 || (error.code === 131055 && !saysTermsNotAccepted(error))
+
+/**
  * What a message event means for the other streams: 131049 starts the recipient's 24 h marketing
- * cooldown, 131050 opts the recipient out of marketing (both from the failure's own time), and a
- * "terms not accepted" answer marks the WABA not onboarded (`source: provider_error`).
+ * cooldown, 131050 opts the recipient out of marketing (both from the failure's own time); a
+ * "terms not accepted" answer marks the WABA not onboarded (`source: provider_error`); and a
+ * template the MM route refused as not marketing is recorded on the template, so that later messages
+ * with it are routed to the Cloud API directly (`decideRoute`: `template_not_marketing_per_provider`).
+ *
+ * The template refusal is read from a failed dispatch only: it is a synchronous answer to a request,
+ * and the event names the route the request went to.
  */
 export const reactionsTo = (event: MessageEvent, message: MessageRecord): ReadonlyArray<Reaction> => {
-  const { wabaId, to } = message.request
+  const { template, to, wabaId } = message.request
   const errors: ReadonlyArray<ProviderError> = event._tag === "StatusObserved" && event.observation.status === "failed"
     ? event.observation.errors
     : event._tag === "DispatchFailed" && event.error !== null
@@ -47,6 +61,24 @@ export const reactionsTo = (event: MessageEvent, message: MessageRecord): Readon
         streamId: streamId.waba(wabaId),
         stream: "Waba",
         command: { _tag: "RecordTermsNotAccepted", wabaId, errorCode: error.code, details: error.message ?? error.details, at: event.at }
+      })
+    } else if (
+      saysNotAMarketingTemplate(error) && event._tag === "DispatchFailed" && event.route === "marketing_messages" && template !== null
+    ) {
+      reactions.push({
+        streamId: streamId.template(wabaId, template.name, template.language),
+        stream: "Template",
+        command: {
+          _tag: "RecordRefusedAsNotMarketing",
+          wabaId,
+          name: template.name,
+          language: template.language,
+          errorCode: error.code,
+          // Messages requested before the field existed refute "no category known".
+          routedOnCategoryAt: template.categoryAt ?? null,
+          occurredAt: event.at,
+          at: event.at
+        }
       })
     }
   }

@@ -22,7 +22,14 @@ export const StatusObservation = Schema.Struct({
   pricing: Schema.NullOr(Pricing),
   /** `conversation.origin.type`, present in payloads of Graph ≤ v23. */
   originType: Schema.NullOr(Schema.String),
-  errors: Schema.Array(ProviderError)
+  errors: Schema.Array(ProviderError),
+  /**
+   * Group messages: `recipient_type` (`"group"`; `recipient` is then the group's id) and
+   * `recipient_participant_id`, the member the status is about. Absent when the webhook does not say
+   * (one-to-one statuses), and in observations recorded before StatusObserved schema version 2.
+   */
+  recipientType: Schema.optionalWith(Schema.String, { exact: true }),
+  participant: Schema.optionalWith(Schema.String, { exact: true })
 })
 export type StatusObservation = typeof StatusObservation.Type
 
@@ -87,7 +94,10 @@ export const observedRoute = (observations: ReadonlyArray<StatusObservation>): {
   return null
 }
 
-/** Two observations are the same fact when they say the same thing at the same time. */
+/**
+ * Two observations are the same fact when they say the same thing at the same time, about the same
+ * group member: in a group, each member's `read` is its own status.
+ */
 export const observationKey = (o: StatusObservation): string =>
   [
     o.wamid,
@@ -95,5 +105,7 @@ export const observationKey = (o: StatusObservation): string =>
     o.timestamp,
     o.pricing?.category ?? "",
     o.originType ?? "",
-    o.errors.map((e) => e.code).sort((a, b) => a - b).join(",")
+    o.errors.map((e) => e.code).sort((a, b) => a - b).join(","),
+    // Only when present, so the keys of one-to-one observations stay what they were.
+    ...(o.participant === undefined ? [] : [`participant:${o.participant}`])
   ].join("|")

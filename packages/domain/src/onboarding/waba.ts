@@ -306,9 +306,12 @@ export const decide = (command: WabaCommand, state: WabaState) =>
       },
       RecordTermsNotAccepted: (c) => {
         if (!state.known) return reject(new NotRegistered({ entity: "waba", id: c.wabaId }))
+        // The same answer recorded again (a retried reaction) is nothing new, also when a newer fact
+        // (a signature) is the latest one.
+        const repeated = state.onboarding.some((f) => f.source === "provider_error" && f.at === c.at)
         // Many messages of one campaign fail the same way at once: record the fact once while it stands.
         const latest = latestOnboardingFact(state.onboarding)
-        return latest !== undefined && latest.source === "provider_error" && latest.at <= c.at
+        return repeated || (latest !== undefined && latest.source === "provider_error" && latest.at <= c.at)
           ? nothing
           : accept<WabaEvent>(WabaTermsNotAccepted.make({
             wabaId: c.wabaId,

@@ -74,10 +74,9 @@ export const decide = (command: RecipientCommand, state: RecipientState) =>
       RecordMarketingPreference: (c) => {
         if (state.preferenceAt !== null && c.occurredAt < state.preferenceAt) return nothing
         // A stop and a resume of the same second: the stop wins, whatever the arrival order.
-        if (state.preferenceAt !== null && c.occurredAt === state.preferenceAt && state.optedOut) return nothing
-        // The first preference is recorded even when it says "opted in": a stop older than it, arriving
-        // later, must not win.
-        if (state.preferenceAt !== null && state.optedOut === c.optedOut) return nothing
+        if (state.preferenceAt !== null && c.occurredAt === state.preferenceAt && (state.optedOut || !c.optedOut)) return nothing
+        // A newer preference is recorded even when it says what the state says, and the first one even
+        // when it says "opted in": its time is what keeps an older opposite one, arriving later, from winning.
         const fields = { wabaId: c.wabaId, recipient: c.recipient, source: c.source, occurredAt: c.occurredAt, at: c.at }
         return accept<RecipientEvent>(c.optedOut ? RecipientOptedOut.make(fields) : RecipientOptedIn.make(fields))
       },

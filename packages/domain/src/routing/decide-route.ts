@@ -7,6 +7,7 @@ import type { ChannelRouting, Endpoint, ProductPolicy, TemplateCategory } from "
 export const RouteReason = Schema.Literal(
   "not_a_template",
   "template_not_marketing",
+  "template_not_marketing_per_provider",
   "template_category_unknown",
   "routing_disabled",
   "channel_forced_cloud_api",
@@ -33,8 +34,15 @@ export type RejectionReason = typeof RejectionReason.Type
 export interface RouteInput {
   /** The gateway endpoint the client called. */
   readonly endpoint: Endpoint
-  /** `null` for a non-template message; otherwise the template's known category (`null` = unknown). */
-  readonly template: { readonly category: TemplateCategory | null; readonly ttlSeconds: number | null } | null
+  /**
+   * `null` for a non-template message; otherwise the template's known category (`null` = unknown) and
+   * whether the provider refused it as not a marketing template since (131055/134100 on the MM route).
+   */
+  readonly template: {
+    readonly category: TemplateCategory | null
+    readonly ttlSeconds: number | null
+    readonly refusedAsNotMarketing: boolean
+  } | null
   readonly wabaStatus: MmApiStatus
   readonly settings: RoutingSettings
   readonly channelRouting: ChannelRouting
@@ -60,6 +68,8 @@ export type RouteDecision =
  *
  * 1. A non-template, or a template that is not MARKETING, never goes to `/marketing_messages`:
  *    rejected when the client called `/marketing_messages`, Cloud API when it called `/messages`.
+ *    A template the provider refused as not marketing counts as not MARKETING until a newer category
+ *    fact says otherwise (Meta would refuse it again).
  * 2. An unknown category goes to the Cloud API from `/messages` (never a guess); from the explicit
  *    `/marketing_messages` the client vouched for it: MM route with a warning.
  * 3. Partner routing disabled → Cloud API. 4. A channel override wins over the partner setting and
@@ -74,8 +84,9 @@ export const decideRoute = (input: RouteInput): RouteDecision => {
   const rejections: Array<RejectionReason> = []
   const strict = input.productPolicy === "STRICT"
   const template = input.template
-  const vouched = template !== null && template.category === null && input.endpoint === "marketing_messages"
-  const marketing = template !== null && (template.category === "MARKETING" || vouched)
+  const refused = template !== null && template.refusedAsNotMarketing
+  const vouched = template !== null && !refused && template.category === null && input.endpoint === "marketing_messages"
+  const marketing = template !== null && !refused && (template.category === "MARKETING" || vouched)
 
   // 1–2. What the message is.
   if (!marketing) {
@@ -85,6 +96,8 @@ export const decideRoute = (input: RouteInput): RouteDecision => {
     if (rejections.length > 0) return { _tag: "Rejected", reasons: rejections }
     const reason: RouteReason = template === null
       ? "not_a_template"
+      : refused
+      ? "template_not_marketing_per_provider"
       : template.category === null
       ? "template_category_unknown"
       : "template_not_marketing"

@@ -61,11 +61,30 @@ export const RecordTemplateStatus = Schema.TaggedStruct("RecordTemplateStatus", 
   occurredAt: EpochMillis,
   at: EpochMillis
 })
+/**
+ * The provider refused a message with this template on the MM route because it is not a marketing
+ * template (131055 "Only marketing template messages are supported", 134100). Meta does not say which
+ * category it is instead, so this is recorded as its own fact, not as a guessed category.
+ *
+ * The refusal refutes the category fact the message was routed on (`routedOnCategoryAt`, the time of
+ * that fact; `null` when the category was unknown): every message of a campaign routed on the same
+ * knowledge refutes the same fact, so a campaign failing a thousand times records one refusal, and a
+ * newer category fact (a recategorization, the operator) ends it.
+ */
+export const RecordRefusedAsNotMarketing = Schema.TaggedStruct("RecordRefusedAsNotMarketing", {
+  ...TemplateKey,
+  errorCode: Schema.Int,
+  routedOnCategoryAt: Schema.NullOr(EpochMillis),
+  /** When the provider answered (the failed dispatch's time). */
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
 export const TemplateCommand = Schema.Union(
   RecordTemplate,
   RecordCategoryChange,
   RecordImpendingRecategorization,
-  RecordTemplateStatus
+  RecordTemplateStatus,
+  RecordRefusedAsNotMarketing
 )
 export type TemplateCommand = typeof TemplateCommand.Type
 
@@ -104,12 +123,20 @@ export const TemplateStatusChanged = Schema.TaggedStruct("TemplateStatusChanged"
   occurredAt: EpochMillis,
   at: EpochMillis
 })
+export const TemplateRefusedAsNotMarketing = Schema.TaggedStruct("TemplateRefusedAsNotMarketing", {
+  ...TemplateKey,
+  errorCode: Schema.Int,
+  routedOnCategoryAt: Schema.NullOr(EpochMillis),
+  occurredAt: EpochMillis,
+  at: EpochMillis
+})
 export const TemplateEvent = Schema.Union(
   TemplateCategoryObserved,
   TemplateRecategorizationImpending,
   TemplateTtlSet,
   TemplateTtlCleared,
-  TemplateStatusChanged
+  TemplateStatusChanged,
+  TemplateRefusedAsNotMarketing
 )
 export type TemplateEvent = typeof TemplateEvent.Type
 
@@ -125,6 +152,15 @@ export interface TemplateState {
   readonly status: string | null
   readonly statusAt: number | null
   readonly impending: { readonly correctCategory: TemplateCategory; readonly effectiveAt: number | null; readonly occurredAt: number } | null
+  /**
+   * The provider's "not a marketing template" answer, while no category fact newer than the one it
+   * refutes is known: routing then treats the template as not MARKETING, whatever `category` says.
+   */
+  readonly refusedAsNotMarketing: {
+    readonly errorCode: number
+    readonly routedOnCategoryAt: number | null
+    readonly occurredAt: number
+  } | null
 }
 
 export const initialState = (): TemplateState => ({
@@ -135,21 +171,42 @@ export const initialState = (): TemplateState => ({
   ttlSeconds: null,
   status: null,
   statusAt: null,
-  impending: null
+  impending: null,
+  refusedAsNotMarketing: null
 })
+
+/** `a` is a later category time than `b`; `null` (no category fact) is earlier than any. */
+const laterThan = (a: number | null, b: number | null): boolean => a !== null && (b === null || a > b)
+
+/**
+ * The refusal still standing once the category is as of `categoryAt`. Folded states stored by read
+ * models before this field existed lack it, hence the loose check.
+ */
+const refusalAfter = (state: TemplateState, categoryAt: number | null): TemplateState["refusedAsNotMarketing"] =>
+  state.refusedAsNotMarketing != null && !laterThan(categoryAt, state.refusedAsNotMarketing.routedOnCategoryAt)
+    ? state.refusedAsNotMarketing
+    : null
+
+/** Whether routing must treat the template as not MARKETING because the provider said so. */
+export const isRefusedAsNotMarketing = (state: TemplateState): boolean => state.refusedAsNotMarketing != null
 
 export const evolve = (state: TemplateState, event: TemplateEvent): TemplateState =>
   Match.value(event).pipe(
     Match.tagsExhaustive({
-      TemplateCategoryObserved: (e) => ({
-        ...state,
-        known: true,
-        category: e.category,
+      TemplateCategoryObserved: (e) => {
         // The operator speaks last: a webhook repeated later never undoes what the operator set.
-        categoryAt: Math.max(state.categoryAt ?? 0, e.occurredAt),
-        categorySource: e.source,
-        impending: state.impending !== null && state.impending.occurredAt <= e.occurredAt ? null : state.impending
-      }),
+        const categoryAt = Math.max(state.categoryAt ?? 0, e.occurredAt)
+        return {
+          ...state,
+          known: true,
+          category: e.category,
+          categoryAt,
+          categorySource: e.source,
+          impending: state.impending !== null && state.impending.occurredAt <= e.occurredAt ? null : state.impending,
+          // A category fact newer than the one the provider refuted (a recategorization, the operator) ends the refusal.
+          refusedAsNotMarketing: refusalAfter(state, categoryAt)
+        }
+      },
       TemplateRecategorizationImpending: (e) => ({
         ...state,
         known: true,
@@ -157,7 +214,12 @@ export const evolve = (state: TemplateState, event: TemplateEvent): TemplateStat
       }),
       TemplateTtlSet: (e) => ({ ...state, known: true, ttlSeconds: e.ttlSeconds }),
       TemplateTtlCleared: () => ({ ...state, ttlSeconds: null }),
-      TemplateStatusChanged: (e) => ({ ...state, known: true, status: e.status, statusAt: e.occurredAt })
+      TemplateStatusChanged: (e) => ({ ...state, known: true, status: e.status, statusAt: e.occurredAt }),
+      TemplateRefusedAsNotMarketing: (e) => ({
+        ...state,
+        known: true,
+        refusedAsNotMarketing: { errorCode: e.errorCode, routedOnCategoryAt: e.routedOnCategoryAt, occurredAt: e.occurredAt }
+      })
     })
   )
 
@@ -201,7 +263,9 @@ export const decide = (command: TemplateCommand, state: TemplateState) =>
           return reject(new TtlOutOfRange({ category: c.category, ttlSeconds: c.ttlSeconds, min: bounds.min, max: bounds.max }))
         }
         const events: Array<TemplateEvent> = []
-        if (state.category !== c.category || !state.known) {
+        // The operator recording the category again after the provider's refusal overrides the refusal.
+        const overridesRefusal = refusalAfter(state, c.at) === null && isRefusedAsNotMarketing(state)
+        if (state.category !== c.category || !state.known || overridesRefusal) {
           events.push(TemplateCategoryObserved.make({
             ...key,
             category: c.category,
@@ -244,6 +308,24 @@ export const decide = (command: TemplateCommand, state: TemplateState) =>
         }
         if (c.category !== null) events.push(...categoryChange(state, key, c.category, "status_update", c.occurredAt, c.at))
         return accept(...events)
+      },
+      RecordRefusedAsNotMarketing: (c) => {
+        // Nothing to add when a category fact newer than the refuted one is known (the next message
+        // will tell whether that one is wrong too), or while a refusal of the same fact or a newer one
+        // stands (the messages of a campaign routed on the same knowledge all fail the same way).
+        // Both stay true once true, so a refusal delivered again later changes nothing either.
+        const superseded = laterThan(state.categoryAt, c.routedOnCategoryAt)
+        const refusal = state.refusedAsNotMarketing
+        const stands = refusal != null && !laterThan(c.routedOnCategoryAt, refusal.routedOnCategoryAt)
+        return superseded || stands
+          ? nothing
+          : accept<TemplateEvent>(TemplateRefusedAsNotMarketing.make({
+            ...keyOf(c),
+            errorCode: c.errorCode,
+            routedOnCategoryAt: c.routedOnCategoryAt,
+            occurredAt: c.occurredAt,
+            at: c.at
+          }))
       }
     })
   )
