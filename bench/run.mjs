@@ -11,6 +11,7 @@ import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { ROOT } from "../scripts/stack.mjs"
 import { b1 } from "./b1-webhooks.mjs"
+import { b4 } from "./b4-rebuild.mjs"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
@@ -19,7 +20,7 @@ const onlyValue = onlyArg === undefined ? undefined : onlyArg.includes("=") ? on
 const only = onlyValue === undefined ? null : new Set(onlyValue.split(",").map((s) => s.trim().toUpperCase()))
 
 /** @type {Record<string, (options: { quick: boolean, dir: string, log: (line: string) => void }) => Promise<any>>} */
-const BENCHMARKS = { B1: b1 }
+const BENCHMARKS = { B1: b1, B4: b4 }
 const selected = Object.keys(BENCHMARKS).filter((id) => only === null || only.has(id))
 if (selected.length === 0) {
   console.error(`nothing to run; known: ${Object.keys(BENCHMARKS).join(", ")}`)
@@ -46,7 +47,7 @@ for (const id of selected) {
 
 const fmt = (/** @type {number | undefined} */ n) => (n === undefined ? "" : n >= 100 ? n.toFixed(0) : n.toFixed(2))
 const goalText = (/** @type {any} */ g) =>
-  g === undefined ? "" : Object.entries(g).map(([k, v]) => (k === "ratio" ? `≥ ${v}×` : `${k} ${k.endsWith("Ms") ? "≤" : ""} ${v}`)).join(", ")
+  g === undefined ? "" : Object.entries(g).map(([k, v]) => (k === "ratio" ? `≥ ${v}×` : `${k} ≤ ${v}`)).join(", ")
 console.log("")
 console.table(Object.fromEntries(results.map((r) => [r.id, {
   what: r.what,

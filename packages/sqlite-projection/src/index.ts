@@ -43,3 +43,4 @@ export {
 } from "./read-models.js"
 export { layerUnmatchedStatuses, makeUnmatchedStatuses, type UnmatchedStatus, UnmatchedStatuses } from "./unmatched-statuses.js"
 export { catchUp, type CatchUpResult, DEFAULT_BATCH_SIZE, INLINE_GAP_LIMIT, projectInline, rebuild } from "./runner.js"
+export { databaseFileFrom, rebuildDatabase } from "./cli/rebuild-command.js"
