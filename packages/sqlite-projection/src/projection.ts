@@ -4,15 +4,22 @@ import type { Database } from "./connection.js"
 import type { EventRow } from "./event-log.js"
 
 /**
- * A read model fed by the event log. `apply` runs inside the caller's transaction and must be
- * idempotent (rows remember the stream version they reflect), so applying an event twice equals once;
- * the checkpoint is written by the caller in the same transaction.
+ * A read model fed by the event log. `apply` takes consecutive events in log order (one append's, or a
+ * runner's batch), runs inside the caller's transaction and must be idempotent (rows remember the
+ * stream version they reflect), so applying an event twice equals once; the checkpoint is written by
+ * the caller in the same transaction. Taking a batch lets a projection fold several events of one row
+ * in memory and write the row once.
  */
 export interface Projection {
   readonly name: string
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (db: Database, event: StoredEvent) => void
+  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>) => void
+}
+
+/** A projection whose rows are written event by event. */
+export const eachEvent = (applyOne: (db: Database, event: StoredEvent) => void): Projection["apply"] => (db, events) => {
+  for (const event of events) applyOne(db, event)
 }
 
 /** Prepared statements per connection, so projections prepare each statement once. */

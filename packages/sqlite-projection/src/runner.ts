@@ -15,7 +15,7 @@ const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<Sto
   if (last === undefined) return
   const checkpoint = getCheckpoint(db, projection.name)
   if (checkpoint >= last.globalPosition) return
-  for (const e of events) if (e.globalPosition > checkpoint) projection.apply(db, e)
+  projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint))
   setCheckpoint(db, projection.name, last.globalPosition)
 }
 

@@ -64,12 +64,19 @@ describe("projections against real SQLite", () => {
         const live = tablesOf(db, projection)
         assert.isTrue(projection.tables.some((t) => countRows(db, t) > 0), `${projection.name} wrote nothing`)
         for (const t of projection.tables) db.exec(`DELETE FROM "${t}"`)
-        const applyAll = (list: ReadonlyArray<StoredEvent>) => db.transaction(() => list.forEach((e) => projection.apply(db, e)))()
-        applyAll(events)
+        // One event at a time, and the whole log as one batch: the same rows either way, and again nothing new.
+        const oneByOne = (list: ReadonlyArray<StoredEvent>) => db.transaction(() => list.forEach((e) => projection.apply(db, [e])))()
+        const asOneBatch = (list: ReadonlyArray<StoredEvent>) => db.transaction(() => projection.apply(db, list))()
+        oneByOne(events)
         const once = tablesOf(db, projection)
-        applyAll(events)
+        oneByOne(events)
         assert.deepStrictEqual(tablesOf(db, projection), once)
         assert.deepStrictEqual(once, live)
+        asOneBatch(events)
+        assert.deepStrictEqual(tablesOf(db, projection), once)
+        for (const t of projection.tables) db.exec(`DELETE FROM "${t}"`)
+        asOneBatch(events)
+        assert.deepStrictEqual(tablesOf(db, projection), once)
       })))
   }
 

@@ -407,7 +407,7 @@ const rebuildEqualsLive = Effect.gen(function*() {
   rebuild(db, allProjections)
   assert.deepStrictEqual(dumpReadModels(db), live)
   db.transaction(() => {
-    for (const p of allProjections) for (const e of events) p.apply(db, e)
+    for (const p of allProjections) for (const e of events) p.apply(db, [e])
   })()
   assert.deepStrictEqual(dumpReadModels(db), live)
   return live

@@ -1,5 +1,5 @@
-import { categoryOf, type StoredEvent } from "@mm-gateway/domain"
-import { prepared, type Projection } from "../projection.js"
+import { categoryOf } from "@mm-gateway/domain"
+import { prepared, type Projection, eachEvent } from "../projection.js"
 
 /**
  * User actions per channel, tied to a message once a click is attributed. Attributions and clicks may
@@ -8,7 +8,7 @@ import { prepared, type Projection } from "../projection.js"
 export const clicksProjection: Projection = {
   name: "clicks",
   tables: ["clicks", "click_attributions"],
-  apply: (db, stored: StoredEvent) => {
+  apply: eachEvent((db, stored) => {
     const event = stored.event
     const category = categoryOf(stored.streamId)
     if (category === "UserAction" && event._tag === "UserActionRecorded") {
@@ -45,5 +45,5 @@ export const clicksProjection: Projection = {
         event.clickId
       )
     }
-  }
+  })
 }

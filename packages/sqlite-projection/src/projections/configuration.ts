@@ -1,5 +1,5 @@
 import { categoryOf, Channel, type ChannelRouting, type DomainEvent, PartnerSettings, Template } from "@mm-gateway/domain"
-import { json, parse, prepared, type Projection } from "../projection.js"
+import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
 
 interface ChannelRow {
   readonly version: number
@@ -22,7 +22,7 @@ const isChannelEvent = (e: DomainEvent): e is Channel.ChannelEvent =>
 export const channelsProjection: Projection = {
   name: "channels",
   tables: ["channels"],
-  apply: (db, stored) => {
+  apply: eachEvent((db, stored) => {
     const event = stored.event
     if (categoryOf(stored.streamId) !== "Channel" || !isChannelEvent(event)) return
     const row = prepared(db, "SELECT * FROM channels WHERE phone_number_id = ?").get(event.phoneNumberId) as ChannelRow | undefined
@@ -64,14 +64,14 @@ export const channelsProjection: Projection = {
       registeredAt: row?.registered_at ?? event.at,
       updatedAt: event.at
     })
-  }
+  })
 }
 
 /** The partner-wide routing setting: one row, absent until first changed (readers use the domain default). */
 export const settingsProjection: Projection = {
   name: "partner_settings",
   tables: ["partner_settings"],
-  apply: (db, stored) => {
+  apply: eachEvent((db, stored) => {
     const event = stored.event
     if (categoryOf(stored.streamId) !== "PartnerSettings" || event._tag !== "RoutingSettingsChanged") return
     const row = prepared(db, "SELECT version FROM partner_settings WHERE id = 1").get() as { version: number } | undefined
@@ -84,7 +84,7 @@ export const settingsProjection: Projection = {
        ON CONFLICT (id) DO UPDATE SET version = excluded.version, marketing_via_mm_api = excluded.marketing_via_mm_api,
          ttl_on_cloud_fallback = excluded.ttl_on_cloud_fallback, updated_at = excluded.updated_at`
     ).run({ version: stored.version, mm: after.marketingViaMmApi ? 1 : 0, ttl: after.ttlOnCloudFallback, at: event.at })
-  }
+  })
 }
 
 const isTemplateEvent = (e: DomainEvent): e is Template.TemplateEvent =>
@@ -100,7 +100,7 @@ interface TemplateRow {
 export const templatesProjection: Projection = {
   name: "templates",
   tables: ["templates"],
-  apply: (db, stored) => {
+  apply: eachEvent((db, stored) => {
     const event = stored.event
     if (categoryOf(stored.streamId) !== "Template" || !isTemplateEvent(event)) return
     const row = prepared(db, "SELECT version, status_reason, state FROM templates WHERE waba_id = ? AND name = ? AND language = ?")
@@ -128,5 +128,5 @@ export const templatesProjection: Projection = {
       at: event.at,
       state: json(after)
     })
-  }
+  })
 }

@@ -1,6 +1,6 @@
 import { BusinessManager, categoryOf, type DomainEvent, mmApiStatus, type StoredEvent, Waba } from "@mm-gateway/domain"
 import type { Database } from "../connection.js"
-import { json, parse, prepared, type Projection } from "../projection.js"
+import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
 
 interface BusinessManagerRow {
   readonly id: string
@@ -117,10 +117,10 @@ const isWabaEvent = (e: DomainEvent): e is Waba.WabaEvent =>
 export const onboardingProjection: Projection = {
   name: "onboarding",
   tables: ["business_managers", "wabas"],
-  apply: (db, stored) => {
+  apply: eachEvent((db, stored) => {
     const category = categoryOf(stored.streamId)
     const event = stored.event
     if (category === "BusinessManager" && isBusinessManagerEvent(event)) applyBusinessManager(db, stored, event)
     else if (category === "Waba" && isWabaEvent(event)) applyWaba(db, stored, event)
-  }
+  })
 }
