@@ -1,7 +1,7 @@
 import { type EventStore, ProviderGateway, type StatusMatching } from "@mm-gateway/domain"
 import { ChannelCredentials, deriveCredentialsKey, layerCredentials, providerGatewayLayer } from "@mm-gateway/http-adapter"
 import { inboxPathFor, layer as layerSqlite, layerInbox, type ReadModels, type SqliteDatabase, type WebhookInbox, WorkerLease } from "@mm-gateway/sqlite-projection"
-import { Cause, type Context, Effect, Exit, Fiber, Layer } from "effect"
+import { Cause, type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
 import type { WorkerConfig } from "./config.js"
 import { makeDispatcher } from "./dispatcher.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
@@ -113,6 +113,8 @@ export const workerProgram = (config: WorkerConfig, control: ShutdownControl = {
 export interface WorkerOptions {
   /** Wraps the provider port, e.g. to inject faults in tests. */
   readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway>) => Context.Tag.Service<ProviderGateway>
+  /** The least severe log level written (`startWorker` only; the process logs at Info). */
+  readonly logLevel?: LogLevel.LogLevel
 }
 
 /** Everything the worker runs on: the main database and the inbox file, the credentials, the provider clients. */
@@ -152,7 +154,12 @@ export interface WorkerHandle {
 /** Runs the worker in this process (tests, the end-to-end test, benchmarks). */
 export const startWorker = (config: WorkerConfig, options: WorkerOptions = {}): WorkerHandle => {
   const control: ShutdownControl = { graceMs: config.shutdownGraceMs }
-  const fiber = Effect.runFork(Layer.launch(workerLayer(config, options, control)).pipe(Effect.annotateLogs("process", "worker")))
+  const fiber = Effect.runFork(
+    Layer.launch(workerLayer(config, options, control)).pipe(
+      Effect.annotateLogs("process", "worker"),
+      Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Info)
+    )
+  )
   let stopped: Promise<void> | null = null
   return {
     workerId: config.workerId,
