@@ -1,6 +1,7 @@
 import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, LogLevel, ManagedRuntime, Redacted } from "effect"
+import BetterSqlite3 from "better-sqlite3"
 import { mkdtempSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
@@ -244,4 +245,24 @@ export const quiet = async (stack: Stack) => {
   if (stack.sandbox.stats().webhooks.pending > 0) return false
   const metrics = await (await fetch(`${stack.api.url}/metrics`)).text()
   return /^mmgw_webhook_inbox_pending 0$/m.test(metrics)
+}
+
+/** Who holds the worker lease now (read straight from the database file). */
+export const leaseHolder = (database: string): string | null => {
+  const db = new BetterSqlite3(database, { readonly: true })
+  try {
+    const row = db.prepare("SELECT holder FROM leases WHERE name = 'worker' AND expires_at > ?").get(Date.now()) as { holder: string } | undefined
+    return row?.holder ?? null
+  } finally {
+    db.close()
+  }
+}
+
+/** A provider port that counts what this worker sent, for telling workers apart. */
+export const counting = () => {
+  const counter = { sent: 0 }
+  const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    send: (request) => Effect.zipRight(Effect.sync(() => counter.sent++), gateway.send(request))
+  })
+  return { counter, decorateProvider }
 }
