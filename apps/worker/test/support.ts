@@ -258,6 +258,16 @@ export const leaseHolder = (database: string): string | null => {
   }
 }
 
+/** How many statuses are parked for `wamid` (read straight from the database file). */
+export const parkedFor = (database: string, wamid: string): number => {
+  const db = new BetterSqlite3(database, { readonly: true })
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM unmatched_statuses WHERE wamid = ?").get(wamid) as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
 /** A provider port that counts what this worker sent, for telling workers apart. */
 export const counting = () => {
   const counter = { sent: 0 }
