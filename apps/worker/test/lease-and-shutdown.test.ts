@@ -34,7 +34,7 @@ describe("one worker at a time (the database lease)", () => {
 
 describe("stopping", () => {
   it("a graceful stop waits for the request in flight and records its answer, then releases the lease", async () => {
-    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 700, max: 700 } } }))
+    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 2_500, max: 2_500 } } }))
     await registerChannel(s.api)
     const worker = s.startWorker({ workerId: "graceful" })
     const id = await send(s.api, "4915112342003")
@@ -46,7 +46,7 @@ describe("stopping", () => {
   })
 
   it("a stop that cuts the request off (as a crash does) leaves it in flight; the next worker records an unknown outcome, never resends, and the webhook settles it", async () => {
-    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 700, max: 700 } } }))
+    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 2_500, max: 2_500 } } }))
     await registerChannel(s.api)
     const first = s.startWorker({ workerId: "crashing" })
     const id = await send(s.api, "4915112342004")
@@ -64,7 +64,7 @@ describe("stopping", () => {
   })
 
   it("an unknown outcome nobody names becomes dispatch_unknown after the window, and the resolution endpoint settles it", async () => {
-    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 500, max: 500 } } }))
+    const s = (stack = await startStack({ sandbox: { responseLatencyMs: { min: 2_500, max: 2_500 } } }))
     await registerChannel(s.api)
     const first = s.startWorker({ workerId: "crashing" })
     // Silent number: accepted, but no webhook will ever name it.

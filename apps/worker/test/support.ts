@@ -1,8 +1,13 @@
 import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, LogLevel, ManagedRuntime, Redacted } from "effect"
+import { type SandboxStats } from "@mm-gateway/sandbox"
 import BetterSqlite3 from "better-sqlite3"
+import { spawn } from "node:child_process"
+import { build } from "esbuild"
 import { mkdtempSync, rmSync } from "node:fs"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -275,4 +280,56 @@ export const counting = () => {
     send: (request) => Effect.zipRight(Effect.sync(() => counter.sent++), gateway.send(request))
   })
   return { counter, decorateProvider }
+}
+
+export interface SandboxProcess {
+  readonly url: string
+  readonly stats: () => Promise<SandboxStats>
+  readonly close: () => Promise<void>
+}
+
+let sandboxBundle: Promise<string> | null = null
+
+/**
+ * The sandbox in a process of its own (bundled from its sources with esbuild): for tests that count
+ * on the sandbox's clock, which must not wait behind the work of the api and the worker in this process.
+ */
+export const startSandboxProcess = async (env: Record<string, string>): Promise<SandboxProcess> => {
+  sandboxBundle ??= (async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "mmgw-sandbox-")), "sandbox.mjs")
+    await build({
+      // The workspace layout: apps/worker/test → packages/sandbox/src/main.ts.
+      entryPoints: [fileURLToPath(new URL("../../../packages/sandbox/src/main.ts", import.meta.url))],
+      outfile: out,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      conditions: ["source"],
+      logLevel: "warning"
+    })
+    return out
+  })()
+  const child = spawn(process.execPath, [await sandboxBundle], {
+    env: { ...process.env, MMGW_SANDBOX_PORT: "0", MMGW_HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! })
+    lines.on("line", (line) => {
+      const match = /listening on (http:\/\/\S+)/.exec(line)
+      if (match !== null) resolve(match[1]!)
+    })
+    child.stderr!.on("data", (chunk) => reject(new Error(`sandbox: ${String(chunk)}`)))
+    child.once("exit", (code) => reject(new Error(`sandbox exited with ${code}`)))
+  })
+  return {
+    url,
+    stats: async () => (await (await fetch(`${url}/sandbox/stats`)).json()) as SandboxStats,
+    close: async () => {
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
 }
