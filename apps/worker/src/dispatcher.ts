@@ -10,8 +10,9 @@ import {
   type Settlement,
   type StatusMatching
 } from "@mm-gateway/domain"
-import { inOneTransaction, type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
+import { makeBatchWriter } from "./batch-writer.js"
 import { makeSlidingWindowLimiter, type SlidingWindowLimiter } from "./rate-limiter.js"
 import type { WorkerStats } from "./stats.js"
 
@@ -76,7 +77,9 @@ export const makeDispatcher = (
     const read = yield* ReadModels
     const gateway = yield* ProviderGateway
     const runtimeContext = yield* Effect.context<DispatcherRequirements>()
-    // Created first, so they close last: a drain runs before the requests in flight are interrupted.
+    // Scope order matters, finalizers run in reverse: the session's drain first, then the pumps and the
+    // flights are interrupted, and the writer goes last, since a flight may be waiting for its commit.
+    const writer = yield* makeBatchWriter<DispatcherRequirements>(256)
     const flights = yield* FiberSet.make()
     const pumps = yield* FiberSet.make()
     const permits = yield* Effect.makeSemaphore(settings.concurrency)
@@ -131,19 +134,42 @@ export const makeDispatcher = (
       return Effect.logDebug(`message ${ticket.messageId}: retry after ${settlement.notBefore - now} ms (${settlement.reason})`)
     }
 
-    const sendAndSettle = (lane: Lane, ticket: DispatchTicket) =>
+    /**
+     * One message from its rate slot to its recorded answer: the start and the answer are each committed
+     * through the batch writer (sharing commits with other messages under load). Only the network call
+     * may be cut off; once the start is being recorded, or an answer is in, it is recorded.
+     */
+    const flight = (lane: Lane, work: MessageWork) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          // Only the network call may be cut off; once an answer is in, it is recorded.
-          const result = yield* restore(gateway.send(ticket.request))
           const now = yield* Clock.currentTimeMillis
+          if (stopping) return
+          const hold = yield* recipientHold(work.id, now)
+          if (hold !== null) {
+            deferred.set(work.id, hold)
+            return
+          }
+          const begun = yield* writer.submit(Effect.either(beginDispatch({ messageId: work.id as MessageId, attempt: work.attempt, now })))
+          if (begun._tag === "Left") {
+            stats.dispatch.NotStarted++
+            return yield* Effect.logDebug(`message ${work.id}: not started (${begun.left._tag})`)
+          }
+          if (begun.right._tag === "Failed") {
+            stats.dispatch.Failed++
+            return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
+          }
+          const ticket = begun.right.ticket
+          const result = yield* restore(gateway.send(ticket.request))
+          const answeredAt = yield* Clock.currentTimeMillis
           const random = yield* Random.next
-          const settlement = yield* inOneTransaction(
-            settleDispatch(ticket, result, now, random).pipe(
-              Effect.tap((s) => (s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, now)) : Effect.void))
+          const settlement = yield* writer.submit(
+            settleDispatch(ticket, result, answeredAt, random).pipe(
+              Effect.tap((s) =>
+                s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+              )
             )
           )
-          yield* applySettlement(lane, ticket, settlement, now)
+          yield* applySettlement(lane, ticket, settlement, answeredAt)
           if (settlement._tag === "OutcomeUnknown") {
             yield* Effect.logWarning(`message ${ticket.messageId}: outcome unknown (${settlement.reason}); it waits for a webhook naming it, never a resend`)
           } else if (settlement._tag === "Superseded") {
@@ -151,11 +177,11 @@ export const makeDispatcher = (
           }
         })
       ).pipe(
-        logDefects(`message ${ticket.messageId}: recording the answer failed; the attempt stays in flight`),
+        logDefects(`message ${work.id}: dispatch failed; an attempt it started stays in flight until it is recorded as unknown`),
         Effect.provide(runtimeContext)
       )
 
-    /** Takes one message from a lane through its rate slot and a permit to a started request. */
+    /** Takes one message of a lane through its rate slot and a permit, then lets it fly. */
     const dispatchOne = (lane: Lane, work: MessageWork) =>
       Effect.gen(function*() {
         for (;;) {
@@ -166,36 +192,18 @@ export const makeDispatcher = (
           yield* Effect.sleep(at - now)
         }
         yield* permits.take(1)
-        let handedOff = false
-        yield* Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          if (stopping || !leaseValid(now)) return
-          const hold = yield* recipientHold(work.id, now)
-          if (hold !== null) {
-            deferred.set(work.id, hold)
-            return
-          }
-          const begun = yield* Effect.either(beginDispatch({ messageId: work.id as MessageId, attempt: work.attempt, now }))
-          if (begun._tag === "Left") {
-            stats.dispatch.NotStarted++
-            return yield* Effect.logDebug(`message ${work.id}: not started (${begun.left._tag})`)
-          }
-          if (begun.right._tag === "Failed") {
-            stats.dispatch.Failed++
-            return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
-          }
-          // The slot is taken by the start just recorded, right before the request goes out.
-          lane.limiter.record(now)
-          inFlight++
-          handedOff = true
-          yield* FiberSet.run(flights)(
-            sendAndSettle(lane, begun.right.ticket).pipe(
-              Effect.ensuring(Effect.zipRight(giveBack(work.id), Effect.sync(() => {
-                inFlight--
-              })))
-            )
+        const now = yield* Clock.currentTimeMillis
+        if (stopping || !leaseValid(now)) return yield* giveBack(work.id)
+        // The slot is taken now; the start is committed within the writer's next batch, right after.
+        lane.limiter.record(now)
+        inFlight++
+        yield* FiberSet.run(flights)(
+          flight(lane, work).pipe(
+            Effect.ensuring(Effect.zipRight(giveBack(work.id), Effect.sync(() => {
+              inFlight--
+            })))
           )
-        }).pipe(Effect.ensuring(Effect.suspend(() => (handedOff ? Effect.void : giveBack(work.id)))))
+        )
       }).pipe(
         logDefects(`message ${work.id}: dispatch step failed`),
         Effect.provide(runtimeContext)
