@@ -139,8 +139,9 @@ export const makeDispatcher = (
      * through the batch writer (sharing commits with other messages under load). Only the network call
      * may be cut off; once the start is being recorded, or an answer is in, it is recorded.
      */
-    const flight = (lane: Lane, work: MessageWork) =>
-      Effect.uninterruptibleMask((restore) =>
+    const flight = (lane: Lane, work: MessageWork) => {
+      let departed = false
+      return Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           if (stopping) return
@@ -159,6 +160,9 @@ export const makeDispatcher = (
             return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
           }
           const ticket = begun.right.ticket
+          // The rate counts the request from here: it leaves now.
+          lane.limiter.confirm(yield* Clock.currentTimeMillis)
+          departed = true
           const result = yield* restore(gateway.send(ticket.request))
           const answeredAt = yield* Clock.currentTimeMillis
           const random = yield* Random.next
@@ -177,9 +181,13 @@ export const makeDispatcher = (
           }
         })
       ).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          if (!departed) lane.limiter.cancel()
+        })),
         logDefects(`message ${work.id}: dispatch failed; an attempt it started stays in flight until it is recorded as unknown`),
         Effect.provide(runtimeContext)
       )
+    }
 
     /** Takes one message of a lane through its rate slot and a permit, then lets it fly. */
     const dispatchOne = (lane: Lane, work: MessageWork) =>
@@ -187,15 +195,19 @@ export const makeDispatcher = (
         for (;;) {
           const now = yield* Clock.currentTimeMillis
           yield* refresh(lane, now)
-          const at = Math.max(lane.limiter.nextSlot(now), lane.pausedUntil)
-          if (at <= now) break
-          yield* Effect.sleep(at - now)
+          if (lane.pausedUntil > now) {
+            yield* Effect.sleep(lane.pausedUntil - now)
+            continue
+          }
+          if (lane.limiter.admit(now)) break
+          yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(now) - now))
         }
-        yield* permits.take(1)
+        yield* Effect.onInterrupt(permits.take(1), () => Effect.sync(() => lane.limiter.cancel()))
         const now = yield* Clock.currentTimeMillis
-        if (stopping || !leaseValid(now)) return yield* giveBack(work.id)
-        // The slot is taken now; the start is committed within the writer's next batch, right after.
-        lane.limiter.record(now)
+        if (stopping || !leaseValid(now)) {
+          lane.limiter.cancel()
+          return yield* giveBack(work.id)
+        }
         inFlight++
         yield* FiberSet.run(flights)(
           flight(lane, work).pipe(

@@ -4,64 +4,105 @@ import { makeSlidingWindowLimiter } from "../src/rate-limiter.js"
 
 const NUM_RUNS = Number(process.env["FC_NUM_RUNS"] ?? 200)
 
-/** Grants starts for requests arriving at `arrivals` (each waits for its slot), as the dispatcher's pump does. */
-const grant = (limit: number, windowMs: number, arrivals: ReadonlyArray<number>, changeAt?: { readonly index: number; readonly limit: number }) => {
-  const limiter = makeSlidingWindowLimiter(limit, windowMs)
-  const starts: Array<{ readonly at: number; readonly limit: number }> = []
-  let clock = 0
-  arrivals.forEach((arrival, i) => {
-    if (changeAt !== undefined && i === changeAt.index) limiter.setLimit(changeAt.limit)
-    clock = Math.max(clock, arrival)
-    clock = limiter.nextSlot(clock)
-    limiter.record(clock)
-    starts.push({ at: clock, limit: limiter.limit() })
-  })
-  return starts
+interface Request {
+  readonly arrival: number
+  /** Time from admission to departure (the start being committed, a busy event loop). */
+  readonly delay: number
+  /** Never leaves (its start was refused). */
+  readonly cancelled: boolean
 }
 
-/** The most starts in any window [t, t + windowMs) that begins at a start (the worst windows do). */
-const busiest = (starts: ReadonlyArray<number>, windowMs: number) => {
+/**
+ * The dispatcher's pump in simulated time: requests in arrival order wait for admission; each admitted
+ * one departs (or is cancelled) `delay` later. Returns the departure times and the admission times.
+ */
+const simulate = (limit: number, windowMs: number, requests: ReadonlyArray<Request>, change?: { readonly index: number; readonly limit: number }) => {
+  const limiter = makeSlidingWindowLimiter(limit, windowMs)
+  const events: Array<{ readonly at: number; readonly cancelled: boolean }> = []
+  const departures: Array<number> = []
+  const admissions: Array<number> = []
+  const settleUntil = (t: number) => {
+    events.sort((a, b) => a.at - b.at)
+    while (events.length > 0 && events[0]!.at <= t) {
+      const e = events.shift()!
+      if (e.cancelled) limiter.cancel()
+      else {
+        limiter.confirm(e.at)
+        departures.push(e.at)
+      }
+    }
+  }
+  let clock = 0
+  requests.forEach((r, i) => {
+    if (change !== undefined && i === change.index) limiter.setLimit(change.limit)
+    clock = Math.max(clock, r.arrival)
+    for (;;) {
+      settleUntil(clock)
+      if (limiter.admit(clock)) break
+      const next = Math.min(limiter.retryAt(clock), ...events.map((e) => e.at))
+      assert.isAbove(next, clock)
+      clock = next
+    }
+    admissions.push(clock)
+    events.push({ at: clock + r.delay, cancelled: r.cancelled })
+  })
+  settleUntil(Infinity)
+  return { departures, admissions }
+}
+
+/** The most times in any window [t, t + windowMs) (the worst windows start at one of the times). */
+const busiest = (times: ReadonlyArray<number>, windowMs: number) => {
+  const sorted = [...times].sort((a, b) => a - b)
   let most = 0
-  for (let i = 0; i < starts.length; i++) {
-    let n = 0
-    for (let j = i; j < starts.length && starts[j]! < starts[i]! + windowMs; j++) n++
-    most = Math.max(most, n)
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++
+    most = Math.max(most, j - i)
   }
   return most
 }
 
-const arrivals = fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 300 }).map((xs) => [...xs].sort((a, b) => a - b))
+const requests = (maxDelay: number) =>
+  fc.array(
+    fc.record({ arrival: fc.integer({ min: 0, max: 5_000 }), delay: fc.integer({ min: 0, max: maxDelay }), cancelled: fc.boolean() }),
+    { minLength: 1, maxLength: 200 }
+  ).map((rs) => [...rs].sort((a, b) => a.arrival - b.arrival))
 
 describe("sliding-window rate limiter", () => {
-  it("never grants more than the limit in any window, whatever the arrivals", () =>
+  it("never more than the limit departs in any window, however late admitted requests depart or whether they depart at all", () =>
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 1_500 }), arrivals, (limit, windowMs, times) => {
-        const starts = grant(limit, windowMs, times).map((s) => s.at)
-        assert.isAtMost(busiest(starts, windowMs), limit)
-        // Nothing waits without reason: a start is never earlier than its request, and the first `limit` go at once.
-        starts.forEach((at, i) => assert.isAtLeast(at, times[i]!))
-        for (let i = 0; i < Math.min(limit, times.length); i++) assert.strictEqual(starts[i], times[i])
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1_500 }), requests(2_000), (limit, windowMs, rs) => {
+        const { departures, admissions } = simulate(limit, windowMs, rs)
+        assert.isAtMost(busiest(departures, windowMs), limit)
+        admissions.forEach((at, i) => assert.isAtLeast(at, rs[i]!.arrival))
       }),
       { numRuns: NUM_RUNS }
     ))
 
-  it("after a change of limit, windows that start after the change hold at most the new limit", () =>
+  it("nothing waits without reason: departing at once, the first `limit` requests go when they arrive", () =>
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), arrivals, fc.nat(), (before, after, times, k) => {
-        const index = k % times.length
-        const starts = grant(before, 1_000, times, { index, limit: after })
-        const later = starts.slice(index).map((s) => s.at)
-        assert.isAtMost(busiest(later, 1_000), Math.max(before, after))
-        const changedAt = starts[index]!.at
-        const settled = later.filter((t) => t >= changedAt + 1_000)
-        assert.isAtMost(busiest(settled, 1_000), after)
+      fc.property(fc.integer({ min: 1, max: 40 }), requests(0), (limit, rs) => {
+        const immediate = rs.map((r) => ({ ...r, delay: 0, cancelled: false }))
+        const { admissions } = simulate(limit, 1_000, immediate)
+        for (let i = 0; i < Math.min(limit, immediate.length); i++) assert.strictEqual(admissions[i], immediate[i]!.arrival)
       }),
       { numRuns: NUM_RUNS }
     ))
 
-  it("a backlog goes out at the full rate: limit starts per window, window after window", () => {
-    const starts = grant(80, 1_030, Array.from({ length: 800 }, () => 0)).map((s) => s.at)
-    assert.strictEqual(starts.filter((t) => t === 0).length, 80)
-    assert.strictEqual(starts[starts.length - 1], 9 * 1_030)
+  it("after a change of limit, windows that start a window after the change hold at most the new limit", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), requests(50), fc.nat(), (before, after, rs, k) => {
+        const index = k % rs.length
+        const { departures, admissions } = simulate(before, 1_000, rs, { index, limit: after })
+        const changedAt = admissions[index]!
+        assert.isAtMost(busiest(departures.filter((t) => t >= changedAt + 1_100), 1_000), after)
+        assert.isAtMost(busiest(departures, 1_000), Math.max(before, after))
+      }),
+      { numRuns: NUM_RUNS }
+    ))
+
+  it("a backlog departing at once goes out at the full rate: limit per window, window after window", () => {
+    const { departures } = simulate(80, 1_030, Array.from({ length: 800 }, () => ({ arrival: 0, delay: 0, cancelled: false })))
+    assert.strictEqual(departures.filter((t) => t === 0).length, 80)
+    assert.strictEqual(departures[departures.length - 1], 9 * 1_030)
   })
 })
