@@ -75,6 +75,9 @@ const reasonOf = (d: Decoded, applied: Applied): string | null => {
   return lines.length === 0 ? null : lines.join("\n")
 }
 
+/** At most this many commands per transaction, unless one body alone has more. */
+export const MAX_COMMANDS_PER_TRANSACTION = 1_000
+
 /** A body whose processing keeps failing (a defect, not a decoding problem) is quarantined after this many tries. */
 export const MAX_PROCESSING_FAILURES = 3
 
@@ -126,9 +129,9 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
         }
       })
 
-    const processBatch = (entries: ReadonlyArray<InboxEntry>) =>
+    /** Bodies applied in one transaction; a big body (Meta batches up to 1000 items) gets one of its own. */
+    const applyGroup = (decoded: ReadonlyArray<Decoded>) =>
       Effect.gen(function*() {
-        const decoded = entries.map((entry): Decoded => ({ entry, decoding: decodeWebhook(entry.body, entry.receivedAt) }))
         const exit = yield* Effect.exit(inOneTransaction(Effect.forEach(decoded, (d) => applyDecoding(d.decoding, d.entry.receivedAt))))
         if (Exit.isFailure(exit)) {
           yield* Effect.forEach(decoded, processAlone, { discard: true })
@@ -141,6 +144,24 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
           if (id !== null) processed.push(id)
         }
         yield* inbox.markProcessed(processed, now)
+      })
+
+    const processBatch = (entries: ReadonlyArray<InboxEntry>) =>
+      Effect.gen(function*() {
+        const decoded = entries.map((entry): Decoded => ({ entry, decoding: decodeWebhook(entry.body, entry.receivedAt) }))
+        // Transactions stay short (the api writes to the same file): a bounded number of commands each.
+        let group: Array<Decoded> = []
+        let commands = 0
+        for (const d of decoded) {
+          if (group.length > 0 && commands + d.decoding.commands.length > MAX_COMMANDS_PER_TRANSACTION) {
+            yield* applyGroup(group)
+            group = []
+            commands = 0
+          }
+          group.push(d)
+          commands += d.decoding.commands.length
+        }
+        if (group.length > 0) yield* applyGroup(group)
       })
 
     /** Processes what is pending now; the number of bodies taken. */
