@@ -30,7 +30,6 @@ export interface Dispatcher {
   readonly run: Effect.Effect<void>
   /** Whether the dispatcher has this message in hand (queued or in flight): the stale-attempt timer must leave it alone. */
   readonly holds: (messageId: string) => boolean
-  readonly inFlight: () => number
   /** Stops taking work and waits up to `graceMs` for the requests in flight to be answered and recorded. */
   readonly drain: (graceMs: number) => Effect.Effect<void>
 }
@@ -48,7 +47,7 @@ interface Lane {
 }
 
 /** Logs a failure that is not an interruption, and goes on: one message must not stop the dispatcher. */
-export const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.catchAllCause(effect, (cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.logError(message, cause)))
 
 const LANE_REFRESH_MS = 5_000
@@ -60,9 +59,9 @@ const capacityFor = (mps: number) => Math.max(16, Math.ceil(mps / 2))
 /**
  * The dispatcher: a feeder sweeps the ready messages (oldest first, in pages) into one queue per
  * channel; each channel's pump waits for its rate slot (a sliding 1 s window from the channel's
- * `throughputMps`) and a global permit (`concurrency` requests in flight), records the start
- * (`beginDispatch`) and hands the request to a fiber that sends it and records the answer
- * (`settleDispatch`) in one transaction with the statuses parked for the new wamid.
+ * `throughputMps`) and a global permit (`concurrency` requests in flight), and hands the message to a
+ * fiber that records the start (`beginDispatch`), sends the request and records the answer
+ * (`settleDispatch`, with the statuses parked for the new wamid), both through the batch writer.
  *
  * The start is committed before the request leaves, and the answer is recorded uninterruptibly once
  * it has arrived; a request cut off in flight (stop, crash) leaves the attempt `InFlight`, which the
@@ -282,7 +281,6 @@ export const makeDispatcher = (
     return {
       run: feed,
       holds: (id) => held.has(id),
-      inFlight: () => inFlight,
       drain: (graceMs) =>
         Effect.gen(function*() {
           stopping = true
