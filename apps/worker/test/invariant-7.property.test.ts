@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import fc from "fast-check"
 import { assert, describe, it } from "vitest"
+import { makeProviderClientConfig } from "@mm-gateway/http-adapter"
 import type { WorkerOptions } from "../src/worker.js"
 import { eventually, events, message, ok, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
 
@@ -13,6 +14,8 @@ import { eventually, events, message, ok, quiet, registerChannel, send, type Sta
  * - the sandbox's own faults, by number: 500 once (0500), 130429 twice (0429), a connection dropped
  *   after the request was read (0999), a synchronous 400 (0002), silence (0000), …, with a random
  *   response latency so that requests are in flight when the next fault strikes;
+ * - timeouts after the request was sent: in some runs the worker waits less for an answer than the
+ *   sandbox may take to give it;
  * - a provider outage: a proxy in front of the sandbox stops listening (connections refused) and cuts
  *   every connection through it (requests in flight die mid-way);
  * - a worker crash: the worker is stopped with no grace, cutting its requests off wherever they are
@@ -68,6 +71,7 @@ const scenario = fc.record({
   scripts: fc.array(fc.constantFrom(...SCRIPTS), { minLength: 3, maxLength: 8 }),
   faults: fc.array(fault, { minLength: 1, maxLength: 3 }),
   latencyMaxMs: fc.integer({ min: 0, max: 300 }),
+  requestTimeoutMs: fc.constantFrom(5_000, 250),
   sandboxSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 })
 })
 
@@ -106,7 +110,14 @@ const run = async (s: Scenario) => {
   const provider = recordingProvider()
   let generation = 0
   const startWorker = () =>
-    stack.startWorker({ workerId: `worker-${generation++}`, dispatchUnknownAfterMs: 800 }, { decorateProvider: provider.decorateProvider })
+    stack.startWorker(
+      {
+        workerId: `worker-${generation++}`,
+        dispatchUnknownAfterMs: 800,
+        provider: makeProviderClientConfig({ sandboxBaseUrl: stack.proxy!.url, requestTimeoutMs: s.requestTimeoutMs, connectTimeoutMs: 1_000 })
+      },
+      { decorateProvider: provider.decorateProvider }
+    )
   try {
     await registerChannel(stack.api)
     let worker = startWorker()
