@@ -117,16 +117,18 @@ export const routeOf = (
   endpoint: Endpoint,
   request: SendRequest,
   templateCategory: TemplateCategory | undefined,
-  onboarded: boolean
+  onboarded: boolean,
+  marketingDisabledOnCloudApi = false
 ): Either.Either<PricingCategory, Rejection> => {
   if (endpoint === "messages") {
+    if (templateCategory === "MARKETING" && marketingDisabledOnCloudApi) return Either.left(rejections.marketingDisabledOnCloudApi())
     return Either.right(templateCategory === undefined ? "service" : categoryPricing(templateCategory))
   }
   if (templateCategory !== "MARKETING") return Either.left(rejections.notMarketingTemplate())
   if (onboarded) return Either.right("marketing_lite")
-  return request.productPolicy === "STRICT"
-    ? Either.left(rejections.termsNotAccepted())
-    : Either.right("marketing")
+  if (request.productPolicy === "STRICT") return Either.left(rejections.termsNotAccepted())
+  // Meta's fallback is the Cloud API, which the business may have closed to marketing templates.
+  return marketingDisabledOnCloudApi ? Either.left(rejections.marketingDisabledOnCloudApi()) : Either.right("marketing")
 }
 
 /** Outcomes scripted by the last four digits of the recipient, like a payment sandbox's test cards. */

@@ -27,6 +27,8 @@ export interface NumberRecord {
   readonly displayPhoneNumber: string
   readonly ownerBusinessId?: string
   readonly onboarded: boolean
+  /** Meta's WABA setting `disable_marketing_messages_on_cloud_api`: marketing templates on `/messages` get 131063. Absent = false. */
+  readonly marketingDisabledOnCloudApi?: boolean
 }
 
 export interface NumberPatch {
@@ -34,6 +36,7 @@ export interface NumberPatch {
   readonly displayPhoneNumber?: string
   readonly ownerBusinessId?: string
   readonly onboarded?: boolean
+  readonly marketingDisabledOnCloudApi?: boolean
 }
 
 /**
@@ -302,7 +305,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         ? undefined
         : (templates.get(templateKey(request.template.name, request.template.language)) ??
           defaultTemplateCategory(request.template.name))
-    const route = routeOf(endpoint, request, category, number.onboarded)
+    const route = routeOf(endpoint, request, category, number.onboarded, number.marketingDisabledOnCloudApi === true)
     if (Either.isLeft(route)) return reject(route.left)
 
     const script = scriptOf(request.to)
@@ -385,6 +388,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         const ownerBusinessId = optionalDigits(body, "ownerBusinessId")
         const display = body["displayPhoneNumber"]
         const onboarded = body["onboarded"]
+        const marketingDisabled = body["marketingDisabledOnCloudApi"]
         if (wabaId instanceof Error) return controlError(res, 400, wabaId.message)
         if (ownerBusinessId instanceof Error) return controlError(res, 400, ownerBusinessId.message)
         if (display !== undefined && (typeof display !== "string" || !/^\+?\d+$/.test(display))) {
@@ -393,6 +397,9 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         if (onboarded !== undefined && typeof onboarded !== "boolean") {
           return controlError(res, 400, "onboarded must be a boolean")
         }
+        if (marketingDisabled !== undefined && typeof marketingDisabled !== "boolean") {
+          return controlError(res, 400, "marketingDisabledOnCloudApi must be a boolean")
+        }
         return writeJson(
           res,
           200,
@@ -400,7 +407,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
             ...(wabaId === undefined ? {} : { wabaId }),
             ...(ownerBusinessId === undefined ? {} : { ownerBusinessId }),
             ...(display === undefined ? {} : { displayPhoneNumber: display.replace(/^\+/, "") }),
-            ...(onboarded === undefined ? {} : { onboarded })
+            ...(onboarded === undefined ? {} : { onboarded }),
+            ...(marketingDisabled === undefined ? {} : { marketingDisabledOnCloudApi: marketingDisabled })
           })
         )
       }

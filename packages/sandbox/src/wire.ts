@@ -54,6 +54,12 @@ export const rejections = {
       "(#200) You must accept the Marketing Messages Lite API terms to use the API.",
       "The phone number is not activated for the Marketing Messages API."
     ),
+  marketingDisabledOnCloudApi: (): Rejection =>
+    withDetails(
+      131063,
+      "(#131063) Marketing templates disabled for Cloud API",
+      "Marketing template messages are disabled on the Cloud API for this business account."
+    ),
   rateLimitHit: (): Rejection =>
     withDetails(130429, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
   somethingWentWrong: (): Rejection =>

@@ -111,6 +111,30 @@ describe("numbers not onboarded", () => {
     }))
 })
 
+describe("marketing templates disabled on the Cloud API (131063)", () => {
+  it("answers 131063 to a marketing template on /messages, and to Meta's Cloud API fallback; other messages pass", () =>
+    withSandbox({ notOnboarded: [NOT_ONBOARDED] }, async (sandbox) => {
+      for (const id of [PHONE, NOT_ONBOARDED]) {
+        const put = await fetch(`${sandbox.url}/sandbox/numbers/${id}`, { method: "PUT", body: JSON.stringify({ marketingDisabledOnCloudApi: true }) })
+        assert.strictEqual(((await put.json()) as any).marketingDisabledOnCloudApi, true)
+      }
+      const onMessages = await graphSend(sandbox, template("4915112340123"), "messages")
+      assert.deepStrictEqual([onMessages.status, onMessages.body.error.code, onMessages.body.error.message], [
+        400,
+        131063,
+        "(#131063) Marketing templates disabled for Cloud API"
+      ])
+      assert.strictEqual((await graphSend(sandbox, template("4915112340123"), "marketing_messages")).status, 200)
+      assert.strictEqual((await graphSend(sandbox, template("4915112340123", "utility_receipt"), "messages")).status, 200)
+      assert.strictEqual((await graphSend(sandbox, text("4915112340123"), "messages")).status, 200)
+      const fallback = await graphSend(sandbox, template("4915112340123"), "marketing_messages", NOT_ONBOARDED)
+      assert.strictEqual(fallback.body.error.code, 131063)
+      const bad = await fetch(`${sandbox.url}/sandbox/numbers/${PHONE}`, { method: "PUT", body: JSON.stringify({ marketingDisabledOnCloudApi: "yes" }) })
+      assert.strictEqual(bad.status, 400)
+      await bad.body?.cancel()
+    }))
+})
+
 describe("onboarding control", () => {
   it("onboards a number at run time and emits a WABA-level MM_LITE_TERMS_SIGNED", () =>
     withSandbox({ notOnboarded: [NOT_ONBOARDED] }, async (sandbox, receiver) => {

@@ -1,4 +1,4 @@
-import type { EventStore } from "@mm-gateway/domain"
+import type { EventStore, StatusMatching } from "@mm-gateway/domain"
 import { Effect, Exit, Layer, Runtime } from "effect"
 import { immediate } from "./connection.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
@@ -6,13 +6,20 @@ import { layerEventStore } from "./event-store.js"
 import { layerLease, type WorkerLease } from "./lease.js"
 import { layerReadModels, type ReadModels } from "./read-models.js"
 import { catchUp, type CatchUpResult, rebuild } from "./runner.js"
+import { layerStatusMatching } from "./status-matching.js"
 import { layerUnmatchedStatuses, type UnmatchedStatuses } from "./unmatched-statuses.js"
 
-/** Everything on the main database file: the event store (with inline projections), read models, the lease and parked statuses. */
+/**
+ * Everything on the main database file: the event store (with inline projections), read models, the
+ * lease, parked statuses and the domain's `StatusMatching` port over them.
+ */
 export const layer = (
   options: SqliteOptions
-): Layer.Layer<SqliteDatabase | EventStore | ReadModels | WorkerLease | UnmatchedStatuses> =>
-  Layer.provideMerge(Layer.mergeAll(layerEventStore, layerReadModels, layerLease, layerUnmatchedStatuses), layerDatabase(options))
+): Layer.Layer<SqliteDatabase | EventStore | ReadModels | WorkerLease | UnmatchedStatuses | StatusMatching> =>
+  Layer.provideMerge(
+    Layer.mergeAll(layerEventStore, layerReadModels, layerLease, layerUnmatchedStatuses, layerStatusMatching),
+    layerDatabase(options)
+  )
 
 /** Catches every configured projection up from its checkpoint (the worker's projection runner tick). */
 export const catchUpProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>

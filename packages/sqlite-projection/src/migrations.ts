@@ -182,6 +182,11 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
       ciphertext TEXT NOT NULL,
       created_at INTEGER NOT NULL
     )`
+  ),
+  // The dispatcher's queue: ready messages oldest first, read in pages on every sweep. A partial index
+  // keeps that a walk over the ready rows in order instead of a sort of all of them.
+  "0006_dispatch_queue": statements(
+    `CREATE INDEX messages_ready_by_age ON messages (accepted_at, id) WHERE phase = 'Ready'`
   )
 }
 

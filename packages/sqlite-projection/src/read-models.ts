@@ -100,6 +100,7 @@ export interface ClickView {
 export interface MessageWork {
   readonly id: string
   readonly channel: string
+  readonly acceptedAt: number
   readonly attempt: number
   /** Since when the message has been in its dispatch phase, where the phase says (`InFlight`, `OutcomeUnknown`, `DispatchUnknown`). */
   readonly phaseSince: number | null
@@ -134,8 +135,15 @@ export interface ReadModels {
   /** The message a click id is attributed to (the earliest attribution), if any. */
   readonly clickAttribution: (clickId: string) => Effect.Effect<string | null>
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
-  /** Messages ready for a dispatch attempt at `now` (not backing off), oldest first. */
-  readonly dispatchable: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
+  /**
+   * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
+   * from the last one of a previous page (so a dispatcher can sweep past a channel whose queue is full).
+   */
+  readonly dispatchable: (
+    now: number,
+    limit: number,
+    after?: { readonly acceptedAt: number; readonly id: string } | null
+  ) => Effect.Effect<ReadonlyArray<MessageWork>>
   /** Messages in a dispatch phase (e.g. `OutcomeUnknown` for the dispatch-unknown timer), by id. */
   readonly inDispatchPhase: (phase: Message.DispatchPhase["_tag"], options?: ListOptions) => Effect.Effect<Page<MessageWork>>
   /** Messages whose TTL deadline has passed at `now` and that are still only submitted or sent. */
@@ -214,11 +222,12 @@ export const makeReadModels = (db: Database): ReadModels => {
     mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   })
   const messageRows = (rows: ReadonlyArray<{ view: string }>) => rows.map((r) => parse<MessageResource>(r.view))
-  const work = (r: { id: string; channel: string; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
+  const work = (r: { id: string; channel: string; accepted_at: number; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
     const phase = parse<Message.MessageRecord>(r.state).phase
     return {
       id: r.id,
       channel: r.channel,
+      acceptedAt: r.accepted_at,
       attempt: r.attempt,
       phaseSince: phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null,
       expiryDeadline: r.expiry_deadline
@@ -360,13 +369,24 @@ export const makeReadModels = (db: Database): ReadModels => {
           nextCursor: page.nextCursor
         }
       }),
-    dispatchable: (now, limit) =>
+    dispatchable: (now, limit, after = null) =>
       Effect.sync(() =>
+        // A ready message has no phase time, so the folded state is not read (this runs on every sweep).
         (prepared(
           db,
-          `SELECT id, channel, attempt, expiry_deadline, state FROM messages
-           WHERE phase = 'Ready' AND (not_before IS NULL OR not_before <= ?) ORDER BY accepted_at, id LIMIT ?`
-        ).all(now, Math.max(0, Math.floor(limit))) as Array<WorkRow>).map(work)
+          `SELECT id, channel, accepted_at, attempt, expiry_deadline FROM messages INDEXED BY messages_ready_by_age
+           WHERE phase = 'Ready' AND (not_before IS NULL OR not_before <= @now) AND (accepted_at, id) > (@afterAt, @afterId)
+           ORDER BY accepted_at, id LIMIT @limit`
+        ).all({ now, afterAt: after?.acceptedAt ?? -1, afterId: after?.id ?? "", limit: Math.max(0, Math.floor(limit)) }) as Array<
+          Omit<WorkRow, "state">
+        >).map((r): MessageWork => ({
+          id: r.id,
+          channel: r.channel,
+          acceptedAt: r.accepted_at,
+          attempt: r.attempt,
+          phaseSince: null,
+          expiryDeadline: r.expiry_deadline
+        }))
       ),
     inDispatchPhase: (phase, options = {}) =>
       Effect.sync(() => {
@@ -374,7 +394,7 @@ export const makeReadModels = (db: Database): ReadModels => {
         const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
         const rows = prepared(
           db,
-          "SELECT id, channel, attempt, expiry_deadline, state FROM messages WHERE phase = ? AND id > ? ORDER BY id LIMIT ?"
+          "SELECT id, channel, accepted_at, attempt, expiry_deadline, state FROM messages WHERE phase = ? AND id > ? ORDER BY id LIMIT ?"
         ).all(phase, after, limit) as Array<WorkRow>
         const page = pageOf(rows, limit, (r) => [r.id])
         return { items: page.items.map(work), nextCursor: page.nextCursor }
@@ -383,7 +403,7 @@ export const makeReadModels = (db: Database): ReadModels => {
       Effect.sync(() =>
         (prepared(
           db,
-          `SELECT id, channel, attempt, expiry_deadline, state FROM messages
+          `SELECT id, channel, accepted_at, attempt, expiry_deadline, state FROM messages
            WHERE expiry_deadline IS NOT NULL AND expiry_deadline <= ? AND status IN ('submitted', 'sent')
            ORDER BY expiry_deadline, id LIMIT ?`
         ).all(now, Math.max(0, Math.floor(limit))) as Array<WorkRow>).map(work)

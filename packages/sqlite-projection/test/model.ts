@@ -285,6 +285,7 @@ export class LogModel {
     return {
       id: m.request.messageId,
       channel: m.request.channel,
+      acceptedAt: m.request.at,
       attempt: phase.attempt,
       phaseSince: phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null,
       expiryDeadline: Message.expiryDeadline(m)

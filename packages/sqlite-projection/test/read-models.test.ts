@@ -407,6 +407,11 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       ])
       assert.deepStrictEqual((yield* read.dispatchable(100, 10)).map((w) => [w.id, w.attempt]), [["ready", 1]])
       assert.deepStrictEqual((yield* read.dispatchable(10_000, 10)).map((w) => [w.id, w.attempt]), [["ready", 1], ["backoff", 2]])
+      // Paged: the next page starts after the last message of the previous one.
+      const [first] = yield* read.dispatchable(10_000, 1)
+      assert.deepStrictEqual([first?.id, first?.acceptedAt], ["ready", 1])
+      assert.deepStrictEqual((yield* read.dispatchable(10_000, 10, first)).map((w) => w.id), ["backoff"])
+      assert.deepStrictEqual(yield* read.dispatchable(10_000, 10, { acceptedAt: 2, id: "backoff" }), [])
       const unknown = yield* read.inDispatchPhase("OutcomeUnknown")
       assert.deepStrictEqual(unknown.items.map((w) => [w.id, w.phaseSince]), [["unknown", 7]])
       assert.deepStrictEqual(yield* read.expiryDue(10 + 43_200_000 - 1, 10), [])

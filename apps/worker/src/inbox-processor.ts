@@ -1,0 +1,178 @@
+import {
+  BusinessManagerStream,
+  type EventStore,
+  handleCommand,
+  RecipientStream,
+  recordStatusReport,
+  type StatusMatching,
+  TemplateStream,
+  UserActionStream,
+  WabaStream
+} from "@mm-gateway/domain"
+import { type InboxEntry, inOneTransaction, type SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { decodeWebhook, quarantineReason, type StreamCommand, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
+import { Cause, Clock, Effect, Exit } from "effect"
+import type { WorkerStats } from "./stats.js"
+
+export type InboxRequirements = WebhookInbox | EventStore | StatusMatching | SqliteDatabase
+
+/** What applying one body did; `refused` lists facts the domain would not take (they send the body to quarantine). */
+interface Applied {
+  readonly statuses: number
+  readonly parked: number
+  readonly facts: number
+  readonly refused: ReadonlyArray<string>
+}
+
+const applyStreamCommand = (c: StreamCommand) => {
+  const handled = (() => {
+    switch (c.stream) {
+      case "BusinessManager":
+        return handleCommand(BusinessManagerStream, c.streamId, c.command)
+      case "Waba":
+        return handleCommand(WabaStream, c.streamId, c.command)
+      case "Template":
+        return handleCommand(TemplateStream, c.streamId, c.command)
+      case "Recipient":
+        return handleCommand(RecipientStream, c.streamId, c.command)
+      case "UserAction":
+        return handleCommand(UserActionStream, c.streamId, c.command)
+    }
+  })()
+  return Effect.either(handled as Effect.Effect<{ readonly events: ReadonlyArray<unknown> }, { readonly _tag: string }, EventStore>)
+}
+
+/** Every command of one decoded body, applied in the caller's transaction. */
+const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
+  Effect.gen(function*() {
+    let statuses = 0
+    let parked = 0
+    let facts = 0
+    const refused: Array<string> = []
+    for (const c of decoding.commands) {
+      if (c._tag === "StreamCommand") {
+        const result = yield* applyStreamCommand(c)
+        if (result._tag === "Left") refused.push(`${c.path}: ${c.stream} refused it (${result.left._tag})`)
+        else facts += result.right.events.length
+        continue
+      }
+      const result = yield* Effect.either(recordStatusReport(c, receivedAt))
+      if (result._tag === "Left") refused.push(`${c.path}: the message refused the status (${result.left._tag})`)
+      else if (result.right._tag === "Parked") parked++
+      else statuses += result.right.appended + result.right.unparked
+    }
+    return { statuses, parked, facts, refused } satisfies Applied
+  })
+
+interface Decoded {
+  readonly entry: InboxEntry
+  readonly decoding: WebhookDecoding
+}
+
+/** Quarantine reason of a body: what could not be decoded, and what the domain refused. */
+const reasonOf = (d: Decoded, applied: Applied): string | null => {
+  const lines = [quarantineReason(d.decoding), ...applied.refused].filter((l): l is string => l !== null)
+  return lines.length === 0 ? null : lines.join("\n")
+}
+
+/** At most this many commands per transaction, unless one body alone has more. */
+export const MAX_COMMANDS_PER_TRANSACTION = 1_000
+
+/** A body whose processing keeps failing (a defect, not a decoding problem) is quarantined after this many tries. */
+export const MAX_PROCESSING_FAILURES = 3
+
+/**
+ * The inbox processor: pending bodies, oldest first, decoded (`decodeWebhook`) and applied in one
+ * transaction per batch; then marked processed, or quarantined with the reason when something in
+ * them could not be decoded or was refused (their good parts are applied: every command is
+ * idempotent, so a replay after an upgrade is harmless). A crash between the commit and the marking
+ * only makes the next start apply the same bodies again, to no effect.
+ */
+export const makeInboxProcessor = (settings: { readonly batchSize: number; readonly pollIntervalMs: number }, stats: WorkerStats) =>
+  Effect.gen(function*() {
+    const inbox = yield* WebhookInbox
+    const failures = new Map<number, number>()
+
+    const settle = (d: Decoded, applied: Applied, now: number) =>
+      Effect.gen(function*() {
+        stats.webhooks.bodies++
+        stats.webhooks.statuses += applied.statuses
+        stats.webhooks.parked += applied.parked
+        stats.webhooks.facts += applied.facts
+        failures.delete(d.entry.id)
+        const reason = reasonOf(d, applied)
+        if (reason === null) return d.entry.id
+        stats.webhooks.quarantined++
+        yield* inbox.quarantine(d.entry.id, reason, now)
+        yield* Effect.logWarning(`webhook ${d.entry.id} (${d.entry.source}) quarantined: ${reason}`)
+        return null
+      })
+
+    /** One body alone, after its batch failed: a body that keeps failing goes to quarantine, the others stay pending. */
+    const processAlone = (d: Decoded) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(inOneTransaction(applyDecoding(d.decoding, d.entry.receivedAt)))
+        const now = yield* Clock.currentTimeMillis
+        if (Exit.isSuccess(exit)) {
+          const id = yield* settle(d, exit.value, now)
+          if (id !== null) yield* inbox.markProcessed([id], now)
+          return
+        }
+        const count = (failures.get(d.entry.id) ?? 0) + 1
+        failures.set(d.entry.id, count)
+        const why = Cause.pretty(exit.cause).split("\n")[0] ?? "unknown failure"
+        yield* Effect.logError(`webhook ${d.entry.id}: processing failed (${count}/${MAX_PROCESSING_FAILURES}): ${why}`)
+        if (count >= MAX_PROCESSING_FAILURES) {
+          failures.delete(d.entry.id)
+          stats.webhooks.quarantined++
+          yield* inbox.quarantine(d.entry.id, `processing failed ${count} times: ${why}`, now)
+        }
+      })
+
+    /** Bodies applied in one transaction; a big body (Meta batches up to 1000 items) gets one of its own. */
+    const applyGroup = (decoded: ReadonlyArray<Decoded>) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(inOneTransaction(Effect.forEach(decoded, (d) => applyDecoding(d.decoding, d.entry.receivedAt))))
+        if (Exit.isFailure(exit)) {
+          yield* Effect.forEach(decoded, processAlone, { discard: true })
+          return
+        }
+        const now = yield* Clock.currentTimeMillis
+        const processed: Array<number> = []
+        for (let i = 0; i < decoded.length; i++) {
+          const id = yield* settle(decoded[i]!, exit.value[i]!, now)
+          if (id !== null) processed.push(id)
+        }
+        yield* inbox.markProcessed(processed, now)
+      })
+
+    const processBatch = (entries: ReadonlyArray<InboxEntry>) =>
+      Effect.gen(function*() {
+        const decoded = entries.map((entry): Decoded => ({ entry, decoding: decodeWebhook(entry.body, entry.receivedAt) }))
+        // Transactions stay short (the api writes to the same file): a bounded number of commands each.
+        let group: Array<Decoded> = []
+        let commands = 0
+        for (const d of decoded) {
+          if (group.length > 0 && commands + d.decoding.commands.length > MAX_COMMANDS_PER_TRANSACTION) {
+            yield* applyGroup(group)
+            group = []
+            commands = 0
+          }
+          group.push(d)
+          commands += d.decoding.commands.length
+        }
+        if (group.length > 0) yield* applyGroup(group)
+      })
+
+    /** Processes what is pending now; the number of bodies taken. */
+    const tick = Effect.gen(function*() {
+      const entries = yield* inbox.claimPending(settings.batchSize)
+      if (entries.length > 0) yield* processBatch(entries)
+      return entries.length
+    })
+
+    const loop = Effect.forever(
+      Effect.flatMap(tick, (n) => (n < settings.batchSize ? Effect.sleep(settings.pollIntervalMs) : Effect.yieldNow()))
+    )
+    return { tick, loop }
+  })

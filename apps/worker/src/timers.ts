@@ -1,0 +1,129 @@
+import {
+  type EventStore,
+  handleCommand,
+  type Message,
+  type MessageId,
+  MessageStream,
+  rematchParkedStatuses,
+  type StatusMatching,
+  streamId
+} from "@mm-gateway/domain"
+import { catchUpProjections, inOneTransaction, type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { Clock, Effect } from "effect"
+import type { WorkerStats } from "./stats.js"
+
+export type TimerRequirements = ReadModels | EventStore | StatusMatching | SqliteDatabase
+
+export interface TimerSettings {
+  readonly dispatchUnknownAfterMs: number
+  /** An attempt in flight longer than this, and not held by this worker, was cut off (a crash). */
+  readonly staleInFlightAfterMs: number
+}
+
+const PAGE = 500
+
+/** Every message in `phase`, page by page. */
+const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageWork) => Effect.Effect<void, never, EventStore>) =>
+  Effect.gen(function*() {
+    const read = yield* ReadModels
+    let cursor: string | null = null
+    do {
+      const page: { readonly items: ReadonlyArray<MessageWork>; readonly nextCursor: string | null } = yield* read.inDispatchPhase(phase, { limit: PAGE, cursor })
+      for (const work of page.items) yield* f(work)
+      cursor = page.nextCursor
+    } while (cursor !== null)
+  })
+
+/**
+ * The worker's timers (SPEC §5). Each `run*` is one pass; the session runs them every
+ * `timerIntervalMs`. Times come from the clock here and travel into the domain in the commands.
+ */
+export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (messageId: string) => boolean) => {
+  /**
+   * Attempts started and never answered — the request was cut off by a crash or a stop — are recorded
+   * as unknown outcomes: the provider may have the message, so it is never sent again blindly. With
+   * `everything`, every one not held by this worker (at the start of a lease, nothing else can be
+   * sending); otherwise only those older than the request timeout allows.
+   */
+  const recordInterruptedAttempts = (everything: boolean) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* forEachInPhase("InFlight", (work) => {
+        if (holds(work.id)) return Effect.void
+        if (!everything && (work.phaseSince === null || now - work.phaseSince < settings.staleInFlightAfterMs)) return Effect.void
+        return handleCommand(MessageStream, streamId.message(work.id), {
+          _tag: "RecordDispatchOutcomeUnknown",
+          messageId: work.id as MessageId,
+          attempt: work.attempt,
+          reason: "request_interrupted",
+          at: now
+        }).pipe(
+          Effect.tap((h) =>
+            h.events.length === 0 ? Effect.void : Effect.zipRight(
+              Effect.sync(() => {
+                stats.timers.interrupted++
+              }),
+              Effect.logWarning(`message ${work.id}: attempt ${work.attempt} was cut off in flight; outcome unknown, not resent`)
+            )
+          ),
+          Effect.ignore
+        )
+      })
+    })
+
+  /** Outcome unknown for longer than the window with no webhook naming the message → `dispatch_unknown`. */
+  const markDispatchUnknown = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    yield* forEachInPhase("OutcomeUnknown", (work) => {
+      if (work.phaseSince === null || now - work.phaseSince < settings.dispatchUnknownAfterMs) return Effect.void
+      return handleCommand(MessageStream, streamId.message(work.id), { _tag: "MarkDispatchUnknown", messageId: work.id as MessageId, at: now }).pipe(
+        Effect.tap((h) =>
+          h.events.length === 0 ? Effect.void : Effect.zipRight(
+            Effect.sync(() => {
+              stats.timers.markedUnknown++
+            }),
+            Effect.logWarning(`message ${work.id}: no webhook within ${settings.dispatchUnknownAfterMs} ms of an unknown outcome; dispatch_unknown, waiting for an operator`)
+          )
+        ),
+        Effect.ignore
+      )
+    })
+  })
+
+  /** TTL passed on the MM route with no delivery → `expired` (Meta sends no webhook for this). */
+  const expireMessages = Effect.gen(function*() {
+    const read = yield* ReadModels
+    const now = yield* Clock.currentTimeMillis
+    for (;;) {
+      const due = yield* read.expiryDue(now, PAGE)
+      let expired = 0
+      for (const work of due) {
+        const h = yield* Effect.either(handleCommand(MessageStream, streamId.message(work.id), { _tag: "ExpireMessage", messageId: work.id as MessageId, at: now }))
+        if (h._tag === "Right" && h.right.events.length > 0) expired++
+      }
+      stats.timers.expired += expired
+      // Rows the decider declined stay due (e.g. observed on the Cloud API); stop instead of spinning on them.
+      if (due.length < PAGE || expired === 0) return
+    }
+  })
+
+  /** Parked statuses whose wamid a dispatch result has made known since (a crash may have skipped that step). */
+  const rematchParked = Effect.gen(function*() {
+    let cursor: string | null = null
+    do {
+      const now = yield* Clock.currentTimeMillis
+      const result: { readonly matched: number; readonly nextCursor: string | null } = yield* inOneTransaction(
+        rematchParkedStatuses(PAGE, cursor, now).pipe(Effect.orDie)
+      )
+      stats.timers.unparked += result.matched
+      cursor = result.nextCursor
+    } while (cursor !== null)
+  })
+
+  /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */
+  const catchUp = Effect.asVoid(catchUpProjections())
+
+  const tick = Effect.all([recordInterruptedAttempts(false), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
+
+  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, catchUp, tick }
+}

@@ -1,0 +1,84 @@
+import { createHmac } from "node:crypto"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { APP_SECRET, BM, eventually, ok, parkedFor, quiet, registerChannel, type Stack, startStack, WABA } from "./support.js"
+
+/** The inbox processor: verified webhook bodies the api stored, decoded and applied by the worker. */
+
+let stack: Stack
+
+beforeAll(async () => {
+  stack = await startStack()
+  await registerChannel(stack.api, { onboarded: false })
+  stack.startWorker()
+})
+afterAll(() => stack.close())
+
+const postSigned = async (body: string) => {
+  const response = await fetch(`${stack.api.url}/webhooks/meta`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${createHmac("sha256", APP_SECRET).update(body).digest("hex")}` },
+    body
+  })
+  await response.text()
+  assert.strictEqual(response.status, 200)
+}
+
+const quarantined = async () => ok(await stack.api.request("GET", "/v1/webhook-inbox?state=quarantined"), "quarantine").items as Array<{ id: number; reason: string; body: string }>
+
+describe("webhook inbox", () => {
+  it("MM_LITE_TERMS_SIGNED from the provider onboards the WABA", async () => {
+    stack.sandbox.onboarding({ wabaId: WABA, ownerBusinessId: BM })
+    await eventually("the WABA onboarded", async () => ok(await stack.api.request("GET", `/v1/wabas/${WABA}`), "waba").mmApi.status === "onboarded")
+    const waba = ok(await stack.api.request("GET", `/v1/wabas/${WABA}`), "waba")
+    assert.strictEqual(waba.mmApi.source, "waba_webhook")
+  })
+
+  it("a verified body that cannot be decoded goes to quarantine with the reason; its good parts are applied", async () => {
+    const body = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [
+        {
+          id: WABA,
+          time: 1_764_000_100,
+          changes: [
+            { field: "template_category_update", value: { message_template_name: "seasonal", message_template_language: "en", previous_category: "UTILITY", new_category: "MARKETING" } },
+            { field: "template_category_update", value: { message_template_name: "broken", message_template_language: "en", new_category: "PROMO" } }
+          ]
+        }
+      ]
+    })
+    await postSigned(body)
+    const items = await eventually("the body quarantined", async () => {
+      const q = await quarantined()
+      return q.length === 1 ? q : undefined
+    })
+    assert.include(items[0]!.reason, "changes[1]")
+    assert.include(items[0]!.reason, "PROMO")
+    assert.strictEqual(items[0]!.body, body)
+    const template = ok(await stack.api.request("GET", `/v1/wabas/${WABA}/templates`), "templates").items.find((t: { name: string }) => t.name === "seasonal")
+    assert.strictEqual(template?.category, "MARKETING")
+  })
+
+  it("a status for a message nobody knows is kept (parked), and the body counts as processed", async () => {
+    const body = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [{
+        id: WABA,
+        changes: [{
+          field: "messages",
+          value: {
+            messaging_product: "whatsapp",
+            metadata: { display_phone_number: "15550100", phone_number_id: "106540352242922" },
+            statuses: [{ id: "wamid.UNKNOWN", status: "delivered", timestamp: "1764000200", recipient_id: "4915112349999" }]
+          }
+        }]
+      }]
+    })
+    const before = (await quarantined()).length
+    await postSigned(body)
+    await eventually("the inbox drained", () => quiet(stack))
+    assert.strictEqual((await quarantined()).length, before)
+    assert.deepStrictEqual(ok(await stack.api.request("GET", "/v1/messages?wamid=wamid.UNKNOWN"), "lookup").items, [])
+    assert.strictEqual(parkedFor(stack.database, "wamid.UNKNOWN"), 1)
+  })
+})

@@ -1,0 +1,232 @@
+import { Effect, Schema } from "effect"
+import { classifyProviderOutcome, type ErrorClassification, retryDelayMs } from "../dispatch/classify.js"
+import { buildProviderBody, type ProviderRequest, type ProviderSendResult } from "../dispatch/provider-gateway.js"
+import type { MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
+import { reactionsTo } from "../lifecycle/reactions.js"
+import { decideReroute } from "../dispatch/reroute.js"
+import { type MessageId, type ProviderError, type Route, Wamid } from "../shared/ids.js"
+import { ChannelStream, MessageStream, RecipientStream, streamId, TemplateStream, WabaStream } from "../streams.js"
+import { handleCommand, loadState } from "./command-handler.js"
+import type { EventStore } from "./event-store.js"
+import { loadRouteContext } from "./send-message.js"
+
+/**
+ * One dispatch attempt that has been recorded as started: the request it may send, once.
+ * Only `beginDispatch` makes one, so nothing reaches the provider without a `DispatchStarted` first.
+ */
+export interface DispatchTicket {
+  readonly messageId: MessageId
+  readonly attempt: number
+  readonly channel: string
+  readonly recipient: string
+  readonly route: Route
+  readonly request: ProviderRequest
+}
+
+export type BeginOutcome =
+  | { readonly _tag: "Send"; readonly ticket: DispatchTicket }
+  /** Started, but there is nothing to send it with; recorded as a final failure (nothing was sent). */
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+/**
+ * Records the start of attempt `attempt` (the at-most-once guard: a second start of the same attempt
+ * is refused) and builds the request for the message's current route. Fails with `DispatchNotAllowed`
+ * when the message is not ready for that attempt (already started, backing off, answered…).
+ */
+export const beginDispatch = (input: { readonly messageId: MessageId; readonly attempt: number; readonly now: number }) =>
+  Effect.gen(function*() {
+    const started = yield* handleCommand(MessageStream, streamId.message(input.messageId), {
+      _tag: "StartDispatch",
+      messageId: input.messageId,
+      attempt: input.attempt,
+      at: input.now
+    })
+    const message = recordOf(started.state)
+    const channel = (yield* loadState(ChannelStream, streamId.channel(message.request.channel))).state
+    if (channel._tag !== "Registered") {
+      // Cannot happen for a message accepted through `sendMessage`; never leave the attempt open.
+      yield* handleCommand(MessageStream, streamId.message(input.messageId), {
+        _tag: "RecordDispatchFailed",
+        messageId: input.messageId,
+        attempt: input.attempt,
+        httpStatus: null,
+        error: null,
+        reason: "channel_not_registered",
+        outcome: { _tag: "Final" },
+        at: input.now
+      })
+      const failed: BeginOutcome = { _tag: "Failed", reason: "channel_not_registered" }
+      return failed
+    }
+    const ticket: DispatchTicket = {
+      messageId: input.messageId,
+      attempt: input.attempt,
+      channel: message.request.channel,
+      recipient: message.request.to,
+      route: message.route,
+      request: {
+        provider: channel.config.provider,
+        phoneNumberId: channel.config.phoneNumberId,
+        credentialsRef: channel.config.credentialsRef,
+        route: message.route,
+        body: buildProviderBody(message)
+      }
+    }
+    const send: BeginOutcome = { _tag: "Send", ticket }
+    return send
+  })
+
+/** What became of an attempt, for the dispatcher's own scheduling (pauses) and its counters. */
+export type Settlement =
+  | { readonly _tag: "Submitted"; readonly wamid: Wamid }
+  | {
+    readonly _tag: "RetryLater"
+    readonly reason: string
+    readonly notBefore: number
+    /** Who should hold back: this message only, everything to its recipient, or the whole channel. */
+    readonly scope: "message" | "recipient" | "channel"
+    /** How long the scope should hold back (the rule's minimum or the provider's `Retry-After`). */
+    readonly pauseMs: number
+  }
+  | { readonly _tag: "Rerouted"; readonly to: Route; readonly reason: string }
+  | { readonly _tag: "Failed"; readonly reason: string }
+  | { readonly _tag: "OutcomeUnknown"; readonly reason: string }
+  /** The message moved on while the request was out (e.g. marked unknown by a newer lease holder). */
+  | { readonly _tag: "Superseded"; readonly reason: string }
+
+const settled = (s: Settlement): Settlement => s
+const superseded = (reason: string): Settlement => settled({ _tag: "Superseded", reason })
+
+const recordOf = (state: MessageState): MessageRecord => {
+  if (state._tag !== "Requested") throw new Error("a dispatched message has no request")
+  return state.message
+}
+
+/**
+ * Applies what the message's new events mean for other streams (131049 cooldown, 131050 opt-out,
+ * terms not accepted → WABA not onboarded, a template the MM route refused as not marketing). A reaction the other stream refuses is skipped: it cannot
+ * undo what happened to the message.
+ */
+export const applyReactions = (events: ReadonlyArray<MessageEvent>, message: MessageRecord) =>
+  Effect.forEach(
+    events.flatMap((event) => reactionsTo(event, message)),
+    (reaction): Effect.Effect<unknown, never, EventStore> =>
+      reaction.stream === "Recipient"
+        ? handleCommand(RecipientStream, reaction.streamId, reaction.command)
+        : reaction.stream === "Waba"
+        ? Effect.either(handleCommand(WabaStream, reaction.streamId, reaction.command))
+        : Effect.either(handleCommand(TemplateStream, reaction.streamId, reaction.command)),
+    { discard: true }
+  )
+
+/**
+ * Whether a re-route the provider asked for may happen (SPEC §5), asked of the routing policy with the
+ * route context as it is now (`decideReroute`). A channel that is gone cannot be re-routed.
+ */
+const rerouteDecision = (reroute: Extract<ErrorClassification, { _tag: "Reroute" }>, message: MessageRecord, now: number) =>
+  Effect.gen(function*() {
+    const template = message.request.template
+    const context = yield* loadRouteContext({
+      channel: message.request.channel,
+      to: message.request.to,
+      template: template === null ? null : { name: template.name, language: template.language },
+      now
+    }).pipe(Effect.option)
+    return context._tag === "None"
+      ? { outcome: { _tag: "Final" as const }, reason: `${reroute.reason}: channel_not_registered` }
+      : decideReroute(reroute, message, context.value)
+  })
+
+const errorOf = (result: ProviderSendResult): { readonly httpStatus: number | null; readonly error: ProviderError | null } =>
+  result._tag === "HttpError" ? { httpStatus: result.status, error: result.error } : { httpStatus: null, error: null }
+
+/**
+ * Records what the provider answered to a started attempt, by SPEC §5: accepted → submitted with the
+ * wamid; not sent → back to ready after a backoff (`random` in [0, 1) jitters it); final → failed;
+ * re-route → ready on the other route (once, never under `STRICT`); anything ambiguous → outcome
+ * unknown, never retried. Reactions on other streams are applied too. Time and randomness come from
+ * the caller.
+ */
+export const settleDispatch = (
+  ticket: DispatchTicket,
+  result: ProviderSendResult,
+  now: number,
+  random: number
+): Effect.Effect<Settlement, never, EventStore> =>
+  Effect.gen(function*() {
+    const id = streamId.message(ticket.messageId)
+    const base = { messageId: ticket.messageId, attempt: ticket.attempt, at: now }
+    if (result._tag === "Accepted") {
+      if (!Schema.is(Wamid)(result.wamid)) {
+        // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
+        return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
+      }
+      yield* handleCommand(MessageStream, id, {
+        _tag: "RecordDispatchSucceeded",
+        ...base,
+        wamid: result.wamid,
+        providerStatus: result.messageStatus
+      })
+      return settled({ _tag: "Submitted", wamid: result.wamid })
+    }
+    const classification: ErrorClassification = classifyProviderOutcome(result, ticket.route)
+    const { error, httpStatus } = errorOf(result)
+    switch (classification._tag) {
+      case "Unknown": {
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason })
+        return settled({ _tag: "OutcomeUnknown", reason: classification.reason })
+      }
+      case "Retry": {
+        const notBefore = now + retryDelayMs(classification, ticket.attempt, random)
+        yield* handleCommand(MessageStream, id, {
+          _tag: "RecordDispatchFailed",
+          ...base,
+          httpStatus,
+          error,
+          reason: classification.reason,
+          outcome: { _tag: "RetryLater", notBefore }
+        })
+        return settled({
+          _tag: "RetryLater",
+          reason: classification.reason,
+          notBefore,
+          scope: classification.scope,
+          pauseMs: Math.max(classification.minDelayMs, classification.retryAfterMs ?? 0)
+        })
+      }
+      case "Final": {
+        const handled = yield* handleCommand(MessageStream, id, {
+          _tag: "RecordDispatchFailed",
+          ...base,
+          httpStatus,
+          error,
+          reason: classification.reason,
+          outcome: { _tag: "Final" }
+        })
+        yield* applyReactions(handled.events, recordOf(handled.state))
+        return settled({ _tag: "Failed", reason: classification.reason })
+      }
+      case "Reroute": {
+        const before = recordOf((yield* loadState(MessageStream, id)).state)
+        const decision = yield* rerouteDecision(classification, before, now)
+        const handled = yield* handleCommand(MessageStream, id, {
+          _tag: "RecordDispatchFailed",
+          ...base,
+          httpStatus,
+          error,
+          reason: decision.reason,
+          outcome: decision.outcome
+        })
+        yield* applyReactions(handled.events, recordOf(handled.state))
+        const rerouted = handled.events.some((e) => e._tag === "MessageRerouted")
+        return settled(rerouted
+          ? { _tag: "Rerouted", to: classification.to, reason: classification.reason }
+          : { _tag: "Failed", reason: decision.reason })
+      }
+    }
+  }).pipe(
+    // The message's phase no longer allows this answer (another holder marked it unknown meanwhile):
+    // the answer is dropped, and the message stays where the at-most-once guard put it.
+    Effect.catchAll((e) => Effect.succeed(superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)))
+  )

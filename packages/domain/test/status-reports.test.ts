@@ -1,0 +1,212 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import {
+  applyParkedStatuses,
+  beginDispatch,
+  categoryOf,
+  ChannelStream,
+  EventStore,
+  fold,
+  handleCommand,
+  InMemoryEventStore,
+  loadState,
+  Message,
+  type MessageCandidate,
+  type MessageId,
+  MessageStream,
+  type ParkedStatus,
+  recordStatusReport,
+  RecipientStream,
+  rematchParkedStatuses,
+  sendMessage,
+  settleDispatch,
+  type StatusObservation,
+  StatusMatching,
+  streamId,
+  WabaStream,
+  type Wamid
+} from "../src/index.js"
+import { BM, PHONE, TO, WABA } from "./fixtures.js"
+
+/**
+ * The `StatusMatching` port over the in-memory event store: messages folded from their streams, parked
+ * statuses in an array. The SQLite adapter answers the same questions from the read models.
+ */
+const InMemoryStatusMatching = Layer.effect(
+  StatusMatching,
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const parked: Array<ParkedStatus & { dedupeKey: string }> = []
+    let nextId = 1
+    const messages = Effect.map(store.readAll(0, 1_000_000), (events) => {
+      const byStream = new Map<string, Array<Message.MessageEvent>>()
+      for (const e of events) {
+        if (categoryOf(e.streamId) !== "Message") continue
+        byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e.event as Message.MessageEvent])
+      }
+      return [...byStream.values()].flatMap((es) => {
+        const state = fold(Message.MessageDecider, es)
+        return state._tag === "Requested" ? [state.message] : []
+      })
+    })
+    const candidate = (m: Message.MessageRecord): MessageCandidate => ({ messageId: m.request.messageId, channel: m.request.channel, wamid: m.wamid })
+    return StatusMatching.of({
+      byWamid: (wamid) => Effect.map(messages, (ms) => ms.filter((m) => m.wamid === wamid).map(candidate)),
+      byId: (id) => Effect.map(messages, (ms) => {
+        const m = ms.find((x) => x.request.messageId === id)
+        return m === undefined ? null : candidate(m)
+      }),
+      awaitingWamid: (channel, recipient, from, to) =>
+        Effect.map(messages, (ms) =>
+          ms.filter((m) =>
+            m.request.channel === channel && m.request.to === recipient && m.request.at >= from && m.request.at <= to &&
+            m.wamid === null && ["InFlight", "OutcomeUnknown", "DispatchUnknown"].includes(m.phase._tag)
+          ).map(candidate)),
+      park: (s) =>
+        Effect.sync(() => {
+          if (!parked.some((p) => p.dedupeKey === s.dedupeKey)) parked.push({ id: nextId++, dedupeKey: s.dedupeKey, channel: s.channel, observation: s.observation })
+        }),
+      parkedFor: (wamid) => Effect.sync(() => parked.filter((p) => p.observation.wamid === wamid)),
+      listParked: (limit) => Effect.sync(() => ({ items: parked.slice(0, limit), nextCursor: null })),
+      unpark: (ids) =>
+        Effect.sync(() => {
+          for (const id of ids) {
+            const i = parked.findIndex((p) => p.id === id)
+            if (i >= 0) parked.splice(i, 1)
+          }
+        })
+    })
+  })
+)
+
+const TestLayer = Layer.provideMerge(InMemoryStatusMatching, InMemoryEventStore)
+
+const setup = Effect.gen(function*() {
+  yield* handleCommand(WabaStream, streamId.waba(WABA), { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: null, at: 1 })
+  yield* handleCommand(ChannelStream, streamId.channel(PHONE), {
+    _tag: "RegisterChannel", phoneNumberId: PHONE, wabaId: WABA, displayPhoneNumber: "+1 555", provider: "sandbox", credentialsRef: "c", throughputMps: 80, routing: "inherit", at: 1
+  })
+})
+
+const accept = (messageId: string, at: number) =>
+  sendMessage({
+    messageId: messageId as MessageId,
+    channel: PHONE,
+    endpoint: "messages",
+    to: TO,
+    messageType: "text",
+    template: null,
+    productPolicy: null,
+    messageActivitySharing: null,
+    clientCallbackData: null,
+    campaignId: null,
+    idempotencyKey: null,
+    requestHash: messageId,
+    requestedBy: "admin",
+    payload: { type: "text", text: { body: "hi" } },
+    now: at
+  })
+
+/** Accepted and started; `answer` says what the provider answered (undefined: still in flight). */
+const dispatched = (messageId: string, at: number, answer?: "unknown" | Wamid) =>
+  Effect.gen(function*() {
+    yield* accept(messageId, at)
+    const begun = yield* beginDispatch({ messageId: messageId as MessageId, attempt: 1, now: at + 1 })
+    if (begun._tag !== "Send") throw new Error("not sendable")
+    if (answer === "unknown") yield* settleDispatch(begun.ticket, { _tag: "NoDefinitiveAnswer", reason: "connection_lost" }, at + 2, 0)
+    else if (answer !== undefined) yield* settleDispatch(begun.ticket, { _tag: "Accepted", wamid: answer, messageStatus: "accepted" }, at + 2, 0)
+    return begun.ticket
+  })
+
+const status = (wamid: string, s: StatusObservation["status"], timestamp: number, errors: StatusObservation["errors"] = []): StatusObservation => ({
+  wamid: wamid as Wamid,
+  status: s,
+  timestamp,
+  recipient: TO,
+  pricing: null,
+  originType: null,
+  errors
+})
+
+const report = (observation: StatusObservation, callback: string | null = null) => ({
+  channel: PHONE,
+  bizOpaqueCallbackData: callback,
+  observation,
+  dedupeKey: `status:${observation.wamid}:${observation.status}:${observation.timestamp}`
+})
+
+const messageOf = (id: string) =>
+  Effect.map(loadState(MessageStream, streamId.message(id)), ({ state }) => {
+    if (state._tag !== "Requested") throw new Error("no message")
+    return state.message
+  })
+
+describe("recordStatusReport: which message a status is about (SPEC §2)", () => {
+  it.effect("by the wamid the dispatch result recorded; a redelivery appends nothing", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* dispatched("m1", 1_000, "wamid.A" as Wamid)
+      const first = yield* recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 6_000)
+      assert.deepStrictEqual(first, { _tag: "Observed", messageId: "m1" as MessageId, matchedBy: "wamid", appended: 1, unparked: 0 })
+      const again = yield* recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 7_000)
+      assert.strictEqual(again._tag === "Observed" && again.appended, 0)
+      assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "delivered")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("by biz_opaque_callback_data when the outcome was unknown: the message is submitted and learns its wamid", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* dispatched("m1", 1_000, "unknown")
+      const outcome = yield* recordStatusReport(report(status("wamid.B", "sent", 5_000), "m1"), 6_000)
+      assert.strictEqual(outcome._tag === "Observed" && outcome.matchedBy, "callback_data")
+      const m = yield* messageOf("m1")
+      assert.deepStrictEqual([m.phase._tag, m.wamid], ["Submitted", "wamid.B"])
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("callback data naming a message of another channel is not trusted", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* dispatched("m1", 1_000, "unknown")
+      yield* dispatched("m2", 1_000, "unknown")
+      const outcome = yield* recordStatusReport({ ...report(status("wamid.C", "sent", 5_000), "m1"), channel: "999" }, 6_000)
+      assert.strictEqual(outcome._tag, "Parked")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("by (channel, recipient, window) when only one message is waiting; parked when it is ambiguous, applied once the wamid is known", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* dispatched("m1", 1_000, "unknown")
+      const single = yield* recordStatusReport(report(status("wamid.D", "sent", 5_000)), 6_000)
+      assert.strictEqual(single._tag === "Observed" && single.matchedBy, "recipient_window")
+      yield* dispatched("m2", 10_000)
+      const m3 = yield* dispatched("m3", 10_000)
+      const ambiguous = yield* recordStatusReport(report(status("wamid.E", "read", 15_000)), 16_000)
+      assert.strictEqual(ambiguous._tag, "Parked")
+      // The dispatch result names m3's wamid: the parked status follows in the same step.
+      yield* settleDispatch(m3, { _tag: "Accepted", wamid: "wamid.E", messageStatus: "accepted" }, 17_000, 0)
+      assert.strictEqual(yield* applyParkedStatuses("m3" as MessageId, "wamid.E", 17_000), 1)
+      assert.strictEqual(Message.viewOf(yield* messageOf("m3")).status, "read")
+      assert.strictEqual(Message.viewOf(yield* messageOf("m2")).status, "accepted")
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a parked status finds its message later by its wamid (rematch)", () =>
+    Effect.gen(function*() {
+      yield* setup
+      const parked = yield* recordStatusReport(report(status("wamid.F", "delivered", 5_000)), 6_000)
+      assert.strictEqual(parked._tag, "Parked")
+      yield* dispatched("m1", 7_000, "wamid.F" as Wamid)
+      const rematched = yield* rematchParkedStatuses(100, null, 9_000)
+      assert.strictEqual(rematched.matched, 1)
+      assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "delivered")
+      assert.strictEqual((yield* rematchParkedStatuses(100, null, 9_500)).matched, 0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a failed status with 131050 opts the recipient out", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* dispatched("m1", 1_000, "wamid.G" as Wamid)
+      yield* recordStatusReport(report(status("wamid.G", "failed", 5_000, [{ code: 131050, title: null, message: null, details: null }])), 6_000)
+      assert.isTrue((yield* loadState(RecipientStream, streamId.recipient(WABA, TO))).state.optedOut)
+      assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "failed")
+    }).pipe(Effect.provide(TestLayer)))
+})

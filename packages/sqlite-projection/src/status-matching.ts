@@ -1,0 +1,57 @@
+import { type MessageCandidate, type MessageId, StatusMatching } from "@mm-gateway/domain"
+import { Effect, Layer } from "effect"
+import type { Database } from "./connection.js"
+import { SqliteDatabase } from "./database.js"
+import { prepared } from "./projection.js"
+import { makeUnmatchedStatuses } from "./unmatched-statuses.js"
+
+interface CandidateRow {
+  readonly id: string
+  readonly channel: string
+  readonly wamid: string | null
+}
+
+const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as MessageId, channel: r.channel, wamid: r.wamid })
+
+/**
+ * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
+ * `messages` read model (no JSON is parsed on this path, which runs once per status webhook item) and
+ * the `unmatched_statuses` table for parked statuses. Everything is synchronous, so a whole webhook can
+ * be applied in one `inOneTransaction`.
+ */
+export const makeStatusMatching = (db: Database) => {
+  const parked = makeUnmatchedStatuses(db)
+  return StatusMatching.of({
+    byWamid: (wamid) =>
+      Effect.sync(() => (prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<CandidateRow>).map(candidate)),
+    byId: (messageId) =>
+      Effect.sync(() => {
+        const row = prepared(db, "SELECT id, channel, wamid FROM messages WHERE id = ?").get(messageId) as CandidateRow | undefined
+        return row === undefined ? null : candidate(row)
+      }),
+    awaitingWamid: (channel, recipient, from, to) =>
+      Effect.sync(() =>
+        (prepared(
+          db,
+          `SELECT id, channel, wamid FROM messages
+           WHERE channel = ? AND recipient = ? AND accepted_at BETWEEN ? AND ? AND wamid IS NULL
+             AND phase IN ('InFlight', 'OutcomeUnknown', 'DispatchUnknown')
+           ORDER BY accepted_at, id`
+        ).all(channel, recipient, from, to) as Array<CandidateRow>).map(candidate)
+      ),
+    park: (status) => parked.park(status),
+    parkedFor: (wamid) =>
+      Effect.map(parked.forWamid(wamid), (rows) => rows.map((r) => ({ id: r.id, channel: r.channel, observation: r.observation }))),
+    listParked: (limit, cursor) =>
+      Effect.map(parked.list({ limit, cursor }), (page) => ({
+        items: page.items.map((r) => ({ id: r.id, channel: r.channel, observation: r.observation })),
+        nextCursor: page.nextCursor
+      })),
+    unpark: (ids) => parked.resolve(ids)
+  })
+}
+
+export const layerStatusMatching: Layer.Layer<StatusMatching, never, SqliteDatabase> = Layer.effect(
+  StatusMatching,
+  Effect.map(SqliteDatabase, ({ db }) => makeStatusMatching(db))
+)
