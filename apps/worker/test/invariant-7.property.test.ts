@@ -4,6 +4,9 @@ import { assert, describe, it } from "vitest"
 import { makeProviderClientConfig } from "@mm-gateway/http-adapter"
 import type { WorkerOptions } from "../src/worker.js"
 import { eventually, events, message, ok, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
+
+const SETTINGS = propertySettings(5)
 
 /**
  * SPEC §8 invariant 7 — at most once, under injected crashes and provider faults.
@@ -39,8 +42,6 @@ import { eventually, events, message, ok, quiet, registerChannel, send, type Sta
  * the seed and the counterexample; runs are not shrunk (each is a few seconds of real I/O).
  */
 
-const NUM_RUNS = Number(process.env["FC_NUM_RUNS"] ?? 5)
-const SEED = process.env["FC_SEED"] === undefined ? undefined : Number(process.env["FC_SEED"])
 
 const SCRIPTS = ["0000", "0001", "0002", "0003", "0004", "0005", "0429", "0500", "0999", "1234"] as const
 type Script = typeof SCRIPTS[number]
@@ -194,11 +195,7 @@ describe("SPEC §8 invariant 7: at most once under crashes and provider faults (
   it(
     "the provider accepts each message at most once, nothing is sent after an unknown outcome, and every message settles",
     () =>
-      fc.assert(fc.asyncProperty(scenario, run), {
-        numRuns: NUM_RUNS,
-        endOnFailure: true,
-        ...(SEED === undefined || Number.isNaN(SEED) ? {} : { seed: SEED })
-      }),
-    Math.max(1, NUM_RUNS) * 120_000
+      fc.assert(fc.asyncProperty(scenario, run), { ...SETTINGS, endOnFailure: true }),
+    SETTINGS.numRuns * 120_000
   )
 })

@@ -1,8 +1,8 @@
 import fc from "fast-check"
 import { assert, describe, it } from "vitest"
 import { makeSlidingWindowLimiter } from "../src/rate-limiter.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-const NUM_RUNS = Number(process.env["FC_NUM_RUNS"] ?? 200)
 
 interface Request {
   readonly arrival: number
@@ -75,7 +75,7 @@ describe("sliding-window rate limiter", () => {
         assert.isAtMost(busiest(departures, windowMs), limit)
         admissions.forEach((at, i) => assert.isAtLeast(at, rs[i]!.arrival))
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     ))
 
   it("nothing waits without reason: departing at once, the first `limit` requests go when they arrive", () =>
@@ -85,7 +85,7 @@ describe("sliding-window rate limiter", () => {
         const { admissions } = simulate(limit, 1_000, immediate)
         for (let i = 0; i < Math.min(limit, immediate.length); i++) assert.strictEqual(admissions[i], immediate[i]!.arrival)
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     ))
 
   it("after a change of limit, windows that start a window after the change hold at most the new limit", () =>
@@ -97,7 +97,7 @@ describe("sliding-window rate limiter", () => {
         assert.isAtMost(busiest(departures.filter((t) => t >= changedAt + 1_100), 1_000), after)
         assert.isAtMost(busiest(departures, 1_000), Math.max(before, after))
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     ))
 
   it("a backlog departing at once goes out at the full rate: limit per window, window after window", () => {

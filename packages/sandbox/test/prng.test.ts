@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { mulberry32 } from "../src/index.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-const numRuns = Number(process.env.FC_NUM_RUNS ?? 100)
 
 describe("mulberry32", () => {
   it("repeats its sequence for the same seed and stays in range", () => {
@@ -22,7 +22,7 @@ describe("mulberry32", () => {
         }
         assert.strictEqual(first.string(12), second.string(12))
       }),
-      { numRuns }
+      { ...propertySettings(100) }
     )
   })
 

@@ -3,8 +3,8 @@ import { Either } from "effect"
 import fc from "fast-check"
 import { parseSendBody, routeOf, scriptOf, startSandbox } from "../src/index.js"
 import type { SendRequest, TemplateCategory } from "../src/index.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-const numRuns = Number(process.env.FC_NUM_RUNS ?? 100)
 
 const request = fc.record({
   to: fc.stringMatching(/^\d{8,15}$/),
@@ -30,7 +30,7 @@ describe("MM semantics (routeOf)", () => {
           assert.isTrue(Either.isRight(result))
         }
       }),
-      { numRuns }
+      { ...propertySettings(100) }
     )
   })
 })
@@ -45,7 +45,7 @@ describe("parseSendBody", () => {
           assert.include([100, 131009], result.left.error.code)
         }
       }),
-      { numRuns: numRuns * 5 }
+      { ...propertySettings(500) }
     )
   })
 })
@@ -88,7 +88,7 @@ describe("the send endpoints", () => {
           if (script !== "server_error_once") assert.isBelow(response.status, 500)
           if (response.status !== 200) assert.isNumber((answer.error ?? answer.detail?.error).code)
         }),
-        { numRuns }
+        { ...propertySettings(100) }
       )
     } finally {
       await sandbox.close()

@@ -29,8 +29,6 @@ import {
   dumpReadModels,
   ids,
   markDispatchUnknown,
-  numRuns,
-  numRunsFrom,
   observe,
   recordTemplate,
   registerBm,
@@ -44,9 +42,11 @@ import {
   userAction,
   wabaTermsSigned
 } from "./support.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-// Modest by default so `pnpm test` stays quick; FC_NUM_RUNS raises it (e.g. 500 for a deep run).
-const NUM_RUNS = numRuns(20)
+// Modest by default so `pnpm test` stays quick; FC_NUM_RUNS raises it (e.g. 500 for a deep run),
+// FC_SEED replays a printed seed (propertySettings reads both strictly).
+const SETTINGS = propertySettings(20)
 const MAX_COMMANDS = 40
 
 // Few ids, so commands collide on the same rows: that is where projections go wrong.
@@ -446,16 +446,7 @@ describe("SPEC §8 invariant 5: rebuilding the read models from the log equals l
             await real.dispose()
           }
         }),
-        { numRuns: NUM_RUNS }
+        SETTINGS
       )
-    ), Math.max(120_000, NUM_RUNS * 2_000))
-
-  it.effect("FC_NUM_RUNS is read strictly: a positive integer, or an error that says so", () =>
-    Effect.sync(() => {
-      assert.strictEqual(numRunsFrom(undefined, 12), 12)
-      assert.strictEqual(numRunsFrom("500", 12), 500)
-      for (const bad of ["", "0", "-3", "1.5", "1e3", " 7", "ten", "99999999999999999999"]) {
-        assert.throws(() => numRunsFrom(bad, 12), /FC_NUM_RUNS must be a positive integer/)
-      }
-    }))
+    ), Math.max(120_000, SETTINGS.numRuns * 2_000))
 })

@@ -66,19 +66,6 @@ export const run = (c: AnyCommand): Effect.Effect<Either.Either<Handled<DomainEv
   return Effect.either(handleCommand(kind, streamId, c.command))
 }
 
-/**
- * fast-check's run count: `FC_NUM_RUNS` when it is set — a positive integer, anything else is an error
- * that says so (an empty or mistyped value must not quietly run a property zero times) — else `fallback`.
- */
-export const numRunsFrom = (raw: string | undefined, fallback: number): number => {
-  if (raw === undefined) return fallback
-  const n = /^[1-9][0-9]*$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(n)) throw new Error(`FC_NUM_RUNS must be a positive integer, got ${JSON.stringify(raw)}`)
-  return n
-}
-
-export const numRuns = (fallback: number): number => numRunsFrom(process.env["FC_NUM_RUNS"], fallback)
-
 /** Every read-model row and checkpoint, in a stable order: what "equal read models" means in the tests. */
 export const dumpReadModels = (db: Database): Record<string, ReadonlyArray<string>> => {
   const dump: Record<string, ReadonlyArray<string>> = {}

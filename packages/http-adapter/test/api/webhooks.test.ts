@@ -4,6 +4,7 @@ import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { MAX_DRAIN_BYTES, MAX_WEBHOOK_BYTES } from "../../src/api/webhook-ingress.js"
 import { type Backdoor, backdoor, D360_SECRET, postWebhook, sign, startApi, type TestApi } from "./support.js"
+import { PROPERTY_TEST, propertySettings } from "@mm-gateway/domain/testing"
 
 /**
  * The webhook endpoints (SPEC §4): nothing answered 200 is missing from the inbox, nothing refused is in
@@ -11,9 +12,6 @@ import { type Backdoor, backdoor, D360_SECRET, postWebhook, sign, startApi, type
  * invariant 8, at the HTTP level).
  */
 
-const NUM_RUNS = Number(process.env["FC_NUM_RUNS"] ?? 60)
-// Generous, so that a long run (FC_NUM_RUNS=100000) is not cut short; default runs take well under a second.
-const LONG_RUN = { timeout: 600_000 }
 const PLATFORM_SECRET = "test-360-platform-secret"
 
 let api: TestApi
@@ -177,7 +175,7 @@ describe("SPEC §8 invariant 8 over HTTP", () => {
     printable.map((value) => ({ kind: "garbage" as const, value }))
   )
 
-  it("arbitrary bytes and JSON, signed or not, on both endpoints: 200 when verified, 401 otherwise, never 5xx", LONG_RUN, async () => {
+  it("arbitrary bytes and JSON, signed or not, on both endpoints: 200 when verified, 401 otherwise, never 5xx", PROPERTY_TEST, async () => {
     const accepted: Array<{ source: "meta" | "360dialog"; body: Buffer }> = []
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("meta" as const, "360dialog" as const), bodies, auth, async (source, body, a) => {
@@ -193,13 +191,13 @@ describe("SPEC §8 invariant 8 over HTTP", () => {
         expect(JSON.parse(r.text)).toBeTypeOf("object")
         if (a.kind === "signed") accepted.push({ source, body })
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(60) }
     )
     expect((await api.request("GET", "/healthz", { token: null })).status).toBe(200)
     for (const { source, body } of accepted) expect(stored(source, body)).toBe(true)
   })
 
-  it("arbitrary bytes on a JSON endpoint of the API are a 4xx in the envelope, never 5xx", LONG_RUN, async () => {
+  it("arbitrary bytes on a JSON endpoint of the API are a 4xx in the envelope, never 5xx", PROPERTY_TEST, async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 1024 }).map((b) => Buffer.from(b).toString("latin1")), fc.json({ maxDepth: 4 })), async (raw) => {
         const r = await api.request("POST", "/v1/business-managers/123/onboarding-invitations", { raw })
@@ -210,7 +208,7 @@ describe("SPEC §8 invariant 8 over HTTP", () => {
           expect(answer.json.error.code).toBeTypeOf("string")
         }
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(60) }
     )
   })
 })

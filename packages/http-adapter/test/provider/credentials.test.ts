@@ -10,8 +10,8 @@ import {
   inMemoryChannelCredentials,
   makeEncryptedChannelCredentials
 } from "../../src/provider/index.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 25)
 // scrypt is deliberately slow: derive each key once for the file.
 const key = deriveCredentialsKey(Redacted.make("test-secret-key"))
 const otherKey = deriveCredentialsKey("another-secret-key")
@@ -52,7 +52,7 @@ describe("credential encryption", () => {
         return Either.isRight(decrypted) &&
           JSON.stringify(reveal(decrypted.right)) === JSON.stringify({ apiKey: apiKey ?? undefined, accessToken: accessToken ?? undefined })
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(25) }
     )
   })
 

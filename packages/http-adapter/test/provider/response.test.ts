@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { interpretResponse, parseProviderError, parseRetryAfter } from "../../src/provider/index.js"
+import { propertySettings } from "@mm-gateway/domain/testing"
 
-const NUM_RUNS = Number(process.env.FC_NUM_RUNS ?? 200)
 const NOW = Date.UTC(2026, 10, 25, 15, 0, 0)
 
 const graph131055 = {
@@ -58,14 +58,14 @@ describe("parseProviderError", () => {
         const parsed = parseProviderError(JSON.stringify(body))
         return parsed !== null && parsed.code === code && parsed.details === (details === null || details === "" ? null : details)
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     )
     fc.assert(
       fc.property(fc.string(), (text) => {
         const parsed = parseProviderError(text)
         return parsed === null || Number.isInteger(parsed.code)
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     )
   })
 })
@@ -112,7 +112,7 @@ describe("interpretResponse", () => {
         return result._tag === "HttpError" && result.status === status &&
           result.retryAfterMs === (seconds === null ? null : seconds * 1000)
       }),
-      { numRuns: NUM_RUNS }
+      { ...propertySettings(200) }
     )
   })
 })
