@@ -7,6 +7,7 @@ import {
   type MmApiStatusView,
   PartnerSettings,
   type Provider,
+  type Template,
   type Route,
   type Waba
 } from "@mm-gateway/domain"
@@ -57,6 +58,8 @@ export interface TemplateView {
   readonly status: string | null
   readonly statusReason: string | null
   readonly impending: { readonly correctCategory: string; readonly effectiveAt: number | null; readonly occurredAt: number } | null
+  /** The MM route refused the template as not marketing (131055/134100) and no newer category fact says otherwise: routed to the Cloud API. */
+  readonly refusedAsNotMarketing: { readonly errorCode: number; readonly occurredAt: number } | null
   readonly updatedAt: number
 }
 
@@ -183,7 +186,13 @@ interface TemplateRow {
   readonly status_reason: string | null
   readonly impending: string | null
   readonly updated_at: number
+  readonly state: string
 }
+
+const refusalOf = (state: Template.TemplateState): TemplateView["refusedAsNotMarketing"] =>
+  state.refusedAsNotMarketing == null
+    ? null
+    : { errorCode: state.refusedAsNotMarketing.errorCode, occurredAt: state.refusedAsNotMarketing.occurredAt }
 
 const templateView = (r: TemplateRow): TemplateView => ({
   wabaId: r.waba_id,
@@ -194,6 +203,7 @@ const templateView = (r: TemplateRow): TemplateView => ({
   status: r.status,
   statusReason: r.status_reason,
   impending: r.impending === null ? null : parse(r.impending),
+  refusedAsNotMarketing: refusalOf(parse<Template.TemplateState>(r.state)),
   updatedAt: r.updated_at
 })
 

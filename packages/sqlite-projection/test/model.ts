@@ -176,6 +176,9 @@ export class LogModel {
       status: state.status,
       statusReason: lastStatus?._tag === "TemplateStatusChanged" ? lastStatus.reason : null,
       impending: state.impending,
+      refusedAsNotMarketing: state.refusedAsNotMarketing == null
+        ? null
+        : { errorCode: state.refusedAsNotMarketing.errorCode, occurredAt: state.refusedAsNotMarketing.occurredAt },
       updatedAt: events.at(-1)!.at
     })
   }

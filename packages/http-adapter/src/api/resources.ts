@@ -61,7 +61,16 @@ export const TemplateResource = Schema.Struct({
   category: Schema.NullOr(Schema.String),
   ttlSeconds: Schema.NullOr(Schema.Number),
   status: Schema.NullOr(Schema.String),
-  impendingCategory: Schema.NullOr(Schema.Struct({ correctCategory: Schema.String, effectiveAt: NullableIso }))
+  impendingCategory: Schema.NullOr(Schema.Struct({ correctCategory: Schema.String, effectiveAt: NullableIso })),
+  /**
+   * The MM route refused this template as not marketing (131055 / 134100) and no newer category fact
+   * says otherwise: messages with it are routed to the Cloud API (`template_not_marketing_per_provider`).
+   */
+  providerRefusal: Schema.NullOr(Schema.Struct({
+    reason: Schema.Literal("not_a_marketing_template"),
+    errorCode: Schema.Number,
+    occurredAt: Schema.String
+  })).annotations({ description: "set when the MM route refused the template as not marketing; later messages go to the Cloud API until a newer category fact" })
 })
 
 export const ProviderErrorResource = Schema.Struct({

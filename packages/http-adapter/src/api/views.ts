@@ -39,7 +39,10 @@ export const templateOf = (t: TemplateView) => ({
   category: t.category,
   ttlSeconds: t.ttlSeconds,
   status: t.status,
-  impendingCategory: t.impending === null ? null : { correctCategory: t.impending.correctCategory, effectiveAt: isoOrNull(t.impending.effectiveAt) }
+  impendingCategory: t.impending === null ? null : { correctCategory: t.impending.correctCategory, effectiveAt: isoOrNull(t.impending.effectiveAt) },
+  providerRefusal: t.refusedAsNotMarketing === null
+    ? null
+    : { reason: "not_a_marketing_template" as const, errorCode: t.refusedAsNotMarketing.errorCode, occurredAt: iso(t.refusedAsNotMarketing.occurredAt) }
 })
 
 export const messageOf = (m: MessageResource) => ({

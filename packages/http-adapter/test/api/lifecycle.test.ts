@@ -1,4 +1,4 @@
-import { EventStore, handleCommand, type PhoneNumberId, streamId, UserActionStream } from "@mm-gateway/domain"
+import { EventStore, handleCommand, type PhoneNumberId, streamId, TemplateStream, UserActionStream, type WabaId } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, collectPages, dispatch, observe, seed, startApi, type TestApi, templateBody } from "./support.js"
@@ -326,5 +326,43 @@ describe("clicks", () => {
     const bad = await api.request("POST", "/v1/clicks/x/attribution", { body: {} })
     expect(bad.status).toBe(400)
     expect(bad.json.error.details.field).toBe("messageId")
+  })
+})
+
+describe("a template the MM route refused as not marketing", () => {
+  it("is shown on the template, later messages go to the Cloud API, and the operator's category ends it", async () => {
+    const put = await api.request("PUT", `/v1/wabas/${WABA}/templates/winter_sale/en`, { body: { category: "MARKETING" } })
+    expect(put.status).toBe(200)
+    expect(put.json.providerRefusal).toBeNull()
+    const first = await api.request("POST", `/v1/channels/${PHONE}/marketing_messages`, { body: templateBody("16505550401", "winter_sale") })
+    expect(first.json.route.decided).toBe("marketing_messages")
+    const events = await api.request("GET", `/v1/messages/${first.json.messages[0].id}/events`)
+    const routedOn = events.json.events.find((e: { type: string }) => e.type === "MessageRequested").data.template.categoryAt
+
+    // What the worker records when Meta answers 131055 "Only marketing template messages are supported".
+    const refusedAt = Date.now()
+    await db.run(handleCommand(TemplateStream, streamId.template(WABA, "winter_sale", "en"), {
+      _tag: "RecordRefusedAsNotMarketing",
+      wabaId: WABA as WabaId,
+      name: "winter_sale",
+      language: "en",
+      errorCode: 131055,
+      routedOnCategoryAt: routedOn,
+      occurredAt: refusedAt,
+      at: refusedAt
+    }))
+    const listed = await api.request("GET", `/v1/wabas/${WABA}/templates?limit=100`)
+    const refused = listed.json.items.find((t: { name: string }) => t.name === "winter_sale")
+    expect(refused.providerRefusal).toEqual({ reason: "not_a_marketing_template", errorCode: 131055, occurredAt: new Date(refusedAt).toISOString() })
+    const second = await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody("16505550402", "winter_sale") })
+    expect(second.status).toBe(202)
+    expect(second.json.route.decided).toBe("cloud_api")
+    expect(second.json.route.reasons).toContain("template_not_marketing_per_provider")
+
+    // The operator says again that it is MARKETING: a newer category fact ends the refusal.
+    const again = await api.request("PUT", `/v1/wabas/${WABA}/templates/winter_sale/en`, { body: { category: "MARKETING" } })
+    expect(again.json.providerRefusal).toBeNull()
+    const third = await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody("16505550403", "winter_sale") })
+    expect(third.json.route.decided).toBe("marketing_messages")
   })
 })

@@ -89,7 +89,8 @@ export const settingsProjection: Projection = {
 
 const isTemplateEvent = (e: DomainEvent): e is Template.TemplateEvent =>
   e._tag === "TemplateCategoryObserved" || e._tag === "TemplateRecategorizationImpending" ||
-  e._tag === "TemplateTtlSet" || e._tag === "TemplateTtlCleared" || e._tag === "TemplateStatusChanged"
+  e._tag === "TemplateTtlSet" || e._tag === "TemplateTtlCleared" || e._tag === "TemplateStatusChanged" ||
+  e._tag === "TemplateRefusedAsNotMarketing"
 
 interface TemplateRow {
   readonly version: number
