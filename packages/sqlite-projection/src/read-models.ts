@@ -137,6 +137,8 @@ export interface ReadModels {
   readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
   /** The message a click id is attributed to (the earliest attribution), if any. */
   readonly clickAttribution: (clickId: string) => Effect.Effect<string | null>
+  /** The channels a click id was recorded on by webhook (none while its webhook has not arrived). */
+  readonly clickChannels: (clickId: string) => Effect.Effect<ReadonlyArray<string>>
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
   /**
    * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
@@ -338,6 +340,11 @@ export const makeReadModels = (db: Database): ReadModels => {
         messageRows(prepared(db, "SELECT view FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ view: string }>)
       ),
     campaignStats: (campaignId, businessManagerIds = null) => Effect.sync(() => campaignStats(db, campaignId, businessManagerIds)),
+    clickChannels: (clickId) =>
+      Effect.sync(() =>
+        (prepared(db, "SELECT DISTINCT channel FROM clicks WHERE click_id = ? ORDER BY channel").all(clickId) as Array<{ channel: string }>)
+          .map((r) => r.channel)
+      ),
     clickAttribution: (clickId) =>
       Effect.sync(() => {
         const row = prepared(db, "SELECT message_id FROM click_attributions WHERE click_id = ? ORDER BY position LIMIT 1").get(clickId) as

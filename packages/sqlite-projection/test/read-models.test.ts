@@ -359,6 +359,15 @@ describe("read models (inline: visible as soon as the append returns)", () => {
       assert.isNull(yield* read.clickAttribution("k3"))
     })))
 
+  it.effect("click channels: where a click id was recorded by webhook, none before", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      assert.deepStrictEqual(yield* read.clickChannels("k1"), [])
+      yield* all([userAction(101, "k1", 7), userAction(100, "k1", 8), userAction(100, "k1", 8, "landing_page_view"), userAction(100, "k2", 9)])
+      assert.deepStrictEqual(yield* read.clickChannels("k1"), [ids.phone(100), ids.phone(101)].sort())
+      assert.deepStrictEqual(yield* read.clickChannels("k2"), [ids.phone(100)])
+    })))
+
   it.effect("clicks per channel, tied to a message whichever of click and attribution comes first", () =>
     withStore(Effect.gen(function*() {
       const read = yield* ReadModels

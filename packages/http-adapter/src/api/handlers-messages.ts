@@ -11,7 +11,7 @@ import {
   sendMessage,
   streamId
 } from "@mm-gateway/domain"
-import { clampLimit, decodeCursor, encodeCursor, ReadModels, SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { clampLimit, decodeCursor, encodeCursor, ReadModels } from "@mm-gateway/sqlite-projection"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { iso, requireAdmin, sees, visibleChannel, visibleMessage } from "./context.js"
@@ -23,11 +23,6 @@ import { Metrics } from "./metrics.js"
 import { messageOf } from "./views.js"
 
 type Endpoint = "messages" | "marketing_messages"
-
-/** The channels a click id was recorded on (by webhook); none while its webhook has not arrived. */
-const clickChannels = (clickId: string) =>
-  Effect.map(SqliteDatabase, ({ db }) =>
-    (db.prepare("SELECT DISTINCT channel FROM clicks WHERE click_id = ?").all(clickId) as Array<{ channel: string }>).map((r) => r.channel))
 
 const ownerOf = (principal: Principal): string => (principal._tag === "Admin" ? "admin" : `key:${principal.id}`)
 
@@ -280,8 +275,10 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         const message = yield* visibleMessage(payload.messageId, now)
         const readModels = yield* ReadModels
         // A click belongs to the channel whose message was clicked: tying it to a message of another channel
-        // would let one tenant claim another's click.
-        const channels = yield* clickChannels(path.clickId)
+        // would let one tenant claim another's click. Checked when the click's webhook has arrived; an
+        // attribution made before it is tied by click id alone, which is safe in practice because click
+        // ids are Meta's random ids, handed only to the landing page of the message that was clicked.
+        const channels = yield* readModels.clickChannels(path.clickId)
         if (channels.length > 0 && !channels.includes(message.channel)) {
           return yield* Effect.fail(conflict("click_on_another_channel", `click ${path.clickId} was recorded on another channel than message ${payload.messageId}`))
         }
