@@ -25,13 +25,18 @@ import {
 
 // Short lease and unknown-outcome window, so the takeover and the settling of cut-off attempts happen
 // within the test; a slow provider answer, so the kill finds requests in flight.
+// Meta's Graph API and 360dialog are the sandbox too (it speaks both wire styles), so channels with
+// `provider: "meta"` and `"360dialog"` go through the clients production uses, configured as the
+// README says for real credentials.
 let stack: TestStack & { readonly dir: string }
 beforeAll(async () => {
-  stack = await bootStack({
+  stack = await bootStack((sandboxUrl) => ({
     MMGW_WORKER_LEASE_TTL: "2s",
     MMGW_DISPATCH_UNKNOWN_AFTER: "4s",
-    MMGW_SANDBOX_RESPONSE_LATENCY_MS: "100-300"
-  })
+    MMGW_SANDBOX_RESPONSE_LATENCY_MS: "100-300",
+    MMGW_GRAPH_BASE_URL: sandboxUrl,
+    MMGW_360DIALOG_BASE_URL: sandboxUrl
+  }))
 })
 afterAll(async () => {
   await stack?.stop()
@@ -384,5 +389,50 @@ describe("a second campaign: the worker is killed with SIGKILL mid-dispatch and 
     assert.strictEqual(webhooks.failed, 0)
     assert.strictEqual(webhooks.pending, 0)
     assert.isAbove(webhooks.delivered, 0)
+  })
+})
+
+describe("channels on Meta's Graph API and on 360dialog (both played by the sandbox)", () => {
+  const bm = "910000000000705"
+  const waba = "920000000007051"
+  const channels = [
+    { phone: "930000000070511", provider: "meta", credentials: { accessToken: "EAAG-e2e-system-user-token" }, endpoint: "graph /marketing_messages" },
+    // 360dialog's key names the number; the sandbox reads `sandbox-<phone number id>`.
+    { phone: "930000000070522", provider: "360dialog", credentials: { apiKey: "sandbox-930000000070522" }, endpoint: "360dialog /marketing_messages" }
+  ] as const
+
+  it("a marketing message on each goes out through that provider's wire style and ends read on the MM API", async () => {
+    expectStatus(await stack.api("PUT", `/v1/business-managers/${bm}`, {}), 200, "BM")
+    expectStatus(await stack.api("PUT", `/v1/wabas/${waba}`, { businessManagerId: bm }), 200, "WABA")
+    expectStatus(await stack.api("PUT", `/v1/wabas/${waba}/templates/spring_sale/en`, { category: "MARKETING" }), 200, "template")
+    expectStatus(await stack.sandbox("POST", "/sandbox/onboarding", { wabaId: waba, ownerBusinessId: bm }), 200, "onboarding")
+    await waitForWaba(waba, "onboarded")
+    const before = (await sandboxStats()).accepted.byEndpoint
+    const ids: Array<string> = []
+    for (const c of channels) {
+      expectStatus(await stack.api("PUT", `/v1/channels/${c.phone}`, {
+        wabaId: waba,
+        displayPhoneNumber: `+1 555 ${c.phone.slice(-7)}`,
+        provider: c.provider,
+        credentials: c.credentials
+      }), 200, `${c.provider} channel`)
+      const sent = expectStatus(await stack.api("POST", `/v1/channels/${c.phone}/marketing_messages`, {
+        messaging_product: "whatsapp",
+        to: "4917700001234",
+        type: "template",
+        template: template(false)
+      }), 202, `send on ${c.provider}`)
+      ids.push(sent.messages[0].id)
+    }
+    await eventually("both messages read", async () => {
+      for (const id of ids) if ((await messageOf(id)).status !== "read") return false
+      return true
+    })
+    const after = (await sandboxStats()).accepted.byEndpoint
+    for (const [i, c] of channels.entries()) {
+      const m = await messageOf(ids[i]!)
+      assert.strictEqual(m.route.observed, "marketing_messages", c.provider)
+      assert.strictEqual((after[c.endpoint] ?? 0) - (before[c.endpoint] ?? 0), 1, `${c.endpoint} requests`)
+    }
   })
 })

@@ -24,17 +24,21 @@ export const SECRETS = {
  * with quick webhooks. `MMGW_*` variables of whoever runs the tests are left out, so a developer's own
  * configuration cannot change what is tested.
  */
-export const stackEnv = async (dir: string, extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> => {
+export const stackEnv = async (
+  dir: string,
+  extra: (sandboxUrl: string) => Record<string, string> = () => ({})
+): Promise<NodeJS.ProcessEnv> => {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MMGW_")))
+  const sandboxPort = await freePort()
   return {
     ...inherited,
     ...SECRETS,
     MMGW_API_PORT: String(await freePort()),
-    MMGW_SANDBOX_PORT: String(await freePort()),
+    MMGW_SANDBOX_PORT: String(sandboxPort),
     MMGW_DATABASE: join(dir, "mm-gateway.sqlite"),
     MMGW_SANDBOX_SEED: "20261129",
     MMGW_SANDBOX_WEBHOOK_LATENCY_MS: "5-40",
-    ...extra
+    ...extra(`http://127.0.0.1:${sandboxPort}`)
   }
 }
 
@@ -79,7 +83,9 @@ const request = async (url: string, method: string, body: unknown, headers: Reco
 }
 
 /** Boots api, worker and sandbox from their builds (`scripts/stack.mjs`, as `pnpm start` does) on a temp database. */
-export const bootStack = async (extra: Record<string, string> = {}): Promise<TestStack & { readonly dir: string }> => {
+export const bootStack = async (
+  extra: (sandboxUrl: string) => Record<string, string> = () => ({})
+): Promise<TestStack & { readonly dir: string }> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-e2e-"))
   const env = await stackEnv(dir, extra)
   const logs: Logs = []
