@@ -31,7 +31,7 @@ import {
 let stack: TestStack & { readonly dir: string }
 beforeAll(async () => {
   stack = await bootStack((sandboxUrl) => ({
-    MMGW_WORKER_LEASE_TTL: "2s",
+    MMGW_WORKER_LEASE_TTL: "3s",
     MMGW_DISPATCH_UNKNOWN_AFTER: "4s",
     MMGW_SANDBOX_RESPONSE_LATENCY_MS: "100-300",
     MMGW_GRAPH_BASE_URL: sandboxUrl,
@@ -355,12 +355,16 @@ describe("a second campaign: the worker is killed with SIGKILL mid-dispatch and 
     assert.strictEqual(killedWith, "SIGKILL")
     assert.isBelow(acceptedAtKill, plan.length)
     const text = stack.logs.join("\n")
-    const holders = [...text.matchAll(/^worker +│ .* lease acquired by (\S+)/gm)].map((m) => m[1])
-    assert.strictEqual(holders.length, 2, withLogs("two lease acquisitions"))
-    assert.notStrictEqual(holders[0], holders[1])
+    const holders = [...text.matchAll(/^worker +│ .* lease acquired by (\S+)/gm)].map((m) => m[1]!)
+    const [dead, ...after] = holders
+    assert.isAbove(after.length, 0, withLogs("no lease acquisition after the kill"))
+    // Only the new worker held it after the kill. (It may have taken it more than once: with a TTL this
+    // short, a renewal late on a loaded machine loses the lease, and the worker stops and takes it again.)
+    assert.deepStrictEqual([...new Set(after)], [after[0]], withLogs("lease holders after the kill"))
+    assert.notStrictEqual(after[0], dead)
     // A SIGKILL leaves the lease taken until its TTL passes; whether the new worker had to wait for it
     // depends on how fast it started, so only the release is asserted: it never happened.
-    assert.notInclude(text, `lease released by ${holders[0]}`)
+    assert.notInclude(text, `lease released by ${dead}`)
   })
 
   it("every message reaches its final state and the sandbox accepted each exactly once", async () => {
