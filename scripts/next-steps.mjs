@@ -22,9 +22,17 @@ export const nextSteps = (options) => {
   const { businessManagerId: bm, wabaId: waba, phoneNumberId: phone, recipient } = FIRST_SEND
   const auth = `-H ${quote(`Authorization: Bearer ${adminToken}`)}`
   const json = `-H 'Content-Type: application/json'`
+  // --fail-with-body: an error answer stops a `set -e` script (the test runs it so) and still shows
+  // the error's JSON to whoever pasted the line.
+  const curl = `curl -sS --fail-with-body`
   /** @param {string} method @param {string} path @param {unknown} body */
   const call = (method, path, body) =>
-    `curl -sf -X ${method} ${apiUrl}${path} ${auth} ${json} -d ${quote(JSON.stringify(body))}`
+    `${curl} -X ${method} ${apiUrl}${path} ${auth} ${json} -d ${quote(JSON.stringify(body))}`
+  /** @param {string} path */
+  const get = (path) => `${curl} ${apiUrl}${path} ${auth}`
+  /** Polls `path` until its JSON contains `needle`, for at most 10 s (the steps go on either way and show what is there). */
+  const waitUntil = (/** @type {string} */ path, /** @type {string} */ needle) =>
+    `for i in $(seq 50); do ${get(path)} | grep -q ${quote(needle)} && break; sleep 0.2; done`
   const webhook = JSON.stringify({
     object: "whatsapp_business_account",
     entry: [{
@@ -39,25 +47,25 @@ export const nextSteps = (options) => {
   const sign = `node -e 'process.stdout.write(require("crypto").createHmac("sha256", process.argv[1]).update(process.argv[2]).digest("hex"))'`
   return [
     `# 1. Register a Business Manager, its WABA, a phone number on the sandbox and a MARKETING template`,
-    call("PUT", `/v1/business-managers/${bm}`, { name: "Acme Inc." }),
-    call("PUT", `/v1/wabas/${waba}`, { businessManagerId: bm, name: "Acme marketing" }),
-    call("PUT", `/v1/channels/${phone}`, {
+    `${call("PUT", `/v1/business-managers/${bm}`, { name: "Acme Inc." })}; echo`,
+    `${call("PUT", `/v1/wabas/${waba}`, { businessManagerId: bm, name: "Acme marketing" })}; echo`,
+    `${call("PUT", `/v1/channels/${phone}`, {
       wabaId: waba,
       displayPhoneNumber: "+1 555 078 3881",
       provider: "sandbox",
       credentials: { apiKey: `sandbox-${phone}` }
-    }),
-    call("PUT", `/v1/wabas/${waba}/templates/spring_sale/en`, { category: "MARKETING" }),
+    })}; echo`,
+    `${call("PUT", `/v1/wabas/${waba}/templates/spring_sale/en`, { category: "MARKETING" })}; echo`,
     ``,
     `# 2. The WABA accepts the MM API terms: post Meta's MM_LITE_TERMS_SIGNED webhook, signed with the app secret`,
     `BODY=${quote(webhook)}`,
     `SIG=$(${sign} ${quote(options.appSecret)} "$BODY")`,
-    `curl -sf -X POST ${apiUrl}/webhooks/meta -H "X-Hub-Signature-256: sha256=$SIG" ${json} -d "$BODY"; echo`,
+    `${curl} -X POST ${apiUrl}/webhooks/meta -H "X-Hub-Signature-256: sha256=$SIG" ${json} -d "$BODY"; echo`,
     `# the worker applies it within a moment: wait until the WABA shows "onboarded"`,
-    `until curl -sf ${apiUrl}/v1/wabas/${waba} ${auth} | grep -q '"status":"onboarded"'; do sleep 0.2; done`,
-    `curl -sf ${apiUrl}/v1/wabas/${waba} ${auth}; echo`,
+    waitUntil(`/v1/wabas/${waba}`, `"status":"onboarded"`),
+    `${get(`/v1/wabas/${waba}`)}; echo`,
     ``,
-    `# 3. Send a marketing message (routed to /marketing_messages) and read its status`,
+    `# 3. Send a marketing message (the gateway routes it to /marketing_messages) and follow it to "read"`,
     `ID=$(${call("POST", `/v1/channels/${phone}/marketing_messages`, {
       messaging_product: "whatsapp",
       to: recipient,
@@ -65,7 +73,8 @@ export const nextSteps = (options) => {
       template: { name: "spring_sale", language: { code: "en" } }
     })} | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)`,
     `echo "message $ID"`,
-    `sleep 2   # the sandbox answers, then sends sent → delivered → read webhooks`,
-    `curl -sf ${apiUrl}/v1/messages/$ID ${auth}; echo`
+    `# the worker sends it to the sandbox, which answers with a wamid and then sends sent → delivered → read webhooks`,
+    waitUntil(`/v1/messages/$ID`, `"status":"read"`),
+    `${get(`/v1/messages/$ID`)}; echo`
   ].join("\n")
 }

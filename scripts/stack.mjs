@@ -93,8 +93,10 @@ export const startProcess = (name, env, onLine) => {
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", onLine)
   }
+  // "close", not "exit": it comes after the output pipes are drained, so a process's last lines (the
+  // worker's "lease released") are shown before a caller that awaits this exits.
   /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
-  const exited = new Promise((resolveExit) => child.once("exit", (code, signal) => resolveExit({ code, signal })))
+  const exited = new Promise((resolveExit) => child.once("close", (code, signal) => resolveExit({ code, signal })))
   return { name, child, exited }
 }
 
@@ -123,12 +125,13 @@ export const waitUntilUp = async (url, timeoutMs, gaveUp = () => false) => {
 }
 
 /**
- * Stops processes with SIGTERM (they shut down gracefully), then SIGKILL after `graceMs`.
+ * Stops processes with SIGTERM (they shut down gracefully), then SIGKILL after `graceMs`. Resolves
+ * to how each one exited, in the order given.
  * @param {ReadonlyArray<StackProcess>} processes
  * @param {number} [graceMs]
  */
-export const stopProcesses = async (processes, graceMs = 10_000) => {
-  await Promise.all(processes.map(async (p) => {
+export const stopProcesses = (processes, graceMs = 10_000) =>
+  Promise.all(processes.map(async (p) => {
     if (p.child.exitCode !== null || p.child.signalCode !== null) return p.exited
     p.child.kill("SIGTERM")
     const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs)
@@ -136,7 +139,6 @@ export const stopProcesses = async (processes, graceMs = 10_000) => {
     clearTimeout(timer)
     return result
   }))
-}
 
 /**
  * Starts api, worker and sandbox with one environment and waits until the api is ready and the

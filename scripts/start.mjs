@@ -39,11 +39,12 @@ let stopping = false
 const stop = async (/** @type {number} */ code) => {
   if (stopping) return
   stopping = true
-  if (stack !== undefined) {
-    console.log("\nstopping…")
-    await stack.stop()
-  }
-  process.exit(code)
+  if (stack === undefined) process.exit(code)
+  console.log("\nstopping…")
+  const exits = await stack.stop()
+  const clean = exits.every((e) => e.code === 0)
+  console.log(`stopped: ${stack.processes.map((p, i) => `${p.name} ${exits[i]?.signal ?? `exit ${exits[i]?.code}`}`).join(", ")}`)
+  process.exit(clean ? code : 1)
 }
 // Ctrl-C reaches the children too (same process group); they shut down on it, and stop() makes sure.
 process.on("SIGINT", () => void stop(0))

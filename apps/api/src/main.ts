@@ -1,5 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
-import { apiConfig, ApiServer, DEVELOPMENT_SECRETS, layerApiServer } from "@mm-gateway/http-adapter"
+import { apiConfig, ApiServer, DEVELOPMENT_SECRETS, layerApiServer, runProcess } from "@mm-gateway/http-adapter"
 import { Effect, Layer } from "effect"
 
 /**
@@ -23,4 +22,4 @@ const program = Effect.gen(function*() {
   )
 })
 
-NodeRuntime.runMain(program)
+runProcess(program)

@@ -1,5 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
-import { DEVELOPMENT_SECRETS } from "@mm-gateway/http-adapter"
+import { DEVELOPMENT_SECRETS, runProcess } from "@mm-gateway/http-adapter"
 import { Effect, Layer } from "effect"
 import { workerConfig } from "./config.js"
 import { workerLayer } from "./worker.js"
@@ -21,4 +20,4 @@ const program = Effect.gen(function*() {
   return yield* Layer.launch(workerLayer(config))
 }).pipe(Effect.annotateLogs("process", "worker"))
 
-NodeRuntime.runMain(program)
+runProcess(program)
