@@ -248,8 +248,10 @@ describe("https", () => {
   it.scoped("after the handshake, silence is no definitive answer (not a connect timeout)", () =>
     Effect.gen(function*() {
       const server = yield* use(() => startHttpsServer(() => {}))
+      // The handshake needs CPU: on a loaded machine it can take far longer than on an idle one, and a
+      // handshake cut short would be "not sent". The connect timeout leaves it ample time.
       const result = yield* sendOne(
-        { graphBaseUrl: server.url, tlsCa: TLS_CERT, connectTimeoutMs: 100, requestTimeoutMs: 400 },
+        { graphBaseUrl: server.url, tlsCa: TLS_CERT, connectTimeoutMs: 2_000, requestTimeoutMs: 2_000 },
         request({ provider: "meta", credentialsRef: "meta", body })
       )
       assert.deepStrictEqual(result, { _tag: "NoDefinitiveAnswer", reason: "timeout_after_send" })
