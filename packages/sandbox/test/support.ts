@@ -130,7 +130,7 @@ export const template = (to: string, name = "spring_sale", extra: Record<string,
 export const text = (to: string) => ({ messaging_product: "whatsapp", to, type: "text", text: { body: "hello" } })
 
 /** Polls `check` until it returns true; no timing is asserted, the bound only keeps a broken test from hanging. */
-export const eventually = async (check: () => boolean, what: string, timeoutMs = 5000): Promise<void> => {
+export const eventually = async (check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
