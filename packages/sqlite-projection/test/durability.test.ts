@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { afterAll } from "vitest"
 import { configure } from "../src/connection.js"
 import { SqliteDatabase } from "../src/database.js"
-import { makeInbox, openInbox } from "../src/inbox.js"
+import { INBOX_CACHE_KIB, makeInbox, openInbox } from "../src/inbox.js"
 import { layer } from "../src/layers.js"
 import { inboxMigrations, migrate } from "../src/migrations.js"
 
@@ -133,6 +133,45 @@ describe("durability (SPEC §4)", () => {
         assert.deepStrictEqual([after.duplicate, t.isCommitted(after.id), t.count()], [false, true, 3])
       } finally {
         t.close()
+      }
+    }))
+
+  it.effect("checkpoint: background — the connection never checkpoints in a commit; a thread copies the log into the file", () =>
+    Effect.promise(async () => {
+      const file = path.join(dir, "background.inbox.sqlite")
+      const { db, inbox, close } = await openInbox({ path: file, checkpoint: "background" })
+      try {
+        assert.strictEqual(db.pragma("wal_autocheckpoint", { simple: true }), 0)
+        const sizeBefore = fs.statSync(file).size
+        // Well past the 1000 pages at which SQLite would otherwise checkpoint inside one of these commits.
+        const payload = "x".repeat(4000)
+        for (let group = 0; group < 20; group++) {
+          await Promise.all(Array.from({ length: 100 }, (_, i) => inbox.appendGrouped(body(`{"n":${group * 100 + i},"p":"${payload}"}`), {}, "meta", i)))
+        }
+        // Only a checkpoint writes pages into the database file itself; the thread does, without being asked.
+        const deadline = Date.now() + 30_000
+        while (fs.statSync(file).size <= sizeBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+        assert.isAbove(fs.statSync(file).size, sizeBefore + 2000 * 4000)
+      } finally {
+        await close()
+      }
+      // Everything acknowledged is in the file after the stop (the last checkpoint ran, the connection closed).
+      const reader = new BetterSqlite3(file, { readonly: true })
+      try {
+        assert.strictEqual((reader.prepare("SELECT COUNT(*) AS n FROM inbox").get() as { n: number }).n, 2000)
+      } finally {
+        reader.close()
+      }
+    }))
+
+  it.effect("an inbox connection keeps a 64 MiB page cache (the dedupe index is written at random places)", () =>
+    Effect.promise(async () => {
+      const { db, close } = await openInbox({ path: path.join(dir, "cache.inbox.sqlite") })
+      try {
+        assert.strictEqual(db.pragma("cache_size", { simple: true }), -INBOX_CACHE_KIB)
+        assert.strictEqual(db.pragma("wal_autocheckpoint", { simple: true }), 1000)
+      } finally {
+        await close()
       }
     }))
 })

@@ -56,7 +56,7 @@ const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
 export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error> => {
   const storage = Layer.mergeAll(
     layerSqlite({ path: config.database, durability: config.durability }),
-    layerInbox({ path: inboxPathFor(config.database), durability: config.durability })
+    layerInbox({ path: inboxPathFor(config.database), durability: config.durability, checkpoint: "background" })
   )
   const key = deriveCredentialsKey(config.secretKey)
   const handshake = makeHandshakeVerifier(config.metaVerifyToken)
