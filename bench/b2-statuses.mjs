@@ -18,7 +18,7 @@ import { join, resolve } from "node:path"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { statusBodies } from "./lib/b2-bodies.mjs"
 import { MESSAGE_SPACING_MS } from "./lib/log-shape.mjs"
-import { runNodeForJson, startNode, waitForHttp } from "./lib/proc.mjs"
+import { cpuSecondsOf, runNodeForJson, startNode, waitForHttp } from "./lib/proc.mjs"
 
 const SECRET = "bench-app-secret"
 const EVENTS_PER_DISPATCHED_MESSAGE = 4
@@ -101,7 +101,10 @@ export const b2 = async ({ quick, dir, log }) => {
   copyFileSync(inboxFile, refInbox)
   const reference = await runNodeForJson(join(ROOT, "bench/reference/status-sql.mjs"), [refMain, refInbox], process.env)
   const referenceRate = (reference.applied / reference.ms) * 1000
-  log(`B2 reference: ${reference.applied} statuses in ${(reference.ms / 1000).toFixed(1)} s (${referenceRate.toFixed(0)}/s)`)
+  log(
+    `B2 reference: ${reference.applied} statuses in ${(reference.ms / 1000).toFixed(1)} s (${referenceRate.toFixed(0)}/s), ` +
+      `${reference.cpuMicrosPerStatus.toFixed(0)} µs CPU per status`
+  )
 
   // The worker, until the inbox has nothing pending.
   const profileDir = process.env["BENCH_CPU_PROF"]
@@ -113,17 +116,33 @@ export const b2 = async ({ quick, dir, log }) => {
     profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`]
   )
   const deadline = Date.now() + (quick ? 120_000 : 300_000)
+  // The worker's CPU time per status too (from its first processed body to the last): on a machine
+  // shared with other work, it moves much less than the rate does.
+  /** @type {{ cpu: number, statuses: number } | null} */
+  let firstSeen = null
+  /** @type {{ cpu: number, statuses: number } | null} */
+  let lastSeen = null
   try {
     for (;;) {
       await new Promise((r) => setTimeout(r, 100))
       if (worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output.join("\n")}`)
-      const pending = readOnly(inboxFile, (db) => db.prepare("SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'").get().n)
+      const cpu = worker.child.pid === undefined ? null : cpuSecondsOf(worker.child.pid)
+      const states = /** @type {Array<{ state: string }>} */ (readOnly(inboxFile, (db) => db.prepare("SELECT state FROM inbox ORDER BY id").all()))
+      const done = states.reduce((sum, r, i) => sum + (r.state === "pending" ? 0 : /** @type {{ statuses: number }} */ (bodies[i]).statuses), 0)
+      if (cpu !== null && done > 0) {
+        if (firstSeen === null) firstSeen = { cpu, statuses: done }
+        lastSeen = { cpu, statuses: done }
+      }
+      const pending = states.filter((r) => r.state === "pending").length
       if (pending === 0) break
       if (Date.now() > deadline) throw new Error(`the worker left ${pending} webhooks pending:\n${worker.output.join("\n")}`)
     }
   } finally {
     await worker.stop()
   }
+  const cpuMicrosPerStatus = firstSeen !== null && lastSeen !== null && lastSeen.statuses > firstSeen.statuses
+    ? ((lastSeen.cpu - firstSeen.cpu) / (lastSeen.statuses - firstSeen.statuses)) * 1e6
+    : null
   const wallSeconds = (performance.now() - started) / 1000
 
   // The steady rate: statuses of the bodies marked after the first group, over the time between the marks.
@@ -145,7 +164,8 @@ export const b2 = async ({ quick, dir, log }) => {
   const quarantined = marks.filter((m) => m.state !== "processed").length
   const correct = check.statusEvents === statuses && check.messagesRead === messages && check.parked === 0 && quarantined === 0
   log(
-    `B2 worker: ${statuses} statuses, ${figure.toFixed(0)}/s steady, ${wallSeconds.toFixed(1)} s from start to empty inbox; ` +
+    `B2 worker: ${statuses} statuses, ${figure.toFixed(0)}/s steady, ${cpuMicrosPerStatus?.toFixed(0) ?? "?"} µs CPU per status, ` +
+      `${wallSeconds.toFixed(1)} s from start to empty inbox; ` +
       `${check.statusEvents} status events, ${check.messagesRead}/${messages} messages read, ${check.parked} parked, ${quarantined} quarantined`
   )
 
@@ -160,7 +180,7 @@ export const b2 = async ({ quick, dir, log }) => {
       messages,
       webhooks: bodies.length,
       statuses,
-      worker: { statusesPerSecond: figure, wallSecondsWithStartup: wallSeconds, ...check, quarantined },
+      worker: { statusesPerSecond: figure, cpuMicrosPerStatus, wallSecondsWithStartup: wallSeconds, ...check, quarantined },
       reference
     },
     verdictOf: (/** @type {number} */ ratio) => ratio >= 0.5 && correct && reference.applied === statuses

@@ -62,6 +62,7 @@ const apply = db.transaction((/** @type {any} */ webhook) => {
 })
 
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 for (;;) {
   const rows = /** @type {Array<{ id: number, body: Buffer }>} */ (pending.all(50))
   if (rows.length === 0) break
@@ -71,6 +72,7 @@ for (;;) {
   }
 }
 const ms = performance.now() - started
+const cpu = process.cpuUsage(cpuBefore)
 db.close()
 inboxDb.close()
-console.log(JSON.stringify({ applied, missing, ms }))
+console.log(JSON.stringify({ applied, missing, ms, cpuMicrosPerStatus: (cpu.user + cpu.system) / Math.max(1, applied) }))

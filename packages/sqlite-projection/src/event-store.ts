@@ -1,22 +1,75 @@
-import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, VersionConflict } from "@mm-gateway/domain"
+import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, type StreamRead, VersionConflict } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
-import type { Database } from "./connection.js"
+import { currentTransaction, type Database } from "./connection.js"
 import { appendEncoded, readAllRows, readStreamRows } from "./event-log.js"
 import { decodeRow, type Projection } from "./projection.js"
 import { projectInline } from "./runner.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
+
+/** How many streams the SQLite event store keeps in memory, the most recently used. */
+export const STREAM_CACHE_SIZE = 4000
+
+const STAGED = "event-store-staged-streams"
+
+/**
+ * The streams read or appended lately, as of a committed version. A read asks the table only for the
+ * events after that version — whoever appended them, this process or another — so the cache is never
+ * stale; it only spares decoding what was decoded before. What a transaction reads or appends is
+ * staged with it, seen by its later reads, and cached only once it has committed (a rollback drops it).
+ */
+const makeStreamCache = (db: Database, size: number) => {
+  const streams = new Map<string, StreamRead>()
+  const keep = (streamId: string, read: StreamRead) => {
+    streams.delete(streamId)
+    streams.set(streamId, read)
+    if (streams.size > size) streams.delete(streams.keys().next().value!)
+  }
+  const staged = (): Map<string, StreamRead> | null => {
+    const tx = currentTransaction(db)
+    if (tx === null) return null
+    let inTx = tx.memory.get(STAGED) as Map<string, StreamRead> | undefined
+    if (inTx === undefined) {
+      const created = new Map<string, StreamRead>()
+      tx.memory.set(STAGED, created)
+      tx.afterCommit.push(() => created.forEach((read, streamId) => keep(streamId, read)))
+      inTx = created
+    }
+    return inTx
+  }
+  return {
+    get: (streamId: string): StreamRead | undefined => {
+      const inTx = staged()?.get(streamId)
+      if (inTx !== undefined) return inTx
+      const read = streams.get(streamId)
+      if (read !== undefined) keep(streamId, read)
+      return read
+    },
+    remember: (streamId: string, read: StreamRead): void => {
+      const inTx = staged()
+      if (inTx !== null) inTx.set(streamId, read)
+      // In a transaction someone else opened nothing is known to commit: nothing is kept.
+      else if (!db.inTransaction) keep(streamId, read)
+    }
+  }
+}
 
 /**
  * The `EventStore` port on SQLite. Appends check the expected version and insert in one immediate
  * transaction, and run the inline projections in that same transaction. Infrastructure failures are
  * defects; only `VersionConflict` is an expected error.
  */
-export const makeEventStore = (db: Database, projections: ReadonlyArray<Projection>) =>
-  EventStore.of({
+export const makeEventStore = (db: Database, projections: ReadonlyArray<Projection>, cacheSize: number = STREAM_CACHE_SIZE) => {
+  const cache = makeStreamCache(db, cacheSize)
+  return EventStore.of({
     readStream: (streamId) =>
       Effect.sync(() => {
-        const events = readStreamRows(db, streamId).map(decodeRow)
-        return { version: events[events.length - 1]?.version ?? 0, events }
+        const known = cache.get(streamId)
+        const rows = readStreamRows(db, streamId, known?.version ?? 0)
+        if (known !== undefined && rows.length === 0) return known
+        const events = known === undefined ? rows.map(decodeRow) : known.events.concat(rows.map(decodeRow))
+        const read: StreamRead = { version: events[events.length - 1]?.version ?? 0, events }
+        cache.remember(streamId, read)
+        return read
       }),
     append: (streamId, expected, events: ReadonlyArray<DomainEvent>) =>
       Effect.flatMap(Clock.currentTimeMillis, (recordedAt) =>
@@ -30,6 +83,10 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
               recordedAt
             }))
             projectInline(db, projections, stored)
+            const before = cache.get(streamId)
+            if (before !== undefined && before.version === firstVersion - 1) {
+              cache.remember(streamId, { version: firstVersion + stored.length - 1, events: before.events.concat(stored) })
+            }
           })
           return outcome._tag === "Conflict"
             ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))
@@ -40,6 +97,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
         })),
     readAll: (after, limit) => Effect.sync(() => readAllRows(db, after, limit).map(decodeRow))
   })
+}
 
 export const layerEventStore: Layer.Layer<EventStore, never, SqliteDatabase> = Layer.effect(
   EventStore,
