@@ -38,8 +38,8 @@ export interface TransactionState {
   readonly beforeCommit: Array<() => void>
   /** Run after the commit; dropped if the transaction rolls back. */
   readonly afterCommit: Array<() => void>
-  /** Per-transaction memory of the modules that defer work, by key. */
-  readonly memory: Map<string, unknown>
+  /** Per-transaction memory of the modules that defer work, by a key of their own. */
+  readonly memory: Map<unknown, unknown>
 }
 
 interface Control {

@@ -1,6 +1,7 @@
 import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, type StreamRead, VersionConflict } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
-import { currentTransaction, type Database } from "./connection.js"
+import { makeCommittedCache } from "./committed-cache.js"
+import type { Database } from "./connection.js"
 import { appendEncoded, readAllRows, readStreamRows } from "./event-log.js"
 import { decodeRow, type Projection } from "./projection.js"
 import { projectInline } from "./runner.js"
@@ -9,57 +10,16 @@ import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js
 /** How many streams the SQLite event store keeps in memory, the most recently used. */
 export const STREAM_CACHE_SIZE = 4000
 
-const STAGED = "event-store-staged-streams"
-
-/**
- * The streams read or appended lately, as of a committed version. A read asks the table only for the
- * events after that version — whoever appended them, this process or another — so the cache is never
- * stale; it only spares decoding what was decoded before. What a transaction reads or appends is
- * staged with it, seen by its later reads, and cached only once it has committed (a rollback drops it).
- */
-const makeStreamCache = (db: Database, size: number) => {
-  const streams = new Map<string, StreamRead>()
-  const keep = (streamId: string, read: StreamRead) => {
-    streams.delete(streamId)
-    streams.set(streamId, read)
-    if (streams.size > size) streams.delete(streams.keys().next().value!)
-  }
-  const staged = (): Map<string, StreamRead> | null => {
-    const tx = currentTransaction(db)
-    if (tx === null) return null
-    let inTx = tx.memory.get(STAGED) as Map<string, StreamRead> | undefined
-    if (inTx === undefined) {
-      const created = new Map<string, StreamRead>()
-      tx.memory.set(STAGED, created)
-      tx.afterCommit.push(() => created.forEach((read, streamId) => keep(streamId, read)))
-      inTx = created
-    }
-    return inTx
-  }
-  return {
-    get: (streamId: string): StreamRead | undefined => {
-      const inTx = staged()?.get(streamId)
-      if (inTx !== undefined) return inTx
-      const read = streams.get(streamId)
-      if (read !== undefined) keep(streamId, read)
-      return read
-    },
-    remember: (streamId: string, read: StreamRead): void => {
-      const inTx = staged()
-      if (inTx !== null) inTx.set(streamId, read)
-      // In a transaction someone else opened nothing is known to commit: nothing is kept.
-      else if (!db.inTransaction) keep(streamId, read)
-    }
-  }
-}
-
 /**
  * The `EventStore` port on SQLite. Appends check the expected version and insert in one immediate
  * transaction, and run the inline projections in that same transaction. Infrastructure failures are
  * defects; only `VersionConflict` is an expected error.
  */
 export const makeEventStore = (db: Database, projections: ReadonlyArray<Projection>, cacheSize: number = STREAM_CACHE_SIZE) => {
-  const cache = makeStreamCache(db, cacheSize)
+  // The streams read or appended lately, as of a committed version. A read asks the table only for the
+  // events after that version — whoever appended them, this process or another — so the cache is
+  // never stale; it spares decoding again what was decoded before.
+  const cache = makeCommittedCache<StreamRead>(db, cacheSize)
   return EventStore.of({
     readStream: (streamId) =>
       Effect.sync(() => {
