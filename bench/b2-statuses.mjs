@@ -18,7 +18,7 @@ import { join, resolve } from "node:path"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { statusBodies } from "./lib/b2-bodies.mjs"
 import { MESSAGE_SPACING_MS } from "./lib/log-shape.mjs"
-import { cpuSecondsOf, runNodeForJson, startNode, waitForHttp } from "./lib/proc.mjs"
+import { cpuSecondsOf, memoryOf, runNodeForJson, startNode, waitForHttp } from "./lib/proc.mjs"
 
 const SECRET = "bench-app-secret"
 const EVENTS_PER_DISPATCHED_MESSAGE = 4
@@ -122,6 +122,8 @@ export const b2 = async ({ quick, dir, log }) => {
   let firstSeen = null
   /** @type {{ cpu: number, statuses: number } | null} */
   let lastSeen = null
+  /** @type {number | null} */
+  let peakRssMiB = null
   try {
     for (;;) {
       await new Promise((r) => setTimeout(r, 100))
@@ -137,6 +139,7 @@ export const b2 = async ({ quick, dir, log }) => {
       if (pending === 0) break
       if (Date.now() > deadline) throw new Error(`the worker left ${pending} webhooks pending:\n${worker.output.join("\n")}`)
     }
+    peakRssMiB = worker.child.pid === undefined ? null : memoryOf(worker.child.pid)?.peakMiB ?? null
   } finally {
     await worker.stop()
   }
@@ -165,7 +168,7 @@ export const b2 = async ({ quick, dir, log }) => {
   const correct = check.statusEvents === statuses && check.messagesRead === messages && check.parked === 0 && quarantined === 0
   log(
     `B2 worker: ${statuses} statuses, ${figure.toFixed(0)}/s steady, ${cpuMicrosPerStatus?.toFixed(0) ?? "?"} µs CPU per status, ` +
-      `${wallSeconds.toFixed(1)} s from start to empty inbox; ` +
+      `${wallSeconds.toFixed(1)} s from start to empty inbox, peak RSS ${peakRssMiB?.toFixed(0) ?? "?"} MiB; ` +
       `${check.statusEvents} status events, ${check.messagesRead}/${messages} messages read, ${check.parked} parked, ${quarantined} quarantined`
   )
 
@@ -180,7 +183,7 @@ export const b2 = async ({ quick, dir, log }) => {
       messages,
       webhooks: bodies.length,
       statuses,
-      worker: { statusesPerSecond: figure, cpuMicrosPerStatus, wallSecondsWithStartup: wallSeconds, ...check, quarantined },
+      worker: { statusesPerSecond: figure, cpuMicrosPerStatus, wallSecondsWithStartup: wallSeconds, peakRssMiB, ...check, quarantined },
       reference
     },
     verdictOf: (/** @type {number} */ ratio) => ratio >= 0.5 && correct && reference.applied === statuses
