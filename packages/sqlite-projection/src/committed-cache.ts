@@ -8,6 +8,8 @@ import { currentTransaction, type Database } from "./connection.js"
  */
 export interface CommittedCache<V> {
   readonly get: (key: string) => V | undefined
+  /** Only what the transaction in progress has put in (what it read or wrote itself, under its write lock). */
+  readonly staged: (key: string) => V | undefined
   readonly remember: (key: string, value: V) => void
 }
 
@@ -20,7 +22,7 @@ export const makeCommittedCache = <V>(db: Database, size: number): CommittedCach
     entries.set(key, value)
     if (entries.size > size) entries.delete(entries.keys().next().value!)
   }
-  const staged = (): Map<string, V> | null => {
+  const stagedInTx = (): Map<string, V> | null => {
     const tx = currentTransaction(db)
     if (tx === null) return null
     let inTx = tx.memory.get(stagingKey) as Map<string, V> | undefined
@@ -34,14 +36,15 @@ export const makeCommittedCache = <V>(db: Database, size: number): CommittedCach
   }
   return {
     get: (key) => {
-      const inTx = staged()?.get(key)
+      const inTx = stagedInTx()?.get(key)
       if (inTx !== undefined) return inTx
       const value = entries.get(key)
       if (value !== undefined) keep(key, value)
       return value
     },
+    staged: (key) => stagedInTx()?.get(key),
     remember: (key, value) => {
-      const inTx = staged()
+      const inTx = stagedInTx()
       if (inTx !== null) inTx.set(key, value)
       else if (!db.inTransaction) keep(key, value)
     }

@@ -84,7 +84,9 @@ export const appendEncoded = (
   expected: Expected,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
-  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
+  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void,
+  /** The stream's version as read earlier in the caller's transaction (under its write lock), if it was. */
+  knownVersion?: number
 ): AppendOutcome => {
   const s = statements(db)
   if (events.length === 0) {
@@ -99,7 +101,7 @@ export const appendEncoded = (
   const ownTransaction = !db.inTransaction
   try {
     return immediate(db, (): AppendOutcome => {
-      const actual = streamVersion(db, streamId)
+      const actual = ownTransaction || knownVersion === undefined ? streamVersion(db, streamId) : knownVersion
       if (!accepts(expected, actual)) return { _tag: "Conflict", actual }
       const positions: Array<number> = []
       let version = actual

@@ -47,7 +47,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
             if (before !== undefined && before.version === firstVersion - 1) {
               cache.remember(streamId, { version: firstVersion + stored.length - 1, events: before.events.concat(stored) })
             }
-          })
+          }, cache.staged(streamId)?.version)
           return outcome._tag === "Conflict"
             ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))
             : Effect.succeed({
