@@ -8,7 +8,7 @@ import { projectInline } from "./runner.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 
 /** How many streams the SQLite event store keeps in memory, the most recently used. */
-export const STREAM_CACHE_SIZE = 4000
+export const STREAM_CACHE_SIZE = 2000
 
 /**
  * The `EventStore` port on SQLite. Appends check the expected version and insert in one immediate
