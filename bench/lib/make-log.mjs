@@ -1,26 +1,27 @@
 // @ts-check
-// Builds an event log of about N events for B4: messages over 10 channels and 20 campaigns, whose whole
-// lifecycle (requested and routed, dispatch started, succeeded, sent, delivered, read) is decided by
-// the domain's Message decider once and stamped out with fresh ids and times. Stored exactly as the
-// event store stores events, without projecting them: projecting is what the benchmark measures.
+// Builds an event log of about N events: messages over 10 channels and 20 campaigns, whose lifecycle
+// (requested and routed, dispatch started, succeeded, then sent, delivered, read) is decided by the
+// domain's Message decider once and stamped out with fresh ids and times (names: log-shape.mjs).
+// Stored exactly as the event store stores events, without projecting them. B4 projects the whole
+// lifecycle (that is what it measures); B2 stops at the dispatch (`--until=dispatched`), projects it
+// with the rebuild, and then sends the statuses as webhooks.
 //
-//   node bench/lib/make-log.mjs <database file> <approximate number of events>
+//   node bench/lib/make-log.mjs <database file> <approximate number of events> [--until=dispatched] [--t0=<epoch ms>]
 import { encodeEvent, fold, Message } from "@mm-gateway/domain"
 import { mainMigrations, migrate, openDatabase } from "@mm-gateway/sqlite-projection"
+import { CHANNELS, MESSAGE_SPACING_MS, messageIdOf, phoneOf, recipientOf, wabaOf, wamidOf } from "./log-shape.mjs"
 
-const [file, countArg] = process.argv.slice(2)
+const [file, countArg, ...options] = process.argv.slice(2)
 const target = Number(countArg)
-if (file === undefined || !Number.isInteger(target) || target < 1000) {
-  console.error("usage: make-log.mjs <database> <events ≥ 1000>")
+const option = (/** @type {string} */ name) => options.find((o) => o.startsWith(`--${name}=`))?.split("=")[1]
+const untilDispatched = option("until") === "dispatched"
+const T0 = option("t0") === undefined ? Date.UTC(2026, 10, 1) : Number(option("t0"))
+if (file === undefined || !Number.isInteger(target) || target < 1000 || !Number.isSafeInteger(T0)) {
+  console.error("usage: make-log.mjs <database> <events ≥ 1000> [--until=dispatched] [--t0=<epoch ms>]")
   process.exit(2)
 }
 const db = openDatabase(file, "normal")
 await migrate(db, mainMigrations)
-
-const T0 = Date.UTC(2026, 10, 1)
-const CHANNELS = 10
-const wabaOf = (/** @type {number} */ c) => String(102290129340000 + c)
-const phoneOf = (/** @type {number} */ c) => String(106540352240000 + c)
 
 /** Events of one message, decided by the domain, with placeholders where ids and times go. */
 const lifecycle = (() => {
@@ -48,9 +49,11 @@ const lifecycle = (() => {
     },
     { _tag: "StartDispatch", messageId, attempt: 1, at: T0 + 2 },
     { _tag: "RecordDispatchSucceeded", messageId, attempt: 1, wamid, providerStatus: "accepted", at: T0 + 3 },
-    { _tag: "ObserveStatus", messageId, observation: observation("sent", T0 + 4), at: T0 + 5 },
-    { _tag: "ObserveStatus", messageId, observation: observation("delivered", T0 + 6), at: T0 + 7 },
-    { _tag: "ObserveStatus", messageId, observation: observation("read", T0 + 8), at: T0 + 9 }
+    ...(untilDispatched ? [] : [
+      { _tag: "ObserveStatus", messageId, observation: observation("sent", T0 + 4), at: T0 + 5 },
+      { _tag: "ObserveStatus", messageId, observation: observation("delivered", T0 + 6), at: T0 + 7 },
+      { _tag: "ObserveStatus", messageId, observation: observation("read", T0 + 8), at: T0 + 9 }
+    ])
   ]
   /** @type {Array<any>} */
   const events = []
@@ -71,14 +74,13 @@ let n = 0
 const batch = db.transaction((/** @type {number} */ size) => {
   for (let k = 0; k < size && written < target; k++, n++) {
     const c = n % CHANNELS
-    const at = T0 + n * 10
-    const suffix = String(n).padStart(7, "0")
-    const stream = `Message-msg_${suffix}`
+    const at = T0 + n * MESSAGE_SPACING_MS
+    const stream = `Message-${messageIdOf(n)}`
     lifecycle.forEach((e, i) => {
       let data = e.data
-        .replaceAll("msg_TEMPLATE", `msg_${suffix}`)
-        .replaceAll("wamid.TEMPLATE", `wamid.B4${suffix}`)
-        .replaceAll("491519999999999", `49151${suffix}`)
+        .replaceAll("msg_TEMPLATE", messageIdOf(n))
+        .replaceAll("wamid.TEMPLATE", wamidOf(n))
+        .replaceAll("491519999999999", recipientOf(n))
         .replaceAll("999000000000001", phoneOf(c))
         .replaceAll("999000000000002", wabaOf(c))
         .replaceAll('"CAMPAIGN"', `"campaign-${n % 20}"`)
@@ -91,4 +93,4 @@ const batch = db.transaction((/** @type {number} */ size) => {
 })
 while (written < target) batch(5000)
 db.close()
-console.log(JSON.stringify({ events: written, messages: n, eventsPerMessage: lifecycle.length }))
+console.log(JSON.stringify({ events: written, messages: n, eventsPerMessage: lifecycle.length, t0: T0 }))

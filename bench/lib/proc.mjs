@@ -20,6 +20,25 @@ export const memoryOf = (pid) => {
 }
 
 /**
+ * CPU time (user + system) a process has used so far, in seconds, from /proc (Linux).
+ * @param {number} pid
+ * @returns {number | null}
+ */
+export const cpuSecondsOf = (pid) => {
+  try {
+    // The fields after the command name (which may hold spaces) start at the last ")": utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
+/** USER_HZ: 100 on every Linux Node.js runs on. */
+const CLOCK_TICKS_PER_SECOND = 100
+
+/**
  * Starts `node <script> ...args` and collects its output (shown when it fails).
  * @param {string} script
  * @param {ReadonlyArray<string>} args

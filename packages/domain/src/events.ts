@@ -1,4 +1,4 @@
-import { Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema, SchemaAST } from "effect"
 import { ChannelEvent } from "./channels/channel.js"
 import { UserActionEvent } from "./clicks/user-action.js"
 import { MessageEvent } from "./lifecycle/message.js"
@@ -61,10 +61,52 @@ const encodeSync = Schema.encodeSync(DomainEvent)
 const decodeUnknownSync = Schema.decodeUnknownSync(DomainEvent)
 const decodeEither = Schema.decodeUnknownEither(DomainEvent)
 
+/**
+ * Whether a schema's encoded form is its type, value for value: no transformation and no declaration
+ * anywhere in it (refinements and brands only check). Such an event is its own encoding, and its
+ * encoding, once checked, is the event.
+ */
+const isIdentity = (ast: SchemaAST.AST, seen: Set<SchemaAST.AST> = new Set()): boolean => {
+  if (seen.has(ast)) return true
+  seen.add(ast)
+  switch (ast._tag) {
+    case "Transformation":
+    case "Declaration":
+      return false
+    case "Refinement":
+      return isIdentity(ast.from, seen)
+    case "Suspend":
+      return isIdentity(ast.f(), seen)
+    case "Union":
+      return ast.types.every((t) => isIdentity(t, seen))
+    case "TupleType":
+      return ast.elements.every((e) => isIdentity(e.type, seen)) && ast.rest.every((r) => isIdentity(r.type, seen))
+    case "TypeLiteral":
+      return ast.propertySignatures.every((p) => isIdentity(p.type, seen)) &&
+        ast.indexSignatures.every((i) => isIdentity(i.type, seen))
+    default:
+      return true
+  }
+}
+
+const membersOf = (ast: SchemaAST.AST): ReadonlyArray<SchemaAST.AST> => SchemaAST.isUnion(ast) ? ast.types.flatMap(membersOf) : [ast]
+
+/** The event types whose schema is the identity on their encoded form (today: all of them). */
+const IDENTITY_TYPES: ReadonlySet<string> = new Set(
+  membersOf(DomainEvent.ast).flatMap((ast) => {
+    const tag = SchemaAST.getPropertySignatures(ast).find((p) => p.name === "_tag")?.type
+    return tag !== undefined && SchemaAST.isLiteral(tag) && typeof tag.literal === "string" && isIdentity(ast) ? [tag.literal] : []
+  })
+)
+
+/**
+ * The stored form of an event. Events are checked against their schema when they are made (`make`),
+ * so an event whose schema is the identity is its own encoding: it is not encoded again.
+ */
 export const encodeEvent = (event: DomainEvent): EncodedEvent => ({
   type: event._tag,
   schemaVersion: eventSchemaVersion(event._tag),
-  data: encodeSync(event)
+  data: IDENTITY_TYPES.has(event._tag) ? event : encodeSync(event)
 })
 
 /** A stored event this version of the gateway cannot read (written by a newer one, or not an event). */
@@ -89,8 +131,20 @@ const upcast = (encoded: EncodedEvent): unknown => {
   return data
 }
 
-/** Decodes a stored event; a stored event that no longer decodes is a defect, not a domain error. */
+/** Decodes and checks an encoded event; one that does not decode is a defect, not a domain error. */
 export const decodeEvent = (encoded: EncodedEvent): DomainEvent => decodeUnknownSync(upcast(encoded))
+
+/**
+ * Reads an event back from the store that wrote it with `encodeEvent`: it was checked when it was made,
+ * so only the upcasting is done, and the schema is applied only where it transforms. Anything that
+ * did not come from `encodeEvent` (an import, a body from outside) goes through `decodeEvent`.
+ */
+export const decodeStoredEvent = (encoded: EncodedEvent): DomainEvent => {
+  const data = upcast(encoded)
+  return IDENTITY_TYPES.has(encoded.type) && typeof data === "object" && data !== null && (data as { _tag?: unknown })._tag === encoded.type
+    ? data as DomainEvent
+    : decodeUnknownSync(data)
+}
 
 export const decodeEventEither = (encoded: EncodedEvent): Either.Either<DomainEvent, ParseResult.ParseError> => {
   let data: unknown

@@ -3,6 +3,7 @@ import { Either, SchemaAST } from "effect"
 import {
   decodeEvent,
   decodeEventEither,
+  decodeStoredEvent,
   DomainEvent,
   type DomainEventType,
   encodeEvent,
@@ -77,5 +78,24 @@ describe("stored events and their versions", () => {
     })
     assert.isAbove(types.length, 30)
     for (const type of types) assert.strictEqual((UPCASTERS[type] ?? []).length, eventSchemaVersion(type) - 1, type)
+  })
+
+  it("are their own encoding, and read back from the store without decoding again, upcast all the same", () => {
+    const requested = run([request()])[0]!
+    assert.strictEqual(encodeEvent(requested).data, requested)
+    assert.strictEqual(encodeEvent(failed).data, failed)
+    const stored = JSON.parse(JSON.stringify(encodeEvent(requested)))
+    assert.deepStrictEqual(decodeStoredEvent(stored), requested)
+    assert.deepStrictEqual(decodeStoredEvent(stored), decodeEvent(stored))
+    const v1 = {
+      type: "DispatchFailed",
+      schemaVersion: 1,
+      data: { _tag: "DispatchFailed", messageId: MSG, attempt: 1, httpStatus: 400, error: null, reason: "x", final: true, notBefore: null, at: 5 }
+    }
+    assert.deepStrictEqual(decodeStoredEvent(v1), { ...failed, route: null })
+    assert.throws(() => decodeStoredEvent({ ...encodeEvent(failed), schemaVersion: 3 }), StoredEventUnreadable)
+    // What is not an event of its type is decoded (and refused) as any outside input would be.
+    assert.throws(() => decodeStoredEvent({ type: "DispatchFailed", schemaVersion: 2, data: { _tag: "DispatchStarted" } }))
+    assert.throws(() => decodeStoredEvent({ type: "DispatchFailed", schemaVersion: 2, data: 7 }))
   })
 })

@@ -30,22 +30,73 @@ const sleepSync = (ms: number): void => {
 export const MAX_BUSY_RETRIES = 50
 
 /**
+ * What the transaction in progress (one `immediate` opened) keeps until it ends: writes deferred to
+ * its commit, and what is only true once it has committed.
+ */
+export interface TransactionState {
+  /** Run, in order, just before the commit, inside the transaction (deferred writes). */
+  readonly beforeCommit: Array<() => void>
+  /** Run after the commit; dropped if the transaction rolls back. */
+  readonly afterCommit: Array<() => void>
+  /** Per-transaction memory of the modules that defer work, by a key of their own. */
+  readonly memory: Map<unknown, unknown>
+}
+
+interface Control {
+  readonly begin: BetterSqlite3.Statement
+  readonly commit: BetterSqlite3.Statement
+  readonly rollback: BetterSqlite3.Statement
+}
+
+const controls = new WeakMap<Database, Control>()
+const inProgress = new WeakMap<Database, TransactionState>()
+
+const controlOf = (db: Database): Control => {
+  let c = controls.get(db)
+  if (c === undefined) {
+    c = { begin: db.prepare("BEGIN IMMEDIATE"), commit: db.prepare("COMMIT"), rollback: db.prepare("ROLLBACK") }
+    controls.set(db, c)
+  }
+  return c
+}
+
+/**
+ * The transaction `immediate` has open on `db`, or `null` when none is (no transaction, or one opened
+ * some other way: then nothing may be deferred, since nobody would run it).
+ */
+export const currentTransaction = (db: Database): TransactionState | null => (db.inTransaction ? inProgress.get(db) ?? null : null)
+
+/**
  * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so a transaction that
  * reads and then writes can never be refused half-way by another process's commit. The busy timeout
  * covers ordinary waiting; a busy error that still escapes is retried with a growing pause (`fn` then
  * runs again, after the failed attempt was rolled back).
+ *
+ * Inside a transaction already open, `fn` simply runs as part of it (no savepoint): a failure must then
+ * roll the whole transaction back, as `inOneTransaction` does, never be caught half-way and committed.
  */
 export const immediate = <A>(db: Database, fn: () => A): A => {
-  const tx = db.transaction(fn)
-  // Inside an outer transaction better-sqlite3 uses a savepoint: a failure undoes only this part.
-  if (db.inTransaction) return tx()
+  if (db.inTransaction) return fn()
+  const control = controlOf(db)
   for (let attempt = 0;; attempt++) {
+    const state: TransactionState = { beforeCommit: [], afterCommit: [], memory: new Map() }
+    let result: A
     try {
-      return tx.immediate()
+      control.begin.run()
+      inProgress.set(db, state)
+      result = fn()
+      for (const write of state.beforeCommit) write()
+      control.commit.run()
     } catch (error) {
+      if (db.inTransaction) control.rollback.run()
       if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error
       sleepSync(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 10))
+      continue
+    } finally {
+      inProgress.delete(db)
     }
+    for (const then of state.afterCommit) then()
+    return result
   }
 }
 

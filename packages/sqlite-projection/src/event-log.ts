@@ -34,7 +34,7 @@ export type AppendOutcome =
 interface Statements {
   readonly version: { get(streamId: string): { v: number | null } | undefined }
   readonly insert: { run(...params: Array<unknown>): { lastInsertRowid: number | bigint } }
-  readonly stream: { all(streamId: string): Array<EventRow> }
+  readonly stream: { all(streamId: string, afterVersion: number): Array<EventRow> }
   readonly after: { all(after: number, limit: number): Array<EventRow> }
   readonly between: { all(after: number, upTo: number): Array<EventRow> }
   readonly head: { get(): { p: number | null } | undefined }
@@ -50,7 +50,7 @@ const statements = (db: Database): Statements => {
       insert: db.prepare(
         "INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"
       ) as unknown as Statements["insert"],
-      stream: db.prepare("SELECT * FROM events WHERE stream_id = ? ORDER BY version") as unknown as Statements["stream"],
+      stream: db.prepare("SELECT * FROM events WHERE stream_id = ? AND version > ? ORDER BY version") as unknown as Statements["stream"],
       after: db.prepare("SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?") as unknown as Statements["after"],
       between: db.prepare(
         "SELECT * FROM events WHERE global_position > ? AND global_position <= ? ORDER BY global_position"
@@ -84,7 +84,9 @@ export const appendEncoded = (
   expected: Expected,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
-  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
+  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void,
+  /** The stream's version as read earlier in the caller's transaction (under its write lock), if it was. */
+  knownVersion?: number
 ): AppendOutcome => {
   const s = statements(db)
   if (events.length === 0) {
@@ -93,9 +95,13 @@ export const appendEncoded = (
       ? { _tag: "Appended", nextVersion: actual, positions: [] }
       : { _tag: "Conflict", actual }
   }
+  // In a transaction of its own, a lost race is rolled back and reported. Inside the caller's, the
+  // write lock was held since the version was read, so a clash cannot be a race: it stays an error,
+  // and rolls the caller's transaction back.
+  const ownTransaction = !db.inTransaction
   try {
     return immediate(db, (): AppendOutcome => {
-      const actual = streamVersion(db, streamId)
+      const actual = ownTransaction || knownVersion === undefined ? streamVersion(db, streamId) : knownVersion
       if (!accepts(expected, actual)) return { _tag: "Conflict", actual }
       const positions: Array<number> = []
       let version = actual
@@ -108,12 +114,14 @@ export const appendEncoded = (
       return { _tag: "Appended", nextVersion: version, positions }
     })
   } catch (error) {
-    if (isVersionClash(error)) return { _tag: "Conflict", actual: streamVersion(db, streamId) }
+    if (ownTransaction && isVersionClash(error)) return { _tag: "Conflict", actual: streamVersion(db, streamId) }
     throw error
   }
 }
 
-export const readStreamRows = (db: Database, streamId: string): Array<EventRow> => statements(db).stream.all(streamId)
+/** The events of a stream after `afterVersion` (0: all of them), in order. */
+export const readStreamRows = (db: Database, streamId: string, afterVersion = 0): Array<EventRow> =>
+  statements(db).stream.all(streamId, afterVersion)
 
 export const readAllRows = (db: Database, after: number, limit: number): Array<EventRow> =>
   limit <= 0 ? [] : statements(db).after.all(after, Math.floor(limit))

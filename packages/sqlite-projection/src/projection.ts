@@ -1,6 +1,6 @@
-import { decodeEvent, type StoredEvent } from "@mm-gateway/domain"
+import { decodeStoredEvent, type StoredEvent } from "@mm-gateway/domain"
 import type BetterSqlite3 from "better-sqlite3"
-import type { Database } from "./connection.js"
+import { currentTransaction, type Database } from "./connection.js"
 import type { EventRow } from "./event-log.js"
 
 /**
@@ -45,19 +45,64 @@ export const decodeRow = (row: EventRow): StoredEvent => ({
   streamId: row.stream_id,
   version: row.version,
   globalPosition: row.global_position,
-  event: decodeEvent({ type: row.type, schemaVersion: row.schema_version, data: JSON.parse(row.data) }),
+  event: decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: JSON.parse(row.data) }),
   recordedAt: row.recorded_at
 })
 
-export const getCheckpoint = (db: Database, name: string): number =>
+const readCheckpoint = (db: Database, name: string): number =>
   (prepared(db, "SELECT position FROM projection_checkpoints WHERE name = ?").get(name) as { position: number } | undefined)
     ?.position ?? 0
 
-export const setCheckpoint = (db: Database, name: string, position: number): void => {
+const writeCheckpoint = (db: Database, name: string, position: number): void => {
   prepared(
     db,
     "INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
   ).run(name, position)
+}
+
+interface TransactionCheckpoints {
+  readonly positions: Map<string, number>
+  readonly moved: Set<string>
+}
+
+const CHECKPOINTS = "projection-checkpoints"
+
+/**
+ * Inside a transaction `immediate` opened, checkpoints are read once and written once, just before the
+ * commit: an inbox batch appends a thousand times, and each append moves every projection's
+ * checkpoint. The transaction holds the write lock, so no other writer can move them meanwhile.
+ */
+const inTransaction = (db: Database): TransactionCheckpoints | null => {
+  const tx = currentTransaction(db)
+  if (tx === null) return null
+  let known = tx.memory.get(CHECKPOINTS) as TransactionCheckpoints | undefined
+  if (known === undefined) {
+    const created: TransactionCheckpoints = { positions: new Map(), moved: new Set() }
+    tx.memory.set(CHECKPOINTS, created)
+    tx.beforeCommit.push(() => {
+      for (const name of created.moved) writeCheckpoint(db, name, created.positions.get(name)!)
+    })
+    known = created
+  }
+  return known
+}
+
+export const getCheckpoint = (db: Database, name: string): number => {
+  const known = inTransaction(db)
+  if (known === null) return readCheckpoint(db, name)
+  let position = known.positions.get(name)
+  if (position === undefined) {
+    position = readCheckpoint(db, name)
+    known.positions.set(name, position)
+  }
+  return position
+}
+
+export const setCheckpoint = (db: Database, name: string, position: number): void => {
+  const known = inTransaction(db)
+  if (known === null) return writeCheckpoint(db, name, position)
+  known.positions.set(name, position)
+  known.moved.add(name)
 }
 
 export const json = (value: unknown): string => JSON.stringify(value)

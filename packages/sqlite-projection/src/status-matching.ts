@@ -23,7 +23,12 @@ export const makeStatusMatching = (db: Database) => {
   const parked = makeUnmatchedStatuses(db)
   return StatusMatching.of({
     byWamid: (wamid) =>
-      Effect.sync(() => (prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<CandidateRow>).map(candidate)),
+      Effect.sync(() => {
+        // Almost always one row: ordered here rather than by a temporary B-tree in SQLite.
+        const rows = prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid = ?").all(wamid) as Array<CandidateRow>
+        if (rows.length > 1) rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        return rows.map(candidate)
+      }),
     byId: (messageId) =>
       Effect.sync(() => {
         const row = prepared(db, "SELECT id, channel, wamid FROM messages WHERE id = ?").get(messageId) as CandidateRow | undefined

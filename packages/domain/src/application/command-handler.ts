@@ -40,16 +40,14 @@ export const handleCommand = <Command, Event extends DomainEvent, State, Error>(
       for (const e of events) next = kind.decider.evolve(next, e)
       return { events, state: next, version: appended.nextVersion }
     })
-    return yield* attempt.pipe(
-      Effect.retry({
-        while: (e): e is Error & VersionConflict => e instanceof VersionConflict,
-        times: MAX_CONFLICT_RETRIES
-      }),
+    // A plain loop rather than `Effect.retry`: no schedule to build on a path taken once per status.
+    const attemptUpTo = (retries: number): Effect.Effect<Handled<Event, State>, Error> =>
       Effect.catchIf(
+        attempt,
         (e): e is Error & VersionConflict => e instanceof VersionConflict,
-        (e) => Effect.die(e)
-      )
-    ) as Effect.Effect<Handled<Event, State>, Error>
+        (e) => (retries > 0 ? attemptUpTo(retries - 1) : Effect.die(e))
+      ) as Effect.Effect<Handled<Event, State>, Error>
+    return yield* attemptUpTo(MAX_CONFLICT_RETRIES)
   })
 
 /** Read a stream and fold it, without deciding anything. */

@@ -111,6 +111,7 @@ export const applyParkedStatuses = (messageId: MessageId, wamid: string, at: num
   Effect.gen(function*() {
     const matching = yield* StatusMatching
     const parked = yield* matching.parkedFor(wamid)
+    if (parked.length === 0) return 0
     for (const p of parked) yield* observe(messageId, p.observation, at)
     yield* matching.unpark(parked.map((p) => p.id))
     return parked.length

@@ -576,7 +576,9 @@ export const decide = (command: MessageCommand, state: MessageState) =>
           const key = observationKey(c.observation)
           return m.observations.some((o) => observationKey(o) === key)
             ? nothing
-            : accept<MessageEvent>(StatusObserved.make({ messageId: c.messageId, observation: c.observation, at: c.at }))
+            // The command's fields are schema values already (the webhook adapter checks the observation
+            // against this schema): checked again here, they cost a third of deciding, once per status.
+            : accept<MessageEvent>(StatusObserved.make({ messageId: c.messageId, observation: c.observation, at: c.at }, true))
         }),
       ExpireMessage: (c) =>
         requested(state, c.messageId, (m) => {

@@ -1,4 +1,5 @@
 import { categoryOf, type DomainEvent, Message, type MessageStatus, type ProviderError, type Route } from "@mm-gateway/domain"
+import { type CommittedCache, makeCommittedCache } from "../committed-cache.js"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
 
@@ -71,47 +72,86 @@ const isMessageEvent = (e: DomainEvent): e is Message.MessageEvent =>
   e._tag === "DispatchOutcomeUnknown" || e._tag === "DispatchMarkedUnknown" || e._tag === "DispatchResolved" ||
   e._tag === "StatusObserved" || e._tag === "MessageExpired" || e._tag === "ClickAttributed"
 
-const writeMessage = (db: Database, version: number, m: Message.MessageRecord, at: number): void => {
-  const view = Message.viewOf(m)
+/** The columns of the `messages` indexes a message's events can change. */
+const indexed = (m: Message.MessageRecord) => {
   const phase = m.phase
+  return { wamid: m.wamid, phase: phase._tag, notBefore: phase._tag === "Ready" ? phase.notBefore : null, expiryDeadline: Message.expiryDeadline(m) }
+}
+
+const sameIndexed = (a: ReturnType<typeof indexed>, b: ReturnType<typeof indexed>): boolean =>
+  a.wamid === b.wamid && a.phase === b.phase && a.notBefore === b.notBefore && a.expiryDeadline === b.expiryDeadline
+
+/**
+ * Writes a message's row: an INSERT when it was not there, else an UPDATE — of the indexed columns only
+ * when they changed (SQLite rewrites the entries of every index whose columns an UPDATE sets, changed
+ * or not; a status changes none of them). Positional parameters: binding named ones costs more, on a
+ * path taken once per status.
+ */
+const writeMessage = (db: Database, before: Message.MessageRecord | null, version: number, m: Message.MessageRecord, at: number): void => {
+  const view = Message.viewOf(m)
+  const keys = indexed(m)
+  const rest = [
+    view.status,
+    m.route,
+    view.observedRoute,
+    bool(view.routeMismatch),
+    funnelStage(m, view),
+    bool(m.clicks.length > 0),
+    json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
+    m.phase.attempt,
+    at,
+    json(m),
+    json(resourceOf(m, view))
+  ]
+  const REST = `status = ?, route_decided = ?, route_observed = ?, route_mismatch = ?, funnel_stage = ?, clicked = ?,
+    failure_codes = ?, attempt = ?, updated_at = ?, state = ?, view = ?`
+  if (before !== null && sameIndexed(indexed(before), keys)) {
+    prepared(db, `UPDATE messages SET version = ?, ${REST} WHERE id = ?`).run(version, ...rest, m.request.messageId)
+    return
+  }
+  if (before !== null) {
+    prepared(db, `UPDATE messages SET version = ?, wamid = ?, phase = ?, not_before = ?, expiry_deadline = ?, ${REST} WHERE id = ?`)
+      .run(version, keys.wamid, keys.phase, keys.notBefore, keys.expiryDeadline, ...rest, m.request.messageId)
+    return
+  }
   prepared(
     db,
-    `INSERT INTO messages (id, version, channel, waba_id, campaign_id, recipient, wamid, status, route_decided, route_observed,
-       route_mismatch, funnel_stage, clicked, failure_codes, phase, attempt, not_before, expiry_deadline, accepted_at,
+    `INSERT INTO messages (id, version, channel, waba_id, campaign_id, recipient, accepted_at, wamid, phase, not_before,
+       expiry_deadline, status, route_decided, route_observed, route_mismatch, funnel_stage, clicked, failure_codes, attempt,
        updated_at, state, view)
-     VALUES (@id, @version, @channel, @wabaId, @campaignId, @recipient, @wamid, @status, @decided, @observed,
-       @mismatch, @stage, @clicked, @failureCodes, @phase, @attempt, @notBefore, @expiryDeadline, @acceptedAt,
-       @updatedAt, @state, @view)
-     ON CONFLICT (id) DO UPDATE SET version = excluded.version, wamid = excluded.wamid, status = excluded.status,
-       route_decided = excluded.route_decided, route_observed = excluded.route_observed,
-       route_mismatch = excluded.route_mismatch, funnel_stage = excluded.funnel_stage, clicked = excluded.clicked,
-       failure_codes = excluded.failure_codes, phase = excluded.phase, attempt = excluded.attempt,
-       not_before = excluded.not_before, expiry_deadline = excluded.expiry_deadline, updated_at = excluded.updated_at,
-       state = excluded.state, view = excluded.view`
-  ).run({
-    id: m.request.messageId,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ).run(
+    m.request.messageId,
     version,
-    channel: m.request.channel,
-    wabaId: m.request.wabaId,
-    campaignId: m.request.campaignId,
-    recipient: m.request.to,
-    wamid: m.wamid,
-    status: view.status,
-    decided: m.route,
-    observed: view.observedRoute,
-    mismatch: bool(view.routeMismatch),
-    stage: funnelStage(m, view),
-    clicked: bool(m.clicks.length > 0),
-    failureCodes: json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
-    phase: phase._tag,
-    attempt: phase.attempt,
-    notBefore: phase._tag === "Ready" ? phase.notBefore : null,
-    expiryDeadline: Message.expiryDeadline(m),
-    acceptedAt: m.request.at,
-    updatedAt: at,
-    state: json(m),
-    view: json(resourceOf(m, view))
-  })
+    m.request.channel,
+    m.request.wabaId,
+    m.request.campaignId,
+    m.request.to,
+    m.request.at,
+    keys.wamid,
+    keys.phase,
+    keys.notBefore,
+    keys.expiryDeadline,
+    ...rest
+  )
+}
+
+/** How many message records the projection keeps parsed in memory, the most recently written. */
+export const MESSAGE_RECORD_CACHE_SIZE = 2000
+
+const recordCaches = new WeakMap<Database, CommittedCache<{ readonly version: number; readonly record: Message.MessageRecord }>>()
+
+/**
+ * The records of the rows written lately, as of their version: a status on a recent message finds its
+ * state without parsing the row's JSON again (the row's version says whether it still is that state).
+ */
+const recordsOf = (db: Database) => {
+  let cache = recordCaches.get(db)
+  if (cache === undefined) {
+    cache = makeCommittedCache(db, MESSAGE_RECORD_CACHE_SIZE)
+    recordCaches.set(db, cache)
+  }
+  return cache
 }
 
 /**
@@ -127,18 +167,26 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages"],
   apply: (db, events) => {
-    const touched = new Map<string, { version: number; state: Message.MessageState; at: number; changed: boolean }>()
+    const records = recordsOf(db)
+    const touched = new Map<
+      string,
+      { before: Message.MessageRecord | null; version: number; state: Message.MessageState; at: number; changed: boolean }
+    >()
     for (const stored of events) {
       const event = stored.event
       if (categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) continue
       let entry = touched.get(event.messageId)
       if (entry === undefined) {
-        const row = prepared(db, "SELECT version, state FROM messages WHERE id = ?").get(event.messageId) as
-          | { version: number; state: string }
-          | undefined
-        entry = row === undefined
-          ? { version: 0, state: Message.initialState(), at: 0, changed: false }
-          : { version: row.version, state: { _tag: "Requested", message: parse<Message.MessageRecord>(row.state) }, at: 0, changed: false }
+        const known = records.get(event.messageId)
+        // The stored state comes back only when the row is not at the version remembered.
+        const row = prepared(db, "SELECT version, CASE WHEN version = ? THEN NULL ELSE state END AS state FROM messages WHERE id = ?")
+          .get(known?.version ?? -1, event.messageId) as { version: number; state: string | null } | undefined
+        if (row === undefined) {
+          entry = { before: null, version: 0, state: Message.initialState(), at: 0, changed: false }
+        } else {
+          const before = row.state === null ? known!.record : parse<Message.MessageRecord>(row.state)
+          entry = { before, version: row.version, state: { _tag: "Requested", message: before }, at: 0, changed: false }
+        }
         touched.set(event.messageId, entry)
       }
       if (stored.version <= entry.version) continue
@@ -147,8 +195,11 @@ export const messagesProjection: Projection = {
       entry.at = event.at
       entry.changed = true
     }
-    for (const entry of touched.values()) {
-      if (entry.changed && entry.state._tag === "Requested") writeMessage(db, entry.version, entry.state.message, entry.at)
+    for (const [id, entry] of touched) {
+      if (entry.changed && entry.state._tag === "Requested") {
+        writeMessage(db, entry.before, entry.version, entry.state.message, entry.at)
+        records.remember(id, { version: entry.version, record: entry.state.message })
+      }
     }
   }
 }

@@ -1,0 +1,52 @@
+import { currentTransaction, type Database } from "./connection.js"
+
+/**
+ * A bounded in-memory cache (least recently used out) of values derived from committed rows. What a
+ * transaction puts in is staged with it, seen by its later reads, and kept only once it has committed;
+ * a rollback drops it, and nothing is kept from a transaction `immediate` did not open. Users check
+ * what they get against the table (a version), since other connections write too.
+ */
+export interface CommittedCache<V> {
+  readonly get: (key: string) => V | undefined
+  /** Only what the transaction in progress has put in (what it read or wrote itself, under its write lock). */
+  readonly staged: (key: string) => V | undefined
+  readonly remember: (key: string, value: V) => void
+}
+
+export const makeCommittedCache = <V>(db: Database, size: number): CommittedCache<V> => {
+  const entries = new Map<string, V>()
+  // Each cache stages under its own key in the transaction's memory.
+  const stagingKey = {}
+  const keep = (key: string, value: V) => {
+    entries.delete(key)
+    entries.set(key, value)
+    if (entries.size > size) entries.delete(entries.keys().next().value!)
+  }
+  const stagedInTx = (): Map<string, V> | null => {
+    const tx = currentTransaction(db)
+    if (tx === null) return null
+    let inTx = tx.memory.get(stagingKey) as Map<string, V> | undefined
+    if (inTx === undefined) {
+      const created = new Map<string, V>()
+      tx.memory.set(stagingKey, created)
+      tx.afterCommit.push(() => created.forEach((value, key) => keep(key, value)))
+      inTx = created
+    }
+    return inTx
+  }
+  return {
+    get: (key) => {
+      const inTx = stagedInTx()?.get(key)
+      if (inTx !== undefined) return inTx
+      const value = entries.get(key)
+      if (value !== undefined) keep(key, value)
+      return value
+    },
+    staged: (key) => stagedInTx()?.get(key),
+    remember: (key, value) => {
+      const inTx = stagedInTx()
+      if (inTx !== null) inTx.set(key, value)
+      else if (!db.inTransaction) keep(key, value)
+    }
+  }
+}
