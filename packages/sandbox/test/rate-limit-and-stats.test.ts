@@ -31,6 +31,9 @@ describe("per-number rate limit", () => {
       assert.deepStrictEqual(statuses, [200, 200, 400, 200, 400])
       const windows = sandbox.stats().perPhoneNumber[PHONE]?.acceptedPerSecond
       assert.deepStrictEqual(windows, { [String(Math.floor((now - 500) / 1000))]: 3 })
+      // the first and the last acceptance, on the sandbox's clock
+      assert.strictEqual(sandbox.stats().accepted.firstAt, now - 500)
+      assert.strictEqual(sandbox.stats().accepted.lastAt, now)
     })
   })
 
@@ -79,6 +82,8 @@ describe("GET /sandbox/stats and POST /sandbox/reset", () => {
       const stats = sandbox.stats()
       assert.strictEqual(stats.requests.total, 0)
       assert.strictEqual(stats.accepted.total, 0)
+      assert.strictEqual(stats.accepted.firstAt, null)
+      assert.strictEqual(stats.accepted.lastAt, null)
       assert.deepStrictEqual(stats.byCallbackData, {})
       assert.deepStrictEqual(stats.perPhoneNumber, {})
       assert.strictEqual(stats.webhooks.delivered, 0)
