@@ -4,6 +4,7 @@
 //   pnpm bench               # the full run (fits in 10 minutes on 2 cores)
 //   pnpm bench --quick       # a smaller version, about a minute
 //   pnpm bench --only B1,B4  # some of them
+//   pnpm bench --only B3 --profile   # and the worker's CPU profile under B3 (bench/results/b3-worker.cpuprofile)
 //
 // Prints one table (figure, reference, ratio, goal, verdict) and writes bench/results/latest.json.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -11,16 +12,19 @@ import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { ROOT } from "../scripts/stack.mjs"
 import { b1 } from "./b1-webhooks.mjs"
+import { b3 } from "./b3-dispatch.mjs"
 import { b4 } from "./b4-rebuild.mjs"
+import { b5 } from "./b5-rate.mjs"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
+const profile = args.includes("--profile")
 const onlyArg = args.find((a) => a.startsWith("--only"))
 const onlyValue = onlyArg === undefined ? undefined : onlyArg.includes("=") ? onlyArg.split("=")[1] : args[args.indexOf(onlyArg) + 1]
 const only = onlyValue === undefined ? null : new Set(onlyValue.split(",").map((s) => s.trim().toUpperCase()))
 
-/** @type {Record<string, (options: { quick: boolean, dir: string, log: (line: string) => void }) => Promise<any>>} */
-const BENCHMARKS = { B1: b1, B4: b4 }
+/** @type {Record<string, (options: { quick: boolean, dir: string, log: (line: string) => void, profile: boolean }) => Promise<any>>} */
+const BENCHMARKS = { B1: b1, B3: b3, B4: b4, B5: b5 }
 const selected = Object.keys(BENCHMARKS).filter((id) => only === null || only.has(id))
 if (selected.length === 0) {
   console.error(`nothing to run; known: ${Object.keys(BENCHMARKS).join(", ")}`)
@@ -35,7 +39,7 @@ const results = []
 for (const id of selected) {
   const dir = mkdtempSync(join(tmpdir(), `mmgw-bench-${id.toLowerCase()}-`))
   try {
-    const r = await BENCHMARKS[id]({ quick, dir, log })
+    const r = await BENCHMARKS[id]({ quick, dir, log, profile })
     const ratio = r.reference === 0 ? 0 : r.figure / r.reference
     results.push({ ...r, ratio, verdict: r.verdictOf(ratio) ? "met" : "not met", verdictOf: undefined })
   } catch (error) {

@@ -70,6 +70,9 @@ describe("GET /sandbox/stats and POST /sandbox/reset", () => {
       assert.strictEqual(stats.perPhoneNumber[PHONE].accepted, 4)
       assert.isString(stats.since)
       assert.containsAllKeys(stats.webhooks, ["delivered", "failed", "retries", "statuses", "userActions", "pending"])
+      const light: any = await (await fetch(`${sandbox.url}/sandbox/stats?byCallbackData=false`)).json()
+      assert.deepStrictEqual(light.byCallbackData, {})
+      assert.strictEqual(light.accepted.total, 4)
     }))
 
   it("reset clears the counters and the scripted attempts but keeps numbers and templates", () =>
