@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { ROOT } from "../scripts/stack.mjs"
 import { summarizeProfileFile } from "./lib/cpu-profile.mjs"
 import { acceptMessages, call, exactlyOnce, registerChannels, sandboxStats, startGatewayStack, waitForAccepted } from "./lib/gateway-stack.mjs"
-import { memoryOf, runNodeForJson } from "./lib/proc.mjs"
+import { cpuMsOf, memoryOf, runNodeForJson } from "./lib/proc.mjs"
 
 const CHANNELS = 10
 /** The most a channel may be configured to (SPEC §5): the dispatcher's rate limit is not what is measured. */
@@ -58,13 +58,16 @@ export const b3 = async ({ quick, dir, log, profile = false }) => {
     log(`B3 accepted ${ids.length} messages through the api in ${acceptSeconds.toFixed(1)} s`)
     const profileDir = join(ROOT, "bench/results")
     const worker = await stack.startWorker(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=b3-worker.cpuprofile"] : [])
+    const pid = /** @type {number} */ (worker.child.pid)
+    const cpuBefore = cpuMsOf(pid) ?? 0
     const stats = await waitForAccepted(stack, total)
+    // CPU per message is steadier than the rate on a machine shared with other work.
+    const cpuMsPerMessage = ((cpuMsOf(pid) ?? 0) - cpuBefore) / Math.max(1, stats.accepted.total)
     const rate = rateOf(stats)
     const once = exactlyOnce(stats, ids)
-    log(`B3 worker: ${stats.accepted.total} dispatched, ${rate.toFixed(0)} msg/s; exactly once: ${once.ok ? "yes" : JSON.stringify(once)}`)
+    log(`B3 worker: ${stats.accepted.total} dispatched, ${rate.toFixed(0)} msg/s, ${(cpuMsPerMessage * 1000).toFixed(0)} µs of worker CPU per message; exactly once: ${once.ok ? "yes" : JSON.stringify(once)}`)
 
     // The soak: the worker kept busy, its memory sampled every second.
-    const pid = /** @type {number} */ (worker.child.pid)
     /** @type {Array<number>} */
     const samples = []
     const sampler = setInterval(() => {
@@ -110,7 +113,7 @@ export const b3 = async ({ quick, dir, log, profile = false }) => {
         channels: CHANNELS,
         concurrency: CONCURRENCY,
         acceptedThroughApiPerSecond: total / acceptSeconds,
-        gateway: { dispatched: stats.accepted.total, messagesPerSecond: rate, exactlyOnce: once },
+        gateway: { dispatched: stats.accepted.total, messagesPerSecond: rate, workerCpuMsPerMessage: cpuMsPerMessage, exactlyOnce: once },
         reference: { ...reference, messagesPerSecond: referenceRate },
         soak: {
           seconds: soakSeconds,

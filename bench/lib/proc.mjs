@@ -20,6 +20,22 @@ export const memoryOf = (pid) => {
 }
 
 /**
+ * CPU time a process has used so far (user + system), in milliseconds, from /proc (Linux).
+ * @param {number} pid
+ * @returns {number | null}
+ */
+export const cpuMsOf = (pid) => {
+  try {
+    // Fields after the command name (which may contain spaces) start at the closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return null
+  }
+}
+
+/**
  * Starts `node <script> ...args` and collects its output (shown when it fails).
  * @param {string} script
  * @param {ReadonlyArray<string>} args
