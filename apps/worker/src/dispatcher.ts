@@ -46,7 +46,12 @@ interface Lane {
   refreshedAt: number
   /** The last sweep found this lane full with messages left over for it: its pump wakes the feeder when it has room again. */
   wanted: boolean
+  /** How long a start takes from admission to its commit, lately (a moving average): admission looks this far ahead. */
+  lead: number
 }
+
+/** Admission never looks further ahead than this, however slow commits get. */
+const MAX_LEAD_MS = 200
 
 /** Logs a failure that is not an interruption, and goes on: one message must not stop the dispatcher. */
 const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -156,7 +161,7 @@ export const makeDispatcher = (
      * through the batch writer (sharing commits with other messages under load). Only the network call
      * may be cut off; once the start is being recorded, or an answer is in, it is recorded.
      */
-    const flight = (lane: Lane, work: MessageWork) => {
+    const flight = (lane: Lane, work: MessageWork, admittedAt: number) => {
       let departed = false
       return Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -178,6 +183,13 @@ export const makeDispatcher = (
             return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
           }
           const ticket = begun.right.ticket
+          const begunAt = yield* Clock.currentTimeMillis
+          lane.lead = Math.min(MAX_LEAD_MS, 0.8 * lane.lead + 0.2 * Math.max(0, begunAt - admittedAt))
+          // Admitted ahead, the request may be early: it leaves into the first free place of the window.
+          // Cut off while it waits, it has not been sent: the start stays in flight, to be settled as unknown.
+          for (let at = begunAt, slot = lane.limiter.slotAt(at); slot > at; at = yield* Clock.currentTimeMillis, slot = lane.limiter.slotAt(at)) {
+            yield* restore(Effect.sleep(slot - at))
+          }
           // The rate counts the request from here: it leaves now.
           lane.limiter.confirm(yield* Clock.currentTimeMillis)
           departed = true
@@ -210,6 +222,7 @@ export const makeDispatcher = (
     /** Takes one message of a lane through its rate slot and a permit, then lets it fly. */
     const dispatchOne = (lane: Lane, work: MessageWork) =>
       Effect.gen(function*() {
+        let admittedAt = 0
         for (;;) {
           const now = yield* Clock.currentTimeMillis
           yield* refresh(lane, now)
@@ -217,8 +230,12 @@ export const makeDispatcher = (
             yield* Effect.sleep(lane.pausedUntil - now)
             continue
           }
-          if (lane.limiter.admit(now)) break
-          yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(now) - now))
+          const ahead = now + Math.round(lane.lead)
+          if (lane.limiter.admit(ahead)) {
+            admittedAt = now
+            break
+          }
+          yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(ahead) - ahead))
         }
         yield* Effect.onInterrupt(permits.take(1), () => Effect.sync(() => lane.limiter.cancel()))
         const now = yield* Clock.currentTimeMillis
@@ -228,7 +245,7 @@ export const makeDispatcher = (
         }
         inFlight++
         yield* FiberSet.run(flights)(
-          flight(lane, work).pipe(
+          flight(lane, work, admittedAt).pipe(
             Effect.ensuring(Effect.zipRight(giveBack(work.id), Effect.sync(() => {
               inFlight--
             })))
@@ -265,7 +282,8 @@ export const makeDispatcher = (
           limiter: makeSlidingWindowLimiter(Channel.DEFAULT_THROUGHPUT_MPS, 1_000 + settings.rateWindowMarginMs),
           pausedUntil: 0,
           refreshedAt: -Infinity,
-          wanted: false
+          wanted: false,
+          lead: 0
         }
         yield* refresh(lane, now)
         lanes.set(channel, lane)
