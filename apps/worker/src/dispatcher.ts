@@ -46,12 +46,16 @@ interface Lane {
   refreshedAt: number
   /** The last sweep found this lane full with messages left over for it: its pump wakes the feeder when it has room again. */
   wanted: boolean
-  /** How long a start takes from admission to its commit, lately (a moving average): admission looks this far ahead. */
+  /**
+   * How long a start takes to commit, lately (a moving average, from the permit to the commit): admission
+   * looks this far ahead. Not counting the wait for a permit: the permit is held while the request waits
+   * for its place, so a lead grown by permit waits would hold permits longer and grow itself.
+   */
   lead: number
 }
 
 /** Admission never looks further ahead than this, however slow commits get. */
-const MAX_LEAD_MS = 200
+const MAX_LEAD_MS = 100
 
 /** Logs a failure that is not an interruption, and goes on: one message must not stop the dispatcher. */
 const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -161,7 +165,7 @@ export const makeDispatcher = (
      * through the batch writer (sharing commits with other messages under load). Only the network call
      * may be cut off; once the start is being recorded, or an answer is in, it is recorded.
      */
-    const flight = (lane: Lane, work: MessageWork, admittedAt: number) => {
+    const flight = (lane: Lane, work: MessageWork, permittedAt: number) => {
       let departed = false
       return Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -184,7 +188,7 @@ export const makeDispatcher = (
           }
           const ticket = begun.right.ticket
           const begunAt = yield* Clock.currentTimeMillis
-          lane.lead = Math.min(MAX_LEAD_MS, 0.8 * lane.lead + 0.2 * Math.max(0, begunAt - admittedAt))
+          lane.lead = Math.min(MAX_LEAD_MS, 0.8 * lane.lead + 0.2 * Math.max(0, begunAt - permittedAt))
           // Admitted ahead, the request may be early: it leaves into the first free place of the window.
           // Cut off while it waits, it has not been sent: the start stays in flight, to be settled as unknown.
           for (let at = begunAt, slot = lane.limiter.slotAt(at); slot > at; at = yield* Clock.currentTimeMillis, slot = lane.limiter.slotAt(at)) {
@@ -222,7 +226,6 @@ export const makeDispatcher = (
     /** Takes one message of a lane through its rate slot and a permit, then lets it fly. */
     const dispatchOne = (lane: Lane, work: MessageWork) =>
       Effect.gen(function*() {
-        let admittedAt = 0
         for (;;) {
           const now = yield* Clock.currentTimeMillis
           yield* refresh(lane, now)
@@ -231,10 +234,7 @@ export const makeDispatcher = (
             continue
           }
           const ahead = now + Math.round(lane.lead)
-          if (lane.limiter.admit(ahead)) {
-            admittedAt = now
-            break
-          }
+          if (lane.limiter.admit(ahead)) break
           yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(ahead) - ahead))
         }
         yield* Effect.onInterrupt(permits.take(1), () => Effect.sync(() => lane.limiter.cancel()))
@@ -245,7 +245,7 @@ export const makeDispatcher = (
         }
         inFlight++
         yield* FiberSet.run(flights)(
-          flight(lane, work, admittedAt).pipe(
+          flight(lane, work, now).pipe(
             Effect.ensuring(Effect.zipRight(giveBack(work.id), Effect.sync(() => {
               inFlight--
             })))
