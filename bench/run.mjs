@@ -4,7 +4,7 @@
 //   pnpm bench               # the full run (fits in 10 minutes on 2 cores)
 //   pnpm bench --quick       # a smaller version, about a minute
 //   pnpm bench --only B1,B4  # some of them
-//   BENCH_CPU_PROF=<dir> pnpm bench --only B2   # and profile the worker (bench/lib/profile-summary.mjs)
+//   BENCH_CPU_PROF=<dir> pnpm bench --only B2,B3   # and profile the worker (bench/lib/profile-summary.mjs)
 //
 // Prints one table (figure, reference, ratio, goal, verdict) and writes bench/results/latest.json.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -13,7 +13,9 @@ import { join } from "node:path"
 import { ROOT } from "../scripts/stack.mjs"
 import { b1 } from "./b1-webhooks.mjs"
 import { b2 } from "./b2-statuses.mjs"
+import { b3 } from "./b3-dispatch.mjs"
 import { b4 } from "./b4-rebuild.mjs"
+import { b5 } from "./b5-rate.mjs"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
@@ -22,7 +24,7 @@ const onlyValue = onlyArg === undefined ? undefined : onlyArg.includes("=") ? on
 const only = onlyValue === undefined ? null : new Set(onlyValue.split(",").map((s) => s.trim().toUpperCase()))
 
 /** @type {Record<string, (options: { quick: boolean, dir: string, log: (line: string) => void }) => Promise<any>>} */
-const BENCHMARKS = { B1: b1, B2: b2, B4: b4 }
+const BENCHMARKS = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5 }
 const selected = Object.keys(BENCHMARKS).filter((id) => only === null || only.has(id))
 if (selected.length === 0) {
   console.error(`nothing to run; known: ${Object.keys(BENCHMARKS).join(", ")}`)

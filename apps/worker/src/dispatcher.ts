@@ -44,7 +44,18 @@ interface Lane {
   /** A channel-wide hold after the provider said the number is over its rate (130429, 131057, 429). */
   pausedUntil: number
   refreshedAt: number
+  /** The last sweep found this lane full with messages left over for it: its pump wakes the feeder when it has room again. */
+  wanted: boolean
+  /**
+   * How long a start takes to commit, lately (a moving average, from the permit to the commit): admission
+   * looks this far ahead. Not counting the wait for a permit: the permit is held while the request waits
+   * for its place, so a lead grown by permit waits would hold permits longer and grow itself.
+   */
+  lead: number
 }
+
+/** Admission never looks further ahead than this, however slow commits get. */
+const MAX_LEAD_MS = 100
 
 /** Logs a failure that is not an interruption, and goes on: one message must not stop the dispatcher. */
 const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -53,8 +64,18 @@ const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>
 const LANE_REFRESH_MS = 5_000
 const FETCH_LIMIT = 500
 
-/** Half a second of sends at the channel's rate: enough to bridge a polling pause, little to hold back other channels. */
-const capacityFor = (mps: number) => Math.max(16, Math.ceil(mps / 2))
+/**
+ * Ten seconds of sends at the channel's rate. Each lane has its own pump, so what one lane holds does
+ * not hold back another; the bound only keeps memory small under a very large backlog. A full lane
+ * makes the feeder go back over the ready messages once it has room again, so it should rarely fill.
+ */
+const capacityFor = (mps: number) => Math.max(64, Math.ceil(mps * 10))
+
+/**
+ * How often the feeder goes back to the oldest ready messages even if nothing it knows of is behind its
+ * cursor (a message put back to ready with its old age, e.g. an operator's resend).
+ */
+const REWIND_MS = 2_000
 
 /**
  * The dispatcher: a feeder sweeps the ready messages (oldest first, in pages) into one queue per
@@ -84,12 +105,17 @@ export const makeDispatcher = (
     const permits = yield* Effect.makeSemaphore(settings.concurrency)
 
     const lanes = new Map<string, Lane>()
+    /** Opened by a pump whose lane the feeder left messages behind for (`Lane.wanted`), once it has room. */
+    const room = yield* Effect.makeLatch(false)
+    let roomMade = false
     const held = new Set<string>()
     /** Messages held back for their recipient's pair-rate pause: not picked up again before the time. */
     const deferred = new Map<string, number>()
     const recipientPauses = new Map<string, number>()
     let inFlight = 0
     let stopping = false
+    /** The earliest time a message behind the feeder's cursor becomes ready again (a retry, a deferred message). */
+    let dueBehind = Infinity
 
     const refresh = (lane: Lane, now: number) =>
       Effect.gen(function*() {
@@ -128,6 +154,7 @@ export const makeDispatcher = (
     const applySettlement = (lane: Lane, ticket: DispatchTicket, settlement: Settlement, now: number) => {
       stats.dispatch[settlement._tag]++
       if (settlement._tag !== "RetryLater") return Effect.void
+      dueBehind = Math.min(dueBehind, settlement.notBefore)
       if (settlement.scope === "channel") lane.pausedUntil = Math.max(lane.pausedUntil, now + settlement.pauseMs)
       if (settlement.scope === "recipient") pauseRecipient(`${ticket.channel}:${ticket.recipient}`, now + settlement.pauseMs)
       return Effect.logDebug(`message ${ticket.messageId}: retry after ${settlement.notBefore - now} ms (${settlement.reason})`)
@@ -138,7 +165,7 @@ export const makeDispatcher = (
      * through the batch writer (sharing commits with other messages under load). Only the network call
      * may be cut off; once the start is being recorded, or an answer is in, it is recorded.
      */
-    const flight = (lane: Lane, work: MessageWork) => {
+    const flight = (lane: Lane, work: MessageWork, permittedAt: number) => {
       let departed = false
       return Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
@@ -147,6 +174,7 @@ export const makeDispatcher = (
           const hold = yield* recipientHold(work.id, now)
           if (hold !== null) {
             deferred.set(work.id, hold)
+            dueBehind = Math.min(dueBehind, hold)
             return
           }
           const begun = yield* writer.submit(Effect.either(beginDispatch({ messageId: work.id as MessageId, attempt: work.attempt, now })))
@@ -159,6 +187,13 @@ export const makeDispatcher = (
             return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
           }
           const ticket = begun.right.ticket
+          const begunAt = yield* Clock.currentTimeMillis
+          lane.lead = Math.min(MAX_LEAD_MS, 0.8 * lane.lead + 0.2 * Math.max(0, begunAt - permittedAt))
+          // Admitted ahead, the request may be early: it leaves into the first free place of the window.
+          // Cut off while it waits, it has not been sent: the start stays in flight, to be settled as unknown.
+          for (let at = begunAt, slot = lane.limiter.slotAt(at); slot > at; at = yield* Clock.currentTimeMillis, slot = lane.limiter.slotAt(at)) {
+            yield* restore(Effect.sleep(slot - at))
+          }
           // The rate counts the request from here: it leaves now.
           lane.limiter.confirm(yield* Clock.currentTimeMillis)
           departed = true
@@ -198,8 +233,9 @@ export const makeDispatcher = (
             yield* Effect.sleep(lane.pausedUntil - now)
             continue
           }
-          if (lane.limiter.admit(now)) break
-          yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(now) - now))
+          const ahead = now + Math.round(lane.lead)
+          if (lane.limiter.admit(ahead)) break
+          yield* Effect.sleep(Math.max(1, lane.limiter.retryAt(ahead) - ahead))
         }
         yield* Effect.onInterrupt(permits.take(1), () => Effect.sync(() => lane.limiter.cancel()))
         const now = yield* Clock.currentTimeMillis
@@ -209,7 +245,7 @@ export const makeDispatcher = (
         }
         inFlight++
         yield* FiberSet.run(flights)(
-          flight(lane, work).pipe(
+          flight(lane, work, now).pipe(
             Effect.ensuring(Effect.zipRight(giveBack(work.id), Effect.sync(() => {
               inFlight--
             })))
@@ -225,6 +261,11 @@ export const makeDispatcher = (
         Effect.gen(function*() {
           const work = yield* Queue.take(lane.queue)
           lane.queued--
+          if (lane.wanted && lane.queued <= lane.capacity / 2) {
+            lane.wanted = false
+            roomMade = true
+            room.unsafeOpen()
+          }
           yield* dispatchOne(lane, work)
         })
       )
@@ -240,7 +281,9 @@ export const makeDispatcher = (
           capacity: capacityFor(Channel.DEFAULT_THROUGHPUT_MPS),
           limiter: makeSlidingWindowLimiter(Channel.DEFAULT_THROUGHPUT_MPS, 1_000 + settings.rateWindowMarginMs),
           pausedUntil: 0,
-          refreshedAt: -Infinity
+          refreshedAt: -Infinity,
+          wanted: false,
+          lead: 0
         }
         yield* refresh(lane, now)
         lanes.set(channel, lane)
@@ -248,16 +291,25 @@ export const makeDispatcher = (
         return lane
       })
 
+    /**
+     * Walks the ready messages (oldest first, a page at a time) into the lanes, each message once: held
+     * messages stay ready until their start commits, so going back over them would only read them again.
+     * At the end it waits for new ones after its cursor, and goes back to the oldest only when something
+     * is behind it: messages left for a full lane (once a lane has room), a retry or deferred message
+     * coming due, or every `REWIND_MS` for anything else put back to ready.
+     */
     const feed = Effect.gen(function*() {
       let cursor: MessageWork | null = null
+      let rewoundAt = -Infinity
+      let leftBehind = false
       while (!stopping) {
         const now = yield* Clock.currentTimeMillis
         if (!leaseValid(now)) {
           yield* Effect.sleep(settings.pollIntervalMs)
           continue
         }
+        if (cursor === null) rewoundAt = now
         const rows: ReadonlyArray<MessageWork> = yield* read.dispatchable(now, FETCH_LIMIT, cursor)
-        let added = 0
         for (const work of rows) {
           if (held.has(work.id)) continue
           const until = deferred.get(work.id)
@@ -265,16 +317,32 @@ export const makeDispatcher = (
             if (until > now) continue
             deferred.delete(work.id)
           }
-          const lane = yield* laneFor(work.channel, now)
-          if (lane.queued >= lane.capacity) continue
+          const lane = lanes.get(work.channel) ?? (yield* laneFor(work.channel, now))
+          if (lane.queued >= lane.capacity) {
+            lane.wanted = true
+            leftBehind = true
+            continue
+          }
           held.add(work.id)
           lane.queued++
-          yield* Queue.offer(lane.queue, work)
-          added++
+          lane.queue.unsafeOffer(work)
         }
-        cursor = rows.length === FETCH_LIMIT ? rows[rows.length - 1]! : null
-        if (added === 0) yield* Effect.sleep(settings.pollIntervalMs)
-        else yield* Effect.yieldNow()
+        cursor = rows[rows.length - 1] ?? cursor
+        if (rows.length === FETCH_LIMIT) {
+          yield* Effect.yieldNow()
+          continue
+        }
+        // The end of the ready messages.
+        if (leftBehind) yield* Effect.timeout(room.await, settings.pollIntervalMs).pipe(Effect.ignore)
+        else yield* Effect.sleep(settings.pollIntervalMs)
+        room.unsafeClose()
+        const later = yield* Clock.currentTimeMillis
+        if ((leftBehind && roomMade) || dueBehind <= later || later - rewoundAt >= REWIND_MS) {
+          cursor = null
+          leftBehind = false
+          dueBehind = Infinity
+        }
+        roomMade = false
       }
     })
 

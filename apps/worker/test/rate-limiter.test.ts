@@ -13,23 +13,38 @@ interface Request {
 }
 
 /**
- * The dispatcher's pump in simulated time: requests in arrival order wait for admission; each admitted
- * one departs (or is cancelled) `delay` later. Returns the departure times and the admission times.
+ * The dispatcher's pump in simulated time: requests in arrival order wait for admission (looking `lead`
+ * ahead); each admitted one is ready to depart (or is cancelled) `delay` later, and departs into the
+ * first free place of the window from then. Returns the departure times and the admission times.
  */
-const simulate = (limit: number, windowMs: number, requests: ReadonlyArray<Request>, change?: { readonly index: number; readonly limit: number }) => {
+const simulate = (
+  limit: number,
+  windowMs: number,
+  requests: ReadonlyArray<Request>,
+  change?: { readonly index: number; readonly limit: number },
+  lead = 0
+) => {
   const limiter = makeSlidingWindowLimiter(limit, windowMs)
   const events: Array<{ readonly at: number; readonly cancelled: boolean }> = []
   const departures: Array<number> = []
   const admissions: Array<number> = []
   const settleUntil = (t: number) => {
-    events.sort((a, b) => a.at - b.at)
-    while (events.length > 0 && events[0]!.at <= t) {
-      const e = events.shift()!
-      if (e.cancelled) limiter.cancel()
-      else {
-        limiter.confirm(e.at)
-        departures.push(e.at)
+    for (;;) {
+      events.sort((a, b) => a.at - b.at)
+      const e = events[0]
+      if (e === undefined || e.at > t) return
+      events.shift()
+      if (e.cancelled) {
+        limiter.cancel()
+        continue
       }
+      const slot = limiter.slotAt(e.at)
+      if (slot > e.at) {
+        events.push({ ...e, at: slot })
+        continue
+      }
+      limiter.confirm(e.at)
+      departures.push(e.at)
     }
   }
   let clock = 0
@@ -38,8 +53,8 @@ const simulate = (limit: number, windowMs: number, requests: ReadonlyArray<Reque
     clock = Math.max(clock, r.arrival)
     for (;;) {
       settleUntil(clock)
-      if (limiter.admit(clock)) break
-      const next = Math.min(limiter.retryAt(clock), ...events.map((e) => e.at))
+      if (limiter.admit(clock + lead)) break
+      const next = Math.min(limiter.retryAt(clock + lead) - lead, ...events.map((e) => e.at))
       assert.isAbove(next, clock)
       clock = next
     }
@@ -78,6 +93,16 @@ describe("sliding-window rate limiter", () => {
       { ...propertySettings(200) }
     ))
 
+  it("the same when admission looks ahead, whatever the starts then take", () =>
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1_500 }), requests(400), fc.integer({ min: 0, max: 300 }), (limit, windowMs, rs, lead) => {
+        const { departures, admissions } = simulate(limit, windowMs, rs, undefined, lead)
+        assert.isAtMost(busiest(departures, windowMs), limit)
+        admissions.forEach((at, i) => assert.isAtLeast(at, rs[i]!.arrival))
+      }),
+      { ...propertySettings(200) }
+    ))
+
   it("nothing waits without reason: departing at once, the first `limit` requests go when they arrive", () =>
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), requests(0), (limit, rs) => {
@@ -104,5 +129,13 @@ describe("sliding-window rate limiter", () => {
     const { departures } = simulate(80, 1_030, Array.from({ length: 800 }, () => ({ arrival: 0, delay: 0, cancelled: false })))
     assert.strictEqual(departures.filter((t) => t === 0).length, 80)
     assert.strictEqual(departures[departures.length - 1], 9 * 1_030)
+  })
+
+  it("a backlog whose starts take 20 ms keeps the full rate when admission looks 20 ms ahead, and loses it when not", () => {
+    const backlog = Array.from({ length: 800 }, () => ({ arrival: 0, delay: 20, cancelled: false }))
+    const ahead = simulate(80, 1_030, backlog, undefined, 20).departures
+    assert.strictEqual(ahead[ahead.length - 1], 20 + 9 * 1_030)
+    const late = simulate(80, 1_030, backlog).departures
+    assert.strictEqual(late[late.length - 1], 20 + 9 * 1_050)
   })
 })

@@ -337,7 +337,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     answer(200, acceptedBody(request.to, wamid))
   }
 
-  const handleControl = (req: http.IncomingMessage, res: http.ServerResponse, path: string, raw: Buffer) => {
+  const handleControl = (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, raw: Buffer) => {
     const method = req.method ?? "GET"
     const readJson = (): Record<string, unknown> | undefined => {
       try {
@@ -351,7 +351,10 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     }
 
     if (path === "/healthz" && method === "GET") return writeJson(res, 200, { status: "ok" })
-    if (path === "/sandbox/stats" && method === "GET") return writeJson(res, 200, counters.snapshot(dispatcher.stats()))
+    if (path === "/sandbox/stats" && method === "GET") {
+      const withCallbackData = new URLSearchParams(query).get("byCallbackData") !== "false"
+      return writeJson(res, 200, counters.snapshot(dispatcher.stats(), withCallbackData))
+    }
     if (path === "/sandbox/reset" && method === "POST") {
       reset()
       return writeJson(res, 200, { status: "reset" })
@@ -459,7 +462,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         if (path === "/messages") return handleSend(req, res, "360dialog", "messages", undefined, raw)
         if (path === "/marketing_messages") return handleSend(req, res, "360dialog", "marketing_messages", undefined, raw)
       }
-      return handleControl(req, res, path, raw)
+      return handleControl(req, res, path, query === -1 ? "" : url.slice(query + 1), raw)
     })
   })
   // Clients keep connections open between sends; outlive their idle timeouts so they are not cut mid-reuse.

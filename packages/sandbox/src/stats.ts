@@ -8,6 +8,9 @@ export interface SandboxStats {
     readonly total: number
     readonly byEndpoint: Readonly<Record<string, number>>
     readonly byPricingCategory: Readonly<Record<string, number>>
+    /** Clock time (ms) of the first and the last accepted send since the start or the last reset; null before any. */
+    readonly firstAt: number | null
+    readonly lastAt: number | null
   }
   readonly rejected: { readonly total: number; readonly byCode: Readonly<Record<string, number>> }
   readonly rateLimited: { readonly total: number; readonly byPhoneNumberId: Readonly<Record<string, number>> }
@@ -32,6 +35,8 @@ export const createStatsCollector = (clock: () => number) => {
   let rejected = 0
   let rateLimited = 0
   let dropped = 0
+  let firstAcceptedAt: number | null = null
+  let lastAcceptedAt: number | null = null
   const requestsByEndpoint = new Map<string, number>()
   const acceptedByEndpoint = new Map<string, number>()
   const acceptedByCategory = new Map<string, number>()
@@ -63,6 +68,9 @@ export const createStatsCollector = (clock: () => number) => {
     },
     accepted: (endpoint: string, category: string, phoneNumberId: string, callbackData: string | undefined): void => {
       accepted++
+      const now = clock()
+      firstAcceptedAt ??= now
+      lastAcceptedAt = now
       bump(acceptedByEndpoint, endpoint)
       bump(acceptedByCategory, category)
       if (callbackData !== undefined) {
@@ -76,7 +84,7 @@ export const createStatsCollector = (clock: () => number) => {
         perNumber.set(phoneNumberId, number)
       }
       number.accepted++
-      const second = Math.floor(clock() / 1000)
+      const second = Math.floor(now / 1000)
       const count = number.windows.get(second)
       if (count === undefined) {
         number.windows.set(second, 1)
@@ -88,18 +96,21 @@ export const createStatsCollector = (clock: () => number) => {
         number.windows.set(second, count + 1)
       }
     },
-    snapshot: (webhooks: WebhookStats): SandboxStats => ({
+    /** `withCallbackData: false` leaves `byCallbackData` empty: a cheap poll while many messages are counted. */
+    snapshot: (webhooks: WebhookStats, withCallbackData = true): SandboxStats => ({
       since: new Date(since).toISOString(),
       requests: { total: requests, byEndpoint: Object.fromEntries(requestsByEndpoint) },
       accepted: {
         total: accepted,
         byEndpoint: Object.fromEntries(acceptedByEndpoint),
-        byPricingCategory: Object.fromEntries(acceptedByCategory)
+        byPricingCategory: Object.fromEntries(acceptedByCategory),
+        firstAt: firstAcceptedAt,
+        lastAt: lastAcceptedAt
       },
       rejected: { total: rejected, byCode: Object.fromEntries(rejectedByCode) },
       rateLimited: { total: rateLimited, byPhoneNumberId: Object.fromEntries(rateLimitedByNumber) },
       droppedConnections: dropped,
-      byCallbackData: Object.fromEntries([...byCallback].map(([key, value]) => [key, { ...value }])),
+      byCallbackData: withCallbackData ? Object.fromEntries([...byCallback].map(([key, value]) => [key, { ...value }])) : {},
       perPhoneNumber: Object.fromEntries(
         [...perNumber].map(([id, value]) => [
           id,
@@ -111,6 +122,7 @@ export const createStatsCollector = (clock: () => number) => {
     reset: (): void => {
       since = clock()
       requests = accepted = rejected = rateLimited = dropped = 0
+      firstAcceptedAt = lastAcceptedAt = null
       for (const map of [requestsByEndpoint, acceptedByEndpoint, acceptedByCategory, rejectedByCode, rateLimitedByNumber]) {
         map.clear()
       }

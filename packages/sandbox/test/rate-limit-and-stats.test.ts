@@ -31,6 +31,9 @@ describe("per-number rate limit", () => {
       assert.deepStrictEqual(statuses, [200, 200, 400, 200, 400])
       const windows = sandbox.stats().perPhoneNumber[PHONE]?.acceptedPerSecond
       assert.deepStrictEqual(windows, { [String(Math.floor((now - 500) / 1000))]: 3 })
+      // the first and the last acceptance, on the sandbox's clock
+      assert.strictEqual(sandbox.stats().accepted.firstAt, now - 500)
+      assert.strictEqual(sandbox.stats().accepted.lastAt, now)
     })
   })
 
@@ -67,6 +70,9 @@ describe("GET /sandbox/stats and POST /sandbox/reset", () => {
       assert.strictEqual(stats.perPhoneNumber[PHONE].accepted, 4)
       assert.isString(stats.since)
       assert.containsAllKeys(stats.webhooks, ["delivered", "failed", "retries", "statuses", "userActions", "pending"])
+      const light: any = await (await fetch(`${sandbox.url}/sandbox/stats?byCallbackData=false`)).json()
+      assert.deepStrictEqual(light.byCallbackData, {})
+      assert.strictEqual(light.accepted.total, 4)
     }))
 
   it("reset clears the counters and the scripted attempts but keeps numbers and templates", () =>
@@ -79,6 +85,8 @@ describe("GET /sandbox/stats and POST /sandbox/reset", () => {
       const stats = sandbox.stats()
       assert.strictEqual(stats.requests.total, 0)
       assert.strictEqual(stats.accepted.total, 0)
+      assert.strictEqual(stats.accepted.firstAt, null)
+      assert.strictEqual(stats.accepted.lastAt, null)
       assert.deepStrictEqual(stats.byCallbackData, {})
       assert.deepStrictEqual(stats.perPhoneNumber, {})
       assert.strictEqual(stats.webhooks.delivered, 0)

@@ -380,7 +380,8 @@ const decodeAccountUpdate = (value: unknown, ctx: ChangeContext): void => {
       out.ignore(valuePath, "account_update without an event (e.g. the authentication-international eligibility update): not used by the gateway")
       return
     default: {
-      const why = IGNORED_ACCOUNT_EVENTS[event]
+      // An own key only: an event named like an Object.prototype member ("toString") is just unknown.
+      const why = Object.hasOwn(IGNORED_ACCOUNT_EVENTS, event) ? IGNORED_ACCOUNT_EVENTS[event] : undefined
       out.ignore(valuePath, why === undefined ? `account_update event ${event} is not used by the gateway` : `${event}: ${why}`)
     }
   }
@@ -590,7 +591,8 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
       const changePath = appendPath(entryPath, ["changes", j])
       const change = out.decode(Wire.Change, rawChange, changePath)
       if (change === undefined) return
-      const handler = FIELDS[change.field]
+      // Own keys only: a field named like an Object.prototype member ("toString") is just not used.
+      const handler = Object.hasOwn(FIELDS, change.field) ? FIELDS[change.field] : undefined
       if (handler === undefined) {
         out.ignore(changePath, `field ${change.field} is not used by the gateway`)
         return

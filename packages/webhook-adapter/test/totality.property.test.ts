@@ -267,6 +267,15 @@ describe("invariant 8: decoding is total", () => {
     )
   })
 
+  it("a field or an account_update event named like an Object.prototype member is ignored, not looked up on the prototype", () => {
+    for (const [field, value] of [["toString", {}], ["account_update", { event: "toString" }], ["account_update", { event: "constructor" }]] as const) {
+      const body = { object: "whatsapp_business_account", entry: [{ id: "102290129340398", time: 1743451903, changes: [{ field, value }] }] }
+      total(body, jsonBody(body))
+      const d = decodeWebhook(jsonBody(body), AT)
+      assert.deepStrictEqual([d.commands.length, d.problems.length, d.ignored.length], [0, 0, 1], `${field} ${JSON.stringify(value)}`)
+    }
+  })
+
   it("pathological inputs: deep nesting, huge numbers, an empty body", () => {
     const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`
     total(undefined, deep)

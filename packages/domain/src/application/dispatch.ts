@@ -1,13 +1,13 @@
 import { Effect, Schema } from "effect"
 import { classifyProviderOutcome, type ErrorClassification, retryDelayMs } from "../dispatch/classify.js"
 import { buildProviderBody, type ProviderRequest, type ProviderSendResult } from "../dispatch/provider-gateway.js"
-import type { MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
+import type { MessageCommand, MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
 import { reactionsTo } from "../lifecycle/reactions.js"
 import { decideReroute } from "../dispatch/reroute.js"
 import { type MessageId, type ProviderError, type Route, Wamid } from "../shared/ids.js"
 import { ChannelStream, MessageStream, RecipientStream, streamId, TemplateStream, WabaStream } from "../streams.js"
-import { handleCommand, loadState } from "./command-handler.js"
-import type { EventStore } from "./event-store.js"
+import { type Handled, handleCommand, loadState } from "./command-handler.js"
+import { EventStore } from "./event-store.js"
 import { loadRouteContext } from "./send-message.js"
 
 /**
@@ -21,6 +21,8 @@ export interface DispatchTicket {
   readonly recipient: string
   readonly route: Route
   readonly request: ProviderRequest
+  /** The message's stream as the start left it: the answer is decided on it without reading the stream again. */
+  readonly stream: { readonly state: MessageState; readonly version: number }
 }
 
 export type BeginOutcome =
@@ -64,6 +66,7 @@ export const beginDispatch = (input: { readonly messageId: MessageId; readonly a
       channel: message.request.channel,
       recipient: message.request.to,
       route: message.route,
+      stream: { state: started.state, version: started.version },
       request: {
         provider: channel.config.provider,
         phoneNumberId: channel.config.phoneNumberId,
@@ -95,6 +98,26 @@ export type Settlement =
   | { readonly _tag: "Superseded"; readonly reason: string }
 
 const settled = (s: Settlement): Settlement => s
+
+/**
+ * The command handler's steps on a state already in hand (the ticket's): decide, append expecting the
+ * version it was read at. If the stream moved on meanwhile (the append conflicts), or the decision on it
+ * is a refusal or nothing to do, the command goes through `handleCommand` on a fresh read instead, so
+ * the outcome is the same as if the stream had been read here.
+ */
+const handleOnTicket = (ticket: DispatchTicket, command: MessageCommand) =>
+  Effect.gen(function*() {
+    const id = streamId.message(ticket.messageId)
+    const decided = MessageStream.decider.decide(command, ticket.stream.state)
+    if (decided._tag === "Left" || decided.right.length === 0) return yield* handleCommand(MessageStream, id, command)
+    const events = decided.right
+    const appended = yield* Effect.either((yield* EventStore).append(id, ticket.stream.version, events))
+    if (appended._tag === "Left") return yield* handleCommand(MessageStream, id, command)
+    let state = ticket.stream.state
+    for (const e of events) state = MessageStream.decider.evolve(state, e)
+    const handled: Handled<MessageEvent, MessageState> = { events, state, version: appended.right.nextVersion }
+    return handled
+  })
 const superseded = (reason: string): Settlement => settled({ _tag: "Superseded", reason })
 
 const recordOf = (state: MessageState): MessageRecord => {
@@ -159,10 +182,10 @@ export const settleDispatch = (
     if (result._tag === "Accepted") {
       if (!Schema.is(Wamid)(result.wamid)) {
         // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
-        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
+        yield* handleOnTicket(ticket, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
         return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
       }
-      yield* handleCommand(MessageStream, id, {
+      yield* handleOnTicket(ticket, {
         _tag: "RecordDispatchSucceeded",
         ...base,
         wamid: result.wamid,
@@ -174,12 +197,12 @@ export const settleDispatch = (
     const { error, httpStatus } = errorOf(result)
     switch (classification._tag) {
       case "Unknown": {
-        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason })
+        yield* handleOnTicket(ticket, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason })
         return settled({ _tag: "OutcomeUnknown", reason: classification.reason })
       }
       case "Retry": {
         const notBefore = now + retryDelayMs(classification, ticket.attempt, random)
-        yield* handleCommand(MessageStream, id, {
+        yield* handleOnTicket(ticket, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,
@@ -196,7 +219,7 @@ export const settleDispatch = (
         })
       }
       case "Final": {
-        const handled = yield* handleCommand(MessageStream, id, {
+        const handled = yield* handleOnTicket(ticket, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,
@@ -210,7 +233,7 @@ export const settleDispatch = (
       case "Reroute": {
         const before = recordOf((yield* loadState(MessageStream, id)).state)
         const decision = yield* rerouteDecision(classification, before, now)
-        const handled = yield* handleCommand(MessageStream, id, {
+        const handled = yield* handleOnTicket(ticket, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,

@@ -133,27 +133,44 @@ export const decryptCredentials = (
   })
 }
 
+/** References resolved at most; beyond that the cache starts over (a gateway has far fewer channels). */
+const MAX_CACHED = 10_000
+
 /**
- * `ChannelCredentials` over wherever the ciphertext lives: `lookup` returns the stored
- * `v1:…` string for a reference (the SQLite package provides it), decrypted here on every send so
- * the plaintext never sits in a cache.
+ * `ChannelCredentials` over wherever the ciphertext lives: `lookup` returns the stored `v1:…` string
+ * for a reference (the SQLite package provides it). A reference names its secrets for good (it is an
+ * HMAC of the channel and the secrets, never overwritten: `credentialsRefFor`), so what was decrypted
+ * once is kept, redacted, for the life of the process instead of being looked up and decrypted on every
+ * send. Only successes are kept: a reference missing now may be stored later.
  */
 export const makeEncryptedChannelCredentials = (
   key: CredentialsKey,
   lookup: (credentialsRef: string) => Effect.Effect<Option.Option<string>>
-): Context.Tag.Service<ChannelCredentials> => ({
-  resolve: (credentialsRef) =>
+): Context.Tag.Service<ChannelCredentials> => {
+  const resolved = new Map<string, ChannelSecrets>()
+  const fromStore = (credentialsRef: string) =>
     lookup(credentialsRef).pipe(
       Effect.flatMap(Option.match({
         onNone: () => Effect.fail(new CredentialsNotFound({ credentialsRef, reason: "missing" })),
         onSome: (stored) =>
           Either.match(decryptCredentials(stored, key), {
             onLeft: () => Effect.fail(new CredentialsNotFound({ credentialsRef, reason: "undecryptable" })),
-            onRight: Effect.succeed
+            onRight: (secrets) =>
+              Effect.sync(() => {
+                if (resolved.size >= MAX_CACHED) resolved.clear()
+                resolved.set(credentialsRef, secrets)
+                return secrets
+              })
           })
       }))
     )
-})
+  return {
+    resolve: (credentialsRef) => {
+      const known = resolved.get(credentialsRef)
+      return known === undefined ? fromStore(credentialsRef) : Effect.succeed(known)
+    }
+  }
+}
 
 /** For tests and the demo: plaintext secrets held in memory, keyed by reference. */
 export const inMemoryChannelCredentials = (

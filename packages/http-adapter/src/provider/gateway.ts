@@ -7,7 +7,7 @@ import { providerClientConfig } from "./config.js"
 import { ChannelCredentials } from "./credentials.js"
 import type { ChannelSecrets } from "./credentials.js"
 import { interpretResponse } from "./response.js"
-import { providerTransportLayer, TransportFailure } from "./transport.js"
+import { ProviderTransport, providerTransportLayer, TransportFailure } from "./transport.js"
 
 /** Where one request goes and how it authenticates; the secret stays redacted until the header is set. */
 export interface WireTarget {
@@ -49,8 +49,10 @@ export const wireTarget = (
   }
 }
 
-const unreachable = (reason: string): ProviderSendResult => ({ _tag: "ConnectionNotEstablished", reason })
-const unknown = (reason: string): ProviderSendResult => ({ _tag: "NoDefinitiveAnswer", reason })
+type NoAnswer = Extract<ProviderSendResult, { readonly _tag: "ConnectionNotEstablished" | "NoDefinitiveAnswer" }>
+
+const unreachable = (reason: string): NoAnswer => ({ _tag: "ConnectionNotEstablished", reason })
+const unknown = (reason: string): NoAnswer => ({ _tag: "NoDefinitiveAnswer", reason })
 
 /** Node codes that mean the connection was never opened, for clients other than ours. */
 const CONNECT_ONLY = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|ENETUNREACH|EHOSTUNREACH|UND_ERR_CONNECT_TIMEOUT)$/
@@ -60,7 +62,7 @@ const CONNECT_ONLY = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|ENE
  * `HttpClient` only error codes that cannot happen after connecting count as not sent, and
  * everything else is unknown: guessing "not sent" could send a message twice.
  */
-export const outcomeOfClientError = (error: HttpClientError.HttpClientError): ProviderSendResult => {
+export const outcomeOfClientError = (error: HttpClientError.HttpClientError): NoAnswer => {
   if (error._tag === "RequestError") {
     if (error.reason === "Encode" || error.reason === "InvalidUrl") return unreachable(`request_${error.reason.toLowerCase()}`)
     const cause = error.cause
@@ -81,45 +83,27 @@ const scrub = (result: ProviderSendResult, secret: Redacted.Redacted<string>): P
   return { ...result, error: { ...error, title: clean(error.title), message: clean(error.message), details: clean(error.details) } }
 }
 
-/** Secret headers the platform must never put into spans or inspected requests. */
-const REDACTED_HEADERS = ["d360-api-key"]
-
 /**
- * The `ProviderGateway` over an `HttpClient`. `send` never fails: missing credentials are reported
- * as `ConnectionNotEstablished { reason: "credentials_unavailable" }` (nothing was sent, so the
- * dispatcher may retry once they are stored), and transport trouble as described in
- * `outcomeOfClientError`. The body goes out as built by the domain.
+ * The `ProviderGateway` over a `ProviderTransport`. `send` never fails: missing credentials are
+ * reported as `ConnectionNotEstablished { reason: "credentials_unavailable" }` (nothing was sent, so
+ * the dispatcher may retry once they are stored), and transport trouble by its phase: not sent, or
+ * no definitive answer. The body goes out as built by the domain.
  */
 export const makeProviderGateway = (config: ProviderClientConfig) =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const transport = yield* ProviderTransport
     const credentials = yield* ChannelCredentials
-    // A backstop for clients without their own timeout; ours fires first and knows the phase.
-    const backstopMs = config.requestTimeoutMs + 1_000
 
     const post = (target: WireTarget, json: string) =>
-      Effect.gen(function*() {
-        const request = HttpClientRequest.post(target.url).pipe(
-          HttpClientRequest.setHeader(
-            target.header,
-            target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret)
-          ),
-          HttpClientRequest.acceptJson,
-          HttpClientRequest.bodyText(json, "application/json")
-        )
-        const response = yield* client.execute(request)
-        const text = yield* response.text
-        const now = yield* Clock.currentTimeMillis
-        return scrub(interpretResponse(response.status, text, response.headers["retry-after"], now), target.secret)
-      }).pipe(
-        Effect.scoped,
-        Effect.catchAll((error) => Effect.succeed(outcomeOfClientError(error))),
-        Effect.timeoutTo({
-          duration: backstopMs,
-          onTimeout: () => unknown("timeout_without_phase"),
-          onSuccess: (result) => result
-        }),
-        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
+      transport.post(target.url, {
+        [target.header]: target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret),
+        accept: "application/json",
+        "content-type": "application/json"
+      }, json).pipe(
+        Effect.flatMap((answer) =>
+          Effect.map(Clock.currentTimeMillis, (now) => scrub(interpretResponse(answer.status, answer.text, answer.retryAfter, now), target.secret))
+        ),
+        Effect.catchAll((failure) => Effect.succeed(failure.phase === "not_sent" ? unreachable(failure.reason) : unknown(failure.reason)))
       )
 
     const send = (request: ProviderRequest): Effect.Effect<ProviderSendResult> =>
@@ -144,8 +128,45 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
     return ProviderGateway.of({ send })
   })
 
-/** The gateway over a given `HttpClient` (tests swap the transport). */
-export const providerGatewayLayerWith = (config: ProviderClientConfig): Layer.Layer<ProviderGateway, never, HttpClient.HttpClient | ChannelCredentials> =>
+/** Secret headers the platform must never put into spans or inspected requests. */
+const REDACTED_HEADERS = ["d360-api-key"]
+
+/**
+ * Any `HttpClient` as the transport. Its errors carry no phase unless they come from ours, so
+ * `outcomeOfClientError` decides, erring towards "no definitive answer"; a backstop timeout covers
+ * clients without their own.
+ */
+export const transportOverHttpClient = (client: HttpClient.HttpClient, requestTimeoutMs: number): typeof ProviderTransport.Service =>
+  ProviderTransport.of({
+    post: (url, headers, json) =>
+      Effect.gen(function*() {
+        const request = HttpClientRequest.post(url).pipe(
+          HttpClientRequest.setHeaders(headers),
+          HttpClientRequest.bodyText(json, headers["content-type"] ?? "application/json")
+        )
+        const response = yield* client.execute(request)
+        const text = yield* response.text
+        return { status: response.status, retryAfter: response.headers["retry-after"], text }
+      }).pipe(
+        Effect.scoped,
+        Effect.mapError((error) => {
+          const outcome = outcomeOfClientError(error)
+          return new TransportFailure({ phase: outcome._tag === "ConnectionNotEstablished" ? "not_sent" : "sent", reason: outcome.reason })
+        }),
+        Effect.timeoutFail({
+          duration: requestTimeoutMs + 1_000,
+          onTimeout: () => new TransportFailure({ phase: "sent", reason: "timeout_without_phase" })
+        }),
+        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
+      )
+  })
+
+/** `transportOverHttpClient` as a layer, over the `HttpClient` in context. */
+export const httpClientTransportLayer = (config: ProviderClientConfig): Layer.Layer<ProviderTransport, never, HttpClient.HttpClient> =>
+  Layer.effect(ProviderTransport, Effect.map(HttpClient.HttpClient, (client) => transportOverHttpClient(client, config.requestTimeoutMs)))
+
+/** The gateway over a given transport (tests swap it, e.g. for `httpClientTransportLayer`). */
+export const providerGatewayLayerWith = (config: ProviderClientConfig): Layer.Layer<ProviderGateway, never, ProviderTransport | ChannelCredentials> =>
   Layer.effect(ProviderGateway, makeProviderGateway(config))
 
 /** The gateway with its own keep-alive transport; needs only `ChannelCredentials`. */

@@ -1,10 +1,7 @@
-import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
-import type { HttpClientRequest } from "@effect/platform"
-import { Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { Socket } from "node:net"
-
 /**
  * Why a request produced no response, and how far it got. `not_sent`: no byte can have reached
  * the server (refused, DNS, TLS handshake, connect timeout, still waiting for a socket).
@@ -49,98 +46,86 @@ const describe = (prefix: string, cause: unknown): string => {
   return code === undefined ? prefix : `${prefix} (${code})`
 }
 
-/** Statuses a web `Response` must carry without a body. */
-const NULL_BODY = new Set([101, 103, 204, 205, 304])
-
-const bodyBytes = (request: HttpClientRequest.HttpClientRequest): Uint8Array | string | null | undefined => {
-  const body = request.body
-  switch (body._tag) {
-    case "Empty":
-      return null
-    case "Uint8Array":
-      return body.body
-    case "Raw":
-      return typeof body.body === "string" || body.body instanceof Uint8Array ? body.body : undefined
-    default:
-      return undefined
-  }
+/** What came back: all the gateway reads of an answer. */
+export interface ProviderAnswer {
+  readonly status: number
+  readonly retryAfter: string | undefined
+  readonly text: string
 }
+
+/**
+ * How the gateway POSTs a JSON body. Our own (`makeProviderTransport`) is plain node:http; any
+ * `HttpClient` can stand in through `transportOverHttpClient` (tests, other runtimes).
+ */
+export class ProviderTransport extends Context.Tag("@mm-gateway/http-adapter/ProviderTransport")<ProviderTransport, {
+  readonly post: (url: string, headers: Readonly<Record<string, string>>, json: string) => Effect.Effect<ProviderAnswer, TransportFailure>
+}>() {}
 
 /**
  * One request on node:http with its own bookkeeping of where it got to. The platform's
  * `NodeHttpClient` hands back the bare socket error, which cannot tell "reset while connecting"
  * from "reset after the server read the request"; here the phase is known when the error happens.
  * Answers are buffered whole (provider answers are small), so a connection dropped mid-body is a
- * transport failure in the `sent` phase, not a half-readable response.
+ * transport failure in the `sent` phase, not a half-readable response. Nothing else is built per
+ * request (no web `Response`, no span): this is the dispatcher's hot path.
  */
-const sendOne = (
+const postOne = (
   agents: { readonly http: Http.Agent; readonly https: Https.Agent },
   options: TransportOptions,
-  request: HttpClientRequest.HttpClientRequest,
-  url: URL,
-  signal: AbortSignal
-): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-    const body = bodyBytes(request)
-    if (body === undefined) {
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", description: "only in-memory bodies are supported" })))
+  target: string,
+  requestHeaders: Readonly<Record<string, string>>,
+  json: string
+): Effect.Effect<ProviderAnswer, TransportFailure> =>
+  Effect.async<ProviderAnswer, TransportFailure>((resume) => {
+    let url: URL
+    try {
+      url = new URL(target)
+    } catch {
+      resume(Effect.fail(new TransportFailure({ phase: "not_sent", reason: "invalid_url" })))
       return
     }
     let connected = false
     let settled = false
-    const timers: Array<NodeJS.Timeout> = []
     const isHttps = url.protocol === "https:"
-    const headers: Record<string, string> = { ...request.headers }
-    if (body !== null) headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength)
+    const headers: Record<string, string> = { ...requestHeaders, "content-length": String(Buffer.byteLength(json)) }
 
     let nodeRequest: Http.ClientRequest
     try {
-      nodeRequest = (isHttps ? Https : Http).request(url, {
-        agent: isHttps ? agents.https : agents.http,
-        method: request.method,
-        headers
-      })
+      nodeRequest = (isHttps ? Https : Http).request(url, { agent: isHttps ? agents.https : agents.http, method: "POST", headers })
     } catch (cause) {
       // Node refuses the request before any I/O, e.g. a credential with a line break in a header.
-      const failure = new TransportFailure({ phase: "not_sent", reason: describe("invalid_request", cause) })
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: failure, description: failure.message })))
+      resume(Effect.fail(new TransportFailure({ phase: "not_sent", reason: describe("invalid_request", cause) })))
       return
     }
 
-    const finish = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
+    const finish = (effect: Effect.Effect<ProviderAnswer, TransportFailure>) => {
       if (settled) return
       settled = true
-      for (const timer of timers) clearTimeout(timer)
-      signal.removeEventListener("abort", onAbort)
+      clearTimeout(connectTimer)
+      clearTimeout(requestTimer)
       resume(effect)
     }
     const fail = (phase: TransportFailure["phase"], reason: string) => {
-      finish(Effect.fail(new HttpClientError.RequestError({
-        request,
-        reason: "Transport",
-        cause: new TransportFailure({ phase, reason }),
-        description: `${phase}: ${reason}`
-      })))
+      finish(Effect.fail(new TransportFailure({ phase, reason })))
       nodeRequest.destroy()
     }
-    const onAbort = () => fail(connected ? "sent" : "not_sent", "aborted")
-    signal.addEventListener("abort", onAbort, { once: true })
 
-    timers.push(setTimeout(() => {
+    const connectTimer = setTimeout(() => {
       if (!connected) fail("not_sent", "connect_timeout")
-    }, options.connectTimeoutMs))
-    timers.push(setTimeout(() => {
+    }, options.connectTimeoutMs)
+    const requestTimer = setTimeout(() => {
       fail(connected ? "sent" : "not_sent", connected ? "timeout_after_send" : "connect_timeout")
-    }, options.requestTimeoutMs))
+    }, options.requestTimeoutMs)
 
     nodeRequest.on("socket", (socket: Socket) => {
-      const established = () => {
-        connected = true
-      }
       // A reused keep-alive socket is connected (and handshaken) already; a fresh one is still
       // connecting here, since `socket` is emitted on the next tick after it was created.
-      if (nodeRequest.reusedSocket || (!socket.connecting && !isHttps)) established()
-      else socket.once(isHttps ? "secureConnect" : "connect", established)
+      if (nodeRequest.reusedSocket || (!socket.connecting && !isHttps)) connected = true
+      else {
+        socket.once(isHttps ? "secureConnect" : "connect", () => {
+          connected = true
+        })
+      }
     })
 
     nodeRequest.on("error", (cause) => {
@@ -165,33 +150,27 @@ const sendOne = (
         if (!response.complete) return fail("sent", "response_incomplete")
         const status = response.statusCode ?? 0
         if (status < 200 || status > 599) return fail("sent", `unexpected_status_${status}`)
-        const responseHeaders = new globalThis.Headers()
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (value === undefined) continue
-          for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v)
-        }
-        const web = new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), { status, headers: responseHeaders })
-        finish(Effect.succeed(HttpClientResponse.fromWeb(request, web)))
+        const retryAfter = response.headers["retry-after"]
+        const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
+        finish(Effect.succeed({ status, retryAfter, text }))
       })
     })
 
-    if (body === null) nodeRequest.end()
-    else nodeRequest.end(body)
+    nodeRequest.end(json)
 
     return Effect.sync(() => {
       if (!settled) {
         settled = true
-        for (const timer of timers) clearTimeout(timer)
-        signal.removeEventListener("abort", onAbort)
+        clearTimeout(connectTimer)
+        clearTimeout(requestTimer)
       }
       nodeRequest.destroy()
     })
   })
 
 /**
- * An `HttpClient` on node:http(s) with keep-alive agents (bounded sockets per origin, idle sockets
- * closed after `idleSocketTimeoutMs`) and the two timeouts. Transport failures are
- * `RequestError { reason: "Transport", cause: TransportFailure }`. The agents close with the scope.
+ * The transport on node:http(s) with keep-alive agents (bounded sockets per origin, idle sockets
+ * closed after `idleSocketTimeoutMs`) and the two timeouts. The agents close with the scope.
  */
 export const makeProviderTransport = (options: TransportOptions) =>
   Effect.gen(function*() {
@@ -213,10 +192,8 @@ export const makeProviderTransport = (options: TransportOptions) =>
           https.destroy()
         })
     )
-    return HttpClient.make((request, url, signal) => sendOne(agents, options, request, url, signal)).pipe(
-      HttpClient.withTracerPropagation(false)
-    )
+    return ProviderTransport.of({ post: (url, headers, json) => postOne(agents, options, url, headers, json) })
   })
 
-export const providerTransportLayer = (options: TransportOptions): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.scoped(HttpClient.HttpClient, makeProviderTransport(options))
+export const providerTransportLayer = (options: TransportOptions): Layer.Layer<ProviderTransport> =>
+  Layer.scoped(ProviderTransport, makeProviderTransport(options))

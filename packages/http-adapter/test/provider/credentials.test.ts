@@ -106,6 +106,26 @@ describe("ChannelCredentials", () => {
       assert.strictEqual(bad.reason, "undecryptable")
     }))
 
+  it.effect("decrypts a reference once and serves it again without a lookup; a missing one is looked up again", () =>
+    Effect.gen(function*() {
+      const store = new Map<string, string>([["chan-1", encryptCredentials({ apiKey: API_KEY }, key)]])
+      const lookups: Array<string> = []
+      const counted = makeEncryptedChannelCredentials(key, (ref) =>
+        Effect.sync(() => {
+          lookups.push(ref)
+          return Option.fromNullable(store.get(ref))
+        }))
+      for (let i = 0; i < 3; i++) {
+        const secrets = yield* counted.resolve("chan-1")
+        assert.strictEqual(secrets.apiKey && Redacted.value(secrets.apiKey), API_KEY)
+      }
+      assert.strictEqual((yield* Effect.flip(counted.resolve("chan-2"))).reason, "missing")
+      store.set("chan-2", encryptCredentials({ accessToken: "later" }, key))
+      const later = yield* counted.resolve("chan-2")
+      assert.strictEqual(later.accessToken && Redacted.value(later.accessToken), "later")
+      assert.deepStrictEqual(lookups, ["chan-1", "chan-2", "chan-2"])
+    }))
+
   it.effect("the in-memory layer serves what it was given", () =>
     Effect.gen(function*() {
       const credentials = yield* ChannelCredentials

@@ -3,7 +3,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderGateway } from "@mm-gateway/domain"
 import { Effect, Layer } from "effect"
-import { inMemoryChannelCredentials, makeProviderClientConfig, outcomeOfClientError, providerGatewayLayerWith, TransportFailure } from "../../src/provider/index.js"
+import { httpClientTransportLayer, inMemoryChannelCredentials, makeProviderClientConfig, outcomeOfClientError, providerGatewayLayerWith, TransportFailure } from "../../src/provider/index.js"
 import { closedPort, CREDENTIALS, request, startServer } from "./support.js"
 
 const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text", text: { body: "hi" } }
@@ -30,17 +30,19 @@ describe("outcomeOfClientError", () => {
 })
 
 describe("over the platform's NodeHttpClient", () => {
-  const send = (baseUrl: string) =>
-    Effect.gen(function*() {
+  const send = (baseUrl: string) => {
+    const config = makeProviderClientConfig({ sandboxBaseUrl: baseUrl })
+    return Effect.gen(function*() {
       const gateway = yield* ProviderGateway
       return yield* gateway.send(request({ body }))
     }).pipe(
       Effect.provide(
-        providerGatewayLayerWith(makeProviderClientConfig({ sandboxBaseUrl: baseUrl })).pipe(
-          Layer.provide(Layer.merge(NodeHttpClient.layer, inMemoryChannelCredentials(CREDENTIALS)))
+        providerGatewayLayerWith(config).pipe(
+          Layer.provide(Layer.merge(httpClientTransportLayer(config).pipe(Layer.provide(NodeHttpClient.layer)), inMemoryChannelCredentials(CREDENTIALS)))
         )
       )
     )
+  }
 
   it.effect("refused is still not sent, a reset still unknown", () =>
     Effect.gen(function*() {
