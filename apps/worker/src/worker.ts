@@ -120,7 +120,7 @@ export interface WorkerOptions {
 /** Everything the worker runs on: the main database and the inbox file, the credentials, the provider clients. */
 export const workerDependencies = (config: WorkerConfig, options: WorkerOptions = {}): Layer.Layer<WorkerRequirements> => {
   const storage = Layer.mergeAll(
-    layerSqlite({ path: config.database, durability: config.durability }),
+    layerSqlite({ path: config.database, durability: config.durability, checkpoint: "background" }),
     layerInbox({ path: inboxPathFor(config.database), durability: config.durability })
   )
   const credentials = Layer.project(

@@ -176,4 +176,14 @@ describe("durability (SPEC §4)", () => {
         await close()
       }
     }))
+
+  it.effect("the main database: checkpoints in the background when asked (api, worker), SQLite's own otherwise", () =>
+    Effect.gen(function*() {
+      const autocheckpoint = (checkpoint: "automatic" | "background") =>
+        Effect.map(SqliteDatabase, ({ db }) => db.pragma("wal_autocheckpoint", { simple: true })).pipe(
+          Effect.provide(layer({ path: path.join(dir, `main-${checkpoint}.sqlite`), checkpoint }))
+        )
+      assert.strictEqual(yield* autocheckpoint("background"), 0)
+      assert.strictEqual(yield* autocheckpoint("automatic"), 1000)
+    }))
 })

@@ -55,7 +55,7 @@ const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
  */
 export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error> => {
   const storage = Layer.mergeAll(
-    layerSqlite({ path: config.database, durability: config.durability }),
+    layerSqlite({ path: config.database, durability: config.durability, checkpoint: "background" }),
     layerInbox({ path: inboxPathFor(config.database), durability: config.durability, checkpoint: "background" })
   )
   const key = deriveCredentialsKey(config.secretKey)
