@@ -149,9 +149,11 @@ describe("durability (SPEC §4)", () => {
           await Promise.all(Array.from({ length: 100 }, (_, i) => inbox.appendGrouped(body(`{"n":${group * 100 + i},"p":"${payload}"}`), {}, "meta", i)))
         }
         // Only a checkpoint writes pages into the database file itself; the thread does, without being asked.
+        // The file grows while the thread copies, so wait for all of it rather than for the first page.
+        const whole = sizeBefore + 2000 * 4000
         const deadline = Date.now() + 30_000
-        while (fs.statSync(file).size <= sizeBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-        assert.isAbove(fs.statSync(file).size, sizeBefore + 2000 * 4000)
+        while (fs.statSync(file).size <= whole && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+        assert.isAbove(fs.statSync(file).size, whole)
       } finally {
         await close()
       }
