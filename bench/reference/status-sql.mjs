@@ -2,7 +2,7 @@
 // B2's reference: the least a status processor must do per status, with raw better-sqlite3 on a copy
 // of the same databases — read the pending webhook bodies from the inbox, parse them, and for each
 // status look up the message by wamid, append an event, and update the message row (its columns, and
-// its stored state and view written back as they are: a row of the same size); one immediate
+// its stored state written back as it is: a row of the same size); one immediate
 // transaction per body, then the body is marked processed. No decoding beyond JSON.parse, no domain
 // logic, no ordering rules.
 //
@@ -25,9 +25,9 @@ const inboxDb = open(inboxFile)
 
 const pending = inboxDb.prepare("SELECT id, body FROM inbox WHERE state = 'pending' ORDER BY id LIMIT ?")
 const processed = inboxDb.prepare("UPDATE inbox SET state = 'processed', processed_at = ? WHERE id = ?")
-const lookUp = db.prepare("SELECT id, version, state, view FROM messages WHERE wamid = ?")
+const lookUp = db.prepare("SELECT id, version, state FROM messages WHERE wamid = ?")
 const append = db.prepare("INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")
-const update = db.prepare("UPDATE messages SET version = ?, status = ?, updated_at = ?, state = ?, view = ? WHERE id = ?")
+const update = db.prepare("UPDATE messages SET version = ?, status = ?, updated_at = ?, state = ? WHERE id = ?")
 
 let applied = 0
 let missing = 0
@@ -36,7 +36,7 @@ const apply = db.transaction((/** @type {any} */ webhook) => {
   for (const entry of webhook.entry) {
     for (const change of entry.changes) {
       for (const s of change.value.statuses ?? []) {
-        const row = /** @type {{ id: string, version: number, state: string, view: string } | undefined} */ (lookUp.get(s.id))
+        const row = /** @type {{ id: string, version: number, state: string } | undefined} */ (lookUp.get(s.id))
         if (row === undefined) {
           missing++
           continue
@@ -54,7 +54,7 @@ const apply = db.transaction((/** @type {any} */ webhook) => {
         }
         const data = JSON.stringify({ _tag: "StatusObserved", messageId: row.id, observation, at: now })
         append.run(`Message-${row.id}`, row.version + 1, "StatusObserved", 2, data, now)
-        update.run(row.version + 1, s.status, now, row.state, row.view, row.id)
+        update.run(row.version + 1, s.status, now, row.state, row.id)
         applied++
       }
     }

@@ -2,7 +2,7 @@
  * The event table itself: appends with an expected version and reads, on encoded events. Decoding into
  * domain events and projecting happen in `event-store.ts`.
  */
-import { type Database, immediate } from "./connection.js"
+import { currentTransaction, type Database, immediate } from "./connection.js"
 
 export type Expected = number | "no_stream" | "stream_exists" | "any"
 
@@ -67,6 +67,28 @@ const accepts = (expected: Expected, actual: number): boolean =>
 
 export const streamVersion = (db: Database, streamId: string): number => statements(db).version.get(streamId)?.v ?? 0
 
+const APPENDED = Symbol("streams appended in this transaction")
+
+/**
+ * In a transaction `immediate` opened, the version each stream was appended up to in it, by whoever
+ * appended (every append goes through `appendEncoded`); `null` outside one.
+ */
+export const appendedInTransaction = (db: Database): ReadonlyMap<string, number> | null => {
+  const tx = currentTransaction(db)
+  return tx === null ? null : (tx.memory.get(APPENDED) as Map<string, number> | undefined) ?? new Map()
+}
+
+const recordAppended = (db: Database, streamId: string, version: number): void => {
+  const tx = currentTransaction(db)
+  if (tx === null) return
+  let appended = tx.memory.get(APPENDED) as Map<string, number> | undefined
+  if (appended === undefined) {
+    appended = new Map()
+    tx.memory.set(APPENDED, appended)
+  }
+  appended.set(streamId, version)
+}
+
 /** Only the events table's own (stream_id, version) key means a lost race; anything else is a bug to surface. */
 const isVersionClash = (error: unknown): boolean => {
   const e = error as { code?: unknown; message?: unknown } | null
@@ -110,6 +132,7 @@ export const appendEncoded = (
         const r = s.insert.run(streamId, version, e.type, e.schemaVersion, JSON.stringify(e.data), recordedAt)
         positions.push(Number(r.lastInsertRowid))
       }
+      recordAppended(db, streamId, version)
       within?.(positions, actual + 1)
       return { _tag: "Appended", nextVersion: version, positions }
     })

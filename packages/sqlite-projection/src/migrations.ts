@@ -187,7 +187,10 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   // keeps that a walk over the ready rows in order instead of a sort of all of them.
   "0006_dispatch_queue": statements(
     `CREATE INDEX messages_ready_by_age ON messages (accepted_at, id) WHERE phase = 'Ready'`
-  )
+  ),
+  // A message's API view is derived from its state when read (`resourceOf`), no longer stored beside
+  // it: every status rewrote both, and the view was half the JSON the status path serialised and wrote.
+  "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`)
 }
 
 /** The webhook inbox lives in its own file so webhook ingestion never queues behind the worker's writes. */

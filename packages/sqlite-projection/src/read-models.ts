@@ -3,7 +3,7 @@ import {
   type ChannelRouting,
   mmApiStatus,
   type MmApiStatus,
-  type Message,
+  Message,
   type MmApiStatusView,
   PartnerSettings,
   type Provider,
@@ -16,7 +16,7 @@ import type { Database } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 import { parse, prepared } from "./projection.js"
-import type { MessageResource } from "./projections/messages.js"
+import { type MessageResource, resourceOf } from "./projections/messages.js"
 
 export interface WabaView {
   readonly id: string
@@ -233,7 +233,12 @@ export const makeReadModels = (db: Database): ReadModels => {
     name: r.name,
     mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   })
-  const messageRows = (rows: ReadonlyArray<{ view: string }>) => rows.map((r) => parse<MessageResource>(r.view))
+  // The view is not stored: it is derived from the state, as the projection derives its columns.
+  const messageOf = (state: string): MessageResource => {
+    const m = parse<Message.MessageRecord>(state)
+    return resourceOf(m, Message.viewOf(m))
+  }
+  const messageRows = (rows: ReadonlyArray<{ state: string }>) => rows.map((r) => messageOf(r.state))
   const work = (r: { id: string; channel: string; accepted_at: number; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
     const phase = parse<Message.MessageRecord>(r.state).phase
     return {
@@ -332,12 +337,12 @@ export const makeReadModels = (db: Database): ReadModels => {
       }),
     message: (id) =>
       Effect.sync(() => {
-        const row = prepared(db, "SELECT view FROM messages WHERE id = ?").get(id) as { view: string } | undefined
-        return row === undefined ? null : parse<MessageResource>(row.view)
+        const row = prepared(db, "SELECT state FROM messages WHERE id = ?").get(id) as { state: string } | undefined
+        return row === undefined ? null : messageOf(row.state)
       }),
     messagesByWamid: (wamid) =>
       Effect.sync(() =>
-        messageRows(prepared(db, "SELECT view FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ view: string }>)
+        messageRows(prepared(db, "SELECT state FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ state: string }>)
       ),
     campaignStats: (campaignId, businessManagerIds = null) => Effect.sync(() => campaignStats(db, campaignId, businessManagerIds)),
     clickChannels: (clickId) =>
@@ -430,8 +435,8 @@ export const makeReadModels = (db: Database): ReadModels => {
         messageRows(
           prepared(
             db,
-            "SELECT view FROM messages WHERE channel = ? AND recipient = ? AND accepted_at BETWEEN ? AND ? ORDER BY accepted_at, id"
-          ).all(channel, recipient, from, to) as Array<{ view: string }>
+            "SELECT state FROM messages WHERE channel = ? AND recipient = ? AND accepted_at BETWEEN ? AND ? ORDER BY accepted_at, id"
+          ).all(channel, recipient, from, to) as Array<{ state: string }>
         )
       )
   }

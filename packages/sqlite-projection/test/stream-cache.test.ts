@@ -83,4 +83,36 @@ describe("the SQLite event store's stream cache", () => {
       })
       assert.strictEqual(getCheckpoint(second, "messages"), 3)
     }))
+
+  it.effect("inside transactions, reads what another connection appended between them", () =>
+    Effect.gen(function*() {
+      const { first, a, b } = yield* twoConnections
+      const inTx = (f: () => unknown) => immediate(first, f)
+      yield* a.append("s-20", "no_stream", [started(1)])
+      inTx(() => assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 1, versions: [1] }))
+      inTx(() => assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 1, versions: [1] }))
+      yield* b.append("s-20", 1, [started(2)])
+      inTx(() => {
+        assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 2, versions: [1, 2] })
+        Effect.runSync(a.append("s-20", 2, [started(3)]))
+        assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 3, versions: [1, 2, 3] })
+      })
+      inTx(() => assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 3, versions: [1, 2, 3] }))
+      yield* b.append("s-20", 3, [started(4)])
+      inTx(() => assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-20")), { version: 4, versions: [1, 2, 3, 4] }))
+    }))
+
+  it.effect("inside a transaction, reads what another store on the same connection appended in it, then and later", () =>
+    Effect.gen(function*() {
+      const { first, a } = yield* twoConnections
+      const other = makeEventStore(first, allProjections, 2)
+      yield* a.append("s-21", "no_stream", [started(1)])
+      immediate(first, () => {
+        assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-21")), { version: 1, versions: [1] })
+        Effect.runSync(other.append("s-21", 1, [started(2)]))
+        assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-21")), { version: 2, versions: [1, 2] })
+        Effect.runSync(other.append("s-21", 2, [started(3)]))
+      })
+      immediate(first, () => assert.deepStrictEqual(Effect.runSync(versionsOf(a, "s-21")), { version: 3, versions: [1, 2, 3] }))
+    }))
 })

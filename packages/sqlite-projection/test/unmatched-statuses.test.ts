@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { StatusObservation } from "@mm-gateway/domain"
+import { type StatusObservation, StatusMatching } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { inOneTransaction, layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
@@ -43,5 +43,21 @@ describe("statuses for a wamid not known yet", () => {
       assert.deepStrictEqual(yield* parked.forWamid("w.1"), [])
       assert.strictEqual(yield* parked.count(), 1)
       assert.notInclude(READ_MODEL_TABLES as ReadonlyArray<string>, "unmatched_statuses")
+    }).pipe(Effect.provide(layer({ path: ":memory:" }))))
+
+  it.effect("inside one transaction, a status parked after the table was seen empty is found by its wamid", () =>
+    Effect.gen(function*() {
+      const parked = yield* UnmatchedStatuses
+      const matching = yield* StatusMatching
+      const found = yield* inOneTransaction(Effect.gen(function*() {
+        const before = yield* parked.forWamid("w.1")
+        yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
+        const after = yield* matching.parkedFor("w.1")
+        return { before, after, other: yield* parked.forWamid("w.2") }
+      }))
+      assert.deepStrictEqual(found.before, [])
+      assert.deepStrictEqual(found.after.map((s) => s.observation.wamid), ["w.1"])
+      assert.deepStrictEqual(found.other, [])
+      assert.deepStrictEqual((yield* parked.forWamid("w.1")).map((s) => s.dedupeKey), ["status:w.1:sent:5"])
     }).pipe(Effect.provide(layer({ path: ":memory:" }))))
 })

@@ -175,6 +175,7 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
 }
 
 const isTrackedStatus = Schema.is(Wire.Status.fields.status)
+const decodeWholeStatus = Schema.decodeUnknownEither(Wire.Status, { errors: "first", onExcessProperty: "ignore" })
 
 /** What the decoder builds before the domain's schema has checked it. */
 type StatusObservationInput = typeof StatusObservation.Encoded
@@ -184,14 +185,23 @@ const decodeObservation = Schema.decodeEither(StatusObservation)
 
 const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
   const { out } = ctx
-  const head = out.decode(Wire.StatusHead, item, path)
-  if (head === undefined) return
-  if (!isTrackedStatus(head.status)) {
-    out.ignore(path, `status ${renderActual(head.status)} is not tracked (only sent, delivered, read and failed are)`)
-    return
+  // A status that decodes whole is a tracked one (`Wire.Status` takes only those): one decode for the
+  // usual item. Anything else goes the long way, so what is ignored or reported stays the same.
+  const whole = decodeWholeStatus(item)
+  let s: typeof Wire.Status.Type
+  if (Either.isRight(whole)) {
+    s = whole.right
+  } else {
+    const head = out.decode(Wire.StatusHead, item, path)
+    if (head === undefined) return
+    if (!isTrackedStatus(head.status)) {
+      out.ignore(path, `status ${renderActual(head.status)} is not tracked (only sent, delivered, read and failed are)`)
+      return
+    }
+    const decoded = out.decode(Wire.Status, item, path)
+    if (decoded === undefined) return
+    s = decoded
   }
-  const s = out.decode(Wire.Status, item, path)
-  if (s === undefined) return
   const observation: StatusObservationInput = {
     wamid: s.id,
     status: s.status,

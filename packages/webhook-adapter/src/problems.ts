@@ -124,6 +124,19 @@ export const problemsOf = (error: ParseResult.ParseError, base: string): Readonl
   return problems.length > 0 ? problems : [{ path: base, expected: error.message }]
 }
 
+type FirstErrorDecoder = (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+const firstErrorDecoders = new WeakMap<object, FirstErrorDecoder>()
+
+/** The stop-at-the-first-error decoder of a schema, made once (decoding runs per webhook item). */
+const firstErrorDecoder = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  let decoder = firstErrorDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })
+    firstErrorDecoders.set(schema, decoder)
+  }
+  return decoder as (input: unknown) => Either.Either<A, ParseResult.ParseError>
+}
+
 /** Decode against a schema; failures become problems under `base`. */
 export const decodeAt = <A, I>(
   schema: Schema.Schema<A, I, never>,
@@ -132,7 +145,7 @@ export const decodeAt = <A, I>(
 ): Either.Either<A, ReadonlyArray<Problem>> =>
 {
   // Stopping at the first error is the fast path; only a failure is decoded again to name every problem.
-  const first = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })(input)
+  const first = firstErrorDecoder(schema)(input)
   if (Either.isRight(first)) return Either.right(first.right)
   return Either.left(problemsOf(
     Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(input), {

@@ -68,74 +68,84 @@ export const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
  * gateway's message id echoed in `biz_opaque_callback_data` (same channel); else the only message to
  * that recipient from that channel, around that time, still waiting for its wamid. Ambiguity is no match.
  */
-export const findMessageFor = (channel: string, callbackData: string | null, observation: StatusObservation) =>
-  Effect.gen(function*() {
-    const matching = yield* StatusMatching
-    const byWamid = yield* matching.byWamid(observation.wamid)
-    const known = byWamid.find((m) => m.channel === channel) ?? byWamid[0]
-    if (known !== undefined) return { candidate: known, matchedBy: "wamid" as MatchedBy }
-    if (callbackData !== null) {
-      const named = yield* matching.byId(callbackData)
-      if (named !== null && named.channel === channel) return { candidate: named, matchedBy: "callback_data" as MatchedBy }
-    }
-    if (observation.recipient !== null) {
-      const waiting = yield* matching.awaitingWamid(
-        channel,
-        observation.recipient,
-        observation.timestamp - RECIPIENT_WINDOW_BEFORE_MS,
-        observation.timestamp + RECIPIENT_WINDOW_AFTER_MS
-      )
-      if (waiting.length === 1) return { candidate: waiting[0]!, matchedBy: "recipient_window" as MatchedBy }
-    }
-    return null
-  })
+export const findMessageFor = (
+  channel: string,
+  callbackData: string | null,
+  observation: StatusObservation
+): Effect.Effect<{ readonly candidate: MessageCandidate; readonly matchedBy: MatchedBy } | null, never, StatusMatching> =>
+  Effect.flatMap(StatusMatching, (matching) =>
+    Effect.flatMap(matching.byWamid(observation.wamid), (byWamid) => {
+      const known = byWamid.find((m) => m.channel === channel) ?? byWamid[0]
+      if (known !== undefined) return Effect.succeed({ candidate: known, matchedBy: "wamid" as MatchedBy })
+      return Effect.gen(function*() {
+        if (callbackData !== null) {
+          const named = yield* matching.byId(callbackData)
+          if (named !== null && named.channel === channel) return { candidate: named, matchedBy: "callback_data" as MatchedBy }
+        }
+        if (observation.recipient !== null) {
+          const waiting = yield* matching.awaitingWamid(
+            channel,
+            observation.recipient,
+            observation.timestamp - RECIPIENT_WINDOW_BEFORE_MS,
+            observation.timestamp + RECIPIENT_WINDOW_AFTER_MS
+          )
+          if (waiting.length === 1) return { candidate: waiting[0]!, matchedBy: "recipient_window" as MatchedBy }
+        }
+        return null
+      })
+    }))
 
 /** `ObserveStatus` on the message, plus what a failure means for its recipient or WABA. */
 const observe = (messageId: MessageId, observation: StatusObservation, at: number) =>
-  Effect.gen(function*() {
-    const handled = yield* handleCommand(MessageStream, streamId.message(messageId), {
-      _tag: "ObserveStatus",
-      messageId,
-      observation,
-      at
-    })
-    if (handled.state._tag === "Requested") yield* applyReactions(handled.events, handled.state.message as MessageRecord)
-    return handled.events.length
-  })
+  Effect.flatMap(
+    handleCommand(MessageStream, streamId.message(messageId), { _tag: "ObserveStatus", messageId, observation, at }),
+    (handled) =>
+      handled.state._tag === "Requested" && handled.events.length > 0
+        ? Effect.as(applyReactions(handled.events, handled.state.message as MessageRecord), handled.events.length)
+        : Effect.succeed(handled.events.length)
+  )
 
 /**
  * Applies the statuses parked for `wamid` to the message now known to carry it, and forgets them.
  * Run it in the transaction that made the wamid known, so a status is never lost or applied twice.
  */
 export const applyParkedStatuses = (messageId: MessageId, wamid: string, at: number) =>
-  Effect.gen(function*() {
-    const matching = yield* StatusMatching
-    const parked = yield* matching.parkedFor(wamid)
-    if (parked.length === 0) return 0
-    for (const p of parked) yield* observe(messageId, p.observation, at)
-    yield* matching.unpark(parked.map((p) => p.id))
-    return parked.length
-  })
+  Effect.flatMap(StatusMatching, (matching) =>
+    Effect.flatMap(matching.parkedFor(wamid), (parked) =>
+      parked.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
+        for (const p of parked) yield* observe(messageId, p.observation, at)
+        yield* matching.unpark(parked.map((p) => p.id))
+        return parked.length
+      })))
 
 /**
  * One status webhook item: find its message and observe the status there (then apply what was parked
- * for the same wamid), or park it until its message becomes known. `at` is the receipt time.
+ * for the same wamid), or park it until its message becomes known. `at` is the receipt time. Written
+ * as `flatMap`s rather than a generator: this runs once per status.
  */
 export const recordStatusReport = (report: StatusReportInput, at: number) =>
-  Effect.gen(function*() {
-    const matching = yield* StatusMatching
-    const found = yield* findMessageFor(report.channel, report.bizOpaqueCallbackData, report.observation)
-    if (found === null) {
-      yield* matching.park({ dedupeKey: report.dedupeKey, channel: report.channel, observation: report.observation, receivedAt: at })
-      const parked: StatusReportOutcome = { _tag: "Parked" }
-      return parked
+  Effect.flatMap(
+    findMessageFor(report.channel, report.bizOpaqueCallbackData, report.observation),
+    (found) => {
+      if (found === null) {
+        const parked: StatusReportOutcome = { _tag: "Parked" }
+        return Effect.flatMap(StatusMatching, (matching) =>
+          Effect.as(
+            matching.park({ dedupeKey: report.dedupeKey, channel: report.channel, observation: report.observation, receivedAt: at }),
+            parked
+          ))
+      }
+      const { candidate, matchedBy } = found
+      return Effect.flatMap(observe(candidate.messageId, report.observation, at), (appended) =>
+        Effect.map(applyParkedStatuses(candidate.messageId, report.observation.wamid, at), (unparked): StatusReportOutcome => ({
+          _tag: "Observed",
+          messageId: candidate.messageId,
+          matchedBy,
+          appended,
+          unparked
+        })))
     }
-    const { candidate, matchedBy } = found
-    const appended = yield* observe(candidate.messageId, report.observation, at)
-    const unparked = yield* applyParkedStatuses(candidate.messageId, report.observation.wamid, at)
-    const observed: StatusReportOutcome = { _tag: "Observed", messageId: candidate.messageId, matchedBy, appended, unparked }
-    return observed
-  })
+  )
 
 /**
  * Tries the parked statuses again (oldest first, `limit` of them from `cursor`): a dispatch result may

@@ -100,11 +100,10 @@ const writeMessage = (db: Database, before: Message.MessageRecord | null, versio
     json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
     m.phase.attempt,
     at,
-    json(m),
-    json(resourceOf(m, view))
+    json(m)
   ]
   const REST = `status = ?, route_decided = ?, route_observed = ?, route_mismatch = ?, funnel_stage = ?, clicked = ?,
-    failure_codes = ?, attempt = ?, updated_at = ?, state = ?, view = ?`
+    failure_codes = ?, attempt = ?, updated_at = ?, state = ?`
   if (before !== null && sameIndexed(indexed(before), keys)) {
     prepared(db, `UPDATE messages SET version = ?, ${REST} WHERE id = ?`).run(version, ...rest, m.request.messageId)
     return
@@ -118,8 +117,8 @@ const writeMessage = (db: Database, before: Message.MessageRecord | null, versio
     db,
     `INSERT INTO messages (id, version, channel, waba_id, campaign_id, recipient, accepted_at, wamid, phase, not_before,
        expiry_deadline, status, route_decided, route_observed, route_mismatch, funnel_stage, clicked, failure_codes, attempt,
-       updated_at, state, view)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+       updated_at, state)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
   ).run(
     m.request.messageId,
     version,
