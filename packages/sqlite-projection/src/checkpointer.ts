@@ -71,3 +71,23 @@ export const startBackgroundCheckpointer = (
     }
   }
 }
+
+/**
+ * `"background"` for the long-running processes (api, worker): checkpoints run on a thread of their
+ * own instead of inside whichever commit crossed the threshold. `"automatic"`: SQLite's own.
+ */
+export type CheckpointMode = "automatic" | "background"
+
+/**
+ * Starts the background checkpointer on `db` when `mode` asks for it and `db` is a file (an in-memory
+ * database has no log to copy); returns how to close `db`: the checkpointer first, then the connection.
+ */
+export const withCheckpointing = (db: Database, mode: CheckpointMode = "automatic"): { readonly close: () => Promise<void> } => {
+  const checkpointer = mode === "background" && db.name !== ":memory:" && db.name !== "" ? startBackgroundCheckpointer(db) : null
+  return {
+    close: async () => {
+      await checkpointer?.stop()
+      db.close()
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { currentTransaction, type Database } from "./connection.js"
+import { type Database, transactionLocal } from "./connection.js"
 
 /**
  * A bounded in-memory cache (least recently used out) of values derived from committed rows. What a
@@ -22,18 +22,12 @@ export const makeCommittedCache = <V>(db: Database, size: number): CommittedCach
     entries.set(key, value)
     if (entries.size > size) entries.delete(entries.keys().next().value!)
   }
-  const stagedInTx = (): Map<string, V> | null => {
-    const tx = currentTransaction(db)
-    if (tx === null) return null
-    let inTx = tx.memory.get(stagingKey) as Map<string, V> | undefined
-    if (inTx === undefined) {
+  const stagedInTx = (): Map<string, V> | null =>
+    transactionLocal(db, stagingKey, (tx) => {
       const created = new Map<string, V>()
-      tx.memory.set(stagingKey, created)
       tx.afterCommit.push(() => created.forEach((value, key) => keep(key, value)))
-      inTx = created
-    }
-    return inTx
-  }
+      return created
+    })
   return {
     get: (key) => {
       const inTx = stagedInTx()?.get(key)

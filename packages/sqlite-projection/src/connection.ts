@@ -67,6 +67,20 @@ const controlOf = (db: Database): Control => {
 export const currentTransaction = (db: Database): TransactionState | null => (db.inTransaction ? inProgress.get(db) ?? null : null)
 
 /**
+ * What a module keeps under `key` in the memory of the transaction `immediate` has open on `db`,
+ * made by `create` on first use in that transaction (where it can register its before- and
+ * after-commit work); `null` outside such a transaction.
+ */
+export const transactionLocal = <T>(db: Database, key: unknown, create: (tx: TransactionState) => T): T | null => {
+  const tx = currentTransaction(db)
+  if (tx === null) return null
+  if (tx.memory.has(key)) return tx.memory.get(key) as T
+  const created = create(tx)
+  tx.memory.set(key, created)
+  return created
+}
+
+/**
  * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so a transaction that
  * reads and then writes can never be refused half-way by another process's commit. The busy timeout
  * covers ordinary waiting; a busy error that still escapes is retried with a growing pause (`fn` then

@@ -2,7 +2,7 @@ import BetterSqlite3 from "better-sqlite3"
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { startBackgroundCheckpointer } from "./checkpointer.js"
+import { type CheckpointMode, withCheckpointing } from "./checkpointer.js"
 import { configure, type Database, DEFAULT_BUSY_TIMEOUT_MS, type Durability } from "./connection.js"
 import { mainMigrations, migrate } from "./migrations.js"
 import type { Projection } from "./projection.js"
@@ -17,12 +17,8 @@ export interface SqliteOptions {
   /** The read models kept inline with every append; all of SPEC §3 by default. */
   readonly projections?: ReadonlyArray<Projection>
   readonly busyTimeoutMs?: number
-  /**
-   * `"background"` for the long-running processes (api, worker): WAL checkpoints run on a thread of
-   * their own instead of inside whichever commit crossed the threshold (see `startBackgroundCheckpointer`).
-   * Default `"automatic"` (SQLite's own, in the committing connection).
-   */
-  readonly checkpoint?: "automatic" | "background"
+  /** `"automatic"` by default; see `CheckpointMode`. */
+  readonly checkpoint?: CheckpointMode
 }
 
 /** One open, migrated connection to the main database and the projections kept with it. */
@@ -63,14 +59,8 @@ export const layerDatabase = (options: SqliteOptions): Layer.Layer<SqliteDatabas
           db.close()
           throw error
         }
-        const checkpointer = options.checkpoint === "background" && db.name !== ":memory:" && db.name !== ""
-          ? startBackgroundCheckpointer(db)
-          : null
-        return { db, durability, projections, checkpointer }
+        return { db, durability, projections, ...withCheckpointing(db, options.checkpoint) }
       }),
-      ({ checkpointer, db }) => Effect.promise(async () => {
-        await checkpointer?.stop()
-        db.close()
-      })
+      ({ close }) => Effect.promise(close)
     )
   )

@@ -2,7 +2,7 @@
  * The event table itself: appends with an expected version and reads, on encoded events. Decoding into
  * domain events and projecting happen in `event-store.ts`.
  */
-import { currentTransaction, type Database, immediate } from "./connection.js"
+import { currentTransaction, type Database, immediate, transactionLocal } from "./connection.js"
 
 export type Expected = number | "no_stream" | "stream_exists" | "any"
 
@@ -79,14 +79,7 @@ export const appendedInTransaction = (db: Database): ReadonlyMap<string, number>
 }
 
 const recordAppended = (db: Database, streamId: string, version: number): void => {
-  const tx = currentTransaction(db)
-  if (tx === null) return
-  let appended = tx.memory.get(APPENDED) as Map<string, number> | undefined
-  if (appended === undefined) {
-    appended = new Map()
-    tx.memory.set(APPENDED, appended)
-  }
-  appended.set(streamId, version)
+  transactionLocal(db, APPENDED, () => new Map<string, number>())?.set(streamId, version)
 }
 
 /** Only the events table's own (stream_id, version) key means a lost race; anything else is a bug to surface. */

@@ -1,7 +1,7 @@
 import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, type StreamRead, VersionConflict } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
 import { makeCommittedCache } from "./committed-cache.js"
-import { currentTransaction, type Database } from "./connection.js"
+import { type Database, transactionLocal } from "./connection.js"
 import { appendEncoded, appendedInTransaction, headPosition, readAllRows, readStreamRows } from "./event-log.js"
 import { decodeRow, type Projection } from "./projection.js"
 import { projectInline } from "./runner.js"
@@ -30,14 +30,10 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
   let epoch = 0
   let headSeen = -1
   const epochKey = {}
-  const currentEpoch = (): number | null => {
-    const tx = currentTransaction(db)
-    if (tx === null) return null
-    let current = tx.memory.get(epochKey) as number | undefined
-    if (current === undefined) {
+  const currentEpoch = (): number | null =>
+    transactionLocal(db, epochKey, (tx) => {
       if (headPosition(db) !== headSeen) epoch++
-      current = epoch
-      tx.memory.set(epochKey, current)
+      const current = epoch
       tx.beforeCommit.push(() => {
         let reflected = true
         appendedInTransaction(db)?.forEach((version, streamId) => {
@@ -49,9 +45,8 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
           if (reflected) headSeen = head
         })
       })
-    }
-    return current
-  }
+      return current
+    })
   return EventStore.of({
     readStream: (streamId) =>
       Effect.sync(() => {

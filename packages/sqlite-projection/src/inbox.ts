@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { type Database, type Durability, immediate, retryBusy } from "./connection.js"
-import { startBackgroundCheckpointer } from "./checkpointer.js"
+import { type CheckpointMode, withCheckpointing } from "./checkpointer.js"
 import { openDatabase } from "./database.js"
 import { inboxMigrations, migrate } from "./migrations.js"
 import { type Page, pageOf, decodeCursor } from "./pagination.js"
@@ -180,11 +180,8 @@ export interface InboxOptions {
   readonly path: string
   readonly durability?: Durability
   readonly busyTimeoutMs?: number
-  /**
-   * `"background"` for the process that takes webhooks (the api): checkpoints run on a thread of their
-   * own instead of inside whichever request's commit crossed the threshold. Default `"automatic"`.
-   */
-  readonly checkpoint?: "automatic" | "background"
+  /** `"automatic"` by default; `"background"` for the process that takes webhooks (the api). See `CheckpointMode`. */
+  readonly checkpoint?: CheckpointMode
 }
 
 /**
@@ -207,14 +204,7 @@ export const openInbox = async (
     db.close()
     throw error
   }
-  const checkpointer = options.checkpoint === "background" && db.name !== ":memory:" && db.name !== ""
-    ? startBackgroundCheckpointer(db)
-    : null
-  const close = async () => {
-    await checkpointer?.stop()
-    db.close()
-  }
-  return { db, inbox: makeInbox(db), close }
+  return { db, inbox: makeInbox(db), ...withCheckpointing(db, options.checkpoint) }
 }
 
 export const layerInbox = (options: InboxOptions): Layer.Layer<WebhookInbox> =>

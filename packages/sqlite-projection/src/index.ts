@@ -3,6 +3,7 @@
  * the event store with inline read-model projections, the projection runner and rebuild, the webhook
  * inbox, and the worker lease.
  */
+export { type CheckpointMode } from "./checkpointer.js"
 export { configure, type Database, DEFAULT_BUSY_TIMEOUT_MS, type Durability, immediate, retryBusy } from "./connection.js"
 export { layerDatabase, openDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 export { layerEventStore, layerEventStoreFor, makeEventStore } from "./event-store.js"

@@ -1,6 +1,6 @@
 import { decodeStoredEvent, type StoredEvent } from "@mm-gateway/domain"
 import type BetterSqlite3 from "better-sqlite3"
-import { currentTransaction, type Database } from "./connection.js"
+import { type Database, transactionLocal } from "./connection.js"
 import type { EventRow } from "./event-log.js"
 
 /**
@@ -72,20 +72,14 @@ const CHECKPOINTS = "projection-checkpoints"
  * commit: an inbox batch appends a thousand times, and each append moves every projection's
  * checkpoint. The transaction holds the write lock, so no other writer can move them meanwhile.
  */
-const inTransaction = (db: Database): TransactionCheckpoints | null => {
-  const tx = currentTransaction(db)
-  if (tx === null) return null
-  let known = tx.memory.get(CHECKPOINTS) as TransactionCheckpoints | undefined
-  if (known === undefined) {
+const inTransaction = (db: Database): TransactionCheckpoints | null =>
+  transactionLocal(db, CHECKPOINTS, (tx) => {
     const created: TransactionCheckpoints = { positions: new Map(), moved: new Set() }
-    tx.memory.set(CHECKPOINTS, created)
     tx.beforeCommit.push(() => {
       for (const name of created.moved) writeCheckpoint(db, name, created.positions.get(name)!)
     })
-    known = created
-  }
-  return known
-}
+    return created
+  })
 
 export const getCheckpoint = (db: Database, name: string): number => {
   const known = inTransaction(db)

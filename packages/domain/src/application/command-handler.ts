@@ -20,33 +20,41 @@ export const MAX_CONFLICT_RETRIES = 20
  * version that was read. A version conflict means another writer got there first: decide again on the
  * fresh state (the decision may well be "nothing to do" now). An append fails with nothing but
  * `VersionConflict`.
+ *
+ * `from`: the stream's state and version as the caller already holds them (the dispatcher's, from the
+ * start it recorded): decided on without a read. Only an append counts from it; should the stream have
+ * moved on (a conflict), or the decision on it be a refusal or nothing to do, the command is decided
+ * again on a fresh read, so the outcome is the same as if the stream had been read here.
  */
 export const handleCommand = <Command, Event extends DomainEvent, State, Error>(
   kind: StreamKind<Command, Event, State, Error>,
   streamId: string,
-  command: Command
+  command: Command,
+  from?: { readonly state: State; readonly version: number }
 ): Effect.Effect<Handled<Event, State>, Error, EventStore> =>
   // Plain `flatMap`s over synchronous steps rather than generators, and a loop of its own rather than
   // `Effect.retry` (no schedule to build): this runs once per status webhook item.
   Effect.flatMap(EventStore, (store) => {
-    const attempt = (retries: number): Effect.Effect<Handled<Event, State>, Error> =>
-      Effect.flatMap(store.readStream(streamId), (read): Effect.Effect<Handled<Event, State>, Error> => {
-        // Every event of a stream belongs to its kind's decider: the stream id says which.
-        const state = fold(kind.decider, read.events.map((s) => s.event as Event))
-        const decided = kind.decider.decide(command, state)
-        if (decided._tag === "Left") return Effect.fail(decided.left)
-        const events = decided.right
-        if (events.length === 0) return Effect.succeed({ events, state, version: read.version })
-        return Effect.matchEffect(store.append(streamId, read.version, events), {
-          onFailure: (conflict) => (retries > 0 ? attempt(retries - 1) : Effect.die(conflict)),
-          onSuccess: (appended) => {
-            let next = state
-            for (const e of events) next = kind.decider.evolve(next, e)
-            return Effect.succeed({ events, state: next, version: appended.nextVersion })
-          }
-        })
+    const decideOn = (state: State, version: number, fresh: boolean, retries: number): Effect.Effect<Handled<Event, State>, Error> => {
+      const decided = kind.decider.decide(command, state)
+      if (!fresh && (decided._tag === "Left" || decided.right.length === 0)) return attempt(retries)
+      if (decided._tag === "Left") return Effect.fail(decided.left)
+      const events = decided.right
+      if (events.length === 0) return Effect.succeed({ events, state, version })
+      return Effect.matchEffect(store.append(streamId, version, events), {
+        onFailure: (conflict) => (retries > 0 ? attempt(retries - 1) : Effect.die(conflict)),
+        onSuccess: (appended) => {
+          let next = state
+          for (const e of events) next = kind.decider.evolve(next, e)
+          return Effect.succeed({ events, state: next, version: appended.nextVersion })
+        }
       })
-    return attempt(MAX_CONFLICT_RETRIES)
+    }
+    const attempt = (retries: number): Effect.Effect<Handled<Event, State>, Error> =>
+      Effect.flatMap(store.readStream(streamId), (read) =>
+        // Every event of a stream belongs to its kind's decider: the stream id says which.
+        decideOn(fold(kind.decider, read.events.map((s) => s.event as Event)), read.version, true, retries))
+    return from === undefined ? attempt(MAX_CONFLICT_RETRIES) : decideOn(from.state, from.version, false, MAX_CONFLICT_RETRIES)
   })
 
 /** Read a stream and fold it, without deciding anything. */

@@ -1,13 +1,13 @@
 import { Effect, Schema } from "effect"
 import { classifyProviderOutcome, type ErrorClassification, retryDelayMs } from "../dispatch/classify.js"
 import { buildProviderBody, type ProviderRequest, type ProviderSendResult } from "../dispatch/provider-gateway.js"
-import type { MessageCommand, MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
+import type { MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
 import { reactionsTo } from "../lifecycle/reactions.js"
 import { decideReroute } from "../dispatch/reroute.js"
 import { type MessageId, type ProviderError, type Route, Wamid } from "../shared/ids.js"
 import { ChannelStream, MessageStream, RecipientStream, streamId, TemplateStream, WabaStream } from "../streams.js"
-import { type Handled, handleCommand, loadState } from "./command-handler.js"
-import { EventStore } from "./event-store.js"
+import { handleCommand, loadState } from "./command-handler.js"
+import type { EventStore } from "./event-store.js"
 import { loadRouteContext } from "./send-message.js"
 
 /**
@@ -98,26 +98,6 @@ export type Settlement =
   | { readonly _tag: "Superseded"; readonly reason: string }
 
 const settled = (s: Settlement): Settlement => s
-
-/**
- * The command handler's steps on a state already in hand (the ticket's): decide, append expecting the
- * version it was read at. If the stream moved on meanwhile (the append conflicts), or the decision on it
- * is a refusal or nothing to do, the command goes through `handleCommand` on a fresh read instead, so
- * the outcome is the same as if the stream had been read here.
- */
-const handleOnTicket = (ticket: DispatchTicket, command: MessageCommand) =>
-  Effect.gen(function*() {
-    const id = streamId.message(ticket.messageId)
-    const decided = MessageStream.decider.decide(command, ticket.stream.state)
-    if (decided._tag === "Left" || decided.right.length === 0) return yield* handleCommand(MessageStream, id, command)
-    const events = decided.right
-    const appended = yield* Effect.either((yield* EventStore).append(id, ticket.stream.version, events))
-    if (appended._tag === "Left") return yield* handleCommand(MessageStream, id, command)
-    let state = ticket.stream.state
-    for (const e of events) state = MessageStream.decider.evolve(state, e)
-    const handled: Handled<MessageEvent, MessageState> = { events, state, version: appended.right.nextVersion }
-    return handled
-  })
 const superseded = (reason: string): Settlement => settled({ _tag: "Superseded", reason })
 
 const recordOf = (state: MessageState): MessageRecord => {
@@ -182,34 +162,34 @@ export const settleDispatch = (
     if (result._tag === "Accepted") {
       if (!Schema.is(Wamid)(result.wamid)) {
         // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
-        yield* handleOnTicket(ticket, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" }, ticket.stream)
         return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
       }
-      yield* handleOnTicket(ticket, {
+      yield* handleCommand(MessageStream, id, {
         _tag: "RecordDispatchSucceeded",
         ...base,
         wamid: result.wamid,
         providerStatus: result.messageStatus
-      })
+      }, ticket.stream)
       return settled({ _tag: "Submitted", wamid: result.wamid })
     }
     const classification: ErrorClassification = classifyProviderOutcome(result, ticket.route)
     const { error, httpStatus } = errorOf(result)
     switch (classification._tag) {
       case "Unknown": {
-        yield* handleOnTicket(ticket, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason })
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason }, ticket.stream)
         return settled({ _tag: "OutcomeUnknown", reason: classification.reason })
       }
       case "Retry": {
         const notBefore = now + retryDelayMs(classification, ticket.attempt, random)
-        yield* handleOnTicket(ticket, {
+        yield* handleCommand(MessageStream, id, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,
           error,
           reason: classification.reason,
           outcome: { _tag: "RetryLater", notBefore }
-        })
+        }, ticket.stream)
         return settled({
           _tag: "RetryLater",
           reason: classification.reason,
@@ -219,28 +199,28 @@ export const settleDispatch = (
         })
       }
       case "Final": {
-        const handled = yield* handleOnTicket(ticket, {
+        const handled = yield* handleCommand(MessageStream, id, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,
           error,
           reason: classification.reason,
           outcome: { _tag: "Final" }
-        })
+        }, ticket.stream)
         yield* applyReactions(handled.events, recordOf(handled.state))
         return settled({ _tag: "Failed", reason: classification.reason })
       }
       case "Reroute": {
         const before = recordOf((yield* loadState(MessageStream, id)).state)
         const decision = yield* rerouteDecision(classification, before, now)
-        const handled = yield* handleOnTicket(ticket, {
+        const handled = yield* handleCommand(MessageStream, id, {
           _tag: "RecordDispatchFailed",
           ...base,
           httpStatus,
           error,
           reason: decision.reason,
           outcome: decision.outcome
-        })
+        }, ticket.stream)
         yield* applyReactions(handled.events, recordOf(handled.state))
         const rerouted = handled.events.some((e) => e._tag === "MessageRerouted")
         return settled(rerouted
