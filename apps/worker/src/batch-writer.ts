@@ -1,12 +1,11 @@
-import { inOneTransaction, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { UnitOfWork } from "@mm-gateway/domain"
 import { Deferred, Effect, Exit, Queue, type Scope } from "effect"
 
 /**
  * Groups the database writes submitted at about the same moment into one transaction (one commit)
  * and answers each submitter once it has committed. Under load, the starts and answers of many
- * requests share a commit; alone, a write commits by itself at once. Jobs must be synchronous
- * database work (see `inOneTransaction`). If a batch fails, its jobs run again one by one, so one
- * bad job fails only itself.
+ * requests share a commit; alone, a write commits by itself at once. Jobs are store work only (see
+ * `UnitOfWork`). If a batch fails, its jobs run again one by one, so one bad job fails only itself.
  */
 export interface BatchWriter<R> {
   readonly submit: <A>(job: Effect.Effect<A, never, R>) => Effect.Effect<A>
@@ -22,22 +21,23 @@ interface Pending<R> {
   readonly done: Deferred.Deferred<unknown>
 }
 
-export const makeBatchWriter = <R>(maxBatch: number): Effect.Effect<BatchWriter<R>, never, Scope.Scope | SqliteDatabase | R> =>
+export const makeBatchWriter = <R>(maxBatch: number): Effect.Effect<BatchWriter<R>, never, Scope.Scope | UnitOfWork | R> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Pending<R>>()
-    const context = yield* Effect.context<SqliteDatabase | R>()
+    const context = yield* Effect.context<UnitOfWork | R>()
+    const { transact } = yield* UnitOfWork
     const write = Effect.gen(function*() {
       const first = yield* Queue.take(queue)
       // Node runs every I/O callback that is ready before the next setImmediate: waiting for it lets the
       // answers that arrived together submit theirs too, so they share this commit.
       yield* nextTurn
       const batch = [first, ...(yield* Queue.takeUpTo(queue, maxBatch - 1))]
-      const together = yield* Effect.exit(inOneTransaction(Effect.forEach(batch, (p) => p.job)))
+      const together = yield* Effect.exit(transact(Effect.forEach(batch, (p) => p.job)))
       if (Exit.isSuccess(together)) {
         batch.forEach((p, i) => Deferred.unsafeDone(p.done, Exit.succeed(together.value[i])))
         return
       }
-      for (const p of batch) Deferred.unsafeDone(p.done, yield* Effect.exit(inOneTransaction(p.job)))
+      for (const p of batch) Deferred.unsafeDone(p.done, yield* Effect.exit(transact(p.job)))
     })
     yield* Effect.forkScoped(Effect.forever(Effect.provide(write, context)))
     return {

@@ -8,15 +8,16 @@ import {
   ProviderGateway,
   settleDispatch,
   type Settlement,
-  type StatusMatching
+  type StatusMatching,
+  type UnitOfWork
 } from "@mm-gateway/domain"
-import { type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { type MessageWork, ReadModels } from "@mm-gateway/sqlite-projection"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
 import { makeBatchWriter } from "./batch-writer.js"
 import { makeSlidingWindowLimiter, type SlidingWindowLimiter } from "./rate-limiter.js"
 import type { WorkerStats } from "./stats.js"
 
-export type DispatcherRequirements = EventStore | StatusMatching | SqliteDatabase | ReadModels | ProviderGateway
+export type DispatcherRequirements = EventStore | StatusMatching | UnitOfWork | ReadModels | ProviderGateway
 
 export interface DispatcherSettings {
   readonly concurrency: number

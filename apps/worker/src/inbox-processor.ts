@@ -7,14 +7,15 @@ import {
   type StatusMatching,
   TemplateStream,
   UserActionStream,
+  UnitOfWork,
   WabaStream
 } from "@mm-gateway/domain"
-import { type InboxEntry, inOneTransaction, type SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { type InboxEntry, WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { decodeWebhook, quarantineReason, type StreamCommand, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
 import { Cause, Clock, Effect, Exit } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type InboxRequirements = WebhookInbox | EventStore | StatusMatching | SqliteDatabase
+export type InboxRequirements = WebhookInbox | EventStore | StatusMatching | UnitOfWork
 
 /** What applying one body did; `refused` lists facts the domain would not take (they send the body to quarantine). */
 interface Applied {
@@ -91,6 +92,7 @@ export const MAX_PROCESSING_FAILURES = 3
 export const makeInboxProcessor = (settings: { readonly batchSize: number; readonly pollIntervalMs: number }, stats: WorkerStats) =>
   Effect.gen(function*() {
     const inbox = yield* WebhookInbox
+    const { transact } = yield* UnitOfWork
     const failures = new Map<number, number>()
 
     const settle = (d: Decoded, applied: Applied, now: number) =>
@@ -111,7 +113,7 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
     /** One body alone, after its batch failed: a body that keeps failing goes to quarantine, the others stay pending. */
     const processAlone = (d: Decoded) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(inOneTransaction(applyDecoding(d.decoding, d.entry.receivedAt)))
+        const exit = yield* Effect.exit(transact(applyDecoding(d.decoding, d.entry.receivedAt)))
         const now = yield* Clock.currentTimeMillis
         if (Exit.isSuccess(exit)) {
           const id = yield* settle(d, exit.value, now)
@@ -132,7 +134,7 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
     /** Bodies applied in one transaction; a big body (Meta batches up to 1000 items) gets one of its own. */
     const applyGroup = (decoded: ReadonlyArray<Decoded>) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(inOneTransaction(Effect.forEach(decoded, (d) => applyDecoding(d.decoding, d.entry.receivedAt))))
+        const exit = yield* Effect.exit(transact(Effect.forEach(decoded, (d) => applyDecoding(d.decoding, d.entry.receivedAt))))
         if (Exit.isFailure(exit)) {
           yield* Effect.forEach(decoded, processAlone, { discard: true })
           return

@@ -6,13 +6,14 @@ import {
   MessageStream,
   rematchParkedStatuses,
   type StatusMatching,
-  streamId
+  streamId,
+  UnitOfWork
 } from "@mm-gateway/domain"
-import { catchUpProjections, inOneTransaction, type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { catchUpProjections, type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type TimerRequirements = ReadModels | EventStore | StatusMatching | SqliteDatabase
+export type TimerRequirements = ReadModels | EventStore | StatusMatching | SqliteDatabase | UnitOfWork
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
@@ -109,10 +110,11 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
 
   /** Parked statuses whose wamid a dispatch result has made known since (a crash may have skipped that step). */
   const rematchParked = Effect.gen(function*() {
+    const { transact } = yield* UnitOfWork
     let cursor: string | null = null
     do {
       const now = yield* Clock.currentTimeMillis
-      const result: { readonly matched: number; readonly nextCursor: string | null } = yield* inOneTransaction(
+      const result: { readonly matched: number; readonly nextCursor: string | null } = yield* transact(
         rematchParkedStatuses(PAGE, cursor, now).pipe(Effect.orDie)
       )
       stats.timers.unparked += result.matched

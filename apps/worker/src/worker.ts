@@ -1,4 +1,4 @@
-import { type EventStore, ProviderGateway, type StatusMatching } from "@mm-gateway/domain"
+import { type EventStore, ProviderGateway, type StatusMatching, type UnitOfWork } from "@mm-gateway/domain"
 import { ChannelCredentials, deriveCredentialsKey, layerCredentials, providerGatewayLayer } from "@mm-gateway/http-adapter"
 import { inboxPathFor, layer as layerSqlite, layerInbox, type ReadModels, type SqliteDatabase, type WebhookInbox, WorkerLease } from "@mm-gateway/sqlite-projection"
 import { Cause, type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
@@ -14,6 +14,7 @@ export type WorkerRequirements =
   | ReadModels
   | StatusMatching
   | SqliteDatabase
+  | UnitOfWork
   | WorkerLease
   | WebhookInbox
   | ProviderGateway

@@ -156,7 +156,7 @@ describe("a template refused as not marketing (SPEC §5: record the category, re
 describe("handleCommand", () => {
   it.effect("decides again on the fresh state after losing a version race", () =>
     Effect.gen(function*() {
-      const inner = yield* makeInMemoryEventStore
+      const inner = (yield* makeInMemoryEventStore).eventStore
       let conflicts = 1
       const racing = EventStore.of({
         ...inner,
@@ -191,7 +191,7 @@ describe("handleCommand", () => {
     const bm = streamId.businessManager(BM)
     const register = (name: string, at: number) => ({ _tag: "RegisterBusinessManager" as const, businessManagerId: BM, name, at })
     /** The in-memory store, counting the stream reads. */
-    const counting = Effect.map(makeInMemoryEventStore, (inner) => {
+    const counting = Effect.map(makeInMemoryEventStore, ({ eventStore: inner }) => {
       const reads = { n: 0 }
       const store = EventStore.of({ ...inner, readStream: (id) => Effect.zipRight(Effect.sync(() => reads.n++), inner.readStream(id)) })
       return { reads, layer: Layer.succeed(EventStore, store) }

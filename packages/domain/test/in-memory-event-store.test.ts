@@ -1,4 +1,5 @@
 import { InMemoryEventStore } from "../src/index.js"
-import { eventStoreContract } from "../testing/index.js"
+import { eventStoreContract, unitOfWorkContract } from "../testing/index.js"
 
 eventStoreContract("in memory", () => InMemoryEventStore)
+unitOfWorkContract("in memory", () => InMemoryEventStore)

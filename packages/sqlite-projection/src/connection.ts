@@ -1,5 +1,7 @@
 /** Connection settings and the write discipline shared by every writer of a database file. */
+import { makeTransactionGate, type TransactionGate } from "@mm-gateway/domain"
 import type BetterSqlite3 from "better-sqlite3"
+import { Effect } from "effect"
 
 export type Database = BetterSqlite3.Database
 
@@ -80,36 +82,67 @@ export const transactionLocal = <T>(db: Database, key: unknown, create: (tx: Tra
   return created
 }
 
+const pauseBeforeRetry = (attempt: number): void =>
+  sleepSync(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 10))
+
 /**
- * Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so a transaction that
- * reads and then writes can never be refused half-way by another process's commit. The busy timeout
- * covers ordinary waiting; a busy error that still escapes is retried with a growing pause (`fn` then
- * runs again, after the failed attempt was rolled back).
+ * Opens a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so a transaction that reads
+ * and then writes can never be refused half-way by another process's commit. The busy timeout covers
+ * ordinary waiting; a busy error that still escapes is retried with a growing pause.
+ */
+export const begin = (db: Database): TransactionState => {
+  const control = controlOf(db)
+  for (let attempt = 0;; attempt++) {
+    try {
+      control.begin.run()
+      break
+    } catch (error) {
+      if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error
+      pauseBeforeRetry(attempt)
+    }
+  }
+  const state: TransactionState = { beforeCommit: [], afterCommit: [], memory: new Map() }
+  inProgress.set(db, state)
+  return state
+}
+
+/** Runs the transaction's deferred writes and commits it; returns what waits for the commit, for the caller to run. */
+export const commit = (db: Database): ReadonlyArray<() => void> => {
+  const state = inProgress.get(db)
+  for (const write of state?.beforeCommit ?? []) write()
+  controlOf(db).commit.run()
+  inProgress.delete(db)
+  return state?.afterCommit ?? []
+}
+
+export const rollback = (db: Database): void => {
+  inProgress.delete(db)
+  if (db.inTransaction) controlOf(db).rollback.run()
+}
+
+/**
+ * Runs `fn` in a transaction of its own (`begin` … `commit`), synchronously; a busy error anywhere in it
+ * rolls it back and runs `fn` again.
  *
  * Inside a transaction already open, `fn` simply runs as part of it (no savepoint): a failure must then
- * roll the whole transaction back, as `inOneTransaction` does, never be caught half-way and committed.
+ * roll the whole transaction back, as the unit of work does, never be caught half-way and committed.
  */
 export const immediate = <A>(db: Database, fn: () => A): A => {
   if (db.inTransaction) return fn()
-  const control = controlOf(db)
   for (let attempt = 0;; attempt++) {
-    const state: TransactionState = { beforeCommit: [], afterCommit: [], memory: new Map() }
     let result: A
+    let committed: ReadonlyArray<() => void>
     try {
-      control.begin.run()
-      inProgress.set(db, state)
+      begin(db)
       result = fn()
-      for (const write of state.beforeCommit) write()
-      control.commit.run()
+      committed = commit(db)
     } catch (error) {
-      if (db.inTransaction) control.rollback.run()
+      rollback(db)
       if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error
-      sleepSync(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 10))
+      pauseBeforeRetry(attempt)
       continue
-    } finally {
-      inProgress.delete(db)
     }
-    for (const then of state.afterCommit) then()
+    for (const then of committed) then()
     return result
   }
 }
@@ -121,7 +154,35 @@ export const retryBusy = <A>(fn: () => A): A => {
       return fn()
     } catch (error) {
       if (!isBusy(error) || attempt >= MAX_BUSY_RETRIES) throw error
-      sleepSync(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 10))
+      pauseBeforeRetry(attempt)
     }
   }
+}
+
+const gates = new WeakMap<Database, TransactionGate>()
+
+/** The connection's gate: one unit of work at a time on it, and no other operation while one is open. */
+export const gateOf = (db: Database): TransactionGate => {
+  let gate = gates.get(db)
+  if (gate === undefined) {
+    gate = makeTransactionGate()
+    gates.set(db, gate)
+  }
+  return gate
+}
+
+/**
+ * A store service whose every operation passes the connection's gate. Services built from other
+ * services gate only their outermost face.
+ */
+export const gated = <S extends object>(db: Database, service: S): S => {
+  const gate = gateOf(db)
+  const out: Record<string, unknown> = {}
+  for (const [name, member] of Object.entries(service)) {
+    out[name] = typeof member !== "function" ? member : (...args: Array<unknown>) => {
+      const result = (member as (...a: Array<unknown>) => unknown)(...args)
+      return Effect.isEffect(result) ? gate.operation(result) : result
+    }
+  }
+  return out as S
 }

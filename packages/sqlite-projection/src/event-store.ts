@@ -1,11 +1,12 @@
-import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, type StreamRead, VersionConflict } from "@mm-gateway/domain"
+import { type DomainEvent, encodeEvent, EventStore, type StoredEvent, type StreamRead, type UnitOfWork, VersionConflict } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
 import { makeCommittedCache } from "./committed-cache.js"
-import { type Database, transactionLocal } from "./connection.js"
+import { type Database, gated, transactionLocal } from "./connection.js"
 import { appendEncoded, appendedInTransaction, headPosition, readAllRows, readStreamRows } from "./event-log.js"
 import { decodeRow, type Projection } from "./projection.js"
 import { projectInline } from "./runner.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
+import { layerUnitOfWork } from "./unit-of-work.js"
 
 /** How many streams the SQLite event store keeps in memory, the most recently used. */
 export const STREAM_CACHE_SIZE = 2000
@@ -107,9 +108,9 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
 
 export const layerEventStore: Layer.Layer<EventStore, never, SqliteDatabase> = Layer.effect(
   EventStore,
-  Effect.map(SqliteDatabase, ({ db, projections }) => makeEventStore(db, projections))
+  Effect.map(SqliteDatabase, ({ db, projections }) => gated(db, makeEventStore(db, projections)))
 )
 
-/** The event store alone on its own database (`:memory:` gives a fresh store each time it is built). */
-export const layerEventStoreFor = (options: SqliteOptions): Layer.Layer<EventStore> =>
-  Layer.provide(layerEventStore, layerDatabase(options))
+/** The event store and its unit of work on their own database (`:memory:` gives a fresh store each time it is built). */
+export const layerEventStoreFor = (options: SqliteOptions): Layer.Layer<EventStore | UnitOfWork> =>
+  Layer.provide(Layer.merge(layerEventStore, layerUnitOfWork), layerDatabase(options))

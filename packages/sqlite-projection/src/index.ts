@@ -4,7 +4,7 @@
  * inbox, and the worker lease.
  */
 export { type CheckpointMode } from "./checkpointer.js"
-export { configure, type Database, DEFAULT_BUSY_TIMEOUT_MS, type Durability, immediate, retryBusy } from "./connection.js"
+export { configure, type Database, DEFAULT_BUSY_TIMEOUT_MS, type Durability, gated, immediate, retryBusy } from "./connection.js"
 export { layerDatabase, openDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 export { layerEventStore, layerEventStoreFor, makeEventStore } from "./event-store.js"
 export {
@@ -21,7 +21,8 @@ export {
   openInbox,
   WebhookInbox
 } from "./inbox.js"
-export { catchUpProjections, inOneTransaction, layer, rebuildProjections } from "./layers.js"
+export { catchUpProjections, layer, rebuildProjections } from "./layers.js"
+export { layerUnitOfWork, makeUnitOfWork } from "./unit-of-work.js"
 export { layerLease, makeLease, WorkerLease } from "./lease.js"
 export { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "./migrations.js"
 export { clampLimit, decodeCursor, encodeCursor, type Page } from "./pagination.js"

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import { type Database, retryBusy } from "./connection.js"
+import { type Database, gated, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 
 /**
@@ -38,5 +38,5 @@ export const makeLease = (db: Database): WorkerLease => {
 
 export const layerLease: Layer.Layer<WorkerLease, never, SqliteDatabase> = Layer.effect(
   WorkerLease,
-  Effect.map(SqliteDatabase, ({ db }) => makeLease(db))
+  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeLease(db)))
 )

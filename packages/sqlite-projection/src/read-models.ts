@@ -12,7 +12,7 @@ import {
   type Waba
 } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
-import type { Database } from "./connection.js"
+import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 import { parse, prepared } from "./projection.js"
@@ -500,5 +500,5 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
 
 export const layerReadModels: Layer.Layer<ReadModels, never, SqliteDatabase> = Layer.effect(
   ReadModels,
-  Effect.map(SqliteDatabase, ({ db }) => makeReadModels(db))
+  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeReadModels(db)))
 )

@@ -1,6 +1,6 @@
 import { type MessageCandidate, type MessageId, StatusMatching } from "@mm-gateway/domain"
 import { Effect, Layer } from "effect"
-import type { Database } from "./connection.js"
+import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { prepared } from "./projection.js"
 import { makeUnmatchedStatuses } from "./unmatched-statuses.js"
@@ -17,7 +17,7 @@ const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as M
  * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
  * `messages` read model (no JSON is parsed on this path, which runs once per status webhook item) and
  * the `unmatched_statuses` table for parked statuses. Everything is synchronous, so a whole webhook can
- * be applied in one `inOneTransaction`.
+ * be applied in one unit of work.
  */
 export const makeStatusMatching = (db: Database) => {
   const parked = makeUnmatchedStatuses(db)
@@ -58,5 +58,5 @@ export const makeStatusMatching = (db: Database) => {
 
 export const layerStatusMatching: Layer.Layer<StatusMatching, never, SqliteDatabase> = Layer.effect(
   StatusMatching,
-  Effect.map(SqliteDatabase, ({ db }) => makeStatusMatching(db))
+  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeStatusMatching(db)))
 )

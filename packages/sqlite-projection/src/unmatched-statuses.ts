@@ -1,6 +1,6 @@
 import type { StatusObservation } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
-import { currentTransaction, type Database, immediate, retryBusy } from "./connection.js"
+import { currentTransaction, type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 
@@ -15,7 +15,7 @@ export interface UnmatchedStatus {
 /**
  * Status reports whose wamid names no message yet (the dispatch result has not been recorded, or the
  * outcome was unknown). The worker parks them here and applies them when the wamid becomes known; with
- * `inOneTransaction` the apply and the `resolve` commit together.
+ * unit of work the apply and the `resolve` commit together.
  */
 export interface UnmatchedStatuses {
   /** Idempotent by `dedupeKey`: the same webhook parked twice is kept once. */
@@ -101,5 +101,5 @@ export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
 
 export const layerUnmatchedStatuses: Layer.Layer<UnmatchedStatuses, never, SqliteDatabase> = Layer.effect(
   UnmatchedStatuses,
-  Effect.map(SqliteDatabase, ({ db }) => makeUnmatchedStatuses(db))
+  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeUnmatchedStatuses(db)))
 )

@@ -1,10 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type MessageId, recordStatusReport, type StatusObservation, StatusMatching } from "@mm-gateway/domain"
+import { type MessageId, recordStatusReport, type StatusObservation, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
 import { Effect } from "effect"
-import { inOneTransaction, layer } from "../src/layers.js"
+import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { UnmatchedStatuses } from "../src/unmatched-statuses.js"
 import { dispatchOutcomeUnknown, dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
+
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
 
 const observation = (wamid: string, status: StatusObservation["status"], timestamp: number, recipient = "16505551234"): StatusObservation => ({
   wamid: wamid as StatusObservation["wamid"],
@@ -48,12 +50,12 @@ describe("StatusMatching on SQLite (the domain port the worker's status path use
       yield* Effect.forEach([requestMessage("m2", { at: 1_000 }), startDispatch("m2", 1, 1_001)], run)
       const report = { channel: "100", bizOpaqueCallbackData: null, observation: observation("w.9", "delivered", 5_000), dedupeKey: "status:w.9:delivered:5000" }
       // Two messages to the recipient are waiting: ambiguous, so parked.
-      const first = yield* inOneTransaction(recordStatusReport(report, 6_000))
+      const first = yield* transact(recordStatusReport(report, 6_000))
       assert.strictEqual(first._tag, "Parked")
       assert.strictEqual(yield* (yield* UnmatchedStatuses).count(), 1)
       yield* run(dispatchSucceeded("m2", 1, "w.9", 7_000))
       // The next report for that wamid matches by wamid and takes the parked one along.
-      const second = yield* inOneTransaction(recordStatusReport({ ...report, observation: observation("w.9", "read", 6_000), dedupeKey: "r" }, 8_000))
+      const second = yield* transact(recordStatusReport({ ...report, observation: observation("w.9", "read", 6_000), dedupeKey: "r" }, 8_000))
       assert.deepStrictEqual(second, { _tag: "Observed", messageId: "m2" as MessageId, matchedBy: "wamid", appended: 1, unparked: 1 })
       assert.strictEqual(yield* (yield* UnmatchedStatuses).count(), 0)
       const m2 = yield* (yield* ReadModels).message("m2")

@@ -1,12 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore } from "@mm-gateway/domain"
+import { EventStore, UnitOfWork } from "@mm-gateway/domain"
 import { Effect, Either } from "effect"
 import { SqliteDatabase } from "../src/database.js"
-import { inOneTransaction, layer } from "../src/layers.js"
+import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "./support.js"
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase>) =>
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase | UnitOfWork>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 const setUp = Effect.forEach(["a", "b"], (id) =>
@@ -16,7 +18,7 @@ describe("many commands in one transaction", () => {
   it.effect("a batch of statuses commits together; a command the domain refuses does not spoil the batch", () =>
     withStore(Effect.gen(function*() {
       yield* setUp
-      const results = yield* inOneTransaction(Effect.forEach([
+      const results = yield* transact(Effect.forEach([
         observe("a", "w.a", "delivered", 10, "marketing_lite"),
         observe("nope", "w.x", "delivered", 10),
         observe("b", "w.b", "read", 11, "marketing_lite")
@@ -33,7 +35,7 @@ describe("many commands in one transaction", () => {
       yield* setUp
       const store = yield* EventStore
       const before = (yield* store.readAll(0, 1000)).length
-      const result = yield* Effect.either(inOneTransaction(Effect.gen(function*() {
+      const result = yield* Effect.either(transact(Effect.gen(function*() {
         yield* run(observe("a", "w.a", "delivered", 10, "marketing_lite"))
         return yield* Effect.fail("stop" as const)
       })))

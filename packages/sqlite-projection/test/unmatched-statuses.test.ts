@@ -1,11 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type StatusObservation, StatusMatching } from "@mm-gateway/domain"
+import { type StatusObservation, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
 import { Effect } from "effect"
-import { inOneTransaction, layer } from "../src/layers.js"
+import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
 import { UnmatchedStatuses } from "../src/unmatched-statuses.js"
 import { dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
+
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
 
 const observation = (wamid: string, status: StatusObservation["status"], timestamp: number): StatusObservation => ({
   wamid: wamid as StatusObservation["wamid"],
@@ -33,7 +35,7 @@ describe("statuses for a wamid not known yet", () => {
       yield* Effect.forEach([requestMessage("m1", { at: 1 }), startDispatch("m1", 1, 2), dispatchSucceeded("m1", 1, "w.1", 3)], run)
       const waiting = yield* parked.forWamid("w.1")
       assert.deepStrictEqual(waiting.map((s) => [s.dedupeKey, s.receivedAt]), [["status:w.1:sent:5", 20]])
-      yield* inOneTransaction(Effect.gen(function*() {
+      yield* transact(Effect.gen(function*() {
         for (const s of waiting) {
           yield* run({ stream: "Message", command: { _tag: "ObserveStatus", messageId: "m1" as never, observation: s.observation, at: 30 } })
         }
@@ -49,7 +51,7 @@ describe("statuses for a wamid not known yet", () => {
     Effect.gen(function*() {
       const parked = yield* UnmatchedStatuses
       const matching = yield* StatusMatching
-      const found = yield* inOneTransaction(Effect.gen(function*() {
+      const found = yield* transact(Effect.gen(function*() {
         const before = yield* parked.forWamid("w.1")
         yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
         const after = yield* matching.parkedFor("w.1")

@@ -1,22 +1,42 @@
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import type { DomainEvent } from "../events.js"
 import { EventStore, satisfies, type StoredEvent, VersionConflict } from "./event-store.js"
+import { makeTransactionGate, UnitOfWork } from "./unit-of-work.js"
 
 /**
- * An event store in memory: for tests, for trying the domain out, and as the reference the
- * event-store contract suite was written against. Not durable.
+ * An event store in memory, with its unit of work: for tests, for trying the domain out, and as the
+ * reference the contract suites were written against. Not durable. A unit of work that fails takes its
+ * appends back.
  */
 export const makeInMemoryEventStore = Effect.sync(() => {
   const log: Array<StoredEvent> = []
   const streams = new Map<string, Array<StoredEvent>>()
-  return EventStore.of({
+  const gate = makeTransactionGate()
+  let mark: number | null = null
+  const unitOfWork = UnitOfWork.of({
+    transact: gate.transact({
+      begin: () => {
+        mark = log.length
+      },
+      commit: () => {
+        mark = null
+      },
+      rollback: () => {
+        const from = mark ?? log.length
+        for (const undone of log.splice(from)) streams.get(undone.streamId)?.pop()
+        for (const [id, events] of streams) if (events.length === 0) streams.delete(id)
+        mark = null
+      }
+    })
+  })
+  const eventStore = EventStore.of({
     readStream: (streamId) =>
-      Effect.sync(() => {
+      gate.operation(Effect.sync(() => {
         const events = streams.get(streamId) ?? []
         return { version: events.length, events: [...events] }
-      }),
+      })),
     append: (streamId, expected, events: ReadonlyArray<DomainEvent>) =>
-      Effect.gen(function*() {
+      gate.operation(Effect.gen(function*() {
         const recordedAt = yield* Clock.currentTimeMillis
         const stream = streams.get(streamId) ?? []
         if (!satisfies(expected, stream.length)) {
@@ -35,14 +55,18 @@ export const makeInMemoryEventStore = Effect.sync(() => {
         }
         streams.set(streamId, stream)
         return { nextVersion: stream.length, lastGlobalPosition: events.length === 0 ? null : log.length }
-      }),
+      })),
     readAll: (after, limit) =>
-      Effect.sync(() => {
+      gate.operation(Effect.sync(() => {
         // Positions are 1-based and dense here, so the slice starts at `after`.
         const start = Math.max(0, after)
         return log.slice(start, start + Math.max(0, limit))
-      })
+      }))
   })
+  return { eventStore, unitOfWork }
 })
 
-export const InMemoryEventStore = Layer.effect(EventStore, makeInMemoryEventStore)
+export const InMemoryEventStore: Layer.Layer<EventStore | UnitOfWork> = Layer.effectContext(
+  Effect.map(makeInMemoryEventStore, ({ eventStore, unitOfWork }) =>
+    Context.add(Context.make(EventStore, eventStore), UnitOfWork, unitOfWork))
+)
