@@ -17,16 +17,22 @@ import type { NotRegistered, ThroughputOutOfRange, TtlOutOfRange, WabaOwnedByAno
 import type { TemplateCommand, TemplateEvent, TemplateState } from "./templates/template.js"
 import { TemplateDecider } from "./templates/template.js"
 
-/** A stream kind: its decider and how its stream ids are spelled (`<Category>-<key>`). */
+/**
+ * A stream kind: its decider, how its stream ids are spelled (`<Category>-<key>`), and the shape of its
+ * stored snapshots — raise `snapshotSchema` whenever the state's shape changes, so snapshots of the old
+ * shape are folded from the events again instead of being read as the new one.
+ */
 export interface StreamKind<Command, Event, State, Error> {
   readonly category: string
   readonly decider: Decider<Command, Event, State, Error>
+  readonly snapshotSchema: number
 }
 
 const kind = <Command, Event, State, Error>(
   category: string,
-  decider: Decider<Command, Event, State, Error>
-): StreamKind<Command, Event, State, Error> => ({ category, decider })
+  decider: Decider<Command, Event, State, Error>,
+  snapshotSchema = 1
+): StreamKind<Command, Event, State, Error> => ({ category, decider, snapshotSchema })
 
 export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManagerEvent, BusinessManagerState, NotRegistered>(
   "BusinessManager",

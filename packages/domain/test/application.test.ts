@@ -186,45 +186,4 @@ describe("handleCommand", () => {
       const store = yield* EventStore
       assert.strictEqual((yield* store.readAll(0, 10)).length, 1)
     }).pipe(Effect.provide(InMemoryEventStore)))
-
-  describe("from a state the caller holds", () => {
-    const bm = streamId.businessManager(BM)
-    const register = (name: string, at: number) => ({ _tag: "RegisterBusinessManager" as const, businessManagerId: BM, name, at })
-    /** The in-memory store, counting the stream reads. */
-    const counting = Effect.map(makeInMemoryEventStore, ({ eventStore: inner }) => {
-      const reads = { n: 0 }
-      const store = EventStore.of({ ...inner, readStream: (id) => Effect.zipRight(Effect.sync(() => reads.n++), inner.readStream(id)) })
-      return { reads, layer: Layer.succeed(EventStore, store) }
-    })
-
-    it.effect("a current state is decided on and appended without reading the stream", () =>
-      Effect.gen(function*() {
-        const { reads, layer } = yield* counting
-        const first = yield* handleCommand(BusinessManagerStream, bm, register("Acme", 1)).pipe(Effect.provide(layer))
-        const readsBefore = reads.n
-        const renamed = yield* handleCommand(BusinessManagerStream, bm, register("Acme Ltd", 2), first).pipe(Effect.provide(layer))
-        assert.deepStrictEqual(renamed.events.map((e) => e._tag), ["BusinessManagerRenamed"])
-        assert.deepStrictEqual([renamed.version, reads.n - readsBefore], [2, 0])
-      }))
-
-    it.effect("a stale state: the stream moved on, so the command is decided again on a fresh read", () =>
-      Effect.gen(function*() {
-        const { layer } = yield* counting
-        const before = { state: BusinessManagerStream.decider.initialState(), version: 0 }
-        yield* handleCommand(BusinessManagerStream, bm, register("Other", 1)).pipe(Effect.provide(layer))
-        // On the stale state this is a registration; the append conflicts, and on the stream it is a rename.
-        const result = yield* handleCommand(BusinessManagerStream, bm, register("Acme", 2), before).pipe(Effect.provide(layer))
-        assert.deepStrictEqual([result.events.map((e) => e._tag), result.version], [["BusinessManagerRenamed"], 2])
-      }))
-
-    it.effect("nothing to do on a stale state is not trusted: the fresh read decides", () =>
-      Effect.gen(function*() {
-        const { layer } = yield* counting
-        const registered = yield* handleCommand(BusinessManagerStream, bm, register("Acme", 1)).pipe(Effect.provide(layer))
-        yield* handleCommand(BusinessManagerStream, bm, register("Other", 2)).pipe(Effect.provide(layer))
-        // On the held state the name is already "Acme": nothing to do there, a rename back on the stream.
-        const result = yield* handleCommand(BusinessManagerStream, bm, register("Acme", 3), registered).pipe(Effect.provide(layer))
-        assert.deepStrictEqual([result.events.map((e) => e._tag), result.version], [["BusinessManagerRenamed"], 3])
-      }))
-  })
 })

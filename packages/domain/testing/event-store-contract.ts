@@ -130,6 +130,47 @@ export const eventStoreContract = (name: string, makeStore: () => Layer.Layer<Ev
         assert.strictEqual(read.version, 2)
       })))
 
+    it.effect("a stream without a snapshot reads back all its events from a snapshot read", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        const empty = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([empty.snapshot, empty.events.length, empty.version], [null, 0, 0])
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1"), bm("1", 2)])
+        const read = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([read.snapshot, read.events.map((e) => e.version), read.version], [null, [1, 2], 2])
+      })))
+
+    it.effect("the snapshot stored with an append comes back with only the events appended after it", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        const state = { _tag: "Registered", name: "name 2", nested: { list: [1, 2], flag: null } }
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1"), bm("1", 2)], { state, schema: 1 })
+        const at2 = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([at2.snapshot, at2.events.length, at2.version], [{ state, version: 2 }, 0, 2])
+        yield* store.append("BusinessManager-1", 2, [bm("1", 3)])
+        const at3 = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([at3.snapshot, at3.events.map((e) => e.version), at3.version], [{ state, version: 2 }, [3], 3])
+        assert.deepStrictEqual(at3.events[0]!.event, bm("1", 3))
+      })))
+
+    it.effect("a snapshot of another shape is not read: the whole stream comes back instead", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1")], { state: { old: true }, schema: 1 })
+        const read = yield* store.readSnapshot("BusinessManager-1", 2)
+        assert.deepStrictEqual([read.snapshot, read.events.map((e) => e.version), read.version], [null, [1], 1])
+      })))
+
+    it.effect("an append refused for its version stores no snapshot", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1")], { state: { n: 1 }, schema: 1 })
+        const refused = yield* Effect.either(store.append("BusinessManager-1", 0, [bm("1", 2)], { state: { n: 2 }, schema: 1 }))
+        assert.isTrue(Either.isLeft(refused))
+        const read = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([read.snapshot, read.version], [{ state: { n: 1 }, version: 1 }, 1])
+      })))
+
     it.effect("recordedAt is set on every stored event", () =>
       run(Effect.gen(function*() {
         const store = yield* EventStore

@@ -54,6 +54,19 @@ export const unitOfWorkContract = (name: string, makeStore: () => Layer.Layer<Ev
         assert.strictEqual((yield* store.readAll(0, 10)).length, 1)
       })))
 
+    it.effect("a rolled-back unit of work takes back the snapshots it stored", () =>
+      run(Effect.gen(function*() {
+        const { transact } = yield* UnitOfWork
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1")], { state: { n: 1 }, schema: 1 })
+        yield* Effect.exit(transact(Effect.zipRight(
+          Effect.orDie(store.append("BusinessManager-1", 1, [renamed("1", 2)], { state: { n: 2 }, schema: 1 })),
+          Effect.fail("undo" as const)
+        )))
+        const read = yield* store.readSnapshot("BusinessManager-1", 1)
+        assert.deepStrictEqual([read.snapshot, read.events.length, read.version], [{ state: { n: 1 }, version: 1 }, 0, 1])
+      })))
+
     it.effect("a defect takes the appends back too", () =>
       run(Effect.gen(function*() {
         const { transact } = yield* UnitOfWork

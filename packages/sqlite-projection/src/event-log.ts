@@ -2,9 +2,8 @@
  * The event table itself: appends with an expected version and reads, on encoded events. Decoding into
  * domain events and projecting happen in `event-store.ts`.
  */
-import { currentTransaction, type Database, immediate, transactionLocal } from "./connection.js"
-
-export type Expected = number | "no_stream" | "stream_exists" | "any"
+import { type ExpectedVersion, satisfies } from "@mm-gateway/domain"
+import { type Database, immediate } from "./connection.js"
 
 export interface EncodedRecord {
   readonly type: string
@@ -62,25 +61,7 @@ const statements = (db: Database): Statements => {
   return s
 }
 
-const accepts = (expected: Expected, actual: number): boolean =>
-  expected === "any" ? true : expected === "no_stream" ? actual === 0 : expected === "stream_exists" ? actual > 0 : actual === expected
-
 export const streamVersion = (db: Database, streamId: string): number => statements(db).version.get(streamId)?.v ?? 0
-
-const APPENDED = Symbol("streams appended in this transaction")
-
-/**
- * In a transaction `immediate` opened, the version each stream was appended up to in it, by whoever
- * appended (every append goes through `appendEncoded`); `null` outside one.
- */
-export const appendedInTransaction = (db: Database): ReadonlyMap<string, number> | null => {
-  const tx = currentTransaction(db)
-  return tx === null ? null : (tx.memory.get(APPENDED) as Map<string, number> | undefined) ?? new Map()
-}
-
-const recordAppended = (db: Database, streamId: string, version: number): void => {
-  transactionLocal(db, APPENDED, () => new Map<string, number>())?.set(streamId, version)
-}
 
 /** Only the events table's own (stream_id, version) key means a lost race; anything else is a bug to surface. */
 const isVersionClash = (error: unknown): boolean => {
@@ -96,17 +77,15 @@ const isVersionClash = (error: unknown): boolean => {
 export const appendEncoded = (
   db: Database,
   streamId: string,
-  expected: Expected,
+  expected: ExpectedVersion,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
-  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void,
-  /** The stream's version as read earlier in the caller's transaction (under its write lock), if it was. */
-  knownVersion?: number
+  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
 ): AppendOutcome => {
   const s = statements(db)
   if (events.length === 0) {
     const actual = streamVersion(db, streamId)
-    return accepts(expected, actual)
+    return satisfies(expected, actual)
       ? { _tag: "Appended", nextVersion: actual, positions: [] }
       : { _tag: "Conflict", actual }
   }
@@ -116,8 +95,8 @@ export const appendEncoded = (
   const ownTransaction = !db.inTransaction
   try {
     return immediate(db, (): AppendOutcome => {
-      const actual = ownTransaction || knownVersion === undefined ? streamVersion(db, streamId) : knownVersion
-      if (!accepts(expected, actual)) return { _tag: "Conflict", actual }
+      const actual = streamVersion(db, streamId)
+      if (!satisfies(expected, actual)) return { _tag: "Conflict", actual }
       const positions: Array<number> = []
       let version = actual
       for (const e of events) {
@@ -125,7 +104,6 @@ export const appendEncoded = (
         const r = s.insert.run(streamId, version, e.type, e.schemaVersion, JSON.stringify(e.data), recordedAt)
         positions.push(Number(r.lastInsertRowid))
       }
-      recordAppended(db, streamId, version)
       within?.(positions, actual + 1)
       return { _tag: "Appended", nextVersion: version, positions }
     })

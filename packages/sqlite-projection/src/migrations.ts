@@ -190,7 +190,17 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   ),
   // A message's API view is derived from its state when read (`resourceOf`), no longer stored beside
   // it: every status rewrote both, and the view was half the JSON the status path serialised and wrote.
-  "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`)
+  "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`),
+  // Each stream's state as of a version, written with the append: a command folds only what follows
+  // it. Derived from the log, so it can be dropped and rebuilt (the rebuild command does both).
+  "0008_snapshots": statements(
+    `CREATE TABLE snapshots (
+      stream_id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      schema INTEGER NOT NULL,
+      state TEXT NOT NULL
+    ) WITHOUT ROWID`
+  )
 }
 
 /** The webhook inbox lives in its own file so webhook ingestion never queues behind the worker's writes. */

@@ -1,6 +1,6 @@
 import type { StatusObservation } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
-import { currentTransaction, type Database, gated, immediate, retryBusy } from "./connection.js"
+import { type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 
@@ -45,14 +45,6 @@ const toStatus = (r: Row): UnmatchedStatus => ({
   receivedAt: r.received_at
 })
 
-/**
- * Marks, in the memory of a transaction `immediate` opened, that the table was seen empty in it. That
- * transaction holds the write lock, so only its own `park` can add a row meanwhile (and forgets the
- * mark): the worker asks for the statuses parked for every wamid it applies a status to, and most of
- * the time there are none at all. One key per database, whichever instance parks.
- */
-const SEEN_EMPTY = Symbol("unmatched statuses seen empty")
-
 export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
   const insert = db.prepare<[string, string, string, string | null, string, number]>(
     `INSERT INTO unmatched_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
@@ -64,27 +56,14 @@ export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
   )
   const remove = db.prepare<[number]>("DELETE FROM unmatched_statuses WHERE id = ?")
   const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM unmatched_statuses")
-  const any = db.prepare<[], { n: number }>("SELECT 1 AS n FROM unmatched_statuses LIMIT 1")
   return {
     park: (s) =>
       Effect.sync(() => {
-        currentTransaction(db)?.memory.delete(SEEN_EMPTY)
         retryBusy(() =>
           insert.run(s.dedupeKey, s.observation.wamid, s.channel, s.observation.recipient, JSON.stringify(s.observation), s.receivedAt)
         )
       }),
-    forWamid: (wamid) =>
-      Effect.sync(() => {
-        const tx = currentTransaction(db)
-        if (tx !== null) {
-          if (tx.memory.has(SEEN_EMPTY)) return []
-          if (any.get() === undefined) {
-            tx.memory.set(SEEN_EMPTY, true)
-            return []
-          }
-        }
-        return byWamid.all(wamid).map(toStatus)
-      }),
+    forWamid: (wamid) => Effect.sync(() => byWamid.all(wamid).map(toStatus)),
     list: (options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -7,7 +7,7 @@ import { afterAll } from "vitest"
 import { databaseFileFrom, DEFAULT_DATABASE, rebuildDatabase } from "../src/cli/rebuild-command.js"
 import { openDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
-import { dumpReadModels, registerBm, registerWaba, requestMessage, run } from "./support.js"
+import { dispatchSucceeded, dumpReadModels, observe, registerBm, registerWaba, requestMessage, run, startDispatch } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-rebuild-cli-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -35,6 +35,34 @@ describe("the rebuild command", () => {
       const result = yield* Effect.promise(() => rebuildDatabase(file))
       assert.strictEqual(result.applied, 4)
       assert.deepStrictEqual(snapshot(), live)
+    }))
+
+  it.effect("drops the snapshots and rebuilds them as the commands stored them; a command starts from a rebuilt one", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "snapshots.sqlite")
+      const commands = [registerBm(2, 1), registerWaba(20, 2, 2), requestMessage("m2", { at: 3 }), startDispatch("m2", 1, 4), dispatchSucceeded("m2", 1, "w.m2", 5)]
+      yield* Effect.provide(Effect.forEach(commands, run, { discard: true }), layer({ path: file }))
+      const snapshots = () => {
+        const db = openDatabase(file)
+        try {
+          return db.prepare("SELECT stream_id, version, schema, state FROM snapshots ORDER BY stream_id").all()
+        } finally {
+          db.close()
+        }
+      }
+      const live = snapshots()
+      assert.isAbove(live.length, 2)
+      const db = openDatabase(file)
+      db.exec("DELETE FROM snapshots")
+      db.close()
+      yield* Effect.promise(() => rebuildDatabase(file))
+      assert.deepStrictEqual(snapshots(), live)
+      // The next command folds only what follows the rebuilt snapshot, and stores the next one.
+      const observed = yield* Effect.provide(run(observe("m2", "w.m2", "delivered", 6, "marketing_lite")), layer({ path: file }))
+      assert.isTrue(Either.isRight(observed))
+      const message = (snapshots() as Array<{ stream_id: string; version: number }>).find((r) => r.stream_id === "Message-m2")
+      const before = (live as Array<{ stream_id: string; version: number }>).find((r) => r.stream_id === "Message-m2")
+      assert.strictEqual(message?.version, before!.version + 1)
     }))
 
   it.effect("takes the file from its argument, then MMGW_DATABASE, then the default", () =>

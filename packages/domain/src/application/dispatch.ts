@@ -21,8 +21,6 @@ export interface DispatchTicket {
   readonly recipient: string
   readonly route: Route
   readonly request: ProviderRequest
-  /** The message's stream as the start left it: the answer is decided on it without reading the stream again. */
-  readonly stream: { readonly state: MessageState; readonly version: number }
 }
 
 export type BeginOutcome =
@@ -66,7 +64,6 @@ export const beginDispatch = (input: { readonly messageId: MessageId; readonly a
       channel: message.request.channel,
       recipient: message.request.to,
       route: message.route,
-      stream: { state: started.state, version: started.version },
       request: {
         provider: channel.config.provider,
         phoneNumberId: channel.config.phoneNumberId,
@@ -162,7 +159,7 @@ export const settleDispatch = (
     if (result._tag === "Accepted") {
       if (!Schema.is(Wamid)(result.wamid)) {
         // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
-        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" }, ticket.stream)
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
         return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
       }
       yield* handleCommand(MessageStream, id, {
@@ -170,14 +167,14 @@ export const settleDispatch = (
         ...base,
         wamid: result.wamid,
         providerStatus: result.messageStatus
-      }, ticket.stream)
+      })
       return settled({ _tag: "Submitted", wamid: result.wamid })
     }
     const classification: ErrorClassification = classifyProviderOutcome(result, ticket.route)
     const { error, httpStatus } = errorOf(result)
     switch (classification._tag) {
       case "Unknown": {
-        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason }, ticket.stream)
+        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: classification.reason })
         return settled({ _tag: "OutcomeUnknown", reason: classification.reason })
       }
       case "Retry": {
@@ -189,7 +186,7 @@ export const settleDispatch = (
           error,
           reason: classification.reason,
           outcome: { _tag: "RetryLater", notBefore }
-        }, ticket.stream)
+        })
         return settled({
           _tag: "RetryLater",
           reason: classification.reason,
@@ -206,7 +203,7 @@ export const settleDispatch = (
           error,
           reason: classification.reason,
           outcome: { _tag: "Final" }
-        }, ticket.stream)
+        })
         yield* applyReactions(handled.events, recordOf(handled.state))
         return settled({ _tag: "Failed", reason: classification.reason })
       }
@@ -220,7 +217,7 @@ export const settleDispatch = (
           error,
           reason: decision.reason,
           outcome: decision.outcome
-        }, ticket.stream)
+        })
         yield* applyReactions(handled.events, recordOf(handled.state))
         const rerouted = handled.events.some((e) => e._tag === "MessageRerouted")
         return settled(rerouted

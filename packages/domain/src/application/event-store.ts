@@ -23,6 +23,27 @@ export interface StreamRead {
   readonly events: ReadonlyArray<StoredEvent>
 }
 
+/**
+ * A stream as a command starts from it: the newest stored snapshot of the asked shape, if there is
+ * one, and the events after it (all the stream's events when there is none).
+ */
+export interface SnapshotRead {
+  readonly snapshot: { readonly state: unknown; readonly version: number } | null
+  readonly events: ReadonlyArray<StoredEvent>
+  /** The stream's version: the number of events in it. */
+  readonly version: number
+}
+
+/**
+ * The stream's state after an append, stored with it. `state` must survive `JSON.stringify` and
+ * `JSON.parse` unchanged; `schema` names its shape, so a snapshot written before the shape changed is
+ * not read back as the new one.
+ */
+export interface Snapshot {
+  readonly state: unknown
+  readonly schema: number
+}
+
 export interface AppendResult {
   readonly nextVersion: number
   /** Global position of the last appended event (`null` when nothing was appended). */
@@ -42,10 +63,14 @@ export class VersionConflict extends Data.TaggedError("VersionConflict")<{
  */
 export class EventStore extends Context.Tag("@mm-gateway/domain/EventStore")<EventStore, {
   readonly readStream: (streamId: string) => Effect.Effect<StreamRead>
+  /** The snapshot of shape `schema` with the events after it: what a command folds to start from. */
+  readonly readSnapshot: (streamId: string, schema: number) => Effect.Effect<SnapshotRead>
+  /** Appends `events` if the stream satisfies `expected`, and stores `snapshot` (the state after them) with them. */
   readonly append: (
     streamId: string,
     expected: ExpectedVersion,
-    events: ReadonlyArray<DomainEvent>
+    events: ReadonlyArray<DomainEvent>,
+    snapshot?: Snapshot
   ) => Effect.Effect<AppendResult, VersionConflict>
   /** Events with `globalPosition > after`, in order, at most `limit` of them. */
   readonly readAll: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>>

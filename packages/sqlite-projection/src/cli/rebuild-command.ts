@@ -1,6 +1,7 @@
 import { openDatabase } from "../database.js"
 import { mainMigrations, migrate } from "../migrations.js"
 import { allProjections } from "../projections/index.js"
+import { snapshotsProjection } from "../snapshots.js"
 import { type CatchUpResult, rebuild } from "../runner.js"
 
 export const DEFAULT_DATABASE = "./data/mm-gateway.sqlite"
@@ -9,12 +10,15 @@ export const DEFAULT_DATABASE = "./data/mm-gateway.sqlite"
 export const databaseFileFrom = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): string =>
   argv[0] ?? env["MMGW_DATABASE"] ?? DEFAULT_DATABASE
 
-/** Opens (and migrates) the file, rebuilds every read model from the log, and closes it. */
+/** Opens (and migrates) the file, rebuilds every read model and the snapshots from the log, and closes it. */
 export const rebuildDatabase = async (file: string, durability: "normal" | "full" = "normal"): Promise<CatchUpResult> => {
   const db = openDatabase(file, durability)
   try {
     await migrate(db, mainMigrations)
-    return rebuild(db, allProjections)
+    const result = rebuild(db, [...allProjections, snapshotsProjection])
+    // Appends keep the snapshots current themselves; a checkpoint for them would only go stale.
+    db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(snapshotsProjection.name)
+    return result
   } finally {
     db.close()
   }

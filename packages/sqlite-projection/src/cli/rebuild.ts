@@ -1,6 +1,6 @@
 /**
- * `node dist/cli/rebuild.js [database-file]` — drops every read model and rebuilds it from the event
- * log. The file defaults to `MMGW_DATABASE`, then `./data/mm-gateway.sqlite`. Safe to run while the
+ * `node dist/cli/rebuild.js [database-file]` — drops every read model and the snapshots and rebuilds
+ * them from the event log. The file defaults to `MMGW_DATABASE`, then `./data/mm-gateway.sqlite`. Safe to run while the
  * api and worker are up (they leave a large backlog to the runner instead of projecting it inline),
  * but their reads are incomplete until it finishes.
  */
@@ -13,7 +13,7 @@ const started = Date.now()
 rebuildDatabase(file, process.env["MMGW_DURABILITY"] === "full" ? "full" : "normal").then(
   (result) => {
     console.log(
-      `rebuilt ${allProjections.length} read models of ${file} from ${result.applied} events (up to position ${result.position}) in ${Date.now() - started} ms`
+      `rebuilt ${allProjections.length} read models and the snapshots of ${file} from ${result.applied} events (up to position ${result.position}) in ${Date.now() - started} ms`
     )
   },
   (error: unknown) => {

@@ -1,5 +1,4 @@
 import { categoryOf, type DomainEvent, Message, type MessageStatus, type ProviderError, type Route } from "@mm-gateway/domain"
-import { type CommittedCache, makeCommittedCache } from "../committed-cache.js"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
 
@@ -135,24 +134,6 @@ const writeMessage = (db: Database, before: Message.MessageRecord | null, versio
   )
 }
 
-/** How many message records the projection keeps parsed in memory, the most recently written. */
-export const MESSAGE_RECORD_CACHE_SIZE = 2000
-
-const recordCaches = new WeakMap<Database, CommittedCache<{ readonly version: number; readonly record: Message.MessageRecord }>>()
-
-/**
- * The records of the rows written lately, as of their version: a status on a recent message finds its
- * state without parsing the row's JSON again (the row's version says whether it still is that state).
- */
-const recordsOf = (db: Database) => {
-  let cache = recordCaches.get(db)
-  if (cache === undefined) {
-    cache = makeCommittedCache(db, MESSAGE_RECORD_CACHE_SIZE)
-    recordCaches.set(db, cache)
-  }
-  return cache
-}
-
 /**
  * One row per message: the folded state, the visible view (`Message.viewOf`, so the read model cannot
  * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
@@ -166,7 +147,6 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages"],
   apply: (db, events) => {
-    const records = recordsOf(db)
     const touched = new Map<
       string,
       { before: Message.MessageRecord | null; version: number; state: Message.MessageState; at: number; changed: boolean }
@@ -176,14 +156,13 @@ export const messagesProjection: Projection = {
       if (categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) continue
       let entry = touched.get(event.messageId)
       if (entry === undefined) {
-        const known = records.get(event.messageId)
-        // The stored state comes back only when the row is not at the version remembered.
-        const row = prepared(db, "SELECT version, CASE WHEN version = ? THEN NULL ELSE state END AS state FROM messages WHERE id = ?")
-          .get(known?.version ?? -1, event.messageId) as { version: number; state: string | null } | undefined
+        const row = prepared(db, "SELECT version, state FROM messages WHERE id = ?").get(event.messageId) as
+          | { version: number; state: string }
+          | undefined
         if (row === undefined) {
           entry = { before: null, version: 0, state: Message.initialState(), at: 0, changed: false }
         } else {
-          const before = row.state === null ? known!.record : parse<Message.MessageRecord>(row.state)
+          const before = parse<Message.MessageRecord>(row.state)
           entry = { before, version: row.version, state: { _tag: "Requested", message: before }, at: 0, changed: false }
         }
         touched.set(event.messageId, entry)
@@ -194,11 +173,8 @@ export const messagesProjection: Projection = {
       entry.at = event.at
       entry.changed = true
     }
-    for (const [id, entry] of touched) {
-      if (entry.changed && entry.state._tag === "Requested") {
-        writeMessage(db, entry.before, entry.version, entry.state.message, entry.at)
-        records.remember(id, { version: entry.version, record: entry.state.message })
-      }
+    for (const entry of touched.values()) {
+      if (entry.changed && entry.state._tag === "Requested") writeMessage(db, entry.before, entry.version, entry.state.message, entry.at)
     }
   }
 }
