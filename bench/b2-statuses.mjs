@@ -162,7 +162,7 @@ export const b2 = async ({ quick, dir, log }) => {
     statusEvents: db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'StatusObserved'").get().n,
     messagesRead: db.prepare("SELECT COUNT(*) AS n FROM messages WHERE status = 'read' AND funnel_stage = 4 AND version = ?")
       .get(EVENTS_PER_DISPATCHED_MESSAGE + 3).n,
-    parked: db.prepare("SELECT COUNT(*) AS n FROM unmatched_statuses").get().n
+    parked: db.prepare("SELECT COUNT(*) AS n FROM parked_statuses").get().n
   }))
   const quarantined = marks.filter((m) => m.state !== "processed").length
   const correct = check.statusEvents === statuses && check.messagesRead === messages && check.parked === 0 && quarantined === 0

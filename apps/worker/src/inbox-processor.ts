@@ -1,17 +1,6 @@
-import {
-  BusinessManagerStream,
-  type EventStore,
-  handleCommand,
-  RecipientStream,
-  recordStatusReport,
-  type StatusMatching,
-  TemplateStream,
-  UserActionStream,
-  UnitOfWork,
-  WabaStream
-} from "@mm-gateway/domain"
+import { type EventStore, handleStreamCommand, recordStatusReport, type StatusMatching, UnitOfWork } from "@mm-gateway/domain"
 import { type InboxEntry, WebhookInbox } from "@mm-gateway/sqlite-projection"
-import { decodeWebhook, quarantineReason, type StreamCommand, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
+import { decodeWebhook, quarantineReason, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
 import { Cause, Clock, Effect, Exit } from "effect"
 import type { WorkerStats } from "./stats.js"
 
@@ -25,24 +14,6 @@ interface Applied {
   readonly refused: ReadonlyArray<string>
 }
 
-const applyStreamCommand = (c: StreamCommand) => {
-  const handled = (() => {
-    switch (c.stream) {
-      case "BusinessManager":
-        return handleCommand(BusinessManagerStream, c.streamId, c.command)
-      case "Waba":
-        return handleCommand(WabaStream, c.streamId, c.command)
-      case "Template":
-        return handleCommand(TemplateStream, c.streamId, c.command)
-      case "Recipient":
-        return handleCommand(RecipientStream, c.streamId, c.command)
-      case "UserAction":
-        return handleCommand(UserActionStream, c.streamId, c.command)
-    }
-  })()
-  return Effect.either(handled as Effect.Effect<{ readonly events: ReadonlyArray<unknown> }, { readonly _tag: string }, EventStore>)
-}
-
 /** Every command of one decoded body, applied in the caller's transaction. */
 const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
   Effect.gen(function*() {
@@ -51,8 +22,8 @@ const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
     let facts = 0
     const refused: Array<string> = []
     for (const c of decoding.commands) {
-      if (c._tag === "StreamCommand") {
-        const result = yield* applyStreamCommand(c)
+      if (c._tag === "StreamFact") {
+        const result = yield* Effect.either(handleStreamCommand(c))
         if (result._tag === "Left") refused.push(`${c.path}: ${c.stream} refused it (${result.left._tag})`)
         else facts += result.right.events.length
         continue

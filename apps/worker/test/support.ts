@@ -267,7 +267,7 @@ export const leaseHolder = (database: string): string | null => {
 export const parkedFor = (database: string, wamid: string): number => {
   const db = new BetterSqlite3(database, { readonly: true })
   try {
-    return (db.prepare("SELECT COUNT(*) AS n FROM unmatched_statuses WHERE wamid = ?").get(wamid) as { n: number }).n
+    return (db.prepare("SELECT COUNT(*) AS n FROM parked_statuses WHERE wamid = ?").get(wamid) as { n: number }).n
   } finally {
     db.close()
   }

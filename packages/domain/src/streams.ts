@@ -71,7 +71,7 @@ export const categoryOf = (id: string): string => {
   return dash === -1 ? id : id.slice(0, dash)
 }
 
-/** Every stream kind by its category, for code that routes commands by stream name (the webhook path). */
+/** Every stream kind by its category: for code that routes a `StreamCommand`, and for rebuilding snapshots from the log. */
 export const streamKinds = {
   BusinessManager: BusinessManagerStream,
   Waba: WabaStream,
@@ -83,3 +83,14 @@ export const streamKinds = {
   UserAction: UserActionStream
 } as const
 export type StreamCategory = keyof typeof streamKinds
+
+type CommandOf<K> = K extends StreamKind<infer Command, infer _Event, infer _State, infer _Error> ? Command : never
+
+/**
+ * A command addressed to one stream: its kind (`stream`), the stream's id (built with `streamId.*`)
+ * and the command. What a process manager (`reactionsTo`) or an adapter (the webhook decoder) hands
+ * to `handleStreamCommand`. `StreamCommand<"Waba">` narrows it to the kinds named.
+ */
+export type StreamCommand<Category extends StreamCategory = StreamCategory> = {
+  readonly [K in Category]: { readonly stream: K; readonly streamId: string; readonly command: CommandOf<(typeof streamKinds)[K]> }
+}[Category]

@@ -44,6 +44,6 @@ export {
   type WabaView
 } from "./read-models.js"
 export { layerStatusMatching, makeStatusMatching } from "./status-matching.js"
-export { layerUnmatchedStatuses, makeUnmatchedStatuses, type UnmatchedStatus, UnmatchedStatuses } from "./unmatched-statuses.js"
+export { layerParkedStatuses, makeParkedStatuses, type ParkedStatusRecord, ParkedStatuses } from "./parked-statuses.js"
 export { catchUp, type CatchUpResult, DEFAULT_BATCH_SIZE, INLINE_GAP_LIMIT, projectInline, rebuild } from "./runner.js"
 export { databaseFileFrom, rebuildDatabase } from "./cli/rebuild-command.js"

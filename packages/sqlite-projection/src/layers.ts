@@ -8,7 +8,7 @@ import { layerReadModels, type ReadModels } from "./read-models.js"
 import { catchUp, type CatchUpResult, rebuild } from "./runner.js"
 import { layerStatusMatching } from "./status-matching.js"
 import { layerUnitOfWork } from "./unit-of-work.js"
-import { layerUnmatchedStatuses, type UnmatchedStatuses } from "./unmatched-statuses.js"
+import { layerParkedStatuses, type ParkedStatuses } from "./parked-statuses.js"
 
 /**
  * Everything on the main database file: the event store (with inline projections) and its unit of
@@ -16,9 +16,9 @@ import { layerUnmatchedStatuses, type UnmatchedStatuses } from "./unmatched-stat
  */
 export const layer = (
   options: SqliteOptions
-): Layer.Layer<SqliteDatabase | EventStore | UnitOfWork | ReadModels | WorkerLease | UnmatchedStatuses | StatusMatching> =>
+): Layer.Layer<SqliteDatabase | EventStore | UnitOfWork | ReadModels | WorkerLease | ParkedStatuses | StatusMatching> =>
   Layer.provideMerge(
-    Layer.mergeAll(layerEventStore, layerUnitOfWork, layerReadModels, layerLease, layerUnmatchedStatuses, layerStatusMatching),
+    Layer.mergeAll(layerEventStore, layerUnitOfWork, layerReadModels, layerLease, layerParkedStatuses, layerStatusMatching),
     layerDatabase(options)
   )
 

@@ -200,6 +200,14 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
       schema INTEGER NOT NULL,
       state TEXT NOT NULL
     ) WITHOUT ROWID`
+  ),
+  // One name for statuses waiting for their message: parked.
+  "0009_parked_statuses": statements(
+    `ALTER TABLE unmatched_statuses RENAME TO parked_statuses`,
+    `DROP INDEX unmatched_statuses_by_wamid`,
+    `DROP INDEX unmatched_statuses_by_time`,
+    `CREATE INDEX parked_statuses_by_wamid ON parked_statuses (wamid)`,
+    `CREATE INDEX parked_statuses_by_time ON parked_statuses (received_at, id)`
   )
 }
 

@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { prepared } from "./projection.js"
-import { makeUnmatchedStatuses } from "./unmatched-statuses.js"
+import { makeParkedStatuses } from "./parked-statuses.js"
 
 interface CandidateRow {
   readonly id: string
@@ -16,11 +16,11 @@ const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as M
 /**
  * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
  * `messages` read model (no JSON is parsed on this path, which runs once per status webhook item) and
- * the `unmatched_statuses` table for parked statuses. Everything is synchronous, so a whole webhook can
+ * the `parked_statuses` table. Everything is synchronous, so a whole webhook can
  * be applied in one unit of work.
  */
 export const makeStatusMatching = (db: Database) => {
-  const parked = makeUnmatchedStatuses(db)
+  const parked = makeParkedStatuses(db)
   return StatusMatching.of({
     byWamid: (wamid) =>
       Effect.sync(() => {

@@ -3,7 +3,7 @@ import { type MessageId, recordStatusReport, type StatusObservation, StatusMatch
 import { Effect } from "effect"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
-import { UnmatchedStatuses } from "../src/unmatched-statuses.js"
+import { ParkedStatuses } from "../src/parked-statuses.js"
 import { dispatchOutcomeUnknown, dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
 
 const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
@@ -52,12 +52,12 @@ describe("StatusMatching on SQLite (the domain port the worker's status path use
       // Two messages to the recipient are waiting: ambiguous, so parked.
       const first = yield* transact(recordStatusReport(report, 6_000))
       assert.strictEqual(first._tag, "Parked")
-      assert.strictEqual(yield* (yield* UnmatchedStatuses).count(), 1)
+      assert.strictEqual(yield* (yield* ParkedStatuses).count(), 1)
       yield* run(dispatchSucceeded("m2", 1, "w.9", 7_000))
       // The next report for that wamid matches by wamid and takes the parked one along.
       const second = yield* transact(recordStatusReport({ ...report, observation: observation("w.9", "read", 6_000), dedupeKey: "r" }, 8_000))
       assert.deepStrictEqual(second, { _tag: "Observed", messageId: "m2" as MessageId, matchedBy: "wamid", appended: 1, unparked: 1 })
-      assert.strictEqual(yield* (yield* UnmatchedStatuses).count(), 0)
+      assert.strictEqual(yield* (yield* ParkedStatuses).count(), 0)
       const m2 = yield* (yield* ReadModels).message("m2")
       assert.deepStrictEqual([m2?.status, m2?.timestamps.deliveredAt], ["read", 5_000])
     }).pipe(Effect.provide(layer({ path: ":memory:" }))))

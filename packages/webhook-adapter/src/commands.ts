@@ -1,33 +1,16 @@
-import type {
-  BusinessManager,
-  PhoneNumberId,
-  Recipient,
-  StatusObservation,
-  Template,
-  UserAction,
-  Waba,
-  WabaId
-} from "@mm-gateway/domain"
+import type { PhoneNumberId, StatusObservation, StreamCommand as DomainStreamCommand, WabaId } from "@mm-gateway/domain"
 
-interface StreamCommandOf<Stream extends string, Command> {
-  readonly _tag: "StreamCommand"
-  readonly stream: Stream
-  /** Built with the domain's `streamId.*`; hand it to `handleCommand` with the matching stream kind. */
-  readonly streamId: string
-  readonly command: Command
+/**
+ * A fact for one stream, ready for the domain's `handleStreamCommand`: the domain's `StreamCommand`
+ * (its `stream` says which kind) with where it came from.
+ */
+export type StreamFact = DomainStreamCommand<"BusinessManager" | "Waba" | "Template" | "Recipient" | "UserAction"> & {
+  readonly _tag: "StreamFact"
   /** A natural key of the fact (same webhook delivered twice → same key). */
   readonly dedupeKey: string
   /** Where in the body the fact came from, e.g. `$.entry[0].changes[1].value`. */
   readonly path: string
 }
-
-/** A domain command for one stream, ready for `handleCommand`. The `stream` tag says which stream kind. */
-export type StreamCommand =
-  | StreamCommandOf<"BusinessManager", BusinessManager.BusinessManagerCommand>
-  | StreamCommandOf<"Waba", Waba.WabaCommand>
-  | StreamCommandOf<"Template", Template.TemplateCommand>
-  | StreamCommandOf<"Recipient", Recipient.RecipientCommand>
-  | StreamCommandOf<"UserAction", UserAction.UserActionCommand>
 
 /**
  * A message status. Status webhooks name Meta's wamid, not the gateway's message: the worker resolves
@@ -44,7 +27,7 @@ export interface StatusReport {
   readonly path: string
 }
 
-export type WebhookCommand = StreamCommand | StatusReport
+export type WebhookCommand = StreamFact | StatusReport
 
 /** Something recognised and deliberately not acted upon. */
 export interface Ignored {

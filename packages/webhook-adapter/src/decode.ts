@@ -11,12 +11,12 @@ import {
   type WabaId
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
-import type { Ignored, Note, Problem, StatusReport, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+import type { Ignored, Note, Problem, StatusReport, StreamFact, WebhookCommand, WebhookDecoding } from "./commands.js"
 import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
 import * as Wire from "./wire.js"
 
-type StreamName = StreamCommand["stream"]
-type CommandOf<S extends StreamName> = Extract<StreamCommand, { readonly stream: S }>["command"]
+type StreamName = StreamFact["stream"]
+type CommandOf<S extends StreamName> = Extract<StreamFact, { readonly stream: S }>["command"]
 
 /**
  * Verified webhook bodies → domain commands. Total: whatever the bytes, the answer is a decoding in
@@ -91,7 +91,7 @@ class Collector {
       return
     }
     // The stream name and the schema are tied by the signature; TypeScript cannot correlate them in the union.
-    this.commands.push({ _tag: "StreamCommand", stream, ...built, command: decoded.right } as StreamCommand)
+    this.commands.push({ _tag: "StreamFact", stream, ...built, command: decoded.right } as StreamFact)
   }
 
   /** The same check for a status report: its observation must fit the domain's `StatusObservation`. */

@@ -1,18 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   BusinessManagerStream,
-  handleCommand,
+  handleStreamCommand,
   InMemoryEventStore,
   loadState,
   mmApiStatus,
-  RecipientStream,
   streamId,
-  TemplateStream,
-  UserActionStream,
   WabaStream
 } from "@mm-gateway/domain"
 import { Effect } from "effect"
-import { decodeWebhook, type StreamCommand } from "../src/index.js"
+import { decodeWebhook, type StreamFact } from "../src/index.js"
 import { AT, fixtureBodies } from "./helpers.js"
 
 /**
@@ -21,23 +18,10 @@ import { AT, fixtureBodies } from "./helpers.js"
  * when the same webhook is delivered again.
  */
 
-const apply = (c: StreamCommand) => {
-  switch (c.stream) {
-    case "BusinessManager":
-      return handleCommand(BusinessManagerStream, c.streamId, c.command).pipe(Effect.map((h) => h.events.length))
-    case "Waba":
-      return handleCommand(WabaStream, c.streamId, c.command).pipe(Effect.map((h) => h.events.length))
-    case "Template":
-      return handleCommand(TemplateStream, c.streamId, c.command).pipe(Effect.map((h) => h.events.length))
-    case "Recipient":
-      return handleCommand(RecipientStream, c.streamId, c.command).pipe(Effect.map((h) => h.events.length))
-    case "UserAction":
-      return handleCommand(UserActionStream, c.streamId, c.command).pipe(Effect.map((h) => h.events.length))
-  }
-}
+const apply = (c: StreamFact) => handleStreamCommand(c).pipe(Effect.map((h) => h.events.length))
 
-const streamCommandsOf = (body: Uint8Array | string, at: number): ReadonlyArray<StreamCommand> =>
-  decodeWebhook(body, at).commands.filter((c): c is StreamCommand => c._tag === "StreamCommand")
+const streamCommandsOf = (body: Uint8Array | string, at: number): ReadonlyArray<StreamFact> =>
+  decodeWebhook(body, at).commands.filter((c): c is StreamFact => c._tag === "StreamFact")
 
 /** Apply every stream command of every body; the number of events appended. */
 const applyAll = (bodies: Iterable<Uint8Array | string>, at: number) =>

@@ -27,7 +27,7 @@ const PYWA_STATUS_WABA = "5467539754836534"
 const PYWA_PHONE = "1122334455667"
 
 const stream = (stream: string, streamId: string, command: unknown, dedupeKey: string, path = VALUE) => ({
-  _tag: "StreamCommand",
+  _tag: "StreamFact",
   stream,
   streamId,
   command,

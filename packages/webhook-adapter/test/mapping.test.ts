@@ -24,7 +24,7 @@ const status = (id: string, s: string, timestamp: unknown = "1764000100", extra:
 
 const decode = (text: string): WebhookDecoding => decodeWebhook(text, AT)
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
-const commandsOf = (d: WebhookDecoding) => plain(d.commands.map((c) => c._tag === "StreamCommand" ? c.command : c.observation))
+const commandsOf = (d: WebhookDecoding) => plain(d.commands.map((c) => c._tag === "StreamFact" ? c.command : c.observation))
 
 describe("batches", () => {
   it("maps every change of every entry, in order", () => {
@@ -241,7 +241,7 @@ describe("messages", () => {
       ]
     })])))
     assert.deepStrictEqual(d.problems, [])
-    assert.deepStrictEqual(plain(d.commands.map((c) => c._tag === "StreamCommand" ? [c.stream, c.streamId, c.dedupeKey, c.command] : null)), [
+    assert.deepStrictEqual(plain(d.commands.map((c) => c._tag === "StreamFact" ? [c.stream, c.streamId, c.dedupeKey, c.command] : null)), [
       ["UserAction", `UserAction-${PHONE}:landing_page_view:c:C1`, `user_action:${PHONE}:landing_page_view:c:C1`, {
         _tag: "RecordUserAction",
         channel: PHONE,
@@ -392,7 +392,7 @@ describe("templates", () => {
       category_update_timestamp: 1746169200
     })
     assert.deepStrictEqual(plain(d.commands), [{
-      _tag: "StreamCommand",
+      _tag: "StreamFact",
       stream: "Template",
       streamId: `Template-${WABA}:welcome_template:en-US`,
       command: {

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { DomainEvent } from "../events.js"
-import type { StreamKind } from "../streams.js"
+import type { DomainError } from "../shared/errors.js"
+import { type StreamCommand, type StreamKind, streamKinds } from "../streams.js"
 import { EventStore, type SnapshotRead } from "./event-store.js"
 
 export interface Handled<Event, State> {
@@ -61,3 +62,11 @@ export const loadState = <Command, Event extends DomainEvent, State, Error>(
 ): Effect.Effect<{ readonly state: State; readonly version: number }, never, EventStore> =>
   Effect.flatMap(EventStore, (store) =>
     Effect.map(store.readSnapshot(streamId, kind.snapshotSchema), (read) => ({ state: stateOf(kind, read), version: read.version })))
+
+/** `handleCommand` for a command addressed by its stream kind's name. */
+export const handleStreamCommand = (c: StreamCommand): Effect.Effect<Handled<DomainEvent, unknown>, DomainError, EventStore> =>
+  handleCommand(
+    streamKinds[c.stream] as unknown as StreamKind<StreamCommand["command"], DomainEvent, unknown, DomainError>,
+    c.streamId,
+    c.command
+  )

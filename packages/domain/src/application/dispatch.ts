@@ -5,8 +5,8 @@ import type { MessageEvent, MessageRecord, MessageState } from "../lifecycle/mes
 import { reactionsTo } from "../lifecycle/reactions.js"
 import { decideReroute } from "../dispatch/reroute.js"
 import { type MessageId, type ProviderError, type Route, Wamid } from "../shared/ids.js"
-import { ChannelStream, MessageStream, RecipientStream, streamId, TemplateStream, WabaStream } from "../streams.js"
-import { handleCommand, loadState } from "./command-handler.js"
+import { ChannelStream, MessageStream, streamId } from "../streams.js"
+import { handleCommand, handleStreamCommand, loadState } from "./command-handler.js"
 import type { EventStore } from "./event-store.js"
 import { loadRouteContext } from "./send-message.js"
 
@@ -110,12 +110,7 @@ const recordOf = (state: MessageState): MessageRecord => {
 export const applyReactions = (events: ReadonlyArray<MessageEvent>, message: MessageRecord) =>
   Effect.forEach(
     events.flatMap((event) => reactionsTo(event, message)),
-    (reaction): Effect.Effect<unknown, never, EventStore> =>
-      reaction.stream === "Recipient"
-        ? handleCommand(RecipientStream, reaction.streamId, reaction.command)
-        : reaction.stream === "Waba"
-        ? Effect.either(handleCommand(WabaStream, reaction.streamId, reaction.command))
-        : Effect.either(handleCommand(TemplateStream, reaction.streamId, reaction.command)),
+    (reaction): Effect.Effect<unknown, never, EventStore> => Effect.either(handleStreamCommand(reaction)),
     { discard: true }
   )
 

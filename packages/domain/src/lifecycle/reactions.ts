@@ -1,15 +1,9 @@
-import type { WabaCommand } from "../onboarding/waba.js"
-import type { RecipientCommand } from "../recipients/recipient.js"
 import type { ProviderError } from "../shared/ids.js"
-import { streamId } from "../streams.js"
-import type { TemplateCommand } from "../templates/template.js"
+import { type StreamCommand, streamId } from "../streams.js"
 import type { MessageEvent, MessageRecord } from "./message.js"
 
 /** A command for another stream, caused by a message event (a process manager's output). */
-export type Reaction =
-  | { readonly streamId: string; readonly stream: "Recipient"; readonly command: RecipientCommand }
-  | { readonly streamId: string; readonly stream: "Waba"; readonly command: WabaCommand }
-  | { readonly streamId: string; readonly stream: "Template"; readonly command: TemplateCommand }
+export type Reaction = StreamCommand<"Recipient" | "Waba" | "Template">
 
 /** 360dialog's "(#200) You must accept the Marketing Messages Lite API terms" arrives as 131055. */
 export const saysTermsNotAccepted = (error: ProviderError): boolean =>

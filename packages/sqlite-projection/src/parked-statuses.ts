@@ -4,7 +4,7 @@ import { type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 
-export interface UnmatchedStatus {
+export interface ParkedStatusRecord {
   readonly id: number
   readonly dedupeKey: string
   readonly channel: string
@@ -17,17 +17,17 @@ export interface UnmatchedStatus {
  * outcome was unknown). The worker parks them here and applies them when the wamid becomes known; with
  * unit of work the apply and the `resolve` commit together.
  */
-export interface UnmatchedStatuses {
+export interface ParkedStatuses {
   /** Idempotent by `dedupeKey`: the same webhook parked twice is kept once. */
-  readonly park: (status: Omit<UnmatchedStatus, "id">) => Effect.Effect<void>
-  readonly forWamid: (wamid: string) => Effect.Effect<ReadonlyArray<UnmatchedStatus>>
+  readonly park: (status: Omit<ParkedStatusRecord, "id">) => Effect.Effect<void>
+  readonly forWamid: (wamid: string) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
   /** Oldest first, e.g. to retry matching by (channel, recipient, time window). */
-  readonly list: (options?: { readonly limit?: number; readonly cursor?: string | null }) => Effect.Effect<Page<UnmatchedStatus>>
+  readonly list: (options?: { readonly limit?: number; readonly cursor?: string | null }) => Effect.Effect<Page<ParkedStatusRecord>>
   readonly resolve: (ids: ReadonlyArray<number>) => Effect.Effect<void>
   readonly count: () => Effect.Effect<number>
 }
 
-export const UnmatchedStatuses = Context.GenericTag<UnmatchedStatuses>("@mm-gateway/sqlite-projection/UnmatchedStatuses")
+export const ParkedStatuses = Context.GenericTag<ParkedStatuses>("@mm-gateway/sqlite-projection/ParkedStatuses")
 
 interface Row {
   readonly id: number
@@ -37,7 +37,7 @@ interface Row {
   readonly received_at: number
 }
 
-const toStatus = (r: Row): UnmatchedStatus => ({
+const toStatus = (r: Row): ParkedStatusRecord => ({
   id: r.id,
   dedupeKey: r.dedupe_key,
   channel: r.channel,
@@ -45,17 +45,17 @@ const toStatus = (r: Row): UnmatchedStatus => ({
   receivedAt: r.received_at
 })
 
-export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
+export const makeParkedStatuses = (db: Database): ParkedStatuses => {
   const insert = db.prepare<[string, string, string, string | null, string, number]>(
-    `INSERT INTO unmatched_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
+    `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
   )
-  const byWamid = db.prepare<[string], Row>("SELECT * FROM unmatched_statuses WHERE wamid = ? ORDER BY id")
+  const byWamid = db.prepare<[string], Row>("SELECT * FROM parked_statuses WHERE wamid = ? ORDER BY id")
   const page = db.prepare<[number, number, number], Row>(
-    "SELECT * FROM unmatched_statuses WHERE (received_at, id) > (?, ?) ORDER BY received_at, id LIMIT ?"
+    "SELECT * FROM parked_statuses WHERE (received_at, id) > (?, ?) ORDER BY received_at, id LIMIT ?"
   )
-  const remove = db.prepare<[number]>("DELETE FROM unmatched_statuses WHERE id = ?")
-  const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM unmatched_statuses")
+  const remove = db.prepare<[number]>("DELETE FROM parked_statuses WHERE id = ?")
+  const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM parked_statuses")
   return {
     park: (s) =>
       Effect.sync(() => {
@@ -78,7 +78,7 @@ export const makeUnmatchedStatuses = (db: Database): UnmatchedStatuses => {
   }
 }
 
-export const layerUnmatchedStatuses: Layer.Layer<UnmatchedStatuses, never, SqliteDatabase> = Layer.effect(
-  UnmatchedStatuses,
-  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeUnmatchedStatuses(db)))
+export const layerParkedStatuses: Layer.Layer<ParkedStatuses, never, SqliteDatabase> = Layer.effect(
+  ParkedStatuses,
+  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeParkedStatuses(db)))
 )

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
-import { UnmatchedStatuses } from "../src/unmatched-statuses.js"
+import { ParkedStatuses } from "../src/parked-statuses.js"
 import { dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
 
 const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
@@ -22,7 +22,7 @@ const observation = (wamid: string, status: StatusObservation["status"], timesta
 describe("statuses for a wamid not known yet", () => {
   it.effect("are parked once per dedupe key, found by wamid, listed oldest first and resolved with the command that applies them", () =>
     Effect.gen(function*() {
-      const parked = yield* UnmatchedStatuses
+      const parked = yield* ParkedStatuses
       yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
       yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 21 })
       yield* parked.park({ dedupeKey: "status:w.2:read:6", channel: "100", observation: observation("w.2", "read", 6), receivedAt: 10 })
@@ -44,12 +44,12 @@ describe("statuses for a wamid not known yet", () => {
       assert.strictEqual((yield* (yield* ReadModels).message("m1"))?.status, "sent")
       assert.deepStrictEqual(yield* parked.forWamid("w.1"), [])
       assert.strictEqual(yield* parked.count(), 1)
-      assert.notInclude(READ_MODEL_TABLES as ReadonlyArray<string>, "unmatched_statuses")
+      assert.notInclude(READ_MODEL_TABLES as ReadonlyArray<string>, "parked_statuses")
     }).pipe(Effect.provide(layer({ path: ":memory:" }))))
 
   it.effect("inside one transaction, a status parked after the table was seen empty is found by its wamid", () =>
     Effect.gen(function*() {
-      const parked = yield* UnmatchedStatuses
+      const parked = yield* ParkedStatuses
       const matching = yield* StatusMatching
       const found = yield* transact(Effect.gen(function*() {
         const before = yield* parked.forWamid("w.1")
