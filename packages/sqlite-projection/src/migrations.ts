@@ -190,7 +190,10 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   ),
   // A message's API view is derived from its state when read (`resourceOf`), no longer stored beside
   // it: every status rewrote both, and the view was half the JSON the status path serialised and wrote.
-  "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`)
+  "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`),
+  // A click is tied to a message of its own channel only, and that is decided when read: a message id
+  // stored on the click row was tied by click id alone, across channels and so across tenants.
+  "0008_clicks_tied_when_read": statements(`ALTER TABLE clicks DROP COLUMN message_id`)
 }
 
 /** The webhook inbox lives in its own file so webhook ingestion never queues behind the worker's writes. */

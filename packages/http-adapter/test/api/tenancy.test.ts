@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Backdoor, backdoor, dispatch, seed, startApi, type TestApi, templateBody } from "./support.js"
+import { type Backdoor, backdoor, dispatch, postWebhook, recordClick, seed, sign, startApi, type TestApi, templateBody } from "./support.js"
 
 /**
  * Tenant isolation: an API key sees only its own Business Managers and what hangs under them; anything
@@ -12,31 +12,60 @@ interface Tenant {
   readonly waba: string
   readonly phone: string
   key: string
+  keyId: string
   message: string
+  /** The message of campaign `campaignOnly`. */
+  other: string
   campaignOnly: string
   wamid: string
+  /** Attributed to `message` by the tenant, no webhook for it. */
   click: string
+  /** Recorded by webhook on the tenant's channel, attributed to nothing. */
+  recordedClick: string
+  /** Recorded by webhook on the tenant's channel and attributed to `other` by the tenant. */
+  recordedAttributedClick: string
 }
 
 let api: TestApi
 let db: Backdoor
-const A: Tenant = { bm: "510000000000001", waba: "510000000000002", phone: "510000000000003", key: "", message: "", campaignOnly: "only-a", wamid: "wamid.TENANT_A", click: "click-a" }
-const B: Tenant = { bm: "520000000000001", waba: "520000000000002", phone: "520000000000003", key: "", message: "", campaignOnly: "only-b", wamid: "wamid.TENANT_B", click: "click-b" }
+const tenant = (n: number, letter: string): Tenant => ({
+  bm: `5${n}0000000000001`,
+  waba: `5${n}0000000000002`,
+  phone: `5${n}0000000000003`,
+  key: "",
+  keyId: "",
+  message: "",
+  other: "",
+  campaignOnly: `only-${letter}`,
+  wamid: `wamid.TENANT_${letter.toUpperCase()}`,
+  click: `click-${letter}`,
+  recordedClick: `click-${letter}-recorded`,
+  recordedAttributedClick: `click-${letter}-recorded-attributed`
+})
+const A = tenant(1, "a")
+const B = tenant(2, "b")
 
 beforeAll(async () => {
   api = await startApi()
   db = await backdoor(api)
   for (const t of [A, B]) {
     await seed(api, t)
-    t.key = (await api.request("POST", "/v1/api-keys", { body: { name: `tenant ${t.bm}`, businessManagerIds: [t.bm] } })).json.secret
+    const key = await api.request("POST", "/v1/api-keys", { body: { name: `tenant ${t.bm}`, businessManagerIds: [t.bm] } })
+    t.key = key.json.secret
+    t.keyId = key.json.id
     const shared = await api.request("POST", `/v1/channels/${t.phone}/messages`, { token: t.key, body: templateBody("16505558001"), headers: { "x-campaign-id": "shared" } })
     expect(shared.status).toBe(202)
     t.message = shared.json.messages[0].id
     await db.run(dispatch(t.message, { wamid: t.wamid }))
     const only = await api.request("POST", `/v1/channels/${t.phone}/messages`, { token: t.key, body: templateBody("16505558002"), headers: { "x-campaign-id": t.campaignOnly } })
     expect(only.status).toBe(202)
+    t.other = only.json.messages[0].id
     const attributed = await api.request("POST", `/v1/clicks/${t.click}/attribution`, { token: t.key, body: { messageId: t.message } })
     expect(attributed.status).toBe(200)
+    await db.run(recordClick(t.phone, t.recordedClick, Date.now()))
+    await db.run(recordClick(t.phone, t.recordedAttributedClick, Date.now()))
+    const recorded = await api.request("POST", `/v1/clicks/${t.recordedAttributedClick}/attribution`, { token: t.key, body: { messageId: t.other } })
+    expect(recorded.status).toBe(200)
   }
 })
 afterAll(async () => {
@@ -155,6 +184,55 @@ describe("write endpoints naming another tenant's resource", () => {
       const r = await api.request(method, path, { token: A.key, ...(body === undefined ? {} : { body }) })
       expect([method, path, r.status, r.json?.error?.code]).toEqual([method, path, 403, "forbidden"])
     }
+  })
+})
+
+describe("a click id recorded on another tenant's channel", () => {
+  let recipient = 16505558300
+  const send = async (t: Tenant) => {
+    const r = await api.request("POST", `/v1/channels/${t.phone}/messages`, { token: t.key, body: templateBody(String(recipient++)) })
+    expect(r.status).toBe(202)
+    return r.json.messages[0].id as string
+  }
+  const attribute = (token: string | undefined, clickId: string, messageId: string) =>
+    api.request("POST", `/v1/clicks/${clickId}/attribution`, { ...(token === undefined ? {} : { token }), body: { messageId } })
+  const clickOn = async (t: Tenant, clickId: string) =>
+    (await api.request("GET", `/v1/channels/${t.phone}/clicks?limit=500`, { token: t.key })).json.items.find((c: { clickId: string }) => c.clickId === clickId)
+
+  it("answers tenant A as a click nobody recorded does, and stays tenant B's: unattributed in B's view, free for B's own message", async () => {
+    const [mine, mineToo, theirs] = [await send(A), await send(A), await send(B)]
+    await db.run(recordClick(B.phone, "click-b-only", Date.now()))
+    const known = await attribute(A.key, "click-b-only", mine)
+    const unknown = await attribute(A.key, "click-never-recorded", mineToo)
+    expect([known.status, unknown.status]).toEqual([200, 200])
+    expect([known.json.clicks, unknown.json.clicks]).toEqual([["click-b-only"], ["click-never-recorded"]])
+    expect(await clickOn(A, "click-b-only")).toBeUndefined()
+    expect(await clickOn(B, "click-b-only")).toMatchObject({ messageId: null })
+    expect((await attribute(B.key, "click-b-only", theirs)).status).toBe(200)
+    expect(await clickOn(B, "click-b-only")).toMatchObject({ messageId: theirs })
+  })
+
+  it("an attribution tenant A made before tenant B's webhook arrived neither ties B's click nor blocks B", async () => {
+    const [mine, theirs] = [await send(A), await send(B)]
+    expect((await attribute(A.key, "click-early", mine)).status).toBe(200)
+    await db.run(recordClick(B.phone, "click-early", Date.now()))
+    expect(await clickOn(B, "click-early")).toMatchObject({ messageId: null })
+    expect((await attribute(B.key, "click-early", theirs)).status).toBe(200)
+    expect(await clickOn(B, "click-early")).toMatchObject({ messageId: theirs })
+    expect((await api.request("GET", `/v1/messages/${mine}`, { token: A.key })).json.clicks).toEqual(["click-early"])
+  })
+
+  it("a click tenant B attributed to its own message is unknown to tenant A (no click_already_attributed), and still B's", async () => {
+    const mine = await send(A)
+    expect((await attribute(A.key, B.recordedAttributedClick, mine)).status).toBe(200)
+    expect(await clickOn(B, B.recordedAttributedClick)).toMatchObject({ messageId: B.other })
+    const again = await attribute(B.key, B.recordedAttributedClick, await send(B))
+    expect([again.status, again.json.error.code]).toEqual([409, "click_already_attributed"])
+  })
+
+  it("the admin sees every channel, so it is still refused a click recorded on another channel than the message's", async () => {
+    const r = await attribute(undefined, B.recordedClick, await send(A))
+    expect([r.status, r.json.error.code]).toEqual([409, "click_on_another_channel"])
   })
 })
 
