@@ -1,7 +1,6 @@
 import { DEVELOPMENT_SECRETS, makeProviderClientConfig, type ProviderClientConfig, providerClientConfig } from "@mm-gateway/http-adapter"
 import type { Durability } from "@mm-gateway/sqlite-projection"
 import { Config, ConfigError, Either, Option, Redacted } from "effect"
-import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 
 export interface WorkerConfig {
@@ -16,7 +15,10 @@ export interface WorkerConfig {
   readonly dispatchUnknownAfterMs: number
   /** Provider requests in flight at once, across all channels. */
   readonly concurrency: number
-  /** Who holds the lease (shown to a second worker waiting for it). */
+  /**
+   * A readable name for this worker in logs and lease records. The lease itself is held under an
+   * instance identity made from it at each start (`newInstanceId`), so two processes never share it.
+   */
   readonly workerId: string
   /** The lease lapses this long after its last renewal (renewed every third of it). */
   readonly leaseTtlMs: number
@@ -68,7 +70,8 @@ const duration = (name: string, fallback: number) =>
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 }))
 
-export const defaultWorkerId = (): string => `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`
+/** The host's name: each start adds its pid and a random part to it in the lease (`newInstanceId`). */
+export const defaultWorkerId = (): string => hostname()
 
 const defaults = {
   mode: "development" as const,

@@ -5,7 +5,7 @@ import { Cause, type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel } fro
 import type { WorkerConfig } from "./config.js"
 import { makeDispatcher } from "./dispatcher.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
-import { keepLease, LEASE_NAME, waitForLease } from "./lease.js"
+import { keepLease, LEASE_NAME, newInstanceId, waitForLease } from "./lease.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
 import { makeTimers } from "./timers.js"
 
@@ -25,20 +25,18 @@ export interface ShutdownControl {
 }
 
 /**
- * One lease session: take the lease, record attempts an earlier holder left in flight as unknown,
- * then run the dispatcher, the inbox processor and the timers until the lease is lost or the worker
- * stops. Closing the session drains the dispatcher (no new starts; requests in flight get up to the
+ * One lease session, under this process's `instance` identity (`newInstanceId`): take the lease,
+ * record attempts an earlier holder left in flight as unknown, then run the dispatcher, the inbox
+ * processor and the timers until the lease is lost or the worker stops. Closing the session drains the dispatcher (no new starts; requests in flight get up to the
  * grace period), then stops the loops, then releases the lease.
  */
-const session = (config: WorkerConfig, stats: WorkerStats, control: ShutdownControl) =>
+const session = (config: WorkerConfig, instance: string, stats: WorkerStats, control: ShutdownControl) =>
   Effect.scoped(
     Effect.gen(function*() {
       const lease = yield* WorkerLease
-      const acquiredAt = yield* waitForLease(config.workerId, config.leaseTtlMs)
-      yield* Effect.addFinalizer(() =>
-        Effect.zipRight(lease.release(LEASE_NAME, config.workerId), Effect.logInfo(`lease released by ${config.workerId}`))
-      )
-      yield* Effect.logInfo(`lease acquired by ${config.workerId}`)
+      const acquiredAt = yield* waitForLease(instance, config.leaseTtlMs)
+      yield* Effect.addFinalizer(() => Effect.zipRight(lease.release(LEASE_NAME, instance), Effect.logInfo(`lease released by ${instance}`)))
+      yield* Effect.logInfo(`lease acquired by ${instance}`)
       let validUntil = acquiredAt + config.leaseTtlMs
       // Stop starting requests a little before the lease could lapse, should renewals fall behind.
       const margin = Math.floor(config.leaseTtlMs / 6)
@@ -69,7 +67,7 @@ const session = (config: WorkerConfig, stats: WorkerStats, control: ShutdownCont
           dispatcher.run,
           inbox.loop,
           every(config.timerIntervalMs, timers.tick),
-          keepLease(config.workerId, config.leaseTtlMs, (until) => {
+          keepLease(instance, config.leaseTtlMs, (until) => {
             validUntil = until
           })
         ],
@@ -78,8 +76,12 @@ const session = (config: WorkerConfig, stats: WorkerStats, control: ShutdownCont
     })
   )
 
-/** The worker: lease sessions one after another, until interrupted. */
-export const workerProgram = (config: WorkerConfig, control: ShutdownControl = { graceMs: config.shutdownGraceMs }) =>
+/** The worker: lease sessions one after another under `instance`, until interrupted. */
+export const workerProgram = (
+  config: WorkerConfig,
+  instance: string,
+  control: ShutdownControl = { graceMs: config.shutdownGraceMs }
+) =>
   Effect.gen(function*() {
     const stats = makeStats()
     let last = makeStats()
@@ -95,21 +97,21 @@ export const workerProgram = (config: WorkerConfig, control: ShutdownControl = {
     )
     yield* Effect.forkScoped(report)
     yield* Effect.logInfo(
-      `worker ${config.workerId}: database ${config.database} (durability ${config.durability}), concurrency ${config.concurrency}, dispatch unknown after ${config.dispatchUnknownAfterMs} ms, mode ${config.mode}`
+      `worker ${config.workerId} (instance ${instance}): database ${config.database} (durability ${config.durability}), concurrency ${config.concurrency}, dispatch unknown after ${config.dispatchUnknownAfterMs} ms, mode ${config.mode}`
     )
     for (;;) {
-      const exit = yield* Effect.exit(session(config, stats, control))
+      const exit = yield* Effect.exit(session(config, instance, stats, control))
       if (Exit.isSuccess(exit)) continue
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
       const lost = Cause.failureOption(exit.cause)
       if (lost._tag === "Some") {
-        yield* Effect.logWarning(`lease lost by ${config.workerId}; waiting to take it again`)
+        yield* Effect.logWarning(`lease lost by ${instance}; waiting to take it again`)
       } else {
         yield* Effect.logError("worker session failed; starting a new one", exit.cause)
         yield* Effect.sleep(1_000)
       }
     }
-  })
+  }).pipe(Effect.annotateLogs("instance", instance))
 
 export interface WorkerOptions {
   /** Wraps the provider port, e.g. to inject faults in tests. */
@@ -138,12 +140,24 @@ export const workerDependencies = (config: WorkerConfig, options: WorkerOptions 
   return Layer.provideMerge(provider, Layer.provideMerge(credentials, storage))
 }
 
-/** The worker as a layer (`Layer.launch` it): it runs while the layer is in use and stops with it. */
-export const workerLayer = (config: WorkerConfig, options: WorkerOptions = {}, control?: ShutdownControl): Layer.Layer<never> =>
-  Layer.scopedDiscard(Effect.forkScoped(workerProgram(config, control))).pipe(Layer.provide(workerDependencies(config, options)))
+/**
+ * The worker as a layer (`Layer.launch` it): it runs while the layer is in use and stops with it. Each
+ * build draws a new lease identity (`newInstanceId`) unless the caller brings the one it made.
+ */
+export const workerLayer = (
+  config: WorkerConfig,
+  options: WorkerOptions = {},
+  control?: ShutdownControl,
+  instance?: string
+): Layer.Layer<never> =>
+  Layer.scopedDiscard(
+    Effect.suspend(() => Effect.forkScoped(workerProgram(config, instance ?? newInstanceId(config.workerId), control)))
+  ).pipe(Layer.provide(workerDependencies(config, options)))
 
 export interface WorkerHandle {
   readonly workerId: string
+  /** The identity it holds the lease under (what the `leases` row names). */
+  readonly instance: string
   /**
    * Stops the worker: no new work, requests in flight get `graceMs` (default: the configured grace) to
    * be answered and recorded, then the lease is released and the databases are closed. `graceMs: 0`
@@ -155,8 +169,9 @@ export interface WorkerHandle {
 /** Runs the worker in this process (tests, the end-to-end test, benchmarks). */
 export const startWorker = (config: WorkerConfig, options: WorkerOptions = {}): WorkerHandle => {
   const control: ShutdownControl = { graceMs: config.shutdownGraceMs }
+  const instance = newInstanceId(config.workerId)
   const fiber = Effect.runFork(
-    Layer.launch(workerLayer(config, options, control)).pipe(
+    Layer.launch(workerLayer(config, options, control, instance)).pipe(
       Effect.annotateLogs("process", "worker"),
       Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Info)
     )
@@ -164,6 +179,7 @@ export const startWorker = (config: WorkerConfig, options: WorkerOptions = {}): 
   let stopped: Promise<void> | null = null
   return {
     workerId: config.workerId,
+    instance,
     stop: (stopOptions = {}) => {
       if (stopped === null) {
         if (stopOptions.graceMs !== undefined) control.graceMs = stopOptions.graceMs

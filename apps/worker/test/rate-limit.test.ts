@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { APP_SECRET, eventually, ok, registerChannel, type SandboxProcess, startApi, startSandboxProcess, type TestApi } from "./support.js"
+import { APP_SECRET, eventually, ok, registerChannel, removeBundles, type SandboxProcess, startApi, startSandboxProcess, type TestApi } from "./support.js"
 import { makeWorkerConfig } from "../src/config.js"
 import { startWorker, type WorkerHandle } from "../src/worker.js"
 import { Effect, LogLevel, Redacted } from "effect"
@@ -48,6 +48,7 @@ afterAll(async () => {
   await sandbox.close()
   await api.close()
   rmSync(dir, { recursive: true, force: true })
+  removeBundles()
 })
 
 const batch = (phone: string, n: number, prefix: string) =>

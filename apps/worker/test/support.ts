@@ -5,7 +5,7 @@ import { type SandboxStats } from "@mm-gateway/sandbox"
 import BetterSqlite3 from "better-sqlite3"
 import { spawn } from "node:child_process"
 import { build } from "esbuild"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import * as net from "node:net"
@@ -288,29 +288,57 @@ export interface SandboxProcess {
   readonly close: () => Promise<void>
 }
 
-let sandboxBundle: Promise<string> | null = null
+// The workspace layout: apps/worker/test → packages/sandbox/src/main.ts, apps/worker/src/main.ts.
+const SANDBOX_MAIN = fileURLToPath(new URL("../../../packages/sandbox/src/main.ts", import.meta.url))
+const WORKER_MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+const WORKER_DEV = fileURLToPath(new URL("../.dev", import.meta.url))
 
 /**
- * The sandbox in a process of its own (bundled from its sources with esbuild): for tests that count
- * on the sandbox's clock, which must not wait behind the work of the api and the worker in this process.
+ * An app's entry point bundled with esbuild from its sources, once per test file, as the release build
+ * bundles it (better-sqlite3, a native addon, stays outside). The bundle is written under the worker's
+ * ignored `.dev/` so that the addon resolves from there; `removeBundles` (in `afterAll`) deletes them.
+ */
+const bundles = new Map<string, Promise<string>>()
+const bundleDirs: Array<string> = []
+const bundle = (entry: string): Promise<string> => {
+  let built = bundles.get(entry)
+  if (built === undefined) {
+    built = (async () => {
+      mkdirSync(WORKER_DEV, { recursive: true })
+      const dir = mkdtempSync(join(WORKER_DEV, "test-bundle-"))
+      bundleDirs.push(dir)
+      const out = join(dir, "main.mjs")
+      await build({
+        entryPoints: [entry],
+        outfile: out,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        conditions: ["source"],
+        external: ["better-sqlite3"],
+        logLevel: "warning",
+        // Some bundled CommonJS code calls require(); give the ESM bundle one.
+        banner: { js: "import { createRequire as __mmgwCreateRequire } from 'node:module'; const require = __mmgwCreateRequire(import.meta.url);" }
+      })
+      return out
+    })()
+    bundles.set(entry, built)
+  }
+  return built
+}
+
+export const removeBundles = () => {
+  for (const dir of bundleDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  bundles.clear()
+}
+
+/**
+ * The sandbox in a process of its own: for tests that count on the sandbox's clock, which must not
+ * wait behind the work of the api and the worker in this process.
  */
 export const startSandboxProcess = async (env: Record<string, string>): Promise<SandboxProcess> => {
-  sandboxBundle ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "mmgw-sandbox-")), "sandbox.mjs")
-    await build({
-      // The workspace layout: apps/worker/test → packages/sandbox/src/main.ts.
-      entryPoints: [fileURLToPath(new URL("../../../packages/sandbox/src/main.ts", import.meta.url))],
-      outfile: out,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["source"],
-      logLevel: "warning"
-    })
-    return out
-  })()
-  const child = spawn(process.execPath, [await sandboxBundle], {
+  const child = spawn(process.execPath, [await bundle(SANDBOX_MAIN)], {
     env: { ...process.env, MMGW_SANDBOX_PORT: "0", MMGW_HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -330,6 +358,44 @@ export const startSandboxProcess = async (env: Record<string, string>): Promise<
     close: async () => {
       child.kill("SIGTERM")
       await exited
+    }
+  }
+}
+
+export interface WorkerProcess {
+  /** The identity it holds the lease under, from its start line. */
+  readonly instance: string
+  /** What it logged so far, a line each. */
+  readonly lines: ReadonlyArray<string>
+  /** Sends `signal` (SIGTERM stops it gracefully, SIGKILL as a crash would); the exit code, once it exited. */
+  readonly stop: (signal: "SIGTERM" | "SIGKILL") => Promise<number | null>
+}
+
+/**
+ * The worker's own process (`src/main.ts`, bundled), configured through the environment as in
+ * production: `env` on top of this process's environment without its `MMGW_*` variables.
+ */
+export const startWorkerProcess = async (env: Record<string, string>): Promise<WorkerProcess> => {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MMGW_")))
+  const child = spawn(process.execPath, [await bundle(WORKER_MAIN)], { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  const lines: Array<string> = []
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const instance = new Promise<string>((resolve, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        lines.push(line)
+        const match = /\(instance (\S+)\)/.exec(line)
+        if (match !== null) resolve(match[1]!)
+      })
+    }
+    void exited.then((code) => reject(new Error(`the worker exited with ${code}:\n${lines.join("\n")}`)))
+  })
+  return {
+    instance: await instance,
+    lines,
+    stop: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
     }
   }
 }

@@ -4,7 +4,7 @@ import { format } from "node:util"
 
 /**
  * How the api and worker processes log: one record per line —
- * `2026-11-29T22:35:57.190Z INFO  lease acquired by host:42:ab12cd process=worker` — with a cause, when
+ * `2026-11-29T22:35:57.190Z INFO  lease acquired by host#42-ab12cd process=worker` — with a cause, when
  * there is one, on the lines after it, indented. One line per record is what `pnpm start` interleaves
  * from three processes and what log collectors split on; Effect's pretty logger spreads a record over
  * several lines (its annotations each on their own).

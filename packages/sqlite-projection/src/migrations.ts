@@ -191,9 +191,12 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   // A message's API view is derived from its state when read (`resourceOf`), no longer stored beside
   // it: every status rewrote both, and the view was half the JSON the status path serialised and wrote.
   "0007_messages_without_view": statements(`ALTER TABLE messages DROP COLUMN view`),
+  // A click is tied to a message of its own channel only, and that is decided when read: a message id
+  // stored on the click row was tied by click id alone, across channels and so across tenants.
+  "0008_clicks_tied_when_read": statements(`ALTER TABLE clicks DROP COLUMN message_id`),
   // Each stream's state as of a version, written with the append: a command folds only what follows
   // it. Derived from the log, so it can be dropped and rebuilt (the rebuild command does both).
-  "0008_snapshots": statements(
+  "0009_snapshots": statements(
     `CREATE TABLE snapshots (
       stream_id TEXT PRIMARY KEY,
       version INTEGER NOT NULL,
@@ -202,7 +205,7 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     ) WITHOUT ROWID`
   ),
   // One name for statuses waiting for their message: parked.
-  "0009_parked_statuses": statements(
+  "0010_parked_statuses": statements(
     `ALTER TABLE unmatched_statuses RENAME TO parked_statuses`,
     `DROP INDEX unmatched_statuses_by_wamid`,
     `DROP INDEX unmatched_statuses_by_time`,

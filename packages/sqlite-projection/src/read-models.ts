@@ -135,10 +135,14 @@ export interface ReadModels {
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
   /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
   readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
-  /** The message a click id is attributed to (the earliest attribution), if any. */
-  readonly clickAttribution: (clickId: string) => Effect.Effect<string | null>
+  /**
+   * The message of `channel` a click id is attributed to (the earliest such attribution), if any.
+   * Attributions are per channel: one to a message elsewhere says nothing about this channel's click.
+   */
+  readonly clickAttribution: (clickId: string, channel: string) => Effect.Effect<string | null>
   /** The channels a click id was recorded on by webhook (none while its webhook has not arrived). */
   readonly clickChannels: (clickId: string) => Effect.Effect<ReadonlyArray<string>>
+  /** The channel's user actions in arrival order, each tied to the message `clickAttribution` names for it. */
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
   /**
    * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
@@ -219,6 +223,16 @@ const channelView = (r: ChannelRow): ChannelView => ({
   registeredAt: r.registered_at,
   updatedAt: r.updated_at
 })
+
+/**
+ * SQL for the message a click id is tied to on a channel: the earliest attribution to a message of that
+ * channel. A click id alone names no tenant — any key may attribute any id, and a click recorded on
+ * another tenant's channel must answer as an unknown one — so an attribution made for a message of one
+ * channel never ties, nor blocks, a click recorded on another.
+ */
+const attributedMessage = (clickId: string, channel: string): string =>
+  `(SELECT a.message_id FROM click_attributions a JOIN messages m ON m.id = a.message_id
+    WHERE a.click_id = ${clickId} AND m.channel = ${channel} ORDER BY a.position LIMIT 1)`
 
 export const makeReadModels = (db: Database): ReadModels => {
   const bmState = (id: string | null): BusinessManager.BusinessManagerState | null => {
@@ -350,12 +364,10 @@ export const makeReadModels = (db: Database): ReadModels => {
         (prepared(db, "SELECT DISTINCT channel FROM clicks WHERE click_id = ? ORDER BY channel").all(clickId) as Array<{ channel: string }>)
           .map((r) => r.channel)
       ),
-    clickAttribution: (clickId) =>
+    clickAttribution: (clickId, channel) =>
       Effect.sync(() => {
-        const row = prepared(db, "SELECT message_id FROM click_attributions WHERE click_id = ? ORDER BY position LIMIT 1").get(clickId) as
-          | { message_id: string }
-          | undefined
-        return row?.message_id ?? null
+        const row = prepared(db, `SELECT ${attributedMessage("@clickId", "@channel")} AS message_id`).get({ clickId, channel }) as { message_id: string | null }
+        return row.message_id
       }),
     clicks: (channel, options = {}) =>
       Effect.sync(() => {
@@ -363,9 +375,10 @@ export const makeReadModels = (db: Database): ReadModels => {
         const after = decodeCursor<[number]>(options.cursor)?.[0] ?? 0
         const rows = prepared(
           db,
-          `SELECT position, action_type, kind, click_id, tracking_token, component, product_id, occurred_at, message_id
-           FROM clicks WHERE channel = ? AND position > ? ORDER BY position LIMIT ?`
-        ).all(channel, after, limit) as Array<{
+          `SELECT c.position, c.action_type, c.kind, c.click_id, c.tracking_token, c.component, c.product_id, c.occurred_at,
+             ${attributedMessage("c.click_id", "c.channel")} AS message_id
+           FROM clicks c WHERE c.channel = @channel AND c.position > @after ORDER BY c.position LIMIT @limit`
+        ).all({ channel, after, limit }) as Array<{
           position: number
           action_type: string
           kind: string

@@ -253,11 +253,16 @@ export class LogModel {
     }
   }
 
-  /** The message a click id was attributed to first (in log order), whichever came first, click or attribution. */
-  clickAttribution(clickId: string): string | null {
+  /**
+   * The message of `channel` a click id was attributed to first (in log order), whichever came first,
+   * click or attribution; attributions to messages of other channels do not count.
+   */
+  clickAttribution(clickId: string, channel: string): string | null {
     const attributions = this.logged("Message")
       .flatMap(([, logged]) => logged)
-      .filter((l) => l.event._tag === "ClickAttributed" && l.event.clickId === clickId)
+      .filter((l) =>
+        l.event._tag === "ClickAttributed" && l.event.clickId === clickId && this.message(l.event.messageId)?.request.channel === channel
+      )
       .sort(byKey((l) => [l.seq]))
     const first = attributions[0]?.event
     return first?._tag === "ClickAttributed" ? first.messageId : null
@@ -277,7 +282,7 @@ export class LogModel {
         component: e.component,
         productId: e.productId,
         occurredAt: e.occurredAt,
-        messageId: e.clickId === null ? null : this.clickAttribution(e.clickId)
+        messageId: e.clickId === null ? null : this.clickAttribution(e.clickId, e.channel)
       }))
   }
 

@@ -351,12 +351,25 @@ describe("read models (inline: visible as soon as the append returns)", () => {
     withStore(Effect.gen(function*() {
       const read = yield* ReadModels
       yield* all([requestMessage("m1", { at: 1 }), requestMessage("m2", { at: 1 })])
-      assert.isNull(yield* read.clickAttribution("k1"))
+      assert.isNull(yield* read.clickAttribution("k1", "100"))
       yield* all([attributeClick("m2", "k1", 5), attributeClick("m1", "k1", 6), userAction(100, "k1", 7)])
-      assert.strictEqual(yield* read.clickAttribution("k1"), "m2")
+      assert.strictEqual(yield* read.clickAttribution("k1", "100"), "m2")
       yield* all([userAction(100, "k2", 8), attributeClick("m1", "k2", 9)])
-      assert.strictEqual(yield* read.clickAttribution("k2"), "m1")
-      assert.isNull(yield* read.clickAttribution("k3"))
+      assert.strictEqual(yield* read.clickAttribution("k2", "100"), "m1")
+      assert.isNull(yield* read.clickAttribution("k3", "100"))
+    })))
+
+  it.effect("click attribution is per channel: an attribution to a message of another channel neither ties nor blocks this channel's click", () =>
+    withStore(Effect.gen(function*() {
+      const read = yield* ReadModels
+      yield* all([requestMessage("elsewhere", { at: 1, channel: 101 }), requestMessage("here", { at: 1 })])
+      // The other channel's message claims the id first, before and after this channel's click arrives.
+      yield* all([attributeClick("elsewhere", "k1", 5), userAction(100, "k1", 6), userAction(100, "k2", 7), attributeClick("elsewhere", "k2", 8)])
+      assert.deepStrictEqual([yield* read.clickAttribution("k1", "101"), yield* read.clickAttribution("k1", "100")], ["elsewhere", null])
+      assert.deepStrictEqual((yield* read.clicks("100")).items.map((c) => [c.clickId, c.messageId]), [["k1", null], ["k2", null]])
+      yield* all([attributeClick("here", "k1", 9)])
+      assert.deepStrictEqual([yield* read.clickAttribution("k1", "101"), yield* read.clickAttribution("k1", "100")], ["elsewhere", "here"])
+      assert.deepStrictEqual((yield* read.clicks("100")).items.map((c) => [c.clickId, c.messageId]), [["k1", "here"], ["k2", null]])
     })))
 
   it.effect("click channels: where a click id was recorded by webhook, none before", () =>

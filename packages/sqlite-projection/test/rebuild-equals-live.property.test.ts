@@ -367,7 +367,9 @@ const readModelsEqualTheModel = (model: LogModel) =>
         assert.deepStrictEqual(yield* read.campaignStats(campaign, [bmId]), model.campaignStats(campaign, [bmId]), `campaign ${campaign} for BM ${bmId}`)
       }
     }
-    for (const k of CLICK_IDS) assert.strictEqual(yield* read.clickAttribution(k), model.clickAttribution(k), `click ${k}`)
+    for (const k of CLICK_IDS) {
+      for (const id of PHONES) assert.strictEqual(yield* read.clickAttribution(k, id), model.clickAttribution(k, id), `click ${k} on ${id}`)
+    }
   })
 
 /** One command through the real store (with its inline projections) and through the model, then compared. */

@@ -274,15 +274,23 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         const now = yield* Clock.currentTimeMillis
         const message = yield* visibleMessage(payload.messageId, now)
         const readModels = yield* ReadModels
-        // A click belongs to the channel whose message was clicked: tying it to a message of another channel
-        // would let one tenant claim another's click. Checked when the click's webhook has arrived; an
-        // attribution made before it is tied by click id alone, which is safe in practice because click
-        // ids are Meta's random ids, handed only to the landing page of the message that was clicked.
-        const channels = yield* readModels.clickChannels(path.clickId)
-        if (channels.length > 0 && !channels.includes(message.channel)) {
+        // A click id alone names no tenant, and a scoped key must not be able to tell another tenant's click
+        // from one that never existed. So a click recorded only on channels the caller cannot see is
+        // treated as an unknown one: the attribution is recorded on the caller's message, as for a click
+        // whose webhook has not arrived yet, and it is per channel (`ReadModels.clickAttribution`): it
+        // never ties, nor blocks, a click recorded on another tenant's channel, which stays unattributed
+        // in that tenant's view and free for its own messages.
+        const recordedOn: Array<string> = []
+        for (const channel of yield* readModels.clickChannels(path.clickId)) {
+          if (yield* Effect.isSuccess(visibleChannel(channel, now))) recordedOn.push(channel)
+        }
+        // A click belongs to the channel whose message was clicked: tying one the caller saw recorded on
+        // another of its channels to this message would be wrong.
+        if (recordedOn.length > 0 && !recordedOn.includes(message.channel)) {
           return yield* Effect.fail(conflict("click_on_another_channel", `click ${path.clickId} was recorded on another channel than message ${payload.messageId}`))
         }
-        const owner = yield* readModels.clickAttribution(path.clickId)
+        // Only attributions on this message's channel count: they are the caller's own.
+        const owner = yield* readModels.clickAttribution(path.clickId, message.channel)
         if (owner !== null && owner !== payload.messageId) {
           return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
         }

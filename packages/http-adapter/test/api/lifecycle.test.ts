@@ -1,7 +1,7 @@
-import { EventStore, handleCommand, type PhoneNumberId, streamId, TemplateStream, UserActionStream, type WabaId } from "@mm-gateway/domain"
+import { EventStore, handleCommand, streamId, TemplateStream, type WabaId } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Backdoor, backdoor, collectPages, dispatch, observe, seed, startApi, type TestApi, templateBody } from "./support.js"
+import { type Backdoor, backdoor, collectPages, dispatch, observe, recordClick, seed, startApi, type TestApi, templateBody } from "./support.js"
 
 /**
  * What the API shows of a message after the worker and the webhooks moved it on: driven here through
@@ -47,19 +47,6 @@ const getMessage = async (id: string) => {
   expect(r.status).toBe(200)
   return r.json
 }
-
-const recordClick = (channel: string, clickId: string, occurredAt: number, actionType = "marketing_messages_link_click") =>
-  handleCommand(UserActionStream, streamId.userAction(channel, actionType, clickId, `token-${clickId}`, occurredAt), {
-    _tag: "RecordUserAction",
-    channel: channel as PhoneNumberId,
-    actionType,
-    clickId,
-    trackingToken: `token-${clickId}`,
-    component: "CTA",
-    productId: null,
-    occurredAt,
-    at: occurredAt
-  })
 
 describe("acceptance is durable before the 202", () => {
   it("another connection reads the message's events as soon as the 202 is in", async () => {

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type EventStore, handleCommand, type MessageId, MessageStream, streamId, type Wamid } from "@mm-gateway/domain"
+import { type EventStore, handleCommand, type MessageId, MessageStream, type PhoneNumberId, streamId, UserActionStream, type Wamid } from "@mm-gateway/domain"
 import { type Database, inboxPathFor, layer as layerSqlite, openInbox, type WebhookInbox } from "@mm-gateway/sqlite-projection"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type ApiConfig, apiConfig } from "../../src/api/config.js"
@@ -165,6 +165,25 @@ export const observe = (
       errors: extra.errorCode === undefined ? [] : [{ code: extra.errorCode, title: "error title", message: "error message", details: null }]
     },
     at: timestamp
+  }))
+
+/** A user action (a click on a message's link) as the worker records it from a webhook on `channel`. */
+export const recordClick = (
+  channel: string,
+  clickId: string,
+  occurredAt: number,
+  actionType = "marketing_messages_link_click"
+): Effect.Effect<void, unknown, EventStore> =>
+  Effect.asVoid(handleCommand(UserActionStream, streamId.userAction(channel, actionType, clickId, `token-${clickId}`, occurredAt), {
+    _tag: "RecordUserAction",
+    channel: channel as PhoneNumberId,
+    actionType,
+    clickId,
+    trackingToken: `token-${clickId}`,
+    component: "CTA",
+    productId: null,
+    occurredAt,
+    at: occurredAt
   }))
 
 /** Pages through a list endpoint with `limit`, returning every item and the number of pages. */
