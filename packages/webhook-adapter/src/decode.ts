@@ -12,6 +12,7 @@ import {
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
 import type { Ignored, Note, Problem, StatusReport, StreamCommand, WebhookCommand, WebhookDecoding } from "./commands.js"
+import { firstViolation } from "./json-limits.js"
 import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
 import * as Wire from "./wire.js"
 
@@ -567,6 +568,13 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
     json = JSON.parse(text)
   } catch (error) {
     out.problem({ path: ROOT, expected: "a JSON document", actual: renderActual(error instanceof Error ? error.message : String(error)) })
+    return
+  }
+  // Before any schema walks it: a body beyond the bounds is not decoded at all, so it is quarantined as
+  // a whole (at the root), with the place and the bound in the reason and none of its content.
+  const beyond = firstViolation(json)
+  if (beyond !== undefined) {
+    out.problem({ path: ROOT, expected: `JSON within the decoder's bounds; ${appendPath(ROOT, beyond.path)} ${beyond.message}` })
     return
   }
   const envelope = out.decode(Wire.Envelope, json, ROOT)

@@ -97,6 +97,33 @@ describe("envelope", () => {
     ])
   })
 
+  it("quarantines a body nested 3000 levels deep whole, naming the place and the bound, quoting none of it", () => {
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+    const zeros = (n: number) => "[0]".repeat(n)
+    const atRoot = decode(deep(3000))
+    assert.deepStrictEqual(atRoot.problems, [{ path: "$", expected: `JSON within the decoder's bounds; $${zeros(32)} is nested deeper than 32 levels` }])
+    // Inside a status that decodes: without the bound it would be reported, its extra field ignored.
+    const status = `{"id":"wamid.A","status":"delivered","timestamp":"1764000100","recipient_id":"16505551234","extra":${deep(3000)}}`
+    const text = `{"object":"whatsapp_business_account","entry":[{"id":"${WABA}","time":${TIME},"changes":[{"field":"messages","value":{"metadata":${JSON.stringify(metadata)},"statuses":[${status}]}}]}]}`
+    const d = decode(text)
+    assert.deepStrictEqual([d.commands.length, d.ignored.length], [0, 0])
+    const reason = quarantineReason(d)
+    assert.strictEqual(reason, `$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].extra${zeros(24)} is nested deeper than 32 levels`)
+    assert.notInclude(reason, "[[")
+  })
+
+  it("quarantines a body with an array, an object or a string beyond its bound", () => {
+    const many = Array.from({ length: 1001 }, (_, i) => status(`wamid.${i}`, "delivered"))
+    assert.strictEqual(quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: many })])))),
+      "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses has more than 1000 items")
+    const wide = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i]))
+    assert.strictEqual(quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: [status("wamid.A", "read", "1764000100", { wide })] })])))),
+      "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].wide has more than 1000 properties")
+    const long = "x".repeat(65_537)
+    const reason = quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: [status("wamid.A", "read", "1764000100", { long })] })]))))
+    assert.strictEqual(reason, "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].long is longer than 65536 characters")
+  })
+
   it("reads a body that starts with a byte-order mark, as text or as bytes", () => {
     const text = `\uFEFF${body(entry(WABA, [change("account_update", { event: "ACCOUNT_DELETED" })]))}`
     assert.strictEqual(decode(text).commands.length, 1)

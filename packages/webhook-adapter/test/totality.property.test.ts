@@ -267,6 +267,39 @@ describe("invariant 8: decoding is total", () => {
     )
   })
 
+  it("fixture bodies with a value beyond a JSON bound put anywhere are quarantined whole, the reason naming the bound", PROPERTY_TEST, () => {
+    const keys = [...fixtureBodies().keys()]
+    const containers = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> => {
+      if (Array.isArray(value)) return [at, ...value.flatMap((v, i) => containers(v, [...at, i]))]
+      if (typeof value === "object" && value !== null) return [at, ...Object.entries(value).flatMap(([k, v]) => containers(v, [...at, k]))]
+      return []
+    }
+    const beyond = fc.constantFrom(
+      ["nested deeper than 32 levels", () => `${"[".repeat(3000)}${"]".repeat(3000)}`],
+      ["more than 1000 items", () => `[${Array.from({ length: 1001 }, () => "1").join(",")}]`],
+      ["more than 1000 properties", () => `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":1`).join(",")}}`],
+      ["longer than 65536 characters", () => JSON.stringify("x".repeat(65_537))]
+    ) as fc.Arbitrary<readonly [string, () => string]>
+    fc.assert(
+      fc.property(fc.constantFrom(...keys), fc.nat(), beyond, (key, pick, [bound, text]) => {
+        const doc = fixtureJson(key)
+        const place = containers(doc)[pick % containers(doc).length]!
+        let parent: any = doc
+        for (const segment of place) parent = parent[segment]
+        // A marker where the value goes, replaced in the text, so the value is never built as an object here.
+        if (Array.isArray(parent)) parent.push("\u0000beyond")
+        else parent["beyond"] = "\u0000beyond"
+        const body = jsonBody(doc).replace(JSON.stringify("\u0000beyond"), text())
+        const d = decodeWebhook(body, AT)
+        total(undefined, body)
+        assert.strictEqual(d.commands.length, 0)
+        assert.deepStrictEqual(d.problems.map((p) => p.path), ["$"])
+        assert.include(quarantineReason(d), bound)
+      }),
+      propertySettings(100)
+    )
+  })
+
   it("a field or an account_update event named like an Object.prototype member is ignored, not looked up on the prototype", () => {
     for (const [field, value] of [["toString", {}], ["account_update", { event: "toString" }], ["account_update", { event: "constructor" }]] as const) {
       const body = { object: "whatsapp_business_account", entry: [{ id: "102290129340398", time: 1743451903, changes: [{ field, value }] }] }
