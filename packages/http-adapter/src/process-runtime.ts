@@ -1,32 +1,11 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, HashMap, Inspectable, List, Logger } from "effect"
-import { format } from "node:util"
+import { lineLogger } from "@mm-gateway/log-line"
+import { Cause, Effect, Logger } from "effect"
 
 /**
- * How the api and worker processes log: one record per line —
- * `2026-11-29T22:35:57.190Z INFO  lease acquired by host:42:ab12cd process=worker` — with a cause, when
- * there is one, on the lines after it, indented. One line per record is what `pnpm start` interleaves
- * from three processes and what log collectors split on; Effect's pretty logger spreads a record over
- * several lines (its annotations each on their own).
- */
-export const lineLogger = Logger.make<unknown, void>(({ annotations, cause, date, logLevel, message, spans }) => {
-  const parts = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : formatValue(m)))
-  let line = `${date.toISOString()} ${logLevel.label.padEnd(5)} ${parts.join(" ")}`
-  const now = date.getTime()
-  for (const span of List.toArray(spans)) line += ` ${span.label}=${now - span.startTime}ms`
-  for (const [key, value] of HashMap.toEntries(annotations)) line += ` ${key}=${formatValue(value)}`
-  if (!Cause.isEmpty(cause)) {
-    line += `\n${Cause.pretty(cause, { renderErrorCause: true }).split("\n").map((l) => `    ${l}`).join("\n")}`
-  }
-  process.stdout.write(`${line}\n`)
-})
-
-const formatValue = (value: unknown): string =>
-  typeof value === "string" ? (/\s/.test(value) ? JSON.stringify(value) : value) : format("%o", Inspectable.toJSON(value))
-
-/**
- * Runs a process's main program with `lineLogger`: SIGINT / SIGTERM interrupt it (exit 0), a failure
- * is logged on its way out (exit 1) — a configuration error names the variable.
+ * Runs a process's main program with `lineLogger` (@mm-gateway/log-line: one line per record, a cause
+ * included): SIGINT / SIGTERM interrupt it (exit 0), a failure is logged on its way out (exit 1) — a
+ * configuration error names the variable.
  *
  * A second SIGINT / SIGTERM during the stop is ignored. The runtime listens for the first one only, so
  * the second would kill the process with its default action, and a stop often brings two: Ctrl-C
