@@ -167,9 +167,11 @@ export const allItems = async (stack: TestStack, path: string): Promise<Array<an
 }
 
 /** Posts a webhook to the api signed as Meta does (the test plays Meta for facts the sandbox does not send). */
-export const postSignedWebhook = async (stack: TestStack, payload: unknown): Promise<Answer> => {
+export const postSignedWebhook = (stack: TestStack, payload: unknown): Promise<Answer> => postSignedBody(stack, JSON.stringify(payload))
+
+/** Posts raw bytes as a webhook signed as Meta does: a verified body need not be JSON to be stored. */
+export const postSignedBody = async (stack: TestStack, body: string | Uint8Array): Promise<Answer> => {
   const { createHmac } = await import("node:crypto")
-  const body = JSON.stringify(payload)
   const signature = createHmac("sha256", SECRETS.MMGW_META_APP_SECRET).update(body).digest("hex")
   const response = await fetch(`${stack.apiUrl}/webhooks/meta`, {
     method: "POST",

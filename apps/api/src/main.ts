@@ -22,4 +22,4 @@ const program = Effect.gen(function*() {
   )
 })
 
-runProcess(program)
+runProcess("api", program)

@@ -41,7 +41,7 @@ interface Decoded {
   readonly decoding: WebhookDecoding
 }
 
-/** Quarantine reason of a body: what could not be decoded, and what the domain refused. */
+/** Quarantine reason of a body, one line per problem: what could not be decoded, and what the domain refused. */
 const reasonOf = (d: Decoded, applied: Applied): string | null => {
   const lines = [quarantineReason(d.decoding), ...applied.refused].filter((l): l is string => l !== null)
   return lines.length === 0 ? null : lines.join("\n")
@@ -77,7 +77,11 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
         if (reason === null) return d.entry.id
         stats.webhooks.quarantined++
         yield* inbox.quarantine(d.entry.id, reason, now)
-        yield* Effect.logWarning(`webhook ${d.entry.id} (${d.entry.source}) quarantined: ${reason}`)
+        // One problem per element of a JSON array: the record stays one line, and no value of the body
+        // is in it (a reason names paths, expectations and kinds of values only).
+        yield* Effect.logWarning(`webhook ${d.entry.id} (${d.entry.source}) quarantined`).pipe(
+          Effect.annotateLogs("problems", reason.split("\n"))
+        )
         return null
       })
 

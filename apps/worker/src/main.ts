@@ -18,6 +18,6 @@ const program = Effect.gen(function*() {
     )
   }
   return yield* Layer.launch(workerLayer(config))
-}).pipe(Effect.annotateLogs("process", "worker"))
+})
 
-runProcess(program)
+runProcess("worker", program)

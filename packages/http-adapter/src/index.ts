@@ -8,4 +8,4 @@ export { type ApiConfig, apiConfig, DEVELOPMENT_SECRETS, type Mode } from "./api
 export { GatewayApi } from "./api/definition.js"
 export { ApiServer, layerApiServer } from "./api/server.js"
 export { CredentialVault, layerCredentials } from "./credentials-store.js"
-export { lineLogger, runProcess } from "./process-runtime.js"
+export { runProcess } from "./process-runtime.js"

@@ -1,31 +1,10 @@
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, HashMap, Inspectable, List, Logger } from "effect"
-import { format } from "node:util"
+import { lineLogger } from "@mm-gateway/log-line"
+import { Cause, Effect, Logger } from "effect"
 
 /**
- * How the api and worker processes log: one record per line —
- * `2026-11-29T22:35:57.190Z INFO  lease acquired by host#42-ab12cd process=worker` — with a cause, when
- * there is one, on the lines after it, indented. One line per record is what `pnpm start` interleaves
- * from three processes and what log collectors split on; Effect's pretty logger spreads a record over
- * several lines (its annotations each on their own).
- */
-export const lineLogger = Logger.make<unknown, void>(({ annotations, cause, date, logLevel, message, spans }) => {
-  const parts = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : formatValue(m)))
-  let line = `${date.toISOString()} ${logLevel.label.padEnd(5)} ${parts.join(" ")}`
-  const now = date.getTime()
-  for (const span of List.toArray(spans)) line += ` ${span.label}=${now - span.startTime}ms`
-  for (const [key, value] of HashMap.toEntries(annotations)) line += ` ${key}=${formatValue(value)}`
-  if (!Cause.isEmpty(cause)) {
-    line += `\n${Cause.pretty(cause, { renderErrorCause: true }).split("\n").map((l) => `    ${l}`).join("\n")}`
-  }
-  process.stdout.write(`${line}\n`)
-})
-
-const formatValue = (value: unknown): string =>
-  typeof value === "string" ? (/\s/.test(value) ? JSON.stringify(value) : value) : format("%o", Inspectable.toJSON(value))
-
-/**
- * Runs a process's main program with `lineLogger`: SIGINT / SIGTERM interrupt it (exit 0), a failure
+ * Runs a process's main program with `lineLogger` (@mm-gateway/log-line: one line per record, a cause
+ * included), each record annotated `process=<name>`: SIGINT / SIGTERM interrupt it (exit 0), a failure
  * is logged on its way out (exit 1) — a configuration error names the variable.
  *
  * A second SIGINT / SIGTERM during the stop is ignored. The runtime listens for the first one only, so
@@ -35,19 +14,21 @@ const formatValue = (value: unknown): string =>
  * unknown outcomes and its lease taken. The stop is bounded (`MMGW_WORKER_SHUTDOWN_GRACE`); SIGKILL
  * still ends it at once.
  */
-export const runProcess = <E, A>(program: Effect.Effect<A, E>): void => {
+export const runProcess = <E, A>(name: string, program: Effect.Effect<A, E>): void => {
+  // Every record of the process, the last one about a failure included, says which process wrote it.
+  const logged = <X, Y>(effect: Effect.Effect<X, Y>) =>
+    effect.pipe(Effect.annotateLogs("process", name), Effect.provide(Logger.replace(Logger.defaultLogger, lineLogger)))
   let signals = 0
   const again = (signal: NodeJS.Signals) => {
     signals += 1
-    if (signals > 1) process.stderr.write(`${new Date().toISOString()} WARN  ${signal} again: already stopping (SIGKILL ends it at once)\n`)
+    if (signals > 1) Effect.runSync(logged(Effect.logWarning(`${signal} again: already stopping (SIGKILL ends it at once)`)))
   }
   process.on("SIGINT", again)
   process.on("SIGTERM", again)
   NodeRuntime.runMain(
-    program.pipe(
-      Effect.tapErrorCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("stopped by a failure", cause))),
-      Effect.provide(Logger.replace(Logger.defaultLogger, lineLogger))
-    ),
+    logged(program.pipe(
+      Effect.tapErrorCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("stopped by a failure", cause)))
+    )),
     // The pretty logger would replace the default one before ours does, and report errors a second time.
     { disablePrettyLogger: true, disableErrorReporting: true }
   )

@@ -1,27 +1,30 @@
-import { Either } from "effect"
+import { lineLogger } from "@mm-gateway/log-line"
+import { Effect, Either, Logger } from "effect"
 import { parseSandboxEnv } from "./config.js"
 import { startSandbox } from "./server.js"
 
+/** A record in the api's and the worker's format, so that `pnpm start` shows three logs of one kind. */
+const log = (record: Effect.Effect<void>): void =>
+  Effect.runSync(record.pipe(Effect.annotateLogs("process", "sandbox"), Effect.provide(Logger.replace(Logger.defaultLogger, lineLogger))))
+
 const parsed = parseSandboxEnv(process.env)
 if (Either.isLeft(parsed)) {
-  for (const problem of parsed.left) console.error(`sandbox: ${problem}`)
+  for (const problem of parsed.left) log(Effect.logError(problem))
   process.exit(1)
 }
-for (const note of parsed.right.notes) console.log(`sandbox: ${note}`)
+for (const note of parsed.right.notes) log(Effect.logInfo(note))
 
 const sandbox = await startSandbox(parsed.right.config).catch((error: unknown) => {
-  console.error(`sandbox: cannot listen on ${parsed.right.config.host}:${parsed.right.config.port}: ${String(error)}`)
+  log(Effect.logError(`cannot listen on ${parsed.right.config.host}:${parsed.right.config.port}: ${String(error)}`))
   process.exit(1)
 })
 const { config } = sandbox
-console.log(
-  [
-    `sandbox: listening on ${sandbox.url} (seed ${sandbox.seed}; repeat this run with MMGW_SANDBOX_SEED=${sandbox.seed})`,
-    `sandbox: webhooks to ${config.webhookUrl}, ${config.webhookBatchSize} per POST every ${config.webhookBatchIntervalMs} ms`,
-    `sandbox: rate limit ${config.rateLimitPerSecond === 0 ? "off" : `${config.rateLimitPerSecond} msg/s per number`}, ` +
-      `not onboarded: ${config.notOnboarded.length === 0 ? "none" : config.notOnboarded.join(", ")}`
-  ].join("\n")
-)
+log(Effect.logInfo(`listening on ${sandbox.url} (seed ${sandbox.seed}; repeat this run with MMGW_SANDBOX_SEED=${sandbox.seed})`))
+log(Effect.logInfo(`webhooks to ${config.webhookUrl}, ${config.webhookBatchSize} per POST every ${config.webhookBatchIntervalMs} ms`))
+log(Effect.logInfo(
+  `rate limit ${config.rateLimitPerSecond === 0 ? "off" : `${config.rateLimitPerSecond} msg/s per number`}, ` +
+    `not onboarded: ${config.notOnboarded.length === 0 ? "none" : config.notOnboarded.join(", ")}`
+))
 
 const stop = () => {
   void sandbox.close().then(() => process.exit(0))

@@ -35,7 +35,11 @@ export interface Ignored {
   readonly why: string
 }
 
-/** Something that should have been decodable and was not: the reason a body goes to quarantine. */
+/**
+ * Something that should have been decodable and was not: the reason a body goes to quarantine. Where
+ * (`path`), what was expected, and what kind of value was there (`actual`: "a number", "a string of 14
+ * characters" — never the value itself, see `describeValue`).
+ */
 export interface Problem {
   readonly path: string
   readonly expected: string

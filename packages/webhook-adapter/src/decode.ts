@@ -12,7 +12,8 @@ import {
 } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
 import type { Ignored, Note, Problem, StatusReport, StreamFact, WebhookCommand, WebhookDecoding } from "./commands.js"
-import { appendPath, decodeAt, describeProblems, problemsOf, renderActual } from "./problems.js"
+import { firstViolation } from "./json-limits.js"
+import { appendPath, decodeAt, describeNotJson, describeProblems, describeValue, problemsOf } from "./problems.js"
 import * as Wire from "./wire.js"
 
 type StreamName = StreamFact["stream"]
@@ -195,7 +196,9 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
     const head = out.decode(Wire.StatusHead, item, path)
     if (head === undefined) return
     if (!isTrackedStatus(head.status)) {
-      out.ignore(path, `status ${renderActual(head.status)} is not tracked (only sent, delivered, read and failed are)`)
+      // Named, as other ignored fields and events are: the reason of an ignored part stays in the decoding
+      // (neither stored nor logged), and a status name is what a reader needs to recognise it.
+      out.ignore(path, `status ${JSON.stringify(head.status)} is not tracked (only sent, delivered, read and failed are)`)
       return
     }
     const decoded = out.decode(Wire.Status, item, path)
@@ -326,7 +329,7 @@ const termsSigned = (value: unknown, ctx: ChangeContext): void => {
     out.problem({
       path: appendPath(valuePath, ["waba_info"]),
       expected: "waba_id or owner_business_id",
-      actual: renderActual((value as { waba_info?: unknown }).waba_info)
+      actual: describeValue((value as { waba_info?: unknown }).waba_info)
     })
   }
 }
@@ -366,7 +369,7 @@ const decodeAccountUpdate = (value: unknown, ctx: ChangeContext): void => {
         out.problem({
           path: appendPath(valuePath, ["ban_info", "waba_ban_state"]),
           expected: "DISABLE, REINSTATE or SCHEDULE_FOR_DISABLE",
-          actual: renderActual(state)
+          actual: describeValue(state)
         })
         return
       }
@@ -512,7 +515,7 @@ const decodeUserPreferences = (value: unknown, ctx: ChangeContext): void => {
     if (p === undefined) return
     const optedOut = p.value === "stop" ? true : p.value === "resume" || p.value === "signup" ? false : null
     if (optedOut === null) {
-      out.problem({ path: appendPath(path, ["value"]), expected: "\"stop\", \"resume\" or \"signup\"", actual: renderActual(p.value) })
+      out.problem({ path: appendPath(path, ["value"]), expected: "\"stop\", \"resume\" or \"signup\"", actual: describeValue(p.value) })
       return
     }
     // Resolved once per change, and only when a preference needs it.
@@ -566,7 +569,14 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
   try {
     json = JSON.parse(text)
   } catch (error) {
-    out.problem({ path: ROOT, expected: "a JSON document", actual: renderActual(error instanceof Error ? error.message : String(error)) })
+    out.problem({ path: ROOT, expected: "a JSON document", actual: describeNotJson(text, error) })
+    return
+  }
+  // Before any schema walks it: a body beyond the bounds is not decoded at all, so it is quarantined as
+  // a whole (at the root), with the place and the bound in the reason and none of its content.
+  const beyond = firstViolation(json)
+  if (beyond !== undefined) {
+    out.problem({ path: ROOT, expected: `JSON within the decoder's bounds; ${appendPath(ROOT, beyond.path)} ${beyond.message}` })
     return
   }
   const envelope = out.decode(Wire.Envelope, json, ROOT)
@@ -590,7 +600,7 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
         if (millis === null) {
           out.notes.push({
             path: appendPath(entryPath, ["time"]),
-            note: `not ${Wire.UNIX_SECONDS} (${renderActual(entry.time)}); the receipt time is used as the fact's time, and the dedupe key says "untimed"`
+            note: `not ${Wire.UNIX_SECONDS} (${describeValue(entry.time)}); the receipt time is used as the fact's time, and the dedupe key says "untimed"`
           })
         }
         time = millis === null ? { millis: at, key: UNTIMED } : { millis, key: String(millis) }
@@ -626,17 +636,18 @@ const decodeBody = (rawBody: Uint8Array | string, at: number, out: Collector): v
 export const decodeWebhook = (rawBody: Uint8Array | string, receivedAt: number): WebhookDecoding => {
   const out = new Collector()
   if (!Number.isSafeInteger(receivedAt) || receivedAt < 0) {
-    out.problem({ path: ROOT, expected: "receivedAt as epoch milliseconds (a non-negative integer)", actual: renderActual(receivedAt) })
+    out.problem({ path: ROOT, expected: "receivedAt as epoch milliseconds (a non-negative integer)", actual: describeValue(receivedAt) })
     return out.result()
   }
   try {
     decodeBody(rawBody, receivedAt, out)
   } catch (error) {
-    // A defect in this package must not lose the body: it goes to quarantine with what went wrong.
+    // A defect in this package must not lose the body: it goes to quarantine with what went wrong. Its
+    // kind only: the message of an error thrown while reading a body can quote the body.
     out.problem({
       path: ROOT,
       expected: "a body this decoder can handle",
-      actual: renderActual(`internal error: ${error instanceof Error ? error.message : String(error)}`)
+      actual: `an internal error (${error instanceof Error ? error.name : describeValue(error)})`
     })
   }
   return out.result()

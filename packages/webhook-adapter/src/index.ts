@@ -6,5 +6,6 @@
 export * from "./commands.js"
 export { dialog360VerificationConfig, load360dialogVerifier } from "./config.js"
 export { decodeWebhook, IGNORED_ACCOUNT_EVENTS, KNOWN_FIELDS, quarantineReason } from "./decode.js"
+export * as JsonLimits from "./json-limits.js"
 export { describeProblems } from "./problems.js"
 export * from "./verify.js"

@@ -12,17 +12,51 @@ export const appendPath = (base: string, segments: ReadonlyArray<PropertyKey>): 
   return out
 }
 
-const MAX_ACTUAL = 80
+const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
 
-/** A short rendering of an offending value: enough to recognise it, never the whole body. */
-export const renderActual = (value: unknown): string => {
-  let text: string
-  try {
-    text = value === undefined ? "undefined" : JSON.stringify(value) ?? String(value)
-  } catch {
-    text = Object.prototype.toString.call(value)
+/**
+ * What a value is, never what it says: its type and size — "a number", "a string of 14 characters",
+ * "an array of 3 items". Quarantine reasons are stored with the body, listed by the API and logged by
+ * the worker; a body's values (recipients' numbers, names, texts) must not travel with them. The path
+ * and the expectation say where to look in the body, which the inbox keeps.
+ */
+export const describeValue = (value: unknown): string => {
+  if (value === null) return "null"
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : `an array of ${count(value.length, "item")}`
+  switch (typeof value) {
+    case "string": {
+      const characters = [...value].length
+      return characters === 0 ? "an empty string" : `a string of ${count(characters, "character")}`
+    }
+    case "number":
+      return Number.isInteger(value) ? "a number" : Number.isFinite(value) ? "a number with a fractional part" : String(value)
+    case "boolean":
+      return "a boolean"
+    case "undefined":
+      return "nothing"
+    case "object": {
+      const properties = Object.keys(value).length
+      return properties === 0 ? "an empty object" : `an object with ${count(properties, "property", "properties")}`
+    }
+    default:
+      return `a ${typeof value}`
   }
-  return text.length > MAX_ACTUAL ? `${text.slice(0, MAX_ACTUAL)}…` : text
+}
+
+/**
+ * Why a text is not JSON, without quoting it: V8's messages can quote the text itself
+ * (`Unexpected token 'h', "hello 1650"... is not valid JSON`), so only the position is taken from them.
+ */
+export const describeNotJson = (text: string, error: unknown): string => {
+  if (text.trim() === "") return text === "" ? "an empty text" : "only white space"
+  const message = error instanceof Error ? error.message : ""
+  const position = /\bposition (\d+)\b/.exec(message)?.[1]
+  const where = message.includes("Unexpected end of JSON input")
+    ? " (it ends before the document does)"
+    : position === undefined
+    ? ""
+    : ` (the parser stopped at position ${position})`
+  return `${count(text.length, "character")} that are not JSON${where}`
 }
 
 const describe = (ast: AST.AST): string => {
@@ -119,9 +153,10 @@ export const problemsOf = (error: ParseResult.ParseError, base: string): Readonl
   walk(error.issue, [], leaves)
   const problems = leaves.map((leaf): Problem => {
     const path = appendPath(base, leaf.path)
-    return leaf.hasActual ? { path, expected: leaf.expected, actual: renderActual(leaf.actual) } : { path, expected: leaf.expected }
+    return leaf.hasActual ? { path, expected: leaf.expected, actual: describeValue(leaf.actual) } : { path, expected: leaf.expected }
   })
-  return problems.length > 0 ? problems : [{ path: base, expected: error.message }]
+  // Not `error.message`: the schema library's own rendering quotes the offending values.
+  return problems.length > 0 ? problems : [{ path: base, expected: "a value of another shape", actual: describeValue(error.issue.actual) }]
 }
 
 type FirstErrorDecoder = (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
@@ -156,7 +191,7 @@ export const decodeAt = <A, I>(
   ))
 }
 
-/** One line per problem, for the quarantine reason. */
+/** One line per problem, for the quarantine reason: where, what was expected, and what kind of value was there. */
 export const describeProblems = (problems: ReadonlyArray<Problem>, max = 10): string => {
   const lines = problems.slice(0, max).map((p) =>
     p.actual === undefined ? `${p.path}: expected ${p.expected}` : `${p.path}: expected ${p.expected}, got ${p.actual}`

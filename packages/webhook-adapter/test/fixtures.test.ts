@@ -245,7 +245,7 @@ const EXPECTED: Record<string, Expectation> = {
   "pywa/message_status.json#group": {
     commands: [],
     problems: [{ path: `${VALUE}.metadata.phone_number_id`, expected: "a phone number id (digits)" }],
-    quarantined: `${VALUE}.metadata.phone_number_id: expected a phone number id (digits), got "<BUSINESS_PHONE_NUMBER_ID>"`
+    quarantined: `${VALUE}.metadata.phone_number_id: expected a phone number id (digits), got a string of 26 characters`
   },
 
   // ---- pywa: templates ----

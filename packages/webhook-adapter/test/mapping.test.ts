@@ -66,11 +66,11 @@ describe("batches", () => {
     assert.deepStrictEqual(d.problems, [{
       path: "$.entry[0].changes[0].value.statuses[0].timestamp",
       expected: "unix seconds (a number or a numeric string)",
-      actual: "\"yesterday\""
+      actual: "a string of 9 characters"
     }])
     assert.strictEqual(
       quarantineReason(d),
-      "$.entry[0].changes[0].value.statuses[0].timestamp: expected unix seconds (a number or a numeric string), got \"yesterday\""
+      "$.entry[0].changes[0].value.statuses[0].timestamp: expected unix seconds (a number or a numeric string), got a string of 9 characters"
     )
   })
 
@@ -87,14 +87,52 @@ describe("envelope", () => {
   it("reports bytes that are not UTF-8, text that is not JSON and a wrong object at the root", () => {
     const notUtf8 = decodeWebhook(new Uint8Array([0x7b, 0xff, 0x7d]), AT)
     assert.deepStrictEqual(notUtf8.problems.map((p) => [p.path, p.expected]), [["$", "UTF-8 text"]])
-    assert.deepStrictEqual(decode("{\"object\":").problems.map((p) => [p.path, p.expected]), [["$", "a JSON document"]])
-    assert.deepStrictEqual(decode(JSON.stringify({ object: "page", entry: [] })).problems, [
-      { path: "$.object", expected: "\"whatsapp_business_account\"", actual: "\"page\"" }
+    assert.deepStrictEqual(decode("{\"object\":").problems, [
+      { path: "$", expected: "a JSON document", actual: "10 characters that are not JSON (it ends before the document does)" }
     ])
-    assert.deepStrictEqual(decode("[]").problems, [{ path: "$", expected: "an object", actual: "[]" }])
+    assert.deepStrictEqual(decode(JSON.stringify({ object: "page", entry: [] })).problems, [
+      { path: "$.object", expected: "\"whatsapp_business_account\"", actual: "a string of 4 characters" }
+    ])
+    assert.deepStrictEqual(decode("[]").problems, [{ path: "$", expected: "an object", actual: "an empty array" }])
     assert.deepStrictEqual(decode(JSON.stringify({ object: "whatsapp_business_account" })).problems, [
       { path: "$.entry", expected: "an array (the property is missing)" }
     ])
+  })
+
+  it("quarantines a body nested 3000 levels deep whole, naming the place and the bound, quoting none of it", () => {
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+    const zeros = (n: number) => "[0]".repeat(n)
+    const atRoot = decode(deep(3000))
+    assert.deepStrictEqual(atRoot.problems, [{ path: "$", expected: `JSON within the decoder's bounds; $${zeros(32)} is nested deeper than 32 levels` }])
+    // Inside a status that decodes: without the bound it would be reported, its extra field ignored.
+    const status = `{"id":"wamid.A","status":"delivered","timestamp":"1764000100","recipient_id":"16505551234","extra":${deep(3000)}}`
+    const text = `{"object":"whatsapp_business_account","entry":[{"id":"${WABA}","time":${TIME},"changes":[{"field":"messages","value":{"metadata":${JSON.stringify(metadata)},"statuses":[${status}]}}]}]}`
+    const d = decode(text)
+    assert.deepStrictEqual([d.commands.length, d.ignored.length], [0, 0])
+    const reason = quarantineReason(d)
+    assert.strictEqual(reason, `$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].extra${zeros(24)} is nested deeper than 32 levels`)
+    assert.notInclude(reason, "[[")
+  })
+
+  it("quarantines a body with an array, an object or a string beyond its bound", () => {
+    const many = Array.from({ length: 1001 }, (_, i) => status(`wamid.${i}`, "delivered"))
+    assert.strictEqual(quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: many })])))),
+      "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses has more than 1000 items")
+    const wide = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i]))
+    assert.strictEqual(quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: [status("wamid.A", "read", "1764000100", { wide })] })])))),
+      "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].wide has more than 1000 properties")
+    const long = "x".repeat(65_537)
+    const reason = quarantineReason(decode(body(entry(WABA, [change("messages", { metadata, statuses: [status("wamid.A", "read", "1764000100", { long })] })]))))
+    assert.strictEqual(reason, "$: expected JSON within the decoder's bounds; $.entry[0].changes[0].value.statuses[0].long is longer than 65536 characters")
+  })
+
+  it("says why a text is not JSON without quoting it (V8's messages quote the text around the error)", () => {
+    assert.deepStrictEqual(decode("hello 16505551234").problems, [{ path: "$", expected: "a JSON document", actual: "17 characters that are not JSON" }])
+    assert.deepStrictEqual(decode("{\"to\":\"16505551234\" x}").problems, [
+      { path: "$", expected: "a JSON document", actual: "22 characters that are not JSON (the parser stopped at position 20)" }
+    ])
+    assert.deepStrictEqual(decode(" \n").problems, [{ path: "$", expected: "a JSON document", actual: "only white space" }])
+    assert.deepStrictEqual(decode("").problems, [{ path: "$", expected: "a JSON document", actual: "an empty text" }])
   })
 
   it("reads a body that starts with a byte-order mark, as text or as bytes", () => {
@@ -166,7 +204,14 @@ describe("messages", () => {
   })
 
   it("reports an error code that is not an integer as a problem, and keeps the other statuses", () => {
-    for (const code of [131049.5, 1e300, 2 ** 53, "131049", null]) {
+    const found: ReadonlyArray<readonly [unknown, string]> = [
+      [131049.5, "a number with a fractional part"],
+      [1e300, "a number"],
+      [2 ** 53, "a number"],
+      ["131049", "a string of 6 characters"],
+      [null, "null"]
+    ]
+    for (const [code, actual] of found) {
       const d = decode(body(entry(WABA, [change("messages", {
         metadata,
         statuses: [status("wamid.A", "failed", "1764000100", { errors: [{ code, title: "Message not delivered" }] }), status("wamid.B", "sent")]
@@ -174,7 +219,7 @@ describe("messages", () => {
       assert.deepStrictEqual(d.problems, [{
         path: "$.entry[0].changes[0].value.statuses[0].errors[0].code",
         expected: "an error code (an integer)",
-        actual: JSON.stringify(code)
+        actual
       }], String(code))
       assert.deepStrictEqual(d.commands.map((c) => c.path), ["$.entry[0].changes[0].value.statuses[1]"])
     }
@@ -281,7 +326,7 @@ describe("account_update", () => {
 
   it("MM_LITE_TERMS_SIGNED without waba_id or owner_business_id is a problem", () => {
     const d = decodeEvent({ event: "MM_LITE_TERMS_SIGNED", waba_info: {} })
-    assert.deepStrictEqual(d.problems, [{ path: "$.entry[0].changes[0].value.waba_info", expected: "waba_id or owner_business_id", actual: "{}" }])
+    assert.deepStrictEqual(d.problems, [{ path: "$.entry[0].changes[0].value.waba_info", expected: "waba_id or owner_business_id", actual: "an empty object" }])
   })
 
   it("falls back to the receipt time when entry[].time is missing or a placeholder, and notes it", () => {
@@ -354,7 +399,7 @@ describe("account_update", () => {
     assert.deepStrictEqual(unknown.problems, [{
       path: "$.entry[0].changes[0].value.ban_info.waba_ban_state",
       expected: "DISABLE, REINSTATE or SCHEDULE_FOR_DISABLE",
-      actual: "\"PAUSE\""
+      actual: "a string of 5 characters"
     }])
   })
 
@@ -430,7 +475,7 @@ describe("templates", () => {
     assert.deepStrictEqual(d.problems, [{
       path: "$.entry[0].changes[0].value.new_category",
       expected: "MARKETING, UTILITY or AUTHENTICATION",
-      actual: "\"PROMOTIONAL\""
+      actual: "a string of 11 characters"
     }])
     const status = decodeTemplate("message_template_status_update", { ...key, event: "APPROVED", message_template_category: "SERVICE" })
     assert.deepStrictEqual(status.problems.map((p) => p.path), ["$.entry[0].changes[0].value.message_template_category"])
@@ -475,5 +520,50 @@ describe("user_preferences", () => {
     ])
     assert.deepStrictEqual(d.ignored.map((i) => i.path), ["$.entry[0].changes[0].value.user_preferences[0]"])
     assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].changes[0].value.user_preferences[1].value"])
+  })
+})
+
+describe("quarantine reasons", () => {
+  const RECIPIENT = "16505550123"
+  const NAME = "Jane Doe"
+
+  it("name the path, the expectation and the kind of value found, never the value: one line per problem", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      statuses: [{
+        id: "wamid.A",
+        status: "failed",
+        timestamp: `+${RECIPIENT}`,
+        recipient_id: Number(RECIPIENT),
+        biz_opaque_callback_data: [NAME, RECIPIENT],
+        pricing: { category: { name: NAME }, billable: "yes" },
+        errors: [{ code: 131049.5, title: Number(RECIPIENT), message: { text: `call ${NAME}` } }]
+      }]
+    })])))
+    const at = "$.entry[0].changes[0].value.statuses[0]"
+    assert.deepStrictEqual(quarantineReason(d)?.split("\n"), [
+      `${at}.timestamp: expected unix seconds (a number or a numeric string), got a string of 12 characters`,
+      `${at}.recipient_id: expected a string, got a number`,
+      `${at}.biz_opaque_callback_data: expected a string, got an array of 2 items`,
+      `${at}.pricing.category: expected a string, got an object with 1 property`,
+      `${at}.pricing.billable: expected a boolean, got a string of 3 characters`,
+      `${at}.errors[0].code: expected an error code (an integer), got a number with a fractional part`,
+      `${at}.errors[0].title: expected a string, got a number`,
+      `${at}.errors[0].message: expected a string, got an object with 1 property`
+    ])
+    assert.notInclude(quarantineReason(d), "5550123")
+    assert.notInclude(quarantineReason(d), NAME)
+  })
+
+  it("a defect while decoding quarantines the body with the error's kind, not its message (which can quote the body)", () => {
+    // The only way into the decoder's last-resort catch from outside: bytes whose length cannot be read.
+    const hostile = new Proxy(new Uint8Array([0x7b]), {
+      get: (target, key) => {
+        if (key === "length") throw new SyntaxError(`"${RECIPIENT}" is not valid JSON`)
+        return Reflect.get(target, key)
+      }
+    })
+    const d = decodeWebhook(hostile, AT)
+    assert.deepStrictEqual(d.problems, [{ path: "$", expected: "a body this decoder can handle", actual: "an internal error (SyntaxError)" }])
   })
 })

@@ -267,6 +267,84 @@ describe("invariant 8: decoding is total", () => {
     )
   })
 
+  it("fixture bodies with a value beyond a JSON bound put anywhere are quarantined whole, the reason naming the bound", PROPERTY_TEST, () => {
+    const keys = [...fixtureBodies().keys()]
+    const containers = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> => {
+      if (Array.isArray(value)) return [at, ...value.flatMap((v, i) => containers(v, [...at, i]))]
+      if (typeof value === "object" && value !== null) return [at, ...Object.entries(value).flatMap(([k, v]) => containers(v, [...at, k]))]
+      return []
+    }
+    const beyond = fc.constantFrom(
+      ["nested deeper than 32 levels", () => `${"[".repeat(3000)}${"]".repeat(3000)}`],
+      ["more than 1000 items", () => `[${Array.from({ length: 1001 }, () => "1").join(",")}]`],
+      ["more than 1000 properties", () => `{${Array.from({ length: 1001 }, (_, i) => `"k${i}":1`).join(",")}}`],
+      ["longer than 65536 characters", () => JSON.stringify("x".repeat(65_537))]
+    ) as fc.Arbitrary<readonly [string, () => string]>
+    fc.assert(
+      fc.property(fc.constantFrom(...keys), fc.nat(), beyond, (key, pick, [bound, text]) => {
+        const doc = fixtureJson(key)
+        const place = containers(doc)[pick % containers(doc).length]!
+        let parent: any = doc
+        for (const segment of place) parent = parent[segment]
+        // A marker where the value goes, replaced in the text, so the value is never built as an object here.
+        if (Array.isArray(parent)) parent.push("\u0000beyond")
+        else parent["beyond"] = "\u0000beyond"
+        const body = jsonBody(doc).replace(JSON.stringify("\u0000beyond"), text())
+        const d = decodeWebhook(body, AT)
+        total(undefined, body)
+        assert.strictEqual(d.commands.length, 0)
+        assert.deepStrictEqual(d.problems.map((p) => p.path), ["$"])
+        assert.include(quarantineReason(d), bound)
+      }),
+      propertySettings(100)
+    )
+  })
+
+  it("a quarantine reason quotes nothing of the body: a number, a name or a text planted anywhere in a fixture, or just before it stops being JSON", PROPERTY_TEST, () => {
+    const keys = [...fixtureBodies().keys()]
+    const originals = new Map(keys.map((key) => [key, fixtureJson(key)]))
+    const paths = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> => {
+      if (Array.isArray(value)) return [at, ...value.flatMap((v, i) => paths(v, [...at, i]))]
+      if (typeof value === "object" && value !== null) return [at, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...at, k]))]
+      return [at]
+    }
+    const planting = fc.record({
+      key: fc.constantFrom(...keys),
+      pick: fc.nat(),
+      digits: fc.integer({ min: 1000, max: 9999 }),
+      shape: fc.constantFrom("number", "phone", "name", "nested"),
+      broken: fc.boolean()
+    })
+    fc.assert(
+      fc.property(planting, ({ broken, digits, key, pick, shape }) => {
+        // Seven digits that nothing in a reason (indices, sizes, positions) can spell by chance.
+        const secret = `555${digits}`
+        const number = `1650${secret}`
+        const value = shape === "number" ? Number(number) : shape === "phone" ? `+${number}` : shape === "name" ? `Jane ${number}` : [number, { to: number }]
+        const original = originals.get(key)
+        const candidates = paths(original).filter((p) => p.length > 0)
+        const path = candidates[pick % candidates.length]!
+        const planted = structuredClone(original) as Record<string | number, unknown>
+        let parent: Record<string | number, unknown> = planted
+        for (const segment of path.slice(0, -1)) parent = parent[segment] as Record<string | number, unknown>
+        parent[path[path.length - 1]!] = value
+        let text = JSON.stringify(planted)
+        if (broken) {
+          // A stray character right after the planted value: the parser's message would quote it.
+          const end = text.indexOf(number) + number.length
+          const after = text[end] === "\"" ? end + 1 : end
+          text = `${text.slice(0, after)}x${text.slice(after)}`
+        }
+        const d = decodeWebhook(text, AT)
+        if (broken) assert.strictEqual(d.problems[0]?.path, "$", "a body that is not JSON is a problem at the root")
+        const reason = quarantineReason(d) ?? ""
+        assert.notInclude(reason, secret, `the reason quotes the body: ${reason}`)
+        for (const note of d.notes) assert.notInclude(note.note, secret, `a note quotes the body: ${note.note}`)
+      }),
+      propertySettings(300)
+    )
+  })
+
   it("a field or an account_update event named like an Object.prototype member is ignored, not looked up on the prototype", () => {
     for (const [field, value] of [["toString", {}], ["account_update", { event: "toString" }], ["account_update", { event: "constructor" }]] as const) {
       const body = { object: "whatsapp_business_account", entry: [{ id: "102290129340398", time: 1743451903, changes: [{ field, value }] }] }

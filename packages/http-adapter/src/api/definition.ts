@@ -35,6 +35,15 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Aut
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
 
+/**
+ * Every body of a `/v1` request is checked against the JSON bounds (`JsonLimits` of
+ * @mm-gateway/webhook-adapter) after authentication and before the framework decodes it, so no
+ * schema, error message or request hash ever walks a document nested too deep for the stack.
+ */
+export class JsonBodyBounds extends HttpApiMiddleware.Tag<JsonBodyBounds>()("JsonBodyBounds", {
+  failure: BadRequest
+}) {}
+
 const Digits = (name: string) =>
   Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => `${name} must be digits only` })
 const BusinessId = HttpApiSchema.param("businessId", Digits("businessId"))
@@ -199,6 +208,8 @@ export class V1Api extends HttpApi.make("v1")
   .add(TemplatesGroup)
   .add(MessagesGroup)
   .add(InboxGroup)
+  // The one declared first runs last: authentication, then the bounds, then the endpoint's own decoding.
+  .middleware(JsonBodyBounds)
   .middleware(Authentication)
   .addError(BadRequest)
   .addError(PayloadTooLarge)

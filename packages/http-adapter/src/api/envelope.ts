@@ -1,5 +1,7 @@
-import { HttpApiError, type HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { HttpApiError, type HttpApp, HttpMethod, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { JsonLimits } from "@mm-gateway/webhook-adapter"
+import { Cause, Effect, Layer, Option } from "effect"
+import { JsonBodyBounds } from "./definition.js"
 import { badRequest, envelopeJson, invalidRequest, NotFound, PayloadTooLarge } from "./errors.js"
 
 /** The dotted path of a decode issue (`["template", "name"]` → `template.name`, array indexes included). */
@@ -49,6 +51,35 @@ const bodyFailure = (u: unknown): "invalid_json" | "too_large" | null =>
     : null
 
 const bodyError = (kind: "invalid_json" | "too_large") => (kind === "too_large" ? tooLarge() : invalidJson())
+
+/** A body beyond the JSON bounds, as a validation error naming the place and the bound. */
+export const boundsError = (violation: JsonLimits.Violation) => {
+  const field = dottedPath(violation.path)
+  return invalidRequest(field, field === "" ? `the request body ${violation.message}` : `${field}: ${violation.message}`)
+}
+
+/**
+ * The JSON bounds in front of the framework's body decoding. The platform caches `request.text`, so the
+ * decoder reads the same text again. A body that cannot be read or parsed is left to the decoder, which
+ * answers it as before (`payload_too_large`, `invalid_json`).
+ */
+export const JsonBodyBoundsLive = Layer.succeed(
+  JsonBodyBounds,
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    HttpMethod.hasBody(request.method)
+      ? Effect.flatMap(Effect.option(request.text), (text) => {
+        if (Option.isNone(text)) return Effect.void
+        let document: unknown
+        try {
+          document = JSON.parse(text.value)
+        } catch {
+          return Effect.void
+        }
+        const violation = JsonLimits.firstViolation(document)
+        return violation === undefined ? Effect.void : Effect.fail(boundsError(violation))
+      })
+      : Effect.void)
+)
 
 /**
  * The API-level middleware that puts the framework's own answers into the API's error envelope

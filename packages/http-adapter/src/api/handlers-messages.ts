@@ -40,14 +40,55 @@ export const messageIdFor = (owner: string, idempotencyKey: string | undefined):
  * same key with another request is refused.
  */
 const requestHashOf = (channel: string, endpoint: Endpoint, campaignId: string | null, raw: unknown): string =>
-  createHash("sha256").update(JSON.stringify([channel, endpoint, campaignId, canonical(raw)])).digest("hex")
+  createHash("sha256").update(`[${JSON.stringify(channel)},${JSON.stringify(endpoint)},${JSON.stringify(campaignId)},${canonicalJson(raw)}]`).digest("hex")
 
-const canonical = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(canonical)
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+/** Array indexes as JSON.stringify orders an object's keys: before the others, in numeric order. */
+const isArrayIndex = (key: string): boolean => /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1
+
+/** An object's keys sorted, in the order JSON.stringify writes a copy built with its keys sorted. */
+const sortedKeys = (value: object): Array<string> => {
+  const indexes: Array<string> = []
+  const names: Array<string> = []
+  for (const key of Object.keys(value)) (isArrayIndex(key) ? indexes : names).push(key)
+  return [...indexes.sort((a, b) => Number(a) - Number(b)), ...names.sort()]
+}
+
+/**
+ * The JSON text of a parsed body with every object's keys sorted — what `JSON.stringify` writes for a
+ * copy with sorted keys, so that hashes recorded before stay the same — built with an explicit stack:
+ * it does not depend on the body having been checked against the JSON bounds to stay off the call stack.
+ */
+export const canonicalJson = (body: unknown): string => {
+  let out = ""
+  // Text to write as it is, or a value still to serialise; pushed in reverse, so popped in order.
+  const stack: Array<{ readonly text: string } | { readonly value: unknown }> = [{ value: body }]
+  while (stack.length > 0) {
+    const next = stack.pop()!
+    if ("text" in next) {
+      out += next.text
+      continue
+    }
+    const value = next.value
+    if (Array.isArray(value)) {
+      stack.push({ text: "]" })
+      for (let i = value.length - 1; i >= 0; i--) {
+        stack.push({ value: value[i] })
+        if (i > 0) stack.push({ text: "," })
+      }
+      stack.push({ text: "[" })
+    } else if (value !== null && typeof value === "object") {
+      const keys = sortedKeys(value)
+      stack.push({ text: "}" })
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push({ value: (value as Record<string, unknown>)[keys[i]!] })
+        stack.push({ text: `${i > 0 ? "," : ""}${JSON.stringify(keys[i])}:` })
+      }
+      stack.push({ text: "{" })
+    } else {
+      out += JSON.stringify(value)
+    }
   }
-  return value
+  return out
 }
 
 interface SendCommand {

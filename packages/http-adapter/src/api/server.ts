@@ -11,7 +11,7 @@ import { layerApiKeyStore } from "./api-keys.js"
 import type { ApiConfig } from "./config.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
-import { frameworkErrorsToEnvelope, internalErrorsToEnvelope, MAX_API_BODY_BYTES } from "./envelope.js"
+import { frameworkErrorsToEnvelope, internalErrorsToEnvelope, JsonBodyBoundsLive, MAX_API_BODY_BYTES } from "./envelope.js"
 import { envelopeJson } from "./errors.js"
 import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive } from "./handlers-admin.js"
 import { MessagesLive } from "./handlers-messages.js"
@@ -66,7 +66,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
   const groups = Layer.mergeAll(ApiKeysLive, OnboardingLive, ChannelsLive, SettingsLive, TemplatesLive, MessagesLive, InboxLive, SystemLive)
   const api = HttpApiBuilder.api(GatewayApi).pipe(
     Layer.provide(groups),
-    Layer.provide(AuthenticationLive)
+    Layer.provide([AuthenticationLive, JsonBodyBoundsLive])
   )
 
   const server = Layer.scoped(ApiServer, Effect.gen(function*() {
