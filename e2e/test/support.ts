@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import {
   freePort,
   type ProcessName,
@@ -168,12 +169,10 @@ export const allItems = async (stack: TestStack, path: string): Promise<Array<an
 
 /** Posts a webhook to the api signed as Meta does (the test plays Meta for facts the sandbox does not send). */
 export const postSignedWebhook = async (stack: TestStack, payload: unknown): Promise<Answer> => {
-  const { createHmac } = await import("node:crypto")
   const body = JSON.stringify(payload)
-  const signature = createHmac("sha256", SECRETS.MMGW_META_APP_SECRET).update(body).digest("hex")
   const response = await fetch(`${stack.apiUrl}/webhooks/meta`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${signature}` },
+    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, SECRETS.MMGW_META_APP_SECRET) },
     body
   })
   return { status: response.status, json: await response.json() }

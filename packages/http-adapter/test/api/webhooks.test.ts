@@ -1,10 +1,11 @@
-import { createHash, createHmac } from "node:crypto"
+import { createHash } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { MAX_DRAIN_BYTES, MAX_WEBHOOK_BYTES } from "../../src/api/webhook-ingress.js"
 import { type Backdoor, backdoor, D360_SECRET, postWebhook, sign, startApi, type TestApi } from "./support.js"
 import { PROPERTY_TEST, propertySettings } from "@mm-gateway/domain/testing"
+import { sign360dialogWebhook } from "@mm-gateway/webhook-adapter"
 
 /**
  * The webhook endpoints (SPEC §4): nothing answered 200 is missing from the inbox, nothing refused is in
@@ -42,7 +43,7 @@ const statusBody = (n: number) =>
 /** Both 360dialog checks are configured on this server: the shared header and the platform signature. */
 const headers360 = (body: string | Uint8Array) => ({
   "x-mmgw-webhook-secret": D360_SECRET,
-  "x-360dialog-signature": createHmac("sha256", PLATFORM_SECRET).update(body).digest("hex")
+  "x-360dialog-signature": sign360dialogWebhook(body, PLATFORM_SECRET)
 })
 
 /** A raw request through node:http, for what fetch will not send (chunked bodies, a lying content-length). */
