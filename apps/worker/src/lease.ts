@@ -1,7 +1,7 @@
 import { WorkerLease } from "@mm-gateway/sqlite-projection"
 import { Clock, Data, Effect } from "effect"
 
-/** One worker works at a time (SPEC §5): the inbox, the timers and above all the dispatcher. */
+/** One worker works at a time (docs/worker.md#leases): the inbox, the timers and above all the dispatcher. */
 export const LEASE_NAME = "worker"
 
 export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly holder: string }> {}

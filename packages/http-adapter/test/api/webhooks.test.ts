@@ -8,9 +8,9 @@ import { PROPERTY_TEST, propertySettings } from "@mm-gateway/domain/testing"
 import { sign360dialogWebhook } from "@mm-gateway/webhook-adapter"
 
 /**
- * The webhook endpoints (SPEC §4): nothing answered 200 is missing from the inbox, nothing refused is in
- * it, oversized bodies get their 413, and no input makes them answer 5xx or stop answering (SPEC §8,
- * invariant 8, at the HTTP level).
+ * The webhook endpoints (docs/webhooks.md): nothing answered 200 is missing from the inbox, nothing refused is in
+ * it, oversized bodies get their 413, and no input makes them answer 5xx or stop answering (invariant 8,
+ * docs/invariants.md#invariant-8, at the HTTP level).
  */
 
 const PLATFORM_SECRET = "test-360-platform-secret"
@@ -163,7 +163,7 @@ describe("413 for bodies over 3 MB", () => {
   })
 })
 
-describe("SPEC §8 invariant 8 over HTTP", () => {
+describe("invariant 8 over HTTP", () => {
   const printable = fc.stringMatching(/^[\x21-\x7e]{0,80}$/)
   const bodies = fc.oneof(
     fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.from(b)),
