@@ -4,8 +4,8 @@
 // dedupes identical deliveries, which would be a cheaper path), signed with the app secret.
 import autocannon from "autocannon"
 import Database from "better-sqlite3"
-import { createHmac } from "node:crypto"
 import { join } from "node:path"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { memoryOf, startNode, waitForHttp } from "./lib/proc.mjs"
 
@@ -44,7 +44,7 @@ const load = (url, seconds, counter) =>
             body,
             headers: {
               "content-type": "application/json",
-              "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`
+              "x-hub-signature-256": signMetaWebhook(body, SECRET)
             }
           }
         },

@@ -12,9 +12,9 @@
 //
 // BENCH_CPU_PROF=<dir> starts the worker with --cpu-prof into that directory (bench/lib/profile-summary.mjs reads it).
 import Database from "better-sqlite3"
-import { createHmac } from "node:crypto"
 import { copyFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { statusBodies } from "./lib/b2-bodies.mjs"
 import { MESSAGE_SPACING_MS } from "./lib/log-shape.mjs"
@@ -38,7 +38,7 @@ const deliver = async (url, bodies) => {
         body,
         headers: {
           "content-type": "application/json",
-          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`
+          "x-hub-signature-256": signMetaWebhook(body, SECRET)
         }
       })
       await response.arrayBuffer()

@@ -13,7 +13,7 @@ import { acceptMessages, call, exactlyOnce, registerChannels, sandboxStats, star
 import { cpuSecondsOf, memoryOf, runNodeForJson } from "./lib/proc.mjs"
 
 const CHANNELS = 10
-/** The most a channel may be configured to (SPEC §5): the dispatcher's rate limit is not what is measured. */
+/** The most a channel may be configured to (docs/provider.md#throughput): the dispatcher's rate limit is not what is measured. */
 const CHANNEL_MPS = 1000
 /** The worker's default: one request in flight per socket of the transport (`MMGW_PROVIDER_MAX_SOCKETS`). */
 const CONCURRENCY = 64

@@ -1,5 +1,5 @@
 // @ts-check
-// `pnpm bench` — SPEC §11's benchmarks, each side by side with its reference in the same run.
+// `pnpm bench` — the benchmarks of bench/README.md, each side by side with its reference in the same run.
 //
 //   pnpm bench               # the full run (fits in 10 minutes on 2 cores)
 //   pnpm bench --quick       # a smaller version, about a minute

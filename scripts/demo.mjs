@@ -9,7 +9,6 @@
 //
 //   pnpm demo                      # against a running `pnpm start`, or a stack it starts itself
 //   pnpm demo -- --messages 5000
-import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -75,17 +74,25 @@ const answers = async (/** @type {string} */ url) => {
   }
 }
 
+/** Builds the packages named (and what they depend on); the demo runs their `dist/`. */
+const build = (/** @type {ReadonlyArray<string>} */ packages) => {
+  const built = spawnSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only",
+    ...packages.map((name) => `--filter=${name}`)], { cwd: ROOT, stdio: "inherit" })
+  if (built.status !== 0) process.exit(built.status ?? 1)
+}
+// The demo signs webhooks itself, with the helper the sandbox uses.
+const SIGNING = "@mm-gateway/webhook-adapter"
+
 if (await answers(`${settings.apiUrl}/readyz`)) {
   if (!(await answers(`${settings.sandboxUrl}/healthz`))) {
     console.error(`the api answers at ${settings.apiUrl} but no sandbox at ${settings.sandboxUrl}; start the whole stack with pnpm start`)
     process.exit(1)
   }
   console.log(`using the running stack: api ${settings.apiUrl}, sandbox ${settings.sandboxUrl}`)
+  build([SIGNING])
 } else {
   console.log("no stack running: building and starting api, worker and sandbox on a temporary database…")
-  const built = spawnSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only",
-    "--filter=@mm-gateway/api", "--filter=@mm-gateway/worker", "--filter=@mm-gateway/sandbox"], { cwd: ROOT, stdio: "inherit" })
-  if (built.status !== 0) process.exit(built.status ?? 1)
+  build(["@mm-gateway/api", "@mm-gateway/worker", "@mm-gateway/sandbox", SIGNING])
   ownDir = mkdtempSync(join(tmpdir(), "mmgw-demo-"))
   // A stack of its own: another one's addresses must not leak in from the environment.
   /** @type {NodeJS.ProcessEnv} */
@@ -111,6 +118,8 @@ const cleanup = async () => {
   if (ownDir !== "") rmSync(ownDir, { recursive: true, force: true })
 }
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)))
+// Imported once built (above), from its dist/ like every package a script runs.
+const { signMetaWebhook } = await import("@mm-gateway/webhook-adapter")
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -136,10 +145,9 @@ const sandbox = (/** @type {string} */ method, /** @type {string} */ path, /** @
 /** Posts a webhook to the api signed like Meta's (the demo plays Meta for the suspension). */
 const postSignedWebhook = async (/** @type {unknown} */ payload) => {
   const body = JSON.stringify(payload)
-  const signature = createHmac("sha256", settings.appSecret).update(body).digest("hex")
   const response = await fetch(`${settings.apiUrl}/webhooks/meta`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${signature}` },
+    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, settings.appSecret) },
     body
   })
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`)

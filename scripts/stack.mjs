@@ -29,7 +29,7 @@ export const DEVELOPMENT_DEFAULTS = {
 }
 
 /**
- * The stack's settings from the `MMGW_*` variables of SPEC §9, with their defaults. Every process gets
+ * The stack's settings from the `MMGW_*` variables (README.md#configuration), with their defaults. Every process gets
  * the same environment, so the sandbox signs its webhooks with the secret the api checks and the
  * worker sends to the sandbox the api's channels name.
  * @param {NodeJS.ProcessEnv} env

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import {
   freePort,
   type ProcessName,
@@ -171,11 +172,9 @@ export const postSignedWebhook = (stack: TestStack, payload: unknown): Promise<A
 
 /** Posts raw bytes as a webhook signed as Meta does: a verified body need not be JSON to be stored. */
 export const postSignedBody = async (stack: TestStack, body: string | Uint8Array): Promise<Answer> => {
-  const { createHmac } = await import("node:crypto")
-  const signature = createHmac("sha256", SECRETS.MMGW_META_APP_SECRET).update(body).digest("hex")
   const response = await fetch(`${stack.apiUrl}/webhooks/meta`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${signature}` },
+    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, SECRETS.MMGW_META_APP_SECRET) },
     body
   })
   return { status: response.status, json: await response.json() }

@@ -87,7 +87,7 @@ const defaults = {
 }
 
 /**
- * The worker's configuration from the `MMGW_*` variables (SPEC §9; the README lists them). In
+ * The worker's configuration from the `MMGW_*` variables (apps/worker/README.md#configuration lists them). In
  * production mode `MMGW_SECRET_KEY` must be set; in development a missing one gets the public
  * development default (the api's, so both read the same credentials).
  */

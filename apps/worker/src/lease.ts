@@ -2,7 +2,7 @@ import { WorkerLease } from "@mm-gateway/sqlite-projection"
 import { Clock, Data, Effect } from "effect"
 import { randomBytes } from "node:crypto"
 
-/** One worker works at a time: the inbox, the timers and above all the dispatcher. */
+/** One worker works at a time (docs/worker.md#leases): the inbox, the timers and above all the dispatcher. */
 export const LEASE_NAME = "worker"
 
 /**

@@ -36,7 +36,7 @@ const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageW
   })
 
 /**
- * The worker's timers (SPEC §5). Each `run*` is one pass; the session runs them every
+ * The worker's timers (docs/worker.md#timers). Each `run*` is one pass; the session runs them every
  * `timerIntervalMs`. Times come from the clock here and travel into the domain in the commands.
  */
 export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (messageId: string) => boolean) => {

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { APP_SECRET, BM, eventually, ok, parkedFor, quiet, registerChannel, type Stack, startStack, WABA } from "./support.js"
 
@@ -16,7 +16,7 @@ afterAll(() => stack.close())
 const postSigned = async (body: string) => {
   const response = await fetch(`${stack.api.url}/webhooks/meta`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${createHmac("sha256", APP_SECRET).update(body).digest("hex")}` },
+    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, APP_SECRET) },
     body
   })
   await response.text()

@@ -9,7 +9,7 @@ import { propertySettings } from "@mm-gateway/domain/testing"
 const SETTINGS = propertySettings(5)
 
 /**
- * SPEC §8 invariant 7 — at most once, under injected crashes and provider faults.
+ * Invariant 7 (docs/invariants.md#invariant-7) — at most once, under injected crashes and provider faults.
  *
  * A run sends a random mix of the sandbox's scripted numbers through the real api and lets workers
  * dispatch them to the real sandbox over HTTP while a random schedule of faults plays out:
@@ -194,7 +194,7 @@ const run = async (s: Scenario) => {
   }
 }
 
-describe("SPEC §8 invariant 7: at most once under crashes and provider faults (real sandbox over HTTP)", () => {
+describe("invariant 7: at most once under crashes and provider faults (real sandbox over HTTP)", () => {
   it(
     "the provider accepts each message at most once, nothing is sent after an unknown outcome, and every message settles",
     () =>

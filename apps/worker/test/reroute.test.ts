@@ -1,7 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { eventually, events, message, ok, PHONE, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
 
-/** SPEC §5 re-route rules, against the sandbox's MM semantics over HTTP. */
+/** The re-route rules (docs/worker.md#re-route-once), against the sandbox's MM semantics over HTTP. */
 
 let stack: Stack
 

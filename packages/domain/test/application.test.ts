@@ -90,7 +90,7 @@ describe("sendMessage (the application's send use case)", () => {
     }).pipe(Effect.provide(InMemoryEventStore)))
 })
 
-describe("a template refused as not marketing (SPEC §5: record the category, re-route to cloud_api)", () => {
+describe("a template refused as not marketing (docs/domain.md#templates: record the refusal, re-route to cloud_api)", () => {
   /** What the dispatcher does with a provider failure: classify, ask the policy, record, react. */
   const dispatchFails = (messageId: MessageId, outcome: ProviderOutcome, now: number) =>
     Effect.gen(function*() {

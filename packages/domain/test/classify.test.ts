@@ -22,7 +22,7 @@ const http = (status: number, code: number | null, message: string | null = null
 const tag = (c: ErrorClassification) =>
   c._tag === "Reroute" ? `Reroute:${c.to}:${c.reason}` : c._tag === "Final" ? `Final:${c.recipientEffect}` : c._tag === "Retry" ? `Retry:${c.scope}` : "Unknown"
 
-describe("classifyProviderOutcome (SPEC §5)", () => {
+describe("classifyProviderOutcome (docs/worker.md#error-classification)", () => {
   const cases: ReadonlyArray<[string, ProviderOutcome, "marketing_messages" | "cloud_api", string]> = [
     ["connection refused → retry", { _tag: "ConnectionNotEstablished", reason: "ECONNREFUSED" }, "cloud_api", "Retry:message"],
     ["timeout after connect → unknown, never retried blindly", { _tag: "NoDefinitiveAnswer", reason: "timeout" }, "cloud_api", "Unknown"],

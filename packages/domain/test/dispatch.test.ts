@@ -111,7 +111,7 @@ describe("beginDispatch: started before anything is sent", () => {
     }).pipe(Effect.provide(InMemoryEventStore)))
 })
 
-describe("settleDispatch: SPEC §5 outcomes", () => {
+describe("settleDispatch: the outcomes of docs/worker.md#error-classification", () => {
   it.effect("accepted → submitted with the wamid", () =>
     Effect.gen(function*() {
       yield* setup({ onboarded: true })

@@ -6,11 +6,11 @@ import { MSG, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request } from "./message-builders.js"
 
 /**
- * SPEC §8 invariant 2: for any multiset of status observations of a message, every ordering and any
- * duplication gives the same final state, and the visible status never moves backwards along the
- * applied sequence. The final timestamps are also checked against a model (SPEC §2: per status, the
- * earliest webhook timestamp seen), since a rule that is wrong the same way in every order — keeping
- * the latest, say — would pass the ordering check alone.
+ * Invariant 2 (docs/invariants.md#invariant-2): for any multiset of status observations of a message, every
+ * ordering and any duplication gives the same final state, and the visible status never moves backwards along
+ * the applied sequence. The final timestamps are also checked against a model
+ * (docs/domain.md#message-lifecycle: per status, the earliest webhook timestamp seen), since a rule that is
+ * wrong the same way in every order — keeping the latest, say — would pass the ordering check alone.
  */
 // Few statuses and a narrow time range: the same status often arrives with different timestamps.
 const statusObservation: fc.Arbitrary<StatusObservation> = fc.record({

@@ -5,9 +5,9 @@ import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, WABA } from "./fixtures.js"
 
 /**
- * SPEC §8 invariant 3: the MM status is a function of the set of facts (terms signed; suspensions and
- * reinstatements ordered by their webhook time), not of their arrival order; repeated facts produce
- * no events.
+ * Invariant 3 (docs/invariants.md#invariant-3): the MM status is a function of the set of facts (terms
+ * signed; suspensions and reinstatements ordered by their webhook time), not of their arrival order; repeated
+ * facts produce no events.
  */
 type Fact = Waba.WabaCommand
 

@@ -17,9 +17,9 @@ import { BM, MSG, PHONE, TO, WABA } from "./fixtures.js"
 import { mmPricing, observation, request } from "./message-builders.js"
 
 /**
- * SPEC §8 invariant 4: replaying any command sequence with duplicates yields the same events as
- * without them. Webhook facts may be repeated at any later point (Meta retries for days); commands
- * of the operator and the worker are repeated right away (a retried request).
+ * Invariant 4 (docs/invariants.md#invariant-4): replaying any command sequence with duplicates yields the
+ * same events as without them. Webhook facts may be repeated at any later point (Meta retries for days);
+ * commands of the operator and the worker are repeated right away (a retried request).
  */
 type AnyKind = StreamKind<any, DomainEvent, any, unknown>
 interface Routed {

@@ -19,9 +19,9 @@ import {
 import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 
 /**
- * SPEC §8 invariant 6 (the domain half): every event of every stream encodes and decodes to itself,
- * through JSON text as the stores keep it. The webhook half (every fixture decodes without loss)
- * lives in packages/webhook-adapter.
+ * Invariant 6 (docs/invariants.md#invariant-6), the domain half: every event of every stream encodes and
+ * decodes to itself, through JSON text as the stores keep it. The webhook half (every fixture decodes without
+ * loss) lives in packages/webhook-adapter.
  *
  * Events are generated from their own schemas: `Arbitrary.makeLazy(schema)` takes the fast-check
  * module as an argument, and fast-check 4's module works for every event schema (each generated value

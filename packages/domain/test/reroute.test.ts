@@ -4,9 +4,9 @@ import { MSG, PHONE, WABA } from "./fixtures.js"
 import { request, run, stateOf } from "./message-builders.js"
 
 /**
- * SPEC §5 "re-route once", asked of the routing policy: `decideReroute` turns a classification that
- * wants the other route into what the dispatcher records — the re-route, or a final failure that says
- * which rule stood in the way.
+ * Re-route once (docs/worker.md#re-route-once), asked of the routing policy: `decideReroute` turns a
+ * classification that wants the other route into what the dispatcher records — the re-route, or a final
+ * failure that says which rule stood in the way.
  */
 const context = (overrides: Partial<RouteContext> = {}): RouteContext => ({
   channel: {
@@ -48,7 +48,7 @@ const disabledOnCloud = reroute(http(131063, "(#131063) Marketing templates disa
 
 const decide = (r: typeof notMarketing, message: Message.MessageRecord, ctx: RouteContext = context()) => decideReroute(r, message, ctx)
 
-describe("decideReroute (SPEC §5 re-route once, if the policy allows)", () => {
+describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allows)", () => {
   describe("131063 on /messages → marketing_messages if eligible", () => {
     it("re-routes an eligible message", () =>
       assert.deepStrictEqual(decide(disabledOnCloud, onCloud), {

@@ -14,7 +14,7 @@ const base: RouteInput = {
 }
 const route = (overrides: Partial<RouteInput>) => decideRoute({ ...base, ...overrides })
 
-describe("decideRoute (SPEC §2 routing table)", () => {
+describe("decideRoute (docs/domain.md#routing-policy, the table of reasons)", () => {
   const cases: ReadonlyArray<[string, Partial<RouteInput>, unknown]> = [
     ["MARKETING template, onboarded WABA → MM API", {}, ["marketing_messages", ["mm_api_eligible"], []]],
     ["the same on the explicit /marketing_messages", { endpoint: "marketing_messages" }, ["marketing_messages", ["mm_api_eligible"], []]],
@@ -59,7 +59,7 @@ describe("decideRoute (SPEC §2 routing table)", () => {
   })
 })
 
-// ---- SPEC §8 invariant 1 ---------------------------------------------------------------------------
+// ---- invariant 1 (docs/invariants.md#invariant-1) ----------------------------------------------------
 
 const category = fc.constantFrom("MARKETING", "UTILITY", "AUTHENTICATION", null)
 const routeInput: fc.Arbitrary<RouteInput> = fc.record({

@@ -141,7 +141,7 @@ const messageOf = (id: string) =>
     return state.message
   })
 
-describe("recordStatusReport: which message a status is about (SPEC §2)", () => {
+describe("recordStatusReport: which message a status is about (docs/domain.md#matching-statuses)", () => {
   it.effect("by the wamid the dispatch result recorded; a redelivery appends nothing", () =>
     Effect.gen(function*() {
       yield* setup

@@ -9,7 +9,6 @@ export type { NumberPatch, NumberRecord, OnboardingChange, OnboardingResult, San
 export { startSandbox } from "./server.js"
 export type { SandboxStats } from "./stats.js"
 export type { WebhookStats } from "./webhooks.js"
-export { signature } from "./webhooks.js"
 export type {
   Endpoint,
   MessagesItem,

@@ -1,6 +1,6 @@
-import { createHmac } from "node:crypto"
 import * as http from "node:http"
 import * as https from "node:https"
+import { META_SIGNATURE_HEADER, signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import type { MessagesItem } from "./wire.js"
 import { messagesWebhook } from "./wire.js"
 
@@ -37,9 +37,6 @@ interface Post {
   attempts: number
 }
 
-export const signature = (body: Buffer | string, secret: string): string =>
-  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
-
 /**
  * Delivers webhooks in the background. Items are due at a time; every tick collects what is due and
  * sends it in POSTs of at most `batchSize` items, signed like Meta. Scheduling is O(1) and never waits
@@ -59,7 +56,7 @@ export const createWebhookDispatcher = (options: WebhookDispatcherOptions) => {
 
   const enqueue = (payload: unknown, counts: Pick<Post, "statuses" | "userActions" | "accountUpdates">) => {
     const body = Buffer.from(JSON.stringify(payload))
-    queue.push({ body, signature: signature(body, options.appSecret), ...counts, attempts: 0 })
+    queue.push({ body, signature: signMetaWebhook(body, options.appSecret), ...counts, attempts: 0 })
     pump()
   }
 
@@ -106,7 +103,7 @@ export const createWebhookDispatcher = (options: WebhookDispatcherOptions) => {
           "content-type": "application/json",
           "content-length": post.body.length,
           "user-agent": "mm-gateway-sandbox",
-          "x-hub-signature-256": post.signature
+          [META_SIGNATURE_HEADER]: post.signature
         }
       },
       (response) => {

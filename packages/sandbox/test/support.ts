@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto"
+import { makeMetaSignatureVerifier } from "@mm-gateway/webhook-adapter"
+import { Either } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Sandbox, SandboxOptions } from "../src/index.js"
@@ -12,9 +13,9 @@ export interface ReceivedPost {
   readonly signatureValid: boolean
 }
 
-/** Plays the api's `/webhooks/meta`: checks every signature against `secret` and keeps what it got. */
+/** Plays the api's `/webhooks/meta`: checks every signature with the api's verifier and keeps what it got. */
 export const startReceiver = async (options: { secret?: string; failFirst?: number } = {}) => {
-  const secret = options.secret ?? SECRET
+  const verify = Either.getOrThrow(makeMetaSignatureVerifier(options.secret ?? SECRET))
   let failuresLeft = options.failFirst ?? 0
   const posts: Array<ReceivedPost> = []
   const server = http.createServer((req, res) => {
@@ -27,10 +28,7 @@ export const startReceiver = async (options: { secret?: string; failFirst?: numb
         return
       }
       const raw = Buffer.concat(chunks)
-      const header = String(req.headers["x-hub-signature-256"] ?? "")
-      const expected = Buffer.from(`sha256=${createHmac("sha256", secret).update(raw).digest("hex")}`)
-      const given = Buffer.from(header)
-      const signatureValid = given.length === expected.length && timingSafeEqual(given, expected)
+      const signatureValid = Either.isRight(verify(raw, req.headers))
       posts.push({ raw: raw.toString("utf8"), body: JSON.parse(raw.toString("utf8")), signatureValid })
       res.writeHead(signatureValid ? 200 : 401).end()
     })

@@ -12,9 +12,9 @@ import { catchUp } from "./runner.js"
 export interface SqliteOptions {
   /** A file path, or `:memory:` for a private in-memory database. */
   readonly path: string
-  /** `normal` by default (SPEC §4). */
+  /** `normal` by default (docs/persistence.md#durability). */
   readonly durability?: Durability
-  /** The read models kept inline with every append; all of SPEC §3 by default. */
+  /** The read models kept inline with every append; every read model by default (docs/persistence.md#projections). */
   readonly projections?: ReadonlyArray<Projection>
   readonly busyTimeoutMs?: number
   /** `"automatic"` by default; see `CheckpointMode`. */

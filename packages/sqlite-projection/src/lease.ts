@@ -3,7 +3,7 @@ import { type Database, gated, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 
 /**
- * A named lease in the main database (one dispatcher at a time). Each operation is a single
+ * A named lease in the main database (one dispatcher at a time, docs/worker.md#leases). Each operation is a single
  * statement, hence atomic across processes; times come from the caller so tests need no clock.
  * `holder` must name one process, not a name several may be configured with: the lease counts any
  * holder equal to its own as itself.

@@ -150,7 +150,7 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     `CREATE INDEX messages_by_recipient ON messages (channel, recipient, accepted_at)`,
     `CREATE INDEX messages_by_expiry ON messages (expiry_deadline) WHERE expiry_deadline IS NOT NULL`
   ),
-  // Statuses that name no message the gateway knows yet: kept until the wamid becomes known (SPEC §2).
+  // Statuses that name no message the gateway knows yet: kept until the wamid becomes known (docs/domain.md#matching-statuses).
   // Worker state, not a read model: a rebuild leaves it alone.
   "0004_unmatched_statuses": statements(
     `CREATE TABLE unmatched_statuses (

@@ -1,4 +1,4 @@
-/** A page of a list (SPEC §3): `nextCursor` is null on the last page. */
+/** A page of a list (docs/api.md#pagination): `nextCursor` is null on the last page. */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   readonly nextCursor: string | null

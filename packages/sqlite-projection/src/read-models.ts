@@ -456,9 +456,9 @@ export const makeReadModels = (db: Database): ReadModels => {
 }
 
 /**
- * The funnel of SPEC §3, aggregated over the campaign's message rows in one indexed query. Writes stay
- * O(1) per message change (no counters to keep in step), a stats read is O(campaign size), and the
- * numbers can never drift from the messages they count.
+ * The campaign funnel (docs/api.md#resources), aggregated over the campaign's message rows in one indexed
+ * query. Writes stay O(1) per message change (no counters to keep in step), a stats read is O(campaign size),
+ * and the numbers can never drift from the messages they count.
  */
 export const campaignStats = (db: Database, campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats => {
   const scope = businessManagerIds === null ? null : JSON.stringify(businessManagerIds)

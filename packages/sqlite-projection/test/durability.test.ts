@@ -62,7 +62,7 @@ const tracedInbox = async (name: string) => {
 
 const transactionControl = (trace: ReadonlyArray<string>) => trace.filter((s) => /^(BEGIN|COMMIT|END|ROLLBACK)\b/i.test(s))
 
-describe("durability (SPEC §4)", () => {
+describe("durability (docs/persistence.md#durability)", () => {
   it.effect("normal is the default: synchronous=NORMAL (1) on the main file and on the inbox, both in WAL", () =>
     Effect.gen(function*() {
       const expected = { synchronous: 1, journalMode: "wal" }

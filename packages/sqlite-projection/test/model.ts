@@ -1,7 +1,7 @@
 /**
- * The model of the model-based test of SPEC §8 invariant 5: the pure domain over an in-memory log.
- * A command is decided on the fold of its stream, and every read model the API and the worker query is
- * derived here from the folds of the streams — by what the read models mean, not by the SQL that
+ * The model of the model-based test of invariant 5 (docs/invariants.md#invariant-5): the pure domain over an
+ * in-memory log. A command is decided on the fold of its stream, and every read model the API and the worker
+ * query is derived here from the folds of the streams — by what the read models mean, not by the SQL that
  * builds them — so the test can compare the two after every command.
  */
 import {
@@ -210,7 +210,7 @@ export class LogModel {
       .map((m) => asStored(resourceOf(m, Message.viewOf(m))))
   }
 
-  /** SPEC §3's campaign stats, counted message by message. */
+  /** The campaign stats (docs/api.md#resources), counted message by message. */
   campaignStats(campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats {
     const inScope = (m: Message.MessageRecord) => {
       if (businessManagerIds === null) return true

@@ -1,9 +1,9 @@
 /**
- * SPEC §8 invariant 5, model-based (fast-check `fc.commands` + `fc.asyncModelRun`): random command
- * sequences across every stream run against the real SQLite store with its inline projections and
- * against a model (`model.ts`: the pure domain over an in-memory log, and every read model derived from
- * the folds of its streams). After each command the log and every `ReadModels` answer must equal the
- * model's; at the end the live tables must equal a rebuild from the log, and a second rebuild.
+ * Invariant 5 (docs/invariants.md#invariant-5), model-based (fast-check `fc.commands` + `fc.asyncModelRun`):
+ * random command sequences across every stream run against the real SQLite store with its inline projections
+ * and against a model (`model.ts`: the pure domain over an in-memory log, and every read model derived from
+ * the folds of its streams). After each command the log and every `ReadModels` answer must equal the model's;
+ * at the end the live tables must equal a rebuild from the log, and a second rebuild.
  *
  * A failure prints its seed, path and the commands with their `replayPath`. To replay it, pass
  * `{ seed, path }` to `fc.assert` and `{ replayPath }` to `fc.commands`.
@@ -432,7 +432,7 @@ const seeding: fc.Arbitrary<ReadonlyArray<AnyCommand>> = fc.shuffledSubarray(
   { minLength: 1 }
 )
 
-describe("SPEC §8 invariant 5: rebuilding the read models from the log equals live projection", () => {
+describe("invariant 5: rebuilding the read models from the log equals live projection", () => {
   it.effect("model-based: after every command the inline read models equal the model; at the end live = rebuild = rebuild again", () =>
     Effect.promise(() =>
       fc.assert(

@@ -8,8 +8,8 @@ import {
 } from "./verify.js"
 
 /**
- * The 360dialog verification settings as SPEC §9 names them. Each secret is optional on its own;
- * `make360dialogVerifier` refuses the combination where neither is set.
+ * The 360dialog verification settings as the configuration names them (README.md#configuration). Each secret
+ * is optional on its own; `make360dialogVerifier` refuses the combination where neither is set.
  */
 export const dialog360VerificationConfig: Config.Config<Dialog360VerificationConfig> = Config.all({
   headerName: Config.string("MMGW_360DIALOG_WEBHOOK_HEADER").pipe(Config.withDefault(DEFAULT_DIALOG360_HEADER)),

@@ -130,7 +130,7 @@ interface ChangeContext {
   readonly at: number
 }
 
-/** SPEC §2: the WABA is `value.waba_info.waba_id` when present, else `entry[].id`. */
+/** The WABA is `value.waba_info.waba_id` when present, else `entry[].id` (docs/webhooks.md#decoding). */
 const wabaOf = (value: unknown, ctx: ChangeContext): WabaId | undefined => {
   const ref = ctx.out.decode(Wire.WabaRef, value, ctx.valuePath)
   if (ref === undefined) return undefined
@@ -260,7 +260,7 @@ const decodeUserAction = (item: unknown, path: string, channel: PhoneNumberId, c
       occurredAt: a.timestamp,
       at: ctx.at
     },
-    // The domain's own natural key for user actions (SPEC §2 "Clicks").
+    // The domain's own natural key for user actions (docs/domain.md#clicks).
     dedupeKey: `user_action:${UserAction.userActionKey(channel, a.action_type, clickId, trackingToken, a.timestamp)}`,
     path
   })

@@ -39,7 +39,7 @@ export class SignatureMismatch extends Schema.TaggedError<SignatureMismatch>()("
   httpStatus: Schema.Literal(401)
 }) {}
 
-/** Meta's GET handshake was refused; Meta expects a 4xx, the SPEC says 403. */
+/** Meta's GET handshake was refused; Meta expects a 4xx, the gateway answers 403 (docs/webhooks.md#ingress). */
 export class HandshakeRejected extends Schema.TaggedError<HandshakeRejected>()("HandshakeRejected", {
   reason: Schema.Literal("mode_not_subscribe", "verify_token_mismatch", "challenge_missing_or_too_long", "parameter_repeated"),
   httpStatus: Schema.Literal(403)

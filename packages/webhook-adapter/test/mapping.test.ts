@@ -408,7 +408,7 @@ describe("account_update", () => {
     assert.deepStrictEqual(d.problems.map((p) => p.path), ["$.entry[0].id"])
   })
 
-  it("classifies every account_update event of reference §3.4", () => {
+  it("classifies every account_update event the gateway knows (docs/provider.md#account-update-events)", () => {
     const events = [
       "ACCOUNT_DELETED", "ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "AD_ACCOUNT_LINKED", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
       "BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", "DISABLED_UPDATE", "MM_LITE_TERMS_SIGNED", "PARTNER_ADDED", "PARTNER_APP_INSTALLED",

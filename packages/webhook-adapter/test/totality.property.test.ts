@@ -8,8 +8,9 @@ import { AT, fixtureBodies, fixtureJson } from "./helpers.js"
 
 
 /**
- * SPEC §8 invariant 8 at the decoder: whatever arrives on a webhook endpoint (after verification),
- * decoding never throws and always ends decoded (commands or ignored) or quarantined with a reason.
+ * Invariant 8 (docs/invariants.md#invariant-8) at the decoder: whatever arrives on a webhook endpoint (after
+ * verification), decoding never throws and always ends decoded (commands or ignored) or quarantined with a
+ * reason.
  */
 
 const hasPrefix = (path: string, prefix: string): boolean =>

@@ -115,8 +115,8 @@ export const applyReactions = (events: ReadonlyArray<MessageEvent>, message: Mes
   )
 
 /**
- * Whether a re-route the provider asked for may happen (SPEC §5), asked of the routing policy with the
- * route context as it is now (`decideReroute`). A channel that is gone cannot be re-routed.
+ * Whether a re-route the provider asked for may happen (docs/worker.md#re-route-once), asked of the routing
+ * policy with the route context as it is now (`decideReroute`). A channel that is gone cannot be re-routed.
  */
 const rerouteDecision = (reroute: Extract<ErrorClassification, { _tag: "Reroute" }>, message: MessageRecord, now: number) =>
   Effect.gen(function*() {
@@ -136,11 +136,11 @@ const errorOf = (result: ProviderSendResult): { readonly httpStatus: number | nu
   result._tag === "HttpError" ? { httpStatus: result.status, error: result.error } : { httpStatus: null, error: null }
 
 /**
- * Records what the provider answered to a started attempt, by SPEC §5: accepted → submitted with the
- * wamid; not sent → back to ready after a backoff (`random` in [0, 1) jitters it); final → failed;
- * re-route → ready on the other route (once, never under `STRICT`); anything ambiguous → outcome
- * unknown, never retried. Reactions on other streams are applied too. Time and randomness come from
- * the caller.
+ * Records what the provider answered to a started attempt, by docs/worker.md#error-classification: accepted →
+ * submitted with the wamid; not sent → back to ready after a backoff (`random` in [0, 1) jitters it); final →
+ * failed; re-route → ready on the other route (once, never under `STRICT`); anything ambiguous → outcome
+ * unknown, never retried. Reactions on other streams are applied too. Time and randomness come from the
+ * caller.
  */
 export const settleDispatch = (
   ticket: DispatchTicket,

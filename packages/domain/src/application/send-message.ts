@@ -121,8 +121,9 @@ export interface SendMessageResult {
 }
 
 /**
- * Accept a message: load the routing context, decide the route (SPEC §2), and record the request
- * with its decision. A repeated idempotent request answers with the message recorded the first time.
+ * Accept a message: load the routing context, decide the route (docs/domain.md#routing-policy), and record
+ * the request with its decision. A repeated idempotent request answers with the message recorded the first
+ * time.
  */
 export const sendMessage = (input: SendMessageInput) =>
   Effect.gen(function*() {

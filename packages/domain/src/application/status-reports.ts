@@ -64,9 +64,10 @@ export const RECIPIENT_WINDOW_BEFORE_MS = 7 * DAY_MS
 export const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
 
 /**
- * The message a status is about (SPEC §2): the wamid, when a dispatch result recorded it; else the
- * gateway's message id echoed in `biz_opaque_callback_data` (same channel); else the only message to
- * that recipient from that channel, around that time, still waiting for its wamid. Ambiguity is no match.
+ * The message a status is about (docs/domain.md#matching-statuses): the wamid, when a dispatch result
+ * recorded it; else the gateway's message id echoed in `biz_opaque_callback_data` (same channel); else the
+ * only message to that recipient from that channel, around that time, still waiting for its wamid. Ambiguity
+ * is no match.
  */
 export const findMessageFor = (
   channel: string,

@@ -3,7 +3,7 @@ import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { ThroughputOutOfRange } from "../shared/errors.js"
 import { ChannelRouting, EpochMillis, PhoneNumberId, Provider, WabaId } from "../shared/ids.js"
 
-/** Cloud API numbers start at 80 messages/s and can be upgraded up to 1000 (reference §8). */
+/** Cloud API numbers start at 80 messages/s and can be upgraded up to 1000 (docs/provider.md#throughput). */
 export const DEFAULT_THROUGHPUT_MPS = 80
 export const MAX_THROUGHPUT_MPS = 1000
 

@@ -42,8 +42,8 @@ const NOT_PROCESSED_5XX = new Set([1, 2, 131000, 131016])
 export const TEMPLATE_SYNC_DELAY_MS = 10 * 60_000
 
 /**
- * SPEC §5: classify by the Meta error `code` and `error_data.details` first, the HTTP status second.
- * `route` is the endpoint the request went to.
+ * docs/worker.md#error-classification: classify by the Meta error `code` and `error_data.details` first, the
+ * HTTP status second. `route` is the endpoint the request went to.
  */
 export const classifyProviderOutcome = (outcome: ProviderOutcome, route: Route): ErrorClassification => {
   switch (outcome._tag) {

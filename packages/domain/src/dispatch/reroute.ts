@@ -19,10 +19,10 @@ const allowedOrWhyNot = (decision: RouteDecision, to: Route, reroute: Extract<Er
     : final(`reroute_to_${to}_not_allowed: ${decision.reasons.join(", ")}`)
 
 /**
- * SPEC §5 "re-route once", asked of the routing policy: may a failure that `classifyProviderOutcome`
- * says to re-route really go the other way, given what is known now? The dispatcher calls this with
- * the route context loaded at the time of the failure (`loadRouteContext`) and records the answer with
- * `RecordDispatchFailed { outcome, reason }`.
+ * Re-route once (docs/worker.md#re-route-once), asked of the routing policy: may a failure that
+ * `classifyProviderOutcome` says to re-route really go the other way, given what is known now? The dispatcher
+ * calls this with the route context loaded at the time of the failure (`loadRouteContext`) and records the
+ * answer with `RecordDispatchFailed { outcome, reason }`.
  *
  * - Never twice, never under `STRICT` (the Message decider refuses both as well).
  * - To `marketing_messages` (131063 on `/messages`, "marketing templates disabled for the Cloud API"):

@@ -33,7 +33,7 @@ export const StatusObservation = Schema.Struct({
 })
 export type StatusObservation = typeof StatusObservation.Type
 
-/** The visible status of a message (SPEC §3). */
+/** The visible status of a message (docs/domain.md#message-lifecycle). */
 export type MessageStatus =
   | "accepted"
   | "submitted"

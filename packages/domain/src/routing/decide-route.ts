@@ -3,7 +3,7 @@ import type { MmApiStatus } from "../onboarding/mm-status.js"
 import type { RoutingSettings } from "../settings/partner-settings.js"
 import type { ChannelRouting, Endpoint, ProductPolicy, TemplateCategory } from "../shared/ids.js"
 
-/** Why a message took its route (SPEC §3), in the order the rules are listed there. */
+/** Why a message took its route, in the order of the rules below (docs/domain.md#routing-policy). */
 export const RouteReason = Schema.Literal(
   "not_a_template",
   "template_not_marketing",
@@ -64,7 +64,7 @@ export type RouteDecision =
   | { readonly _tag: "Rejected"; readonly reasons: ReadonlyArray<RejectionReason> }
 
 /**
- * The routing policy of SPEC §2 as one total function: read it top to bottom.
+ * The routing policy (docs/domain.md#routing-policy) as one total function: read it top to bottom.
  *
  * 1. A non-template, or a template that is not MARKETING, never goes to `/marketing_messages`:
  *    rejected when the client called `/marketing_messages`, Cloud API when it called `/messages`.

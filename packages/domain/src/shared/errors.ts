@@ -32,7 +32,7 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
   messageId: Schema.String
 }) {}
 
-/** The routing policy refuses to send this message at all (SPEC §2); nothing is recorded or sent. */
+/** The routing policy refuses to send this message at all (docs/domain.md#routing-policy); nothing is recorded or sent. */
 export class RouteRejected extends Schema.TaggedError<RouteRejected>()("RouteRejected", {
   reasons: Schema.Array(Schema.String)
 }) {}

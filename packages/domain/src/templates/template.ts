@@ -4,7 +4,7 @@ import { TtlOutOfRange } from "../shared/errors.js"
 import { EpochMillis, TemplateCategory, WabaId } from "../shared/ids.js"
 
 /**
- * `message_send_ttl_seconds` ranges per category (reference §2.2). Marketing: 12 h – 30 days, and only
+ * `message_send_ttl_seconds` ranges per category (docs/provider.md#template-ttl). Marketing: 12 h – 30 days, and only
  * the MM API honours it. `-1` (30 days) is allowed for utility and authentication only.
  */
 export const TTL_BOUNDS: Record<TemplateCategory, { readonly min: number; readonly max: number; readonly allowsMinusOne: boolean }> = {
@@ -246,7 +246,7 @@ const categoryChange = (
   const events: Array<TemplateEvent> = [
     TemplateCategoryObserved.make({ ...key, category, previousCategory: state.category, source, occurredAt, at })
   ]
-  // Meta clears the TTL when it recategorizes a template (reference §2.2).
+  // Meta clears the TTL when it recategorizes a template (docs/provider.md#template-ttl).
   if (state.ttlSeconds !== null && state.category !== null && state.category !== category) {
     events.push(TemplateTtlCleared.make({ ...key, reason: "recategorized", at }))
   }

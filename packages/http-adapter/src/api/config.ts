@@ -34,7 +34,7 @@ type SecretName = keyof typeof DEVELOPMENT_SECRETS
 const optionalSecret = (name: string) => Config.option(Config.redacted(name))
 
 /**
- * The api's configuration from the `MMGW_*` variables of SPEC §9. In production mode every secret must
+ * The api's configuration from the `MMGW_*` variables (README.md#configuration). In production mode every secret must
  * be set (the error names the missing one); in development mode a missing secret gets a printed
  * development default.
  */

@@ -83,10 +83,10 @@ export const JsonBodyBoundsLive = Layer.succeed(
 
 /**
  * The API-level middleware that puts the framework's own answers into the API's error envelope
- * (SPEC §3). @effect/platform 0.97 reads JSON bodies with `Effect.orDie(request.json)` — malformed JSON
- * would be a 500 — and answers validation failures with its own `HttpApiDecodeError` shape. Here they
- * become our `BadRequest`: `invalid_json`, or `invalid_request` with `details.field` the dotted path of
- * the first bad field. A body over the limit is a 413, an unknown route a `not_found`. Every other
+ * (docs/api.md#error-envelope). @effect/platform 0.97 reads JSON bodies with `Effect.orDie(request.json)` —
+ * malformed JSON would be a 500 — and answers validation failures with its own `HttpApiDecodeError` shape.
+ * Here they become our `BadRequest`: `invalid_json`, or `invalid_request` with `details.field` the dotted
+ * path of the first bad field. A body over the limit is a 413, an unknown route a `not_found`. Every other
  * failure passes through to HttpApi, which encodes the errors each endpoint declares.
  */
 export const frameworkErrorsToEnvelope = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<unknown, R> =>

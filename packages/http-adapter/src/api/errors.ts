@@ -2,8 +2,9 @@ import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
 /**
- * The error envelope of the API (SPEC §3): `{"error": {"code", "message", "details"}}` with a fitting
- * status. One class per status, so HttpApi encodes each with its status and OpenAPI documents them.
+ * The error envelope of the API (docs/api.md#error-envelope): `{"error": {"code", "message", "details"}}`
+ * with a fitting status. One class per status, so HttpApi encodes each with its status and OpenAPI documents
+ * them.
  */
 export const ErrorBody = Schema.Struct({
   code: Schema.String,

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 
-/** Resource shapes of SPEC §3 (more fields are welcome; these names are the contract). Times are ISO-8601. */
+/** Resource shapes of docs/api.md#resources (more fields are welcome; these names are the contract). Times are ISO-8601. */
 
 const Iso = Schema.String.annotations({ description: "ISO-8601 time" })
 const NullableIso = Schema.NullOr(Iso)
@@ -121,7 +121,7 @@ export const MessageEvents = Schema.Struct({
   events: Schema.Array(Schema.Struct({ position: Schema.Number, type: Schema.String, data: Schema.Unknown, recordedAt: Iso }))
 })
 
-/** The 202 answer of every send (SPEC §3). */
+/** The 202 answer of every send (docs/api.md#sending). */
 export const SendAccepted = Schema.Struct({
   messaging_product: Schema.Literal("whatsapp"),
   contacts: Schema.Array(Schema.Struct({ input: Schema.String })),

@@ -2,7 +2,7 @@ import type { MmApiStatusView } from "@mm-gateway/domain"
 import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/sqlite-projection"
 import { iso, isoOrNull } from "./context.js"
 
-/** Read-model rows → the resource shapes of SPEC §3 (times as ISO-8601). */
+/** Read-model rows → the resource shapes of docs/api.md#resources (times as ISO-8601). */
 
 export const mmApiOf = (s: MmApiStatusView) => ({
   status: s.status,

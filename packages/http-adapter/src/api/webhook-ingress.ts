@@ -3,7 +3,7 @@ import type { HeaderBag } from "@mm-gateway/webhook-adapter"
 import type { Either } from "effect"
 import { envelopeJson } from "./errors.js"
 
-/** Meta's maximum webhook payload (reference §5.2). */
+/** Meta's maximum webhook payload (docs/provider.md#webhook-payload-size). */
 export const MAX_WEBHOOK_BYTES = 3 * 1024 * 1024
 /** How much of an oversized body is read and discarded so the sender sees the 413; beyond it the socket is cut. */
 export const MAX_DRAIN_BYTES = 16 * 1024 * 1024

@@ -2,7 +2,7 @@ import { ConfigProvider, Effect, Either, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import { apiConfig, DEVELOPMENT_SECRETS } from "../../src/api/config.js"
 
-/** The api's configuration from the `MMGW_*` variables (SPEC §9). */
+/** The api's configuration from the `MMGW_*` variables (README.md#configuration). */
 
 const load = (env: Record<string, string>) =>
   Effect.runSync(Effect.either(Effect.withConfigProvider(apiConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))))
@@ -16,7 +16,7 @@ const PRODUCTION_SECRETS = {
 }
 
 describe("apiConfig", () => {
-  it("has the SPEC §9 defaults in development, with development secrets it reports", () => {
+  it("has the documented defaults (README.md#configuration) in development, with development secrets it reports", () => {
     const config = Either.getOrThrow(load({}))
     expect(config).toMatchObject({
       mode: "development",

@@ -57,7 +57,7 @@ describe("acceptance is durable before the 202", () => {
 })
 
 describe("GET /v1/messages/{id}", () => {
-  it("shows the SPEC §3 shape from acceptance through dispatch and status webhooks", async () => {
+  it("shows the message resource of docs/api.md#resources from acceptance through dispatch and status webhooks", async () => {
     const id = await send("16505557002", { campaign: "shape", body: { biz_opaque_callback_data: "client-ref-1" } })
     const accepted = await getMessage(id)
     expect(accepted).toMatchObject({
@@ -249,7 +249,7 @@ describe("POST /v1/messages/{id}/resolution", () => {
 describe("clicks", () => {
   const channelClicks = async () => (await collectPages(api, `/v1/channels/${PHONE}/clicks`, 500)).items
 
-  it("lists a channel's user actions in the SPEC §3 shape, paginated", async () => {
+  it("lists a channel's user actions in their documented shape (packages/http-adapter/README.md), paginated", async () => {
     for (let i = 1; i <= 5; i++) await db.run(recordClick(PHONE, `list-click-${i}`, T0 + i * 1000))
     await db.run(recordClick(PHONE, "list-click-1", T0 + 1500, "landing_page_view"))
     const all = await channelClicks()

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
 
 /**
- * Sending: the routing decision (SPEC §2) with its reasons and warnings in the 202, rejections as 422
- * `route_rejected` with the reasons, batches with a result per item.
+ * Sending: the routing decision (docs/domain.md#routing-policy) with its reasons and warnings in the 202,
+ * rejections as 422 `route_rejected` with the reasons, batches with a result per item.
  */
 
 let api: TestApi

@@ -1,9 +1,9 @@
-import { createHmac } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type EventStore, handleCommand, type MessageId, MessageStream, type PhoneNumberId, streamId, UserActionStream, type Wamid } from "@mm-gateway/domain"
 import { type Database, inboxPathFor, layer as layerSqlite, openInbox, type WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type ApiConfig, apiConfig } from "../../src/api/config.js"
 import { ApiServer, layerApiServer } from "../../src/api/server.js"
@@ -72,7 +72,7 @@ export const startApi = async (env: Record<string, string> = {}, around: Layer.L
   }
 }
 
-export const sign = (body: string | Buffer, secret = APP_SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
+export const sign = (body: string | Buffer, secret = APP_SECRET) => signMetaWebhook(body, secret)
 
 export const postWebhook = async (api: TestApi, body: string | Buffer, headers: Record<string, string>, path = "/webhooks/meta") => {
   const response = await fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })

@@ -84,7 +84,7 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
     Effect.gen(function*() {
       const result = httpError(yield* send("4915112340500", "spring_sale", `msg-${endpoint}-0500`, "cloud_api"))
       assert.strictEqual(result.status, 500)
-      // The sandbox says 131000 "Something went wrong": SPEC §5 lists it as not processed.
+      // The sandbox says 131000 "Something went wrong": docs/worker.md#error-classification lists it as not processed.
       assert.strictEqual(result.error?.code, 131000)
       assert.strictEqual(classifyProviderOutcome(result, "cloud_api")._tag, "Retry")
       assert.strictEqual(classifyProviderOutcome({ ...result, error: null }, "cloud_api")._tag, "Unknown")

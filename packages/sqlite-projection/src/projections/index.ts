@@ -9,7 +9,7 @@ export { channelsProjection, settingsProjection, templatesProjection } from "./c
 export { FUNNEL_STAGE, type MessageResource, messagesProjection, resourceOf } from "./messages.js"
 export { onboardingProjection } from "./onboarding.js"
 
-/** Every read model SPEC §3 reads, in the order they are applied. */
+/** Every read model the API reads (docs/api.md#resources), in the order they are applied. */
 export const allProjections: ReadonlyArray<Projection> = [
   onboardingProjection,
   channelsProjection,

@@ -2,7 +2,7 @@ import { categoryOf, type DomainEvent, Message, type MessageStatus, type Provide
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
 
-/** A message as the API shows it (SPEC §3), times in epoch milliseconds; the API renders ISO-8601. */
+/** A message as the API shows it (docs/api.md#resources), times in epoch milliseconds; the API renders ISO-8601. */
 export interface MessageResource {
   readonly id: string
   readonly channel: string
@@ -30,7 +30,7 @@ export interface MessageResource {
   readonly dispatch: { readonly phase: Message.DispatchPhase["_tag"]; readonly attempt: number }
 }
 
-/** Funnel stages of SPEC §3; a message counts in every stage up to the highest it reached. */
+/** Funnel stages of the campaign stats (docs/api.md#resources); a message counts in every stage up to the highest it reached. */
 export const FUNNEL_STAGE = { accepted: 0, submitted: 1, sent: 2, delivered: 3, read: 4 } as const
 
 const funnelStage = (m: Message.MessageRecord, view: Message.MessageView): number => {
