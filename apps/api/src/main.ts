@@ -1,8 +1,11 @@
 import { apiConfig, ApiServer, DEVELOPMENT_SECRETS, layerApiServer, runProcess } from "@mm-gateway/http-adapter"
+import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { Effect, Layer } from "effect"
 
 /**
- * The api process: configuration from the `MMGW_*` variables, the server, and nothing else. SIGINT /
+ * The api process, its composition root: configuration from the `MMGW_*` variables, the store (SQLite:
+ * the main database and the inbox beside it, checkpointed in the background so a webhook's commit never
+ * waits for one) and the server over it. SIGINT /
  * SIGTERM interrupt the program: the listener stops taking connections, in-flight requests finish,
  * the databases close, and the process exits 0.
  */
@@ -18,7 +21,10 @@ const program = Effect.gen(function*() {
   return yield* Layer.launch(
     Layer.effectDiscard(Effect.flatMap(ApiServer, (server) =>
       Effect.logInfo(`api listening on ${server.url} (database ${config.database}, durability ${config.durability}, mode ${config.mode})`)))
-      .pipe(Layer.provideMerge(layerApiServer(config)))
+      .pipe(
+        Layer.provideMerge(layerApiServer(config)),
+        Layer.provide(layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }))
+      )
   )
 })
 

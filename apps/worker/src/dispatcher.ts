@@ -11,13 +11,13 @@ import {
   type StatusMatching,
   type UnitOfWork
 } from "@mm-gateway/domain"
-import { type MessageWork, ReadModels } from "@mm-gateway/sqlite-projection"
+import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
 import { makeBatchWriter } from "./batch-writer.js"
 import { makeSlidingWindowLimiter, type SlidingWindowLimiter } from "./rate-limiter.js"
 import type { WorkerStats } from "./stats.js"
 
-export type DispatcherRequirements = EventStore | StatusMatching | UnitOfWork | ReadModels | ProviderGateway
+export type DispatcherRequirements = EventStore | StatusMatching | UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway
 
 export interface DispatcherSettings {
   readonly concurrency: number
@@ -95,7 +95,8 @@ export const makeDispatcher = (
   leaseValid: (now: number) => boolean
 ): Effect.Effect<Dispatcher, never, Scope.Scope | DispatcherRequirements> =>
   Effect.gen(function*() {
-    const read = yield* ReadModels
+    const queue = yield* DispatchQueue
+    const messages = yield* MessageQueries
     const gateway = yield* ProviderGateway
     const runtimeContext = yield* Effect.context<DispatcherRequirements>()
     // Scope order matters, finalizers run in reverse: the session's drain first, then the pumps and the
@@ -122,7 +123,7 @@ export const makeDispatcher = (
       Effect.gen(function*() {
         if (now - lane.refreshedAt < LANE_REFRESH_MS) return
         lane.refreshedAt = now
-        const channel = yield* read.channelForDispatch(lane.channel)
+        const channel = yield* queue.channelForDispatch(lane.channel)
         const mps = channel?.throughputMps ?? Channel.DEFAULT_THROUGHPUT_MPS
         lane.limiter.setLimit(mps)
         lane.capacity = capacityFor(mps)
@@ -146,7 +147,7 @@ export const makeDispatcher = (
         if (recipientPauses.size === 0) return null
         for (const [key, until] of recipientPauses) if (until <= now) recipientPauses.delete(key)
         if (recipientPauses.size === 0) return null
-        const message = yield* read.message(id)
+        const message = yield* messages.message(id)
         if (message === null) return null
         const until = recipientPauses.get(`${message.channel}:${message.to}`)
         return until === undefined ? null : until
@@ -310,7 +311,7 @@ export const makeDispatcher = (
           continue
         }
         if (cursor === null) rewoundAt = now
-        const rows: ReadonlyArray<MessageWork> = yield* read.dispatchable(now, FETCH_LIMIT, cursor)
+        const rows: ReadonlyArray<MessageWork> = yield* queue.dispatchable(now, FETCH_LIMIT, cursor)
         for (const work of rows) {
           if (held.has(work.id)) continue
           const until = deferred.get(work.id)

@@ -1,5 +1,5 @@
 import { type EventStore, handleStreamCommand, recordStatusReport, type StatusMatching, UnitOfWork } from "@mm-gateway/domain"
-import { type InboxEntry, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { type InboxEntry, WebhookInbox } from "@mm-gateway/ports"
 import { decodeWebhook, quarantineReason, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
 import { Cause, Clock, Effect, Exit } from "effect"
 import type { WorkerStats } from "./stats.js"

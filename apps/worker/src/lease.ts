@@ -1,4 +1,4 @@
-import { WorkerLease } from "@mm-gateway/sqlite-projection"
+import { Leases } from "@mm-gateway/ports"
 import { Clock, Data, Effect } from "effect"
 import { randomBytes } from "node:crypto"
 
@@ -28,7 +28,7 @@ export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly holder: 
  */
 export const waitForLease = (instance: string, ttlMs: number) =>
   Effect.gen(function*() {
-    const lease = yield* WorkerLease
+    const lease = yield* Leases
     const pollMs = Math.max(50, Math.min(1_000, Math.floor(ttlMs / 3)))
     let reported: string | null = null
     for (;;) {
@@ -55,7 +55,7 @@ export const waitForLease = (instance: string, ttlMs: number) =>
  */
 export const keepLease = (instance: string, ttlMs: number, onRenewed: (validUntil: number) => void) =>
   Effect.gen(function*() {
-    const lease = yield* WorkerLease
+    const lease = yield* Leases
     for (;;) {
       yield* Effect.sleep(Math.max(10, Math.floor(ttlMs / 3)))
       const now = yield* Clock.currentTimeMillis

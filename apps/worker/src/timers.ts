@@ -9,11 +9,11 @@ import {
   streamId,
   UnitOfWork
 } from "@mm-gateway/domain"
-import { catchUpProjections, type MessageWork, ReadModels, type SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { DispatchQueue, type MessageWork, ProjectionRunner } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type TimerRequirements = ReadModels | EventStore | StatusMatching | SqliteDatabase | UnitOfWork
+export type TimerRequirements = DispatchQueue | EventStore | StatusMatching | ProjectionRunner | UnitOfWork
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
@@ -26,7 +26,7 @@ const PAGE = 500
 /** Every message in `phase`, page by page. */
 const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageWork) => Effect.Effect<void, never, EventStore>) =>
   Effect.gen(function*() {
-    const read = yield* ReadModels
+    const read = yield* DispatchQueue
     let cursor: string | null = null
     do {
       const page: { readonly items: ReadonlyArray<MessageWork>; readonly nextCursor: string | null } = yield* read.inDispatchPhase(phase, { limit: PAGE, cursor })
@@ -93,7 +93,7 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
 
   /** TTL passed on the MM route with no delivery → `expired` (Meta sends no webhook for this). */
   const expireMessages = Effect.gen(function*() {
-    const read = yield* ReadModels
+    const read = yield* DispatchQueue
     const now = yield* Clock.currentTimeMillis
     for (;;) {
       const due = yield* read.expiryDue(now, PAGE)
@@ -123,7 +123,7 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
   })
 
   /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */
-  const catchUp = Effect.asVoid(catchUpProjections())
+  const catchUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
   const tick = Effect.all([recordInterruptedAttempts(false), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
 

@@ -1,6 +1,7 @@
 import { type EventStore, ProviderGateway, type StatusMatching, type UnitOfWork } from "@mm-gateway/domain"
 import { ChannelCredentials, deriveCredentialsKey, layerCredentials, providerGatewayLayer } from "@mm-gateway/http-adapter"
-import { inboxPathFor, layer as layerSqlite, layerInbox, type ReadModels, type SqliteDatabase, type WebhookInbox, WorkerLease } from "@mm-gateway/sqlite-projection"
+import { type DispatchQueue, Leases, type MessageQueries, type ProjectionRunner, type WebhookInbox } from "@mm-gateway/ports"
+import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { Cause, type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
 import type { WorkerConfig } from "./config.js"
 import { makeDispatcher } from "./dispatcher.js"
@@ -11,11 +12,12 @@ import { makeTimers } from "./timers.js"
 
 export type WorkerRequirements =
   | EventStore
-  | ReadModels
+  | DispatchQueue
+  | MessageQueries
+  | ProjectionRunner
   | StatusMatching
-  | SqliteDatabase
   | UnitOfWork
-  | WorkerLease
+  | Leases
   | WebhookInbox
   | ProviderGateway
 
@@ -33,7 +35,7 @@ export interface ShutdownControl {
 const session = (config: WorkerConfig, instance: string, stats: WorkerStats, control: ShutdownControl) =>
   Effect.scoped(
     Effect.gen(function*() {
-      const lease = yield* WorkerLease
+      const lease = yield* Leases
       const acquiredAt = yield* waitForLease(instance, config.leaseTtlMs)
       yield* Effect.addFinalizer(() => Effect.zipRight(lease.release(LEASE_NAME, instance), Effect.logInfo(`lease released by ${instance}`)))
       yield* Effect.logInfo(`lease acquired by ${instance}`)
@@ -122,10 +124,7 @@ export interface WorkerOptions {
 
 /** Everything the worker runs on: the main database and the inbox file, the credentials, the provider clients. */
 export const workerDependencies = (config: WorkerConfig, options: WorkerOptions = {}): Layer.Layer<WorkerRequirements> => {
-  const storage = Layer.mergeAll(
-    layerSqlite({ path: config.database, durability: config.durability, checkpoint: "background" }),
-    layerInbox({ path: inboxPathFor(config.database), durability: config.durability })
-  )
+  const storage = layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" })
   const credentials = Layer.project(
     layerCredentials(deriveCredentialsKey(config.secretKey)),
     ChannelCredentials,

@@ -1,4 +1,5 @@
 import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
+import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, LogLevel, ManagedRuntime, Redacted } from "effect"
 import { type SandboxStats } from "@mm-gateway/sandbox"
@@ -44,7 +45,9 @@ export const startApi = async (database: string): Promise<TestApi> => {
     MMGW_360DIALOG_WEBHOOK_SECRET: "test-360-secret"
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)))
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(
+    Layer.provide(layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }))
+  ))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,

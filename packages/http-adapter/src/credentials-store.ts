@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
-import { SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import { CredentialStore } from "@mm-gateway/ports"
 import { ChannelCredentials, type CredentialsKey, encryptCredentials, makeEncryptedChannelCredentials } from "./provider/credentials.js"
 
 export interface PlainCredentials {
@@ -10,7 +10,7 @@ export interface PlainCredentials {
 
 /**
  * Where channel credentials are kept: encrypted (AES-256-GCM with the key from `MMGW_SECRET_KEY`) in the
- * main database, under a reference the domain carries instead of the secret. The reference is an HMAC
+ * store (`CredentialStore`, which sees only ciphertext), under a reference the domain carries instead of the secret. The reference is an HMAC
  * of the channel and the secrets, so registering the same credentials again changes nothing, and it
  * reveals nothing without the key.
  */
@@ -25,26 +25,22 @@ export const credentialsRefFor = (key: CredentialsKey, phoneNumberId: string, cr
     .digest("hex")
     .slice(0, 40)
 
-/** The vault and the `ChannelCredentials` the provider clients resolve from, both on the main database. */
-export const layerCredentials = (key: CredentialsKey): Layer.Layer<CredentialVault | ChannelCredentials, never, SqliteDatabase> =>
+/** The vault and the `ChannelCredentials` the provider clients resolve from, both over the store's `CredentialStore`. */
+export const layerCredentials = (key: CredentialsKey): Layer.Layer<CredentialVault | ChannelCredentials, never, CredentialStore> =>
   Layer.effectContext(Effect.gen(function*() {
-    const { db } = yield* SqliteDatabase
-    const insert = db.prepare<[string, string, number]>(
-      "INSERT INTO channel_credentials (ref, ciphertext, created_at) VALUES (?, ?, ?) ON CONFLICT (ref) DO NOTHING"
-    )
-    const select = db.prepare<[string], { ciphertext: string }>("SELECT ciphertext FROM channel_credentials WHERE ref = ?")
+    const store = yield* CredentialStore
     const vault = CredentialVault.of({
       put: (phoneNumberId, credentials) =>
-        Effect.sync(() => {
+        Effect.gen(function*() {
           const ref = credentialsRefFor(key, phoneNumberId, credentials)
-          insert.run(ref, encryptCredentials(credentials.apiKey === undefined && credentials.accessToken === undefined ? {} : {
+          const ciphertext = encryptCredentials(credentials.apiKey === undefined && credentials.accessToken === undefined ? {} : {
             ...(credentials.apiKey === undefined ? {} : { apiKey: credentials.apiKey }),
             ...(credentials.accessToken === undefined ? {} : { accessToken: credentials.accessToken })
-          }, key), Date.now())
+          }, key)
+          yield* store.put(ref, ciphertext, yield* Clock.currentTimeMillis)
           return ref
         })
     })
-    const resolver = makeEncryptedChannelCredentials(key, (ref) =>
-      Effect.sync(() => Option.fromNullable(select.get(ref)?.ciphertext)))
+    const resolver = makeEncryptedChannelCredentials(key, (ref) => Effect.map(store.ciphertextOf(ref), Option.fromNullable))
     return Context.make(CredentialVault, vault).pipe(Context.add(ChannelCredentials, resolver))
   }))

@@ -6,6 +6,6 @@
 export * from "./provider/index.js"
 export { type ApiConfig, apiConfig, DEVELOPMENT_SECRETS, type Mode } from "./api/config.js"
 export { GatewayApi } from "./api/definition.js"
-export { ApiServer, layerApiServer } from "./api/server.js"
+export { ApiServer, type ApiStore, layerApiServer } from "./api/server.js"
 export { CredentialVault, layerCredentials } from "./credentials-store.js"
 export { runProcess } from "./process-runtime.js"

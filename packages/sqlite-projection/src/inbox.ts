@@ -4,27 +4,7 @@ import { type Database, type Durability, immediate, retryBusy } from "./connecti
 import { type CheckpointMode, withCheckpointing } from "./checkpointer.js"
 import { openDatabase } from "./database.js"
 import { inboxMigrations, migrate } from "./migrations.js"
-import { type Page, pageOf, decodeCursor } from "./pagination.js"
-
-export type InboxSource = "meta" | "360dialog"
-export type InboxState = "pending" | "processed" | "quarantined"
-
-export interface InboxEntry {
-  readonly id: number
-  readonly source: InboxSource
-  readonly receivedAt: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: Uint8Array
-  readonly state: InboxState
-  readonly reason: string | null
-  readonly processedAt: number | null
-}
-
-export interface Accepted {
-  readonly id: number
-  /** The same source had already delivered this exact body: nothing new was stored. */
-  readonly duplicate: boolean
-}
+import { type Accepted, decodeCursor, type InboxEntry, type InboxSource, type InboxState, pageOf, WebhookInbox } from "@mm-gateway/ports"
 
 interface InboxRow {
   readonly id: number
@@ -48,53 +28,6 @@ const toEntry = (r: InboxRow): InboxEntry => ({
   processedAt: r.processed_at
 })
 
-/**
- * The durable webhook inbox: every verified delivery is stored raw before it is answered, and the
- * worker turns pending rows into commands. Identical deliveries (same source, same body bytes) are
- * stored once and answered as accepted again.
- */
-export interface WebhookInbox {
-  /** Stores a delivery and commits it at once; synchronous and cheap (prepared statements), for the webhook hot path. */
-  readonly append: (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) => Accepted
-  /**
-   * Group commit: deliveries arriving in the same turn of the event loop share one transaction (one
-   * fsync under `durability: "full"`); every promise resolves after that commit.
-   */
-  readonly appendGrouped: (
-    body: Uint8Array,
-    headers: Readonly<Record<string, string>>,
-    source: InboxSource,
-    receivedAt: number
-  ) => Promise<Accepted>
-  /** The oldest pending deliveries, in arrival order. Rows stay pending until marked, so a crash only redoes work. */
-  readonly claimPending: (limit: number) => Effect.Effect<ReadonlyArray<InboxEntry>>
-  readonly markProcessed: (ids: ReadonlyArray<number>, at: number) => Effect.Effect<void>
-  readonly quarantine: (id: number, reason: string, at: number) => Effect.Effect<void>
-  readonly listQuarantined: (limit: number, cursor: string | null) => Effect.Effect<Page<InboxEntry>>
-  /** Back to pending (after an upgrade taught the decoder what it could not read). False when no such quarantined row. */
-  readonly replay: (id: number) => Effect.Effect<boolean>
-  readonly get: (id: number) => Effect.Effect<InboxEntry | null>
-  /** For the `mmgw_webhook_inbox_pending` gauge. */
-  readonly pendingCount: () => Effect.Effect<number>
-}
-
-export const WebhookInbox = Context.GenericTag<WebhookInbox>("@mm-gateway/sqlite-projection/WebhookInbox")
-
-/**
- * The headers worth keeping with a delivery: enough to re-verify or debug it later. An allowlist, so a
- * shared-secret header (360dialog's custom webhook header) can never end up stored.
- */
-export const HEADERS_KEPT = ["content-type", "user-agent", "x-hub-signature-256", "x-360dialog-signature", "x-request-id"] as const
-
-export const headersToKeep = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>): Record<string, string> => {
-  const kept: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase()
-    if (value === undefined || !(HEADERS_KEPT as ReadonlyArray<string>).includes(lower)) continue
-    kept[lower] = typeof value === "string" ? value : value.join(", ")
-  }
-  return kept
-}
 
 export const sha256 = (body: Uint8Array): string => createHash("sha256").update(body).digest("hex")
 
@@ -102,7 +35,18 @@ export const sha256 = (body: Uint8Array): string => createHash("sha256").update(
 export const inboxPathFor = (mainPath: string): string =>
   mainPath === ":memory:" || mainPath === "" ? ":memory:" : `${mainPath.replace(/\.sqlite3?$|\.db$/, "")}.inbox.sqlite`
 
-export const makeInbox = (db: Database): WebhookInbox => {
+/**
+ * The inbox on SQLite: the `WebhookInbox` port, plus `append` (one delivery in a transaction of its
+ * own) and `appendGrouped` (group commit: deliveries arriving in the same turn of the event loop share
+ * one transaction — one fsync under `durability: "full"` — and every promise resolves after it), which
+ * `accept` is made of.
+ */
+export interface SqliteInbox extends Context.Tag.Service<WebhookInbox> {
+  readonly append: (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) => Accepted
+  readonly appendGrouped: (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) => Promise<Accepted>
+}
+
+export const makeInbox = (db: Database): SqliteInbox => {
   const insert = db.prepare<[string, number, string, Uint8Array, string]>(
     "INSERT INTO inbox (source, received_at, headers, body, body_sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, body_sha256) DO NOTHING"
   )
@@ -147,13 +91,16 @@ export const makeInbox = (db: Database): WebhookInbox => {
     }
   }
 
+  const appendGrouped = (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) =>
+    new Promise<Accepted>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ args: [body, headers, source, receivedAt], resolve, reject })
+    })
+
   return {
     append: (body, headers, source, receivedAt) => retryBusy(() => store(body, headers, source, receivedAt)),
-    appendGrouped: (body, headers, source, receivedAt) =>
-      new Promise<Accepted>((resolve, reject) => {
-        if (queue.length === 0) setImmediate(flush)
-        queue.push({ args: [body, headers, source, receivedAt], resolve, reject })
-      }),
+    appendGrouped,
+    accept: (body, headers, source, receivedAt) => Effect.promise(() => appendGrouped(body, headers, source, receivedAt)),
     claimPending: (limit) => Effect.sync(() => pending.all(Math.max(0, Math.floor(limit))).map(toEntry)),
     markProcessed: (ids, at) =>
       Effect.sync(() => {
@@ -195,7 +142,7 @@ export const INBOX_CACHE_KIB = 65_536
 /** Opens and migrates the inbox database; async because kysely's migrator is. */
 export const openInbox = async (
   options: InboxOptions
-): Promise<{ readonly db: Database; readonly inbox: WebhookInbox; readonly close: () => Promise<void> }> => {
+): Promise<{ readonly db: Database; readonly inbox: SqliteInbox; readonly close: () => Promise<void> }> => {
   const db = openDatabase(options.path, options.durability ?? "normal", options.busyTimeoutMs)
   db.pragma(`cache_size = -${INBOX_CACHE_KIB}`)
   try {

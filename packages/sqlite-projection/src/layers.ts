@@ -1,10 +1,12 @@
 import type { EventStore, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import { type ApiKeyStore, type CredentialStore, type Leases, ProjectionRunner, type StoreHealth } from "@mm-gateway/ports"
 import { Effect, Layer } from "effect"
 import { gateOf } from "./connection.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 import { layerEventStore } from "./event-store.js"
-import { layerLease, type WorkerLease } from "./lease.js"
-import { layerReadModels, type ReadModels } from "./read-models.js"
+import { layerAdminStore } from "./admin-store.js"
+import { layerLease } from "./lease.js"
+import { layerReadModels, type ReadModels, type ReadPorts } from "./read-models.js"
 import { catchUp, type CatchUpResult, rebuild } from "./runner.js"
 import { layerStatusMatching } from "./status-matching.js"
 import { layerUnitOfWork } from "./unit-of-work.js"
@@ -12,15 +14,44 @@ import { layerParkedStatuses, type ParkedStatuses } from "./parked-statuses.js"
 
 /**
  * Everything on the main database file: the event store (with inline projections) and its unit of
- * work, read models, the lease, parked statuses and the domain's `StatusMatching` port over them.
+ * work, the read models under every query port, the leases, parked statuses and the domain's
+ * `StatusMatching` port over them, API keys, channel credentials and the store's health.
  */
 export const layer = (
   options: SqliteOptions
-): Layer.Layer<SqliteDatabase | EventStore | UnitOfWork | ReadModels | WorkerLease | ParkedStatuses | StatusMatching> =>
+): Layer.Layer<
+  | SqliteDatabase
+  | EventStore
+  | UnitOfWork
+  | ReadModels
+  | ReadPorts
+  | Leases
+  | ParkedStatuses
+  | StatusMatching
+  | ApiKeyStore
+  | CredentialStore
+  | StoreHealth
+  | ProjectionRunner
+> =>
   Layer.provideMerge(
-    Layer.mergeAll(layerEventStore, layerUnitOfWork, layerReadModels, layerLease, layerParkedStatuses, layerStatusMatching),
+    Layer.mergeAll(
+      layerEventStore,
+      layerUnitOfWork,
+      layerReadModels,
+      layerLease,
+      layerParkedStatuses,
+      layerStatusMatching,
+      layerAdminStore,
+      layerProjectionRunner
+    ),
     layerDatabase(options)
   )
+
+const layerProjectionRunner: Layer.Layer<ProjectionRunner, never, SqliteDatabase> = Layer.effect(
+  ProjectionRunner,
+  Effect.map(SqliteDatabase, ({ db, projections }) =>
+    ProjectionRunner.of({ catchUp: () => gateOf(db).operation(Effect.sync(() => catchUp(db, projections).applied)) }))
+)
 
 /** Catches every configured projection up from its checkpoint (the worker's projection runner tick). */
 export const catchUpProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>

@@ -1,25 +1,10 @@
-import { Context, Effect, Layer } from "effect"
+import { Leases } from "@mm-gateway/ports"
+import { type Context, Effect, Layer } from "effect"
 import { type Database, gated, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 
-/**
- * A named lease in the main database (one dispatcher at a time, docs/worker.md#leases). Each operation is a single
- * statement, hence atomic across processes; times come from the caller so tests need no clock.
- * `holder` must name one process, not a name several may be configured with: the lease counts any
- * holder equal to its own as itself.
- */
-export interface WorkerLease {
-  /** Takes the lease when it is free, expired, or already ours (which renews it). */
-  readonly acquire: (name: string, holder: string, ttlMs: number, now: number) => Effect.Effect<boolean>
-  /** Extends a lease we still hold; false when it expired and someone else may have it. */
-  readonly renew: (name: string, holder: string, ttlMs: number, now: number) => Effect.Effect<boolean>
-  readonly release: (name: string, holder: string) => Effect.Effect<void>
-  readonly holderOf: (name: string, now: number) => Effect.Effect<string | null>
-}
-
-export const WorkerLease = Context.GenericTag<WorkerLease>("@mm-gateway/sqlite-projection/WorkerLease")
-
-export const makeLease = (db: Database): WorkerLease => {
+/** The leases in the main database (table `leases`), each operation a single statement. */
+export const makeLease = (db: Database): Context.Tag.Service<Leases> => {
   const acquire = db.prepare<[{ name: string; holder: string; expiresAt: number; now: number }]>(
     `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -38,7 +23,7 @@ export const makeLease = (db: Database): WorkerLease => {
   }
 }
 
-export const layerLease: Layer.Layer<WorkerLease, never, SqliteDatabase> = Layer.effect(
-  WorkerLease,
+export const layerLease: Layer.Layer<Leases, never, SqliteDatabase> = Layer.effect(
+  Leases,
   Effect.map(SqliteDatabase, ({ db }) => gated(db, makeLease(db)))
 )

@@ -2,7 +2,7 @@ import type { StatusObservation } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
 import { type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
-import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
+import { clampLimit, decodeCursor, type Page, pageOf } from "@mm-gateway/ports"
 
 export interface ParkedStatusRecord {
   readonly id: number

@@ -1,167 +1,37 @@
+import { type BusinessManager, type ChannelRouting, mmApiStatus, Message, PartnerSettings, type Provider, type Template, type Waba } from "@mm-gateway/domain"
 import {
-  type BusinessManager,
-  type ChannelRouting,
-  mmApiStatus,
-  type MmApiStatus,
-  Message,
-  type MmApiStatusView,
-  PartnerSettings,
-  type Provider,
-  type Template,
-  type Route,
-  type Waba
-} from "@mm-gateway/domain"
+  type CampaignStats,
+  type ChannelView,
+  ClickQueries,
+  clampLimit,
+  ConfigurationQueries,
+  decodeCursor,
+  DispatchQueue,
+  type MessageResource,
+  MessageQueries,
+  type MessageWork,
+  OnboardingQueries,
+  pageOf,
+  type TemplateView,
+  type WabaView
+} from "@mm-gateway/ports"
 import { Context, Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
-import { clampLimit, decodeCursor, type Page, pageOf } from "./pagination.js"
 import { parse, prepared } from "./projection.js"
-import { type MessageResource, resourceOf } from "./projections/messages.js"
+import { resourceOf } from "./projections/messages.js"
 
-export interface WabaView {
-  readonly id: string
-  readonly businessManagerId: string | null
-  readonly name: string | null
-  readonly mmApi: MmApiStatusView
-}
+/** The SQLite read models: one service answering every query port of the read side. */
+export type ReadModels =
+  & Context.Tag.Service<OnboardingQueries>
+  & Context.Tag.Service<ConfigurationQueries>
+  & Context.Tag.Service<MessageQueries>
+  & Context.Tag.Service<ClickQueries>
+  & Context.Tag.Service<DispatchQueue>
 
-export interface BusinessManagerView {
-  readonly id: string
-  readonly name: string | null
-  readonly mmApi: { readonly termsSigned: boolean; readonly signedAt: number | null; readonly invitedAt: number | null }
-  readonly invitationLink: string | null
-  readonly wabas: ReadonlyArray<WabaView>
-}
-
-/** A channel as the API shows it: never a secret (only the dispatcher resolves `credentialsRef`). */
-export interface ChannelView {
-  readonly phoneNumberId: string
-  readonly wabaId: string
-  readonly displayPhoneNumber: string
-  readonly provider: Provider
-  readonly routing: ChannelRouting
-  readonly throughputMps: number
-  readonly registeredAt: number
-  readonly updatedAt: number
-}
-
-export interface ChannelDispatchView extends ChannelView {
-  readonly credentialsRef: string
-}
-
-export interface TemplateView {
-  readonly wabaId: string
-  readonly name: string
-  readonly language: string
-  readonly category: string | null
-  readonly ttlSeconds: number | null
-  readonly status: string | null
-  readonly statusReason: string | null
-  readonly impending: { readonly correctCategory: string; readonly effectiveAt: number | null; readonly occurredAt: number } | null
-  /** The MM route refused the template as not marketing (131055/134100) and no newer category fact says otherwise: routed to the Cloud API. */
-  readonly refusedAsNotMarketing: { readonly errorCode: number; readonly occurredAt: number } | null
-  readonly updatedAt: number
-}
-
-export interface CampaignStats {
-  readonly campaignId: string
-  readonly funnel: {
-    readonly accepted: number
-    readonly submitted: number
-    readonly sent: number
-    readonly delivered: number
-    readonly read: number
-    readonly clicked: number
-  }
-  readonly routed: Record<Route, number>
-  readonly observedRoute: Record<Route | "unknown", number>
-  /**
-   * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
-   * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
-   * window marks it `dispatch_unknown`).
-   */
-  readonly queued: number
-  readonly failed: number
-  readonly expired: number
-  readonly dispatchUnknown: number
-  readonly routeMismatch: number
-  readonly failuresByCode: Readonly<Record<string, number>>
-}
-
-export interface ClickView {
-  readonly actionType: string
-  readonly kind: string
-  readonly clickId: string | null
-  readonly trackingToken: string | null
-  readonly component: string | null
-  readonly productId: string | null
-  readonly occurredAt: number
-  readonly messageId: string | null
-}
-
-/** What the worker needs to pick a message up; it folds the stream itself before deciding anything. */
-export interface MessageWork {
-  readonly id: string
-  readonly channel: string
-  readonly acceptedAt: number
-  readonly attempt: number
-  /** Since when the message has been in its dispatch phase, where the phase says (`InFlight`, `OutcomeUnknown`, `DispatchUnknown`). */
-  readonly phaseSince: number | null
-  readonly expiryDeadline: number | null
-}
-
-export interface ListOptions {
-  readonly limit?: number
-  readonly cursor?: string | null
-}
-
-/**
- * Queries over the read models. Everything is synchronous SQLite underneath; the Effect wrappers keep
- * the callers' code uniform. Times that depend on "now" (a restriction's end) take `now` explicitly.
- */
-export interface ReadModels {
-  readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
-  readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
-  /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
-  readonly wabas: (
-    options: ListOptions & { readonly status?: MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
-  ) => Effect.Effect<Page<WabaView>>
-  readonly channel: (phoneNumberId: string) => Effect.Effect<ChannelView | null>
-  readonly channelForDispatch: (phoneNumberId: string) => Effect.Effect<ChannelDispatchView | null>
-  readonly routingSettings: () => Effect.Effect<PartnerSettings.RoutingSettings>
-  readonly template: (wabaId: string, name: string, language: string) => Effect.Effect<TemplateView | null>
-  readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
-  readonly message: (id: string) => Effect.Effect<MessageResource | null>
-  readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
-  /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
-  readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
-  /**
-   * The message of `channel` a click id is attributed to (the earliest such attribution), if any.
-   * Attributions are per channel: one to a message elsewhere says nothing about this channel's click.
-   */
-  readonly clickAttribution: (clickId: string, channel: string) => Effect.Effect<string | null>
-  /** The channels a click id was recorded on by webhook (none while its webhook has not arrived). */
-  readonly clickChannels: (clickId: string) => Effect.Effect<ReadonlyArray<string>>
-  /** The channel's user actions in arrival order, each tied to the message `clickAttribution` names for it. */
-  readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
-  /**
-   * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
-   * from the last one of a previous page (so a dispatcher can sweep past a channel whose queue is full).
-   */
-  readonly dispatchable: (
-    now: number,
-    limit: number,
-    after?: { readonly acceptedAt: number; readonly id: string } | null
-  ) => Effect.Effect<ReadonlyArray<MessageWork>>
-  /** Messages in a dispatch phase (e.g. `OutcomeUnknown` for the dispatch-unknown timer), by id. */
-  readonly inDispatchPhase: (phase: Message.DispatchPhase["_tag"], options?: ListOptions) => Effect.Effect<Page<MessageWork>>
-  /** Messages whose TTL deadline has passed at `now` and that are still only submitted or sent. */
-  readonly expiryDue: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
-  /** Messages to one recipient from one channel accepted within [from, to]: matching a status whose wamid is unknown. */
-  readonly messagesToRecipient: (channel: string, recipient: string, from: number, to: number) => Effect.Effect<ReadonlyArray<MessageResource>>
-}
-
+/** This package's own handle on them (its tests); everyone else asks the ports. */
 export const ReadModels = Context.GenericTag<ReadModels>("@mm-gateway/sqlite-projection/ReadModels")
+
 
 interface WabaRow {
   readonly id: string
@@ -511,7 +381,18 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
   }
 }
 
-export const layerReadModels: Layer.Layer<ReadModels, never, SqliteDatabase> = Layer.effect(
-  ReadModels,
-  Effect.map(SqliteDatabase, ({ db }) => gated(db, makeReadModels(db)))
+export type ReadPorts = OnboardingQueries | ConfigurationQueries | MessageQueries | ClickQueries | DispatchQueue
+
+/** The read models under this package's own tag and under every query port. */
+export const layerReadModels: Layer.Layer<ReadModels | ReadPorts, never, SqliteDatabase> = Layer.effectContext(
+  Effect.map(SqliteDatabase, ({ db }) => {
+    const read = gated(db, makeReadModels(db))
+    return Context.make(ReadModels, read).pipe(
+      Context.add(OnboardingQueries, read),
+      Context.add(ConfigurationQueries, read),
+      Context.add(MessageQueries, read),
+      Context.add(ClickQueries, read),
+      Context.add(DispatchQueue, read)
+    )
+  })
 )

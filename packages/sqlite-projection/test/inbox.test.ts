@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { headersToKeep, inboxPathFor, layerInbox, WebhookInbox } from "../src/inbox.js"
+import { headersToKeep, WebhookInbox } from "@mm-gateway/ports"
+import { inboxPathFor, layerInbox } from "../src/inbox.js"
 
 const body = (s: string) => new TextEncoder().encode(s)
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -12,9 +13,9 @@ describe("webhook inbox", () => {
   it.effect("stores the raw body, headers, source and time; identical deliveries are stored once", () =>
     withInbox(Effect.gen(function*() {
       const inbox = yield* WebhookInbox
-      const first = inbox.append(body('{"entry":[1]}'), headers, "meta", 1000)
-      const again = inbox.append(body('{"entry":[1]}'), headers, "meta", 2000)
-      const otherSource = inbox.append(body('{"entry":[1]}'), {}, "360dialog", 3000)
+      const first = yield* inbox.accept(body('{"entry":[1]}'), headers, "meta", 1000)
+      const again = yield* inbox.accept(body('{"entry":[1]}'), headers, "meta", 2000)
+      const otherSource = yield* inbox.accept(body('{"entry":[1]}'), {}, "360dialog", 3000)
       assert.deepStrictEqual(first, { id: 1, duplicate: false })
       assert.deepStrictEqual(again, { id: 1, duplicate: true })
       assert.deepStrictEqual(otherSource, { id: 2, duplicate: false })
@@ -31,14 +32,14 @@ describe("webhook inbox", () => {
     withInbox(Effect.gen(function*() {
       const inbox = yield* WebhookInbox
       const raw = new Uint8Array([0, 255, 1, 128, 10, 13])
-      const { id } = inbox.append(raw, {}, "meta", 1)
+      const { id } = yield* inbox.accept(raw, {}, "meta", 1)
       assert.deepStrictEqual([...(yield* inbox.get(id))!.body], [...raw])
     })))
 
   it.effect("pending → processed or quarantined with a reason; quarantine is listed by page and can be replayed", () =>
     withInbox(Effect.gen(function*() {
       const inbox = yield* WebhookInbox
-      for (let i = 1; i <= 5; i++) inbox.append(body(`{"n":${i}}`), {}, "meta", i)
+      for (let i = 1; i <= 5; i++) yield* inbox.accept(body(`{"n":${i}}`), {}, "meta", i)
       const claimed = yield* inbox.claimPending(3)
       assert.deepStrictEqual(claimed.map((e) => e.id), [1, 2, 3])
       yield* inbox.markProcessed([1, 2], 100)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { layer } from "../src/layers.js"
-import { WorkerLease } from "../src/lease.js"
+import { Leases as WorkerLease } from "@mm-gateway/ports"
 
 const withLease = <A, E>(effect: Effect.Effect<A, E, WorkerLease>) => Effect.provide(effect, layer({ path: ":memory:" }))
 

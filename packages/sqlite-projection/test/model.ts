@@ -21,8 +21,9 @@ import {
 } from "@mm-gateway/domain"
 import type { BusinessManager, Channel, PartnerSettings, Template, UserAction, Waba } from "@mm-gateway/domain"
 import { Either } from "effect"
-import { type MessageResource, resourceOf } from "../src/projections/index.js"
-import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "../src/read-models.js"
+import type { MessageResource } from "@mm-gateway/ports"
+import { resourceOf } from "../src/projections/index.js"
+import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "@mm-gateway/ports"
 import { type AnyCommand, target } from "./support.js"
 
 interface Logged {

@@ -1,24 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { Context, Effect, Layer, Redacted } from "effect"
-import { SqliteDatabase } from "@mm-gateway/sqlite-projection"
+import { ApiKeyStore } from "@mm-gateway/ports"
+import { Effect, Redacted } from "effect"
 import { type Principal } from "./definition.js"
-
-export interface ApiKeyRecord {
-  readonly id: string
-  readonly name: string
-  readonly businessManagerIds: ReadonlyArray<string>
-  readonly secretHash: string
-  readonly createdAt: number
-  readonly revokedAt: number | null
-}
-
-/** Where API keys live. Only the SHA-256 of a secret is stored; the secret is shown once at creation. */
-export class ApiKeyStore extends Context.Tag("@mm-gateway/http-adapter/ApiKeyStore")<ApiKeyStore, {
-  readonly insert: (record: ApiKeyRecord) => Effect.Effect<void>
-  readonly find: (id: string) => Effect.Effect<ApiKeyRecord | null>
-  readonly list: (limit: number, afterId: string | null) => Effect.Effect<ReadonlyArray<ApiKeyRecord>>
-  readonly revoke: (id: string, at: number) => Effect.Effect<boolean>
-}>() {}
 
 const TOKEN_PREFIX = "mmgw_"
 
@@ -57,44 +40,3 @@ export const authenticate = (
     if (!timingSafeEqual(sha256(parsed.secret), Buffer.from(record.secretHash, "hex"))) return null
     return { _tag: "ApiKey", id: record.id, businessManagerIds: new Set(record.businessManagerIds) } as const
   })
-
-interface ApiKeyRow {
-  readonly id: string
-  readonly name: string
-  readonly business_manager_ids: string
-  readonly secret_hash: string
-  readonly created_at: number
-  readonly revoked_at: number | null
-}
-
-const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
-  id: row.id,
-  name: row.name,
-  businessManagerIds: JSON.parse(row.business_manager_ids) as Array<string>,
-  secretHash: row.secret_hash,
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at
-})
-
-/** API keys in the main SQLite database (table `api_keys`, created by the sqlite-projection migrations). */
-export const layerApiKeyStore = Layer.effect(
-  ApiKeyStore,
-  Effect.gen(function*() {
-    const { db } = yield* SqliteDatabase
-    const insert = db.prepare<[string, string, string, string, number]>(
-      "INSERT INTO api_keys (id, name, business_manager_ids, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)"
-    )
-    const find = db.prepare<[string], ApiKeyRow>("SELECT * FROM api_keys WHERE id = ?")
-    const list = db.prepare<[string, number], ApiKeyRow>("SELECT * FROM api_keys WHERE id > ? ORDER BY id LIMIT ?")
-    const revoke = db.prepare<[number, string]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-    return ApiKeyStore.of({
-      insert: (r) => Effect.sync(() => void insert.run(r.id, r.name, JSON.stringify(r.businessManagerIds), r.secretHash, r.createdAt)),
-      find: (id) => Effect.sync(() => {
-        const row = find.get(id)
-        return row === undefined ? null : toRecord(row)
-      }),
-      list: (limit, afterId) => Effect.sync(() => list.all(afterId ?? "", limit).map(toRecord)),
-      revoke: (id, at) => Effect.sync(() => revoke.run(at, id).changes > 0 || find.get(id) !== undefined)
-    })
-  })
-)

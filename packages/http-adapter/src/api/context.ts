@@ -1,7 +1,7 @@
 import type { HandshakeQuery, HandshakeRejected } from "@mm-gateway/webhook-adapter"
 import { Context, Effect } from "effect"
 import type { Either, Redacted } from "effect"
-import { ReadModels } from "@mm-gateway/sqlite-projection"
+import { ConfigurationQueries, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { CurrentPrincipal, type Principal } from "./definition.js"
 import { forbidden, notFound } from "./errors.js"
 
@@ -31,7 +31,7 @@ export const sees = (principal: Principal, businessManagerId: string | null): bo
 export const visibleWaba = (wabaId: string, now: number) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
-    const waba = yield* (yield* ReadModels).waba(wabaId, now)
+    const waba = yield* (yield* OnboardingQueries).waba(wabaId, now)
     if (waba === null || !sees(principal, waba.businessManagerId)) return yield* Effect.fail(notFound("waba", wabaId))
     return waba
   })
@@ -39,11 +39,10 @@ export const visibleWaba = (wabaId: string, now: number) =>
 export const visibleChannel = (phoneNumberId: string, now: number) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
-    const readModels = yield* ReadModels
-    const channel = yield* readModels.channel(phoneNumberId)
+    const channel = yield* (yield* ConfigurationQueries).channel(phoneNumberId)
     if (channel === null) return yield* Effect.fail(notFound("channel", phoneNumberId))
     if (principal._tag !== "Admin") {
-      const waba = yield* readModels.waba(channel.wabaId, now)
+      const waba = yield* (yield* OnboardingQueries).waba(channel.wabaId, now)
       if (waba === null || !sees(principal, waba.businessManagerId)) return yield* Effect.fail(notFound("channel", phoneNumberId))
     }
     return channel
@@ -52,11 +51,10 @@ export const visibleChannel = (phoneNumberId: string, now: number) =>
 export const visibleMessage = (messageId: string, now: number) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
-    const readModels = yield* ReadModels
-    const message = yield* readModels.message(messageId)
+    const message = yield* (yield* MessageQueries).message(messageId)
     if (message === null) return yield* Effect.fail(notFound("message", messageId))
     if (principal._tag !== "Admin") {
-      const waba = yield* readModels.waba(message.wabaId, now)
+      const waba = yield* (yield* OnboardingQueries).waba(message.wabaId, now)
       if (waba === null || !sees(principal, waba.businessManagerId)) return yield* Effect.fail(notFound("message", messageId))
     }
     return message

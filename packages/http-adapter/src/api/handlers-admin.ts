@@ -1,8 +1,8 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
-import { appliedMigrations, clampLimit, decodeCursor, encodeCursor, mainMigrations, ReadModels, SqliteDatabase, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { ApiKeyStore, clampLimit, ConfigurationQueries, decodeCursor, encodeCursor, StoreHealth, WebhookInbox } from "@mm-gateway/ports"
 import { Clock, Effect, Layer } from "effect"
-import { ApiKeyStore, authenticate, newApiKey } from "./api-keys.js"
+import { authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
 import { Authentication, GatewayApi } from "./definition.js"
 import { conflict, forbidden, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
@@ -61,7 +61,7 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
 
 export const SettingsLive = HttpApiBuilder.group(GatewayApi, "settings", (handlers) =>
   handlers
-    .handle("getRoutingSettings", () => Effect.flatMap(ReadModels, (r) => r.routingSettings()))
+    .handle("getRoutingSettings", () => Effect.flatMap(ConfigurationQueries, (r) => r.routingSettings()))
     .handle("putRoutingSettings", ({ payload }) =>
       Effect.gen(function*() {
         yield* requireAdmin
@@ -101,19 +101,14 @@ export const InboxLive = HttpApiBuilder.group(GatewayApi, "webhookInbox", (handl
 
 const notReady = (message: string, details: unknown) => new ServiceUnavailable({ error: { code: "not_ready", message, details } })
 
-/** Ready when both databases answer a query and every migration this build knows is applied. */
+/** Ready when the store answers, every migration this build knows is applied, and the inbox answers. */
 const readiness = Effect.gen(function*() {
-  const { db } = yield* SqliteDatabase
   const inbox = yield* WebhookInbox
-  const applied = yield* Effect.try(() => new Set(appliedMigrations(db))).pipe(
-    Effect.mapError((e) => notReady("the database is unreachable", { database: "main", reason: e instanceof Error ? e.message : String(e) }))
-  )
-  const missing = Object.keys(mainMigrations).filter((name) => !applied.has(name))
-  if (missing.length > 0) return yield* Effect.fail(notReady("database migrations are not applied", { missing }))
+  const { migrations } = yield* (yield* StoreHealth).ready().pipe(Effect.mapError((e) => notReady(e.message, e.details)))
   yield* inbox.pendingCount().pipe(
     Effect.catchAllDefect((e) => Effect.fail(notReady("the inbox database is unreachable", { database: "inbox", reason: e instanceof Error ? e.message : String(e) })))
   )
-  return { status: "ready" as const, migrations: applied.size }
+  return { status: "ready" as const, migrations }
 })
 
 export const SystemLive = HttpApiBuilder.group(GatewayApi, "system", (handlers) =>

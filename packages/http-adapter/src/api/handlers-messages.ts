@@ -11,7 +11,7 @@ import {
   sendMessage,
   streamId
 } from "@mm-gateway/domain"
-import { clampLimit, decodeCursor, encodeCursor, ReadModels } from "@mm-gateway/sqlite-projection"
+import { ClickQueries, clampLimit, decodeCursor, encodeCursor, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { iso, requireAdmin, sees, visibleChannel, visibleMessage } from "./context.js"
@@ -268,15 +268,14 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("findMessages", ({ urlParams }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const readModels = yield* ReadModels
         const now = yield* Clock.currentTimeMillis
         const limit = clampLimit(urlParams.limit)
         const after = decodeCursor<[string]>(urlParams.cursor)?.[0] ?? ""
         // A wamid names one message, or a few after a re-send: the page is cut here rather than in SQL.
         const visible = []
-        for (const m of yield* readModels.messagesByWamid(urlParams.wamid)) {
+        for (const m of yield* (yield* MessageQueries).messagesByWamid(urlParams.wamid)) {
           if (m.id <= after) continue
-          const waba = principal._tag === "Admin" ? null : yield* readModels.waba(m.wabaId, now)
+          const waba = principal._tag === "Admin" ? null : yield* (yield* OnboardingQueries).waba(m.wabaId, now)
           if (principal._tag === "Admin" || (waba !== null && sees(principal, waba.businessManagerId))) visible.push(m)
         }
         const items = visible.slice(0, limit)
@@ -304,8 +303,7 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("campaignStats", ({ path }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const readModels = yield* ReadModels
-        const stats = yield* readModels.campaignStats(path.campaignId, principal._tag === "Admin" ? null : [...principal.businessManagerIds])
+        const stats = yield* (yield* MessageQueries).campaignStats(path.campaignId, principal._tag === "Admin" ? null : [...principal.businessManagerIds])
         // A campaign is only known through its messages: none (visible) is a 404, like any unknown resource.
         if (stats.funnel.accepted === 0) return yield* Effect.fail(notFound("campaign", path.campaignId))
         return stats
@@ -314,15 +312,14 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const message = yield* visibleMessage(payload.messageId, now)
-        const readModels = yield* ReadModels
         // A click id alone names no tenant, and a scoped key must not be able to tell another tenant's click
         // from one that never existed. So a click recorded only on channels the caller cannot see is
         // treated as an unknown one: the attribution is recorded on the caller's message, as for a click
-        // whose webhook has not arrived yet, and it is per channel (`ReadModels.clickAttribution`): it
+        // whose webhook has not arrived yet, and it is per channel (`ClickQueries.clickAttribution`): it
         // never ties, nor blocks, a click recorded on another tenant's channel, which stays unattributed
         // in that tenant's view and free for its own messages.
         const recordedOn: Array<string> = []
-        for (const channel of yield* readModels.clickChannels(path.clickId)) {
+        for (const channel of yield* (yield* ClickQueries).clickChannels(path.clickId)) {
           if (yield* Effect.isSuccess(visibleChannel(channel, now))) recordedOn.push(channel)
         }
         // A click belongs to the channel whose message was clicked: tying one the caller saw recorded on
@@ -331,7 +328,7 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
           return yield* Effect.fail(conflict("click_on_another_channel", `click ${path.clickId} was recorded on another channel than message ${payload.messageId}`))
         }
         // Only attributions on this message's channel count: they are the caller's own.
-        const owner = yield* readModels.clickAttribution(path.clickId, message.channel)
+        const owner = yield* (yield* ClickQueries).clickAttribution(path.clickId, message.channel)
         if (owner !== null && owner !== payload.messageId) {
           return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
         }

@@ -11,7 +11,7 @@ import {
   type WabaId,
   WabaStream
 } from "@mm-gateway/domain"
-import { ReadModels } from "@mm-gateway/sqlite-projection"
+import { ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
 import { ApiSettings, requireAdmin, sees, visibleChannel, visibleWaba } from "./context.js"
@@ -45,14 +45,14 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
           name: payload.name ?? null,
           at: now
         }).pipe(Effect.orDie)
-        const view = yield* (yield* ReadModels).businessManager(path.businessId, now)
+        const view = yield* (yield* OnboardingQueries).businessManager(path.businessId, now)
         if (view === null) return yield* Effect.die(new Error("a registered business manager is not in the read model"))
         return businessManagerOf(view)
       }))
     .handle("getBusinessManager", ({ path }) =>
       Effect.gen(function*() {
         yield* bmVisible(path.businessId)
-        const view = yield* (yield* ReadModels).businessManager(path.businessId, yield* Clock.currentTimeMillis)
+        const view = yield* (yield* OnboardingQueries).businessManager(path.businessId, yield* Clock.currentTimeMillis)
         if (view === null) return yield* Effect.fail(notFound("business manager", path.businessId))
         return businessManagerOf(view)
       }))
@@ -72,13 +72,12 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
       Effect.gen(function*() {
         yield* bmVisible(payload.businessManagerId)
         const principal = yield* CurrentPrincipal
-        const readModels = yield* ReadModels
         const now = yield* Clock.currentTimeMillis
-        if ((yield* readModels.businessManager(payload.businessManagerId, now)) === null) {
+        if ((yield* (yield* OnboardingQueries).businessManager(payload.businessManagerId, now)) === null) {
           return yield* Effect.fail(notFound("business manager", payload.businessManagerId))
         }
         // Another tenant's WABA is not there for this key: 404, as for a read (not the 409 the admin gets).
-        const existing = yield* readModels.waba(path.wabaId, now)
+        const existing = yield* (yield* OnboardingQueries).waba(path.wabaId, now)
         if (existing !== null && !sees(principal, existing.businessManagerId)) return yield* Effect.fail(notFound("waba", path.wabaId))
         yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
           _tag: "RegisterWaba",
@@ -116,7 +115,7 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
     .handle("listOnboarding", ({ urlParams }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const page = yield* (yield* ReadModels).wabas({
+        const page = yield* (yield* OnboardingQueries).wabas({
           now: yield* Clock.currentTimeMillis,
           ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
           ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
@@ -133,7 +132,7 @@ export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handle
         const now = yield* Clock.currentTimeMillis
         yield* visibleWaba(payload.wabaId, now)
         // Re-registering is for the channel's own tenant: another tenant's number answers 404.
-        if ((yield* (yield* ReadModels).channel(path.phoneNumberId)) !== null) yield* visibleChannel(path.phoneNumberId, now)
+        if ((yield* (yield* ConfigurationQueries).channel(path.phoneNumberId)) !== null) yield* visibleChannel(path.phoneNumberId, now)
         const needsApiKey = payload.provider !== "meta"
         if (needsApiKey && payload.credentials.apiKey === undefined) {
           return yield* Effect.fail(invalidRequest("credentials.apiKey", `credentials.apiKey is required for provider ${payload.provider}`))
@@ -163,7 +162,7 @@ export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handle
     .handle("listClicks", ({ path, urlParams }) =>
       Effect.gen(function*() {
         yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
-        const page = yield* (yield* ReadModels).clicks(path.phoneNumberId, {
+        const page = yield* (yield* ClickQueries).clicks(path.phoneNumberId, {
           ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
           ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
         })
@@ -186,14 +185,14 @@ export const TemplatesLive = HttpApiBuilder.group(GatewayApi, "templates", (hand
           at: now
         }).pipe(Effect.catchTag("TtlOutOfRange", (e) =>
           Effect.fail(invalidRequest("ttlSeconds", `ttlSeconds must be between ${e.min} and ${e.max} for a ${e.category} template`))))
-        const view = yield* (yield* ReadModels).template(path.wabaId, path.name, path.language)
+        const view = yield* (yield* ConfigurationQueries).template(path.wabaId, path.name, path.language)
         if (view === null) return yield* Effect.die(new Error("a recorded template is not in the read model"))
         return templateOf(view)
       }))
     .handle("listTemplates", ({ path, urlParams }) =>
       Effect.gen(function*() {
         yield* visibleWaba(path.wabaId, yield* Clock.currentTimeMillis)
-        const page = yield* (yield* ReadModels).templates(path.wabaId, {
+        const page = yield* (yield* ConfigurationQueries).templates(path.wabaId, {
           ...(urlParams.limit === undefined ? {} : { limit: urlParams.limit }),
           ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
         })

@@ -1,13 +1,23 @@
 import { HttpApi, HttpApiBuilder, HttpApiSwagger, HttpIncomingMessage } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { headersToKeep, inboxPathFor, layer as layerSqlite, layerInbox, WebhookInbox } from "@mm-gateway/sqlite-projection"
+import type { EventStore, UnitOfWork } from "@mm-gateway/domain"
+import {
+  type ApiKeyStore,
+  type ClickQueries,
+  type ConfigurationQueries,
+  type CredentialStore,
+  headersToKeep,
+  type MessageQueries,
+  type OnboardingQueries,
+  type StoreHealth,
+  WebhookInbox
+} from "@mm-gateway/ports"
 import { make360dialogVerifier, makeHandshakeVerifier, makeMetaSignatureVerifier } from "@mm-gateway/webhook-adapter"
 import { Context, Effect, Either, FiberRef, Layer, LogLevel, Option, Runtime } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { layerCredentials } from "../credentials-store.js"
 import { deriveCredentialsKey } from "../provider/credentials.js"
-import { layerApiKeyStore } from "./api-keys.js"
 import type { ApiConfig } from "./config.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
@@ -18,6 +28,19 @@ import { MessagesLive } from "./handlers-messages.js"
 import { ChannelsLive, OnboardingLive, TemplatesLive } from "./handlers-onboarding.js"
 import { layerMetrics, makeRouteLabel, Metrics } from "./metrics.js"
 import { makeWebhookIngress, webhookSourceOf } from "./webhook-ingress.js"
+
+/** What the api asks of a store: the domain's ports and the read side, inbox, keys, credentials and health. */
+export type ApiStore =
+  | EventStore
+  | UnitOfWork
+  | OnboardingQueries
+  | ConfigurationQueries
+  | MessageQueries
+  | ClickQueries
+  | WebhookInbox
+  | ApiKeyStore
+  | CredentialStore
+  | StoreHealth
 
 /** The running api: where it listens. */
 export class ApiServer extends Context.Tag("@mm-gateway/http-adapter/ApiServer")<ApiServer, {
@@ -51,13 +74,9 @@ const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
 /**
  * The api process: HttpApi for `/v1`, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics` and the
  * webhook handshake; in front of the framework, the lean webhook path (`POST /webhooks/*`) on the same
- * plain `node:http` server. Everything on SQLite (main database + the inbox's own file).
+ * plain `node:http` server. It knows no store: the app provides one (`ApiStore`).
  */
-export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error> => {
-  const storage = Layer.mergeAll(
-    layerSqlite({ path: config.database, durability: config.durability, checkpoint: "background" }),
-    layerInbox({ path: inboxPathFor(config.database), durability: config.durability, checkpoint: "background" })
-  )
+export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error, ApiStore> => {
   const key = deriveCredentialsKey(config.secretKey)
   const handshake = makeHandshakeVerifier(config.metaVerifyToken)
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
@@ -79,6 +98,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     const runtime = yield* Effect.runtime<never>()
     const routeLabel = makeRouteLabel(routeTemplates())
     const runFork = Runtime.runFork(runtime)
+    const runPromise = Runtime.runPromise(runtime)
     const accessLog = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
     const verifyMeta = Either.getOrThrowWith(makeMetaSignatureVerifier(config.metaAppSecret), configError)
     const verify360 = Either.getOrThrowWith(make360dialogVerifier({
@@ -88,9 +108,8 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     }), configError)
     const ingress = makeWebhookIngress({
       verify: { meta: verifyMeta, "360dialog": verify360 },
-      // Group commit: deliveries of one event-loop turn share one transaction (one fsync under
-      // `durability: "full"`), and each is answered after that commit.
-      store: (body, headers, source, receivedAt) => inbox.appendGrouped(body, headers, source, receivedAt),
+      // Answered once the inbox has committed the delivery (a store may commit several together).
+      store: (body, headers, source, receivedAt) => runPromise(inbox.accept(body, headers, source, receivedAt)),
       keepHeaders: headersToKeep,
       now: Date.now,
       onAnswer: metrics.webhook,
@@ -136,8 +155,8 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error>
     Layer.provide(api),
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(NodeHttpServer.layerContext),
-    Layer.provide(Layer.mergeAll(layerApiKeyStore, layerCredentials(key), settings)),
-    Layer.provideMerge(Layer.mergeAll(storage, layerMetrics)),
+    Layer.provide(Layer.mergeAll(layerCredentials(key), settings)),
+    Layer.provideMerge(layerMetrics),
     Layer.orDie
-  ) as unknown as Layer.Layer<ApiServer, Error>
+  ) as unknown as Layer.Layer<ApiServer, Error, ApiStore>
 }

@@ -1,5 +1,5 @@
 import type { MmApiStatusView } from "@mm-gateway/domain"
-import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/sqlite-projection"
+import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/ports"
 import { iso, isoOrNull } from "./context.js"
 
 /** Read-model rows → the resource shapes of docs/api.md#resources (times as ISO-8601). */

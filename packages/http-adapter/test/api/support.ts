@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type EventStore, handleCommand, type MessageId, MessageStream, type PhoneNumberId, streamId, UserActionStream, type Wamid } from "@mm-gateway/domain"
-import { type Database, inboxPathFor, layer as layerSqlite, openInbox, type WebhookInbox } from "@mm-gateway/sqlite-projection"
+import { type Database, inboxPathFor, layer as layerSqlite, layerSqliteStore, openInbox, type SqliteInbox } from "@mm-gateway/sqlite-projection"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type ApiConfig, apiConfig } from "../../src/api/config.js"
@@ -40,7 +40,8 @@ export const startApi = async (env: Record<string, string> = {}, around: Layer.L
     ...env
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provide(around)))
+  const store = layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" })
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provide(store), Layer.provide(around)))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,
@@ -104,7 +105,7 @@ export const templateBody = (to: string, name = "spring_sale") => ({
 export interface Backdoor {
   /** Runs domain commands (EventStore, ReadModels) on the api's main database. */
   readonly run: <A, E>(effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof layerSqlite>>>) => Promise<A>
-  readonly inbox: WebhookInbox
+  readonly inbox: SqliteInbox
   readonly inboxDb: Database
   readonly close: () => Promise<void>
 }

@@ -1,34 +1,7 @@
-import { categoryOf, type DomainEvent, Message, type MessageStatus, type ProviderError, type Route } from "@mm-gateway/domain"
+import { categoryOf, type DomainEvent, Message } from "@mm-gateway/domain"
+import type { MessageResource } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
-
-/** A message as the API shows it (docs/api.md#resources), times in epoch milliseconds; the API renders ISO-8601. */
-export interface MessageResource {
-  readonly id: string
-  readonly channel: string
-  readonly wabaId: string
-  readonly to: string
-  readonly campaignId: string | null
-  /** The client's own `biz_opaque_callback_data`, shown back to it. */
-  readonly clientCallbackData: string | null
-  readonly template: { readonly name: string; readonly language: string; readonly category: string | null } | null
-  readonly route: {
-    readonly decided: Route
-    readonly reasons: ReadonlyArray<string>
-    readonly warnings: ReadonlyArray<string>
-    readonly observed: Route | null
-    readonly rerouted: ReadonlyArray<{ readonly from: Route; readonly to: Route; readonly reason: string }>
-  }
-  readonly status: MessageStatus
-  readonly wamid: string | null
-  readonly timestamps: Message.MessageView["timestamps"]
-  readonly errors: ReadonlyArray<ProviderError>
-  readonly pricing: Message.MessageView["pricing"]
-  readonly routeMismatch: boolean
-  readonly failedAfterDelivery: boolean
-  readonly clickIds: ReadonlyArray<string>
-  readonly dispatch: { readonly phase: Message.DispatchPhase["_tag"]; readonly attempt: number }
-}
 
 /** Funnel stages of the campaign stats (docs/api.md#resources); a message counts in every stage up to the highest it reached. */
 export const FUNNEL_STAGE = { accepted: 0, submitted: 1, sent: 2, delivered: 3, read: 4 } as const

@@ -1,4 +1,4 @@
-/** A page of a list (docs/api.md#pagination): `nextCursor` is null on the last page. */
+/** A page of a list: `nextCursor` is null on the last page (docs/api.md). */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   readonly nextCursor: string | null

@@ -1,0 +1,30 @@
+/**
+ * @mm-gateway/ports — what mm-gateway's api, worker and adapters ask of a store, declared inward (the
+ * domain declares its own: `EventStore`, `UnitOfWork`, `StatusMatching`, `ProviderGateway`). Every
+ * method returns an `Effect` and assumes nothing about how the store answers it: SQLite answers at
+ * once, a networked store later. `@mm-gateway/sqlite-projection` implements them all.
+ */
+export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
+export { CredentialStore } from "./credentials.js"
+export { StoreHealth, StoreNotReady } from "./health.js"
+export { type Accepted, HEADERS_KEPT, headersToKeep, type InboxEntry, type InboxSource, type InboxState, WebhookInbox } from "./inbox.js"
+export { Leases } from "./leases.js"
+export { ProjectionRunner } from "./projections.js"
+export { clampLimit, decodeCursor, encodeCursor, type Page, pageOf } from "./pagination.js"
+export {
+  type BusinessManagerView,
+  type CampaignStats,
+  type ChannelDispatchView,
+  type ChannelView,
+  ClickQueries,
+  type ClickView,
+  ConfigurationQueries,
+  DispatchQueue,
+  type ListOptions,
+  MessageQueries,
+  type MessageResource,
+  type MessageWork,
+  OnboardingQueries,
+  type TemplateView,
+  type WabaView
+} from "./queries.js"

@@ -1,0 +1,192 @@
+import type { ChannelRouting, Message, MmApiStatus, MmApiStatusView, PartnerSettings, ProviderError, Provider, Route, MessageStatus } from "@mm-gateway/domain"
+import { Context, type Effect } from "effect"
+import type { Page } from "./pagination.js"
+
+/*
+ * The read side, as small questions named for who asks them. A store answers them from its read
+ * models; times that depend on "now" (a restriction's end) take `now` explicitly.
+ */
+
+export interface WabaView {
+  readonly id: string
+  readonly businessManagerId: string | null
+  readonly name: string | null
+  readonly mmApi: MmApiStatusView
+}
+
+export interface BusinessManagerView {
+  readonly id: string
+  readonly name: string | null
+  readonly mmApi: { readonly termsSigned: boolean; readonly signedAt: number | null; readonly invitedAt: number | null }
+  readonly invitationLink: string | null
+  readonly wabas: ReadonlyArray<WabaView>
+}
+
+/** A channel as the API shows it: never a secret (only the dispatcher resolves `credentialsRef`). */
+export interface ChannelView {
+  readonly phoneNumberId: string
+  readonly wabaId: string
+  readonly displayPhoneNumber: string
+  readonly provider: Provider
+  readonly routing: ChannelRouting
+  readonly throughputMps: number
+  readonly registeredAt: number
+  readonly updatedAt: number
+}
+
+export interface ChannelDispatchView extends ChannelView {
+  readonly credentialsRef: string
+}
+
+export interface TemplateView {
+  readonly wabaId: string
+  readonly name: string
+  readonly language: string
+  readonly category: string | null
+  readonly ttlSeconds: number | null
+  readonly status: string | null
+  readonly statusReason: string | null
+  readonly impending: { readonly correctCategory: string; readonly effectiveAt: number | null; readonly occurredAt: number } | null
+  /** The MM route refused the template as not marketing (131055/134100) and no newer category fact says otherwise: routed to the Cloud API. */
+  readonly refusedAsNotMarketing: { readonly errorCode: number; readonly occurredAt: number } | null
+  readonly updatedAt: number
+}
+
+export interface CampaignStats {
+  readonly campaignId: string
+  readonly funnel: {
+    readonly accepted: number
+    readonly submitted: number
+    readonly sent: number
+    readonly delivered: number
+    readonly read: number
+    readonly clicked: number
+  }
+  readonly routed: Record<Route, number>
+  readonly observedRoute: Record<Route | "unknown", number>
+  /**
+   * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
+   * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
+   * window marks it `dispatch_unknown`).
+   */
+  readonly queued: number
+  readonly failed: number
+  readonly expired: number
+  readonly dispatchUnknown: number
+  readonly routeMismatch: number
+  readonly failuresByCode: Readonly<Record<string, number>>
+}
+
+export interface ClickView {
+  readonly actionType: string
+  readonly kind: string
+  readonly clickId: string | null
+  readonly trackingToken: string | null
+  readonly component: string | null
+  readonly productId: string | null
+  readonly occurredAt: number
+  readonly messageId: string | null
+}
+
+/** What the worker needs to pick a message up; it folds the stream itself before deciding anything. */
+export interface MessageWork {
+  readonly id: string
+  readonly channel: string
+  readonly acceptedAt: number
+  readonly attempt: number
+  /** Since when the message has been in its dispatch phase, where the phase says (`InFlight`, `OutcomeUnknown`, `DispatchUnknown`). */
+  readonly phaseSince: number | null
+  readonly expiryDeadline: number | null
+}
+
+export interface ListOptions {
+  readonly limit?: number
+  readonly cursor?: string | null
+}
+
+/** A message as the API shows it (docs/api.md#resources), times in epoch milliseconds; the API renders ISO-8601. */
+export interface MessageResource {
+  readonly id: string
+  readonly channel: string
+  readonly wabaId: string
+  readonly to: string
+  readonly campaignId: string | null
+  /** The client's own `biz_opaque_callback_data`, shown back to it. */
+  readonly clientCallbackData: string | null
+  readonly template: { readonly name: string; readonly language: string; readonly category: string | null } | null
+  readonly route: {
+    readonly decided: Route
+    readonly reasons: ReadonlyArray<string>
+    readonly warnings: ReadonlyArray<string>
+    readonly observed: Route | null
+    readonly rerouted: ReadonlyArray<{ readonly from: Route; readonly to: Route; readonly reason: string }>
+  }
+  readonly status: MessageStatus
+  readonly wamid: string | null
+  readonly timestamps: Message.MessageView["timestamps"]
+  readonly errors: ReadonlyArray<ProviderError>
+  readonly pricing: Message.MessageView["pricing"]
+  readonly routeMismatch: boolean
+  readonly failedAfterDelivery: boolean
+  readonly clickIds: ReadonlyArray<string>
+  readonly dispatch: { readonly phase: Message.DispatchPhase["_tag"]; readonly attempt: number }
+}
+
+/** The API's onboarding reads: Business Managers and WABAs with their MM API status, as of `now`. */
+export class OnboardingQueries extends Context.Tag("@mm-gateway/ports/OnboardingQueries")<OnboardingQueries, {
+  readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
+  readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
+  /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
+  readonly wabas: (
+    options: ListOptions & { readonly status?: MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+  ) => Effect.Effect<Page<WabaView>>
+}>() {}
+
+/** The API's configuration reads: channels (without secrets), the partner-wide routing setting, templates. */
+export class ConfigurationQueries extends Context.Tag("@mm-gateway/ports/ConfigurationQueries")<ConfigurationQueries, {
+  readonly channel: (phoneNumberId: string) => Effect.Effect<ChannelView | null>
+  readonly routingSettings: () => Effect.Effect<PartnerSettings.RoutingSettings>
+  readonly template: (wabaId: string, name: string, language: string) => Effect.Effect<TemplateView | null>
+  readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
+}>() {}
+
+/** The API's message reads: one message, by wamid, and a campaign's funnel. */
+export class MessageQueries extends Context.Tag("@mm-gateway/ports/MessageQueries")<MessageQueries, {
+  readonly message: (id: string) => Effect.Effect<MessageResource | null>
+  readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
+  /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
+  readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
+}>() {}
+
+/** The API's click reads: user actions per channel and which message a click is attributed to. */
+export class ClickQueries extends Context.Tag("@mm-gateway/ports/ClickQueries")<ClickQueries, {
+  /**
+   * The message of `channel` a click id is attributed to (the earliest such attribution), if any.
+   * Attributions are per channel: one to a message elsewhere says nothing about this channel's click.
+   */
+  readonly clickAttribution: (clickId: string, channel: string) => Effect.Effect<string | null>
+  /** The channels a click id was recorded on by webhook (none while its webhook has not arrived). */
+  readonly clickChannels: (clickId: string) => Effect.Effect<ReadonlyArray<string>>
+  /** The channel's user actions in arrival order, each tied to the message `clickAttribution` names for it. */
+  readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
+}>() {}
+
+/** The worker's reads: what is ready to send, what waits in a dispatch phase, what expired, and a channel with its credentials reference. */
+export class DispatchQueue extends Context.Tag("@mm-gateway/ports/DispatchQueue")<DispatchQueue, {
+  /**
+   * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
+   * from the last one of a previous page (so a dispatcher can sweep past a channel whose queue is full).
+   */
+  readonly dispatchable: (
+    now: number,
+    limit: number,
+    after?: { readonly acceptedAt: number; readonly id: string } | null
+  ) => Effect.Effect<ReadonlyArray<MessageWork>>
+  readonly channelForDispatch: (phoneNumberId: string) => Effect.Effect<ChannelDispatchView | null>
+  /** Messages in a dispatch phase (e.g. `OutcomeUnknown` for the dispatch-unknown timer), by id. */
+  readonly inDispatchPhase: (phase: Message.DispatchPhase["_tag"], options?: ListOptions) => Effect.Effect<Page<MessageWork>>
+  /** Messages whose TTL deadline has passed at `now` and that are still only submitted or sent. */
+  readonly expiryDue: (now: number, limit: number) => Effect.Effect<ReadonlyArray<MessageWork>>
+  /** Messages to one recipient from one channel accepted within [from, to]: matching a status whose wamid is unknown. */
+  readonly messagesToRecipient: (channel: string, recipient: string, from: number, to: number) => Effect.Effect<ReadonlyArray<MessageResource>>
+}>() {}
