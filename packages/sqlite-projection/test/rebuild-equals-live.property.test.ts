@@ -438,6 +438,9 @@ describe("invariant 5: rebuilding the read models from the log equals live proje
     Effect.promise(() =>
       fc.assert(
         fc.asyncProperty(seeding, fc.commands([anyCommand.map((c) => new Step(c))], { maxCommands: MAX_COMMANDS, size: "medium" }), async (seed, steps) => {
+          // Each run is a chain of promises over synchronous SQLite: without a turn of the event loop
+          // between runs, vitest's own messages to its worker wait for the whole property, and time out.
+          await new Promise<void>((resolve) => setImmediate(resolve))
           const real: Real = ManagedRuntime.make(layer({ path: ":memory:" }))
           try {
             const model = new LogModel()
