@@ -52,13 +52,14 @@ export interface SchedulerSettings {
   readonly maxLeadMs: number
 }
 
+/** The dispatcher's `maxLeadMs`: admission never looks further ahead than this, however slow commits get. */
 export const MAX_LEAD_MS = 100
 /** How often the feeder goes back to the oldest ready messages even if nothing it knows of is behind its cursor (rule 6). */
-export const REWIND_MS = 2_000
+const REWIND_MS = 2_000
 /** How long a channel's throughput, as read from the store, is trusted before it is read again. */
-export const RATE_REFRESH_MS = 5_000
+const RATE_REFRESH_MS = 5_000
 /** How soon to try admission again when only requests still on their way fill the window. */
-export const ON_THE_WAY_POLL_MS = 5
+const ON_THE_WAY_POLL_MS = 5
 
 /** Ten seconds of sends at the channel's rate (rule 1). */
 export const capacityFor = (throughputMps: number) => Math.max(64, Math.ceil(throughputMps * 10))
