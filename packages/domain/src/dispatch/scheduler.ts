@@ -394,20 +394,23 @@ const release = (state: SchedulerState, messageId: string) => {
     : accept<SchedulerEvent>({ _tag: "Released", messageId, channel: held.value.channel, phase: held.value.phase })
 }
 
-export const decide = (command: SchedulerCommand, state: SchedulerState): Either.Either<ReadonlyArray<SchedulerEvent>, never> =>
-  Match.value(command).pipe(
-    Match.tagsExhaustive({
-      RecordRate: (c) => accept<SchedulerEvent>({ _tag: "RateRead", channel: c.channel, throughputMps: c.throughputMps, at: c.now }),
-      Offer: (c) => offer(state, c.messages, c.now),
-      EndSweep: (c) => endSweep(state, c.now),
-      Admit: (c) => admit(state, c.messageId, c.now),
-      CheckRecipient: (c) => checkRecipient(state, c.messageId, c.recipient, c.now),
-      RecordStart: (c) => recordStart(state, c.messageId, c.permittedAt, c.now),
-      Depart: (c) => depart(state, c.messageId, c.now),
-      RecordAnswer: (c) => recordAnswer(state, c.messageId, c.recipient, c.settlement, c.now),
-      Release: (c) => release(state, c.messageId)
-    })
-  )
+type Decision = Either.Either<ReadonlyArray<SchedulerEvent>, never>
+
+const decideBy = Match.type<SchedulerCommand>().pipe(
+  Match.tagsExhaustive({
+    RecordRate: (c) => (): Decision => accept<SchedulerEvent>({ _tag: "RateRead", channel: c.channel, throughputMps: c.throughputMps, at: c.now }),
+    Offer: (c) => (state: SchedulerState): Decision => offer(state, c.messages, c.now),
+    EndSweep: (c) => (state: SchedulerState): Decision => endSweep(state, c.now),
+    Admit: (c) => (state: SchedulerState): Decision => admit(state, c.messageId, c.now),
+    CheckRecipient: (c) => (state: SchedulerState): Decision => checkRecipient(state, c.messageId, c.recipient, c.now),
+    RecordStart: (c) => (state: SchedulerState): Decision => recordStart(state, c.messageId, c.permittedAt, c.now),
+    Depart: (c) => (state: SchedulerState): Decision => depart(state, c.messageId, c.now),
+    RecordAnswer: (c) => (state: SchedulerState): Decision => recordAnswer(state, c.messageId, c.recipient, c.settlement, c.now),
+    Release: (c) => (state: SchedulerState): Decision => release(state, c.messageId)
+  })
+)
+
+export const decide = (command: SchedulerCommand, state: SchedulerState): Decision => decideBy(command)(state)
 
 // ---- evolve ------------------------------------------------------------------------------------
 
@@ -421,91 +424,94 @@ const withHeld = (state: SchedulerState, messageId: string, channel: string, pha
   held: HashMap.set(state.held, messageId, { channel, phase })
 })
 
-export const evolve = (state: SchedulerState, event: SchedulerEvent): SchedulerState =>
-  Match.value(event).pipe(
-    Match.tagsExhaustive({
-      RateRead: (e) =>
-        withLane(state, e.channel, (lane) => {
-          const limit = limitOf(e.throughputMps)
-          return { ...lane, limit, capacity: capacityFor(limit), rateReadAt: e.at, departures: keepLast(lane.departures, limit) }
-        }),
-      Queued: (e) => {
-        const next = withLane(withHeld(state, e.message.id, e.message.channel, "Queued"), e.message.channel, (lane) => ({
-          ...lane,
-          queued: lane.queued + 1
-        }))
-        return HashMap.has(state.deferred, e.message.id) ? { ...next, deferred: HashMap.remove(next.deferred, e.message.id) } : next
-      },
-      LeftBehind: (e) => {
-        const next = withLane(state, e.channel, (lane) => (lane.wanted ? lane : { ...lane, wanted: true }))
-        return next.feeder.leftBehind ? next : { ...next, feeder: { ...next.feeder, leftBehind: true } }
-      },
-      Swept: (e): SchedulerState => ({
-        ...state,
-        feeder: {
-          ...state.feeder,
-          sweptFrom: state.feeder.cursor === null ? e.at : state.feeder.sweptFrom,
-          cursor: e.through ?? state.feeder.cursor
-        }
+// Built once (a matcher per call would cost more than most of the handlers): each handler takes the
+// event and returns the fold of it into a state.
+const evolveBy = Match.type<SchedulerEvent>().pipe(
+  Match.tagsExhaustive({
+    RateRead: (e) => (state: SchedulerState): SchedulerState =>
+      withLane(state, e.channel, (lane) => {
+        const limit = limitOf(e.throughputMps)
+        return { ...lane, limit, capacity: capacityFor(limit), rateReadAt: e.at, departures: keepLast(lane.departures, limit) }
       }),
-      Rewound: (e): SchedulerState => ({
-        ...state,
-        lanes: HashMap.map(state.lanes, (lane) => (lane.wanted ? { ...lane, wanted: false } : lane)),
-        deferred: HashMap.filter(state.deferred, (until) => until > e.at),
-        recipientPauses: HashMap.filter(state.recipientPauses, (until) => until > e.at),
-        feeder: { cursor: null, sweptFrom: state.feeder.sweptFrom, leftBehind: false, roomMade: false, dueBehind: Infinity }
-      }),
-      Admitted: (e) =>
-        withLane(withHeld(state, e.messageId, e.channel, "Admitted"), e.channel, (lane) => ({
-          ...lane,
-          queued: Math.max(0, lane.queued - 1),
-          onTheWay: lane.onTheWay + 1
-        })),
-      RoomMade: (e): SchedulerState => ({
-        ...withLane(state, e.channel, (lane) => ({ ...lane, wanted: false })),
-        feeder: { ...state.feeder, roomMade: true }
-      }),
-      AdmissionPostponed: () => state,
-      Deferred: (e): SchedulerState => ({
-        ...state,
-        deferred: HashMap.set(state.deferred, e.messageId, e.until),
-        feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.until) }
-      }),
-      StartCommitted: (e) => withLane(state, e.channel, (lane) => ({ ...lane, lead: e.lead })),
-      Departed: (e) =>
-        withLane(withHeld(state, e.messageId, e.channel, "Departed"), e.channel, (lane) => {
-          const last = lane.departures[lane.departures.length - 1] ?? e.at
-          return {
-            ...lane,
-            // Kept in time order whatever the clock did: the window searches them.
-            departures: [...keepLast(lane.departures, lane.limit - 1), Math.max(e.at, last)],
-            onTheWay: Math.max(0, lane.onTheWay - 1)
-          }
-        }),
-      DeparturePostponed: () => state,
-      ChannelPaused: (e) => withLane(state, e.channel, (lane) => ({ ...lane, pausedUntil: Math.max(lane.pausedUntil, e.until) })),
-      RecipientPaused: (e): SchedulerState => {
-        const key = recipientKey(e.channel, e.recipient)
-        const until = Math.max(e.until, Option.getOrElse(HashMap.get(state.recipientPauses, key), () => 0))
-        return {
-          ...withLane(state, e.channel, (lane) => ({ ...lane, recipientsPausedUntil: Math.max(lane.recipientsPausedUntil, until) })),
-          recipientPauses: HashMap.set(state.recipientPauses, key, until)
-        }
-      },
-      RetryDue: (e): SchedulerState => ({ ...state, feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.at) } }),
-      Released: (e): SchedulerState => {
-        const next = { ...state, held: HashMap.remove(state.held, e.messageId) }
-        switch (e.phase) {
-          case "Queued":
-            return withLane(next, e.channel, (lane) => ({ ...lane, queued: Math.max(0, lane.queued - 1) }))
-          case "Admitted":
-            return withLane(next, e.channel, (lane) => ({ ...lane, onTheWay: Math.max(0, lane.onTheWay - 1) }))
-          case "Departed":
-            return next
-        }
+    Queued: (e) => (state: SchedulerState): SchedulerState => {
+      const next = withLane(withHeld(state, e.message.id, e.message.channel, "Queued"), e.message.channel, (lane) => ({
+        ...lane,
+        queued: lane.queued + 1
+      }))
+      return HashMap.has(state.deferred, e.message.id) ? { ...next, deferred: HashMap.remove(next.deferred, e.message.id) } : next
+    },
+    LeftBehind: (e) => (state: SchedulerState): SchedulerState => {
+      const next = withLane(state, e.channel, (lane) => (lane.wanted ? lane : { ...lane, wanted: true }))
+      return next.feeder.leftBehind ? next : { ...next, feeder: { ...next.feeder, leftBehind: true } }
+    },
+    Swept: (e) => (state: SchedulerState): SchedulerState => ({
+      ...state,
+      feeder: {
+        ...state.feeder,
+        sweptFrom: state.feeder.cursor === null ? e.at : state.feeder.sweptFrom,
+        cursor: e.through ?? state.feeder.cursor
       }
-    })
-  )
+    }),
+    Rewound: (e) => (state: SchedulerState): SchedulerState => ({
+      ...state,
+      lanes: HashMap.map(state.lanes, (lane) => (lane.wanted ? { ...lane, wanted: false } : lane)),
+      deferred: HashMap.filter(state.deferred, (until) => until > e.at),
+      recipientPauses: HashMap.filter(state.recipientPauses, (until) => until > e.at),
+      feeder: { cursor: null, sweptFrom: state.feeder.sweptFrom, leftBehind: false, roomMade: false, dueBehind: Infinity }
+    }),
+    Admitted: (e) => (state: SchedulerState): SchedulerState =>
+      withLane(withHeld(state, e.messageId, e.channel, "Admitted"), e.channel, (lane) => ({
+        ...lane,
+        queued: Math.max(0, lane.queued - 1),
+        onTheWay: lane.onTheWay + 1
+      })),
+    RoomMade: (e) => (state: SchedulerState): SchedulerState => ({
+      ...withLane(state, e.channel, (lane) => ({ ...lane, wanted: false })),
+      feeder: { ...state.feeder, roomMade: true }
+    }),
+    AdmissionPostponed: () => (state: SchedulerState): SchedulerState => state,
+    Deferred: (e) => (state: SchedulerState): SchedulerState => ({
+      ...state,
+      deferred: HashMap.set(state.deferred, e.messageId, e.until),
+      feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.until) }
+    }),
+    StartCommitted: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, lead: e.lead })),
+    Departed: (e) => (state: SchedulerState): SchedulerState =>
+      withLane(withHeld(state, e.messageId, e.channel, "Departed"), e.channel, (lane) => {
+        const last = lane.departures[lane.departures.length - 1] ?? e.at
+        return {
+          ...lane,
+          // Kept in time order whatever the clock did: the window searches them.
+          departures: [...keepLast(lane.departures, lane.limit - 1), Math.max(e.at, last)],
+          onTheWay: Math.max(0, lane.onTheWay - 1)
+        }
+      }),
+    DeparturePostponed: () => (state: SchedulerState): SchedulerState => state,
+    ChannelPaused: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, pausedUntil: Math.max(lane.pausedUntil, e.until) })),
+    RecipientPaused: (e) => (state: SchedulerState): SchedulerState => {
+      const key = recipientKey(e.channel, e.recipient)
+      const until = Math.max(e.until, Option.getOrElse(HashMap.get(state.recipientPauses, key), () => 0))
+      return {
+        ...withLane(state, e.channel, (lane) => ({ ...lane, recipientsPausedUntil: Math.max(lane.recipientsPausedUntil, until) })),
+        recipientPauses: HashMap.set(state.recipientPauses, key, until)
+      }
+    },
+    RetryDue: (e) => (state: SchedulerState): SchedulerState => ({ ...state, feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.at) } }),
+    Released: (e) => (state: SchedulerState): SchedulerState => {
+      const next = { ...state, held: HashMap.remove(state.held, e.messageId) }
+      switch (e.phase) {
+        case "Queued":
+          return withLane(next, e.channel, (lane) => ({ ...lane, queued: Math.max(0, lane.queued - 1) }))
+        case "Admitted":
+          return withLane(next, e.channel, (lane) => ({ ...lane, onTheWay: Math.max(0, lane.onTheWay - 1) }))
+        case "Departed":
+          return next
+      }
+    }
+  })
+)
+
+export const evolve = (state: SchedulerState, event: SchedulerEvent): SchedulerState => evolveBy(event)(state)
 
 /** The scheduler as a `Decider`, for a dispatcher's settings. */
 export const makeDecider = (settings: SchedulerSettings): Decider<SchedulerCommand, SchedulerEvent, SchedulerState, never> => ({
@@ -516,7 +522,8 @@ export const makeDecider = (settings: SchedulerSettings): Decider<SchedulerComma
 
 /** Decides and folds in one go: the events decided and the state after them. */
 export const step = (state: SchedulerState, command: SchedulerCommand): { readonly state: SchedulerState; readonly events: ReadonlyArray<SchedulerEvent> } => {
-  const events = Either.getOrElse(decide(command, state), () => [])
+  const decided = decide(command, state)
+  const events = Either.isRight(decided) ? decided.right : []
   let next = state
   for (const event of events) next = evolve(next, event)
   return { state: next, events }
