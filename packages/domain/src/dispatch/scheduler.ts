@@ -288,20 +288,27 @@ const heldIn = (state: SchedulerState, messageId: string, phase: HeldPhase): Hel
 
 const offer = (state: SchedulerState, messages: ReadonlyArray<ReadyMessage>, now: number) => {
   const events: Array<SchedulerEvent> = []
-  // How full each lane is as this page fills it, and what it queued.
-  const filled = new Map<string, number>()
+  // Each lane as this page fills it, and what the page queued.
+  const filling = new Map<string, { readonly capacity: number; queued: number }>()
   const taken = new Set<string>()
+  const anyDeferred = HashMap.size(state.deferred) > 0
   for (const message of messages) {
     if (HashMap.has(state.held, message.id) || taken.has(message.id)) continue
-    const until = HashMap.get(state.deferred, message.id)
-    if (Option.isSome(until) && until.value > now) continue
-    const lane = laneOf(state, message.channel)
-    const queued = filled.get(message.channel) ?? lane.queued
-    if (queued >= lane.capacity) {
+    if (anyDeferred) {
+      const until = HashMap.get(state.deferred, message.id)
+      if (Option.isSome(until) && until.value > now) continue
+    }
+    let lane = filling.get(message.channel)
+    if (lane === undefined) {
+      const { capacity, queued } = laneOf(state, message.channel)
+      lane = { capacity, queued }
+      filling.set(message.channel, lane)
+    }
+    if (lane.queued >= lane.capacity) {
       events.push({ _tag: "LeftBehind", messageId: message.id, channel: message.channel })
       continue
     }
-    filled.set(message.channel, queued + 1)
+    lane.queued++
     taken.add(message.id)
     events.push({ _tag: "Queued", message })
   }
