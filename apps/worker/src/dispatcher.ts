@@ -193,7 +193,9 @@ export const makeDispatcher = (
           continue
         }
         const rows: ReadonlyArray<MessageWork> = yield* read.dispatchable(now, FETCH_LIMIT, schedule.feeder.cursor)
-        for (const work of rows) if (Scheduler.rateDue(schedule, work.channel, now)) yield* readRate(work.channel, now)
+        for (const channel of new Set(rows.map((work) => work.channel))) {
+          if (Scheduler.rateDue(schedule, channel, now)) yield* readRate(channel, now)
+        }
         for (const event of tell({ _tag: "Offer", messages: rows, now })) {
           if (event._tag === "Queued") (queues.get(event.message.channel) ?? (yield* queueFor(event.message.channel))).unsafeOffer(event.message)
         }
