@@ -227,8 +227,10 @@ const newLane = (channel: string, throughputMps: number, rateReadAt: number): La
 const limitOf = (throughputMps: number) => Math.max(1, Math.floor(throughputMps))
 
 /** A channel's lane; one the scheduler has not heard of yet runs at the default throughput until its rate is read. */
-export const laneOf = (state: SchedulerState, channel: string): Lane =>
-  Option.getOrElse(HashMap.get(state.lanes, channel), () => newLane(channel, DEFAULT_THROUGHPUT_MPS, -Infinity))
+export const laneOf = (state: SchedulerState, channel: string): Lane => {
+  const lane = HashMap.get(state.lanes, channel)
+  return Option.isSome(lane) ? lane.value : newLane(channel, DEFAULT_THROUGHPUT_MPS, -Infinity)
+}
 
 // ---- queries (for the dispatcher's I/O) --------------------------------------------------------
 
@@ -421,15 +423,15 @@ export const decide = (command: SchedulerCommand, state: SchedulerState): Decisi
 
 // ---- evolve ------------------------------------------------------------------------------------
 
-const withLane = (state: SchedulerState, channel: string, f: (lane: Lane) => Lane): SchedulerState => ({
+/** The state with one lane changed (and, when a message moves on, what is in hand). */
+const withLane = (state: SchedulerState, channel: string, f: (lane: Lane) => Lane, held = state.held): SchedulerState => ({
   ...state,
+  held,
   lanes: HashMap.set(state.lanes, channel, f(laneOf(state, channel)))
 })
 
-const withHeld = (state: SchedulerState, messageId: string, channel: string, phase: HeldPhase): SchedulerState => ({
-  ...state,
-  held: HashMap.set(state.held, messageId, { channel, phase })
-})
+const holding = (state: SchedulerState, messageId: string, channel: string, phase: HeldPhase) =>
+  HashMap.set(state.held, messageId, { channel, phase })
 
 // Built once (a matcher per call would cost more than most of the handlers): each handler takes the
 // event and returns the fold of it into a state.
@@ -441,10 +443,12 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
         return { ...lane, limit, capacity: capacityFor(limit), rateReadAt: e.at, departures: keepLast(lane.departures, limit) }
       }),
     Queued: (e) => (state: SchedulerState): SchedulerState => {
-      const next = withLane(withHeld(state, e.message.id, e.message.channel, "Queued"), e.message.channel, (lane) => ({
-        ...lane,
-        queued: lane.queued + 1
-      }))
+      const next = withLane(
+        state,
+        e.message.channel,
+        (lane) => ({ ...lane, queued: lane.queued + 1 }),
+        holding(state, e.message.id, e.message.channel, "Queued")
+      )
       return HashMap.has(state.deferred, e.message.id) ? { ...next, deferred: HashMap.remove(next.deferred, e.message.id) } : next
     },
     LeftBehind: (e) => (state: SchedulerState): SchedulerState => {
@@ -467,11 +471,12 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
       feeder: { cursor: null, sweptFrom: state.feeder.sweptFrom, leftBehind: false, roomMade: false, dueBehind: Infinity }
     }),
     Admitted: (e) => (state: SchedulerState): SchedulerState =>
-      withLane(withHeld(state, e.messageId, e.channel, "Admitted"), e.channel, (lane) => ({
-        ...lane,
-        queued: Math.max(0, lane.queued - 1),
-        onTheWay: lane.onTheWay + 1
-      })),
+      withLane(
+        state,
+        e.channel,
+        (lane) => ({ ...lane, queued: Math.max(0, lane.queued - 1), onTheWay: lane.onTheWay + 1 }),
+        holding(state, e.messageId, e.channel, "Admitted")
+      ),
     RoomMade: (e) => (state: SchedulerState): SchedulerState => ({
       ...withLane(state, e.channel, (lane) => ({ ...lane, wanted: false })),
       feeder: { ...state.feeder, roomMade: true }
@@ -484,15 +489,17 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
     }),
     StartCommitted: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, lead: e.lead })),
     Departed: (e) => (state: SchedulerState): SchedulerState =>
-      withLane(withHeld(state, e.messageId, e.channel, "Departed"), e.channel, (lane) => {
-        const last = lane.departures[lane.departures.length - 1] ?? e.at
-        return {
-          ...lane,
+      withLane(
+        state,
+        e.channel,
+        (lane) => {
+          const kept = lane.departures.slice(Math.max(0, lane.departures.length - (lane.limit - 1)))
           // Kept in time order whatever the clock did: the window searches them.
-          departures: [...keepLast(lane.departures, lane.limit - 1), Math.max(e.at, last)],
-          onTheWay: Math.max(0, lane.onTheWay - 1)
-        }
-      }),
+          kept.push(Math.max(e.at, kept[kept.length - 1] ?? e.at))
+          return { ...lane, departures: kept, onTheWay: Math.max(0, lane.onTheWay - 1) }
+        },
+        holding(state, e.messageId, e.channel, "Departed")
+      ),
     DeparturePostponed: () => (state: SchedulerState): SchedulerState => state,
     ChannelPaused: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, pausedUntil: Math.max(lane.pausedUntil, e.until) })),
     RecipientPaused: (e) => (state: SchedulerState): SchedulerState => {
@@ -505,14 +512,14 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
     },
     RetryDue: (e) => (state: SchedulerState): SchedulerState => ({ ...state, feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.at) } }),
     Released: (e) => (state: SchedulerState): SchedulerState => {
-      const next = { ...state, held: HashMap.remove(state.held, e.messageId) }
+      const held = HashMap.remove(state.held, e.messageId)
       switch (e.phase) {
         case "Queued":
-          return withLane(next, e.channel, (lane) => ({ ...lane, queued: Math.max(0, lane.queued - 1) }))
+          return withLane(state, e.channel, (lane) => ({ ...lane, queued: Math.max(0, lane.queued - 1) }), held)
         case "Admitted":
-          return withLane(next, e.channel, (lane) => ({ ...lane, onTheWay: Math.max(0, lane.onTheWay - 1) }))
+          return withLane(state, e.channel, (lane) => ({ ...lane, onTheWay: Math.max(0, lane.onTheWay - 1) }), held)
         case "Departed":
-          return next
+          return { ...state, held }
       }
     }
   })
