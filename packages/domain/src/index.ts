@@ -22,6 +22,7 @@ export * as UserAction from "./clicks/user-action.js"
 export * from "./routing/decide-route.js"
 export * from "./dispatch/classify.js"
 export * from "./dispatch/reroute.js"
+export * as Scheduler from "./dispatch/scheduler.js"
 
 export * from "./events.js"
 export * from "./streams.js"
