@@ -36,13 +36,11 @@ export const inboxPathFor = (mainPath: string): string =>
   mainPath === ":memory:" || mainPath === "" ? ":memory:" : `${mainPath.replace(/\.sqlite3?$|\.db$/, "")}.inbox.sqlite`
 
 /**
- * The inbox on SQLite: the `WebhookInbox` port, plus `append` (one delivery in a transaction of its
- * own) and `appendGrouped` (group commit: deliveries arriving in the same turn of the event loop share
- * one transaction — one fsync under `durability: "full"` — and every promise resolves after it), which
- * `accept` is made of.
+ * The inbox on SQLite: the `WebhookInbox` port, plus `appendGrouped` (group commit: deliveries
+ * arriving in the same turn of the event loop share one transaction — one fsync under
+ * `durability: "full"` — and every promise resolves after it), which `accept` is made of.
  */
 export interface SqliteInbox extends Context.Tag.Service<WebhookInbox> {
-  readonly append: (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) => Accepted
   readonly appendGrouped: (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number) => Promise<Accepted>
 }
 
@@ -98,7 +96,6 @@ export const makeInbox = (db: Database): SqliteInbox => {
     })
 
   return {
-    append: (body, headers, source, receivedAt) => retryBusy(() => store(body, headers, source, receivedAt)),
     appendGrouped,
     accept: (body, headers, source, receivedAt) => Effect.promise(() => appendGrouped(body, headers, source, receivedAt)),
     claimPending: (limit) => Effect.sync(() => pending.all(Math.max(0, Math.floor(limit))).map(toEntry)),

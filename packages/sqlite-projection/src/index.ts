@@ -10,7 +10,7 @@ export { layerDatabase, openDatabase, SqliteDatabase, type SqliteOptions } from 
 export { layerEventStore, layerEventStoreFor, makeEventStore } from "./event-store.js"
 export { type InboxOptions, inboxPathFor, layerInbox, makeInbox, openInbox, type SqliteInbox } from "./inbox.js"
 export { layerSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./store.js"
-export { catchUpProjections, layer, rebuildProjections } from "./layers.js"
+export { layer } from "./layers.js"
 export { layerUnitOfWork, makeUnitOfWork } from "./unit-of-work.js"
 export { layerLease, makeLease } from "./lease.js"
 export { layerAdminStore, makeApiKeyStore, makeCredentialStore, makeStoreHealth } from "./admin-store.js"

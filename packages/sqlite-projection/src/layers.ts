@@ -7,7 +7,7 @@ import { layerEventStore } from "./event-store.js"
 import { layerAdminStore } from "./admin-store.js"
 import { layerLease } from "./lease.js"
 import { layerReadModels, type ReadModels, type ReadPorts } from "./read-models.js"
-import { catchUp, type CatchUpResult, rebuild } from "./runner.js"
+import { catchUp } from "./runner.js"
 import { layerStatusMatching } from "./status-matching.js"
 import { layerUnitOfWork } from "./unit-of-work.js"
 import { layerParkedStatuses, type ParkedStatuses } from "./parked-statuses.js"
@@ -52,11 +52,3 @@ const layerProjectionRunner: Layer.Layer<ProjectionRunner, never, SqliteDatabase
   Effect.map(SqliteDatabase, ({ db, projections }) =>
     ProjectionRunner.of({ catchUp: () => gateOf(db).operation(Effect.sync(() => catchUp(db, projections).applied)) }))
 )
-
-/** Catches every configured projection up from its checkpoint (the worker's projection runner tick). */
-export const catchUpProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>
-  Effect.flatMap(SqliteDatabase, ({ db, projections }) => gateOf(db).operation(Effect.sync(() => catchUp(db, projections, batchSize))))
-
-/** Drops every read model and rebuilds it from the event log. */
-export const rebuildProjections = (batchSize?: number): Effect.Effect<CatchUpResult, never, SqliteDatabase> =>
-  Effect.flatMap(SqliteDatabase, ({ db, projections }) => gateOf(db).operation(Effect.sync(() => rebuild(db, projections, batchSize))))
