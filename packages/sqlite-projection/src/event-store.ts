@@ -38,7 +38,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
               event,
               recordedAt
             }))
-            projectInline(db, projections, stored)
+            projectInline(db, projections, stored, snapshot === undefined ? undefined : { streamId, state: snapshot.state })
             if (snapshot !== undefined) writeSnapshot(db, streamId, firstVersion + events.length - 1, snapshot)
           })
           return outcome._tag === "Conflict"

@@ -14,7 +14,18 @@ export interface Projection {
   readonly name: string
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>) => void
+  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => void
+}
+
+/**
+ * The state of the one stream an append wrote, after its events: the command handler folded it (it is
+ * the snapshot the append stores). Inline projection passes it along, so a projection whose row is a
+ * function of the stream's state needs neither to read its row back nor to fold the events again. A
+ * runner's batch spans many streams and has none.
+ */
+export interface StateAfter {
+  readonly streamId: string
+  readonly state: unknown
 }
 
 /** A projection whose rows are written event by event. */

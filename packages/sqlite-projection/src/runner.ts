@@ -1,7 +1,7 @@
 import type { StoredEvent } from "@mm-gateway/domain"
 import { type Database, immediate } from "./connection.js"
 import { headPosition, readAllRows, readRowsBetween } from "./event-log.js"
-import { decodeRow, getCheckpoint, type Projection, setCheckpoint } from "./projection.js"
+import { decodeRow, getCheckpoint, type Projection, setCheckpoint, type StateAfter } from "./projection.js"
 
 export const DEFAULT_BATCH_SIZE = 2000
 
@@ -10,12 +10,12 @@ export const DEFAULT_BATCH_SIZE = 2000
  * checkpoint, inside the caller's transaction. Events at or below the checkpoint are skipped, so a
  * batch seen twice is applied once.
  */
-const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>): void => {
+const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>, after?: StateAfter): void => {
   const last = events[events.length - 1]
   if (last === undefined) return
   const checkpoint = getCheckpoint(db, projection.name)
   if (checkpoint >= last.globalPosition) return
-  projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint))
+  projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint), after)
   setCheckpoint(db, projection.name, last.globalPosition)
 }
 
@@ -30,8 +30,14 @@ export const INLINE_GAP_LIMIT = 5000
  * Inline projection, called inside the append's transaction with the events just stored: what the
  * append acknowledges is already in the read models when it returns (read your writes). If another
  * writer left events unprojected before these, they are applied first so checkpoints never skip.
+ * `after` is the appended stream's state after these events, when the append holds it (its snapshot).
  */
-export const projectInline = (db: Database, projections: ReadonlyArray<Projection>, appended: ReadonlyArray<StoredEvent>): void => {
+export const projectInline = (
+  db: Database,
+  projections: ReadonlyArray<Projection>,
+  appended: ReadonlyArray<StoredEvent>,
+  after?: StateAfter
+): void => {
   const first = appended[0]
   if (first === undefined) return
   for (const projection of projections) {
@@ -41,7 +47,7 @@ export const projectInline = (db: Database, projections: ReadonlyArray<Projectio
     if (gap > 0) {
       applyTo(db, projection, readRowsBetween(db, checkpoint, first.globalPosition - 1).map(decodeRow))
     }
-    applyTo(db, projection, appended)
+    applyTo(db, projection, appended, after)
   }
 }
 
