@@ -225,6 +225,11 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     `INSERT INTO snapshots_by_rowid (stream_id, version, schema, state) SELECT stream_id, version, schema, state FROM snapshots`,
     `DROP TABLE snapshots`,
     `ALTER TABLE snapshots_by_rowid RENAME TO snapshots`
+  ),
+  // A message row keeps the message's state as its snapshot does (`{"_tag":"Requested","message":…}`),
+  // so an append serialises the state once for both.
+  "0012_message_rows_keep_the_stream_state": statements(
+    `UPDATE messages SET state = json_object('_tag', 'Requested', 'message', json(state))`
   )
 }
 

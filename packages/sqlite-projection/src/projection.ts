@@ -26,6 +26,8 @@ export interface Projection {
 export interface StateAfter {
   readonly streamId: string
   readonly state: unknown
+  /** `state` as JSON, as the snapshot stores it: a row that keeps the state stores the same text. */
+  readonly json: string
 }
 
 /** A projection whose rows are written event by event. */

@@ -66,7 +66,7 @@ const sameIndexed = (a: Indexed, b: Indexed): boolean =>
  * or not; a status changes none of them). Positional parameters: binding named ones costs more, on a
  * path taken once per status.
  */
-const writeMessage = (db: Database, before: Indexed | null, version: number, m: Message.MessageRecord, at: number): void => {
+const writeMessage = (db: Database, before: Indexed | null, version: number, m: Message.MessageRecord, stateJson: string, at: number): void => {
   const view = Message.viewOf(m)
   const keys = indexed(m)
   const rest = [
@@ -79,7 +79,7 @@ const writeMessage = (db: Database, before: Indexed | null, version: number, m: 
     json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
     m.phase.attempt,
     at,
-    json(m)
+    stateJson
   ]
   const REST = `status = ?, route_decided = ?, route_observed = ?, route_mismatch = ?, funnel_stage = ?, clicked = ?,
     failure_codes = ?, attempt = ?, updated_at = ?, state = ?`
@@ -127,7 +127,7 @@ interface IndexedRow {
  * from that state, with only its version and indexed columns read back; neither the stored state is
  * parsed nor the events folded again.
  */
-const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Message.MessageState): void => {
+const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Message.MessageState, stateJson: string): void => {
   const last = events[events.length - 1]
   if (last === undefined || state._tag !== "Requested") return
   let at: number | null = null
@@ -141,11 +141,11 @@ const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Mes
   const before = row === undefined
     ? null
     : { wamid: row.wamid, phase: row.phase, notBefore: row.not_before, expiryDeadline: row.expiry_deadline }
-  writeMessage(db, before, last.version, m, at)
+  writeMessage(db, before, last.version, m, stateJson, at)
 }
 
 /**
- * One row per message: the folded state, the visible view (`Message.viewOf`, so the read model cannot
+ * One row per message: the folded state (the `MessageState`, the same JSON as the stream's snapshot), the visible view (`Message.viewOf`, so the read model cannot
  * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
  * aggregated from these rows (see `campaignStats`).
  *
@@ -160,7 +160,7 @@ export const messagesProjection: Projection = {
   apply: (db, events, after) => {
     if (after !== undefined && categoryOf(after.streamId) === "Message") {
       // An inline append writes one stream: every event here is that message's.
-      applyState(db, events, after.state as Message.MessageState)
+      applyState(db, events, after.state as Message.MessageState, after.json)
       return
     }
     const touched = new Map<
@@ -178,8 +178,8 @@ export const messagesProjection: Projection = {
         if (row === undefined) {
           entry = { before: null, version: 0, state: Message.initialState(), at: 0, changed: false }
         } else {
-          const before = parse<Message.MessageRecord>(row.state)
-          entry = { before: indexed(before), version: row.version, state: { _tag: "Requested", message: before }, at: 0, changed: false }
+          const state = parse<Message.MessageState>(row.state)
+          entry = { before: state._tag === "Requested" ? indexed(state.message) : null, version: row.version, state, at: 0, changed: false }
         }
         touched.set(event.messageId, entry)
       }
@@ -190,7 +190,9 @@ export const messagesProjection: Projection = {
       entry.changed = true
     }
     for (const entry of touched.values()) {
-      if (entry.changed && entry.state._tag === "Requested") writeMessage(db, entry.before, entry.version, entry.state.message, entry.at)
+      if (entry.changed && entry.state._tag === "Requested") {
+        writeMessage(db, entry.before, entry.version, entry.state.message, json(entry.state), entry.at)
+      }
     }
   }
 }
