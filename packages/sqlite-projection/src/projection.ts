@@ -15,6 +15,12 @@ export interface Projection {
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
   readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => void
+  /**
+   * `false`: the projection keeps no checkpoint. It is applied to every batch it is given and skips
+   * what it has seen by its rows' stream versions; for what appends keep current themselves (the
+   * snapshots), where a checkpoint would only go stale.
+   */
+  readonly checkpointed?: false
 }
 
 /**

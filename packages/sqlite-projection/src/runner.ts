@@ -13,6 +13,7 @@ export const DEFAULT_BATCH_SIZE = 2000
 const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>, after?: StateAfter): void => {
   const last = events[events.length - 1]
   if (last === undefined) return
+  if (projection.checkpointed === false) return projection.apply(db, events, after)
   const checkpoint = getCheckpoint(db, projection.name)
   if (checkpoint >= last.globalPosition) return
   projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint), after)
@@ -66,7 +67,13 @@ export const catchUp = (
   batchSize: number = DEFAULT_BATCH_SIZE
 ): CatchUpResult => {
   let applied = 0
-  let position = projections.length === 0 ? headPosition(db) : Math.min(...projections.map((p) => getCheckpoint(db, p.name)))
+  // From the oldest checkpoint; a projection without one is given the whole log.
+  const tracked = projections.filter((p) => p.checkpointed !== false)
+  let position = projections.length === 0
+    ? headPosition(db)
+    : tracked.length < projections.length
+    ? 0
+    : Math.min(...tracked.map((p) => getCheckpoint(db, p.name)))
   for (;;) {
     const rows = readAllRows(db, position, batchSize)
     const last = rows[rows.length - 1]
@@ -90,7 +97,7 @@ export const rebuild = (
   immediate(db, () => {
     for (const projection of projections) {
       for (const table of projection.tables) db.exec(`DELETE FROM "${table}"`)
-      db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(projection.name)
+      if (projection.checkpointed !== false) db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(projection.name)
     }
   })
   return catchUp(db, projections, batchSize)

@@ -33,6 +33,7 @@ const kindOf = (streamId: string) => {
 export const snapshotsProjection: Projection = {
   name: "snapshots",
   tables: ["snapshots"],
+  checkpointed: false,
   apply: (db, events) => {
     const touched = new Map<string, { version: number; schema: number; state: unknown }>()
     for (const stored of events) {
