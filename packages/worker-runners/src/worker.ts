@@ -1,15 +1,13 @@
-import { type EventStore, ProviderGateway, type StatusMatching, type UnitOfWork } from "@mm-gateway/domain"
-import { ChannelCredentials, deriveCredentialsKey, layerCredentials, providerGatewayLayer } from "@mm-gateway/http-adapter"
+import type { EventStore, ProviderGateway, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
 import { type DispatchQueue, Leases, type MessageQueries, type ProjectionRunner, type WebhookInbox } from "@mm-gateway/ports"
-import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
-import { Cause, type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel } from "effect"
-import type { WorkerConfig } from "./config.js"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
 import { keepLease, LEASE_NAME, newInstanceId, waitForLease } from "./lease.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
 import { makeTimers } from "./timers.js"
 
+/** The ports the worker runs on; the app's composition root provides them (the store, the provider clients). */
 export type WorkerRequirements =
   | EventStore
   | DispatchQueue
@@ -20,6 +18,53 @@ export type WorkerRequirements =
   | Leases
   | WebhookInbox
   | ProviderGateway
+
+/** How the worker runs; the app reads them from its configuration (apps/worker/README.md#configuration). */
+export interface WorkerSettings {
+  /**
+   * A readable name for this worker in logs and lease records. The lease itself is held under an
+   * instance identity made from it at each start (`newInstanceId`), so two processes never share it.
+   */
+  readonly workerId: string
+  /** Provider requests in flight at once, across all channels. */
+  readonly concurrency: number
+  /** The longest a provider request may take: an attempt in flight 10 s past it was cut off (a crash). */
+  readonly requestTimeoutMs: number
+  /** How long an attempt with an unknown outcome waits for a webhook naming it before it becomes `dispatch_unknown`. */
+  readonly dispatchUnknownAfterMs: number
+  /** The lease lapses this long after its last renewal (renewed every third of it). */
+  readonly leaseTtlMs: number
+  /** How long a stop waits for requests in flight before it leaves them to the next start. */
+  readonly shutdownGraceMs: number
+  /** Idle pause of the dispatcher's and the inbox's polling loops. */
+  readonly pollIntervalMs: number
+  /** How often the timers run (dispatch-unknown window, TTL expiry, stale attempts, parked statuses, projections). */
+  readonly timerIntervalMs: number
+  /** Inbox rows applied per transaction. */
+  readonly inboxBatchSize: number
+  /**
+   * Added to the 1 s window of the per-channel rate limit, so that network jitter between us and the
+   * provider cannot squeeze one more request into any second the provider counts.
+   */
+  readonly rateWindowMarginMs: number
+  /** How often the worker logs what it did. */
+  readonly reportIntervalMs: number
+}
+
+/**
+ * The settings' defaults: the app's configuration falls back on them where a variable is not set
+ * (apps/worker/README.md#configuration); the rest are programmatic only.
+ */
+export const WORKER_DEFAULTS = {
+  dispatchUnknownAfterMs: 10 * 60_000,
+  leaseTtlMs: 15_000,
+  shutdownGraceMs: 5_000,
+  pollIntervalMs: 50,
+  timerIntervalMs: 1_000,
+  inboxBatchSize: 50,
+  rateWindowMarginMs: 30,
+  reportIntervalMs: 10_000
+} as const satisfies Partial<WorkerSettings>
 
 /** What a stop does with requests still in flight: wait this long for their answers (changeable until the stop). */
 export interface ShutdownControl {
@@ -32,32 +77,32 @@ export interface ShutdownControl {
  * processor and the timers until the lease is lost or the worker stops. Closing the session drains the dispatcher (no new starts; requests in flight get up to the
  * grace period), then stops the loops, then releases the lease.
  */
-const session = (config: WorkerConfig, instance: string, stats: WorkerStats, control: ShutdownControl) =>
+const session = (settings: WorkerSettings, instance: string, stats: WorkerStats, control: ShutdownControl) =>
   Effect.scoped(
     Effect.gen(function*() {
       const lease = yield* Leases
-      const acquiredAt = yield* waitForLease(instance, config.leaseTtlMs)
+      const acquiredAt = yield* waitForLease(instance, settings.leaseTtlMs)
       yield* Effect.addFinalizer(() => Effect.zipRight(lease.release(LEASE_NAME, instance), Effect.logInfo(`lease released by ${instance}`)))
       yield* Effect.logInfo(`lease acquired by ${instance}`)
-      let validUntil = acquiredAt + config.leaseTtlMs
+      let validUntil = acquiredAt + settings.leaseTtlMs
       // Stop starting requests a little before the lease could lapse, should renewals fall behind.
-      const margin = Math.floor(config.leaseTtlMs / 6)
+      const margin = Math.floor(settings.leaseTtlMs / 6)
       const leaseValid = (now: number) => now < validUntil - margin
 
       const dispatcher = yield* makeDispatcher(
-        { concurrency: config.concurrency, pollIntervalMs: config.pollIntervalMs, rateWindowMarginMs: config.rateWindowMarginMs },
+        { concurrency: settings.concurrency, pollIntervalMs: settings.pollIntervalMs, rateWindowMarginMs: settings.rateWindowMarginMs },
         stats,
         leaseValid
       )
       const timers = makeTimers(
         {
-          dispatchUnknownAfterMs: config.dispatchUnknownAfterMs,
-          staleInFlightAfterMs: config.provider.requestTimeoutMs + 10_000
+          dispatchUnknownAfterMs: settings.dispatchUnknownAfterMs,
+          staleInFlightAfterMs: settings.requestTimeoutMs + 10_000
         },
         stats,
         dispatcher.holds
       )
-      const inbox = yield* makeInboxProcessor({ batchSize: config.inboxBatchSize, pollIntervalMs: config.pollIntervalMs }, stats)
+      const inbox = yield* makeInboxProcessor({ batchSize: settings.inboxBatchSize, pollIntervalMs: settings.pollIntervalMs }, stats)
       // Nothing else can be sending now: whatever is still in flight was cut off under the previous holder.
       yield* timers.recordInterruptedAttempts(true)
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
@@ -68,8 +113,8 @@ const session = (config: WorkerConfig, instance: string, stats: WorkerStats, con
         [
           dispatcher.run,
           inbox.loop,
-          every(config.timerIntervalMs, timers.tick),
-          keepLease(instance, config.leaseTtlMs, (until) => {
+          every(settings.timerIntervalMs, timers.tick),
+          keepLease(instance, settings.leaseTtlMs, (until) => {
             validUntil = until
           })
         ],
@@ -79,17 +124,13 @@ const session = (config: WorkerConfig, instance: string, stats: WorkerStats, con
   )
 
 /** The worker: lease sessions one after another under `instance`, until interrupted. */
-export const workerProgram = (
-  config: WorkerConfig,
-  instance: string,
-  control: ShutdownControl = { graceMs: config.shutdownGraceMs }
-) =>
+const workerProgram = (settings: WorkerSettings, instance: string, control: ShutdownControl) =>
   Effect.gen(function*() {
     const stats = makeStats()
     let last = makeStats()
     const report = Effect.forever(
       Effect.zipRight(
-        Effect.sleep(config.reportIntervalMs),
+        Effect.sleep(settings.reportIntervalMs),
         Effect.suspend(() => {
           const { line, next } = reportSince(stats, last)
           last = next
@@ -98,11 +139,8 @@ export const workerProgram = (
       )
     )
     yield* Effect.forkScoped(report)
-    yield* Effect.logInfo(
-      `worker ${config.workerId} (instance ${instance}): database ${config.database} (durability ${config.durability}), concurrency ${config.concurrency}, dispatch unknown after ${config.dispatchUnknownAfterMs} ms, mode ${config.mode}`
-    )
     for (;;) {
-      const exit = yield* Effect.exit(session(config, instance, stats, control))
+      const exit = yield* Effect.exit(session(settings, instance, stats, control))
       if (Exit.isSuccess(exit)) continue
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
       const lost = Cause.failureOption(exit.cause)
@@ -115,77 +153,19 @@ export const workerProgram = (
     }
   }).pipe(Effect.annotateLogs("instance", instance))
 
-export interface WorkerOptions {
-  /** Wraps the provider port, e.g. to inject faults in tests. */
-  readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway>) => Context.Tag.Service<ProviderGateway>
-  /** The least severe log level written (`startWorker` only; the process logs at Info). */
-  readonly logLevel?: LogLevel.LogLevel
-}
-
-/** Everything the worker runs on: the main database and the inbox file, the credentials, the provider clients. */
-export const workerDependencies = (config: WorkerConfig, options: WorkerOptions = {}): Layer.Layer<WorkerRequirements> => {
-  const storage = layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" })
-  const credentials = Layer.project(
-    layerCredentials(deriveCredentialsKey(config.secretKey)),
-    ChannelCredentials,
-    ChannelCredentials,
-    (c) => c
-  )
-  const base = providerGatewayLayer(config.provider)
-  const decorate = options.decorateProvider
-  const provider = decorate === undefined
-    ? base
-    : Layer.effect(ProviderGateway, Effect.map(ProviderGateway, decorate)).pipe(Layer.provide(base))
-  return Layer.provideMerge(provider, Layer.provideMerge(credentials, storage))
-}
-
 /**
- * The worker as a layer (`Layer.launch` it): it runs while the layer is in use and stops with it. Each
- * build draws a new lease identity (`newInstanceId`) unless the caller brings the one it made.
+ * The worker as a layer (`Layer.launch` it, with its ports provided): it runs while the layer is in
+ * use and stops with it. It holds the lease under `instance` (default: a new `newInstanceId`), and a
+ * stop gives requests in flight `control.graceMs` (default: `shutdownGraceMs`).
  */
-export const workerLayer = (
-  config: WorkerConfig,
-  options: WorkerOptions = {},
-  control?: ShutdownControl,
-  instance?: string
-): Layer.Layer<never> =>
+export const layerWorker = (
+  settings: WorkerSettings,
+  options: { readonly instance?: string; readonly control?: ShutdownControl } = {}
+): Layer.Layer<never, never, WorkerRequirements> =>
   Layer.scopedDiscard(
-    Effect.suspend(() => Effect.forkScoped(workerProgram(config, instance ?? newInstanceId(config.workerId), control)))
-  ).pipe(Layer.provide(workerDependencies(config, options)))
-
-export interface WorkerHandle {
-  readonly workerId: string
-  /** The identity it holds the lease under (what the `leases` row names). */
-  readonly instance: string
-  /**
-   * Stops the worker: no new work, requests in flight get `graceMs` (default: the configured grace) to
-   * be answered and recorded, then the lease is released and the databases are closed. `graceMs: 0`
-   * cuts requests off as a crash would: their attempts stay in flight for the next start to settle.
-   */
-  readonly stop: (options?: { readonly graceMs?: number }) => Promise<void>
-}
-
-/** Runs the worker in this process (tests, the end-to-end test, benchmarks). */
-export const startWorker = (config: WorkerConfig, options: WorkerOptions = {}): WorkerHandle => {
-  const control: ShutdownControl = { graceMs: config.shutdownGraceMs }
-  const instance = newInstanceId(config.workerId)
-  const fiber = Effect.runFork(
-    Layer.launch(workerLayer(config, options, control, instance)).pipe(
-      Effect.annotateLogs("process", "worker"),
-      Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Info)
+    Effect.suspend(() =>
+      Effect.forkScoped(
+        workerProgram(settings, options.instance ?? newInstanceId(settings.workerId), options.control ?? { graceMs: settings.shutdownGraceMs })
+      )
     )
   )
-  let stopped: Promise<void> | null = null
-  return {
-    workerId: config.workerId,
-    instance,
-    stop: (stopOptions = {}) => {
-      if (stopped === null) {
-        if (stopOptions.graceMs !== undefined) control.graceMs = stopOptions.graceMs
-        stopped = Effect.runPromise(Effect.asVoid(Fiber.interrupt(fiber)))
-      }
-      return stopped
-    }
-  }
-}
-

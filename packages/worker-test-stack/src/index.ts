@@ -1,7 +1,13 @@
+/**
+ * @mm-gateway/worker-test-stack — what the worker's tests run against (packages/worker-runners,
+ * apps/worker): the real api in the test's process on a temp database (webhooks arrive signed,
+ * through its inbox), the real sandbox, and the helpers that drive them. The tests start the worker
+ * themselves, in their process or as a process of its own.
+ */
 import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
-import { ConfigProvider, Effect, Layer, LogLevel, ManagedRuntime, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type SandboxStats } from "@mm-gateway/sandbox"
 import BetterSqlite3 from "better-sqlite3"
 import { spawn } from "node:child_process"
@@ -12,8 +18,6 @@ import { fileURLToPath } from "node:url"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { makeWorkerConfig, type WorkerConfig } from "../src/config.js"
-import { startWorker, type WorkerHandle, type WorkerOptions } from "../src/worker.js"
 
 export const ADMIN = "test-admin-token"
 export const APP_SECRET = "test-app-secret"
@@ -112,22 +116,20 @@ export const startProxy = async (target: { readonly host: string; readonly port:
   return { url: `http://127.0.0.1:${port}`, down, up: () => (server === null ? listen() : Promise.resolve()), close: down }
 }
 
-export interface Stack {
+export interface TestStack {
   readonly dir: string
   readonly database: string
   readonly api: TestApi
   readonly sandbox: Sandbox
   readonly proxy: Proxy | null
-  readonly workerConfig: (overrides?: Partial<WorkerConfig>) => WorkerConfig
-  readonly startWorker: (overrides?: Partial<WorkerConfig>, options?: WorkerOptions) => WorkerHandle
   readonly close: () => Promise<void>
 }
 
 /**
- * api + sandbox (+ an optional proxy) on a fresh temp database; workers are started by the test. Fast
- * timers so that windows and retries play out within a test; webhooks signed with the api's secret.
+ * api + sandbox (+ an optional proxy) on a fresh temp database; workers are started by the test.
+ * Quick webhooks, signed with the api's secret.
  */
-export const startStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<Stack> => {
+export const startTestStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<TestStack> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-worker-"))
   const database = join(dir, "gateway.sqlite")
   const api = await startApi(database)
@@ -143,34 +145,13 @@ export const startStack = async (options: { readonly sandbox?: SandboxOptions; r
     ...options.sandbox
   })
   const proxy = options.proxy === true ? await startProxy({ host: "127.0.0.1", port: sandbox.port }) : null
-  const workers: Array<WorkerHandle> = []
-  const workerConfig = (overrides: Partial<WorkerConfig> = {}) =>
-    makeWorkerConfig({
-      database,
-      secretKey: Redacted.make(SECRET_KEY),
-      provider: { sandboxBaseUrl: proxy?.url ?? sandbox.url, requestTimeoutMs: 5_000, connectTimeoutMs: 1_000 },
-      pollIntervalMs: 20,
-      timerIntervalMs: 100,
-      dispatchUnknownAfterMs: 1_000,
-      leaseTtlMs: 1_500,
-      shutdownGraceMs: 5_000,
-      reportIntervalMs: 3_600_000,
-      ...overrides
-    })
   return {
     dir,
     database,
     api,
     sandbox,
     proxy,
-    workerConfig,
-    startWorker: (overrides = {}, workerOptions = {}) => {
-      const handle = startWorker(workerConfig(overrides), { logLevel: LogLevel.Error, ...workerOptions })
-      workers.push(handle)
-      return handle
-    },
     close: async () => {
-      await Promise.all(workers.map((w) => w.stop()))
       await proxy?.close()
       await sandbox.close()
       await api.close()
@@ -249,7 +230,7 @@ export const events = async (api: TestApi, id: string): Promise<Array<{ type: st
   ok(await api.request("GET", `/v1/messages/${id}/events`), `events of ${id}`).events
 
 /** The sandbox has sent every webhook and the worker has processed every one the api stored (its metrics gauge). */
-export const quiet = async (stack: Stack) => {
+export const quiet = async (stack: TestStack) => {
   if (stack.sandbox.stats().webhooks.pending > 0) return false
   const metrics = await (await fetch(`${stack.api.url}/metrics`)).text()
   return /^mmgw_webhook_inbox_pending 0$/m.test(metrics)
@@ -276,39 +257,30 @@ export const parkedFor = (database: string, wamid: string): number => {
   }
 }
 
-/** A provider port that counts what this worker sent, for telling workers apart. */
-export const counting = () => {
-  const counter = { sent: 0 }
-  const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
-    send: (request) => Effect.zipRight(Effect.sync(() => counter.sent++), gateway.send(request))
-  })
-  return { counter, decorateProvider }
-}
-
 export interface SandboxProcess {
   readonly url: string
   readonly stats: () => Promise<SandboxStats>
   readonly close: () => Promise<void>
 }
 
-// The workspace layout: apps/worker/test → packages/sandbox/src/main.ts, apps/worker/src/main.ts.
-const SANDBOX_MAIN = fileURLToPath(new URL("../../../packages/sandbox/src/main.ts", import.meta.url))
-const WORKER_MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url))
-const WORKER_DEV = fileURLToPath(new URL("../.dev", import.meta.url))
+// The workspace layout: packages/worker-test-stack/src → packages/sandbox/src/main.ts.
+const SANDBOX_MAIN = fileURLToPath(new URL("../../sandbox/src/main.ts", import.meta.url))
+const OWN_DEV = fileURLToPath(new URL("../.dev", import.meta.url))
 
 /**
  * An app's entry point bundled with esbuild from its sources, once per test file, as the release build
- * bundles it (better-sqlite3, a native addon, stays outside). The bundle is written under the worker's
- * ignored `.dev/` so that the addon resolves from there; `removeBundles` (in `afterAll`) deletes them.
+ * bundles it (better-sqlite3, a native addon, stays outside). The bundle is written under `devDir`, an
+ * ignored `.dev/` of a workspace member the addon resolves from (the worker's, for the worker's entry
+ * point); `removeBundles` (in `afterAll`) deletes them.
  */
 const bundles = new Map<string, Promise<string>>()
 const bundleDirs: Array<string> = []
-const bundle = (entry: string): Promise<string> => {
+export const bundle = (entry: string, devDir: string): Promise<string> => {
   let built = bundles.get(entry)
   if (built === undefined) {
     built = (async () => {
-      mkdirSync(WORKER_DEV, { recursive: true })
-      const dir = mkdtempSync(join(WORKER_DEV, "test-bundle-"))
+      mkdirSync(devDir, { recursive: true })
+      const dir = mkdtempSync(join(devDir, "test-bundle-"))
       bundleDirs.push(dir)
       const out = join(dir, "main.mjs")
       await build({
@@ -341,7 +313,7 @@ export const removeBundles = () => {
  * wait behind the work of the api and the worker in this process.
  */
 export const startSandboxProcess = async (env: Record<string, string>): Promise<SandboxProcess> => {
-  const child = spawn(process.execPath, [await bundle(SANDBOX_MAIN)], {
+  const child = spawn(process.execPath, [await bundle(SANDBOX_MAIN, OWN_DEV)], {
     env: { ...process.env, MMGW_SANDBOX_PORT: "0", MMGW_HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -361,44 +333,6 @@ export const startSandboxProcess = async (env: Record<string, string>): Promise<
     close: async () => {
       child.kill("SIGTERM")
       await exited
-    }
-  }
-}
-
-export interface WorkerProcess {
-  /** The identity it holds the lease under, from its start line. */
-  readonly instance: string
-  /** What it logged so far, a line each. */
-  readonly lines: ReadonlyArray<string>
-  /** Sends `signal` (SIGTERM stops it gracefully, SIGKILL as a crash would); the exit code, once it exited. */
-  readonly stop: (signal: "SIGTERM" | "SIGKILL") => Promise<number | null>
-}
-
-/**
- * The worker's own process (`src/main.ts`, bundled), configured through the environment as in
- * production: `env` on top of this process's environment without its `MMGW_*` variables.
- */
-export const startWorkerProcess = async (env: Record<string, string>): Promise<WorkerProcess> => {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MMGW_")))
-  const child = spawn(process.execPath, [await bundle(WORKER_MAIN)], { env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-  const lines: Array<string> = []
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  const instance = new Promise<string>((resolve, reject) => {
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on("line", (line) => {
-        lines.push(line)
-        const match = /\(instance (\S+)\)/.exec(line)
-        if (match !== null) resolve(match[1]!)
-      })
-    }
-    void exited.then((code) => reject(new Error(`the worker exited with ${code}:\n${lines.join("\n")}`)))
-  })
-  return {
-    instance: await instance,
-    lines,
-    stop: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
     }
   }
 }
