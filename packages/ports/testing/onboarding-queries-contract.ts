@@ -138,6 +138,22 @@ export const onboardingQueriesContract = (name: string, makeStore: () => Layer.L
         assert.deepStrictEqual(ids((yield* read.wabas({ now: 10, limit: 10, cursor: encodeCursor(["12"]) })).items), ["13", "14"])
       })))
 
+    it.effect("the status filter pages by what the WABAs are at now: every page but the last is full", () =>
+      run(Effect.gen(function*() {
+        const read = yield* OnboardingQueries
+        yield* registerBusinessManager("1", 1)
+        for (const w of ["10", "11", "12", "13", "14", "15"]) yield* registerWaba(w, "1", 2)
+        // Restricted until 300: suspended before, not after. 13 and 15 stay restricted.
+        for (const w of ["10", "11", "12"]) yield* restrictWaba(w, 100, 300)
+        for (const w of ["13", "15"]) yield* restrictWaba(w, 100, null)
+        yield* caughtUp
+        const walk = (status: "suspended" | "not_onboarded", now: number) =>
+          Effect.map(walkPages(2, (cursor) => read.wabas({ now, status, limit: 2, cursor })), ids)
+        assert.deepStrictEqual(yield* walk("suspended", 400), ["13", "15"])
+        assert.deepStrictEqual(yield* walk("suspended", 200), ["10", "11", "12", "13", "15"])
+        assert.deepStrictEqual(yield* walk("not_onboarded", 400), ["10", "11", "12", "14"])
+      })))
+
     it.effect("the WABA list scoped to Business Managers shows only theirs, with the status filter and pages", () =>
       run(Effect.gen(function*() {
         const read = yield* OnboardingQueries

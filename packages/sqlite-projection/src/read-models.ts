@@ -140,8 +140,9 @@ export const makeReadModels = (db: Database): ReadModels => {
         // The stored status is as of the row's last fact, and the only thing time changes is a restriction
         // ending. Rows whose restriction may have ended by `now`, and rows stored as of a time after `now`
         // (a reader whose clock is behind the writer's, or asking about the past, when a restriction may
-        // not have ended yet), are candidates for every status and decided below.
-        const rows = prepared(
+        // not have ended yet), are candidates for every status and decided below. Candidates are read
+        // until the page is full, so every page but the last has `limit` WABAs (docs/api.md#pagination).
+        const candidates = prepared(
           db,
           `SELECT id, business_manager_id, name, state FROM wabas
            WHERE id > @after
@@ -149,11 +150,18 @@ export const makeReadModels = (db: Database): ReadModels => {
              AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now)
                OR as_of > @now)
            ORDER BY id LIMIT @limit`
-        ).all({ after, scope, status: options.status ?? null, now: options.now, limit })
-        const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])
-        return {
-          items: page.items.map((r) => wabaView(r, options.now)).filter((w) => options.status === undefined || w.mmApi.status === options.status),
-          nextCursor: page.nextCursor
+        )
+        const items: Array<WabaView> = []
+        let from = after
+        for (;;) {
+          const rows = candidates.all({ after: from, scope, status: options.status ?? null, now: options.now, limit }) as Array<WabaRow>
+          for (const row of rows) {
+            const view = wabaView(row, options.now)
+            if (options.status === undefined || view.mmApi.status === options.status) items.push(view)
+            if (items.length === limit) return pageOf(items, limit, (w) => [w.id])
+          }
+          if (rows.length < limit) return pageOf(items, limit, (w) => [w.id])
+          from = rows[rows.length - 1]!.id
         }
       }),
     channel: (id) =>
