@@ -6,7 +6,7 @@
  * In a package's `vitest.config.ts`: `test: { globalSetup: ["@mm-gateway/postgres-projection/testing/global-setup"] }`.
  */
 import type { TestProject } from "vitest/node"
-import type {} from "./database.js"
+import type {} from "./vitest.js"
 import { startPostgresServer } from "./server.js"
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

