@@ -110,9 +110,10 @@ export const rollback = (transaction: Transaction): Promise<void> => end(transac
 
 /**
  * Runs `f` in the unit of work's transaction when the fiber is in one; otherwise each statement runs
- * on any connection of the pool, in a transaction of its own. For reads of one statement.
+ * on any connection of the pool, in a transaction of its own. For what is one statement: a read, or a
+ * write that needs no other.
  */
-export const reading = <A>(db: Database, f: (session: Session) => Promise<A>): Effect.Effect<A> =>
+export const statements = <A>(db: Database, f: (session: Session) => Promise<A>): Effect.Effect<A> =>
   Effect.flatMap(FiberRef.get(db.current), (transaction) =>
     Effect.promise(() => f(transaction === null ? { transaction: null, query: (statement) => run(db.pool, statement) } : transactionSession(transaction))))
 
@@ -122,7 +123,7 @@ export const reading = <A>(db: Database, f: (session: Session) => Promise<A>): E
  * rolled back when it rejects. `appendLock`: `f` appends, so a transaction of its own takes the append
  * lock with its `BEGIN` (inside a unit of work, `f` takes it with `holdAppendLock`).
  */
-export const writing = <A>(
+export const inTransaction = <A>(
   db: Database,
   f: (session: Session) => Promise<A>,
   options: { readonly appendLock: boolean } = { appendLock: false }

@@ -1,6 +1,6 @@
 import { decodeStoredEvent, type DomainEvent, encodeEvent, EventStore, type Snapshot, type StoredEvent, type UnitOfWork, VersionConflict } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
-import { type Database, PostgresDatabase, reading, writing } from "./connection.js"
+import { type Database, PostgresDatabase, inTransaction, statements } from "./connection.js"
 import { appendEncoded, type EventRow, readAllRows, readStreamRows } from "./event-log.js"
 import { layerDatabase, type PostgresOptions } from "./database.js"
 import { readSnapshotRows } from "./snapshots.js"
@@ -22,12 +22,12 @@ export const decodeRow = (row: EventRow): StoredEvent => ({
 export const makeEventStore = (db: Database) =>
   EventStore.of({
     readStream: (streamId) =>
-      reading(db, async (session) => {
+      statements(db, async (session) => {
         const events = (await readStreamRows(session, streamId)).map(decodeRow)
         return { version: events[events.length - 1]?.version ?? 0, events }
       }),
     readSnapshot: (streamId, schema) =>
-      reading(db, async (session) => {
+      statements(db, async (session) => {
         const read = await readSnapshotRows(session, streamId, schema)
         const events = read.events.map(decodeRow)
         return { snapshot: read.snapshot, events, version: events[events.length - 1]?.version ?? read.snapshot?.version ?? 0 }
@@ -37,8 +37,8 @@ export const makeEventStore = (db: Database) =>
         Effect.flatMap(
           // Appending nothing only reads the version: no transaction, no lock.
           events.length === 0
-            ? reading(db, (session) => appendEncoded(session, streamId, expected, [], recordedAt))
-            : writing(db, (session) => appendEncoded(session, streamId, expected, events.map(encodeEvent), recordedAt, snapshot), {
+            ? statements(db, (session) => appendEncoded(session, streamId, expected, [], recordedAt))
+            : inTransaction(db, (session) => appendEncoded(session, streamId, expected, events.map(encodeEvent), recordedAt, snapshot), {
               appendLock: true
             }),
           (outcome) =>
@@ -49,7 +49,7 @@ export const makeEventStore = (db: Database) =>
                 lastGlobalPosition: outcome.positions[outcome.positions.length - 1] ?? null
               })
         )),
-    readAll: (after, limit) => reading(db, async (session) => (await readAllRows(session, after, limit)).map(decodeRow))
+    readAll: (after, limit) => statements(db, async (session) => (await readAllRows(session, after, limit)).map(decodeRow))
   })
 
 export const layerEventStore: Layer.Layer<EventStore, never, PostgresDatabase> = Layer.effect(

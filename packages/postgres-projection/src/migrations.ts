@@ -35,6 +35,32 @@ export const migrations: Readonly<Record<string, Migration>> = {
       schema integer NOT NULL,
       state json NOT NULL
     )`
+  ),
+  // Named leases: who holds one, until when (times from the caller, epoch ms).
+  "0003_leases": statements(
+    `CREATE TABLE leases (
+      name text PRIMARY KEY,
+      holder text NOT NULL,
+      expires_at bigint NOT NULL
+    )`
+  ),
+  // The webhook inbox: every verified delivery, raw, before it is answered. The partial indexes keep
+  // the worker's look-ups walks over the rows in that state only, in arrival order.
+  "0004_inbox": statements(
+    `CREATE TABLE inbox (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      source text NOT NULL,
+      received_at bigint NOT NULL,
+      headers json NOT NULL,
+      body bytea NOT NULL,
+      body_sha256 text NOT NULL,
+      state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'processed', 'quarantined')),
+      reason text,
+      processed_at bigint,
+      UNIQUE (source, body_sha256)
+    )`,
+    `CREATE INDEX inbox_pending ON inbox (id) WHERE state = 'pending'`,
+    `CREATE INDEX inbox_quarantined ON inbox (id) WHERE state = 'quarantined'`
   )
 }
 

@@ -1,6 +1,8 @@
 import { BusinessManager, type BusinessManagerId, type DomainEvent, EventStore, UnitOfWork } from "@mm-gateway/domain"
 import { Context, Effect, Layer, type Scope } from "effect"
 import pg from "pg"
+import { type Database, PostgresDatabase } from "../src/connection.js"
+import { layerDatabase } from "../src/database.js"
 import { layerEventStoreFor } from "../src/event-store.js"
 import { freshDatabase } from "../testing/index.js"
 
@@ -47,4 +49,11 @@ export const untilSomeoneWaitsForTheAppendLock = (url: string): Effect.Effect<vo
     } finally {
       await client.end()
     }
+  })
+
+/** `count` pools on one fresh database, migrated: sessions of their own, as separate processes have. */
+export const freshPools = (count: number): Effect.Effect<ReadonlyArray<Database>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const url = yield* freshDatabase
+    return yield* Effect.forEach(Array.from({ length: count }), () => Effect.map(Layer.build(layerDatabase({ url, poolSize: 2 })), (c) => Context.get(c, PostgresDatabase)))
   })
