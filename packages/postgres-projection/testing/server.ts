@@ -53,8 +53,8 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 
 /**
  * Puts a copy of the directory `from` at `to`: files hard-linked where the file system allows it (a
- * thousand files of binaries, libraries and time zones: a link each instead of 60 MB written), copied
- * where it does not; symbolic links as they are.
+ * link is made at once, where copying the binaries, libraries and time zones would write them all out
+ * again on every start), copied where it does not; symbolic links as they are.
  */
 const mirror = (from: string, to: string): void => {
   fs.mkdirSync(to, { recursive: true })
