@@ -1,12 +1,26 @@
-import { DEVELOPMENT_SECRETS, runProcess } from "@mm-gateway/http-adapter"
+import { ChannelCredentials, deriveCredentialsKey, DEVELOPMENT_SECRETS, layerCredentials, providerGatewayLayer, runProcess } from "@mm-gateway/http-adapter"
+import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
+import { layerWorker, newInstanceId, type WorkerRequirements } from "@mm-gateway/worker-runners"
 import { Effect, Layer } from "effect"
-import { workerConfig } from "./config.js"
-import { workerLayer } from "./worker.js"
+import { type WorkerConfig, workerConfig } from "./config.js"
+
+/** The ports the worker runs on: SQLite (the main database and the inbox file), the channels' credentials, the provider clients. */
+const workerDependencies = (config: WorkerConfig): Layer.Layer<WorkerRequirements> => {
+  const storage = layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" })
+  const credentials = Layer.project(
+    layerCredentials(deriveCredentialsKey(config.secretKey)),
+    ChannelCredentials,
+    ChannelCredentials,
+    (c) => c
+  )
+  return Layer.provideMerge(providerGatewayLayer(config.provider), Layer.provideMerge(credentials, storage))
+}
 
 /**
- * The worker process: configuration from the `MMGW_*` variables, the worker layer, nothing else.
- * SIGINT / SIGTERM interrupt it: no new work, requests in flight get the shutdown grace, the lease is
- * released, the databases close, and the process exits 0.
+ * The worker process, its composition root: configuration from the `MMGW_*` variables, the store and
+ * the provider clients, and the runners over them (`layerWorker`) under a lease identity drawn at
+ * this start. SIGINT / SIGTERM interrupt it: no new work, requests in flight get the shutdown grace,
+ * the lease is released, the databases close, and the process exits 0.
  */
 const program = Effect.gen(function*() {
   const config = yield* workerConfig
@@ -17,7 +31,15 @@ const program = Effect.gen(function*() {
       }`
     )
   }
-  return yield* Layer.launch(workerLayer(config))
+  const instance = newInstanceId(config.workerId)
+  yield* Effect.logInfo(
+    `worker ${config.workerId} (instance ${instance}): database ${config.database} (durability ${config.durability}), concurrency ${config.concurrency}, dispatch unknown after ${config.dispatchUnknownAfterMs} ms, mode ${config.mode}`
+  ).pipe(Effect.annotateLogs("instance", instance))
+  return yield* Layer.launch(
+    layerWorker({ ...config, requestTimeoutMs: config.provider.requestTimeoutMs }, { instance }).pipe(
+      Layer.provide(workerDependencies(config))
+    )
+  )
 })
 
 runProcess("worker", program)

@@ -1,6 +1,6 @@
 import { ConfigProvider, Effect, Either, Redacted } from "effect"
 import { assert, describe, it } from "vitest"
-import { DEFAULT_DISPATCH_UNKNOWN_AFTER_MS, parseDuration, workerConfig } from "../src/config.js"
+import { parseDuration, workerConfig } from "../src/config.js"
 
 const load = (env: Record<string, string>) =>
   Effect.runSync(Effect.either(Effect.withConfigProvider(workerConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))))
@@ -21,7 +21,7 @@ describe("configuration from MMGW_*", () => {
     const c = config.right
     assert.deepStrictEqual(
       [c.mode, c.database, c.durability, c.dispatchUnknownAfterMs, c.concurrency, c.defaultsUsed],
-      ["development", "./data/mm-gateway.sqlite", "normal", DEFAULT_DISPATCH_UNKNOWN_AFTER_MS, c.provider.maxSocketsPerOrigin, ["MMGW_SECRET_KEY"]]
+      ["development", "./data/mm-gateway.sqlite", "normal", 10 * 60_000, c.provider.maxSocketsPerOrigin, ["MMGW_SECRET_KEY"]]
     )
     assert.strictEqual(Redacted.value(c.secretKey), "dev-secret-key-change-me")
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:8090")

@@ -38,8 +38,14 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
               event,
               recordedAt
             }))
-            projectInline(db, projections, stored)
-            if (snapshot !== undefined) writeSnapshot(db, streamId, firstVersion + events.length - 1, snapshot)
+            if (snapshot === undefined) {
+              projectInline(db, projections, stored)
+              return
+            }
+            // One serialisation of the state, for the snapshot and for a read model that keeps it.
+            const json = JSON.stringify(snapshot.state)
+            projectInline(db, projections, stored, { streamId, state: snapshot.state, json })
+            writeSnapshot(db, streamId, firstVersion + events.length - 1, snapshot, json)
           })
           return outcome._tag === "Conflict"
             ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))

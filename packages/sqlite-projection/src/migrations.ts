@@ -211,6 +211,25 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     `DROP INDEX unmatched_statuses_by_time`,
     `CREATE INDEX parked_statuses_by_wamid ON parked_statuses (wamid)`,
     `CREATE INDEX parked_statuses_by_time ON parked_statuses (received_at, id)`
+  ),
+  // A snapshot is a stream's whole state, often more than a twentieth of a page: such rows belong in a
+  // rowid table (the primary key as an index beside it), where reading and rewriting one is two to
+  // three times cheaper than in a WITHOUT ROWID table's B-tree (measured on 1.5 KB states).
+  "0011_snapshots_in_a_rowid_table": statements(
+    `CREATE TABLE snapshots_by_rowid (
+      stream_id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      schema INTEGER NOT NULL,
+      state TEXT NOT NULL
+    )`,
+    `INSERT INTO snapshots_by_rowid (stream_id, version, schema, state) SELECT stream_id, version, schema, state FROM snapshots`,
+    `DROP TABLE snapshots`,
+    `ALTER TABLE snapshots_by_rowid RENAME TO snapshots`
+  ),
+  // A message row keeps the message's state as its snapshot does (`{"_tag":"Requested","message":…}`),
+  // so an append serialises the state once for both.
+  "0012_message_rows_keep_the_stream_state": statements(
+    `UPDATE messages SET state = json_object('_tag', 'Requested', 'message', json(state))`
   )
 }
 

@@ -14,7 +14,26 @@ export interface Projection {
   readonly name: string
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>) => void
+  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => void
+  /**
+   * `false`: the projection keeps no checkpoint. It is applied to every batch it is given and skips
+   * what it has seen by its rows' stream versions; for what appends keep current themselves (the
+   * snapshots), where a checkpoint would only go stale.
+   */
+  readonly checkpointed?: false
+}
+
+/**
+ * The state of the one stream an append wrote, after its events: the command handler folded it (it is
+ * the snapshot the append stores). Inline projection passes it along, so a projection whose row is a
+ * function of the stream's state needs neither to read its row back nor to fold the events again. A
+ * runner's batch spans many streams and has none.
+ */
+export interface StateAfter {
+  readonly streamId: string
+  readonly state: unknown
+  /** `state` as JSON, as the snapshot stores it: a row that keeps the state stores the same text. */
+  readonly json: string
 }
 
 /** A projection whose rows are written event by event. */

@@ -118,13 +118,15 @@ export const makeReadModels = (db: Database): ReadModels => {
     mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   })
   // The view is not stored: it is derived from the state, as the projection derives its columns.
+  // A row is written only for a message that was requested: its state is always `Requested`.
+  const recordOf = (state: string): Message.MessageRecord => parse<Extract<Message.MessageState, { _tag: "Requested" }>>(state).message
   const messageOf = (state: string): MessageResource => {
-    const m = parse<Message.MessageRecord>(state)
+    const m = recordOf(state)
     return resourceOf(m, Message.viewOf(m))
   }
   const messageRows = (rows: ReadonlyArray<{ state: string }>) => rows.map((r) => messageOf(r.state))
   const work = (r: { id: string; channel: string; accepted_at: number; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
-    const phase = parse<Message.MessageRecord>(r.state).phase
+    const phase = recordOf(r.state).phase
     return {
       id: r.id,
       channel: r.channel,

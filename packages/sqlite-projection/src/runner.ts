@@ -1,7 +1,7 @@
 import type { StoredEvent } from "@mm-gateway/domain"
 import { type Database, immediate } from "./connection.js"
 import { headPosition, readAllRows, readRowsBetween } from "./event-log.js"
-import { decodeRow, getCheckpoint, type Projection, setCheckpoint } from "./projection.js"
+import { decodeRow, getCheckpoint, type Projection, setCheckpoint, type StateAfter } from "./projection.js"
 
 export const DEFAULT_BATCH_SIZE = 2000
 
@@ -10,12 +10,13 @@ export const DEFAULT_BATCH_SIZE = 2000
  * checkpoint, inside the caller's transaction. Events at or below the checkpoint are skipped, so a
  * batch seen twice is applied once.
  */
-const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>): void => {
+const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>, after?: StateAfter): void => {
   const last = events[events.length - 1]
   if (last === undefined) return
+  if (projection.checkpointed === false) return projection.apply(db, events, after)
   const checkpoint = getCheckpoint(db, projection.name)
   if (checkpoint >= last.globalPosition) return
-  projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint))
+  projection.apply(db, events[0]!.globalPosition > checkpoint ? events : events.filter((e) => e.globalPosition > checkpoint), after)
   setCheckpoint(db, projection.name, last.globalPosition)
 }
 
@@ -30,8 +31,14 @@ export const INLINE_GAP_LIMIT = 5000
  * Inline projection, called inside the append's transaction with the events just stored: what the
  * append acknowledges is already in the read models when it returns (read your writes). If another
  * writer left events unprojected before these, they are applied first so checkpoints never skip.
+ * `after` is the appended stream's state after these events, when the append holds it (its snapshot).
  */
-export const projectInline = (db: Database, projections: ReadonlyArray<Projection>, appended: ReadonlyArray<StoredEvent>): void => {
+export const projectInline = (
+  db: Database,
+  projections: ReadonlyArray<Projection>,
+  appended: ReadonlyArray<StoredEvent>,
+  after?: StateAfter
+): void => {
   const first = appended[0]
   if (first === undefined) return
   for (const projection of projections) {
@@ -41,7 +48,7 @@ export const projectInline = (db: Database, projections: ReadonlyArray<Projectio
     if (gap > 0) {
       applyTo(db, projection, readRowsBetween(db, checkpoint, first.globalPosition - 1).map(decodeRow))
     }
-    applyTo(db, projection, appended)
+    applyTo(db, projection, appended, after)
   }
 }
 
@@ -60,7 +67,13 @@ export const catchUp = (
   batchSize: number = DEFAULT_BATCH_SIZE
 ): CatchUpResult => {
   let applied = 0
-  let position = projections.length === 0 ? headPosition(db) : Math.min(...projections.map((p) => getCheckpoint(db, p.name)))
+  // From the oldest checkpoint; a projection without one is given the whole log.
+  const tracked = projections.filter((p) => p.checkpointed !== false)
+  let position = projections.length === 0
+    ? headPosition(db)
+    : tracked.length < projections.length
+    ? 0
+    : Math.min(...tracked.map((p) => getCheckpoint(db, p.name)))
   for (;;) {
     const rows = readAllRows(db, position, batchSize)
     const last = rows[rows.length - 1]
@@ -84,7 +97,7 @@ export const rebuild = (
   immediate(db, () => {
     for (const projection of projections) {
       for (const table of projection.tables) db.exec(`DELETE FROM "${table}"`)
-      db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(projection.name)
+      if (projection.checkpointed !== false) db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(projection.name)
     }
   })
   return catchUp(db, projections, batchSize)

@@ -11,12 +11,13 @@ interface SnapshotRow {
 export const readSnapshotRow = (db: Database, streamId: string): SnapshotRow | undefined =>
   prepared(db, "SELECT version, schema, state FROM snapshots WHERE stream_id = ?").get(streamId) as SnapshotRow | undefined
 
-export const writeSnapshot = (db: Database, streamId: string, version: number, snapshot: Snapshot): void => {
+/** Stores a snapshot; `json` is its state as JSON, when the caller has it already. */
+export const writeSnapshot = (db: Database, streamId: string, version: number, snapshot: Snapshot, json = JSON.stringify(snapshot.state)): void => {
   prepared(
     db,
     `INSERT INTO snapshots (stream_id, version, schema, state) VALUES (?, ?, ?, ?)
      ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state`
-  ).run(streamId, version, snapshot.schema, JSON.stringify(snapshot.state))
+  ).run(streamId, version, snapshot.schema, json)
 }
 
 const kindOf = (streamId: string) => {
@@ -32,6 +33,7 @@ const kindOf = (streamId: string) => {
 export const snapshotsProjection: Projection = {
   name: "snapshots",
   tables: ["snapshots"],
+  checkpointed: false,
   apply: (db, events) => {
     const touched = new Map<string, { version: number; schema: number; state: unknown }>()
     for (const stored of events) {

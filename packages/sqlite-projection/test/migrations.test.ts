@@ -10,7 +10,7 @@ import { appendEncoded } from "../src/event-log.js"
 import { layer } from "../src/layers.js"
 import { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "../src/migrations.js"
 import { ReadModels } from "../src/read-models.js"
-import { countRows } from "./support.js"
+import { countRows, registerChannel, registerWaba, requestMessage, run } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-migrations-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -59,6 +59,34 @@ describe("migrations", () => {
         db.close()
       }))
   }
+
+  it.effect("0012: a message row written before it (its state the record alone) reads the same after it", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "message-rows.sqlite")
+      const read = Effect.flatMap(ReadModels, (r) => r.message("msg_old"))
+      const written = yield* Effect.provide(
+        Effect.gen(function*() {
+          yield* run(registerWaba(1, 1, 1))
+          yield* run(registerChannel(1, 1, 2))
+          assert.isTrue((yield* run(requestMessage("msg_old", { channel: 1, waba: 1, at: 3 })))._tag === "Right")
+          return yield* read
+        }),
+        layer({ path: file })
+      )
+      assert.isNotNull(written)
+      yield* Effect.promise(async () => {
+        const db = openDatabase(file)
+        // The row as migration 0011 and the code before 0012 left it; then the upgrade.
+        db.prepare("UPDATE messages SET state = json_extract(state, '$.message')").run()
+        db.prepare("DELETE FROM kysely_migration WHERE name = '0012_message_rows_keep_the_stream_state'").run()
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state"])
+        const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
+        const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
+        assert.deepStrictEqual(JSON.parse(row.state), JSON.parse(snapshot.state))
+        db.close()
+      })
+      assert.deepStrictEqual(yield* Effect.provide(read, layer({ path: file })), written)
+    }))
 
   it.effect("the inbox file has its own migrations", () =>
     Effect.promise(async () => {

@@ -57,6 +57,10 @@ describe("the rebuild command", () => {
       db.close()
       yield* Effect.promise(() => rebuildDatabase(file))
       assert.deepStrictEqual(snapshots(), live)
+      // Appends keep snapshots current: the rebuild leaves no checkpoint for them to go stale.
+      const checked = openDatabase(file)
+      assert.isUndefined(checked.prepare("SELECT 1 FROM projection_checkpoints WHERE name = 'snapshots'").get())
+      checked.close()
       // The next command folds only what follows the rebuilt snapshot, and stores the next one.
       const observed = yield* Effect.provide(run(observe("m2", "w.m2", "delivered", 6, "marketing_lite")), layer({ path: file }))
       assert.isTrue(Either.isRight(observed))

@@ -95,14 +95,14 @@ class Collector {
     this.commands.push({ _tag: "StreamFact", stream, ...built, command: decoded.right } as StreamFact)
   }
 
-  /** The same check for a status report: its observation must fit the domain's `StatusObservation`. */
-  status(report: Omit<StatusReport, "_tag" | "observation"> & { readonly observation: StatusObservationInput }): void {
-    const decoded = decodeObservation(report.observation)
-    if (Either.isLeft(decoded)) {
-      this.problem(...problemsOf(decoded.left, report.path))
-      return
-    }
-    this.commands.push({ _tag: "StatusReport", ...report, observation: decoded.right })
+  /**
+   * A status report. Its observation is not checked again against the domain's `StatusObservation`:
+   * every field of it comes from `Wire.Status`, made of the domain's own schemas (see `decodeStatus`),
+   * and the totality property test checks every observation the decoder makes against the domain's
+   * schema. A second pass cost a tenth of decoding a status.
+   */
+  status(report: Omit<StatusReport, "_tag">): void {
+    this.commands.push({ _tag: "StatusReport", ...report })
   }
 
   result(): WebhookDecoding {
@@ -178,12 +178,6 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
 const isTrackedStatus = Schema.is(Wire.Status.fields.status)
 const decodeWholeStatus = Schema.decodeUnknownEither(Wire.Status, { errors: "first", onExcessProperty: "ignore" })
 
-/** What the decoder builds before the domain's schema has checked it. */
-type StatusObservationInput = typeof StatusObservation.Encoded
-// Checked like stream commands: nothing the domain would refuse leaves this package. The wire schema
-// should already have caught anything wrong (a code that is not an integer did slip through once).
-const decodeObservation = Schema.decodeEither(StatusObservation)
-
 const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
   const { out } = ctx
   // A status that decodes whole is a tracked one (`Wire.Status` takes only those): one decode for the
@@ -205,7 +199,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
     if (decoded === undefined) return
     s = decoded
   }
-  const observation: StatusObservationInput = {
+  const observation: StatusObservation = {
     wamid: s.id,
     status: s.status,
     timestamp: s.timestamp,

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { D360_SECRET, postWebhook, seed, sign, startApi, type TestApi, templateBody, VERIFY_TOKEN } from "./support.js"
+import { D360_SECRET, postWebhook, seed, SEEDED, sign, startSeededApi, templateBody, type TestApi, VERIFY_TOKEN } from "./support.js"
 
 let api: TestApi
-const BM = "271828182845904"
-const WABA = "102290129340398"
-const PHONE = "106540352242922"
+const { bm: BM, waba: WABA, phone: PHONE } = SEEDED
 
 beforeAll(async () => {
-  api = await startApi()
-  await seed(api, { bm: BM, waba: WABA, phone: PHONE })
+  api = await startSeededApi()
 })
 afterAll(async () => {
   await api.close()

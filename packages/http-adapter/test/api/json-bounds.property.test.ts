@@ -3,7 +3,7 @@ import { PROPERTY_TEST, propertySettings } from "@mm-gateway/domain/testing"
 import { JsonLimits } from "@mm-gateway/webhook-adapter"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ADMIN, seed, startApi, type TestApi, templateBody } from "./support.js"
+import { ADMIN, SEEDED, startSeededApi, templateBody, type TestApi } from "./support.js"
 
 /**
  * Bodies nested deep, wide, long, or carrying such a value inside an otherwise valid send, thrown at
@@ -12,16 +12,13 @@ import { ADMIN, seed, startApi, type TestApi, templateBody } from "./support.js"
  */
 
 let api: TestApi
-const BM = "271828182845904"
-const WABA = "102290129340398"
-const PHONE = "106540352242922"
+const { bm: BM, waba: WABA, phone: PHONE } = SEEDED
 const TO = "16505550401"
 let apiKeyId: string
 let messageId: string
 
 beforeAll(async () => {
-  api = await startApi()
-  await seed(api, { bm: BM, waba: WABA, phone: PHONE })
+  api = await startSeededApi()
   apiKeyId = (await api.request("POST", "/v1/api-keys", { body: { name: "bounds", businessManagerIds: [BM] } })).json.id
   messageId = (await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody(TO) })).json.messages[0].id
 })

@@ -3,16 +3,13 @@ import fc from "fast-check"
 import { propertySettings } from "@mm-gateway/domain/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { canonicalJson } from "../../src/api/handlers-messages.js"
-import { seed, startApi, type TestApi, templateBody } from "./support.js"
+import { SEEDED, startSeededApi, templateBody, type TestApi } from "./support.js"
 
 let api: TestApi
-const BM = "271828182845904"
-const WABA = "102290129340398"
-const PHONE = "106540352242922"
+const { bm: BM, waba: WABA, phone: PHONE } = SEEDED
 
 beforeAll(async () => {
-  api = await startApi()
-  await seed(api, { bm: BM, waba: WABA, phone: PHONE })
+  api = await startSeededApi()
 })
 afterAll(async () => {
   await api.close()

@@ -94,6 +94,16 @@ export const seed = async (api: TestApi, ids: { readonly bm: string; readonly wa
   for (const s of steps) if (s.status !== 200) throw new Error(`seed failed: ${s.status} ${s.text}`)
 }
 
+/** The tenant `startSeededApi` registers. */
+export const SEEDED = { bm: "271828182845904", waba: "102290129340398", phone: "106540352242922" } as const
+
+/** An api with the `SEEDED` tenant registered (`seed`). */
+export const startSeededApi = async (): Promise<TestApi> => {
+  const api = await startApi()
+  await seed(api, SEEDED)
+  return api
+}
+
 export const templateBody = (to: string, name = "spring_sale") => ({
   messaging_product: "whatsapp",
   to,

@@ -15,10 +15,7 @@ export const rebuildDatabase = async (file: string, durability: "normal" | "full
   const db = openDatabase(file, durability)
   try {
     await migrate(db, mainMigrations)
-    const result = rebuild(db, [...allProjections, snapshotsProjection])
-    // Appends keep the snapshots current themselves; a checkpoint for them would only go stale.
-    db.prepare("DELETE FROM projection_checkpoints WHERE name = ?").run(snapshotsProjection.name)
-    return result
+    return rebuild(db, [...allProjections, snapshotsProjection])
   } finally {
     db.close()
   }

@@ -1,4 +1,4 @@
-import { categoryOf, type DomainEvent, Message } from "@mm-gateway/domain"
+import { categoryOf, type DomainEvent, Message, type StoredEvent } from "@mm-gateway/domain"
 import type { MessageResource } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
@@ -45,12 +45,19 @@ const isMessageEvent = (e: DomainEvent): e is Message.MessageEvent =>
   e._tag === "StatusObserved" || e._tag === "MessageExpired" || e._tag === "ClickAttributed"
 
 /** The columns of the `messages` indexes a message's events can change. */
-const indexed = (m: Message.MessageRecord) => {
+interface Indexed {
+  readonly wamid: string | null
+  readonly phase: string
+  readonly notBefore: number | null
+  readonly expiryDeadline: number | null
+}
+
+const indexed = (m: Message.MessageRecord): Indexed => {
   const phase = m.phase
   return { wamid: m.wamid, phase: phase._tag, notBefore: phase._tag === "Ready" ? phase.notBefore : null, expiryDeadline: Message.expiryDeadline(m) }
 }
 
-const sameIndexed = (a: ReturnType<typeof indexed>, b: ReturnType<typeof indexed>): boolean =>
+const sameIndexed = (a: Indexed, b: Indexed): boolean =>
   a.wamid === b.wamid && a.phase === b.phase && a.notBefore === b.notBefore && a.expiryDeadline === b.expiryDeadline
 
 /**
@@ -59,7 +66,7 @@ const sameIndexed = (a: ReturnType<typeof indexed>, b: ReturnType<typeof indexed
  * or not; a status changes none of them). Positional parameters: binding named ones costs more, on a
  * path taken once per status.
  */
-const writeMessage = (db: Database, before: Message.MessageRecord | null, version: number, m: Message.MessageRecord, at: number): void => {
+const writeMessage = (db: Database, before: Indexed | null, version: number, m: Message.MessageRecord, stateJson: string, at: number): void => {
   const view = Message.viewOf(m)
   const keys = indexed(m)
   const rest = [
@@ -72,11 +79,11 @@ const writeMessage = (db: Database, before: Message.MessageRecord | null, versio
     json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
     m.phase.attempt,
     at,
-    json(m)
+    stateJson
   ]
   const REST = `status = ?, route_decided = ?, route_observed = ?, route_mismatch = ?, funnel_stage = ?, clicked = ?,
     failure_codes = ?, attempt = ?, updated_at = ?, state = ?`
-  if (before !== null && sameIndexed(indexed(before), keys)) {
+  if (before !== null && sameIndexed(before, keys)) {
     prepared(db, `UPDATE messages SET version = ?, ${REST} WHERE id = ?`).run(version, ...rest, m.request.messageId)
     return
   }
@@ -107,22 +114,58 @@ const writeMessage = (db: Database, before: Message.MessageRecord | null, versio
   )
 }
 
+interface IndexedRow {
+  readonly version: number
+  readonly wamid: string | null
+  readonly phase: string
+  readonly not_before: number | null
+  readonly expiry_deadline: number | null
+}
+
 /**
- * One row per message: the folded state, the visible view (`Message.viewOf`, so the read model cannot
+ * An append of one message's events with the state after them (inline projection): the row is written
+ * from that state, with only its version and indexed columns read back; neither the stored state is
+ * parsed nor the events folded again.
+ */
+const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Message.MessageState, stateJson: string): void => {
+  const last = events[events.length - 1]
+  if (last === undefined || state._tag !== "Requested") return
+  let at: number | null = null
+  for (const stored of events) if (isMessageEvent(stored.event)) at = stored.event.at
+  if (at === null) return
+  const m = state.message
+  const row = prepared(db, "SELECT version, wamid, phase, not_before, expiry_deadline FROM messages WHERE id = ?").get(
+    m.request.messageId
+  ) as IndexedRow | undefined
+  if (row !== undefined && row.version >= last.version) return
+  const before = row === undefined
+    ? null
+    : { wamid: row.wamid, phase: row.phase, notBefore: row.not_before, expiryDeadline: row.expiry_deadline }
+  writeMessage(db, before, last.version, m, stateJson, at)
+}
+
+/**
+ * One row per message: the folded state (the `MessageState`, the same JSON as the stream's snapshot), the visible view (`Message.viewOf`, so the read model cannot
  * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
  * aggregated from these rows (see `campaignStats`).
  *
  * Events are folded per message in memory across the batch and each touched row is written once at
  * the end: a message's lifecycle is several events, and reading, parsing and re-serialising its state
- * for each of them was most of the cost of a rebuild (benchmark B4).
+ * for each of them was most of the cost of a rebuild (benchmark B4). An append (inline) brings the
+ * state after its events, which the row is written from (`applyState`): the status path (B2).
  */
 export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages"],
-  apply: (db, events) => {
+  apply: (db, events, after) => {
+    if (after !== undefined && categoryOf(after.streamId) === "Message") {
+      // An inline append writes one stream: every event here is that message's.
+      applyState(db, events, after.state as Message.MessageState, after.json)
+      return
+    }
     const touched = new Map<
       string,
-      { before: Message.MessageRecord | null; version: number; state: Message.MessageState; at: number; changed: boolean }
+      { before: Indexed | null; version: number; state: Message.MessageState; at: number; changed: boolean }
     >()
     for (const stored of events) {
       const event = stored.event
@@ -135,8 +178,8 @@ export const messagesProjection: Projection = {
         if (row === undefined) {
           entry = { before: null, version: 0, state: Message.initialState(), at: 0, changed: false }
         } else {
-          const before = parse<Message.MessageRecord>(row.state)
-          entry = { before, version: row.version, state: { _tag: "Requested", message: before }, at: 0, changed: false }
+          const state = parse<Message.MessageState>(row.state)
+          entry = { before: state._tag === "Requested" ? indexed(state.message) : null, version: row.version, state, at: 0, changed: false }
         }
         touched.set(event.messageId, entry)
       }
@@ -147,7 +190,9 @@ export const messagesProjection: Projection = {
       entry.changed = true
     }
     for (const entry of touched.values()) {
-      if (entry.changed && entry.state._tag === "Requested") writeMessage(db, entry.before, entry.version, entry.state.message, entry.at)
+      if (entry.changed && entry.state._tag === "Requested") {
+        writeMessage(db, entry.before, entry.version, entry.state.message, json(entry.state), entry.at)
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { APP_SECRET, BM, eventually, ok, parkedFor, quiet, registerChannel, type Stack, startStack, WABA } from "./support.js"
+import { APP_SECRET, BM, eventually, ok, parkedFor, quiet, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { type Stack, startStack } from "./support.js"
 
 /** The inbox processor: verified webhook bodies the api stored, decoded and applied by the worker. */
 

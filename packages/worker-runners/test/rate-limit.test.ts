@@ -1,8 +1,17 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { APP_SECRET, eventually, ok, registerChannel, removeBundles, type SandboxProcess, startApi, startSandboxProcess, type TestApi } from "./support.js"
-import { makeWorkerConfig } from "../src/config.js"
-import { startWorker, type WorkerHandle } from "../src/worker.js"
-import { Effect, LogLevel, Redacted } from "effect"
+import {
+  APP_SECRET,
+  eventually,
+  ok,
+  registerChannel,
+  removeBundles,
+  type SandboxProcess,
+  startApi,
+  startSandboxProcess,
+  type TestApi
+} from "@mm-gateway/worker-test-stack"
+import { defaultWorkerConfig, startWorker, type WorkerHandle } from "./support.js"
+import { Effect, LogLevel } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -78,15 +87,13 @@ describe("per-channel rate", () => {
     ok(await batch(FAST, 3 * RATE + 7, "11"), "fast batch")
     ok(await batch(SLOW, 2 * SLOW_RATE + 3, "22"), "slow batch")
     worker = startWorker(
-      makeWorkerConfig({
-        database: join(dir, "gateway.sqlite"),
-        secretKey: Redacted.make("test-secret-key"),
-        provider: { sandboxBaseUrl: sandbox.url },
+      {
+        ...defaultWorkerConfig(join(dir, "gateway.sqlite"), { sandboxBaseUrl: sandbox.url }),
         pollIntervalMs: 20,
         // Room for this machine's scheduling between the start and the sandbox reading the request
         // (the tests of every package share two cores); the production default is 30 ms.
         rateWindowMarginMs: 400
-      }),
+      },
       {
         logLevel: LogLevel.Error,
         decorateProvider: (gateway) => ({

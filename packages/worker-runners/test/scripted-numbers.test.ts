@@ -1,5 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { eventually, events, message, ok, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
+import { eventually, events, message, ok, quiet, registerChannel, send } from "@mm-gateway/worker-test-stack"
+import { type Stack, startStack } from "./support.js"
 
 /**
  * Every scripted number of the sandbox, sent through the api and dispatched by the worker over HTTP,

@@ -1,5 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { eventually, events, message, ok, PHONE, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
+import { eventually, events, message, ok, PHONE, quiet, registerChannel, send } from "@mm-gateway/worker-test-stack"
+import { type Stack, startStack } from "./support.js"
 
 /** The re-route rules (docs/worker.md#re-route-once), against the sandbox's MM semantics over HTTP. */
 

@@ -2,7 +2,8 @@ import { handleCommand, type MessageId, MessageStream, streamId } from "@mm-gate
 import { layer } from "@mm-gateway/sqlite-projection"
 import { Effect } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { eventually, message, registerChannel, type Stack, startStack } from "./support.js"
+import { eventually, message, registerChannel } from "@mm-gateway/worker-test-stack"
+import { type Stack, startStack } from "./support.js"
 
 /**
  * The timers that need no provider: TTL expiry (Meta sends no webhook when a marketing message's TTL

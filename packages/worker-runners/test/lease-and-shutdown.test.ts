@@ -1,33 +1,12 @@
-import { type Sandbox, startSandbox } from "@mm-gateway/sandbox"
-import { afterAll, afterEach, assert, describe, it } from "vitest"
-import {
-  APP_SECRET,
-  counting,
-  eventually,
-  events,
-  leaseHolder,
-  message,
-  quiet,
-  registerChannel,
-  removeBundles,
-  SECRET_KEY,
-  send,
-  type Stack,
-  startStack,
-  startWorkerProcess,
-  type WorkerProcess
-} from "./support.js"
+import { eventually, events, leaseHolder, message, quiet, registerChannel, send } from "@mm-gateway/worker-test-stack"
+import { afterEach, assert, describe, it } from "vitest"
+import { counting, type Stack, startStack } from "./support.js"
 
 let stack: Stack | null = null
-const processes: Array<WorkerProcess> = []
-const sandboxes: Array<Sandbox> = []
 afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")))
-  await Promise.all(sandboxes.splice(0).map((s) => s.close()))
   await stack?.close()
   stack = null
 })
-afterAll(removeBundles)
 
 const eventTypes = async (s: Stack, id: string) => (await events(s.api, id)).map((e) => e.type)
 
@@ -74,54 +53,6 @@ describe("a worker id is a name: each process holds the lease under its own inst
     const later = await send(s.api, "4915112342014")
     await eventually("the later message read", async () => (await message(s.api, later)).status === "read")
     assert.deepStrictEqual([a.counter.sent, b.counter.sent], [3, 1])
-  })
-
-  it("two worker processes with the same MMGW_WORKER_ID: only the first dispatches, the standby logs who holds the lease, and it takes over once the first one's lease lapses after a crash", async () => {
-    const s = (stack = await startStack())
-    await registerChannel(s.api)
-    // Each process sends to a sandbox of its own, so that each one's requests are counted apart.
-    const standbySandbox = await startSandbox({
-      port: 0,
-      webhookUrl: `${s.api.url}/webhooks/meta`,
-      appSecret: APP_SECRET,
-      seed: 43,
-      webhookLatencyMs: { min: 5, max: 40 },
-      webhookBatchIntervalMs: 20,
-      webhookRetryBaseMs: 50,
-      rateLimitPerSecond: 0
-    })
-    sandboxes.push(standbySandbox)
-    const env = (sandboxUrl: string) => ({
-      MMGW_DATABASE: s.database,
-      MMGW_SECRET_KEY: SECRET_KEY,
-      MMGW_SANDBOX_URL: sandboxUrl,
-      MMGW_WORKER_ID: "twin",
-      MMGW_WORKER_LEASE_TTL: "2s"
-    })
-    const first = await startWorkerProcess(env(s.sandbox.url))
-    processes.push(first)
-    await eventually("the first process holds the lease", () => leaseHolder(s.database) === first.instance, 60_000)
-    const second = await startWorkerProcess(env(standbySandbox.url))
-    processes.push(second)
-    assert.notStrictEqual(first.instance, second.instance)
-    await eventually("the second says it waits as a standby, and for whom", () =>
-      second.lines.some((line) => line.includes(`waiting for the lease as a standby: ${first.instance} holds it`)))
-
-    const ids = [await send(s.api, "4915112342021"), await send(s.api, "4915112342022"), await send(s.api, "4915112342023")]
-    for (const id of ids) await eventually(`${id} read`, async () => (await message(s.api, id)).status === "read")
-    assert.deepStrictEqual([s.sandbox.stats().requests.total, standbySandbox.stats().requests.total], [3, 0])
-    assert.strictEqual(leaseHolder(s.database), first.instance)
-    assert.isFalse(second.lines.some((line) => line.includes(`lease acquired by ${second.instance}`)))
-
-    // A crash: the lease is not released and lapses, and the standby, same worker id and all, takes it.
-    assert.isNull(await first.stop("SIGKILL"))
-    await eventually("the standby holds the lease", () => leaseHolder(s.database) === second.instance, 60_000)
-    const later = await send(s.api, "4915112342024")
-    await eventually("the later message read", async () => (await message(s.api, later)).status === "read")
-    assert.deepStrictEqual([s.sandbox.stats().requests.total, standbySandbox.stats().requests.total], [3, 1])
-    assert.isTrue(second.lines.some((line) => line.includes(`lease acquired by ${second.instance}`)))
-    assert.strictEqual(await second.stop("SIGTERM"), 0)
-    assert.isTrue(second.lines.some((line) => line.includes(`lease released by ${second.instance}`)))
   })
 })
 

@@ -2,8 +2,8 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { assert, describe, it } from "vitest"
 import { makeProviderClientConfig } from "@mm-gateway/http-adapter"
-import type { WorkerOptions } from "../src/worker.js"
-import { eventually, events, message, ok, quiet, registerChannel, send, type Stack, startStack } from "./support.js"
+import { eventually, events, message, ok, quiet, registerChannel, send } from "@mm-gateway/worker-test-stack"
+import { type Stack, startStack, type WorkerOptions } from "./support.js"
 import { propertySettings } from "@mm-gateway/domain/testing"
 
 const SETTINGS = propertySettings(5)

@@ -1,0 +1,158 @@
+import { ProviderGateway } from "@mm-gateway/domain"
+import {
+  ChannelCredentials,
+  deriveCredentialsKey,
+  layerCredentials,
+  makeProviderClientConfig,
+  type ProviderClientConfig,
+  providerGatewayLayer
+} from "@mm-gateway/http-adapter"
+import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
+import { SECRET_KEY, type TestStack, startTestStack } from "@mm-gateway/worker-test-stack"
+import { type Context, Effect, Fiber, Layer, Logger, LogLevel, Redacted } from "effect"
+import type { SandboxOptions } from "@mm-gateway/sandbox"
+import { hostname } from "node:os"
+import { layerWorker, newInstanceId, type ShutdownControl, WORKER_DEFAULTS, type WorkerRequirements, type WorkerSettings } from "../src/index.js"
+
+/**
+ * A worker in the test's process: the runners' settings, and what the app reads from `MMGW_*` besides
+ * (apps/worker/README.md#configuration): the database, the secret key, the provider clients. The
+ * runners' request timeout is the provider clients', as in the app.
+ */
+export type TestWorkerConfig = Omit<WorkerSettings, "requestTimeoutMs"> & {
+  readonly database: string
+  readonly secretKey: string
+  readonly provider: ProviderClientConfig
+}
+
+export interface WorkerOptions {
+  /** Wraps the provider port, e.g. to inject faults or count requests. */
+  readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway>) => Context.Tag.Service<ProviderGateway>
+  /** The least severe log level written (default: Info). */
+  readonly logLevel?: LogLevel.LogLevel
+}
+
+export interface WorkerHandle {
+  readonly workerId: string
+  /** The identity it holds the lease under (what the `leases` row names). */
+  readonly instance: string
+  /**
+   * Stops the worker: no new work, requests in flight get `graceMs` (default: the configured grace) to
+   * be answered and recorded, then the lease is released and the databases are closed. `graceMs: 0`
+   * cuts requests off as a crash would: their attempts stay in flight for the next start to settle.
+   */
+  readonly stop: (options?: { readonly graceMs?: number }) => Promise<void>
+}
+
+/** The ports as the app provides them (apps/worker/src/main.ts): SQLite, the channels' credentials, the provider clients. */
+const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.Layer<WorkerRequirements> => {
+  const storage = layerSqliteStore({ database: config.database, durability: "normal", checkpoint: "background" })
+  const credentials = Layer.project(
+    layerCredentials(deriveCredentialsKey(Redacted.make(config.secretKey))),
+    ChannelCredentials,
+    ChannelCredentials,
+    (c) => c
+  )
+  const base = providerGatewayLayer(config.provider)
+  const decorate = options.decorateProvider
+  const provider = decorate === undefined
+    ? base
+    : Layer.effect(ProviderGateway, Effect.map(ProviderGateway, decorate)).pipe(Layer.provide(base))
+  return Layer.provideMerge(provider, Layer.provideMerge(credentials, storage))
+}
+
+/** Runs a worker in this process, on the real store and provider clients. */
+export const startWorker = (config: TestWorkerConfig, options: WorkerOptions = {}): WorkerHandle => {
+  const control: ShutdownControl = { graceMs: config.shutdownGraceMs }
+  const instance = newInstanceId(config.workerId)
+  const fiber = Effect.runFork(
+    Layer.launch(
+      layerWorker({ ...config, requestTimeoutMs: config.provider.requestTimeoutMs }, { instance, control }).pipe(
+        Layer.provide(dependencies(config, options))
+      )
+    ).pipe(
+      Effect.annotateLogs("process", "worker"),
+      Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Info)
+    )
+  )
+  let stopped: Promise<void> | null = null
+  return {
+    workerId: config.workerId,
+    instance,
+    stop: (stopOptions = {}) => {
+      if (stopped === null) {
+        if (stopOptions.graceMs !== undefined) control.graceMs = stopOptions.graceMs
+        stopped = Effect.runPromise(Effect.asVoid(Fiber.interrupt(fiber)))
+      }
+      return stopped
+    }
+  }
+}
+
+/**
+ * A worker as the app configures it when no variable is set (apps/worker/README.md#configuration),
+ * over `database`, the test stack's secret key and these provider clients.
+ */
+export const defaultWorkerConfig = (database: string, provider: Partial<ProviderClientConfig>): TestWorkerConfig => {
+  const clients = makeProviderClientConfig(provider)
+  return {
+    ...WORKER_DEFAULTS,
+    database,
+    secretKey: SECRET_KEY,
+    provider: clients,
+    workerId: hostname(),
+    concurrency: clients.maxSocketsPerOrigin
+  }
+}
+
+export interface Stack extends TestStack {
+  readonly startWorker: (overrides?: Partial<TestWorkerConfig>, options?: WorkerOptions) => WorkerHandle
+}
+
+/**
+ * The test stack (`startTestStack`) with workers started in this process: fast timers so that
+ * windows and retries play out within a test, the provider clients pointed at the sandbox (or the
+ * proxy in front of it); the workers are stopped first when it closes.
+ */
+export const startStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<Stack> => {
+  const stack = await startTestStack(options)
+  const workers: Array<WorkerHandle> = []
+  const defaults = defaultWorkerConfig(stack.database, {
+    sandboxBaseUrl: stack.proxy?.url ?? stack.sandbox.url,
+    requestTimeoutMs: 5_000,
+    connectTimeoutMs: 1_000
+  })
+  return {
+    ...stack,
+    startWorker: (overrides = {}, workerOptions = {}) => {
+      const handle = startWorker(
+        {
+          ...defaults,
+          pollIntervalMs: 20,
+          timerIntervalMs: 100,
+          dispatchUnknownAfterMs: 1_000,
+          leaseTtlMs: 1_500,
+          shutdownGraceMs: 5_000,
+          reportIntervalMs: 3_600_000,
+          ...overrides
+        },
+        { logLevel: LogLevel.Error, ...workerOptions }
+      )
+      workers.push(handle)
+      return handle
+    },
+    close: async () => {
+      await Promise.all(workers.map((w) => w.stop()))
+      await stack.close()
+    }
+  }
+}
+
+/** A provider port that counts what this worker sent, for telling workers apart. */
+export const counting = () => {
+  const counter = { sent: 0 }
+  const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    send: (request) => Effect.zipRight(Effect.sync(() => counter.sent++), gateway.send(request))
+  })
+  return { counter, decorateProvider }
+}
