@@ -23,6 +23,7 @@ export * from "./routing/decide-route.js"
 export * from "./dispatch/classify.js"
 export * from "./dispatch/reroute.js"
 export * as Scheduler from "./dispatch/scheduler.js"
+export * as ChannelShare from "./dispatch/channel-share.js"
 
 export * from "./events.js"
 export * from "./streams.js"

@@ -12,13 +12,27 @@ import { WAMID } from "./fixtures.js"
  * simulated time: whatever the arrivals, the delays between admission and departure, and whether
  * admitted requests leave at all.
  */
-const SETTINGS: Scheduler.SchedulerSettings = { rateWindowMs: 1_030, maxLeadMs: Scheduler.MAX_LEAD_MS }
-const decider = Scheduler.makeDecider(SETTINGS)
-const spec = deciderSpec(decider)
-const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => fold(decider, events)
+const SETTINGS: Scheduler.SchedulerSettings = { rateWindowMs: 1_030, maxLeadMs: Scheduler.MAX_LEAD_MS, departureDeadlineMs: 1_000 }
 
 const A = "106540352242931"
 const B = "106540352242932"
+/** Until when the channels of most tests are held: past every time they use. */
+const LONG = 1_000_000_000
+
+// Rules 1 to 6 are shown on channels A and B, which this worker holds from the start; rules 7 to 9,
+// on a worker that holds nothing until it takes a channel (`bare`).
+const bare = Scheduler.makeDecider(SETTINGS)
+const decider = {
+  ...bare,
+  initialState: () =>
+    fold(bare, [
+      { _tag: "ChannelTaken", channel: A, until: LONG, departures: [] },
+      { _tag: "ChannelTaken", channel: B, until: LONG, departures: [] }
+    ])
+}
+const spec = deciderSpec(decider)
+const bareSpec = deciderSpec(bare)
+const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => fold(decider, events)
 const ready = (id: string, channel = A, acceptedAt = 0): Scheduler.ReadyMessage => ({ id, channel, acceptedAt, attempt: 1 })
 
 // Commands.
@@ -27,11 +41,16 @@ const offer = (messages: ReadonlyArray<Scheduler.ReadyMessage>, now = 0) => ({ _
 const endSweep = (now: number) => ({ _tag: "EndSweep", now }) as const
 const admit = (messageId: string, now: number) => ({ _tag: "Admit", messageId, now }) as const
 const checkRecipient = (messageId: string, recipient: string, now: number) => ({ _tag: "CheckRecipient", messageId, recipient, now }) as const
-const recordStart = (messageId: string, permittedAt: number, now: number) => ({ _tag: "RecordStart", messageId, permittedAt, now }) as const
+const recordStart = (messageId: string, permittedAt: number, now: number, startedAt = permittedAt) =>
+  ({ _tag: "RecordStart", messageId, permittedAt, startedAt, now }) as const
 const depart = (messageId: string, now: number) => ({ _tag: "Depart", messageId, now }) as const
 const recordAnswer = (messageId: string, recipient: string, settlement: Settlement, now: number) =>
   ({ _tag: "RecordAnswer", messageId, recipient, settlement, now }) as const
 const release = (messageId: string) => ({ _tag: "Release", messageId }) as const
+const takeChannel = (channel: string, until: number, startedAt: ReadonlyArray<number>, now: number) =>
+  ({ _tag: "TakeChannel", channel, until, startedAt, now }) as const
+const keepChannels = (channels: ReadonlyArray<string>, until: number) => ({ _tag: "KeepChannels", channels, until }) as const
+const letGoChannel = (channel: string) => ({ _tag: "LetGoChannel", channel }) as const
 
 // Events.
 type Event = Scheduler.SchedulerEvent
@@ -48,7 +67,13 @@ const departed = (messageId: string, at: number, channel = A): Event => ({ _tag:
 const released = (messageId: string, phase: Scheduler.HeldPhase, channel = A): Event => ({ _tag: "Released", messageId, channel, phase })
 const postponed = (messageId: string, until: number, reason: "channel_paused" | "rate_window", channel = A): Event =>
   ({ _tag: "AdmissionPostponed", messageId, channel, until, reason })
-const startCommitted = (messageId: string, lead: number, channel = A): Event => ({ _tag: "StartCommitted", messageId, channel, lead })
+const startCommitted = (messageId: string, lead: number, channel = A, startedAt = 0): Event =>
+  ({ _tag: "StartCommitted", messageId, channel, lead, startedAt })
+const channelTaken = (channel: string, until: number, departures: ReadonlyArray<number> = []): Event => ({ _tag: "ChannelTaken", channel, until, departures })
+const channelsKept = (channels: ReadonlyArray<string>, until: number): Event => ({ _tag: "ChannelsKept", channels, until })
+const channelLetGo = (channel: string): Event => ({ _tag: "ChannelLetGo", channel })
+const withheld = (messageId: string, reason: "channel_not_held" | "departure_deadline", channel = A): Event =>
+  ({ _tag: "DepartureWithheld", messageId, channel, reason })
 const channelPaused = (until: number, channel = A): Event => ({ _tag: "ChannelPaused", channel, until })
 const recipientPaused = (recipient: string, until: number, channel = A): Event => ({ _tag: "RecipientPaused", channel, recipient, until })
 const deferred = (messageId: string, until: number, channel = A): Event => ({ _tag: "Deferred", messageId, channel, until })
@@ -79,12 +104,28 @@ describe("Scheduler decider", () => {
       RecordStart: recordStart("m1", 0, 0),
       Depart: depart("m1", 0),
       RecordAnswer: recordAnswer("m1", "491511", retryLater("channel", 1_000, 1_000), 0),
-      Release: release("m1")
+      Release: release("m1"),
+      TakeChannel: takeChannel(A, 5_000, [], 0),
+      KeepChannels: keepChannels(["106540352242939"], 5_000),
+      LetGoChannel: letGoChannel("106540352242939")
     }
     const begun = [rateRead(A, 80), swept(null)]
     spec.given(begun).when(every.RecordRate).then([rateRead(A, 80)])
     spec.given(begun).when(every.Offer).then([swept(null)])
-    for (const command of [every.EndSweep, every.Admit, every.CheckRecipient, every.RecordStart, every.Depart, every.RecordAnswer, every.Release]) {
+    spec.given(begun).when(every.TakeChannel).then([channelTaken(A, 5_000)])
+    for (
+      const command of [
+        every.EndSweep,
+        every.Admit,
+        every.CheckRecipient,
+        every.RecordStart,
+        every.Depart,
+        every.RecordAnswer,
+        every.Release,
+        every.KeepChannels,
+        every.LetGoChannel
+      ]
+    ) {
       spec.given(begun).when(command).thenNothing()
     }
   })
@@ -265,6 +306,83 @@ describe("Scheduler decider", () => {
       assert.deepStrictEqual(stateOf([...swept0, { _tag: "Rewound", reason: "periodic", at: 2_000 }, swept(ready("m0"), 2_010)]).feeder.sweptFrom, 2_010)
     })
   })
+
+  describe("channels held (rule 7)", () => {
+    const C = "106540352242933"
+    const c1 = ready("c1", C)
+
+    it("a channel this worker has not taken: its ready messages are not queued, and it is not among those held", () => {
+      bareSpec.given([rateRead(C, 80)]).when(offer([c1], 10)).then([swept(c1, 10)])
+      const state = fold(bare, [rateRead(C, 80)])
+      assert.deepStrictEqual([Scheduler.holdsChannel(state, C, 0), Scheduler.heldChannels(state, 0), Scheduler.takenChannels(state)], [false, [], []])
+    })
+
+    it("taken, it is dispatched until its `until`; from then its lane takes nothing, and what it queued is released when it comes up", () => {
+      const taken = [rateRead(C, 80), channelTaken(C, 1_000)]
+      bareSpec.given(taken).when(offer([c1], 999)).then([queued(c1), swept(c1, 999)])
+      bareSpec.given(taken).when(offer([c1], 1_000)).then([swept(c1, 1_000)])
+      bareSpec.given([...taken, queued(c1)]).when(admit("c1", 999)).then([admitted("c1", 999, C)])
+      bareSpec.given([...taken, queued(c1)]).when(admit("c1", 1_000)).then([released("c1", "Queued", C)])
+      const state = fold(bare, taken)
+      assert.deepStrictEqual([Scheduler.holdsChannel(state, C, 999), Scheduler.holdsChannel(state, C, 1_000)], [true, false])
+      assert.deepStrictEqual([Scheduler.heldChannels(state, 999), Scheduler.heldChannels(state, 1_000), Scheduler.takenChannels(state)], [[C], [], [C]])
+    })
+
+    it("a renewal moves `until` on for the channels still taken, never back, and not for one let go or never taken", () => {
+      const taken = [rateRead(C, 80), channelTaken(C, 1_000), rateRead(A, 80)]
+      bareSpec.given(taken).when(keepChannels([C, A], 2_000)).then([channelsKept([C], 2_000)])
+      bareSpec.given([...taken, channelLetGo(C)]).when(keepChannels([C], 2_000)).thenNothing()
+      const kept = fold(bare, [...taken, channelsKept([C], 2_000), channelsKept([C], 1_500)])
+      assert.deepStrictEqual([Scheduler.holdsChannel(kept, C, 1_999), Scheduler.holdsChannel(kept, C, 2_000)], [true, false])
+    })
+
+    it("let go, a channel lets no request leave, not even one let through already; letting go of one not taken decides nothing", () => {
+      const flying = [rateRead(C, 80), channelTaken(C, 10_000), queued(c1), admitted("c1", 5, C), startCommitted("c1", 0, C, 5)]
+      bareSpec.given(flying).when(depart("c1", 6)).then([departed("c1", 6, C)])
+      bareSpec.given(flying).when(letGoChannel(C)).then([channelLetGo(C)])
+      bareSpec.given([...flying, channelLetGo(C)]).when(depart("c1", 6)).then([withheld("c1", "channel_not_held", C)])
+      bareSpec.given(flying).when(depart("c1", 10_000)).then([withheld("c1", "channel_not_held", C)])
+      bareSpec.given([rateRead(C, 80)]).when(letGoChannel(C)).thenNothing()
+      // What is in hand on the channel: released one by one, the channel is free to be given up.
+      const state = fold(bare, [...flying, channelLetGo(C)])
+      assert.deepStrictEqual([Scheduler.inHandOn(state, C), Scheduler.inHandOn(fold(bare, [...flying, released("c1", "Admitted", C)]), C)], [1, 0])
+    })
+  })
+
+  describe("the departure deadline (rule 8)", () => {
+    it("a request leaves within the deadline of its start's time, or is withheld", () => {
+      const started = [rateRead(A, 80), ...onItsWay("m1", 0), startCommitted("m1", 0, A, 100)]
+      spec.given(started).when(depart("m1", 1_100)).then([departed("m1", 1_100)])
+      spec.given(started).when(depart("m1", 1_101)).then([withheld("m1", "departure_deadline")])
+    })
+
+    it("a place in the window that frees only past the deadline is not waited for", () => {
+      const full = [rateRead(A, 1), ...sent("m0", 500), ...onItsWay("m1", 600)]
+      // The place frees at 1 530: within the deadline of a start at 600, past that of a start at 400.
+      spec.given([...full, startCommitted("m1", 0, A, 600)]).when(depart("m1", 600)).then([
+        { _tag: "DeparturePostponed", messageId: "m1", channel: A, until: 1_530 }
+      ])
+      spec.given([...full, startCommitted("m1", 0, A, 400)]).when(depart("m1", 600)).then([withheld("m1", "departure_deadline")])
+    })
+  })
+
+  describe("a channel taken over (rule 9)", () => {
+    const C = "106540352242933"
+
+    it("its window starts from the starts the store recorded: each at its start plus the deadline, or at the takeover if sooner", () => {
+      // 100 + 1 000 left the window before 3 000; 1 500 + 1 000 is before the takeover; 2 900 + 1 000 is not.
+      bareSpec.given([rateRead(C, 2)]).when(takeChannel(C, 10_000, [2_900, 100, 1_500], 3_000)).then([channelTaken(C, 10_000, [2_500, 3_000])])
+      const taken = [rateRead(C, 2), channelTaken(C, 10_000, [2_500, 3_000]), queued(ready("c1", C))]
+      bareSpec.given(taken).when(admit("c1", 3_000)).then([postponed("c1", 3_530, "rate_window", C)])
+      bareSpec.given(taken).when(admit("c1", 3_530)).then([admitted("c1", 3_530, C)])
+      assert.strictEqual(Scheduler.startsSince(fold(bare, []), 3_000), 3_000 - 1_030 - 1_000)
+    })
+
+    it("taken again, the window is what the store says, not what this worker remembered of it", () =>
+      bareSpec.given([rateRead(C, 1), channelTaken(C, 10_000), ...sent("c0", 500, C), channelLetGo(C), channelTaken(C, 20_000, []), queued(ready("c1", C))])
+        .when(admit("c1", 600))
+        .then([admitted("c1", 600, C)]))
+  })
 })
 
 // ---- properties ----------------------------------------------------------------------------------
@@ -291,13 +409,14 @@ const simulate = (
   requests: ReadonlyArray<Request>,
   { change, maxLeadMs = Scheduler.MAX_LEAD_MS }: { readonly change?: { readonly index: number; readonly limit: number }; readonly maxLeadMs?: number } = {}
 ) => {
-  let state = Scheduler.initialState({ rateWindowMs: windowMs, maxLeadMs })
+  let state = Scheduler.initialState({ rateWindowMs: windowMs, maxLeadMs, departureDeadlineMs: Infinity })
   const run = (command: Scheduler.SchedulerCommand) => {
     const next = Scheduler.step(state, command)
     state = next.state
     return next.events
   }
   run(recordRate(SIM, limit))
+  run(takeChannel(SIM, Infinity, [], 0))
   const pending: Array<{ readonly at: number; readonly id: string; readonly kind: "start" | "leave" | "cancel"; readonly permittedAt: number }> = []
   const departures: Array<number> = []
   const admissions: Array<number> = []
@@ -437,7 +556,7 @@ describe("Scheduler: lanes under arbitrary offers, admissions and releases", () 
   it("no lane holds more than its capacity, no message is queued while in hand, and releases give back what was held", () =>
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
-        let state = Scheduler.initialState(SETTINGS)
+        let state = decider.initialState()
         let now = 0
         for (const s of steps) {
           now += 7
@@ -471,4 +590,118 @@ describe("Scheduler: lanes under arbitrary offers, admissions and releases", () 
       }),
       { ...propertySettings(200) }
     ))
+})
+
+describe("Scheduler: the rate window across a takeover (rules 7 to 9)", () => {
+  /**
+   * One worker's pump on channel SIM in simulated time, from `from` on, as `simulate` runs it: each
+   * request is offered at its arrival and waits for admission; an admitted one has its start recorded
+   * as of its permit and committed `delay` later, then leaves into a free place of the window — unless
+   * it is withheld (or cancelled: its start refused, nothing recorded). Requests the worker could not
+   * let through before its channel stopped being held are handed back.
+   */
+  const pump = (state0: Scheduler.SchedulerState, rs: ReadonlyArray<Request & { readonly id: string }>, from: number) => {
+    let state = state0
+    const run = (command: Scheduler.SchedulerCommand) => {
+      const next = Scheduler.step(state, command)
+      state = next.state
+      return next.events
+    }
+    const pending: Array<{ readonly at: number; readonly id: string; readonly kind: "start" | "leave" | "cancel"; readonly permittedAt: number }> = []
+    const departures: Array<number> = []
+    const starts: Array<number> = []
+    const left: Array<Request & { readonly id: string }> = []
+    const settleUntil = (t: number) => {
+      for (;;) {
+        pending.sort((a, b) => a.at - b.at)
+        const p = pending[0]
+        if (p === undefined || p.at > t) return
+        pending.shift()
+        if (p.kind === "cancel") {
+          run(release(p.id))
+          continue
+        }
+        if (p.kind === "start") {
+          starts.push(p.permittedAt)
+          run(recordStart(p.id, p.permittedAt, p.at))
+        }
+        const [decision] = run(depart(p.id, p.at))
+        if (decision?._tag === "DeparturePostponed") {
+          pending.push({ ...p, kind: "leave", at: decision.until })
+          continue
+        }
+        if (decision?._tag === "Departed") departures.push(p.at)
+        else assert.strictEqual(decision?._tag, "DepartureWithheld")
+        run(release(p.id))
+      }
+    }
+    let clock = from
+    for (const r of rs) {
+      clock = Math.max(clock, r.arrival)
+      run(offer([ready(r.id, SIM, 0)], clock))
+      let admitted = false
+      for (;;) {
+        settleUntil(clock)
+        const [decision] = run(admit(r.id, clock))
+        if (decision?._tag === "Admitted") {
+          admitted = true
+          break
+        }
+        if (decision?._tag !== "AdmissionPostponed") break
+        clock = Math.min(decision.until, ...pending.map((p) => p.at))
+      }
+      if (!admitted) {
+        left.push(r)
+        continue
+      }
+      pending.push({ at: clock + r.delay, id: r.id, kind: r.cancelled ? "cancel" : "start", permittedAt: clock })
+    }
+    settleUntil(Infinity)
+    return { departures, starts, left }
+  }
+
+  /**
+   * The first worker holds the channel until `handoverAt` (its lease lapsing, or given up); the second
+   * takes it `gap` later with the starts the first recorded since `startsSince` — or with none, when
+   * `learn` is false.
+   */
+  const takeover = (limit: number, rs: ReadonlyArray<Request>, handoverAt: number, gap: number, learn = true) => {
+    const ids = rs.map((r, i) => ({ ...r, id: `m${i}` }))
+    const first = pump(fold(bare, [rateRead(SIM, limit), channelTaken(SIM, handoverAt)]), ids, 0)
+    const takeAt = handoverAt + gap
+    const second0 = fold(bare, [rateRead(SIM, limit)])
+    const recorded = learn ? first.starts.filter((at) => at >= Scheduler.startsSince(second0, takeAt)) : []
+    const second = pump(Scheduler.step(second0, takeChannel(SIM, Infinity, recorded, takeAt)).state, first.left, takeAt)
+    return { first: first.departures, second: second.departures, sent: first.departures.length + second.departures.length }
+  }
+
+  it("never more than the limit in any window, whichever worker sent, however late starts commit and whenever the channel changes hands", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        requests(1_500),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 0, max: 1_500 }),
+        (limit, rs, handoverAt, gap) => {
+          const { first, second } = takeover(limit, rs, handoverAt, gap)
+          assert.isAtMost(busiest([...first, ...second], SETTINGS.rateWindowMs), limit)
+          // Each worker sent only while it held the channel.
+          first.forEach((at) => assert.isBelow(at, handoverAt))
+          second.forEach((at) => assert.isAtLeast(at, handoverAt + gap))
+        }
+      ),
+      { ...propertySettings(200) }
+    ))
+
+  it("without what the store says, the new holder would send a second full window into the first one's", () => {
+    const backlog = Array.from({ length: 40 }, () => ({ arrival: 0, delay: 5, cancelled: false }))
+    const told = takeover(10, backlog, 500, 0)
+    const blind = takeover(10, backlog, 500, 0, false)
+    assert.strictEqual(busiest([...told.first, ...told.second], 1_030), 10)
+    assert.strictEqual(busiest([...blind.first, ...blind.second], 1_030), 20)
+    // Told, it counts the first ten as gone at the takeover at the latest (rule 9: their starts were 500 ms
+    // ago, within the deadline), and sends the next ten a window after that (plus the 5 ms a start takes).
+    assert.deepStrictEqual([told.first.length, told.second.slice(0, 10)], [10, Array.from({ length: 10 }, () => 1_535)])
+    assert.strictEqual(told.sent, 40)
+  })
 })

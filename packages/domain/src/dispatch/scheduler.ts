@@ -37,6 +37,19 @@
  *    (`Rewound`) only when something is behind its cursor: messages left for a full lane once it has
  *    room again (half empty), a retry or a deferred message coming due, and every `REWIND_MS` for
  *    anything else put back to ready (an operator's resend keeps its old age).
+ * 7. **Channels held.** Several workers share the channels out by leases (docs/worker.md#many-workers):
+ *    a worker dispatches a channel only while it holds the channel's lease, each until a little before
+ *    the lease could lapse (`until`, moved on by every renewal). A lane whose channel is not held takes
+ *    no message from the feeder, lets none through (what it still queues is released) and lets no
+ *    request leave (`DepartureWithheld`: the dispatcher records it as not sent, and it is retried).
+ * 8. **The departure deadline.** A request leaves within `departureDeadlineMs` of its start's time or
+ *    not at all (withheld, as in rule 7). So every request recorded as started left, if it left, between
+ *    its start and its start plus the deadline, and before its channel changed hands.
+ * 9. **A channel taken over** (`TakeChannel`) starts its window from the starts the store has recorded
+ *    for it since `startsSince` — by any worker, the one it was taken from included — each counted as a
+ *    departure at its start plus the deadline, or at the moment of the takeover if that is sooner
+ *    (rules 7 and 8: it cannot have left later). The window then holds across the takeover: no 1 s of
+ *    the channel sees more than its rate, whichever workers sent in it.
  */
 import { Either, HashMap, Match, Option } from "effect"
 import type { Settlement } from "../application/dispatch.js"
@@ -50,10 +63,14 @@ export interface SchedulerSettings {
   readonly rateWindowMs: number
   /** Admission never looks further ahead than this, however slow starts get (rule 3). */
   readonly maxLeadMs: number
+  /** A request leaves within this of its start's time, or not at all (rule 8). */
+  readonly departureDeadlineMs: number
 }
 
 /** The dispatcher's `maxLeadMs`: admission never looks further ahead than this, however slow commits get. */
 export const MAX_LEAD_MS = 100
+/** The dispatcher's `departureDeadlineMs` (rule 8): far more than a start's commit and the lead take, short enough to keep a takeover's look back short. */
+export const DEPARTURE_DEADLINE_MS = 1_000
 /** How often the feeder goes back to the oldest ready messages even if nothing it knows of is behind its cursor (rule 6). */
 const REWIND_MS = 2_000
 /** How long a channel's throughput, as read from the store, is trusted before it is read again. */
@@ -92,8 +109,11 @@ export type SchedulerCommand =
   | { readonly _tag: "Admit"; readonly messageId: string; readonly now: number }
   /** The recipient of a message let through (asked only while `recipientCheckDue`). */
   | { readonly _tag: "CheckRecipient"; readonly messageId: string; readonly recipient: string; readonly now: number }
-  /** The start of a message let through was committed at `now`; it had its permit at `permittedAt`. */
-  | { readonly _tag: "RecordStart"; readonly messageId: string; readonly permittedAt: number; readonly now: number }
+  /**
+   * The start of a message let through was committed at `now`; it had its permit at `permittedAt`, and
+   * its start was recorded as of `startedAt` (the time its `DispatchStarted` carries).
+   */
+  | { readonly _tag: "RecordStart"; readonly messageId: string; readonly permittedAt: number; readonly startedAt: number; readonly now: number }
   /** May the request of this started message leave now? */
   | { readonly _tag: "Depart"; readonly messageId: string; readonly now: number }
   /** What the provider's answer came to (`settleDispatch`'s settlement). */
@@ -106,6 +126,15 @@ export type SchedulerCommand =
   }
   /** The dispatcher is done with the message, whatever became of it. */
   | { readonly _tag: "Release"; readonly messageId: string }
+  /**
+   * This worker took the channel's lease at `now` and may dispatch it until `until`; `startedAt` are the
+   * times of the channel's dispatch starts the store has recorded since `startsSince(state, now)` (rule 9).
+   */
+  | { readonly _tag: "TakeChannel"; readonly channel: string; readonly until: number; readonly startedAt: ReadonlyArray<number>; readonly now: number }
+  /** The leases of these channels were renewed: each still held may be dispatched until `until`. */
+  | { readonly _tag: "KeepChannels"; readonly channels: ReadonlyArray<string>; readonly until: number }
+  /** The channel's lease was lost, or is being given up: dispatch nothing more on it. */
+  | { readonly _tag: "LetGoChannel"; readonly channel: string }
 
 // ---- events ------------------------------------------------------------------------------------
 
@@ -131,14 +160,25 @@ export type SchedulerEvent =
   }
   /** Its recipient is paused: not sent now, not offered again before `until` (it is released next). */
   | { readonly _tag: "Deferred"; readonly messageId: string; readonly channel: string; readonly until: number }
-  | { readonly _tag: "StartCommitted"; readonly messageId: string; readonly channel: string; readonly lead: number }
+  | { readonly _tag: "StartCommitted"; readonly messageId: string; readonly channel: string; readonly lead: number; readonly startedAt: number }
   | { readonly _tag: "Departed"; readonly messageId: string; readonly channel: string; readonly at: number }
   | { readonly _tag: "DeparturePostponed"; readonly messageId: string; readonly channel: string; readonly until: number }
+  /** The request must not leave (rules 7 and 8): it is to be recorded as not sent, then released. */
+  | {
+    readonly _tag: "DepartureWithheld"
+    readonly messageId: string
+    readonly channel: string
+    readonly reason: "channel_not_held" | "departure_deadline"
+  }
   | { readonly _tag: "ChannelPaused"; readonly channel: string; readonly until: number }
   | { readonly _tag: "RecipientPaused"; readonly channel: string; readonly recipient: string; readonly until: number }
   /** A message behind the feeder's cursor becomes ready again at `at` (a retry). */
   | { readonly _tag: "RetryDue"; readonly messageId: string; readonly at: number }
   | { readonly _tag: "Released"; readonly messageId: string; readonly channel: string; readonly phase: HeldPhase }
+  /** The channel is this worker's until `until`, its window holding `departures` (rule 9). */
+  | { readonly _tag: "ChannelTaken"; readonly channel: string; readonly until: number; readonly departures: ReadonlyArray<number> }
+  | { readonly _tag: "ChannelsKept"; readonly channels: ReadonlyArray<string>; readonly until: number }
+  | { readonly _tag: "ChannelLetGo"; readonly channel: string }
 
 export type RewindReason = "room_made" | "due" | "periodic"
 
@@ -164,6 +204,8 @@ export interface Lane {
   readonly lead: number
   /** The feeder left messages behind for this lane (it was full). */
   readonly wanted: boolean
+  /** Rule 7: until when this worker may dispatch the channel; `null` while it is not taken (or let go). */
+  readonly heldUntil: number | null
 }
 
 export type HeldPhase = "Queued" | "Admitted" | "Departed"
@@ -171,6 +213,8 @@ export type HeldPhase = "Queued" | "Admitted" | "Departed"
 export interface Held {
   readonly channel: string
   readonly phase: HeldPhase
+  /** The time its start was recorded as of, once committed (rule 8). */
+  readonly startedAt: number | null
 }
 
 export interface Feeder {
@@ -220,7 +264,8 @@ const newLane = (channel: string, throughputMps: number, rateReadAt: number): La
     pausedUntil: 0,
     recipientsPausedUntil: 0,
     lead: 0,
-    wanted: false
+    wanted: false,
+    heldUntil: null
   }
 }
 
@@ -251,6 +296,39 @@ export const recipientCheckDue = (state: SchedulerState, channel: string, now: n
 
 /** Whether the feeder, at the end of its sweep, should wait for a lane to make room rather than for new messages. */
 export const waitsForRoom = (state: SchedulerState): boolean => state.feeder.leftBehind
+
+const heldAt = (lane: Lane, now: number) => lane.heldUntil !== null && lane.heldUntil > now
+
+/** Whether this worker may dispatch the channel at `now` (rule 7). */
+export const holdsChannel = (state: SchedulerState, channel: string, now: number): boolean => {
+  const lane = HashMap.get(state.lanes, channel)
+  return Option.isSome(lane) && heldAt(lane.value, now)
+}
+
+/** The channels this worker may dispatch at `now`, for the feeder's look-up. */
+export const heldChannels = (state: SchedulerState, now: number): ReadonlyArray<string> => {
+  const held: Array<string> = []
+  for (const [channel, lane] of state.lanes) if (heldAt(lane, now)) held.push(channel)
+  return held.sort()
+}
+
+/** The channels taken and not let go (whether or not their `until` has passed): what renewals keep. */
+export const takenChannels = (state: SchedulerState): ReadonlyArray<string> => {
+  const taken: Array<string> = []
+  for (const [channel, lane] of state.lanes) if (lane.heldUntil !== null) taken.push(channel)
+  return taken.sort()
+}
+
+/** How many of the channel's messages the scheduler has in hand: a channel given up is released once none is left. */
+export const inHandOn = (state: SchedulerState, channel: string): number => {
+  let n = 0
+  for (const [, held] of state.held) if (held.channel === channel) n++
+  return n
+}
+
+/** From when the store's starts of a channel taken at `now` count in its window (rule 9). */
+export const startsSince = (state: SchedulerState, now: number): number =>
+  now - state.settings.rateWindowMs - state.settings.departureDeadlineMs
 
 // ---- the rate window (rule 2) ------------------------------------------------------------------
 
@@ -291,7 +369,7 @@ const heldIn = (state: SchedulerState, messageId: string, phase: HeldPhase): Hel
 const offer = (state: SchedulerState, messages: ReadonlyArray<ReadyMessage>, now: number) => {
   const events: Array<SchedulerEvent> = []
   // Each lane as this page fills it, and what the page queued.
-  const filling = new Map<string, { readonly capacity: number; queued: number }>()
+  const filling = new Map<string, { readonly capacity: number; queued: number; readonly held: boolean }>()
   const taken = new Set<string>()
   const anyDeferred = HashMap.size(state.deferred) > 0
   for (const message of messages) {
@@ -302,10 +380,11 @@ const offer = (state: SchedulerState, messages: ReadonlyArray<ReadyMessage>, now
     }
     let lane = filling.get(message.channel)
     if (lane === undefined) {
-      const { capacity, queued } = laneOf(state, message.channel)
-      lane = { capacity, queued }
+      const known = laneOf(state, message.channel)
+      lane = { capacity: known.capacity, queued: known.queued, held: heldAt(known, now) }
       filling.set(message.channel, lane)
     }
+    if (!lane.held) continue
     if (lane.queued >= lane.capacity) {
       events.push({ _tag: "LeftBehind", messageId: message.id, channel: message.channel })
       continue
@@ -336,6 +415,7 @@ const admit = (state: SchedulerState, messageId: string, now: number) => {
   if (held === undefined) return nothing
   const channel = held.channel
   const lane = laneOf(state, channel)
+  if (!heldAt(lane, now)) return accept<SchedulerEvent>({ _tag: "Released", messageId, channel, phase: "Queued" })
   if (lane.pausedUntil > now) {
     return accept<SchedulerEvent>({ _tag: "AdmissionPostponed", messageId, channel, until: lane.pausedUntil, reason: "channel_paused" })
   }
@@ -361,23 +441,50 @@ const checkRecipient = (state: SchedulerState, messageId: string, recipient: str
     : nothing
 }
 
-const recordStart = (state: SchedulerState, messageId: string, permittedAt: number, now: number) => {
+const recordStart = (state: SchedulerState, messageId: string, permittedAt: number, startedAt: number, now: number) => {
   const held = heldIn(state, messageId, "Admitted")
   if (held === undefined) return nothing
   const lane = laneOf(state, held.channel)
   const lead = Math.min(state.settings.maxLeadMs, 0.8 * lane.lead + 0.2 * Math.max(0, now - permittedAt))
-  return accept<SchedulerEvent>({ _tag: "StartCommitted", messageId, channel: held.channel, lead })
+  return accept<SchedulerEvent>({ _tag: "StartCommitted", messageId, channel: held.channel, lead, startedAt })
 }
 
 const depart = (state: SchedulerState, messageId: string, now: number) => {
   const held = heldIn(state, messageId, "Admitted")
   if (held === undefined) return nothing
-  const slot = slotAt(laneOf(state, held.channel), now, state.settings.rateWindowMs)
+  const channel = held.channel
+  const lane = laneOf(state, channel)
+  if (!heldAt(lane, now)) return accept<SchedulerEvent>({ _tag: "DepartureWithheld", messageId, channel, reason: "channel_not_held" })
+  const slot = slotAt(lane, now, state.settings.rateWindowMs)
+  // A place that frees only past the deadline is as good as none: withheld at once rather than waited for.
+  if (held.startedAt !== null && slot > held.startedAt + state.settings.departureDeadlineMs) {
+    return accept<SchedulerEvent>({ _tag: "DepartureWithheld", messageId, channel, reason: "departure_deadline" })
+  }
   return accept<SchedulerEvent>(
     slot > now
-      ? { _tag: "DeparturePostponed", messageId, channel: held.channel, until: slot }
-      : { _tag: "Departed", messageId, channel: held.channel, at: now }
+      ? { _tag: "DeparturePostponed", messageId, channel, until: slot }
+      : { _tag: "Departed", messageId, channel, at: now }
   )
+}
+
+/** Rule 9: each start counts as leaving at its start plus the deadline, or now if that is sooner; those out of the window already do not. */
+const takeChannel = (state: SchedulerState, channel: string, until: number, startedAt: ReadonlyArray<number>, now: number) => {
+  const latest = startedAt.map((at) => Math.min(at + state.settings.departureDeadlineMs, now))
+  const departures = latest.filter((at) => at > now - state.settings.rateWindowMs).sort((a, b) => a - b)
+  return accept<SchedulerEvent>({ _tag: "ChannelTaken", channel, until, departures })
+}
+
+const keepChannels = (state: SchedulerState, channels: ReadonlyArray<string>, until: number) => {
+  const kept = channels.filter((channel) => {
+    const lane = HashMap.get(state.lanes, channel)
+    return Option.isSome(lane) && lane.value.heldUntil !== null
+  })
+  return kept.length === 0 ? nothing : accept<SchedulerEvent>({ _tag: "ChannelsKept", channels: kept, until })
+}
+
+const letGoChannel = (state: SchedulerState, channel: string) => {
+  const lane = HashMap.get(state.lanes, channel)
+  return Option.isSome(lane) && lane.value.heldUntil !== null ? accept<SchedulerEvent>({ _tag: "ChannelLetGo", channel }) : nothing
 }
 
 const recordAnswer = (state: SchedulerState, messageId: string, recipient: string, settlement: Settlement, now: number) => {
@@ -412,10 +519,13 @@ const decideBy = Match.type<SchedulerCommand>().pipe(
     EndSweep: (c) => (state: SchedulerState): Decision => endSweep(state, c.now),
     Admit: (c) => (state: SchedulerState): Decision => admit(state, c.messageId, c.now),
     CheckRecipient: (c) => (state: SchedulerState): Decision => checkRecipient(state, c.messageId, c.recipient, c.now),
-    RecordStart: (c) => (state: SchedulerState): Decision => recordStart(state, c.messageId, c.permittedAt, c.now),
+    RecordStart: (c) => (state: SchedulerState): Decision => recordStart(state, c.messageId, c.permittedAt, c.startedAt, c.now),
     Depart: (c) => (state: SchedulerState): Decision => depart(state, c.messageId, c.now),
     RecordAnswer: (c) => (state: SchedulerState): Decision => recordAnswer(state, c.messageId, c.recipient, c.settlement, c.now),
-    Release: (c) => (state: SchedulerState): Decision => release(state, c.messageId)
+    Release: (c) => (state: SchedulerState): Decision => release(state, c.messageId),
+    TakeChannel: (c) => (state: SchedulerState): Decision => takeChannel(state, c.channel, c.until, c.startedAt, c.now),
+    KeepChannels: (c) => (state: SchedulerState): Decision => keepChannels(state, c.channels, c.until),
+    LetGoChannel: (c) => (state: SchedulerState): Decision => letGoChannel(state, c.channel)
   })
 )
 
@@ -430,8 +540,8 @@ const withLane = (state: SchedulerState, channel: string, f: (lane: Lane) => Lan
   lanes: HashMap.set(state.lanes, channel, f(laneOf(state, channel)))
 })
 
-const holding = (state: SchedulerState, messageId: string, channel: string, phase: HeldPhase) =>
-  HashMap.set(state.held, messageId, { channel, phase })
+const holding = (state: SchedulerState, messageId: string, channel: string, phase: HeldPhase, startedAt: number | null = null) =>
+  HashMap.set(state.held, messageId, { channel, phase, startedAt })
 
 // Built once (a matcher per call would cost more than most of the handlers): each handler takes the
 // event and returns the fold of it into a state.
@@ -487,7 +597,8 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
       deferred: HashMap.set(state.deferred, e.messageId, e.until),
       feeder: { ...state.feeder, dueBehind: Math.min(state.feeder.dueBehind, e.until) }
     }),
-    StartCommitted: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, lead: e.lead })),
+    StartCommitted: (e) => (state: SchedulerState): SchedulerState =>
+      withLane(state, e.channel, (lane) => ({ ...lane, lead: e.lead }), holding(state, e.messageId, e.channel, "Admitted", e.startedAt)),
     Departed: (e) => (state: SchedulerState): SchedulerState =>
       withLane(
         state,
@@ -501,6 +612,7 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
         holding(state, e.messageId, e.channel, "Departed")
       ),
     DeparturePostponed: () => (state: SchedulerState): SchedulerState => state,
+    DepartureWithheld: () => (state: SchedulerState): SchedulerState => state,
     ChannelPaused: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, pausedUntil: Math.max(lane.pausedUntil, e.until) })),
     RecipientPaused: (e) => (state: SchedulerState): SchedulerState => {
       const key = recipientKey(e.channel, e.recipient)
@@ -521,7 +633,15 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
         case "Departed":
           return { ...state, held }
       }
-    }
+    },
+    ChannelTaken: (e) => (state: SchedulerState): SchedulerState =>
+      withLane(state, e.channel, (lane) => ({ ...lane, heldUntil: e.until, departures: e.departures })),
+    ChannelsKept: (e) => (state: SchedulerState): SchedulerState => {
+      let next = state
+      for (const channel of e.channels) next = withLane(next, channel, (lane) => ({ ...lane, heldUntil: Math.max(lane.heldUntil ?? e.until, e.until) }))
+      return next
+    },
+    ChannelLetGo: (e) => (state: SchedulerState): SchedulerState => withLane(state, e.channel, (lane) => ({ ...lane, heldUntil: null }))
   })
 )
 
