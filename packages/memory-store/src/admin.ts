@@ -1,23 +1,30 @@
-import { type ApiKeyRecord, ApiKeyStore, CredentialStore, Leases, StoreHealth } from "@mm-gateway/ports"
+import { type ApiKeyRecord, ApiKeyStore, CredentialStore, type LeaseRecord, Leases, StoreHealth, type WorkerRecord } from "@mm-gateway/ports"
 import { type Context, Effect } from "effect"
 import { byKey, type Journal, Table } from "./journal.js"
 
-/** Named leases in memory; each operation is one step, so concurrent callers see one winner. */
+/** Heartbeat records lapsed for this long are forgotten (the port allows it after an hour). */
+const FORGET_WORKERS_AFTER_MS = 60 * 60_000
+
+/** Named leases and the workers' heartbeats in memory; each operation is one step, so concurrent callers see one winner. */
 export const makeLeases = (journal: Journal): Context.Tag.Service<Leases> => {
-  const leases = new Table<string, { readonly holder: string; readonly expiresAt: number }>(journal)
+  const leases = new Table<string, LeaseRecord>(journal)
+  const workers = new Table<string, WorkerRecord>(journal)
+  const holding = (holder: string, now: number) =>
+    [...leases.values()].filter((l) => l.holder === holder && l.expiresAt > now).sort(byKey((l) => [l.name]))
   return Leases.of({
     acquire: (name, holder, ttlMs, now) =>
       Effect.sync(() => {
         const lease = leases.get(name)
         if (lease !== undefined && lease.holder !== holder && lease.expiresAt > now) return false
-        leases.set(name, { holder, expiresAt: now + ttlMs })
+        const kept = lease !== undefined && lease.holder === holder && lease.expiresAt > now
+        leases.set(name, { name, holder, acquiredAt: kept ? lease.acquiredAt : now, expiresAt: now + ttlMs })
         return true
       }),
     renew: (name, holder, ttlMs, now) =>
       Effect.sync(() => {
         const lease = leases.get(name)
         if (lease === undefined || lease.holder !== holder || lease.expiresAt <= now) return false
-        leases.set(name, { holder, expiresAt: now + ttlMs })
+        leases.set(name, { ...lease, expiresAt: now + ttlMs })
         return true
       }),
     release: (name, holder) =>
@@ -28,7 +35,27 @@ export const makeLeases = (journal: Journal): Context.Tag.Service<Leases> => {
       Effect.sync(() => {
         const lease = leases.get(name)
         return lease !== undefined && lease.expiresAt > now ? lease.holder : null
-      })
+      }),
+    held: (now) => Effect.sync(() => [...leases.values()].filter((l) => l.expiresAt > now).sort(byKey((l) => [l.name]))),
+    renewAll: (holder, ttlMs, now) =>
+      Effect.sync(() =>
+        holding(holder, now).map((lease) => {
+          leases.set(lease.name, { ...lease, expiresAt: now + ttlMs })
+          return lease.name
+        })
+      ),
+    releaseAll: (holder) =>
+      Effect.sync(() => {
+        for (const lease of [...leases.values()]) if (lease.holder === holder) leases.delete(lease.name)
+      }),
+    heartbeat: (instance, ttlMs, now) =>
+      Effect.sync(() => {
+        const known = workers.get(instance)
+        workers.set(instance, { instance, startedAt: known?.startedAt ?? now, heartbeatAt: now, expiresAt: now + ttlMs })
+        for (const w of [...workers.values()]) if (w.expiresAt <= now - FORGET_WORKERS_AFTER_MS) workers.delete(w.instance)
+      }),
+    liveWorkers: (now) => Effect.sync(() => [...workers.values()].filter((w) => w.expiresAt > now).sort(byKey((w) => [w.instance]))),
+    retire: (instance) => Effect.sync(() => workers.delete(instance))
   })
 }
 

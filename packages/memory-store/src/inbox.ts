@@ -8,6 +8,8 @@ import { type Context, Effect } from "effect"
  */
 export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
   const entries: Array<InboxEntry> = []
+  /** Who holds each claimed entry, until when (by id). */
+  const claimed = new Map<number, { readonly claimant: string; readonly until: number }>()
   const bySourceAndBody = new Map<string, number>()
   // Ids are 1-based positions in `entries`.
   const entry = (id: number): InboxEntry | undefined => (Number.isInteger(id) && id >= 1 ? entries[id - 1] : undefined)
@@ -28,15 +30,37 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
         bySourceAndBody.set(key, id)
         return { id, duplicate: false }
       }),
-    claimPending: (limit) =>
-      Effect.sync(() => entries.filter((e) => e.state === "pending").slice(0, Math.max(0, Math.floor(limit))).map(copy)),
+    claimPending: (limit, claimant, now, ttlMs) =>
+      Effect.sync(() => {
+        const free = (e: InboxEntry) => {
+          const claim = claimed.get(e.id)
+          return claim === undefined || claim.until <= now || claim.claimant === claimant
+        }
+        const taken = entries.filter((e) => e.state === "pending" && free(e)).slice(0, Math.max(0, Math.floor(limit)))
+        for (const e of taken) claimed.set(e.id, { claimant, until: now + ttlMs })
+        return taken.map(copy)
+      }),
+    claims: (now) =>
+      Effect.sync(() => {
+        const counts = new Map<string, number>()
+        for (const [id, claim] of claimed) {
+          if (claim.until > now && entry(id)?.state === "pending") counts.set(claim.claimant, (counts.get(claim.claimant) ?? 0) + 1)
+        }
+        return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([claimant, bodies]) => ({ claimant, bodies }))
+      }),
     markProcessed: (ids, at) =>
       Effect.sync(() => {
-        for (const id of ids) if (entry(id)?.state === "pending") update(id, { state: "processed", reason: null, processedAt: at })
+        for (const id of ids) {
+          if (entry(id)?.state !== "pending") continue
+          update(id, { state: "processed", reason: null, processedAt: at })
+          claimed.delete(id)
+        }
       }),
     quarantine: (id, reason, at) =>
       Effect.sync(() => {
-        if (entry(id)?.state === "pending") update(id, { state: "quarantined", reason, processedAt: at })
+        if (entry(id)?.state !== "pending") return
+        update(id, { state: "quarantined", reason, processedAt: at })
+        claimed.delete(id)
       }),
     listQuarantined: (limit, cursor) =>
       Effect.sync(() => {
@@ -48,6 +72,7 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
       Effect.sync(() => {
         if (entry(id)?.state !== "quarantined") return false
         update(id, { state: "pending", reason: null, processedAt: null })
+        claimed.delete(id)
         return true
       }),
     get: (id) =>

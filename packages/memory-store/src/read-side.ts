@@ -86,6 +86,8 @@ export const makeReadSide = (journal: Journal) => {
   const messages = new Table<string, MessageRow>(journal)
   const clicks = new Table<string, ClickRow>(journal)
   const attributions = new Table<string, AttributionRow>(journal)
+  /** The dispatch starts, one per attempt (by `messageId:attempt`): what a worker taking a channel over counts. */
+  const starts = new Table<string, { readonly channel: string; readonly at: number }>(journal)
   /** The last global position applied. */
   const checkpoint = new Cell(journal, 0)
   // Parked statuses are worker state, not a read model; they live beside it, in the same journal.
@@ -150,6 +152,9 @@ export const makeReadSide = (journal: Journal) => {
         const before: Message.MessageState = row === undefined ? Message.initialState() : { _tag: "Requested", message: row.message }
         const state = Message.evolve(before, e)
         if (state._tag === "Requested") messages.set(e.messageId, { version: stored.version, message: state.message })
+        if (e._tag === "DispatchStarted" && state._tag === "Requested") {
+          starts.set(`${e.messageId}:${e.attempt}`, { channel: state.message.request.channel, at: e.at })
+        }
         if (e._tag === "ClickAttributed") {
           const key = JSON.stringify([e.clickId, e.messageId])
           if (!attributions.has(key)) attributions.set(key, { clickId: e.clickId, messageId: e.messageId, position: stored.globalPosition })
@@ -318,11 +323,12 @@ export const makeReadSide = (journal: Journal) => {
   }
 
   const dispatchQueue: Context.Tag.Service<DispatchQueue> = {
-    dispatchable: (now, limit, from = null) =>
+    dispatchable: (now, limit, from = null, only) =>
       Effect.sync(() => {
         const start = [from?.acceptedAt ?? -1, from?.id ?? ""]
         return allMessages()
           .filter((m) => m.phase._tag === "Ready" && (m.phase.notBefore === null || m.phase.notBefore <= now))
+          .filter((m) => only === undefined || only.includes(m.request.channel))
           .filter((m) => after([m.request.at, m.request.messageId], start))
           .sort(byKey((m) => [m.request.at, m.request.messageId]))
           .slice(0, Math.max(0, Math.floor(limit)))
@@ -333,6 +339,9 @@ export const makeReadSide = (journal: Journal) => {
         const row = channels.get(id)
         return row === undefined ? null : { ...channelView(row), credentialsRef: row.state.config.credentialsRef }
       }),
+    channels: () => Effect.sync(() => [...channels.values()].map((row) => row.state.config.phoneNumberId as string).sort()),
+    recentStarts: (channel, since) =>
+      Effect.sync(() => [...starts.values()].filter((s) => s.channel === channel && s.at >= since).map((s) => s.at).sort((a, b) => a - b)),
     inDispatchPhase: (phase, options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)

@@ -21,6 +21,12 @@ export interface Accepted {
   readonly duplicate: boolean
 }
 
+/** How many pending deliveries a claimant holds claimed at some moment. */
+export interface InboxClaims {
+  readonly claimant: string
+  readonly bodies: number
+}
+
 /**
  * The durable webhook inbox: every verified delivery is stored raw before it is answered, and the
  * worker turns pending rows into commands. Identical deliveries (same source, same body bytes) are
@@ -37,12 +43,19 @@ export class WebhookInbox extends Context.Tag("@mm-gateway/ports/WebhookInbox")<
     source: InboxSource,
     receivedAt: number
   ) => Effect.Effect<Accepted>
-  /** The oldest pending deliveries, in arrival order. Rows stay pending until marked, so a crash only redoes work. */
-  readonly claimPending: (limit: number) => Effect.Effect<ReadonlyArray<InboxEntry>>
+  /**
+   * The oldest pending deliveries no other claimant holds (never claimed, claimed by `claimant`, or
+   * whose claim lapsed at `now`), in arrival order, now claimed by `claimant` until `now + ttlMs`.
+   * Several workers claiming at once get disjoint sets. Rows stay pending until marked, so a crash
+   * only delays them until the claim lapses, and applying one twice must be harmless.
+   */
+  readonly claimPending: (limit: number, claimant: string, now: number, ttlMs: number) => Effect.Effect<ReadonlyArray<InboxEntry>>
+  /** Pending deliveries claimed at `now`, per claimant, by claimant. */
+  readonly claims: (now: number) => Effect.Effect<ReadonlyArray<InboxClaims>>
   readonly markProcessed: (ids: ReadonlyArray<number>, at: number) => Effect.Effect<void>
   readonly quarantine: (id: number, reason: string, at: number) => Effect.Effect<void>
   readonly listQuarantined: (limit: number, cursor: string | null) => Effect.Effect<Page<InboxEntry>>
-  /** Back to pending (after an upgrade taught the decoder what it could not read). False when no such quarantined row. */
+  /** Back to pending and unclaimed (after an upgrade taught the decoder what it could not read). False when no such quarantined row. */
   readonly replay: (id: number) => Effect.Effect<boolean>
   readonly get: (id: number) => Effect.Effect<InboxEntry | null>
   /** For the `mmgw_webhook_inbox_pending` gauge. */

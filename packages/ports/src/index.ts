@@ -7,8 +7,8 @@
 export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
 export { CredentialStore } from "./credentials.js"
 export { StoreHealth, StoreNotReady } from "./health.js"
-export { type Accepted, HEADERS_KEPT, headersToKeep, type InboxEntry, type InboxSource, type InboxState, WebhookInbox } from "./inbox.js"
-export { Leases } from "./leases.js"
+export { type Accepted, HEADERS_KEPT, headersToKeep, type InboxClaims, type InboxEntry, type InboxSource, type InboxState, WebhookInbox } from "./inbox.js"
+export { channelLease, channelOfLease, type LeaseRecord, Leases, TIMERS_LEASE, type WorkerRecord } from "./leases.js"
 export { ProjectionRunner } from "./projections.js"
 export { clampLimit, decodeCursor, encodeCursor, type Page, pageOf } from "./pagination.js"
 export {
@@ -25,6 +25,7 @@ export {
   type MessageResource,
   type MessageWork,
   OnboardingQueries,
+  RECENT_STARTS_KEPT_MS,
   type TemplateView,
   type WabaView
 } from "./queries.js"

@@ -171,18 +171,34 @@ export class ClickQueries extends Context.Tag("@mm-gateway/ports/ClickQueries")<
   readonly clicks: (channel: string, options?: ListOptions) => Effect.Effect<Page<ClickView>>
 }>() {}
 
-/** The worker's reads: what is ready to send, what waits in a dispatch phase, what expired, and a channel with its credentials reference. */
+/** `DispatchQueue.recentStarts` answers for at least this long before the channel's latest start. */
+export const RECENT_STARTS_KEPT_MS = 60_000
+
+/**
+ * The worker's reads: what is ready to send, what waits in a dispatch phase, what expired, the
+ * channels and a channel with its credentials reference, and what a channel sent lately.
+ */
 export class DispatchQueue extends Context.Tag("@mm-gateway/ports/DispatchQueue")<DispatchQueue, {
   /**
    * Messages ready for a dispatch attempt at `now` (not backing off), oldest first; `after` continues
-   * from the last one of a previous page (so a dispatcher can sweep past a channel whose queue is full).
+   * from the last one of a previous page (so a dispatcher can sweep past a channel whose queue is full);
+   * `channels`, when given, keeps to those channels' messages (the ones a worker holds).
    */
   readonly dispatchable: (
     now: number,
     limit: number,
-    after?: { readonly acceptedAt: number; readonly id: string } | null
+    after?: { readonly acceptedAt: number; readonly id: string } | null,
+    channels?: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<MessageWork>>
   readonly channelForDispatch: (phoneNumberId: string) => Effect.Effect<ChannelDispatchView | null>
+  /** Every registered channel's phone number id, in order: what the workers share out. */
+  readonly channels: () => Effect.Effect<ReadonlyArray<string>>
+  /**
+   * When the channel's dispatch attempts started (each `DispatchStarted`'s time), at or after `since`,
+   * oldest first: what a worker taking the channel over counts in its rate window. A store answers
+   * this for at least `RECENT_STARTS_KEPT_MS` before the channel's latest start.
+   */
+  readonly recentStarts: (channel: string, since: number) => Effect.Effect<ReadonlyArray<number>>
   /** Messages in a dispatch phase (e.g. `OutcomeUnknown` for the dispatch-unknown timer), by id. */
   readonly inDispatchPhase: (phase: Message.DispatchPhase["_tag"], options?: ListOptions) => Effect.Effect<Page<MessageWork>>
   /** Messages whose TTL deadline has passed at `now` and that are still only submitted or sent. */

@@ -7,9 +7,10 @@ import { walkPages } from "./pages.js"
 const TTL_SECONDS = 43_200
 
 /**
- * The `DispatchQueue` contract: the worker's look-ups — messages ready at `now` oldest first and paged
- * by `after`, a channel with its credentials reference, messages by dispatch phase, TTL expiry due, and
- * messages to one recipient within a time window. `makeStore` must give a fresh, empty store each
+ * The `DispatchQueue` contract: the worker's look-ups — messages ready at `now` oldest first, paged
+ * by `after` and kept to some channels, the channels and a channel with its credentials reference,
+ * when a channel's attempts started, messages by dispatch phase, TTL expiry due, and messages to one
+ * recipient within a time window. `makeStore` must give a fresh, empty store each
  * time it is built.
  */
 export const dispatchQueueContract = (name: string, makeStore: () => Layer.Layer<ReadSide<DispatchQueue>>) => {
@@ -64,6 +65,53 @@ export const dispatchQueueContract = (name: string, makeStore: () => Layer.Layer
         assert.deepStrictEqual(seen, ["m1", "m2a", "m2b", "m3", "m4"])
         assert.deepStrictEqual(yield* queue.dispatchable(100, 0), [])
         assert.deepStrictEqual(yield* queue.dispatchable(100, 10, { acceptedAt: 4, id: "m4" }), [])
+      })))
+
+    it.effect("ready messages of the channels asked for only, when some are named", () =>
+      run(Effect.gen(function*() {
+        const queue = yield* DispatchQueue
+        yield* twoTenants
+        yield* send({ id: "on-100", channel: "100", at: 1 })
+        yield* send({ id: "on-101", channel: "101", at: 2, to: "16505550002" })
+        yield* send({ id: "on-200", channel: "200", at: 3, to: "16505550003" })
+        yield* send({ id: "on-100-later", channel: "100", at: 4, to: "16505550004" })
+        yield* caughtUp
+        assert.deepStrictEqual((yield* queue.dispatchable(10, 10, null, ["200", "100"])).map((w) => w.id), ["on-100", "on-200", "on-100-later"])
+        assert.deepStrictEqual((yield* queue.dispatchable(10, 1, { acceptedAt: 1, id: "on-100" }, ["100", "200"])).map((w) => w.id), ["on-200"])
+        assert.deepStrictEqual((yield* queue.dispatchable(10, 10, null, ["101"])).map((w) => w.id), ["on-101"])
+        assert.deepStrictEqual(yield* queue.dispatchable(10, 10, null, []), [])
+        assert.deepStrictEqual(yield* queue.dispatchable(10, 10, null, ["999"]), [])
+        assert.strictEqual((yield* queue.dispatchable(10, 10)).length, 4)
+      })))
+
+    it.effect("the channels: every registered one, in order", () =>
+      run(Effect.gen(function*() {
+        const queue = yield* DispatchQueue
+        assert.deepStrictEqual(yield* queue.channels(), [])
+        yield* twoTenants
+        yield* caughtUp
+        assert.deepStrictEqual(yield* queue.channels(), ["100", "101", "200"])
+      })))
+
+    it.effect("when a channel's attempts started, from `since` on, oldest first: every attempt of every message, no other channel's", () =>
+      run(Effect.gen(function*() {
+        const queue = yield* DispatchQueue
+        yield* twoTenants
+        yield* send({ id: "m1", channel: "100", at: 1 })
+        yield* send({ id: "m2", channel: "100", at: 1, to: "16505550002" })
+        yield* send({ id: "elsewhere", channel: "200", at: 1, to: "16505550003" })
+        yield* dispatch("m2", 1, 20, accepted("w.m2"))
+        const retry = yield* dispatch("m1", 1, 10, refused(130429))
+        yield* begin("elsewhere", 1, 15)
+        assert.strictEqual(retry._tag, "RetryLater")
+        const again = retry._tag === "RetryLater" ? retry.notBefore : 0
+        yield* begin("m1", 2, again)
+        yield* caughtUp
+        assert.deepStrictEqual(yield* queue.recentStarts("100", 0), [10, 20, again])
+        assert.deepStrictEqual(yield* queue.recentStarts("100", 11), [20, again])
+        assert.deepStrictEqual(yield* queue.recentStarts("100", again + 1), [])
+        assert.deepStrictEqual(yield* queue.recentStarts("200", 0), [15])
+        assert.deepStrictEqual(yield* queue.recentStarts("101", 0), [])
       })))
 
     it.effect("a channel for dispatch carries its credentials reference; an unknown one is not found", () =>

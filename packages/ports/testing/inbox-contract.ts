@@ -8,12 +8,14 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b)
 const headers = { "content-type": "application/json", "x-hub-signature-256": "sha256=00ff" }
 
 /**
- * The `WebhookInbox` contract: accept, then claim pending deliveries, mark them processed or
- * quarantine them, list and replay the quarantined. Ids are compared by order, never by value.
+ * The `WebhookInbox` contract: accept, then claim pending deliveries (each claimant its own, until
+ * the claim lapses), mark them processed or quarantine them, list and replay the quarantined. Ids are compared by order, never by value.
  * `makeStore` must give a fresh, empty inbox each time it is built.
  */
 export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<WebhookInbox>) => {
   const run = <A, E>(effect: Effect.Effect<A, E, WebhookInbox>) => Effect.provide(effect, makeStore())
+  /** Claims as one worker, at time 0, for a second. */
+  const claim = (inbox: WebhookInbox["Type"], limit: number) => inbox.claimPending(limit, "worker#1-a", 0, 1_000)
 
   describe(`WebhookInbox contract: ${name}`, () => {
     it.effect("keeps an accepted delivery as it came: body, headers, source and time, pending", () =>
@@ -68,26 +70,71 @@ export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<
         assert.strictEqual(results[3]!.id, results[0]!.id)
         assert.strictEqual(results[5]!.id, results[1]!.id)
         assert.strictEqual(yield* inbox.pendingCount(), 4)
-        const pending = yield* inbox.claimPending(10)
+        const pending = yield* claim(inbox, 10)
         assert.deepStrictEqual(new Set(pending.map((e) => text(e.body))), new Set(['{"n":"a"}', '{"n":"b"}', '{"n":"c"}', '{"n":"d"}']))
       })))
 
-    it.effect("claimPending gives the oldest pending deliveries in arrival order, and they stay pending until marked", () =>
+    it.effect("claimPending gives the oldest pending deliveries in arrival order, and they stay pending until marked: their claimant gets them again", () =>
       run(Effect.gen(function*() {
         const inbox = yield* WebhookInbox
         const ids: Array<number> = []
         for (let i = 1; i <= 5; i++) ids.push((yield* inbox.accept(bytes(`{"n":${i}}`), {}, "meta", i)).id)
-        assert.deepStrictEqual((yield* inbox.claimPending(3)).map((e) => e.id), ids.slice(0, 3))
+        assert.deepStrictEqual((yield* claim(inbox, 3)).map((e) => e.id), ids.slice(0, 3))
         // A crash between claim and mark only redoes work: the same rows come back.
-        assert.deepStrictEqual((yield* inbox.claimPending(3)).map((e) => e.id), ids.slice(0, 3))
-        assert.deepStrictEqual(yield* inbox.claimPending(0), [])
+        assert.deepStrictEqual((yield* claim(inbox, 3)).map((e) => e.id), ids.slice(0, 3))
+        assert.deepStrictEqual(yield* claim(inbox, 0), [])
         yield* inbox.markProcessed([ids[0]!, ids[2]!], 100)
-        assert.deepStrictEqual((yield* inbox.claimPending(10)).map((e) => e.id), [ids[1], ids[3], ids[4]])
+        assert.deepStrictEqual((yield* claim(inbox, 10)).map((e) => e.id), [ids[1], ids[3], ids[4]])
         assert.strictEqual(yield* inbox.pendingCount(), 3)
         const processed = yield* inbox.get(ids[0]!)
         assert.deepStrictEqual([processed!.state, processed!.processedAt, processed!.reason], ["processed", 100, null])
         yield* inbox.markProcessed([], 200)
         assert.strictEqual(yield* inbox.pendingCount(), 3)
+      })))
+
+    it.effect("a claimed delivery goes to no other claimant until its claim lapses, and then to whoever claims it", () =>
+      run(Effect.gen(function*() {
+        const inbox = yield* WebhookInbox
+        const ids: Array<number> = []
+        for (let i = 1; i <= 5; i++) ids.push((yield* inbox.accept(bytes(`{"n":${i}}`), {}, "meta", i)).id)
+        assert.deepStrictEqual((yield* inbox.claimPending(2, "a#1-x", 0, 1_000)).map((e) => e.id), ids.slice(0, 2))
+        assert.deepStrictEqual((yield* inbox.claimPending(10, "b#2-y", 500, 1_000)).map((e) => e.id), ids.slice(2))
+        assert.deepStrictEqual(yield* inbox.claimPending(10, "c#3-z", 999, 1_000), [])
+        assert.deepStrictEqual(yield* inbox.claims(999), [{ claimant: "a#1-x", bodies: 2 }, { claimant: "b#2-y", bodies: 3 }])
+        // Claiming again extends a claimant's own claims.
+        assert.deepStrictEqual((yield* inbox.claimPending(10, "a#1-x", 900, 1_000)).map((e) => e.id), ids.slice(0, 2))
+        assert.deepStrictEqual((yield* inbox.claimPending(10, "c#3-z", 1_500, 1_000)).map((e) => e.id), ids.slice(2))
+        assert.deepStrictEqual(yield* inbox.claims(1_500), [{ claimant: "a#1-x", bodies: 2 }, { claimant: "c#3-z", bodies: 3 }])
+        // Marked, a delivery is nobody's claim any more.
+        yield* inbox.markProcessed([ids[0]!], 1_600)
+        yield* inbox.quarantine(ids[2]!, "undecodable", 1_600)
+        assert.deepStrictEqual(yield* inbox.claims(1_600), [{ claimant: "a#1-x", bodies: 1 }, { claimant: "c#3-z", bodies: 2 }])
+        assert.deepStrictEqual(yield* inbox.claims(2_500), [])
+        assert.deepStrictEqual((yield* inbox.claimPending(10, "b#2-y", 2_500, 1_000)).map((e) => e.id), [ids[1], ids[3], ids[4]])
+      })))
+
+    it.effect("claimants claiming at the same moment get disjoint sets, every pending delivery in one of them", () =>
+      run(Effect.gen(function*() {
+        const inbox = yield* WebhookInbox
+        for (let i = 0; i < 20; i++) yield* inbox.accept(bytes(`{"n":${i}}`), {}, "meta", i)
+        const claimed = yield* Effect.all(
+          ["a", "b", "c", "d"].map((w) => inbox.claimPending(8, `${w}#1-x`, 100, 1_000)),
+          { concurrency: "unbounded" }
+        )
+        const ids = claimed.flatMap((entries) => entries.map((e) => e.id))
+        assert.strictEqual(ids.length, 20)
+        assert.strictEqual(new Set(ids).size, 20)
+        for (const entries of claimed) assert.deepStrictEqual(entries.map((e) => e.id), [...entries.map((e) => e.id)].sort((x, y) => x - y))
+      })))
+
+    it.effect("a replayed delivery is pending and unclaimed: anyone may claim it at once", () =>
+      run(Effect.gen(function*() {
+        const inbox = yield* WebhookInbox
+        const { id } = yield* inbox.accept(bytes("q"), {}, "meta", 1)
+        assert.strictEqual((yield* inbox.claimPending(10, "a#1-x", 0, 60_000)).length, 1)
+        yield* inbox.quarantine(id, "undecodable", 10)
+        assert.isTrue(yield* inbox.replay(id))
+        assert.deepStrictEqual((yield* inbox.claimPending(10, "b#2-y", 20, 60_000)).map((e) => e.id), [id])
       })))
 
     it.effect("a quarantined delivery keeps its reason and body, is listed page by page and replayed back to pending", () =>
@@ -99,7 +146,7 @@ export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<
         yield* inbox.quarantine(ids[3]!, "not json", 101)
         yield* inbox.quarantine(ids[4]!, "entry: missing", 102)
         assert.strictEqual(yield* inbox.pendingCount(), 2)
-        assert.deepStrictEqual((yield* inbox.claimPending(10)).map((e) => e.id), [ids[0], ids[2]])
+        assert.deepStrictEqual((yield* claim(inbox, 10)).map((e) => e.id), [ids[0], ids[2]])
         const listed = yield* walkPages(2, (cursor) => inbox.listQuarantined(2, cursor))
         assert.deepStrictEqual(listed.map((e): ReadonlyArray<unknown> => [e.id, e.state, e.reason, e.processedAt]), [
           [ids[1], "quarantined", "entry[0].changes: expected an array, got a string", 100],
@@ -111,7 +158,7 @@ export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<
         assert.isTrue(yield* inbox.replay(ids[3]!))
         const replayed = yield* inbox.get(ids[3]!)
         assert.deepStrictEqual([replayed!.state, replayed!.reason, replayed!.processedAt], ["pending", null, null])
-        assert.deepStrictEqual((yield* inbox.claimPending(10)).map((e) => e.id), [ids[0], ids[2], ids[3]])
+        assert.deepStrictEqual((yield* claim(inbox, 10)).map((e) => e.id), [ids[0], ids[2], ids[3]])
         assert.deepStrictEqual((yield* walkPages(10, (cursor) => inbox.listQuarantined(10, cursor))).map((e) => e.id), [ids[1], ids[4]])
       })))
 
@@ -138,8 +185,9 @@ export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<
       run(Effect.gen(function*() {
         const inbox = yield* WebhookInbox
         assert.strictEqual(yield* inbox.pendingCount(), 0)
-        assert.deepStrictEqual(yield* inbox.claimPending(10), [])
+        assert.deepStrictEqual(yield* claim(inbox, 10), [])
         assert.deepStrictEqual(yield* inbox.listQuarantined(10, null), { items: [], nextCursor: null })
+        assert.deepStrictEqual(yield* inbox.claims(0), [])
       })))
   })
 }

@@ -64,11 +64,32 @@ export const makeInbox = (db: Database): Context.Tag.Service<WebhookInbox> => {
     statements(db, async (session) => (await session.query({ name, text, values })).length)
   return {
     accept: (body, headers, source, receivedAt) => statements(db, (session) => store(session, body, headers, source, receivedAt)),
-    claimPending: (limit) =>
-      limit < 1 ? Effect.succeed([]) : rows(
-        "mmgw_inbox_pending",
-        `SELECT ${COLUMNS} FROM inbox WHERE state = 'pending' ORDER BY id LIMIT $1`,
-        [Math.floor(limit)]
+    claimPending: (limit, claimant, now, ttlMs) =>
+      limit < 1 ? Effect.succeed([]) : Effect.map(
+        rows(
+          "mmgw_inbox_claim",
+          // Rows another claimant is claiming at this moment are skipped, not waited for: the claimants
+          // racing get disjoint rows, each as many as there are.
+          `UPDATE inbox SET claimed_by = $1, claimed_until = $3
+           WHERE id IN (
+             SELECT id FROM inbox
+             WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= $2 OR claimed_by = $1)
+             ORDER BY id LIMIT $4
+             FOR UPDATE SKIP LOCKED
+           )
+           RETURNING ${COLUMNS}`,
+          [claimant, now, now + ttlMs, Math.floor(limit)]
+        ),
+        (entries) => [...entries].sort((a, b) => a.id - b.id)
+      ),
+    claims: (now) =>
+      statements(db, async (session) =>
+        (await session.query<{ claimant: string; bodies: string }>({
+          name: "mmgw_inbox_claims",
+          text: `SELECT claimed_by AS claimant, count(*) AS bodies FROM inbox
+                 WHERE state = 'pending' AND claimed_until > $1 GROUP BY claimed_by ORDER BY claimed_by COLLATE "C"`,
+          values: [now]
+        })).map((r) => ({ claimant: r.claimant, bodies: Number(r.bodies) }))
       ),
     markProcessed: (ids, at) =>
       ids.length === 0 ? Effect.void : Effect.asVoid(changed(
@@ -94,7 +115,7 @@ export const makeInbox = (db: Database): Context.Tag.Service<WebhookInbox> => {
       Effect.map(
         changed(
           "mmgw_inbox_replay",
-          "UPDATE inbox SET state = 'pending', reason = NULL, processed_at = NULL WHERE id = $1 AND state = 'quarantined' RETURNING 1",
+          "UPDATE inbox SET state = 'pending', reason = NULL, processed_at = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND state = 'quarantined' RETURNING 1",
           [id]
         ),
         (n) => n === 1

@@ -61,6 +61,20 @@ export const migrations: Readonly<Record<string, Migration>> = {
     )`,
     `CREATE INDEX inbox_pending ON inbox (id) WHERE state = 'pending'`,
     `CREATE INDEX inbox_quarantined ON inbox (id) WHERE state = 'quarantined'`
+  ),
+  // Many workers (docs/worker.md#many-workers): a lease knows since when its holder has it, each worker
+  // instance keeps a heartbeat record, and the workers claim pending inbox bodies apart.
+  "0005_many_workers": statements(
+    `ALTER TABLE leases ADD COLUMN acquired_at bigint NOT NULL DEFAULT 0`,
+    `CREATE INDEX leases_by_holder ON leases (holder)`,
+    `CREATE TABLE workers (
+      instance text PRIMARY KEY,
+      started_at bigint NOT NULL,
+      heartbeat_at bigint NOT NULL,
+      expires_at bigint NOT NULL
+    )`,
+    `ALTER TABLE inbox ADD COLUMN claimed_by text`,
+    `ALTER TABLE inbox ADD COLUMN claimed_until bigint`
   )
 }
 

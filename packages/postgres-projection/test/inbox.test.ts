@@ -58,13 +58,13 @@ describe("the webhook inbox on PostgreSQL", () => {
   it.effect("pending deliveries come oldest first and stay pending until marked processed or quarantined; only a quarantined one replays", () =>
     Effect.scoped(Effect.gen(function*() {
       const [inbox] = yield* inboxesOf(1)
-      assert.deepStrictEqual([yield* inbox!.pendingCount(), yield* inbox!.claimPending(10)], [0, []])
+      assert.deepStrictEqual([yield* inbox!.pendingCount(), yield* inbox!.claimPending(10, "w#1-a", 0, 1_000)], [0, []])
       assert.deepStrictEqual(yield* inbox!.listQuarantined(10, null), { items: [], nextCursor: null })
       const ids: Array<number> = []
       for (let i = 1; i <= 6; i++) ids.push((yield* inbox!.accept(bytes(`{"n":${i}}`), headers, "meta", i)).id)
-      assert.deepStrictEqual((yield* inbox!.claimPending(3)).map((e) => e.id), ids.slice(0, 3))
-      assert.deepStrictEqual((yield* inbox!.claimPending(3)).map((e) => e.id), ids.slice(0, 3))
-      assert.deepStrictEqual(yield* inbox!.claimPending(0), [])
+      assert.deepStrictEqual((yield* inbox!.claimPending(3, "w#1-a", 0, 1_000)).map((e) => e.id), ids.slice(0, 3))
+      assert.deepStrictEqual((yield* inbox!.claimPending(3, "w#1-a", 0, 1_000)).map((e) => e.id), ids.slice(0, 3))
+      assert.deepStrictEqual(yield* inbox!.claimPending(0, "w#1-a", 0, 1_000), [])
       yield* inbox!.markProcessed([ids[0]!, ids[2]!], 100)
       yield* inbox!.markProcessed([], 101)
       yield* inbox!.quarantine(ids[1]!, "not json", 102)
@@ -73,7 +73,7 @@ describe("the webhook inbox on PostgreSQL", () => {
       // Final until a replay: neither a processed one quarantined nor a quarantined one processed.
       yield* inbox!.quarantine(ids[0]!, "late", 105)
       yield* inbox!.markProcessed([ids[1]!], 106)
-      assert.deepStrictEqual((yield* inbox!.claimPending(10)).map((e) => e.id), [ids[5]])
+      assert.deepStrictEqual((yield* inbox!.claimPending(10, "w#1-a", 0, 1_000)).map((e) => e.id), [ids[5]])
       assert.strictEqual(yield* inbox!.pendingCount(), 1)
       const processed = yield* inbox!.get(ids[0]!)
       assert.deepStrictEqual([processed!.state, processed!.processedAt, processed!.reason], ["processed", 100, null])
@@ -88,6 +88,6 @@ describe("the webhook inbox on PostgreSQL", () => {
       assert.isFalse(yield* inbox!.replay(ids[5]!))
       const replayed = yield* inbox!.get(ids[3]!)
       assert.deepStrictEqual([replayed!.state, replayed!.reason, replayed!.processedAt], ["pending", null, null])
-      assert.deepStrictEqual((yield* inbox!.claimPending(10)).map((e) => e.id), [ids[3], ids[5]])
+      assert.deepStrictEqual((yield* inbox!.claimPending(10, "w#1-a", 0, 1_000)).map((e) => e.id), [ids[3], ids[5]])
     })))
 })

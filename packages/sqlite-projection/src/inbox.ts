@@ -49,7 +49,20 @@ export const makeInbox = (db: Database): SqliteInbox => {
     "INSERT INTO inbox (source, received_at, headers, body, body_sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, body_sha256) DO NOTHING"
   )
   const existing = db.prepare<[string, string], { id: number }>("SELECT id FROM inbox WHERE source = ? AND body_sha256 = ?")
-  const pending = db.prepare<[number], InboxRow>("SELECT * FROM inbox WHERE state = 'pending' ORDER BY id LIMIT ?")
+  // One statement: two workers claiming at once get disjoint rows (SQLite runs one writer at a time).
+  const claim = db.prepare<[{ claimant: string; now: number; until: number; limit: number }], InboxRow>(
+    `UPDATE inbox SET claimed_by = @claimant, claimed_until = @until
+     WHERE id IN (
+       SELECT id FROM inbox INDEXED BY inbox_by_state
+       WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= @now OR claimed_by = @claimant)
+       ORDER BY id LIMIT @limit
+     )
+     RETURNING id, source, received_at, headers, body, state, reason, processed_at`
+  )
+  const claims = db.prepare<[number], { claimant: string; bodies: number }>(
+    `SELECT claimed_by AS claimant, COUNT(*) AS bodies FROM inbox
+     WHERE state = 'pending' AND claimed_until > ? GROUP BY claimed_by ORDER BY claimed_by`
+  )
   const processed = db.prepare<[number, number]>(
     "UPDATE inbox SET state = 'processed', reason = NULL, processed_at = ? WHERE id = ? AND state = 'pending'"
   )
@@ -60,7 +73,7 @@ export const makeInbox = (db: Database): SqliteInbox => {
     "SELECT * FROM inbox WHERE state = 'quarantined' AND id > ? ORDER BY id LIMIT ?"
   )
   const replay = db.prepare<[number]>(
-    "UPDATE inbox SET state = 'pending', reason = NULL, processed_at = NULL WHERE id = ? AND state = 'quarantined'"
+    "UPDATE inbox SET state = 'pending', reason = NULL, processed_at = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND state = 'quarantined'"
   )
   const byId = db.prepare<[number], InboxRow>("SELECT * FROM inbox WHERE id = ?")
   const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'")
@@ -98,7 +111,13 @@ export const makeInbox = (db: Database): SqliteInbox => {
   return {
     appendGrouped,
     accept: (body, headers, source, receivedAt) => Effect.promise(() => appendGrouped(body, headers, source, receivedAt)),
-    claimPending: (limit) => Effect.sync(() => pending.all(Math.max(0, Math.floor(limit))).map(toEntry)),
+    claimPending: (limit, claimant, now, ttlMs) =>
+      Effect.sync(() => {
+        const n = Math.max(0, Math.floor(limit))
+        if (n === 0) return []
+        return retryBusy(() => claim.all({ claimant, now, until: now + ttlMs, limit: n })).sort((a, b) => a.id - b.id).map(toEntry)
+      }),
+    claims: (now) => Effect.sync(() => claims.all(now)),
     markProcessed: (ids, at) =>
       Effect.sync(() => {
         if (ids.length > 0) immediate(db, () => ids.forEach((id) => processed.run(at, id)))

@@ -230,6 +230,30 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   // so an append serialises the state once for both.
   "0012_message_rows_keep_the_stream_state": statements(
     `UPDATE messages SET state = json_object('_tag', 'Requested', 'message', json(state))`
+  ),
+  // Many workers (docs/worker.md#many-workers): a lease knows since when its holder has it, each worker
+  // instance keeps a heartbeat record, and a channel's dispatch starts are kept where a worker taking
+  // the channel over can read them (a read model: one row per attempt, filled here from the log).
+  "0013_many_workers": statements(
+    `ALTER TABLE leases ADD COLUMN acquired_at INTEGER NOT NULL DEFAULT 0`,
+    `CREATE INDEX leases_by_holder ON leases (holder)`,
+    `CREATE TABLE workers (
+      instance TEXT PRIMARY KEY,
+      started_at INTEGER NOT NULL,
+      heartbeat_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE dispatch_starts (
+      channel TEXT NOT NULL,
+      started_at INTEGER NOT NULL,
+      message_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      PRIMARY KEY (channel, started_at, message_id, attempt)
+    ) WITHOUT ROWID`,
+    `INSERT OR IGNORE INTO dispatch_starts (channel, started_at, message_id, attempt)
+     SELECT m.channel, json_extract(e.data, '$.at'), m.id, json_extract(e.data, '$.attempt')
+     FROM events e JOIN messages m ON m.id = json_extract(e.data, '$.messageId')
+     WHERE e.type = 'DispatchStarted'`
   )
 }
 
@@ -249,6 +273,11 @@ export const inboxMigrations: Readonly<Record<string, Migration>> = {
       UNIQUE (source, body_sha256)
     )`,
     `CREATE INDEX inbox_by_state ON inbox (state, id)`
+  ),
+  // Several workers take pending bodies apart: each claims some until a time (docs/worker.md#many-workers).
+  "0002_inbox_claims": statements(
+    `ALTER TABLE inbox ADD COLUMN claimed_by TEXT`,
+    `ALTER TABLE inbox ADD COLUMN claimed_until INTEGER`
   )
 }
 
@@ -261,7 +290,8 @@ export const READ_MODEL_TABLES = [
   "templates",
   "messages",
   "clicks",
-  "click_attributions"
+  "click_attributions",
+  "dispatch_starts"
 ] as const
 
 /**

@@ -258,17 +258,22 @@ export const makeReadModels = (db: Database): ReadModels => {
           nextCursor: page.nextCursor
         }
       }),
-    dispatchable: (now, limit, after = null) =>
+    dispatchable: (now, limit, after = null, channels) =>
       Effect.sync(() =>
         // A ready message has no phase time, so the folded state is not read (this runs on every sweep).
-        (prepared(
+        (channels !== undefined && channels.length === 0 ? [] : prepared(
           db,
           `SELECT id, channel, accepted_at, attempt, expiry_deadline FROM messages INDEXED BY messages_ready_by_age
            WHERE phase = 'Ready' AND (not_before IS NULL OR not_before <= @now) AND (accepted_at, id) > (@afterAt, @afterId)
+           ${channels === undefined ? "" : "AND channel IN (SELECT value FROM json_each(@channels))"}
            ORDER BY accepted_at, id LIMIT @limit`
-        ).all({ now, afterAt: after?.acceptedAt ?? -1, afterId: after?.id ?? "", limit: Math.max(0, Math.floor(limit)) }) as Array<
-          ReadyRow
-        >).map((r): MessageWork => ({
+        ).all({
+          now,
+          afterAt: after?.acceptedAt ?? -1,
+          afterId: after?.id ?? "",
+          limit: Math.max(0, Math.floor(limit)),
+          ...(channels === undefined ? {} : { channels: JSON.stringify(channels) })
+        }) as Array<ReadyRow>).map((r): MessageWork => ({
           id: r.id,
           channel: r.channel,
           acceptedAt: r.accepted_at,
@@ -276,6 +281,18 @@ export const makeReadModels = (db: Database): ReadModels => {
           phaseSince: null,
           expiryDeadline: r.expiry_deadline
         }))
+      ),
+    channels: () =>
+      Effect.sync(() =>
+        (prepared(db, "SELECT phone_number_id FROM channels ORDER BY phone_number_id").all() as Array<{ phone_number_id: string }>).map((r) =>
+          r.phone_number_id
+        )
+      ),
+    recentStarts: (channel, since) =>
+      Effect.sync(() =>
+        (prepared(db, "SELECT started_at FROM dispatch_starts WHERE channel = ? AND started_at >= ? ORDER BY started_at").all(channel, since) as Array<
+          { started_at: number }
+        >).map((r) => r.started_at)
       ),
     inDispatchPhase: (phase, options = {}) =>
       Effect.sync(() => {

@@ -79,6 +79,21 @@ const writeMessage = (db: Database, before: Indexed | null, version: number, m: 
   )
 }
 
+/**
+ * A channel's dispatch starts, one row per attempt (table `dispatch_starts`): what a worker taking the
+ * channel over counts in its rate window (docs/worker.md#many-workers). The key makes a row written
+ * twice one row.
+ */
+const recordStart = (db: Database, channel: string, event: Message.MessageEvent): void => {
+  if (event._tag !== "DispatchStarted") return
+  prepared(db, "INSERT OR IGNORE INTO dispatch_starts (channel, started_at, message_id, attempt) VALUES (?, ?, ?, ?)").run(
+    channel,
+    event.at,
+    event.messageId,
+    event.attempt
+  )
+}
+
 interface IndexedRow {
   readonly version: number
   readonly wamid: string | null
@@ -103,6 +118,9 @@ const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Mes
     m.request.messageId
   ) as IndexedRow | undefined
   if (row !== undefined && row.version >= last.version) return
+  for (const stored of events) {
+    if ((row === undefined || stored.version > row.version) && isMessageEvent(stored.event)) recordStart(db, m.request.channel, stored.event)
+  }
   const before = row === undefined
     ? null
     : { wamid: row.wamid, phase: row.phase, notBefore: row.not_before, expiryDeadline: row.expiry_deadline }
@@ -110,7 +128,7 @@ const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Mes
 }
 
 /**
- * One row per message: the folded state (the `MessageState`, the same JSON as the stream's snapshot), the visible view (`Message.viewOf`, so the read model cannot
+ * One row per message (and one per dispatch attempt in `dispatch_starts`): the folded state (the `MessageState`, the same JSON as the stream's snapshot), the visible view (`Message.viewOf`, so the read model cannot
  * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
  * aggregated from these rows (see `campaignStats`).
  *
@@ -121,7 +139,7 @@ const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Mes
  */
 export const messagesProjection: Projection = {
   name: "messages",
-  tables: ["messages"],
+  tables: ["messages", "dispatch_starts"],
   apply: (db, events, after) => {
     if (after !== undefined && categoryOf(after.streamId) === "Message") {
       // An inline append writes one stream: every event here is that message's.
@@ -150,6 +168,7 @@ export const messagesProjection: Projection = {
       }
       if (stored.version <= entry.version) continue
       entry.state = Message.evolve(entry.state, event)
+      if (entry.state._tag === "Requested") recordStart(db, entry.state.message.request.channel, event)
       entry.version = stored.version
       entry.at = event.at
       entry.changed = true
