@@ -19,6 +19,7 @@ import {
   type SendMessageInput,
   settleDispatch,
   streamId,
+  withholdDispatch,
   TemplateStream,
   WabaStream,
   type Wamid
@@ -108,6 +109,29 @@ describe("beginDispatch: started before anything is sent", () => {
       assert.strictEqual((yield* messageState()).phase._tag, "InFlight")
       const again = yield* Effect.either(beginDispatch({ messageId: "m1" as MessageId, attempt: 1, now: 21 }))
       assert.isTrue(Either.isLeft(again) && again.left._tag === "DispatchNotAllowed")
+    }).pipe(Effect.provide(InMemoryEventStore)))
+})
+
+describe("withholdDispatch: a started request kept back was not sent", () => {
+  it.effect("the message is ready again at once for its next attempt, the reason recorded; once it moved on, the withholding is superseded", () =>
+    Effect.gen(function*() {
+      yield* setup({ onboarded: true })
+      yield* send()
+      const withheld = yield* withholdDispatch(yield* begin(1, 20), "channel_not_held", 25)
+      assert.deepStrictEqual(withheld, { _tag: "RetryLater", reason: "withheld_channel_not_held", notBefore: 25, scope: "message", pauseMs: 0 })
+      const m = yield* messageState()
+      assert.deepStrictEqual([m.phase._tag, m.phase.attempt], ["Ready", 2])
+      const second = yield* begin(2, 25)
+      yield* handleCommand(MessageStream, streamId.message("m1"), {
+        _tag: "RecordDispatchOutcomeUnknown",
+        messageId: "m1" as MessageId,
+        attempt: 2,
+        reason: "request_interrupted",
+        at: 30
+      })
+      const late = yield* withholdDispatch(second, "departure_deadline", 31)
+      assert.strictEqual(late._tag, "Superseded")
+      assert.strictEqual((yield* messageState()).phase._tag, "OutcomeUnknown")
     }).pipe(Effect.provide(InMemoryEventStore)))
 })
 

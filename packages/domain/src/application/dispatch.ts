@@ -225,3 +225,25 @@ export const settleDispatch = (
     // the answer is dropped, and the message stays where the at-most-once guard put it.
     Effect.catchAll((e) => Effect.succeed(superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)))
   )
+
+/**
+ * A started attempt whose request the dispatcher kept back (docs/worker.md#many-workers: its channel
+ * stopped being this worker's, or the request could not leave within the departure deadline of its
+ * start): nothing reached the provider, so it is recorded as not sent, and the message is ready again
+ * at once — for whichever worker holds its channel. Superseded, like any answer, when the message has
+ * moved on meanwhile.
+ */
+export const withholdDispatch = (ticket: DispatchTicket, reason: string, now: number): Effect.Effect<Settlement, never, EventStore> =>
+  handleCommand(MessageStream, streamId.message(ticket.messageId), {
+    _tag: "RecordDispatchFailed",
+    messageId: ticket.messageId,
+    attempt: ticket.attempt,
+    at: now,
+    httpStatus: null,
+    error: null,
+    reason: `withheld_${reason}`,
+    outcome: { _tag: "RetryLater", notBefore: now }
+  }).pipe(
+    Effect.as(settled({ _tag: "RetryLater", reason: `withheld_${reason}`, notBefore: now, scope: "message", pauseMs: 0 })),
+    Effect.catchAll((e) => Effect.succeed(superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)))
+  )
