@@ -8,7 +8,8 @@ import {
   Scheduler,
   settleDispatch,
   type StatusMatching,
-  type UnitOfWork
+  type UnitOfWork,
+  withholdDispatch
 } from "@mm-gateway/domain"
 import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
@@ -23,12 +24,27 @@ export interface DispatcherSettings {
   readonly rateWindowMarginMs: number
 }
 
-/** The dispatcher of one lease session. */
+/** The dispatcher of one worker session: it sends the channels whose leases the worker holds (docs/worker.md#many-workers). */
 export interface Dispatcher {
-  /** The feeder: sweeps ready messages into the channels' queues until the dispatcher drains. */
+  /** The feeder: sweeps the held channels' ready messages into their queues until the dispatcher drains. */
   readonly run: Effect.Effect<void>
   /** Whether the dispatcher has this message in hand (queued or in flight): the stale-attempt timer must leave it alone. */
   readonly holds: (messageId: string) => boolean
+  /**
+   * The worker took the channel's lease at `now`, usable until `until`; `startedAt` are the channel's
+   * starts the store recorded since `startsSince(now)` (rule 9 of the scheduler).
+   */
+  readonly take: (channel: string, until: number, startedAt: ReadonlyArray<number>, now: number) => Effect.Effect<void>
+  /** From when the store's starts count for a channel taken at `now`. */
+  readonly startsSince: (now: number) => number
+  /** The leases of these channels were renewed: usable until `until`. */
+  readonly keep: (channels: ReadonlyArray<string>, until: number) => void
+  /** Dispatch nothing more on the channel (its lease was lost, or is being given up). */
+  readonly letGo: (channel: string) => void
+  /** The channels taken and not let go. */
+  readonly taken: () => ReadonlyArray<string>
+  /** How many of the channel's messages are still in hand: a channel given up is released once none is. */
+  readonly inHandOn: (channel: string) => number
   /** Stops taking work and waits up to `graceMs` for the requests in flight to be answered and recorded. */
   readonly drain: (graceMs: number) => Effect.Effect<void>
 }
@@ -52,12 +68,12 @@ const FETCH_LIMIT = 500
  *
  * The start is committed before the request leaves, and the answer is recorded uninterruptibly once
  * it has arrived; a request cut off in flight (stop, crash) leaves the attempt `InFlight`, which the
- * next lease holder turns into an unknown outcome instead of sending again.
+ * channel's next holder turns into an unknown outcome instead of sending again. A request the
+ * scheduler withholds (its channel let go, or past the departure deadline) is recorded as not sent.
  */
 export const makeDispatcher = (
   settings: DispatcherSettings,
-  stats: WorkerStats,
-  leaseValid: (now: number) => boolean
+  stats: WorkerStats
 ): Effect.Effect<Dispatcher, never, Scope.Scope | DispatcherRequirements> =>
   Effect.gen(function*() {
     const dispatchQueue = yield* DispatchQueue
@@ -76,7 +92,11 @@ export const makeDispatcher = (
     const room = yield* Effect.makeLatch(false)
     let stopping = false
 
-    let schedule = Scheduler.initialState({ rateWindowMs: 1_000 + settings.rateWindowMarginMs, maxLeadMs: Scheduler.MAX_LEAD_MS })
+    let schedule = Scheduler.initialState({
+      rateWindowMs: 1_000 + settings.rateWindowMarginMs,
+      maxLeadMs: Scheduler.MAX_LEAD_MS,
+      departureDeadlineMs: Scheduler.DEPARTURE_DEADLINE_MS
+    })
     /** Tells the scheduler something and keeps the state its events lead to; returns the events. */
     const tell = (command: Scheduler.SchedulerCommand): ReadonlyArray<Scheduler.SchedulerEvent> => {
       const { events, state } = Scheduler.step(schedule, command)
@@ -118,28 +138,37 @@ export const makeDispatcher = (
             return yield* Effect.logWarning(`message ${work.id}: failed before sending (${begun.right.reason})`)
           }
           const ticket = begun.right.ticket
-          tell({ _tag: "RecordStart", messageId: work.id, permittedAt, now: yield* Clock.currentTimeMillis })
+          tell({ _tag: "RecordStart", messageId: work.id, permittedAt, startedAt: now, now: yield* Clock.currentTimeMillis })
           // Admitted ahead, the request may be early: it leaves into the first free place of the window.
           // Cut off while it waits, it has not been sent: the start stays in flight, to be settled as unknown.
+          let withheld: string | null = null
           for (;;) {
             const at = yield* Clock.currentTimeMillis
             const [decision] = tell({ _tag: "Depart", messageId: work.id, now: at })
+            if (decision?._tag === "DepartureWithheld") withheld = decision.reason
             if (decision?._tag !== "DeparturePostponed") break
             yield* restore(Effect.sleep(decision.until - at))
           }
-          const result = yield* restore(gateway.send(ticket.request))
-          const answeredAt = yield* Clock.currentTimeMillis
-          const random = yield* Random.next
-          const settlement = yield* writer.submit(
-            settleDispatch(ticket, result, answeredAt, random).pipe(
-              Effect.tap((s) =>
-                s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+          const settlement = withheld !== null
+            ? yield* writer.submit(withholdDispatch(ticket, withheld, yield* Clock.currentTimeMillis))
+            : yield* Effect.gen(function*() {
+              const result = yield* restore(gateway.send(ticket.request))
+              const answeredAt = yield* Clock.currentTimeMillis
+              const random = yield* Random.next
+              return yield* writer.submit(
+                settleDispatch(ticket, result, answeredAt, random).pipe(
+                  Effect.tap((s) =>
+                    s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+                  )
+                )
               )
-            )
-          )
+            })
+          const answeredAt = yield* Clock.currentTimeMillis
           stats.dispatch[settlement._tag]++
           tell({ _tag: "RecordAnswer", messageId: work.id, recipient: ticket.recipient, settlement, now: answeredAt })
-          if (settlement._tag === "RetryLater") {
+          if (withheld !== null) {
+            yield* Effect.logInfo(`message ${ticket.messageId}: not sent (${withheld}); ready again for its channel's holder`)
+          } else if (settlement._tag === "RetryLater") {
             yield* Effect.logDebug(`message ${ticket.messageId}: retry after ${settlement.notBefore - answeredAt} ms (${settlement.reason})`)
           } else if (settlement._tag === "OutcomeUnknown") {
             yield* Effect.logWarning(`message ${ticket.messageId}: outcome unknown (${settlement.reason}); it waits for a webhook naming it, never a resend`)
@@ -165,7 +194,7 @@ export const makeDispatcher = (
         }
         yield* Effect.onInterrupt(permits.take(1), () => Effect.sync(() => tell({ _tag: "Release", messageId: work.id })))
         const now = yield* Clock.currentTimeMillis
-        if (stopping || !leaseValid(now)) return yield* release(work.id)
+        if (stopping || !Scheduler.holdsChannel(schedule, work.channel, now)) return yield* release(work.id)
         yield* FiberSet.run(flights)(flight(work, now).pipe(Effect.ensuring(release(work.id))))
       }).pipe(
         logDefects(`message ${work.id}: dispatch step failed`),
@@ -190,11 +219,12 @@ export const makeDispatcher = (
     const feed = Effect.gen(function*() {
       while (!stopping) {
         const now = yield* Clock.currentTimeMillis
-        if (!leaseValid(now)) {
+        const held = Scheduler.heldChannels(schedule, now)
+        if (held.length === 0) {
           yield* Effect.sleep(settings.pollIntervalMs)
           continue
         }
-        const rows: ReadonlyArray<MessageWork> = yield* dispatchQueue.dispatchable(now, FETCH_LIMIT, schedule.feeder.cursor)
+        const rows: ReadonlyArray<MessageWork> = yield* dispatchQueue.dispatchable(now, FETCH_LIMIT, schedule.feeder.cursor, held)
         for (const channel of new Set(rows.map((work) => work.channel))) {
           if (Scheduler.rateDue(schedule, channel, now)) yield* readRate(channel, now)
         }
@@ -217,9 +247,20 @@ export const makeDispatcher = (
     return {
       run: feed,
       holds: (id) => Scheduler.holds(schedule, id),
+      // The rate first: the lane's window keeps as many departures as the channel's limit.
+      take: (channel, until, startedAt, now) =>
+        Effect.zipRight(readRate(channel, now), Effect.sync(() => void tell({ _tag: "TakeChannel", channel, until, startedAt, now }))),
+      startsSince: (now) => Scheduler.startsSince(schedule, now),
+      keep: (channels, until) => void tell({ _tag: "KeepChannels", channels, until }),
+      letGo: (channel) => void tell({ _tag: "LetGoChannel", channel }),
+      taken: () => Scheduler.takenChannels(schedule),
+      inHandOn: (channel) => Scheduler.inHandOn(schedule, channel),
       drain: (graceMs) =>
         Effect.gen(function*() {
           stopping = true
+          // No request leaves any more: one still waiting for its place is withheld (recorded as not
+          // sent), so nothing can leave once the leases are released.
+          for (const channel of Scheduler.takenChannels(schedule)) tell({ _tag: "LetGoChannel", channel })
           const deadline = (yield* Clock.currentTimeMillis) + graceMs
           const waiting = yield* inFlight
           if (waiting > 0) yield* Effect.logInfo(`stopping: waiting up to ${graceMs} ms for ${waiting} request(s) in flight`)

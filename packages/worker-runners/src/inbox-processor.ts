@@ -53,14 +53,23 @@ export const MAX_COMMANDS_PER_TRANSACTION = 1_000
 /** A body whose processing keeps failing (a defect, not a decoding problem) is quarantined after this many tries. */
 export const MAX_PROCESSING_FAILURES = 3
 
+export interface InboxSettings {
+  readonly batchSize: number
+  readonly pollIntervalMs: number
+  /** Who claims the bodies (this worker's instance identity), and for how long a claim keeps them from the other workers. */
+  readonly claimant: string
+  readonly claimTtlMs: number
+}
+
 /**
- * The inbox processor: pending bodies, oldest first, decoded (`decodeWebhook`) and applied in one
+ * The inbox processor: pending bodies, oldest first, claimed for this worker (several workers take
+ * the inbox apart, docs/worker.md#many-workers), decoded (`decodeWebhook`) and applied in one
  * transaction per batch; then marked processed, or quarantined with the reason when something in
  * them could not be decoded or was refused (their good parts are applied: every command is
  * idempotent, so a replay after an upgrade is harmless). A crash between the commit and the marking
- * only makes the next start apply the same bodies again, to no effect.
+ * only makes another worker apply the same bodies again once the claim lapses, to no effect.
  */
-export const makeInboxProcessor = (settings: { readonly batchSize: number; readonly pollIntervalMs: number }, stats: WorkerStats) =>
+export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) =>
   Effect.gen(function*() {
     const inbox = yield* WebhookInbox
     const { transact } = yield* UnitOfWork
@@ -143,7 +152,7 @@ export const makeInboxProcessor = (settings: { readonly batchSize: number; reado
 
     /** Processes what is pending now; the number of bodies taken. */
     const tick = Effect.gen(function*() {
-      const entries = yield* inbox.claimPending(settings.batchSize)
+      const entries = yield* inbox.claimPending(settings.batchSize, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
       if (entries.length > 0) yield* processBatch(entries)
       return entries.length
     })

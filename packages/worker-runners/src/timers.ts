@@ -36,22 +36,24 @@ const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageW
   })
 
 /**
- * The worker's timers (docs/worker.md#timers). Each `run*` is one pass; the session runs them every
- * `timerIntervalMs`. Times come from the clock here and travel into the domain in the commands.
+ * The worker's timers (docs/worker.md#timers). Each is one pass; the session runs `tick` every
+ * `timerIntervalMs` while it holds the timers lease. Times come from the clock here and travel into
+ * the domain in the commands.
  */
 export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (messageId: string) => boolean) => {
   /**
    * Attempts started and never answered — the request was cut off by a crash or a stop — are recorded
-   * as unknown outcomes: the provider may have the message, so it is never sent again blindly. With
-   * `everything`, every one not held by this worker (at the start of a lease, nothing else can be
-   * sending); otherwise only those older than the request timeout allows.
+   * as unknown outcomes: the provider may have the message, so it is never sent again blindly. Given
+   * channels this worker has just taken, every one of theirs not held by this worker (nothing else can
+   * be sending on them now); otherwise, any channel's older than the request timeout allows.
    */
-  const recordInterruptedAttempts = (everything: boolean) =>
+  const recordInterruptedAttempts = (taken: ReadonlySet<string> | "stale") =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       yield* forEachInPhase("InFlight", (work) => {
         if (holds(work.id)) return Effect.void
-        if (!everything && (work.phaseSince === null || now - work.phaseSince < settings.staleInFlightAfterMs)) return Effect.void
+        if (taken !== "stale" && !taken.has(work.channel)) return Effect.void
+        if (taken === "stale" && (work.phaseSince === null || now - work.phaseSince < settings.staleInFlightAfterMs)) return Effect.void
         return handleCommand(MessageStream, streamId.message(work.id), {
           _tag: "RecordDispatchOutcomeUnknown",
           messageId: work.id as MessageId,
@@ -125,7 +127,7 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
   /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */
   const catchUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
-  const tick = Effect.all([recordInterruptedAttempts(false), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
+  const tick = Effect.all([recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
 
   return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, catchUp, tick }
 }

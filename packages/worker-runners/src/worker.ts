@@ -1,9 +1,10 @@
 import type { EventStore, ProviderGateway, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
-import { type DispatchQueue, Leases, type MessageQueries, type ProjectionRunner, type WebhookInbox } from "@mm-gateway/ports"
-import { Cause, Effect, Exit, Layer } from "effect"
+import type { DispatchQueue, Leases, MessageQueries, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
+import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
-import { keepLease, LEASE_NAME, newInstanceId, waitForLease } from "./lease.js"
+import { newInstanceId } from "./lease.js"
+import { makeShare } from "./share.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
 import { makeTimers } from "./timers.js"
 
@@ -22,8 +23,9 @@ export type WorkerRequirements =
 /** How the worker runs; the app reads them from its configuration (apps/worker/README.md#configuration). */
 export interface WorkerSettings {
   /**
-   * A readable name for this worker in logs and lease records. The lease itself is held under an
-   * instance identity made from it at each start (`newInstanceId`), so two processes never share it.
+   * A readable name for this worker in logs and lease records. Leases and the heartbeat are held
+   * under an instance identity made from it at each start (`newInstanceId`), so two processes never
+   * share one.
    */
   readonly workerId: string
   /** Provider requests in flight at once, across all channels. */
@@ -32,7 +34,10 @@ export interface WorkerSettings {
   readonly requestTimeoutMs: number
   /** How long an attempt with an unknown outcome waits for a webhook naming it before it becomes `dispatch_unknown`. */
   readonly dispatchUnknownAfterMs: number
-  /** The lease lapses this long after its last renewal (renewed every third of it). */
+  /**
+   * Leases, inbox claims and the heartbeat lapse this long after their last renewal (renewed every
+   * third of it): a dead worker's channels pass to the others within it.
+   */
   readonly leaseTtlMs: number
   /** How long a stop waits for requests in flight before it leaves them to the next start. */
   readonly shutdownGraceMs: number
@@ -72,27 +77,20 @@ export interface ShutdownControl {
 }
 
 /**
- * One lease session, under this process's `instance` identity (`newInstanceId`): take the lease,
- * record attempts an earlier holder left in flight as unknown, then run the dispatcher, the inbox
- * processor and the timers until the lease is lost or the worker stops. Closing the session drains the dispatcher (no new starts; requests in flight get up to the
- * grace period), then stops the loops, then releases the lease.
+ * One session, under this process's `instance` identity (`newInstanceId`): the heartbeat and the
+ * share's rounds (every third of the lease time: the channels and the timers taken, kept and given up
+ * among the live workers, docs/worker.md#many-workers), and beside them the dispatcher (on the
+ * channels held), the inbox processor (claiming bodies with the others) and the timers (while their
+ * lease is held), until the worker stops or something fails. Closing the session drains the
+ * dispatcher (no new starts; requests in flight get up to the grace period), then stops the loops,
+ * then releases every lease and retires the heartbeat.
  */
 const session = (settings: WorkerSettings, instance: string, stats: WorkerStats, control: ShutdownControl) =>
   Effect.scoped(
     Effect.gen(function*() {
-      const lease = yield* Leases
-      const acquiredAt = yield* waitForLease(instance, settings.leaseTtlMs)
-      yield* Effect.addFinalizer(() => Effect.zipRight(lease.release(LEASE_NAME, instance), Effect.logInfo(`lease released by ${instance}`)))
-      yield* Effect.logInfo(`lease acquired by ${instance}`)
-      let validUntil = acquiredAt + settings.leaseTtlMs
-      // Stop starting requests a little before the lease could lapse, should renewals fall behind.
-      const margin = Math.floor(settings.leaseTtlMs / 6)
-      const leaseValid = (now: number) => now < validUntil - margin
-
       const dispatcher = yield* makeDispatcher(
         { concurrency: settings.concurrency, pollIntervalMs: settings.pollIntervalMs, rateWindowMarginMs: settings.rateWindowMarginMs },
-        stats,
-        leaseValid
+        stats
       )
       const timers = makeTimers(
         {
@@ -102,28 +100,32 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         stats,
         dispatcher.holds
       )
-      const inbox = yield* makeInboxProcessor({ batchSize: settings.inboxBatchSize, pollIntervalMs: settings.pollIntervalMs }, stats)
-      // Nothing else can be sending now: whatever is still in flight was cut off under the previous holder.
-      yield* timers.recordInterruptedAttempts(true)
+      const inbox = yield* makeInboxProcessor(
+        { batchSize: settings.inboxBatchSize, pollIntervalMs: settings.pollIntervalMs, claimant: instance, claimTtlMs: settings.leaseTtlMs },
+        stats
+      )
+      const share = yield* makeShare({ instance, leaseTtlMs: settings.leaseTtlMs, pollIntervalMs: settings.pollIntervalMs }, dispatcher, timers)
+      yield* Effect.addFinalizer(() => Effect.zipRight(share.leave, Effect.logInfo(`leases released by ${instance}`)))
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
+      yield* share.round
 
-      const every = (ms: number, effect: Effect.Effect<void, never, WorkerRequirements>) =>
-        Effect.forever(Effect.zipRight(effect, Effect.sleep(ms)))
+      const every = <R>(ms: number, effect: Effect.Effect<void, never, R>) => Effect.forever(Effect.zipRight(effect, Effect.sleep(ms)))
       yield* Effect.all(
         [
           dispatcher.run,
           inbox.loop,
-          every(settings.timerIntervalMs, timers.tick),
-          keepLease(instance, settings.leaseTtlMs, (until) => {
-            validUntil = until
-          })
+          every(
+            settings.timerIntervalMs,
+            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))
+          ),
+          Effect.forever(Effect.zipRight(Effect.sleep(Math.max(10, Math.floor(settings.leaseTtlMs / 3))), share.round))
         ],
         { concurrency: "unbounded", discard: true }
       )
     })
   )
 
-/** The worker: lease sessions one after another under `instance`, until interrupted. */
+/** The worker: sessions one after another under `instance`, until interrupted. */
 const workerProgram = (settings: WorkerSettings, instance: string, control: ShutdownControl) =>
   Effect.gen(function*() {
     const stats = makeStats()
@@ -143,19 +145,14 @@ const workerProgram = (settings: WorkerSettings, instance: string, control: Shut
       const exit = yield* Effect.exit(session(settings, instance, stats, control))
       if (Exit.isSuccess(exit)) continue
       if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-      const lost = Cause.failureOption(exit.cause)
-      if (lost._tag === "Some") {
-        yield* Effect.logWarning(`lease lost by ${instance}; waiting to take it again`)
-      } else {
-        yield* Effect.logError("worker session failed; starting a new one", exit.cause)
-        yield* Effect.sleep(1_000)
-      }
+      yield* Effect.logError("worker session failed; starting a new one", exit.cause)
+      yield* Effect.sleep(1_000)
     }
   }).pipe(Effect.annotateLogs("instance", instance))
 
 /**
  * The worker as a layer (`Layer.launch` it, with its ports provided): it runs while the layer is in
- * use and stops with it. It holds the lease under `instance` (default: a new `newInstanceId`), and a
+ * use and stops with it. It holds its leases under `instance` (default: a new `newInstanceId`), and a
  * stop gives requests in flight `control.graceMs` (default: `shutdownGraceMs`).
  */
 export const layerWorker = (

@@ -236,12 +236,26 @@ export const quiet = async (stack: TestStack) => {
   return /^mmgw_webhook_inbox_pending 0$/m.test(metrics)
 }
 
-/** Who holds the worker lease now (read straight from the database file). */
-export const leaseHolder = (database: string): string | null => {
+/** Every lease held now, by name → holder (read straight from the database file). */
+export const leaseHolders = (database: string): Record<string, string> => {
   const db = new BetterSqlite3(database, { readonly: true })
   try {
-    const row = db.prepare("SELECT holder FROM leases WHERE name = 'worker' AND expires_at > ?").get(Date.now()) as { holder: string } | undefined
-    return row?.holder ?? null
+    const rows = db.prepare("SELECT name, holder FROM leases WHERE expires_at > ? ORDER BY name").all(Date.now()) as Array<{ name: string; holder: string }>
+    return Object.fromEntries(rows.map((r) => [r.name, r.holder]))
+  } finally {
+    db.close()
+  }
+}
+
+/** Who holds each channel's dispatch lease now: phone number id → instance. */
+export const channelHolders = (database: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(leaseHolders(database)).flatMap(([name, holder]) => (name.startsWith("channel:") ? [[name.slice(8), holder]] : [])))
+
+/** The worker instances whose heartbeat has not lapsed (read straight from the database file). */
+export const liveWorkers = (database: string): Array<string> => {
+  const db = new BetterSqlite3(database, { readonly: true })
+  try {
+    return (db.prepare("SELECT instance FROM workers WHERE expires_at > ? ORDER BY instance").all(Date.now()) as Array<{ instance: string }>).map((r) => r.instance)
   } finally {
     db.close()
   }
