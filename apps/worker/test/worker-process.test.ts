@@ -1,13 +1,14 @@
-import { type Sandbox, startSandbox } from "@mm-gateway/sandbox"
 import {
-  APP_SECRET,
+  channelHolders,
   eventually,
-  leaseHolder,
+  leaseHolders,
+  liveWorkers,
   message,
+  events,
+  ok,
   registerChannel,
   removeBundles,
   SECRET_KEY,
-  send,
   startTestStack,
   type TestStack
 } from "@mm-gateway/worker-test-stack"
@@ -15,69 +16,101 @@ import { afterAll, afterEach, assert, describe, it } from "vitest"
 import { startWorkerProcess, type WorkerProcess } from "./support.js"
 
 /**
- * The worker as a process (`src/main.ts`): configured by its `MMGW_*` variables, holding the lease
- * under an identity of its own drawn at each start, stopped by signals. What the runners do in one
- * process is tested in packages/worker-runners.
+ * The worker as a process (`src/main.ts`): configured by its `MMGW_*` variables, holding its leases
+ * under an identity of its own drawn at each start, stopped by signals, killed. Several of them share
+ * the channels out on one SQLite file (docs/worker.md#many-workers). What the runners do in one
+ * process — the rate window across a takeover measured at the provider port included — is tested in
+ * packages/worker-runners.
  */
 
 let stack: TestStack | null = null
 const processes: Array<WorkerProcess> = []
-const sandboxes: Array<Sandbox> = []
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")))
-  await Promise.all(sandboxes.splice(0).map((s) => s.close()))
   await stack?.close()
   stack = null
 })
 afterAll(removeBundles)
 
-describe("a worker id is a name: each process holds the lease under its own instance identity", () => {
-  it("two worker processes with the same MMGW_WORKER_ID: only the first dispatches, the standby logs who holds the lease, and it takes over once the first one's lease lapses after a crash", async () => {
+const CHANNELS = ["106540352242951", "106540352242952", "106540352242953", "106540352242954"]
+const PER_CHANNEL = 20
+
+const heldBy = (database: string, instance: string) =>
+  Object.entries(channelHolders(database)).filter(([, holder]) => holder === instance).map(([channel]) => channel)
+
+describe("worker processes share the channels out", () => {
+  it("three processes (two with the same MMGW_WORKER_ID) split four channels; one SIGKILLed mid-backlog loses its channels to the others once its leases lapse; no message is accepted twice and every one settles; SIGTERM stops the others with exit 0 and their leases released", async () => {
     const s = (stack = await startTestStack())
-    await registerChannel(s.api)
-    // Each process sends to a sandbox of its own, so that each one's requests are counted apart.
-    const standbySandbox = await startSandbox({
-      port: 0,
-      webhookUrl: `${s.api.url}/webhooks/meta`,
-      appSecret: APP_SECRET,
-      seed: 43,
-      webhookLatencyMs: { min: 5, max: 40 },
-      webhookBatchIntervalMs: 20,
-      webhookRetryBaseMs: 50,
-      rateLimitPerSecond: 0
-    })
-    sandboxes.push(standbySandbox)
-    const env = (sandboxUrl: string) => ({
+    for (const phone of CHANNELS) await registerChannel(s.api, { phone, throughputMps: 10 })
+    const env = (workerId: string) => ({
       MMGW_DATABASE: s.database,
       MMGW_SECRET_KEY: SECRET_KEY,
-      MMGW_SANDBOX_URL: sandboxUrl,
-      MMGW_WORKER_ID: "twin",
-      MMGW_WORKER_LEASE_TTL: "2s"
+      MMGW_SANDBOX_URL: s.sandbox.url,
+      MMGW_WORKER_ID: workerId,
+      MMGW_WORKER_LEASE_TTL: "2s",
+      MMGW_DISPATCH_UNKNOWN_AFTER: "2s"
     })
-    const first = await startWorkerProcess(env(s.sandbox.url))
-    processes.push(first)
-    await eventually("the first process holds the lease", () => leaseHolder(s.database) === first.instance, 60_000)
-    const second = await startWorkerProcess(env(standbySandbox.url))
-    processes.push(second)
-    assert.notStrictEqual(first.instance, second.instance)
-    await eventually("the second says it waits as a standby, and for whom", () =>
-      second.lines.some((line) => line.includes(`waiting for the lease as a standby: ${first.instance} holds it`)))
+    const workers = [await startWorkerProcess(env("twin")), await startWorkerProcess(env("twin")), await startWorkerProcess(env("other"))]
+    processes.push(...workers)
+    const instances = workers.map((w) => w.instance)
+    assert.strictEqual(new Set(instances).size, 3)
+    await eventually("the four channels held, at least one by each process", () => {
+      const holders = Object.values(channelHolders(s.database))
+      return holders.length === 4 && instances.every((w) => holders.includes(w))
+    }, 60_000)
+    assert.deepStrictEqual(liveWorkers(s.database), [...instances].sort())
+    await eventually("a twin says another process runs under its worker id", () =>
+      workers.slice(0, 2).some((w) => w.lines.some((line) => line.includes("another live worker runs under this worker id"))))
 
-    const ids = [await send(s.api, "4915112342021"), await send(s.api, "4915112342022"), await send(s.api, "4915112342023")]
-    for (const id of ids) await eventually(`${id} read`, async () => (await message(s.api, id)).status === "read")
-    assert.deepStrictEqual([s.sandbox.stats().requests.total, standbySandbox.stats().requests.total], [3, 0])
-    assert.strictEqual(leaseHolder(s.database), first.instance)
-    assert.isFalse(second.lines.some((line) => line.includes(`lease acquired by ${second.instance}`)))
+    const ids: Array<string> = []
+    const onChannel = new Map<string, Array<string>>()
+    for (const [c, phone] of CHANNELS.entries()) {
+      const messages = Array.from({ length: PER_CHANNEL }, (_, i) => ({
+        messaging_product: "whatsapp",
+        to: `491511${c}${String(i).padStart(4, "0")}7`,
+        type: "template",
+        template: { name: "spring_sale", language: { code: "en" } }
+      }))
+      const batch = ok(await s.api.request("POST", `/v1/channels/${phone}/message-batches`, { messages }), "batch")
+      const sent = (batch.results as Array<{ id: string }>).map((r) => r.id)
+      onChannel.set(phone, sent)
+      ids.push(...sent)
+    }
 
-    // A crash: the lease is not released and lapses, and the standby, same worker id and all, takes it.
-    assert.isNull(await first.stop("SIGKILL"))
-    await eventually("the standby holds the lease", () => leaseHolder(s.database) === second.instance, 60_000)
-    const later = await send(s.api, "4915112342024")
-    await eventually("the later message read", async () => (await message(s.api, later)).status === "read")
-    assert.deepStrictEqual([s.sandbox.stats().requests.total, standbySandbox.stats().requests.total], [3, 1])
-    assert.isTrue(second.lines.some((line) => line.includes(`lease acquired by ${second.instance}`)))
-    assert.strictEqual(await second.stop("SIGTERM"), 0)
-    assert.isTrue(second.lines.some((line) => line.includes(`lease released by ${second.instance}`)))
+    // A crash mid-backlog: the process holding the most channels is killed; its leases are not released.
+    await eventually("the backlog under way", () => s.sandbox.stats().accepted.total >= 20, 60_000)
+    const victim = workers.reduce((most, w) => (heldBy(s.database, w.instance).length > heldBy(s.database, most.instance).length ? w : most))
+    const orphaned = heldBy(s.database, victim.instance)
+    assert.isAbove(orphaned.length, 0)
+    assert.isNull(await victim.stop("SIGKILL"))
+    const killedAt = Date.now()
+    const survivors = workers.filter((w) => w !== victim)
+    await eventually("its channels taken by the others", () =>
+      orphaned.every((channel) => survivors.some((w) => channelHolders(s.database)[channel] === w.instance)), 60_000)
+    assert.deepStrictEqual(liveWorkers(s.database), survivors.map((w) => w.instance).sort())
+
+    // Every message settles: read, or — started and cut off before its request left — dispatch_unknown,
+    // which an operator resends (nothing reached the sandbox for it).
+    const settled = async (id: string) => ["read", "dispatch_unknown"].includes((await message(s.api, id)).status)
+    await eventually("every message read or dispatch_unknown", async () => (await Promise.all(ids.map(settled))).every((b) => b), 90_000)
+    for (const id of ids) {
+      if ((await message(s.api, id)).status !== "dispatch_unknown") continue
+      assert.isUndefined(s.sandbox.stats().byCallbackData[id], `${id} never reached the sandbox`)
+      ok(await s.api.request("POST", `/v1/messages/${id}/resolution`, { action: "resend" }), `resend ${id}`)
+    }
+    await eventually("every message read", async () => (await Promise.all(ids.map(async (id) => (await message(s.api, id)).status === "read"))).every((b) => b), 60_000)
+    const stats = s.sandbox.stats()
+    for (const id of ids) assert.deepStrictEqual(stats.byCallbackData[id], { requests: 1, accepted: 1 }, id)
+    // The orphaned channels' backlog went on under their new holders.
+    const startedAfter = async (id: string) =>
+      (await events(s.api, id)).some((e) => e.type === "DispatchStarted" && e.data.at > killedAt)
+    const resumed = await Promise.all(orphaned.flatMap((channel) => onChannel.get(channel)!).map(startedAfter))
+    assert.isTrue(resumed.some((b) => b), "no message of the killed worker's channels was started after the kill")
+
+    for (const w of survivors) assert.strictEqual(await w.stop("SIGTERM"), 0)
+    for (const w of survivors) assert.isTrue(w.lines.some((line) => line.includes(`leases released by ${w.instance}`)))
+    // What the killed one held lapsed; what the others held they released.
+    assert.deepStrictEqual(leaseHolders(s.database), {})
+    assert.deepStrictEqual(liveWorkers(s.database), [])
   })
 })
-

@@ -9,7 +9,7 @@ import {
 } from "@mm-gateway/http-adapter"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { SECRET_KEY, type TestStack, startTestStack } from "@mm-gateway/worker-test-stack"
-import { type Context, Effect, Fiber, Layer, Logger, LogLevel, Redacted } from "effect"
+import { type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel, Redacted, Scope } from "effect"
 import type { SandboxOptions } from "@mm-gateway/sandbox"
 import { hostname } from "node:os"
 import { layerWorker, newInstanceId, type ShutdownControl, WORKER_DEFAULTS, type WorkerRequirements, type WorkerSettings } from "../src/index.js"
@@ -26,6 +26,11 @@ export type TestWorkerConfig = Omit<WorkerSettings, "requestTimeoutMs"> & {
 }
 
 export interface WorkerOptions {
+  /**
+   * The store to run on, when several workers in this process share one (`startStack` gives its
+   * workers one): otherwise the worker opens its own, as a process of its own does.
+   */
+  readonly store?: Context.Context<StoreServices>
   /** Wraps the provider port, e.g. to inject faults or count requests. */
   readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway>) => Context.Tag.Service<ProviderGateway>
   /** The least severe log level written (default: Info). */
@@ -44,9 +49,12 @@ export interface WorkerHandle {
   readonly stop: (options?: { readonly graceMs?: number }) => Promise<void>
 }
 
+const storeLayer = (database: string) => layerSqliteStore({ database, durability: "normal", checkpoint: "background" })
+type StoreServices = Layer.Layer.Success<ReturnType<typeof storeLayer>>
+
 /** The ports as the app provides them (apps/worker/src/main.ts): SQLite, the channels' credentials, the provider clients. */
 const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.Layer<WorkerRequirements> => {
-  const storage = layerSqliteStore({ database: config.database, durability: "normal", checkpoint: "background" })
+  const storage = options.store === undefined ? storeLayer(config.database) : Layer.succeedContext(options.store)
   const credentials = Layer.project(
     layerCredentials(deriveCredentialsKey(Redacted.make(config.secretKey))),
     ChannelCredentials,
@@ -113,9 +121,15 @@ export interface Stack extends TestStack {
  * The test stack (`startTestStack`) with workers started in this process: fast timers so that
  * windows and retries play out within a test, the provider clients pointed at the sandbox (or the
  * proxy in front of it); the workers are stopped first when it closes.
+ *
+ * Its workers share one connection to the database. Workers in processes of their own each have
+ * one; in one process they must not: better-sqlite3 waits for a lock synchronously, so a worker
+ * waiting for another's open unit of work would hold up the very thread that would end it.
  */
 export const startStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<Stack> => {
   const stack = await startTestStack(options)
+  const storeScope = Effect.runSync(Scope.make())
+  const store = await Effect.runPromise(Layer.buildWithScope(storeLayer(stack.database), storeScope))
   const workers: Array<WorkerHandle> = []
   const defaults = defaultWorkerConfig(stack.database, {
     sandboxBaseUrl: stack.proxy?.url ?? stack.sandbox.url,
@@ -136,13 +150,14 @@ export const startStack = async (options: { readonly sandbox?: SandboxOptions; r
           reportIntervalMs: 3_600_000,
           ...overrides
         },
-        { logLevel: LogLevel.Error, ...workerOptions }
+        { logLevel: LogLevel.Error, store, ...workerOptions }
       )
       workers.push(handle)
       return handle
     },
     close: async () => {
       await Promise.all(workers.map((w) => w.stop()))
+      await Effect.runPromise(Scope.close(storeScope, Exit.void))
       await stack.close()
     }
   }
