@@ -19,7 +19,8 @@ import {
   RoutingSettings,
   SendAccepted,
   TemplateResource,
-  WabaResource
+  WabaResource,
+  WorkersList
 } from "./resources.js"
 
 /** Who is calling: the admin (config token) or an API key scoped to Business Managers. */
@@ -199,6 +200,17 @@ export class InboxGroup extends HttpApiGroup.make("webhookInbox")
   .addError(Forbidden)
 {}
 
+export class WorkersGroup extends HttpApiGroup.make("workers")
+  .add(HttpApiEndpoint.get("listWorkers", "/v1/workers")
+    .addSuccess(WorkersList)
+    .annotate(OpenApi.Summary, "The live workers and what each holds")
+    .annotate(
+      OpenApi.Description,
+      "Admin only. Every worker instance whose heartbeat has not lapsed, by instance, with the channels it dispatches, the timers if it runs them, and the webhook bodies it has claimed."
+    ))
+  .addError(Forbidden)
+{}
+
 /** Everything under `/v1` needs a bearer token. */
 export class V1Api extends HttpApi.make("v1")
   .add(ApiKeysGroup)
@@ -208,6 +220,7 @@ export class V1Api extends HttpApi.make("v1")
   .add(TemplatesGroup)
   .add(MessagesGroup)
   .add(InboxGroup)
+  .add(WorkersGroup)
   // The one declared first runs last: authentication, then the bounds, then the endpoint's own decoding.
   .middleware(JsonBodyBounds)
   .middleware(Authentication)

@@ -1,6 +1,17 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
-import { ApiKeyStore, clampLimit, ConfigurationQueries, decodeCursor, encodeCursor, StoreHealth, WebhookInbox } from "@mm-gateway/ports"
+import {
+  ApiKeyStore,
+  channelOfLease,
+  clampLimit,
+  ConfigurationQueries,
+  decodeCursor,
+  encodeCursor,
+  Leases,
+  StoreHealth,
+  TIMERS_LEASE,
+  WebhookInbox
+} from "@mm-gateway/ports"
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
@@ -98,6 +109,33 @@ export const InboxLive = HttpApiBuilder.group(GatewayApi, "webhookInbox", (handl
         if (entry === null) return yield* Effect.die(new Error("a replayed inbox entry vanished"))
         return inboxItemOf(entry)
       })))
+
+export const WorkersLive = HttpApiBuilder.group(GatewayApi, "workers", (handlers) =>
+  handlers.handle("listWorkers", () =>
+    Effect.gen(function*() {
+      yield* requireAdmin
+      const leases = yield* Leases
+      const now = yield* Clock.currentTimeMillis
+      const [live, held, claims] = yield* Effect.all([leases.liveWorkers(now), leases.held(now), (yield* WebhookInbox).claims(now)])
+      return {
+        workers: live.map((w) => {
+          const own = held.filter((l) => l.holder === w.instance)
+          const timers = own.find((l) => l.name === TIMERS_LEASE)
+          return {
+            instance: w.instance,
+            startedAt: iso(w.startedAt),
+            lastHeartbeatAt: iso(w.heartbeatAt),
+            expiresAt: iso(w.expiresAt),
+            channels: own.flatMap((l) => {
+              const channel = channelOfLease(l.name)
+              return channel === null ? [] : [{ phoneNumberId: channel, since: iso(l.acquiredAt) }]
+            }),
+            timers: timers === undefined ? null : { since: iso(timers.acquiredAt) },
+            inbox: { claimed: claims.find((c) => c.claimant === w.instance)?.bodies ?? 0 }
+          }
+        })
+      }
+    })))
 
 const notReady = (message: string, details: unknown) => new ServiceUnavailable({ error: { code: "not_ready", message, details } })
 

@@ -185,6 +185,21 @@ export const InboxItem = Schema.Struct({
   bodyEncoding: Schema.Literal("utf8", "base64").annotations({ description: "utf8 for text bodies; base64 when the stored bytes are not UTF-8" })
 })
 
+/** A live worker and what it holds (docs/worker.md#many-workers). */
+export const WorkerResource = Schema.Struct({
+  instance: Schema.String.annotations({ description: "the instance identity its leases are held under: <MMGW_WORKER_ID>#<pid>-<random>" }),
+  startedAt: Iso.annotations({ description: "its first heartbeat" }),
+  lastHeartbeatAt: Iso,
+  expiresAt: Iso.annotations({ description: "when it stops counting as live unless it beats again" }),
+  channels: Schema.Array(Schema.Struct({ phoneNumberId: Schema.String, since: Iso })).annotations({
+    description: "the channels whose dispatch lease it holds, since it took each"
+  }),
+  timers: Schema.NullOr(Schema.Struct({ since: Iso })).annotations({ description: "the timers lease, when it holds it" }),
+  inbox: Schema.Struct({ claimed: Schema.Number }).annotations({ description: "webhook bodies it has claimed and not yet processed" })
+})
+
+export const WorkersList = Schema.Struct({ workers: Schema.Array(WorkerResource) })
+
 export const ApiKeyResource = Schema.Struct({
   id: Schema.String,
   name: Schema.String,

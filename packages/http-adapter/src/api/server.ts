@@ -7,6 +7,7 @@ import {
   type ConfigurationQueries,
   type CredentialStore,
   headersToKeep,
+  type Leases,
   type MessageQueries,
   type OnboardingQueries,
   type StoreHealth,
@@ -23,13 +24,13 @@ import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
 import { frameworkErrorsToEnvelope, internalErrorsToEnvelope, JsonBodyBoundsLive, MAX_API_BODY_BYTES } from "./envelope.js"
 import { envelopeJson } from "./errors.js"
-import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive } from "./handlers-admin.js"
+import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive, WorkersLive } from "./handlers-admin.js"
 import { MessagesLive } from "./handlers-messages.js"
 import { ChannelsLive, OnboardingLive, TemplatesLive } from "./handlers-onboarding.js"
 import { layerMetrics, makeRouteLabel, Metrics } from "./metrics.js"
 import { makeWebhookIngress, webhookSourceOf } from "./webhook-ingress.js"
 
-/** What the api asks of a store: the domain's ports and the read side, inbox, keys, credentials and health. */
+/** What the api asks of a store: the domain's ports and the read side, inbox, keys, credentials, health, and the workers' leases (`GET /v1/workers`). */
 export type ApiStore =
   | EventStore
   | UnitOfWork
@@ -41,6 +42,7 @@ export type ApiStore =
   | ApiKeyStore
   | CredentialStore
   | StoreHealth
+  | Leases
 
 /** The running api: where it listens. */
 export class ApiServer extends Context.Tag("@mm-gateway/http-adapter/ApiServer")<ApiServer, {
@@ -82,7 +84,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error,
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
     ApiSettings.of({ adminToken: config.adminToken, onboardingLink: config.onboardingLink, handshake: verify })))
 
-  const groups = Layer.mergeAll(ApiKeysLive, OnboardingLive, ChannelsLive, SettingsLive, TemplatesLive, MessagesLive, InboxLive, SystemLive)
+  const groups = Layer.mergeAll(ApiKeysLive, OnboardingLive, ChannelsLive, SettingsLive, TemplatesLive, MessagesLive, InboxLive, WorkersLive, SystemLive)
   const api = HttpApiBuilder.api(GatewayApi).pipe(
     Layer.provide(groups),
     Layer.provide([AuthenticationLive, JsonBodyBoundsLive])

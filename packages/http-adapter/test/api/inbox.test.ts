@@ -23,7 +23,7 @@ const quarantined = async (body: string | Buffer, reason: string, source: "meta"
     ? await postWebhook(api, body, { "x-hub-signature-256": sign(body) })
     : await postWebhook(api, body, { "x-mmgw-webhook-secret": D360_SECRET }, "/webhooks/360dialog")
   expect(r.status).toBe(200)
-  const pending = await Effect.runPromise(db.inbox.claimPending(1000))
+  const pending = await Effect.runPromise(db.inbox.claimPending(1000, "test#1-a", Date.now(), 1_000))
   const entry = pending.find((e) => Buffer.from(e.body).equals(Buffer.from(body)))
   if (entry === undefined) throw new Error("the delivery answered 200 is not in the inbox")
   await Effect.runPromise(db.inbox.quarantine(entry.id, reason, Date.now()))

@@ -47,7 +47,7 @@ describe("/openapi.json", () => {
       "POST /v1/channels/{phoneNumberId}/message-batches", "POST /v1/messages/{id}/resolution",
       "GET /v1/messages/{id}", "GET /v1/messages/{id}/events", "GET /v1/messages",
       "GET /v1/campaigns/{campaignId}/stats", "GET /v1/channels/{phoneNumberId}/clicks", "POST /v1/clicks/{clickId}/attribution",
-      "GET /v1/webhook-inbox", "POST /v1/webhook-inbox/{id}/replay",
+      "GET /v1/webhook-inbox", "POST /v1/webhook-inbox/{id}/replay", "GET /v1/workers",
       "GET /healthz", "GET /readyz", "GET /metrics", "GET /webhooks/meta"
     ]) expect(operations).toContain(op)
     const send = doc.paths["/v1/channels/{phoneNumberId}/messages"].post
@@ -87,7 +87,7 @@ describe("/metrics", () => {
     const bodies = [1, 2, 3].map((n) => JSON.stringify({ object: "whatsapp_business_account", entry: [], n }))
     for (const body of bodies) expect((await postWebhook(api, body, { "x-hub-signature-256": sign(body) })).status).toBe(200)
     expect(sample(await metrics(), "mmgw_webhook_inbox_pending")).toBe(before + 3)
-    const [first] = await Effect.runPromise(db.inbox.claimPending(1))
+    const [first] = await Effect.runPromise(db.inbox.claimPending(1, "test#1-a", Date.now(), 1_000))
     await Effect.runPromise(db.inbox.markProcessed([first!.id], Date.now()))
     expect(sample(await metrics(), "mmgw_webhook_inbox_pending")).toBe(before + 2)
   })
