@@ -94,7 +94,7 @@ export const startProcess = (name, env, onLine) => {
     createInterface({ input: stream }).on("line", onLine)
   }
   // "close", not "exit": it comes after the output pipes are drained, so a process's last lines (the
-  // worker's "lease released") are shown before a caller that awaits this exits.
+  // worker's "leases released") are shown before a caller that awaits this exits.
   /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
   const exited = new Promise((resolveExit) => child.once("close", (code, signal) => resolveExit({ code, signal })))
   return { name, child, exited }

@@ -79,16 +79,16 @@ export const startGatewayStack = async ({ dir, name, sandboxEnv = {} }) => {
     /** @returns {ReturnType<typeof startNode> | null} */
     worker: () => worker,
     /**
-     * Starts the worker (`nodeFlags`, e.g. `--cpu-prof`); resolves once it holds the lease.
+     * Starts the worker (`nodeFlags`, e.g. `--cpu-prof`); resolves once it is at work (its first round of leases done).
      * @param {ReadonlyArray<string>} [nodeFlags]
      */
     startWorker: async (nodeFlags = []) => {
       const started = startNode(ENTRY.worker, [], env, nodeFlags)
       worker = started
       const deadline = Date.now() + 30_000
-      while (!started.output.some((line) => line.includes("lease acquired"))) {
+      while (!started.output.some((line) => line.includes(" at work: holds "))) {
         if (started.child.exitCode !== null) throw new Error(`the worker exited:\n${started.output.join("\n")}`)
-        if (Date.now() > deadline) throw new Error(`the worker did not take the lease:\n${started.output.join("\n")}`)
+        if (Date.now() > deadline) throw new Error(`the worker did not get to work:\n${started.output.join("\n")}`)
         await new Promise((r) => setTimeout(r, 20))
       }
       return started

@@ -66,12 +66,12 @@ describe("pnpm start", () => {
     assert.match(message.wamid, /^wamid\./)
   })
 
-  it("stops all three cleanly on Ctrl-C: exit 0 each, the worker's lease released", async () => {
+  it("stops all three cleanly on Ctrl-C: exit 0 each, the worker's leases released", async () => {
     process.kill(-child.pid!, "SIGINT")
     const code = await exited
     assert.strictEqual(code, 0, output)
     assert.include(output, "stopped: sandbox exit 0, api exit 0, worker exit 0")
-    assert.match(output, /^worker +│ .*lease released by /m)
+    assert.match(output, /^worker +│ .*leases released by /m)
     // Nothing listens any more.
     for (const port of [env.MMGW_API_PORT, env.MMGW_SANDBOX_PORT]) {
       const answered = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)

@@ -5,7 +5,7 @@ import { inspect } from "node:util"
  * The log record of every process (api, worker, sandbox), one line each:
  *
  * ```
- * 2026-11-29T22:35:57.190Z INFO  lease acquired by host#42-ab12cd process=worker
+ * 2026-11-29T22:35:57.190Z INFO  timers taken by host#42-ab12cd process=worker
  * 2026-11-29T22:35:58.004Z WARN  webhook 12 (meta) quarantined process=worker problems=["$.entry[0].id: expected a WABA id (digits), got a number"]
  * 2026-11-29T22:35:59.311Z ERROR stopped by a failure cause="Error: listen EADDRINUSE: address already in use 127.0.0.1:8080\n    at Server.setupListenHandle …"
  * ```

@@ -20,7 +20,8 @@ export interface InterruptedAttempts<R> {
 
 /**
  * This worker's part in sharing the channels and the timers out among the live workers
- * (docs/worker.md#many-workers). Each `round` — the session runs one every third of the lease time —
+ * (docs/worker.md#many-workers). Each `round` — the session runs one every second, or every third of
+ * the lease time if that is shorter —
  * beats the heartbeat and renews every lease the worker holds in one statement each, tells the
  * dispatcher which channels it still holds and which it lost, keeps or takes the timers lease, then
  * asks `ChannelShare.decideShare` what to give up and what to take, and does it:
@@ -125,6 +126,11 @@ export const makeShare = <R>(settings: ShareSettings, dispatcher: Dispatcher, ti
 
     return {
       round,
+      /** What the worker holds now, for its logs. */
+      summary: (now: number) => {
+        const channels = dispatcher.taken().length
+        return `${channels} channel(s)${now < timersUntil ? " and the timers" : ""}`
+      },
       /** Whether this worker may run the timers at `now`. */
       timersHeld: (now: number) => now < timersUntil,
       /** On stop: every lease released and the heartbeat retired, so the others take over at their next round. */

@@ -71,6 +71,13 @@ export const WORKER_DEFAULTS = {
   reportIntervalMs: 10_000
 } as const satisfies Partial<WorkerSettings>
 
+/**
+ * How often the share's round runs: every second, so that a channel registered or let go finds a
+ * worker soon, or every third of the lease time when that is shorter, so that a lease is renewed
+ * twice before it could lapse.
+ */
+export const roundIntervalMs = (leaseTtlMs: number): number => Math.max(10, Math.min(1_000, Math.floor(leaseTtlMs / 3)))
+
 /** What a stop does with requests still in flight: wait this long for their answers (changeable until the stop). */
 export interface ShutdownControl {
   graceMs: number
@@ -78,8 +85,8 @@ export interface ShutdownControl {
 
 /**
  * One session, under this process's `instance` identity (`newInstanceId`): the heartbeat and the
- * share's rounds (every third of the lease time: the channels and the timers taken, kept and given up
- * among the live workers, docs/worker.md#many-workers), and beside them the dispatcher (on the
+ * share's rounds (`roundIntervalMs`: the channels and the timers taken, kept and given up among the
+ * live workers, docs/worker.md#many-workers), and beside them the dispatcher (on the
  * channels held), the inbox processor (claiming bodies with the others) and the timers (while their
  * lease is held), until the worker stops or something fails. Closing the session drains the
  * dispatcher (no new starts; requests in flight get up to the grace period), then stops the loops,
@@ -108,6 +115,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
       yield* Effect.addFinalizer(() => Effect.zipRight(share.leave, Effect.logInfo(`leases released by ${instance}`)))
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
       yield* share.round
+      yield* Effect.logInfo(`${instance} at work: holds ${share.summary(yield* Clock.currentTimeMillis)}`)
 
       const every = <R>(ms: number, effect: Effect.Effect<void, never, R>) => Effect.forever(Effect.zipRight(effect, Effect.sleep(ms)))
       yield* Effect.all(
@@ -118,7 +126,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))
           ),
-          Effect.forever(Effect.zipRight(Effect.sleep(Math.max(10, Math.floor(settings.leaseTtlMs / 3))), share.round))
+          Effect.forever(Effect.zipRight(Effect.sleep(roundIntervalMs(settings.leaseTtlMs)), share.round))
         ],
         { concurrency: "unbounded", discard: true }
       )
