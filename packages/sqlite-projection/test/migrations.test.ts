@@ -10,7 +10,7 @@ import { appendEncoded } from "../src/event-log.js"
 import { layer } from "../src/layers.js"
 import { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "../src/migrations.js"
 import { ReadModels } from "../src/read-models.js"
-import { countRows, registerChannel, registerWaba, requestMessage, run } from "./support.js"
+import { countRows, dispatchFailed, registerChannel, registerWaba, requestMessage, run, startDispatch } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-migrations-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -18,6 +18,12 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 const tables = (db: ReturnType<typeof openDatabase>) =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>)
     .map((r) => r.name)
+
+/** A file as it was before migration 0013 (its schema undone, its record gone). */
+const undo0013 = (db: ReturnType<typeof openDatabase>) => {
+  db.exec(`DROP TABLE dispatch_starts; DROP TABLE workers; DROP INDEX leases_by_holder; ALTER TABLE leases DROP COLUMN acquired_at;
+    DELETE FROM kysely_migration WHERE name = '0013_many_workers'`)
+}
 
 describe("migrations", () => {
   it.effect("a fresh file gets every migration, in order, and a second run does nothing", () =>
@@ -78,8 +84,9 @@ describe("migrations", () => {
         const db = openDatabase(file)
         // The row as migration 0011 and the code before 0012 left it; then the upgrade.
         db.prepare("UPDATE messages SET state = json_extract(state, '$.message')").run()
+        undo0013(db)
         db.prepare("DELETE FROM kysely_migration WHERE name = '0012_message_rows_keep_the_stream_state'").run()
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state"])
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state", "0013_many_workers"])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
         assert.deepStrictEqual(JSON.parse(row.state), JSON.parse(snapshot.state))
@@ -88,11 +95,37 @@ describe("migrations", () => {
       assert.deepStrictEqual(yield* Effect.provide(read, layer({ path: file })), written)
     }))
 
+  it.effect("0013: the dispatch starts of a database from before it are filled from the log", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "dispatch-starts.sqlite")
+      const starts = Effect.flatMap(ReadModels, (r) => r.recentStarts("1", 0))
+      const before = yield* Effect.provide(
+        Effect.gen(function*() {
+          yield* run(registerWaba(1, 1, 1))
+          yield* run(registerChannel(1, 1, 2))
+          yield* run(requestMessage("msg_a", { channel: 1, waba: 1, at: 3 }))
+          yield* run(startDispatch("msg_a", 1, 5))
+          yield* run(dispatchFailed("msg_a", 1, 130429, false, 6))
+          yield* run(startDispatch("msg_a", 2, 1_006))
+          return yield* starts
+        }),
+        layer({ path: file })
+      )
+      assert.deepStrictEqual(before, [5, 1_006])
+      yield* Effect.promise(async () => {
+        const db = openDatabase(file)
+        undo0013(db)
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0013_many_workers"])
+        db.close()
+      })
+      assert.deepStrictEqual(yield* Effect.provide(starts, layer({ path: file })), before)
+    }))
+
   it.effect("the inbox file has its own migrations", () =>
     Effect.promise(async () => {
       const db = openDatabase(path.join(dir, "inbox.sqlite"))
       try {
-        assert.deepStrictEqual(await migrate(db, inboxMigrations), ["0001_inbox"])
+        assert.deepStrictEqual(await migrate(db, inboxMigrations), ["0001_inbox", "0002_inbox_claims"])
         assert.include(tables(db), "inbox")
         assert.notInclude(tables(db), "events")
       } finally {
