@@ -302,7 +302,7 @@ describe("Scheduler decider", () => {
 
     it("after going back it sweeps from the oldest, with what it knew behind the cursor forgotten", () => {
       const rewound = stateOf([...swept0, leftBehind("m0"), retryDue("m0", 500), { _tag: "Rewound", reason: "due", at: 500 }])
-      assert.deepStrictEqual(rewound.feeder, { cursor: null, sweptFrom: 0, leftBehind: false, roomMade: false, dueBehind: Infinity })
+      assert.deepStrictEqual(rewound.feeder, { cursor: null, sweptFrom: 0, leftBehind: false, roomMade: false, dueBehind: Infinity, channelTaken: false })
       assert.deepStrictEqual(stateOf([...swept0, { _tag: "Rewound", reason: "periodic", at: 2_000 }, swept(ready("m0"), 2_010)]).feeder.sweptFrom, 2_010)
     })
   })
@@ -376,6 +376,14 @@ describe("Scheduler decider", () => {
       bareSpec.given(taken).when(admit("c1", 3_000)).then([postponed("c1", 3_530, "rate_window", C)])
       bareSpec.given(taken).when(admit("c1", 3_530)).then([admitted("c1", 3_530, C)])
       assert.strictEqual(Scheduler.startsSince(fold(bare, []), 3_000), 3_000 - 1_030 - 1_000)
+    })
+
+    it("taken while the feeder is past the oldest, the feeder goes back for its ready messages at the end of the sweep", () => {
+      const sweeping = [rateRead(A, 80), swept(ready("a1", A, 10), 0)]
+      bareSpec.given([...sweeping, channelTaken(C, 10_000)]).when(endSweep(10)).then([{ _tag: "Rewound", reason: "channel_taken", at: 10 }])
+      bareSpec.given(sweeping).when(endSweep(10)).thenNothing()
+      // Sweeping from the oldest already, nothing to go back for.
+      assert.isFalse(fold(bare, [channelTaken(C, 10_000)]).feeder.channelTaken)
     })
 
     it("taken again, the window is what the store says, not what this worker remembered of it", () =>

@@ -52,8 +52,9 @@ export const makeShare = <R>(settings: ShareSettings, dispatcher: Dispatcher, ti
         dispatcher.letGo(channel)
         yield* Effect.forkScoped(Effect.gen(function*() {
           while (dispatcher.inHandOn(channel) > 0) yield* Effect.sleep(settings.pollIntervalMs)
+          // Still `leaving` until a round sees the lease gone: a round that read it as ours before this
+          // release must not take the channel back into the dispatcher.
           yield* leases.release(channelLease(channel), instance)
-          leaving.delete(channel)
           yield* Effect.logInfo(`channel ${channel} given up by ${instance}: released for a fair share`)
         }))
       })
@@ -119,7 +120,10 @@ export const makeShare = <R>(settings: ShareSettings, dispatcher: Dispatcher, ti
       for (const channel of dispatcher.taken()) toTake.delete(channel)
       for (const channel of share.take) {
         const at = yield* Clock.currentTimeMillis
-        if (yield* leases.acquire(channelLease(channel), instance, leaseTtlMs, at)) toTake.set(channel, at)
+        if (!(yield* leases.acquire(channelLease(channel), instance, leaseTtlMs, at))) continue
+        // Given up and released since this round began, and free again: taken back.
+        leaving.delete(channel)
+        toTake.set(channel, at)
       }
       yield* takeOver(toTake)
     })

@@ -35,8 +35,8 @@
  *    message once (held messages stay ready in the store until their start commits, so going back over
  *    them would only read them again). At the end of a sweep the feeder goes back to the oldest
  *    (`Rewound`) only when something is behind its cursor: messages left for a full lane once it has
- *    room again (half empty), a retry or a deferred message coming due, and every `REWIND_MS` for
- *    anything else put back to ready (an operator's resend keeps its old age).
+ *    room again (half empty), a retry or a deferred message coming due, a channel taken (rule 9), and
+ *    every `REWIND_MS` for anything else put back to ready (an operator's resend keeps its old age).
  * 7. **Channels held.** Several workers share the channels out by leases (docs/worker.md#many-workers):
  *    a worker dispatches a channel only while it holds the channel's lease, each until a little before
  *    the lease could lapse (`until`, moved on by every renewal). A lane whose channel is not held takes
@@ -180,7 +180,7 @@ export type SchedulerEvent =
   | { readonly _tag: "ChannelsKept"; readonly channels: ReadonlyArray<string>; readonly until: number }
   | { readonly _tag: "ChannelLetGo"; readonly channel: string }
 
-export type RewindReason = "room_made" | "due" | "periodic"
+export type RewindReason = "room_made" | "due" | "channel_taken" | "periodic"
 
 // ---- state -------------------------------------------------------------------------------------
 
@@ -226,6 +226,8 @@ export interface Feeder {
   readonly roomMade: boolean
   /** The earliest time a message behind the cursor becomes ready again (a retry, a deferred message). */
   readonly dueBehind: number
+  /** A channel was taken since the sweep began: its ready messages may be behind the cursor. */
+  readonly channelTaken: boolean
 }
 
 export interface SchedulerState {
@@ -246,7 +248,7 @@ export const initialState = (settings: SchedulerSettings): SchedulerState => ({
   held: HashMap.empty(),
   deferred: HashMap.empty(),
   recipientPauses: HashMap.empty(),
-  feeder: { cursor: null, sweptFrom: -Infinity, leftBehind: false, roomMade: false, dueBehind: Infinity }
+  feeder: { cursor: null, sweptFrom: -Infinity, leftBehind: false, roomMade: false, dueBehind: Infinity, channelTaken: false }
 })
 
 const recipientKey = (channel: string, recipient: string) => `${channel}\u0000${recipient}`
@@ -404,6 +406,8 @@ const endSweep = (state: SchedulerState, now: number) => {
     ? "room_made"
     : f.dueBehind <= now
     ? "due"
+    : f.channelTaken
+    ? "channel_taken"
     : now - f.sweptFrom >= REWIND_MS
     ? "periodic"
     : null
@@ -578,7 +582,7 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
       lanes: HashMap.map(state.lanes, (lane) => (lane.wanted ? { ...lane, wanted: false } : lane)),
       deferred: HashMap.filter(state.deferred, (until) => until > e.at),
       recipientPauses: HashMap.filter(state.recipientPauses, (until) => until > e.at),
-      feeder: { cursor: null, sweptFrom: state.feeder.sweptFrom, leftBehind: false, roomMade: false, dueBehind: Infinity }
+      feeder: { cursor: null, sweptFrom: state.feeder.sweptFrom, leftBehind: false, roomMade: false, dueBehind: Infinity, channelTaken: false }
     }),
     Admitted: (e) => (state: SchedulerState): SchedulerState =>
       withLane(
@@ -634,8 +638,10 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
           return { ...state, held }
       }
     },
-    ChannelTaken: (e) => (state: SchedulerState): SchedulerState =>
-      withLane(state, e.channel, (lane) => ({ ...lane, heldUntil: e.until, departures: e.departures })),
+    ChannelTaken: (e) => (state: SchedulerState): SchedulerState => ({
+      ...withLane(state, e.channel, (lane) => ({ ...lane, heldUntil: e.until, departures: e.departures })),
+      feeder: state.feeder.cursor === null ? state.feeder : { ...state.feeder, channelTaken: true }
+    }),
     ChannelsKept: (e) => (state: SchedulerState): SchedulerState => {
       let next = state
       for (const channel of e.channels) next = withLane(next, channel, (lane) => ({ ...lane, heldUntil: Math.max(lane.heldUntil ?? e.until, e.until) }))
