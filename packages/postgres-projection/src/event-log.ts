@@ -2,7 +2,7 @@
  * The event table itself: appends with an expected version, and reads, on encoded events. Decoding
  * into domain events happens in `event-store.ts`.
  */
-import { type ExpectedVersion, satisfies, type Snapshot } from "@mm-gateway/domain"
+import { decodeStoredEvent, type ExpectedVersion, satisfies, type Snapshot, type StoredEvent } from "@mm-gateway/domain"
 import { holdAppendLock, type Session } from "./connection.js"
 
 export interface EncodedRecord {
@@ -21,6 +21,15 @@ export interface EventRow {
   readonly data: unknown
   readonly recorded_at: string
 }
+
+/** A row as the domain's stored event: its data decoded (upcast) with the domain's `decodeStoredEvent`. */
+export const decodeRow = (row: EventRow): StoredEvent => ({
+  streamId: row.stream_id,
+  version: row.version,
+  globalPosition: Number(row.global_position),
+  event: decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: row.data }),
+  recordedAt: Number(row.recorded_at)
+})
 
 export type AppendOutcome =
   | {

@@ -4,7 +4,8 @@ import pg from "pg"
 import { type Database, PostgresDatabase } from "../src/connection.js"
 import { layerDatabase } from "../src/database.js"
 import { layerEventStoreFor } from "../src/event-store.js"
-import { freshDatabase } from "../testing/index.js"
+import { layerPostgresStore, type PostgresStore } from "../src/store.js"
+import { migratedDatabase } from "../testing/index.js"
 
 export const registered = (id: string): DomainEvent =>
   BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as BusinessManagerId, name: null, via: "operator", at: 1 })
@@ -12,13 +13,16 @@ export const registered = (id: string): DomainEvent =>
 export const renamed = (id: string, n: number): DomainEvent =>
   BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as BusinessManagerId, name: `name ${n}`, at: n })
 
+/** The whole store on a database of its own, every migration applied: a fresh, empty store each time it is built. */
+export const freshStore = (): Layer.Layer<PostgresStore> => Layer.unwrapScoped(Effect.map(migratedDatabase, (url) => layerPostgresStore({ url })))
+
 /** The event store and its unit of work on a fresh database of the run's server, and that database's URL. */
-export const freshStore: Effect.Effect<
+export const freshEventStore: Effect.Effect<
   { readonly url: string; readonly store: EventStore["Type"]; readonly unitOfWork: UnitOfWork["Type"] },
   never,
   Scope.Scope
 > = Effect.gen(function*() {
-  const url = yield* freshDatabase
+  const url = yield* migratedDatabase
   const context = yield* Layer.build(layerEventStoreFor({ url }))
   return { url, store: Context.get(context, EventStore), unitOfWork: Context.get(context, UnitOfWork) }
 })
@@ -54,6 +58,6 @@ export const untilSomeoneWaitsForTheAppendLock = (url: string): Effect.Effect<vo
 /** `count` pools on one fresh database, migrated: sessions of their own, as separate processes have. */
 export const freshPools = (count: number): Effect.Effect<ReadonlyArray<Database>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const url = yield* freshDatabase
+    const url = yield* migratedDatabase
     return yield* Effect.forEach(Array.from({ length: count }), () => Effect.map(Layer.build(layerDatabase({ url, poolSize: 2 })), (c) => Context.get(c, PostgresDatabase)))
   })
