@@ -1,9 +1,11 @@
 import { BusinessManager, type BusinessManagerId, type DomainEvent, EventStore, UnitOfWork } from "@mm-gateway/domain"
 import { Context, Effect, Layer, type Scope } from "effect"
 import pg from "pg"
-import { type Database, PostgresDatabase } from "../src/connection.js"
+import { type Database, PostgresDatabase, statements } from "../src/connection.js"
 import { layerDatabase } from "../src/database.js"
 import { layerEventStoreFor } from "../src/event-store.js"
+import { allProjections } from "../src/read-models/index.js"
+import { snapshotsProjection } from "../src/snapshots.js"
 import { layerPostgresStore, type PostgresStore } from "../src/store.js"
 import { migratedDatabase } from "../testing/index.js"
 
@@ -60,4 +62,14 @@ export const freshPools = (count: number): Effect.Effect<ReadonlyArray<Database>
   Effect.gen(function*() {
     const url = yield* migratedDatabase
     return yield* Effect.forEach(Array.from({ length: count }), () => Effect.map(Layer.build(layerDatabase({ url, poolSize: 2 })), (c) => Context.get(c, PostgresDatabase)))
+  })
+
+/** Every read-model row, snapshot and checkpoint as JSON, in a stable order: what "equal read models" means in the tests. */
+export const dumpReadModels = (db: Database): Effect.Effect<Record<string, ReadonlyArray<string>>> =>
+  statements(db, async (session) => {
+    const dump: Record<string, ReadonlyArray<string>> = {}
+    for (const table of [...[...allProjections, snapshotsProjection].flatMap((p) => p.tables), "projection_checkpoints"]) {
+      dump[table] = (await session.query<{ row: string }>({ text: `SELECT row_to_json(t)::text AS row FROM ${table} t` })).map((r) => r.row).sort()
+    }
+    return dump
   })

@@ -10,7 +10,8 @@ import { appendEncoded } from "../src/event-log.js"
 import { layer } from "../src/layers.js"
 import { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "../src/migrations.js"
 import { ReadModels } from "../src/read-models.js"
-import { countRows, registerChannel, registerWaba, requestMessage, run } from "./support.js"
+import { registerChannel, registerWaba, requestMessage, run } from "@mm-gateway/ports/testing/model"
+import { countRows } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-migrations-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))

@@ -5,7 +5,7 @@ import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
 import { ParkedStatuses } from "../src/parked-statuses.js"
-import { dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
+import { dispatchSucceeded, requestMessage, run, startDispatch } from "@mm-gateway/ports/testing/model"
 
 const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
 

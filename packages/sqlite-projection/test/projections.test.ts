@@ -7,26 +7,8 @@ import { layer } from "../src/layers.js"
 import { getCheckpoint, type Projection } from "../src/projection.js"
 import { allProjections } from "../src/projections/index.js"
 import { catchUp, INLINE_GAP_LIMIT, rebuild } from "../src/runner.js"
-import {
-  type AnyCommand,
-  attributeClick,
-  businessTermsSigned,
-  changeRouting,
-  countRows,
-  dispatchSucceeded,
-  dumpReadModels,
-  observe,
-  recordTemplate,
-  registerBm,
-  registerChannel,
-  registerWaba,
-  requestMessage,
-  run,
-  startDispatch,
-  suspend,
-  userAction,
-  wabaTermsSigned
-} from "./support.js"
+import { type AnyCommand, attributeClick, businessTermsSigned, changeRouting, dispatchSucceeded, observe, recordTemplate, registerBm, registerChannel, registerWaba, requestMessage, run, startDispatch, suspend, userAction, wabaTermsSigned } from "@mm-gateway/ports/testing/model"
+import { countRows, dumpReadModels } from "./support.js"
 
 const scenario: ReadonlyArray<AnyCommand> = [
   registerBm(1, 1, "Acme"),

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { SqliteDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
-import { registerBm, registerWaba, requestMessage, run, startDispatch, suspend, wabaTermsSigned } from "./support.js"
+import { registerBm, registerWaba, requestMessage, run, startDispatch, suspend, wabaTermsSigned } from "@mm-gateway/ports/testing/model"
 
 const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))

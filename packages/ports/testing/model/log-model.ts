@@ -20,11 +20,10 @@ import {
   WabaStream
 } from "@mm-gateway/domain"
 import type { BusinessManager, Channel, PartnerSettings, Template, UserAction, Waba } from "@mm-gateway/domain"
-import { Either } from "effect"
-import type { MessageResource } from "@mm-gateway/ports"
-import { ReadViews } from "@mm-gateway/ports"
-import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "@mm-gateway/ports"
-import { type AnyCommand, target } from "./support.js"
+import type { Either } from "effect"
+import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageResource, MessageWork, TemplateView, WabaView } from "../../src/queries.js"
+import * as ReadViews from "../../src/views.js"
+import { type AnyCommand, target } from "./commands.js"
 
 interface Logged {
   readonly event: DomainEvent
