@@ -1,4 +1,4 @@
-import { type BusinessManager, type ChannelRouting, mmApiStatus, Message, PartnerSettings, type Provider, type Template, type Waba } from "@mm-gateway/domain"
+import { type BusinessManager, type Channel, Message, PartnerSettings, type Template, Waba } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   type ChannelView,
@@ -44,9 +44,9 @@ interface ChannelRow {
   readonly phone_number_id: string
   readonly waba_id: string
   readonly display_phone_number: string
-  readonly provider: Provider
+  readonly provider: Channel.Provider
   readonly credentials_ref: string
-  readonly routing: ChannelRouting
+  readonly routing: Channel.ChannelRouting
   readonly throughput_mps: number
   readonly registered_at: number
   readonly updated_at: number
@@ -115,7 +115,7 @@ export const makeReadModels = (db: Database): ReadModels => {
     id: r.id,
     businessManagerId: r.business_manager_id,
     name: r.name,
-    mmApi: mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
+    mmApi: Waba.mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   })
   // The view is not stored: it is derived from the state, as the projection derives its columns.
   // A row is written only for a message that was requested: its state is always `Requested`.

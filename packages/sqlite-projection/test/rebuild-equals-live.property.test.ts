@@ -322,7 +322,7 @@ const describeCommand = (c: AnyCommand): string => {
 
 const withoutCredentialsRef = ({ credentialsRef: _, ...view }: ChannelDispatchView): ChannelView => view
 
-type Real = ManagedRuntime.ManagedRuntime<EventStore | ReadModels | SqliteDatabase, never>
+type Real = ManagedRuntime.ManagedRuntime<EventStore.EventStore | ReadModels | SqliteDatabase, never>
 
 /** Every query of `ReadModels` the API and the worker make, over the whole id space, against the model. */
 const readModelsEqualTheModel = (model: LogModel) =>
@@ -376,7 +376,7 @@ const readModelsEqualTheModel = (model: LogModel) =>
 /** One command through the real store (with its inline projections) and through the model, then compared. */
 const step = (model: LogModel, c: AnyCommand) =>
   Effect.gen(function*() {
-    const store = yield* EventStore
+    const store = yield* EventStore.EventStore
     const { streamId } = target(c)
     const expected = model.decide(c)
     const actual = yield* run(c)
@@ -403,7 +403,7 @@ class Step implements fc.AsyncCommand<LogModel, Real> {
 /** At the end: live tables = rebuilt from the log = rebuilt again; applying every event once more changes nothing. */
 const rebuildEqualsLive = Effect.gen(function*() {
   const { db } = yield* SqliteDatabase
-  const events = yield* (yield* EventStore).readAll(0, 1_000_000)
+  const events = yield* (yield* EventStore.EventStore).readAll(0, 1_000_000)
   const live = dumpReadModels(db)
   rebuild(db, allProjections, 7)
   assert.deepStrictEqual(dumpReadModels(db), live)

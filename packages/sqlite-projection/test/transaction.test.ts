@@ -6,9 +6,9 @@ import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "./support.js"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase | UnitOfWork>) =>
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore.EventStore | SqliteDatabase | UnitOfWork.UnitOfWork>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 const setUp = Effect.forEach(["a", "b"], (id) =>
@@ -33,7 +33,7 @@ describe("many commands in one transaction", () => {
   it.effect("a failure rolls back every event and read-model row of the batch", () =>
     withStore(Effect.gen(function*() {
       yield* setUp
-      const store = yield* EventStore
+      const store = yield* EventStore.EventStore
       const before = (yield* store.readAll(0, 1000)).length
       const result = yield* Effect.either(transact(Effect.gen(function*() {
         yield* run(observe("a", "w.a", "delivered", 10, "marketing_lite"))
