@@ -36,7 +36,7 @@ const post = (/** @type {number} */ n) =>
     const req = request({
       host: url.hostname,
       port: url.port,
-      path: `/v24.0/${phone}/marketing_messages`,
+      path: `/v25.0/${phone}/marketing_messages`,
       method: "POST",
       agent,
       headers: {

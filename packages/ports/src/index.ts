@@ -28,3 +28,4 @@ export {
   type TemplateView,
   type WabaView
 } from "./queries.js"
+export * as ReadViews from "./views.js"

@@ -1,4 +1,4 @@
-import { type BusinessManager, type Channel, Message, PartnerSettings, type Template, Waba } from "@mm-gateway/domain"
+import { type BusinessManager, type Channel, type Message, PartnerSettings, type Template, type Waba } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   type ChannelView,
@@ -12,6 +12,7 @@ import {
   type MessageWork,
   OnboardingQueries,
   pageOf,
+  ReadViews,
   type TemplateView,
   type WabaView
 } from "@mm-gateway/ports"
@@ -19,7 +20,6 @@ import { Context, Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { parse, prepared } from "./projection.js"
-import { resourceOf } from "./projections/messages.js"
 
 /** The SQLite read models: one service answering every query port of the read side. */
 export type ReadModels =
@@ -65,23 +65,8 @@ interface TemplateRow {
   readonly state: string
 }
 
-const refusalOf = (state: Template.TemplateState): TemplateView["refusedAsNotMarketing"] =>
-  state.refusedAsNotMarketing == null
-    ? null
-    : { errorCode: state.refusedAsNotMarketing.errorCode, occurredAt: state.refusedAsNotMarketing.occurredAt }
-
-const templateView = (r: TemplateRow): TemplateView => ({
-  wabaId: r.waba_id,
-  name: r.name,
-  language: r.language,
-  category: r.category,
-  ttlSeconds: r.ttl_seconds,
-  status: r.status,
-  statusReason: r.status_reason,
-  impending: r.impending === null ? null : parse(r.impending),
-  refusedAsNotMarketing: refusalOf(parse<Template.TemplateState>(r.state)),
-  updatedAt: r.updated_at
-})
+const templateView = (r: TemplateRow): TemplateView =>
+  ReadViews.template({ wabaId: r.waba_id, name: r.name, language: r.language }, parse<Template.TemplateState>(r.state), r.status_reason, r.updated_at)
 
 const channelView = (r: ChannelRow): ChannelView => ({
   phoneNumberId: r.phone_number_id,
@@ -111,32 +96,21 @@ export const makeReadModels = (db: Database): ReadModels => {
     return row === undefined ? null : parse(row.state)
   }
   // The stored status columns are as of the last fact; the view is recomputed for `now`.
-  const wabaView = (r: WabaRow, now: number): WabaView => ({
-    id: r.id,
-    businessManagerId: r.business_manager_id,
-    name: r.name,
-    mmApi: Waba.mmApiStatus(parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
-  })
+  const wabaView = (r: WabaRow, now: number): WabaView =>
+    ReadViews.waba(r.id, parse<Waba.WabaState>(r.state), bmState(r.business_manager_id), now)
   // The view is not stored: it is derived from the state, as the projection derives its columns.
   // A row is written only for a message that was requested: its state is always `Requested`.
   const recordOf = (state: string): Message.MessageRecord => parse<Extract<Message.MessageState, { _tag: "Requested" }>>(state).message
-  const messageOf = (state: string): MessageResource => {
-    const m = recordOf(state)
-    return resourceOf(m, Message.viewOf(m))
-  }
+  const messageOf = (state: string): MessageResource => ReadViews.messageResource(recordOf(state))
   const messageRows = (rows: ReadonlyArray<{ state: string }>) => rows.map((r) => messageOf(r.state))
-  const work = (r: { id: string; channel: string; accepted_at: number; attempt: number; expiry_deadline: number | null; state: string }): MessageWork => {
-    const phase = recordOf(r.state).phase
-    return {
-      id: r.id,
-      channel: r.channel,
-      acceptedAt: r.accepted_at,
-      attempt: r.attempt,
-      phaseSince: phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null,
-      expiryDeadline: r.expiry_deadline
-    }
+  const work = (r: { state: string }): MessageWork => ReadViews.messageWork(recordOf(r.state))
+  interface ReadyRow {
+    readonly id: string
+    readonly channel: string
+    readonly accepted_at: number
+    readonly attempt: number
+    readonly expiry_deadline: number | null
   }
-  type WorkRow = Parameters<typeof work>[0]
 
   return {
     businessManager: (id, now) =>
@@ -168,8 +142,9 @@ export const makeReadModels = (db: Database): ReadModels => {
         // The stored status is as of the row's last fact, and the only thing time changes is a restriction
         // ending. Rows whose restriction may have ended by `now`, and rows stored as of a time after `now`
         // (a reader whose clock is behind the writer's, or asking about the past, when a restriction may
-        // not have ended yet), are candidates for every status and decided below.
-        const rows = prepared(
+        // not have ended yet), are candidates for every status and decided below. Candidates are read
+        // until the page is full, so every page but the last has `limit` WABAs (docs/api.md#pagination).
+        const candidates = prepared(
           db,
           `SELECT id, business_manager_id, name, state FROM wabas
            WHERE id > @after
@@ -177,11 +152,18 @@ export const makeReadModels = (db: Database): ReadModels => {
              AND (@status IS NULL OR mm_status = @status OR (suspended_until IS NOT NULL AND suspended_until <= @now)
                OR as_of > @now)
            ORDER BY id LIMIT @limit`
-        ).all({ after, scope, status: options.status ?? null, now: options.now, limit })
-        const page = pageOf(rows as Array<WabaRow>, limit, (r) => [r.id])
-        return {
-          items: page.items.map((r) => wabaView(r, options.now)).filter((w) => options.status === undefined || w.mmApi.status === options.status),
-          nextCursor: page.nextCursor
+        )
+        const items: Array<WabaView> = []
+        let from = after
+        for (;;) {
+          const rows = candidates.all({ after: from, scope, status: options.status ?? null, now: options.now, limit }) as Array<WabaRow>
+          for (const row of rows) {
+            const view = wabaView(row, options.now)
+            if (options.status === undefined || view.mmApi.status === options.status) items.push(view)
+            if (items.length === limit) return pageOf(items, limit, (w) => [w.id])
+          }
+          if (rows.length < limit) return pageOf(items, limit, (w) => [w.id])
+          from = rows[rows.length - 1]!.id
         }
       }),
     channel: (id) =>
@@ -285,7 +267,7 @@ export const makeReadModels = (db: Database): ReadModels => {
            WHERE phase = 'Ready' AND (not_before IS NULL OR not_before <= @now) AND (accepted_at, id) > (@afterAt, @afterId)
            ORDER BY accepted_at, id LIMIT @limit`
         ).all({ now, afterAt: after?.acceptedAt ?? -1, afterId: after?.id ?? "", limit: Math.max(0, Math.floor(limit)) }) as Array<
-          Omit<WorkRow, "state">
+          ReadyRow
         >).map((r): MessageWork => ({
           id: r.id,
           channel: r.channel,
@@ -301,8 +283,8 @@ export const makeReadModels = (db: Database): ReadModels => {
         const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
         const rows = prepared(
           db,
-          "SELECT id, channel, accepted_at, attempt, expiry_deadline, state FROM messages WHERE phase = ? AND id > ? ORDER BY id LIMIT ?"
-        ).all(phase, after, limit) as Array<WorkRow>
+          "SELECT id, state FROM messages WHERE phase = ? AND id > ? ORDER BY id LIMIT ?"
+        ).all(phase, after, limit) as Array<{ id: string; state: string }>
         const page = pageOf(rows, limit, (r) => [r.id])
         return { items: page.items.map(work), nextCursor: page.nextCursor }
       }),
@@ -310,10 +292,10 @@ export const makeReadModels = (db: Database): ReadModels => {
       Effect.sync(() =>
         (prepared(
           db,
-          `SELECT id, channel, accepted_at, attempt, expiry_deadline, state FROM messages
+          `SELECT state FROM messages
            WHERE expiry_deadline IS NOT NULL AND expiry_deadline <= ? AND status IN ('submitted', 'sent')
            ORDER BY expiry_deadline, id LIMIT ?`
-        ).all(now, Math.max(0, Math.floor(limit))) as Array<WorkRow>).map(work)
+        ).all(now, Math.max(0, Math.floor(limit))) as Array<{ state: string }>).map(work)
       ),
     messagesToRecipient: (channel, recipient, from, to) =>
       Effect.sync(() =>

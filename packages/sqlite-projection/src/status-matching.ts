@@ -16,8 +16,7 @@ const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messag
 /**
  * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
  * `messages` read model (no JSON is parsed on this path, which runs once per status webhook item) and
- * the `parked_statuses` table. Everything is synchronous, so a whole webhook can
- * be applied in one unit of work.
+ * the `parked_statuses` table, inside the unit of work of the webhook being applied.
  */
 export const makeStatusMatching = (db: Database) => {
   const parked = makeParkedStatuses(db)

@@ -18,7 +18,7 @@ import {
 } from "@mm-gateway/domain"
 import { Either } from "effect"
 import type { MessageResource } from "@mm-gateway/ports"
-import { resourceOf } from "../src/projections/index.js"
+import { ReadViews } from "@mm-gateway/ports"
 import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "@mm-gateway/ports"
 import { type AnyCommand, target } from "./support.js"
 
@@ -190,21 +190,21 @@ export class LogModel {
 
   messageView(id: string): MessageResource | null {
     const m = this.messages().find((r) => r.request.messageId === id)
-    return m === undefined ? null : asStored(resourceOf(m, Message.viewOf(m)))
+    return m === undefined ? null : asStored(ReadViews.messageResource(m))
   }
 
   messagesByWamid(wamid: string): ReadonlyArray<MessageResource> {
     return this.messages()
       .filter((m) => m.wamid === wamid)
       .sort(byKey((m) => [m.request.messageId]))
-      .map((m) => asStored(resourceOf(m, Message.viewOf(m))))
+      .map((m) => asStored(ReadViews.messageResource(m)))
   }
 
   messagesToRecipient(channel: string, recipient: string, from: number, to: number): ReadonlyArray<MessageResource> {
     return this.messages()
       .filter((m) => m.request.channel === channel && m.request.to === recipient && m.request.at >= from && m.request.at <= to)
       .sort(byKey((m) => [m.request.at, m.request.messageId]))
-      .map((m) => asStored(resourceOf(m, Message.viewOf(m))))
+      .map((m) => asStored(ReadViews.messageResource(m)))
   }
 
   /** The campaign stats (docs/api.md#resources), counted message by message. */

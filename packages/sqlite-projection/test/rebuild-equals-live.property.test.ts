@@ -1,16 +1,19 @@
 /**
  * Invariant 5 (docs/invariants.md#invariant-5), model-based (fast-check `fc.commands` + `fc.asyncModelRun`):
- * random command sequences across every stream run against the real SQLite store with its inline projections
- * and against a model (`model.ts`: the pure domain over an in-memory log, and every read model derived from
- * the folds of its streams). After each command the log and every `ReadModels` answer must equal the model's;
- * at the end the live tables must equal a rebuild from the log, and a second rebuild.
+ * random command sequences across every stream run against the real SQLite store with its inline projections,
+ * against the memory store (`@mm-gateway/memory-store`, the other store that answers the same ports) and
+ * against a model (`model.ts`: the pure domain over an in-memory log, and every read model derived from the
+ * folds of its streams). After each command the log and every query-port answer of both stores must equal
+ * the model's; at the end the live tables must equal a rebuild from the log, and a second rebuild.
  *
  * A failure prints its seed, path and the commands with their `replayPath`. To replay it, pass
  * `{ seed, path }` to `fc.assert` and `{ replayPath }` to `fc.commands`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, Message } from "@mm-gateway/domain"
-import { Effect, Either, ManagedRuntime } from "effect"
+import { layerMemoryStore } from "@mm-gateway/memory-store"
+import { ClickQueries, ConfigurationQueries, DispatchQueue, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
+import { Effect, Either, Layer, ManagedRuntime } from "effect"
 import fc from "fast-check"
 import { SqliteDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
@@ -323,6 +326,24 @@ const describeCommand = (c: AnyCommand): string => {
 const withoutCredentialsRef = ({ credentialsRef: _, ...view }: ChannelDispatchView): ChannelView => view
 
 type Real = ManagedRuntime.ManagedRuntime<EventStore.EventStore | ReadModels | SqliteDatabase, never>
+type Memory = ManagedRuntime.ManagedRuntime<EventStore.EventStore | ReadModels, never>
+
+/** The memory store's query ports under SQLite's one `ReadModels` handle, so both are asked the same questions. */
+const memoryStore: Layer.Layer<EventStore.EventStore | ReadModels> = Layer.provideMerge(
+  Layer.effect(
+    ReadModels,
+    Effect.gen(function*() {
+      return {
+        ...(yield* OnboardingQueries),
+        ...(yield* ConfigurationQueries),
+        ...(yield* MessageQueries),
+        ...(yield* ClickQueries),
+        ...(yield* DispatchQueue)
+      }
+    })
+  ),
+  layerMemoryStore
+)
 
 /** Every query of `ReadModels` the API and the worker make, over the whole id space, against the model. */
 const readModelsEqualTheModel = (model: LogModel) =>
@@ -373,12 +394,9 @@ const readModelsEqualTheModel = (model: LogModel) =>
     }
   })
 
-/** One command through the real store (with its inline projections) and through the model, then compared. */
-const step = (model: LogModel, c: AnyCommand) =>
+/** One command through a store (the domain decides on its log), compared with what the model decided. */
+const stepOn = (c: AnyCommand, expected: Either.Either<ReadonlyArray<unknown>, unknown>) =>
   Effect.gen(function*() {
-    const store = yield* EventStore.EventStore
-    const { streamId } = target(c)
-    const expected = model.decide(c)
     const actual = yield* run(c)
     if (Either.isLeft(expected)) {
       assert.isTrue(Either.isLeft(actual), "the store accepted what the domain refuses")
@@ -386,17 +404,37 @@ const step = (model: LogModel, c: AnyCommand) =>
     } else {
       assert.isTrue(Either.isRight(actual), "the store refused what the domain accepts")
       if (Either.isRight(actual)) assert.deepStrictEqual(actual.right.events, expected.right)
-      model.append(streamId, expected.right)
     }
-    // The log holds exactly the model's stream, and the read models are the model's already (inline).
+  })
+
+/** The log holds exactly the model's stream, and the read models are the model's already (inline). */
+const agreesWith = (model: LogModel, streamId: string) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore.EventStore
     assert.deepStrictEqual((yield* store.readStream(streamId)).events.map((e) => e.event), model.events(streamId))
     yield* readModelsEqualTheModel(model)
   })
 
-class Step implements fc.AsyncCommand<LogModel, Real> {
+interface Stores {
+  readonly real: Real
+  readonly memory: Memory
+}
+
+/** One command through the real store, the memory store and the model, then compared. */
+const step = async (model: LogModel, stores: Stores, c: AnyCommand) => {
+  const { streamId } = target(c)
+  const expected = model.decide(c)
+  await stores.real.runPromise(stepOn(c, expected))
+  await stores.memory.runPromise(stepOn(c, expected))
+  if (Either.isRight(expected)) model.append(streamId, expected.right)
+  await stores.real.runPromise(agreesWith(model, streamId))
+  await stores.memory.runPromise(agreesWith(model, streamId))
+}
+
+class Step implements fc.AsyncCommand<LogModel, Stores> {
   constructor(readonly intent: Intent) {}
   check = () => true
-  run = (model: LogModel, real: Real) => real.runPromise(step(model, this.intent.resolve(model)))
+  run = (model: LogModel, stores: Stores) => step(model, stores, this.intent.resolve(model))
   toString = () => this.intent.label
 }
 
@@ -434,7 +472,7 @@ const seeding: fc.Arbitrary<ReadonlyArray<AnyCommand>> = fc.shuffledSubarray(
 )
 
 describe("invariant 5: rebuilding the read models from the log equals live projection", () => {
-  it.effect("model-based: after every command the inline read models equal the model; at the end live = rebuild = rebuild again", () =>
+  it.effect("model-based: after every command the inline read models of SQLite and of the memory store equal the model; at the end live = rebuild = rebuild again", () =>
     Effect.promise(() =>
       fc.assert(
         fc.asyncProperty(seeding, fc.commands([anyCommand.map((c) => new Step(c))], { maxCommands: MAX_COMMANDS, size: "medium" }), async (seed, steps) => {
@@ -442,14 +480,17 @@ describe("invariant 5: rebuilding the read models from the log equals live proje
           // between runs, vitest's own messages to its worker wait for the whole property, and time out.
           await new Promise<void>((resolve) => setImmediate(resolve))
           const real: Real = ManagedRuntime.make(layer({ path: ":memory:" }))
+          const memory: Memory = ManagedRuntime.make(memoryStore)
           try {
             const model = new LogModel()
-            for (const c of seed) await new Step(fixed(c)).run(model, real)
-            await fc.asyncModelRun(() => ({ model, real }), steps)
+            const stores: Stores = { real, memory }
+            for (const c of seed) await new Step(fixed(c)).run(model, stores)
+            await fc.asyncModelRun(() => ({ model, real: stores }), steps)
             const live = await real.runPromise(rebuildEqualsLive)
             assert.isAbove(Object.values(live).reduce((n, rows) => n + rows.length, 0), 0)
           } finally {
             await real.dispose()
+            await memory.dispose()
           }
         }),
         SETTINGS

@@ -29,18 +29,4 @@ describe("many commands in one transaction", () => {
       assert.strictEqual((yield* read.message("b"))?.status, "read")
       assert.isFalse((yield* SqliteDatabase).db.inTransaction)
     })))
-
-  it.effect("a failure rolls back every event and read-model row of the batch", () =>
-    withStore(Effect.gen(function*() {
-      yield* setUp
-      const store = yield* EventStore.EventStore
-      const before = (yield* store.readAll(0, 1000)).length
-      const result = yield* Effect.either(transact(Effect.gen(function*() {
-        yield* run(observe("a", "w.a", "delivered", 10, "marketing_lite"))
-        return yield* Effect.fail("stop" as const)
-      })))
-      assert.deepStrictEqual(result, Either.left("stop"))
-      assert.strictEqual((yield* store.readAll(0, 1000)).length, before)
-      assert.strictEqual((yield* (yield* ReadModels).message("a"))?.status, "submitted")
-    })))
 })

@@ -23,8 +23,8 @@ export interface ParkedStatus {
 
 /**
  * The read side the status path needs: finding the message a status webhook is about, and keeping
- * statuses that name no known message yet. Synchronous adapters (SQLite) let the worker apply a whole
- * webhook in one transaction.
+ * statuses that name no known message yet. Its park and unpark are store writes like any other: the
+ * worker applies a whole webhook in one unit of work, so a status is never lost or applied twice.
  */
 export class StatusMatching extends Context.Tag("@mm-gateway/domain/StatusMatching")<StatusMatching, {
   readonly byWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageCandidate>>

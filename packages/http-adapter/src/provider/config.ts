@@ -27,7 +27,8 @@ export interface ProviderClientConfig {
 
 export const defaultProviderClientConfig: ProviderClientConfig = {
   graphBaseUrl: "https://graph.facebook.com",
-  graphApiVersion: "v24.0",
+  // Supported by Meta until 2028-07-29 (v24.0 ends 2028-02-18; v27.0 is the newest): docs/provider.md.
+  graphApiVersion: "v25.0",
   d360BaseUrl: "https://waba-v2.360dialog.io",
   sandboxBaseUrl: "http://127.0.0.1:8090",
   requestTimeoutMs: 15_000,
@@ -72,7 +73,7 @@ const url = (name: string) =>
 export const providerClientConfig: Config.Config<ProviderClientConfig> = Config.all({
   graphBaseUrl: url("MMGW_GRAPH_BASE_URL").pipe(Config.withDefault(defaultProviderClientConfig.graphBaseUrl)),
   graphApiVersion: Config.string("MMGW_GRAPH_API_VERSION").pipe(
-    Config.validate({ message: "MMGW_GRAPH_API_VERSION must look like v24.0", validation: (v) => /^v\d+\.\d+$/.test(v) }),
+    Config.validate({ message: "MMGW_GRAPH_API_VERSION must look like v25.0", validation: (v) => /^v\d+\.\d+$/.test(v) }),
     Config.withDefault(defaultProviderClientConfig.graphApiVersion)
   ),
   d360BaseUrl: url("MMGW_360DIALOG_BASE_URL").pipe(Config.withDefault(defaultProviderClientConfig.d360BaseUrl)),

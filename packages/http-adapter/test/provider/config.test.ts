@@ -11,7 +11,7 @@ describe("provider client configuration", () => {
       const config = yield* load({})
       assert.deepStrictEqual(Either.getOrThrow(config), defaultProviderClientConfig)
       assert.strictEqual(defaultProviderClientConfig.graphBaseUrl, "https://graph.facebook.com")
-      assert.strictEqual(defaultProviderClientConfig.graphApiVersion, "v24.0")
+      assert.strictEqual(defaultProviderClientConfig.graphApiVersion, "v25.0")
       assert.strictEqual(defaultProviderClientConfig.d360BaseUrl, "https://waba-v2.360dialog.io")
       assert.strictEqual(defaultProviderClientConfig.sandboxBaseUrl, "http://127.0.0.1:8090")
     }))
@@ -47,7 +47,7 @@ describe("provider client configuration", () => {
   it("the plain constructor fills defaults and trims trailing slashes", () => {
     const config = makeProviderClientConfig({ sandboxBaseUrl: "http://127.0.0.1:1234//" })
     assert.strictEqual(config.sandboxBaseUrl, "http://127.0.0.1:1234")
-    assert.strictEqual(config.graphApiVersion, "v24.0")
+    assert.strictEqual(config.graphApiVersion, "v25.0")
   })
 
   it.effect("MMGW_SECRET_KEY yields the credentials key; a missing one is an error", () =>

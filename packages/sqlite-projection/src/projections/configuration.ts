@@ -1,4 +1,5 @@
 import { Channel, type Events, PartnerSettings, Streams, Template } from "@mm-gateway/domain"
+import { ReadViews } from "@mm-gateway/ports"
 import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
 
 interface ChannelRow {
@@ -124,7 +125,7 @@ export const templatesProjection: Projection = {
       category: after.category,
       ttl: after.ttlSeconds,
       status: after.status,
-      reason: event._tag === "TemplateStatusChanged" ? event.reason : row?.status_reason ?? null,
+      reason: ReadViews.templateStatusReason(row?.status_reason ?? null, event),
       impending: after.impending === null ? null : json(after.impending),
       at: event.at,
       state: json(after)

@@ -6,7 +6,7 @@ import { onboardingProjection } from "./onboarding.js"
 
 export { clicksProjection } from "./clicks.js"
 export { channelsProjection, settingsProjection, templatesProjection } from "./configuration.js"
-export { FUNNEL_STAGE, messagesProjection, resourceOf } from "./messages.js"
+export { messagesProjection } from "./messages.js"
 export { onboardingProjection } from "./onboarding.js"
 
 /** Every read model the API reads (docs/api.md#resources), in the order they are applied. */

@@ -1,42 +1,7 @@
 import { type Events, type EventStore, Message, Streams } from "@mm-gateway/domain"
-import type { MessageResource } from "@mm-gateway/ports"
+import { ReadViews } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
-
-/** Funnel stages of the campaign stats (docs/api.md#resources); a message counts in every stage up to the highest it reached. */
-export const FUNNEL_STAGE = { accepted: 0, submitted: 1, sent: 2, delivered: 3, read: 4 } as const
-
-const funnelStage = (m: Message.MessageRecord, view: Message.MessageView): number => {
-  const t = view.timestamps
-  if (t.readAt !== null) return FUNNEL_STAGE.read
-  if (t.deliveredAt !== null) return FUNNEL_STAGE.delivered
-  if (t.sentAt !== null) return FUNNEL_STAGE.sent
-  // Any status webhook, even `failed`, proves the provider took the message.
-  if (m.submittedAt !== null || m.phase._tag === "Submitted" || m.observations.length > 0) return FUNNEL_STAGE.submitted
-  return FUNNEL_STAGE.accepted
-}
-
-export const resourceOf = (m: Message.MessageRecord, view: Message.MessageView): MessageResource => ({
-  id: m.request.messageId,
-  channel: m.request.channel,
-  wabaId: m.request.wabaId,
-  to: m.request.to,
-  campaignId: m.request.campaignId,
-  clientCallbackData: m.request.clientCallbackData,
-  template: m.request.template === null
-    ? null
-    : { name: m.request.template.name, language: m.request.template.language, category: m.request.template.category },
-  route: { decided: m.route, reasons: m.reasons, warnings: m.warnings, observed: view.observedRoute, rerouted: m.rerouted },
-  status: view.status,
-  wamid: m.wamid,
-  timestamps: view.timestamps,
-  errors: view.errors,
-  pricing: view.pricing,
-  routeMismatch: view.routeMismatch,
-  failedAfterDelivery: view.failedAfterDelivery,
-  clickIds: m.clicks,
-  dispatch: { phase: m.phase._tag, attempt: m.phase.attempt }
-})
 
 const isMessageEvent = (e: Events.DomainEvent): e is Message.MessageEvent =>
   e._tag === "MessageRequested" || e._tag === "MessageRouted" || e._tag === "DispatchStarted" ||
@@ -74,9 +39,9 @@ const writeMessage = (db: Database, before: Indexed | null, version: number, m: 
     m.route,
     view.observedRoute,
     bool(view.routeMismatch),
-    funnelStage(m, view),
+    ReadViews.funnelStage(m, view),
     bool(m.clicks.length > 0),
-    json(view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []),
+    json(ReadViews.failureCodes(view)),
     m.phase.attempt,
     at,
     stateJson

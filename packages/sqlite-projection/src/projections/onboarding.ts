@@ -1,4 +1,5 @@
 import { BusinessManager, type Events, type EventStore, Streams, Waba } from "@mm-gateway/domain"
+import { ReadViews } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
 
@@ -69,9 +70,7 @@ const applyBusinessManager = (db: Database, stored: EventStore.StoredEvent, even
   const before = row === undefined ? BusinessManager.initialState() : parse<BusinessManager.BusinessManagerState>(row.state)
   const after = BusinessManager.evolve(before, event)
   // The state keeps the latest invitation time; the link of that same invitation is kept beside it.
-  const link = event._tag === "OnboardingInvitationIssued" && after.invitedAt === event.at
-    ? event.link
-    : row?.invitation_link ?? null
+  const link = ReadViews.invitationLink(row?.invitation_link ?? null, after, event)
   prepared(
     db,
     `INSERT INTO business_managers (id, version, name, registered, invited_at, invitation_link, terms_signed_at, state)

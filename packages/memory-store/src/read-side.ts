@@ -1,0 +1,422 @@
+import {
+  BusinessManager,
+  categoryOf,
+  Channel,
+  type MessageCandidate,
+  type MessageId,
+  Message,
+  type ParkedStatus,
+  PartnerSettings,
+  type StatusMatching,
+  type StatusObservation,
+  type StoredEvent,
+  Template,
+  type UserAction,
+  Waba
+} from "@mm-gateway/domain"
+import {
+  type ChannelDispatchView,
+  type ChannelView,
+  clampLimit,
+  type ClickQueries,
+  type ClickView,
+  type ConfigurationQueries,
+  decodeCursor,
+  type DispatchQueue,
+  type MessageQueries,
+  type OnboardingQueries,
+  pageOf,
+  ReadViews
+} from "@mm-gateway/ports"
+import { type Context, Effect } from "effect"
+import { after, byKey, Cell, type Journal, Table } from "./journal.js"
+
+interface Versioned {
+  /** The stream version the row reflects: an event at or below it was applied already. */
+  readonly version: number
+}
+interface BusinessManagerRow extends Versioned {
+  readonly state: BusinessManager.BusinessManagerState
+  readonly invitationLink: string | null
+}
+interface WabaRow extends Versioned {
+  readonly id: string
+  readonly state: Waba.WabaState
+}
+interface ChannelRow extends Versioned {
+  readonly state: Extract<Channel.ChannelState, { _tag: "Registered" }>
+  readonly registeredAt: number
+  readonly updatedAt: number
+}
+interface TemplateRow extends Versioned {
+  readonly key: { readonly wabaId: string; readonly name: string; readonly language: string }
+  readonly state: Template.TemplateState
+  readonly statusReason: string | null
+  readonly updatedAt: number
+}
+interface MessageRow extends Versioned {
+  readonly message: Message.MessageRecord
+}
+interface ClickRow {
+  readonly position: number
+  readonly event: UserAction.UserActionEvent
+}
+interface AttributionRow {
+  readonly clickId: string
+  readonly messageId: string
+  readonly position: number
+}
+interface ParkedRow extends ParkedStatus {
+  readonly dedupeKey: string
+  readonly receivedAt: number
+}
+
+/**
+ * The read models in memory: each stream's state folded with the domain's own `evolve`, one row per
+ * stream as the SQLite tables keep them, and every view derived with `ReadViews` when asked — so the
+ * answers are SQLite's for the same facts (the contract suites check it). Every change goes through
+ * the journal, so a unit of work that fails takes its projections back with its appends.
+ */
+export const makeReadSide = (journal: Journal) => {
+  const businessManagers = new Table<string, BusinessManagerRow>(journal)
+  const wabas = new Table<string, WabaRow>(journal)
+  const channels = new Table<string, ChannelRow>(journal)
+  const settings = new Cell<PartnerSettings.RoutingSettings | null>(journal, null)
+  const templates = new Table<string, TemplateRow>(journal)
+  const messages = new Table<string, MessageRow>(journal)
+  const clicks = new Table<string, ClickRow>(journal)
+  const attributions = new Table<string, AttributionRow>(journal)
+  /** The last global position applied. */
+  const checkpoint = new Cell(journal, 0)
+  // Parked statuses are worker state, not a read model; they live beside it, in the same journal.
+  const parked = new Table<number, ParkedRow>(journal)
+  const parkedKeys = new Table<string, number>(journal)
+  const nextParkedId = new Cell(journal, 1)
+
+  const templateKey = (wabaId: string, name: string, language: string) => JSON.stringify([wabaId, name, language])
+
+  const apply = (stored: StoredEvent): void => {
+    const event = stored.event
+    switch (categoryOf(stored.streamId)) {
+      case "BusinessManager": {
+        const e = event as BusinessManager.BusinessManagerEvent
+        const row = businessManagers.get(e.businessManagerId)
+        if (row !== undefined && stored.version <= row.version) return
+        const state = BusinessManager.evolve(row?.state ?? BusinessManager.initialState(), e)
+        businessManagers.set(e.businessManagerId, {
+          version: stored.version,
+          state,
+          invitationLink: ReadViews.invitationLink(row?.invitationLink ?? null, state, e)
+        })
+        return
+      }
+      case "Waba": {
+        const e = event as Waba.WabaEvent
+        const row = wabas.get(e.wabaId)
+        if (row !== undefined && stored.version <= row.version) return
+        wabas.set(e.wabaId, { id: e.wabaId, version: stored.version, state: Waba.evolve(row?.state ?? Waba.initialState(), e) })
+        return
+      }
+      case "Channel": {
+        const e = event as Channel.ChannelEvent
+        const row = channels.get(e.phoneNumberId)
+        if (row !== undefined && stored.version <= row.version) return
+        const state = Channel.evolve(row?.state ?? Channel.initialState(), e)
+        if (state._tag !== "Registered") return
+        channels.set(e.phoneNumberId, { version: stored.version, state, registeredAt: row?.registeredAt ?? e.at, updatedAt: e.at })
+        return
+      }
+      case "PartnerSettings":
+        settings.set(PartnerSettings.evolve(settings.get() ?? PartnerSettings.initialState(), event as PartnerSettings.PartnerSettingsEvent))
+        return
+      case "Template": {
+        const e = event as Template.TemplateEvent
+        const key = templateKey(e.wabaId, e.name, e.language)
+        const row = templates.get(key)
+        if (row !== undefined && stored.version <= row.version) return
+        templates.set(key, {
+          version: stored.version,
+          key: { wabaId: e.wabaId, name: e.name, language: e.language },
+          state: Template.evolve(row?.state ?? Template.initialState(), e),
+          statusReason: ReadViews.templateStatusReason(row?.statusReason ?? null, e),
+          updatedAt: e.at
+        })
+        return
+      }
+      case "Message": {
+        const e = event as Message.MessageEvent
+        const row = messages.get(e.messageId)
+        if (row !== undefined && stored.version <= row.version) return
+        const before: Message.MessageState = row === undefined ? Message.initialState() : { _tag: "Requested", message: row.message }
+        const state = Message.evolve(before, e)
+        if (state._tag === "Requested") messages.set(e.messageId, { version: stored.version, message: state.message })
+        if (e._tag === "ClickAttributed") {
+          const key = JSON.stringify([e.clickId, e.messageId])
+          if (!attributions.has(key)) attributions.set(key, { clickId: e.clickId, messageId: e.messageId, position: stored.globalPosition })
+        }
+        return
+      }
+      case "UserAction":
+        if (!clicks.has(stored.streamId)) clicks.set(stored.streamId, { position: stored.globalPosition, event: event as UserAction.UserActionEvent })
+        return
+    }
+  }
+
+  /** Applies events in log order (those at or before the checkpoint are skipped); how many it applied. */
+  const project = (events: ReadonlyArray<StoredEvent>): number => {
+    let applied = 0
+    for (const stored of events) {
+      if (stored.globalPosition <= checkpoint.get()) continue
+      apply(stored)
+      checkpoint.set(stored.globalPosition)
+      applied++
+    }
+    return applied
+  }
+
+  // ---- queries -----------------------------------------------------------------------------------
+
+  const bmState = (id: string | null) => (id === null ? null : businessManagers.get(id)?.state ?? null)
+  const wabaView = (row: WabaRow, now: number) => ReadViews.waba(row.id, row.state, bmState(row.state.businessManagerId), now)
+  const sortedWabas = () => [...wabas.values()].sort(byKey((w) => [w.id]))
+  const allMessages = () => [...messages.values()].map((r) => r.message)
+  const channelView = (row: ChannelRow): ChannelView => ({
+    phoneNumberId: row.state.config.phoneNumberId,
+    wabaId: row.state.config.wabaId,
+    displayPhoneNumber: row.state.config.displayPhoneNumber,
+    provider: row.state.config.provider,
+    routing: row.state.routing,
+    throughputMps: row.state.config.throughputMps,
+    registeredAt: row.registeredAt,
+    updatedAt: row.updatedAt
+  })
+  const templateView = (row: TemplateRow) => ReadViews.template(row.key, row.state, row.statusReason, row.updatedAt)
+
+  /** The earliest attribution of `clickId` to a message of `channel`: an attribution names no tenant on its own. */
+  const attributedMessage = (clickId: string | null, channel: string): string | null => {
+    if (clickId === null) return null
+    let first: AttributionRow | null = null
+    for (const a of attributions.values()) {
+      if (a.clickId !== clickId || messages.get(a.messageId)?.message.request.channel !== channel) continue
+      if (first === null || a.position < first.position) first = a
+    }
+    return first?.messageId ?? null
+  }
+
+  const onboarding: Context.Tag.Service<OnboardingQueries> = {
+    businessManager: (id, now) =>
+      Effect.sync(() => {
+        const row = businessManagers.get(id)
+        if (row === undefined) return null
+        return {
+          id,
+          name: row.state.name,
+          mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
+          invitationLink: row.invitationLink,
+          wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
+        }
+      }),
+    waba: (id, now) =>
+      Effect.sync(() => {
+        const row = wabas.get(id)
+        return row === undefined ? null : wabaView(row, now)
+      }),
+    wabas: (options) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds
+        const items = sortedWabas()
+          .filter((w) => w.id > from)
+          .filter((w) => scope === undefined || (w.state.businessManagerId !== null && scope.includes(w.state.businessManagerId)))
+          .map((w) => wabaView(w, options.now))
+          .filter((w) => options.status === undefined || w.mmApi.status === options.status)
+          .slice(0, limit)
+        return pageOf(items, limit, (w) => [w.id])
+      })
+  }
+
+  const configuration: Context.Tag.Service<ConfigurationQueries> = {
+    channel: (id) =>
+      Effect.sync(() => {
+        const row = channels.get(id)
+        return row === undefined ? null : channelView(row)
+      }),
+    routingSettings: () =>
+      Effect.sync(() => {
+        const state = settings.get()
+        return state === null
+          ? PartnerSettings.DEFAULT_ROUTING_SETTINGS
+          : { marketingViaMmApi: state.marketingViaMmApi, ttlOnCloudFallback: state.ttlOnCloudFallback }
+      }),
+    template: (wabaId, name, language) =>
+      Effect.sync(() => {
+        const row = templates.get(templateKey(wabaId, name, language))
+        return row === undefined ? null : templateView(row)
+      }),
+    templates: (wabaId, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string, string]>(options.cursor) ?? ["", ""]
+        const items = [...templates.values()]
+          .filter((t) => t.key.wabaId === wabaId && after([t.key.name, t.key.language], from))
+          .sort(byKey((t) => [t.key.name, t.key.language]))
+          .slice(0, limit)
+          .map(templateView)
+        return pageOf(items, limit, (t) => [t.name, t.language])
+      })
+  }
+
+  const messageQueries: Context.Tag.Service<MessageQueries> = {
+    message: (id) =>
+      Effect.sync(() => {
+        const row = messages.get(id)
+        return row === undefined ? null : ReadViews.messageResource(row.message)
+      }),
+    messagesByWamid: (wamid) =>
+      Effect.sync(() =>
+        allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map((m) => ReadViews.messageResource(m))
+      ),
+    campaignStats: (campaignId, businessManagerIds = null) =>
+      Effect.sync(() => {
+        const inScope = (m: Message.MessageRecord) => {
+          if (businessManagerIds === null) return true
+          const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
+          return owner !== null && businessManagerIds.includes(owner)
+        }
+        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)))
+      })
+  }
+
+  const clickQueries: Context.Tag.Service<ClickQueries> = {
+    clickAttribution: (clickId, channel) => Effect.sync(() => attributedMessage(clickId, channel)),
+    clickChannels: (clickId) =>
+      Effect.sync(() => [...new Set([...clicks.values()].filter((c) => c.event.clickId === clickId).map((c) => c.event.channel as string))].sort()),
+    clicks: (channel, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[number]>(options.cursor)?.[0] ?? 0
+        const rows = [...clicks.values()]
+          .filter((c) => c.event.channel === channel && c.position > from)
+          .sort(byKey((c) => [c.position]))
+          .slice(0, limit)
+        const page = pageOf(rows, limit, (c) => [c.position])
+        return {
+          items: page.items.map(({ event: e }): ClickView => ({
+            actionType: e.actionType,
+            kind: e.kind,
+            clickId: e.clickId,
+            trackingToken: e.trackingToken,
+            component: e.component,
+            productId: e.productId,
+            occurredAt: e.occurredAt,
+            messageId: attributedMessage(e.clickId, e.channel)
+          })),
+          nextCursor: page.nextCursor
+        }
+      })
+  }
+
+  const dispatchQueue: Context.Tag.Service<DispatchQueue> = {
+    dispatchable: (now, limit, from = null) =>
+      Effect.sync(() => {
+        const start = [from?.acceptedAt ?? -1, from?.id ?? ""]
+        return allMessages()
+          .filter((m) => m.phase._tag === "Ready" && (m.phase.notBefore === null || m.phase.notBefore <= now))
+          .filter((m) => after([m.request.at, m.request.messageId], start))
+          .sort(byKey((m) => [m.request.at, m.request.messageId]))
+          .slice(0, Math.max(0, Math.floor(limit)))
+          .map(ReadViews.messageWork)
+      }),
+    channelForDispatch: (id) =>
+      Effect.sync((): ChannelDispatchView | null => {
+        const row = channels.get(id)
+        return row === undefined ? null : { ...channelView(row), credentialsRef: row.state.config.credentialsRef }
+      }),
+    inDispatchPhase: (phase, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const items = allMessages()
+          .filter((m) => m.phase._tag === phase && m.request.messageId > from)
+          .sort(byKey((m) => [m.request.messageId]))
+          .slice(0, limit)
+          .map(ReadViews.messageWork)
+        return pageOf(items, limit, (w) => [w.id])
+      }),
+    expiryDue: (now, limit) =>
+      Effect.sync(() =>
+        allMessages()
+          .flatMap((m) => {
+            const deadline = Message.expiryDeadline(m)
+            const status = Message.viewOf(m).status
+            return deadline !== null && deadline <= now && (status === "submitted" || status === "sent") ? [{ m, deadline }] : []
+          })
+          .sort(byKey(({ deadline, m }) => [deadline, m.request.messageId]))
+          .slice(0, Math.max(0, Math.floor(limit)))
+          .map(({ m }) => ReadViews.messageWork(m))
+      ),
+    messagesToRecipient: (channel, recipient, from, to) =>
+      Effect.sync(() =>
+        allMessages()
+          .filter((m) => m.request.channel === channel && m.request.to === recipient && m.request.at >= from && m.request.at <= to)
+          .sort(byKey((m) => [m.request.at, m.request.messageId]))
+          .map((m) => ReadViews.messageResource(m))
+      )
+  }
+
+  const candidate = (m: Message.MessageRecord): MessageCandidate => ({ messageId: m.request.messageId as MessageId, channel: m.request.channel, wamid: m.wamid })
+  const parkedStatus = (p: ParkedRow): ParkedStatus => ({ id: p.id, channel: p.channel, observation: p.observation })
+  const MAY_HAVE_REACHED_THE_PROVIDER: ReadonlyArray<Message.DispatchPhase["_tag"]> = ["InFlight", "OutcomeUnknown", "DispatchUnknown"]
+
+  const statusMatching: Context.Tag.Service<StatusMatching> = {
+    byWamid: (wamid) => Effect.sync(() => allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map(candidate)),
+    byId: (id) =>
+      Effect.sync(() => {
+        const row = messages.get(id)
+        return row === undefined ? null : candidate(row.message)
+      }),
+    awaitingWamid: (channel, recipient, from, to) =>
+      Effect.sync(() =>
+        allMessages()
+          .filter((m) =>
+            m.request.channel === channel && m.request.to === recipient && m.request.at >= from && m.request.at <= to && m.wamid === null &&
+            MAY_HAVE_REACHED_THE_PROVIDER.includes(m.phase._tag)
+          )
+          .sort(byKey((m) => [m.request.at, m.request.messageId]))
+          .map(candidate)
+      ),
+    park: (status) =>
+      Effect.sync(() => {
+        if (parkedKeys.has(status.dedupeKey)) return
+        const id = nextParkedId.get()
+        nextParkedId.set(id + 1)
+        parkedKeys.set(status.dedupeKey, id)
+        parked.set(id, { id, dedupeKey: status.dedupeKey, channel: status.channel, observation: status.observation as StatusObservation, receivedAt: status.receivedAt })
+      }),
+    parkedFor: (wamid) =>
+      Effect.sync(() => [...parked.values()].filter((p) => p.observation.wamid === wamid).sort(byKey((p) => [p.id])).map(parkedStatus)),
+    listParked: (limit, cursor) =>
+      Effect.sync(() => {
+        const n = clampLimit(limit)
+        const from = decodeCursor<[number, number]>(cursor) ?? [-1, 0]
+        const rows = [...parked.values()]
+          .filter((p) => after([p.receivedAt, p.id], from))
+          .sort(byKey((p) => [p.receivedAt, p.id]))
+          .slice(0, n)
+        const page = pageOf(rows, n, (p) => [p.receivedAt, p.id])
+        return { items: page.items.map(parkedStatus), nextCursor: page.nextCursor }
+      }),
+    unpark: (ids) =>
+      Effect.sync(() => {
+        for (const id of ids) {
+          const row = parked.get(id)
+          if (row === undefined) continue
+          parked.delete(id)
+          parkedKeys.delete(row.dedupeKey)
+        }
+      })
+  }
+
+  return { project, checkpoint: () => checkpoint.get(), onboarding, configuration, messageQueries, clickQueries, dispatchQueue, statusMatching }
+}

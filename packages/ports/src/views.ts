@@ -1,0 +1,133 @@
+/**
+ * The read side's views built from the domain's own states: what every store answers the query ports
+ * with, whatever it keeps its rows in. A store folds the events with the domain's `evolve` and derives
+ * each view here, so two stores cannot disagree on what a view says for the same facts
+ * (docs/persistence.md#projections). Pure: no I/O, no clock.
+ */
+import { type BusinessManager, Message, mmApiStatus, type Template, type Waba } from "@mm-gateway/domain"
+import type { CampaignStats, MessageResource, MessageWork, TemplateView, WabaView } from "./queries.js"
+
+/** A message as the API shows it (docs/api.md#resources). */
+export const messageResource = (m: Message.MessageRecord, view: Message.MessageView = Message.viewOf(m)): MessageResource => ({
+  id: m.request.messageId,
+  channel: m.request.channel,
+  wabaId: m.request.wabaId,
+  to: m.request.to,
+  campaignId: m.request.campaignId,
+  clientCallbackData: m.request.clientCallbackData,
+  template: m.request.template === null
+    ? null
+    : { name: m.request.template.name, language: m.request.template.language, category: m.request.template.category },
+  route: { decided: m.route, reasons: m.reasons, warnings: m.warnings, observed: view.observedRoute, rerouted: m.rerouted },
+  status: view.status,
+  wamid: m.wamid,
+  timestamps: view.timestamps,
+  errors: view.errors,
+  pricing: view.pricing,
+  routeMismatch: view.routeMismatch,
+  failedAfterDelivery: view.failedAfterDelivery,
+  clickIds: m.clicks,
+  dispatch: { phase: m.phase._tag, attempt: m.phase.attempt }
+})
+
+/** Since when the message has been in its dispatch phase, where the phase says. */
+export const phaseSince = (phase: Message.DispatchPhase): number | null =>
+  phase._tag === "InFlight" ? phase.startedAt : "since" in phase ? phase.since : null
+
+/** What the worker needs to pick a message up. */
+export const messageWork = (m: Message.MessageRecord): MessageWork => ({
+  id: m.request.messageId,
+  channel: m.request.channel,
+  acceptedAt: m.request.at,
+  attempt: m.phase.attempt,
+  phaseSince: phaseSince(m.phase),
+  expiryDeadline: Message.expiryDeadline(m)
+})
+
+/** Funnel stages of the campaign stats (docs/api.md#resources); a message counts in every stage up to the highest it reached. */
+export const FUNNEL_STAGE = { accepted: 0, submitted: 1, sent: 2, delivered: 3, read: 4 } as const
+
+export const funnelStage = (m: Message.MessageRecord, view: Message.MessageView): number => {
+  const t = view.timestamps
+  if (t.readAt !== null) return FUNNEL_STAGE.read
+  if (t.deliveredAt !== null) return FUNNEL_STAGE.delivered
+  if (t.sentAt !== null) return FUNNEL_STAGE.sent
+  // Any status webhook, even `failed`, proves the provider took the message.
+  if (m.submittedAt !== null || m.phase._tag === "Submitted" || m.observations.length > 0) return FUNNEL_STAGE.submitted
+  return FUNNEL_STAGE.accepted
+}
+
+/** The error codes a message counts under in `failuresByCode`: each code once, and only while it is failed. */
+export const failureCodes = (view: Message.MessageView): ReadonlyArray<number> =>
+  view.status === "failed" ? [...new Set(view.errors.map((e) => e.code))].sort((a, b) => a - b) : []
+
+/**
+ * A campaign's stats counted message by message over the messages given (those of the campaign in
+ * the caller's scope). A store that aggregates in its database counts the same things:
+ * `funnelStage`, the status, the routes and `failureCodes` of each message.
+ */
+export const campaignStats = (campaignId: string, messages: Iterable<Message.MessageRecord>): CampaignStats => {
+  const funnel = { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked: 0 }
+  const routed = { marketing_messages: 0, cloud_api: 0 }
+  const observedRoute = { marketing_messages: 0, cloud_api: 0, unknown: 0 }
+  const counts = { queued: 0, failed: 0, expired: 0, dispatchUnknown: 0, routeMismatch: 0 }
+  const failuresByCode: Record<string, number> = {}
+  for (const m of messages) {
+    const view = Message.viewOf(m)
+    const stage = funnelStage(m, view)
+    funnel.accepted++
+    if (stage >= FUNNEL_STAGE.submitted) funnel.submitted++
+    if (stage >= FUNNEL_STAGE.sent) funnel.sent++
+    if (stage >= FUNNEL_STAGE.delivered) funnel.delivered++
+    if (stage >= FUNNEL_STAGE.read) funnel.read++
+    if (m.clicks.length > 0) funnel.clicked++
+    routed[m.route]++
+    observedRoute[view.observedRoute ?? "unknown"]++
+    if (view.status === "accepted") counts.queued++
+    if (view.status === "failed") counts.failed++
+    if (view.status === "expired") counts.expired++
+    if (view.status === "dispatch_unknown") counts.dispatchUnknown++
+    if (view.routeMismatch) counts.routeMismatch++
+    for (const code of failureCodes(view)) failuresByCode[String(code)] = (failuresByCode[String(code)] ?? 0) + 1
+  }
+  return { campaignId, funnel, routed, observedRoute, ...counts, failuresByCode }
+}
+
+/** A WABA with its MM status as of `now` (recomputed from the state: a restriction ends by itself). */
+export const waba = (
+  id: string,
+  state: Waba.WabaState,
+  businessManager: BusinessManager.BusinessManagerState | null,
+  now: number
+): WabaView => ({ id, businessManagerId: state.businessManagerId, name: state.name, mmApi: mmApiStatus(state, businessManager, now) })
+
+/** The invitation link shown after `event`: the link of the latest invitation, which the state's `invitedAt` names. */
+export const invitationLink = (
+  previous: string | null,
+  after: BusinessManager.BusinessManagerState,
+  event: BusinessManager.BusinessManagerEvent
+): string | null => (event._tag === "OnboardingInvitationIssued" && after.invitedAt === event.at ? event.link : previous)
+
+/** The reason shown with a template's status after `event`: the last status change's. */
+export const templateStatusReason = (previous: string | null, event: Template.TemplateEvent): string | null =>
+  event._tag === "TemplateStatusChanged" ? event.reason : previous
+
+export const template = (
+  key: { readonly wabaId: string; readonly name: string; readonly language: string },
+  state: Template.TemplateState,
+  statusReason: string | null,
+  updatedAt: number
+): TemplateView => ({
+  wabaId: key.wabaId,
+  name: key.name,
+  language: key.language,
+  category: state.category,
+  ttlSeconds: state.ttlSeconds,
+  status: state.status,
+  statusReason,
+  impending: state.impending,
+  refusedAsNotMarketing: state.refusedAsNotMarketing == null
+    ? null
+    : { errorCode: state.refusedAsNotMarketing.errorCode, occurredAt: state.refusedAsNotMarketing.occurredAt },
+  updatedAt
+})

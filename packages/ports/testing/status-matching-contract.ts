@@ -1,0 +1,113 @@
+import { assert, describe, it } from "@effect/vitest"
+import { type MessageId, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import { Effect, Exit, type Layer } from "effect"
+import { MessageQueries } from "../src/queries.js"
+import { accepted, begin, caughtUp, dispatch, noAnswer, observation, type ReadSide, send, settle, status, twoTenants } from "./facts.js"
+
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+
+const parkedStatus = (wamid: string, timestamp: number, receivedAt: number, channel = "100") => ({
+  dedupeKey: `status:${wamid}:sent:${timestamp}`,
+  channel,
+  observation: observation({ wamid, status: "sent", timestamp }),
+  receivedAt
+})
+
+/**
+ * The contract of the domain's `StatusMatching` port, which the store implements beside the query
+ * ports (docs/domain.md#matching-statuses): finding the message a status is about, and keeping the
+ * statuses whose message is not known yet until it is — in the unit of work that applies them.
+ * `makeStore` must give a fresh, empty store each time it is built.
+ */
+export const statusMatchingContract = (name: string, makeStore: () => Layer.Layer<ReadSide<MessageQueries>>) => {
+  const run = <A, E>(effect: Effect.Effect<A, E, ReadSide<MessageQueries>>) => Effect.provide(effect, makeStore())
+
+  describe(`StatusMatching contract: ${name}`, () => {
+    it.effect("finds messages by wamid, by id, and those waiting for their wamid by channel, recipient and window", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusMatching
+        yield* twoTenants
+        yield* send({ id: "m1", channel: "100", at: 1_000 })
+        yield* dispatch("m1", 1, 1_001, accepted("w.1"))
+        yield* send({ id: "m2", channel: "100", at: 2_000 })
+        yield* dispatch("m2", 1, 2_001, noAnswer)
+        // Accepted but never started: the provider cannot have it, so no status can be about it.
+        yield* send({ id: "m3", channel: "100", at: 2_500 })
+        yield* send({ id: "m4", channel: "100", at: 2_600, to: "16505559999" })
+        yield* begin("m4", 1, 2_601)
+        yield* caughtUp
+        assert.deepStrictEqual(yield* matching.byWamid("w.1"), [{ messageId: "m1" as MessageId, channel: "100", wamid: "w.1" }])
+        assert.deepStrictEqual(yield* matching.byWamid("w.none"), [])
+        assert.deepStrictEqual(yield* matching.byId("m2"), { messageId: "m2" as MessageId, channel: "100", wamid: null })
+        assert.isNull(yield* matching.byId("nope"))
+        const waiting = (channel: string, recipient: string, from: number, to: number) =>
+          Effect.map(matching.awaitingWamid(channel, recipient, from, to), (found) => found.map((c) => c.messageId))
+        assert.deepStrictEqual(yield* waiting("100", "16505551234", 0, 10_000), ["m2"])
+        assert.deepStrictEqual(yield* waiting("100", "16505551234", 2_000, 2_000), ["m2"])
+        assert.deepStrictEqual(yield* waiting("100", "16505551234", 2_001, 10_000), [])
+        assert.deepStrictEqual(yield* waiting("100", "16505559999", 0, 10_000), ["m4"])
+        assert.deepStrictEqual(yield* waiting("101", "16505551234", 0, 10_000), [])
+      })))
+
+    it.effect("parked statuses: kept once per dedupe key, found by wamid, listed oldest first page by page, and forgotten when unparked", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusMatching
+        yield* matching.park(parkedStatus("w.1", 5, 20))
+        yield* matching.park(parkedStatus("w.1", 5, 21))
+        yield* matching.park(parkedStatus("w.2", 6, 10))
+        yield* matching.park(parkedStatus("w.1", 7, 30, "200"))
+        const forW1 = yield* matching.parkedFor("w.1")
+        assert.deepStrictEqual(forW1.map((p) => [p.channel, p.observation.timestamp]), [["100", 5], ["200", 7]])
+        assert.deepStrictEqual(forW1[0]!.observation, observation({ wamid: "w.1", status: "sent", timestamp: 5 }))
+        assert.deepStrictEqual(yield* matching.parkedFor("w.3"), [])
+        const first = yield* matching.listParked(2, null)
+        const second = yield* matching.listParked(2, first.nextCursor)
+        assert.deepStrictEqual([...first.items, ...second.items].map((p) => p.observation.wamid), ["w.2", "w.1", "w.1"])
+        assert.strictEqual(first.items.length, 2)
+        if (second.nextCursor !== null) assert.deepStrictEqual((yield* matching.listParked(2, second.nextCursor)).items, [])
+        yield* matching.unpark([forW1[0]!.id])
+        assert.deepStrictEqual((yield* matching.parkedFor("w.1")).map((p) => p.channel), ["200"])
+        yield* matching.unpark([])
+        assert.strictEqual((yield* matching.listParked(10, null)).items.length, 2)
+      })))
+
+    it.effect("a status with no known message is parked, and applied with the next status once its wamid is known", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusMatching
+        const read = yield* MessageQueries
+        yield* twoTenants
+        yield* send({ id: "m1", channel: "100", at: 1_000 })
+        yield* send({ id: "m2", channel: "100", at: 1_000 })
+        yield* begin("m1", 1, 1_001)
+        const ticket = yield* begin("m2", 1, 1_001)
+        // Two messages to the recipient are waiting for a wamid: ambiguous, so parked.
+        const first = yield* transact(status({ channel: "100", wamid: "w.9", status: "delivered", timestamp: 5_000 }))
+        assert.strictEqual(first._tag, "Parked")
+        assert.strictEqual((yield* matching.parkedFor("w.9")).length, 1)
+        yield* settle(ticket, accepted("w.9"), 7_000)
+        // The next report for that wamid matches by wamid and takes the parked one along.
+        const second = yield* transact(status({ channel: "100", wamid: "w.9", status: "read", timestamp: 6_000 }))
+        assert.deepStrictEqual(second, { _tag: "Observed", messageId: "m2" as MessageId, matchedBy: "wamid", appended: 1, unparked: 1 })
+        assert.deepStrictEqual(yield* matching.parkedFor("w.9"), [])
+        yield* caughtUp
+        const m2 = yield* read.message("m2")
+        assert.deepStrictEqual([m2?.status, m2?.timestamps.deliveredAt, m2?.timestamps.readAt], ["read", 5_000, 6_000])
+      })))
+
+    it.effect("a unit of work that fails takes back what it parked and what it unparked", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusMatching
+        yield* matching.park(parkedStatus("w.1", 5, 20))
+        const [kept] = yield* matching.parkedFor("w.1")
+        const exit = yield* Effect.exit(transact(Effect.gen(function*() {
+          yield* matching.park(parkedStatus("w.2", 6, 21))
+          yield* matching.unpark([kept!.id])
+          assert.deepStrictEqual(yield* matching.parkedFor("w.1"), [])
+          return yield* Effect.fail("undo" as const)
+        })))
+        assert.deepStrictEqual(exit, Exit.fail("undo" as const))
+        assert.deepStrictEqual((yield* matching.parkedFor("w.1")).map((p) => p.id), [kept!.id])
+        assert.deepStrictEqual(yield* matching.parkedFor("w.2"), [])
+      })))
+  })
+}
