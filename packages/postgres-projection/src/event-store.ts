@@ -1,4 +1,4 @@
-import { type DomainEvent, encodeEvent, EventStore, type Snapshot, type StoredEvent, type UnitOfWork, VersionConflict } from "@mm-gateway/domain"
+import { Events, EventStore, type UnitOfWork } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
 import { type Database, inTransaction, PostgresDatabase, statements } from "./connection.js"
 import { layerDatabase, type PostgresOptions } from "./database.js"
@@ -16,7 +16,7 @@ import { layerUnitOfWork } from "./unit-of-work.js"
  * `VersionConflict` is an expected error.
  */
 export const makeEventStore = (db: Database, projections: ReadonlyArray<Projection> = allProjections) =>
-  EventStore.of({
+  EventStore.EventStore.of({
     readStream: (streamId) =>
       statements(db, async (session) => {
         const events = (await readStreamRows(session, streamId)).map(decodeRow)
@@ -28,17 +28,17 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
         const events = read.events.map(decodeRow)
         return { snapshot: read.snapshot, events, version: events[events.length - 1]?.version ?? read.snapshot?.version ?? 0 }
       }),
-    append: (streamId, expected, events: ReadonlyArray<DomainEvent>, snapshot?: Snapshot) =>
+    append: (streamId, expected, events: ReadonlyArray<Events.DomainEvent>, snapshot?: EventStore.Snapshot) =>
       Effect.flatMap(Clock.currentTimeMillis, (recordedAt) =>
         Effect.flatMap(
           // Appending nothing only reads the version: no transaction, no lock.
           events.length === 0
             ? statements(db, (session) => appendEncoded(session, streamId, expected, [], recordedAt))
             : inTransaction(db, async (session) => {
-              const outcome = await appendEncoded(session, streamId, expected, events.map(encodeEvent), recordedAt, snapshot)
+              const outcome = await appendEncoded(session, streamId, expected, events.map(Events.encodeEvent), recordedAt, snapshot)
               if (outcome._tag === "Appended") {
                 const firstVersion = outcome.nextVersion - events.length + 1
-                const stored: Array<StoredEvent> = events.map((event, i) => ({
+                const stored: Array<EventStore.StoredEvent> = events.map((event, i) => ({
                   streamId,
                   version: firstVersion + i,
                   globalPosition: outcome.positions[i]!,
@@ -51,7 +51,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
             }, { appendLock: true }),
           (outcome) =>
             outcome._tag === "Conflict"
-              ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))
+              ? Effect.fail(new EventStore.VersionConflict({ streamId, expected, actual: outcome.actual }))
               : Effect.succeed({
                 nextVersion: outcome.nextVersion,
                 lastGlobalPosition: outcome.positions[outcome.positions.length - 1] ?? null
@@ -60,11 +60,11 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
     readAll: (after, limit) => statements(db, async (session) => (await readAllRows(session, after, limit)).map(decodeRow))
   })
 
-export const layerEventStore: Layer.Layer<EventStore, never, PostgresDatabase> = Layer.effect(
-  EventStore,
+export const layerEventStore: Layer.Layer<EventStore.EventStore, never, PostgresDatabase> = Layer.effect(
+  EventStore.EventStore,
   Effect.map(PostgresDatabase, (db) => makeEventStore(db))
 )
 
 /** The event store (with its inline projections) and its unit of work on their own pool. */
-export const layerEventStoreFor = (options: PostgresOptions): Layer.Layer<EventStore | UnitOfWork> =>
+export const layerEventStoreFor = (options: PostgresOptions): Layer.Layer<EventStore.EventStore | UnitOfWork.UnitOfWork> =>
   Layer.provide(Layer.merge(layerEventStore, layerUnitOfWork), layerDatabase(options))

@@ -2,7 +2,7 @@
  * What a read model is to the store: a projection fed by the event log, inside the transaction of the
  * append (inline) or of a runner's batch, holding the append lock (docs/persistence.md#postgresql).
  */
-import type { StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import type { Session } from "./connection.js"
 
 /**
@@ -15,7 +15,7 @@ export interface Projection {
   readonly name: string
   /** The tables it owns: a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (session: Session, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => Promise<void>
+  readonly apply: (session: Session, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => Promise<void>
 }
 
 /**

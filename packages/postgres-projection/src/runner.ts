@@ -4,7 +4,7 @@
  * append lock, so they are written by one transaction at a time, in log order, and their one checkpoint
  * (`read_models`) moves in the transaction that applied the events.
  */
-import type { StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { type Database, holdAppendLock, inTransaction, type Session, statements } from "./connection.js"
 import { decodeRow, readAllRows } from "./event-log.js"
@@ -38,7 +38,7 @@ const moveCheckpoint = (session: Session, position: number) =>
     values: [CHECKPOINT, position]
   })
 
-const applyAll = async (session: Session, projections: ReadonlyArray<Projection>, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => {
+const applyAll = async (session: Session, projections: ReadonlyArray<Projection>, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => {
   for (const projection of projections) await projection.apply(session, events, after)
 }
 
@@ -53,7 +53,7 @@ const applyAll = async (session: Session, projections: ReadonlyArray<Projection>
 export const projectInline = async (
   session: Session,
   projections: ReadonlyArray<Projection>,
-  appended: ReadonlyArray<StoredEvent>,
+  appended: ReadonlyArray<EventStore.StoredEvent>,
   after?: StateAfter
 ): Promise<void> => {
   const first = appended[0]

@@ -1,4 +1,4 @@
-import { categoryOf, streamKinds } from "@mm-gateway/domain"
+import { Streams } from "@mm-gateway/domain"
 import type { Session } from "./connection.js"
 import type { EventRow } from "./event-log.js"
 import { type Projection, replaceOnConflict, Rows, writeRows } from "./projection.js"
@@ -32,8 +32,8 @@ export const readSnapshotRows = async (session: Session, streamId: string, schem
 }
 
 const kindOf = (streamId: string) => {
-  const category = categoryOf(streamId)
-  return Object.hasOwn(streamKinds, category) ? streamKinds[category as keyof typeof streamKinds] : undefined
+  const category = Streams.categoryOf(streamId)
+  return Object.hasOwn(Streams.streamKinds, category) ? Streams.streamKinds[category as keyof typeof Streams.streamKinds] : undefined
 }
 
 interface SnapshotRow {

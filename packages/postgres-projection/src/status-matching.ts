@@ -1,4 +1,4 @@
-import { type ParkedStatus, StatusMatching, type StatusObservation } from "@mm-gateway/domain"
+import { type Status, StatusReports } from "@mm-gateway/domain"
 import { clampLimit, decodeCursor, pageOf } from "@mm-gateway/ports"
 import { Effect, Layer } from "effect"
 import { type Database, PostgresDatabase, statements } from "./connection.js"
@@ -7,11 +7,11 @@ import { makeMessageCandidates } from "./read-models/messages.js"
 interface ParkedRow {
   readonly id: string
   readonly channel: string
-  readonly observation: StatusObservation
+  readonly observation: Status.StatusObservation
   readonly received_at: string
 }
 
-const parked = (r: ParkedRow): ParkedStatus => ({ id: Number(r.id), channel: r.channel, observation: r.observation })
+const parked = (r: ParkedRow): StatusReports.ParkedStatus => ({ id: Number(r.id), channel: r.channel, observation: r.observation })
 
 /**
  * The domain's `StatusMatching` port on PostgreSQL: look-ups on indexed columns of the `messages` read
@@ -21,7 +21,7 @@ const parked = (r: ParkedRow): ParkedStatus => ({ id: Number(r.id), channel: r.c
  */
 export const makeStatusMatching = (db: Database) => {
   const candidates = makeMessageCandidates(db)
-  return StatusMatching.of({
+  return StatusReports.StatusMatching.of({
     ...candidates,
     park: (status) =>
       Effect.asVoid(statements(db, (session) =>
@@ -56,7 +56,7 @@ export const makeStatusMatching = (db: Database) => {
   })
 }
 
-export const layerStatusMatching: Layer.Layer<StatusMatching, never, PostgresDatabase> = Layer.effect(
-  StatusMatching,
+export const layerStatusMatching: Layer.Layer<StatusReports.StatusMatching, never, PostgresDatabase> = Layer.effect(
+  StatusReports.StatusMatching,
   Effect.map(PostgresDatabase, makeStatusMatching)
 )

@@ -1,4 +1,4 @@
-import type { EventStore, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import type { EventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import {
   type ApiKeyStore,
   ClickQueries,
@@ -56,9 +56,9 @@ export const layerProjectionRunner: Layer.Layer<ProjectionRunner, never, Postgre
 
 export type PostgresStore =
   | PostgresDatabase
-  | EventStore
-  | UnitOfWork
-  | StatusMatching
+  | EventStore.EventStore
+  | UnitOfWork.UnitOfWork
+  | StatusReports.StatusMatching
   | ReadPorts
   | WebhookInbox
   | Leases

@@ -24,7 +24,7 @@ const everything = [...allProjections, snapshotsProjection]
 /** At the end: live rows = rebuilt from the log = rebuilt again; applying every event once more changes nothing. */
 const liveEqualsRebuild = Effect.gen(function*() {
   const db = yield* PostgresDatabase
-  const events = yield* (yield* EventStore).readAll(0, 1_000_000)
+  const events = yield* (yield* EventStore.EventStore).readAll(0, 1_000_000)
   const live = yield* dumpReadModels(db)
   yield* rebuild(db, everything, 7)
   assert.deepStrictEqual(yield* dumpReadModels(db), live)

@@ -51,7 +51,7 @@ describe("two OS processes on one PostgreSQL database", () => {
         const url = yield* migratedDatabase
         const script = yield* Effect.promise(bundleWriter)
         yield* Effect.gen(function*() {
-          const store = yield* EventStore
+          const store = yield* EventStore.EventStore
           const db = yield* PostgresDatabase
           // The streams both children write to exist before they start.
           for (const c of SETUP) assert.isTrue((yield* run(c))._tag === "Right")

@@ -26,7 +26,7 @@ const SETTINGS = propertySettings(20)
 /** At the end: live tables = rebuilt from the log = rebuilt again; applying every event once more changes nothing. */
 const liveEqualsRebuild = Effect.gen(function*() {
   const { db } = yield* SqliteDatabase
-  const events = yield* (yield* EventStore).readAll(0, 1_000_000)
+  const events = yield* (yield* EventStore.EventStore).readAll(0, 1_000_000)
   const live = dumpReadModels(db)
   rebuild(db, allProjections, 7)
   assert.deepStrictEqual(dumpReadModels(db), live)

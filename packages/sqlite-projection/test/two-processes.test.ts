@@ -62,7 +62,7 @@ describe("two OS processes on one database file", () => {
       Effect.gen(function*() {
         const dbPath = path.join(dir, "shared.sqlite")
         const script = yield* Effect.promise(bundleWriter)
-        const store = yield* EventStore
+        const store = yield* EventStore.EventStore
         const { db, projections } = yield* SqliteDatabase
 
         // The streams both children write to exist before they start.

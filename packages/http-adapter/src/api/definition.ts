@@ -1,5 +1,5 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { Context, Schema } from "effect"
+import { Context, type Layer, Schema } from "effect"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
 import {
@@ -198,6 +198,13 @@ export class InboxGroup extends HttpApiGroup.make("webhookInbox")
     .addError(Conflict))
   .addError(Forbidden)
 {}
+
+/**
+ * The layer of one `/v1` group's handlers, which need `R` besides the API's middleware. Written out for
+ * a group whose inferred type would name a member of a domain namespace (`EventStore.EventStore`): a
+ * declaration file cannot name it through the domain's entry point without an import of the namespace.
+ */
+export type V1GroupLive<Name extends string, R> = Layer.Layer<HttpApiGroup.ApiGroup<"mm-gateway", Name>, never, JsonBodyBounds | Authentication | R>
 
 /** Everything under `/v1` needs a bearer token. */
 export class V1Api extends HttpApi.make("v1")

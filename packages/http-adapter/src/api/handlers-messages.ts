@@ -1,16 +1,5 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
-import {
-  type CampaignId,
-  encodeEvent,
-  EventStore,
-  handleCommand,
-  type MessageId,
-  MessageStream,
-  type PhoneNumberId,
-  type RecipientNumber,
-  sendMessage,
-  streamId
-} from "@mm-gateway/domain"
+import { CommandHandler, Events, EventStore, type Ids, SendMessage, Streams } from "@mm-gateway/domain"
 import { ClickQueries, clampLimit, decodeCursor, encodeCursor, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
@@ -30,10 +19,10 @@ const ownerOf = (principal: Principal): string => (principal._tag === "Admin" ? 
  * The gateway message id. With an idempotency key it is derived from (key owner, key), so a repeat
  * lands on the same message stream and the domain answers it; without one it is random.
  */
-export const messageIdFor = (owner: string, idempotencyKey: string | undefined): MessageId =>
+export const messageIdFor = (owner: string, idempotencyKey: string | undefined): Ids.MessageId =>
   (idempotencyKey === undefined
     ? `msg_${randomUUID().replace(/-/g, "")}`
-    : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as MessageId
+    : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as Ids.MessageId
 
 /**
  * A stable hash of what the client asked for (channel, endpoint, campaign and body, key order aside): the
@@ -116,17 +105,17 @@ const accept = (command: SendCommand) =>
       ? null
       : { name: command.body.template.name, language: command.body.template.language.code }
     const marketing = command.body as MarketingMessageBody
-    const result = yield* sendMessage({
+    const result = yield* SendMessage.sendMessage({
       messageId: messageIdFor(ownerOf(principal), command.idempotencyKey),
-      channel: command.phoneNumberId as PhoneNumberId,
+      channel: command.phoneNumberId as Ids.PhoneNumberId,
       endpoint: command.endpoint,
-      to: command.body.to as RecipientNumber,
+      to: command.body.to as Ids.RecipientNumber,
       messageType: command.body.type,
       template,
       productPolicy: marketing.product_policy ?? null,
       messageActivitySharing: marketing.message_activity_sharing ?? null,
       clientCallbackData: command.body.biz_opaque_callback_data ?? null,
-      campaignId: command.campaignId as CampaignId | null,
+      campaignId: command.campaignId as Ids.CampaignId | null,
       idempotencyKey: command.idempotencyKey ?? null,
       requestHash: requestHashOf(command.phoneNumberId, command.endpoint, command.campaignId, command.raw),
       requestedBy: ownerOf(principal),
@@ -255,12 +244,12 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("getMessageEvents", ({ path }) =>
       Effect.gen(function*() {
         yield* visibleMessage(path.id, yield* Clock.currentTimeMillis)
-        const read = yield* (yield* EventStore).readStream(streamId.message(path.id))
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.message(path.id))
         return {
           events: read.events.map((e) => ({
             position: e.globalPosition,
             type: e.event._tag,
-            data: encodeEvent(e.event).data,
+            data: Events.encodeEvent(e.event).data,
             recordedAt: iso(e.recordedAt)
           }))
         }
@@ -286,9 +275,9 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         yield* requireAdmin
         const now = yield* Clock.currentTimeMillis
         yield* visibleMessage(path.id, now)
-        yield* handleCommand(MessageStream, streamId.message(path.id), {
+        yield* CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(path.id), {
           _tag: "ResolveDispatch",
-          messageId: path.id as MessageId,
+          messageId: path.id as Ids.MessageId,
           action: payload.action,
           by: "admin",
           at: now
@@ -332,9 +321,9 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         if (owner !== null && owner !== payload.messageId) {
           return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
         }
-        yield* handleCommand(MessageStream, streamId.message(payload.messageId), {
+        yield* CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(payload.messageId), {
           _tag: "AttributeClick",
-          messageId: payload.messageId as MessageId,
+          messageId: payload.messageId as Ids.MessageId,
           clickId: path.clickId,
           at: now
         }).pipe(Effect.catchAll((e) => Effect.die(e)))

@@ -315,7 +315,7 @@ const describeCommand = (c: AnyCommand): string => {
 const withoutCredentialsRef = ({ credentialsRef: _, ...view }: ChannelDispatchView): ChannelView => view
 
 /** What the model's questions are asked of: the log and every query port. */
-export type ModelPorts = EventStore | OnboardingQueries | ConfigurationQueries | MessageQueries | ClickQueries | DispatchQueue
+export type ModelPorts = EventStore.EventStore | OnboardingQueries | ConfigurationQueries | MessageQueries | ClickQueries | DispatchQueue
 
 /** Every question the API and the worker ask the query ports, over the whole id space, against the model. */
 const readModelsEqualTheModel = (model: LogModel) =>
@@ -391,7 +391,7 @@ const stepOn = (c: AnyCommand, expected: Either.Either<ReadonlyArray<unknown>, u
 /** The log holds exactly the model's stream, and the read models are the model's already (inline). */
 const agreesWith = (model: LogModel, streamId: string) =>
   Effect.gen(function*() {
-    const store = yield* EventStore
+    const store = yield* EventStore.EventStore
     assert.deepStrictEqual((yield* store.readStream(streamId)).events.map((e) => e.event), model.events(streamId))
     yield* readModelsEqualTheModel(model)
   })

@@ -4,7 +4,7 @@
  * a child each) together, and the checks of the log and the read models once both have finished.
  */
 import { assert } from "@effect/vitest"
-import type { StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { ClickQueries, MessageQueries, OnboardingQueries } from "../../src/queries.js"
@@ -55,7 +55,7 @@ export const runTwoWriters = async (start: (writer: string) => Writer): Promise<
 }
 
 /** Writer switches along the log, over the events whose writer is known (own messages, renames). */
-const writerSwitches = (events: ReadonlyArray<StoredEvent>): number => {
+const writerSwitches = (events: ReadonlyArray<EventStore.StoredEvent>): number => {
   const writers: Array<string> = []
   for (const e of events) {
     const mark = e.event._tag === "BusinessManagerRenamed" ? e.event.name ?? "" : e.streamId.replace(/^Message-/, "")
@@ -77,7 +77,7 @@ export const expectedEvents = (setup: number, rounds: number): number =>
  * positions rising, every stream's versions dense, each writer's events all there, a webhook or a click
  * both handled stored once. Store-specific promises (SQLite's dense positions) are checked by the store.
  */
-export const assertTwoWritersLog = (all: ReadonlyArray<StoredEvent>, reports: ReadonlyArray<WriterReport>, setup: number, rounds: number): void => {
+export const assertTwoWritersLog = (all: ReadonlyArray<EventStore.StoredEvent>, reports: ReadonlyArray<WriterReport>, setup: number, rounds: number): void => {
   assert.deepStrictEqual(reports.map((r) => [r.writer, r.commands, r.rejected, r.unread]), [
     ["1", rounds * COMMANDS_PER_ROUND, [], []],
     ["2", rounds * COMMANDS_PER_ROUND, [], []]
@@ -86,7 +86,7 @@ export const assertTwoWritersLog = (all: ReadonlyArray<StoredEvent>, reports: Re
   assert.isAbove(reports[0]!.conflicts + reports[1]!.conflicts, 0, "no version conflict: the shared streams were never contended")
   assert.strictEqual(all.length, expectedEvents(setup, rounds))
   for (let i = 1; i < all.length; i++) assert.isAbove(all[i]!.globalPosition, all[i - 1]!.globalPosition)
-  const streams = new Map<string, Array<StoredEvent>>()
+  const streams = new Map<string, Array<EventStore.StoredEvent>>()
   for (const e of all) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e])
   for (const [, events] of streams) assert.deepStrictEqual(events.map((e) => e.version), events.map((_, i) => i + 1))
   for (const w of ["1", "2"]) {
@@ -119,7 +119,7 @@ export const assertTwoWritersLog = (all: ReadonlyArray<StoredEvent>, reports: Re
  * What a third process reads afterwards, asking nothing to catch up first: both writers projected
  * inline, so their campaigns, the shared Business Managers' last names and every click are there.
  */
-export const assertTwoWritersReadModels = (all: ReadonlyArray<StoredEvent>, rounds: number) =>
+export const assertTwoWritersReadModels = (all: ReadonlyArray<EventStore.StoredEvent>, rounds: number) =>
   Effect.gen(function*() {
     const messages = yield* MessageQueries
     const onboarding = yield* OnboardingQueries

@@ -103,16 +103,16 @@ const goSignal = () =>
  * message it just followed to `sent` (read your writes) — and prints its report as one JSON line.
  */
 export const runWriter = async (
-  store: Layer.Layer<EventStore | MessageQueries>,
+  store: Layer.Layer<EventStore.EventStore | MessageQueries>,
   writer: string,
   rounds: number
 ): Promise<void> => {
   const program = Effect.gen(function*() {
     const messages = yield* MessageQueries
-    const real = yield* EventStore
+    const real = yield* EventStore.EventStore
     let conflicts = 0
     // The store's event store, only watched: the test wants to know the command handler met conflicts and retried them.
-    const counted = EventStore.of({
+    const counted = EventStore.EventStore.of({
       ...real,
       append: (streamId, expected, events, snapshot) =>
         real.append(streamId, expected, events, snapshot).pipe(Effect.tapError(() => Effect.sync(() => void conflicts++)))
@@ -124,7 +124,7 @@ export const runWriter = async (
     let commands = 0
     for (let i = 0; i < rounds; i++) {
       for (const c of round(writer, i)) {
-        const outcome = yield* Effect.provideService(run(c), EventStore, counted)
+        const outcome = yield* Effect.provideService(run(c), EventStore.EventStore, counted)
         commands++
         if (Either.isLeft(outcome)) rejected.push(`${c.command._tag} in round ${i}: ${String(outcome.left)}`)
       }

@@ -2,7 +2,7 @@
  * User actions per channel and the attributions of click ids to messages: the projection, its rows and
  * the `ClickQueries` that read them.
  */
-import { categoryOf, type Message, type UserAction } from "@mm-gateway/domain"
+import { type Message, Streams, type UserAction } from "@mm-gateway/domain"
 import { clampLimit, type ClickQueries, type ClickView, decodeCursor, pageOf } from "@mm-gateway/ports"
 import type { Context } from "effect"
 import { type Database, statements } from "../connection.js"
@@ -20,7 +20,7 @@ export const clicksProjection: Projection = {
     const clicks: Array<Record<string, unknown>> = []
     const attributions: Array<Record<string, unknown>> = []
     for (const stored of events) {
-      const category = categoryOf(stored.streamId)
+      const category = Streams.categoryOf(stored.streamId)
       if (category === "UserAction") {
         const e = stored.event as UserAction.UserActionEvent
         clicks.push({

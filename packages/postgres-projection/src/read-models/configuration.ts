@@ -3,7 +3,7 @@
  * `ConfigurationQueries` that read them (and the channel with its credentials reference, for the
  * dispatcher's `DispatchQueue`).
  */
-import { categoryOf, Channel, PartnerSettings, Template } from "@mm-gateway/domain"
+import { Channel, PartnerSettings, Streams, Template } from "@mm-gateway/domain"
 import {
   type ChannelDispatchView,
   type ChannelView,
@@ -39,7 +39,7 @@ export const channelsProjection: Projection = {
   name: "channels",
   tables: ["channels"],
   apply: async (session, events) => {
-    const own = events.filter((e) => categoryOf(e.streamId) === "Channel")
+    const own = events.filter((e) => Streams.categoryOf(e.streamId) === "Channel")
     if (own.length === 0) return
     const rows = new Rows<ChannelRow>(async (ids) =>
       (await session.query<ChannelRow & { registered_at: string; updated_at: string }>({
@@ -77,7 +77,7 @@ export const settingsProjection: Projection = {
   name: "partner_settings",
   tables: ["partner_settings"],
   apply: async (session, events) => {
-    const own = events.filter((e) => categoryOf(e.streamId) === "PartnerSettings")
+    const own = events.filter((e) => Streams.categoryOf(e.streamId) === "PartnerSettings")
     if (own.length === 0) return
     const [current] = await session.query<{ version: number; state: PartnerSettings.PartnerSettingsState }>({
       name: "mmgw_settings_row",
@@ -121,7 +121,7 @@ export const templatesProjection: Projection = {
   name: "templates",
   tables: ["templates"],
   apply: async (session, events) => {
-    const own = events.filter((e) => categoryOf(e.streamId) === "Template")
+    const own = events.filter((e) => Streams.categoryOf(e.streamId) === "Template")
     if (own.length === 0) return
     const rows = new Rows<TemplateRow>(async (keys) => {
       const parsed = keys.map((k) => JSON.parse(k) as [string, string, string])

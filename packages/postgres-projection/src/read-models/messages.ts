@@ -2,7 +2,7 @@
  * Messages: the projection, its rows, and what reads them — the API's `MessageQueries`, the worker's
  * `DispatchQueue`, and the look-ups of the domain's `StatusMatching`.
  */
-import { categoryOf, type MessageCandidate, type MessageId, Message } from "@mm-gateway/domain"
+import { type Ids, Message, type StatusReports, Streams } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   clampLimit,
@@ -91,10 +91,10 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages"],
   apply: async (session, events, after) => {
-    const own = events.filter((e) => categoryOf(e.streamId) === "Message")
+    const own = events.filter((e) => Streams.categoryOf(e.streamId) === "Message")
     const last = own[own.length - 1]
     if (last === undefined) return
-    if (after !== undefined && categoryOf(after.streamId) === "Message") {
+    if (after !== undefined && Streams.categoryOf(after.streamId) === "Message") {
       // An inline append writes one stream: every event here is that message's.
       const state = after.state as Message.MessageState
       if (state._tag !== "Requested") return
@@ -247,7 +247,7 @@ interface CandidateRow {
   readonly wamid: string | null
 }
 
-const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as MessageId, channel: r.channel, wamid: r.wamid })
+const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messageId: r.id as Ids.MessageId, channel: r.channel, wamid: r.wamid })
 
 /** The messages `StatusMatching` looks for, on indexed columns of the `messages` rows (no state is read). */
 export const makeMessageCandidates = (db: Database) => ({

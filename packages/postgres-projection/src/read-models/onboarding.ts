@@ -3,7 +3,7 @@
  * `OnboardingQueries` that read them. One projection, because a WABA's status reads its Business
  * Manager's business-level terms.
  */
-import { BusinessManager, categoryOf, mmApiStatus, type StoredEvent, Waba } from "@mm-gateway/domain"
+import { BusinessManager, type EventStore, Streams, Waba } from "@mm-gateway/domain"
 import { clampLimit, decodeCursor, type OnboardingQueries, pageOf, ReadViews, type WabaView } from "@mm-gateway/ports"
 import type { Context } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
@@ -63,7 +63,7 @@ const wabaRow = (
   businessManager: BusinessManager.BusinessManagerState | null,
   asOf: number
 ): WabaRow => {
-  const status = mmApiStatus(state, businessManager, asOf)
+  const status = Waba.mmApiStatus(state, businessManager, asOf)
   return {
     id,
     version,
@@ -99,7 +99,7 @@ export const onboardingProjection: Projection = {
   tables: ["business_managers", "wabas"],
   apply: async (session, events) => {
     const own = events.filter((e) => {
-      const category = categoryOf(e.streamId)
+      const category = Streams.categoryOf(e.streamId)
       return category === "BusinessManager" || category === "Waba"
     })
     if (own.length === 0) return
@@ -107,9 +107,9 @@ export const onboardingProjection: Projection = {
     const wabas = new Rows<Pick<WabaRow, "id" | "version" | "state">>((ids) => loadWabas(session, ids))
     const bmOf = async (id: string | null) => (id === null ? null : (await businessManagers.get(id))?.state ?? null)
     await businessManagers.prefetch(own.flatMap((e) =>
-      categoryOf(e.streamId) === "BusinessManager" ? [(e.event as BusinessManager.BusinessManagerEvent).businessManagerId] : []
+      Streams.categoryOf(e.streamId) === "BusinessManager" ? [(e.event as BusinessManager.BusinessManagerEvent).businessManagerId] : []
     ))
-    await wabas.prefetch(own.flatMap((e) => (categoryOf(e.streamId) === "Waba" ? [(e.event as Waba.WabaEvent).wabaId] : [])))
+    await wabas.prefetch(own.flatMap((e) => (Streams.categoryOf(e.streamId) === "Waba" ? [(e.event as Waba.WabaEvent).wabaId] : [])))
     /** The WABA rows written here, with the time their status is as of. */
     const written = new Map<string, WabaRow>()
     const writeWaba = (id: string, version: number, state: Waba.WabaState, businessManager: BusinessManager.BusinessManagerState | null, asOf: number) => {
@@ -136,8 +136,8 @@ interface Batch {
   readonly writeWaba: (id: string, version: number, state: Waba.WabaState, businessManager: BusinessManager.BusinessManagerState | null, asOf: number) => void
 }
 
-const applyOne = async (stored: StoredEvent, batch: Batch): Promise<void> => {
-  if (categoryOf(stored.streamId) === "BusinessManager") {
+const applyOne = async (stored: EventStore.StoredEvent, batch: Batch): Promise<void> => {
+  if (Streams.categoryOf(stored.streamId) === "BusinessManager") {
     const event = stored.event as BusinessManager.BusinessManagerEvent
     const id = event.businessManagerId
     const row = await batch.businessManagers.get(id)
