@@ -12,7 +12,9 @@ export {
   describeDatabaseUrl,
   InvalidDatabaseUrl,
   parseDatabaseUrl,
-  postgresConfig
+  postgresConfig,
+  postgresConfigWhenSet,
+  type PostgresSettings
 } from "./config.js"
 export { layerAdminStore, makeApiKeyStore, makeCredentialStore, makeStoreHealth } from "./admin-store.js"
 export { APPEND_LOCK_KEY, type Database, PostgresDatabase } from "./connection.js"

@@ -33,8 +33,6 @@ const bundleWriter = async (): Promise<string> => {
     format: "esm",
     target: "node20",
     conditions: ["source"],
-    // pg's optional native binding, which the store never asks for.
-    external: ["pg-native"],
     logLevel: "silent",
     banner: { js: "import { createRequire as __mmgwCreateRequire } from 'node:module'; const require = __mmgwCreateRequire(import.meta.url);" }
   })
