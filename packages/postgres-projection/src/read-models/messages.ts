@@ -131,16 +131,19 @@ const messagesWhere = (session: Session, name: string, where: string, values: Re
   session.query<{ state: Requested }>({ name, text: `SELECT state FROM messages WHERE ${where}`, values })
 
 /**
- * The campaign funnel (docs/api.md#resources), aggregated over the campaign's message rows: writes stay
- * one row per message change, and the numbers cannot drift from the messages they count. The columns
- * counted are `ReadViews`' (`funnelStage`, `failureCodes`).
+ * The campaign funnel (docs/api.md#resources), aggregated over the campaign's message rows in one
+ * statement (the counts and the failure codes from the same moment): writes stay one row per message
+ * change, and the numbers cannot drift from the messages they count. The columns counted are
+ * `ReadViews`' (`funnelStage`, `failureCodes`).
  */
 const campaignStats = async (session: Session, campaignId: string, businessManagerIds: ReadonlyArray<string> | null): Promise<CampaignStats> => {
-  const where = `campaign_id = $1
-    AND ($2::text[] IS NULL OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($2::text[])))`
-  const [r] = await session.query<Record<string, number>>({
+  const [r] = await session.query<Record<string, number> & { failures: Record<string, number> | null }>({
     name: "mmgw_campaign_stats",
-    text: `SELECT count(*)::int AS accepted,
+    text: `WITH m AS (
+        SELECT * FROM messages WHERE campaign_id = $1
+          AND ($2::text[] IS NULL OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($2::text[])))
+      )
+      SELECT count(*)::int AS accepted,
         count(*) FILTER (WHERE funnel_stage >= 1)::int AS submitted,
         count(*) FILTER (WHERE funnel_stage >= 2)::int AS sent,
         count(*) FILTER (WHERE funnel_stage >= 3)::int AS delivered,
@@ -155,14 +158,11 @@ const campaignStats = async (session: Session, campaignId: string, businessManag
         count(*) FILTER (WHERE status = 'failed')::int AS failed,
         count(*) FILTER (WHERE status = 'expired')::int AS expired,
         count(*) FILTER (WHERE status = 'dispatch_unknown')::int AS dispatch_unknown,
-        count(*) FILTER (WHERE route_mismatch)::int AS route_mismatch
-      FROM messages WHERE ${where}`,
-    values: [campaignId, businessManagerIds]
-  })
-  const codes = await session.query<{ code: number; n: number }>({
-    name: "mmgw_campaign_failure_codes",
-    text: `SELECT code, count(*)::int AS n FROM messages, unnest(failure_codes) AS code
-      WHERE ${where} AND status = 'failed' GROUP BY code ORDER BY code`,
+        count(*) FILTER (WHERE route_mismatch)::int AS route_mismatch,
+        (SELECT json_object_agg(code, n ORDER BY code) FROM (
+          SELECT code, count(*)::int AS n FROM m, unnest(m.failure_codes) AS code WHERE m.status = 'failed' GROUP BY code
+        ) AS codes) AS failures
+      FROM m`,
     values: [campaignId, businessManagerIds]
   })
   const n = (k: string) => r?.[k] ?? 0
@@ -176,7 +176,7 @@ const campaignStats = async (session: Session, campaignId: string, businessManag
     expired: n("expired"),
     dispatchUnknown: n("dispatch_unknown"),
     routeMismatch: n("route_mismatch"),
-    failuresByCode: Object.fromEntries(codes.map((c) => [String(c.code), c.n]))
+    failuresByCode: { ...r?.failures }
   }
 }
 

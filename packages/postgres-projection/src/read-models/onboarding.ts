@@ -182,23 +182,30 @@ const wabaView = (r: WabaViewRow, now: number): WabaView => ReadViews.waba(r.id,
 export const makeOnboardingQueries = (db: Database): Context.Tag.Service<OnboardingQueries> => ({
   businessManager: (id, now) =>
     statements(db, async (session) => {
-      const [row] = await session.query<{ id: string; name: string | null; terms_signed_at: string | null; invited_at: string | null; invitation_link: string | null }>({
+      // The Business Manager and its WABAs in one statement, so they come from the same moment.
+      const [row] = await session.query<{
+        id: string
+        name: string | null
+        terms_signed_at: string | null
+        invited_at: string | null
+        invitation_link: string | null
+        state: BusinessManager.BusinessManagerState
+        wabas: ReadonlyArray<{ id: string; state: Waba.WabaState }>
+      }>({
         name: "mmgw_bm",
-        text: "SELECT id, name, terms_signed_at, invited_at, invitation_link FROM business_managers WHERE id = $1",
+        text: `SELECT b.id, b.name, b.terms_signed_at, b.invited_at, b.invitation_link, b.state,
+            COALESCE((SELECT json_agg(json_build_object('id', w.id, 'state', w.state) ORDER BY w.id)
+              FROM wabas w WHERE w.business_manager_id = b.id), '[]'::json) AS wabas
+          FROM business_managers b WHERE b.id = $1`,
         values: [id]
       })
       if (row === undefined) return null
-      const wabas = await session.query<WabaViewRow>({
-        name: "mmgw_bm_wabas",
-        text: `${WABA_VIEW} WHERE w.business_manager_id = $1 ORDER BY w.id`,
-        values: [id]
-      })
       return {
         id: row.id,
         name: row.name,
         mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: num(row.terms_signed_at), invitedAt: num(row.invited_at) },
         invitationLink: row.invitation_link,
-        wabas: wabas.map((w) => wabaView(w, now))
+        wabas: row.wabas.map((w) => wabaView({ id: w.id, state: w.state, bm_state: row.state }, now))
       }
     }),
   waba: (id, now) =>
