@@ -23,7 +23,7 @@ import type { BusinessManager, Channel, PartnerSettings, Template, UserAction, W
 import { Either } from "effect"
 import type { MessageResource } from "@mm-gateway/ports"
 import { ReadViews } from "@mm-gateway/ports"
-import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "@mm-gateway/ports"
+import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, TenantScope, WabaView } from "@mm-gateway/ports"
 import { type AnyCommand, target } from "./support.js"
 
 interface Logged {
@@ -212,11 +212,11 @@ export class LogModel {
   }
 
   /** The campaign stats (docs/api.md#resources), counted message by message. */
-  campaignStats(campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats {
+  campaignStats(campaignId: string, scope: TenantScope | null = null): CampaignStats {
     const inScope = (m: Message.MessageRecord) => {
-      if (businessManagerIds === null) return true
+      if (scope === null || scope.channelIds.includes(m.request.channel)) return true
       const owner = this.waba(m.request.wabaId)?.businessManagerId ?? null
-      return owner !== null && businessManagerIds.includes(owner)
+      return owner !== null && scope.businessManagerIds.includes(owner)
     }
     const messages = this.messages().filter((m) => m.request.campaignId === campaignId && inScope(m))
     const count = (p: (m: Message.MessageRecord, v: Message.MessageView) => boolean) =>

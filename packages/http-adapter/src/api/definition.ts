@@ -22,10 +22,15 @@ import {
   WabaResource
 } from "./resources.js"
 
-/** Who is calling: the admin (config token) or an API key scoped to Business Managers. */
+/** Who is calling: the admin (config token) or an API key scoped to Business Managers and channels. */
 export type Principal =
   | { readonly _tag: "Admin" }
-  | { readonly _tag: "ApiKey"; readonly id: string; readonly businessManagerIds: ReadonlySet<string> }
+  | {
+    readonly _tag: "ApiKey"
+    readonly id: string
+    readonly businessManagerIds: ReadonlySet<string>
+    readonly channelIds: ReadonlySet<string>
+  }
 
 export class CurrentPrincipal extends Context.Tag("@mm-gateway/http-adapter/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
 
@@ -46,6 +51,7 @@ export class JsonBodyBounds extends HttpApiMiddleware.Tag<JsonBodyBounds>()("Jso
 
 const Digits = (name: string) =>
   Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => `${name} must be digits only` })
+const DigitString = Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => "must be a string of digits" })
 const BusinessId = HttpApiSchema.param("businessId", Digits("businessId"))
 const WabaIdParam = HttpApiSchema.param("wabaId", Digits("wabaId"))
 const PhoneNumberIdParam = HttpApiSchema.param("phoneNumberId", Digits("phoneNumberId"))
@@ -71,13 +77,14 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.post("createApiKey", "/v1/api-keys")
     .setPayload(Schema.Struct({
       name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
-      businessManagerIds: Schema.Array(Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/))).pipe(Schema.minItems(1))
+      businessManagerIds: Schema.optional(Schema.Array(DigitString)),
+      channelIds: Schema.optional(Schema.Array(DigitString))
     }))
     .addSuccess(ApiKeyCreated, { status: 201 }))
   .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys").setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
   .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
   .addError(Forbidden)
-  .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers; the secret is shown once.")
+  .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers and channels; the secret is shown once.")
 {}
 
 export class OnboardingGroup extends HttpApiGroup.make("onboarding")

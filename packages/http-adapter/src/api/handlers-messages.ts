@@ -11,10 +11,10 @@ import {
   sendMessage,
   streamId
 } from "@mm-gateway/domain"
-import { ClickQueries, clampLimit, decodeCursor, encodeCursor, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
+import { ClickQueries, clampLimit, decodeCursor, encodeCursor, MessageQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { createHash, randomUUID } from "node:crypto"
-import { iso, requireAdmin, sees, visibleChannel, visibleMessage } from "./context.js"
+import { iso, requireAdmin, scopeOf, seesChannelOf, visibleChannel, visibleMessage } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type Principal } from "./definition.js"
 import { firstIssue } from "./envelope.js"
 import { conflict, type ErrorBody, invalidRequest, notFound, unprocessable } from "./errors.js"
@@ -267,16 +267,13 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
       }))
     .handle("findMessages", ({ urlParams }) =>
       Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
         const now = yield* Clock.currentTimeMillis
         const limit = clampLimit(urlParams.limit)
         const after = decodeCursor<[string]>(urlParams.cursor)?.[0] ?? ""
         // A wamid names one message, or a few after a re-send: the page is cut here rather than in SQL.
         const visible = []
         for (const m of yield* (yield* MessageQueries).messagesByWamid(urlParams.wamid)) {
-          if (m.id <= after) continue
-          const waba = principal._tag === "Admin" ? null : yield* (yield* OnboardingQueries).waba(m.wabaId, now)
-          if (principal._tag === "Admin" || (waba !== null && sees(principal, waba.businessManagerId))) visible.push(m)
+          if (m.id > after && (yield* seesChannelOf(m.channel, m.wabaId, now))) visible.push(m)
         }
         const items = visible.slice(0, limit)
         return { items: items.map(messageOf), nextCursor: visible.length > limit ? encodeCursor([items[items.length - 1]!.id]) : null }
@@ -303,7 +300,7 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("campaignStats", ({ path }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const stats = yield* (yield* MessageQueries).campaignStats(path.campaignId, principal._tag === "Admin" ? null : [...principal.businessManagerIds])
+        const stats = yield* (yield* MessageQueries).campaignStats(path.campaignId, scopeOf(principal))
         // A campaign is only known through its messages: none (visible) is a 404, like any unknown resource.
         if (stats.funnel.accepted === 0) return yield* Effect.fail(notFound("campaign", path.campaignId))
         return stats

@@ -189,6 +189,7 @@ export const ApiKeyResource = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   businessManagerIds: Schema.Array(Schema.String),
+  channelIds: Schema.Array(Schema.String),
   createdAt: Iso,
   revokedAt: NullableIso
 })
@@ -197,5 +198,6 @@ export const ApiKeyCreated = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   businessManagerIds: Schema.Array(Schema.String),
+  channelIds: Schema.Array(Schema.String),
   secret: Schema.String.annotations({ description: "shown once; stored only as a hash" })
 })

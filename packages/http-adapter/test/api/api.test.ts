@@ -37,11 +37,11 @@ describe("authentication", () => {
     const created = await api.request("POST", "/v1/api-keys", { body: { name: "tenant a", businessManagerIds: [BM] } })
     expect(created.status).toBe(201)
     expect(created.json.secret).toMatch(/^mmgw_/)
-    expect(created.json.businessManagerIds).toEqual([BM])
+    expect([created.json.businessManagerIds, created.json.channelIds]).toEqual([[BM], []])
     const list = await api.request("GET", "/v1/api-keys")
     expect(list.status).toBe(200)
     expect(list.text).not.toContain(created.json.secret)
-    expect(list.json.items.map((k: { id: string }) => k.id)).toContain(created.json.id)
+    expect(list.json.items.find((k: { id: string }) => k.id === created.json.id)).toMatchObject({ businessManagerIds: [BM], channelIds: [] })
     expect((await api.request("GET", `/v1/wabas/${WABA}`, { token: created.json.secret })).status).toBe(200)
     expect((await api.request("DELETE", `/v1/api-keys/${created.json.id}`)).status).toBe(204)
     expect((await api.request("GET", `/v1/wabas/${WABA}`, { token: created.json.secret })).status).toBe(401)
@@ -138,6 +138,8 @@ describe("documented errors of the registration endpoints", () => {
     ["a template name that Meta would refuse", "PUT", `/v1/wabas/${WABA}/templates/Spring-Sale/en`, { category: "MARKETING" }, 400, "invalid_request", "name"],
     ["the templates of an unknown WABA", "GET", "/v1/wabas/5550002/templates", undefined, 404, "not_found"],
     ["an API key without Business Managers", "POST", "/v1/api-keys", { name: "x", businessManagerIds: [] }, 400, "invalid_request", "businessManagerIds"],
+    ["an API key without Business Managers or channels", "POST", "/v1/api-keys", { name: "x", businessManagerIds: [], channelIds: [] }, 400, "invalid_request", "businessManagerIds"],
+    ["an API key scoped to a channel that is not a phone number id", "POST", "/v1/api-keys", { name: "x", channelIds: ["+1555"] }, 400, "invalid_request", "channelIds.0"],
     ["an API key without a name", "POST", "/v1/api-keys", { businessManagerIds: [BM] }, 400, "invalid_request", "name"],
     ["revoking an unknown API key", "DELETE", "/v1/api-keys/nokey", undefined, 404, "not_found"]
   ]
