@@ -18,7 +18,7 @@ import { iso, requireAdmin, scopeOf, seesChannelOf, visibleChannel, visibleMessa
 import { CurrentPrincipal, GatewayApi, type Principal } from "./definition.js"
 import { firstIssue } from "./envelope.js"
 import { conflict, type ErrorBody, invalidRequest, notFound, unprocessable } from "./errors.js"
-import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import { CloudMessageBody, MarketingMessageBody, recipientOf } from "./message-body.js"
 import { Metrics } from "./metrics.js"
 import { messageOf } from "./views.js"
 
@@ -120,7 +120,7 @@ const accept = (command: SendCommand) =>
       messageId: messageIdFor(ownerOf(principal), command.idempotencyKey),
       channel: command.phoneNumberId as PhoneNumberId,
       endpoint: command.endpoint,
-      to: command.body.to as RecipientNumber,
+      to: recipientOf(command.body.to) as RecipientNumber,
       messageType: command.body.type,
       template,
       productPolicy: marketing.product_policy ?? null,
@@ -138,7 +138,9 @@ const accept = (command: SendCommand) =>
       if (result.right.created) metrics.sendAccepted(command.endpoint, m.route)
       return Either.right({
         id: m.request.messageId,
-        input: m.request.to,
+        // `to` as the client wrote it, as Meta echoes it; the message records its digits.
+        input: command.body.to,
+        waId: m.request.to as string,
         route: { decided: m.route, reasons: [...m.reasons], warnings: [...m.warnings] }
       })
     }

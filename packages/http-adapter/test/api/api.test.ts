@@ -180,6 +180,7 @@ describe("validation and the error envelope", () => {
   })
   const bad: ReadonlyArray<[string, unknown, string]> = [
     ["a non-digit recipient", { ...templateBody("16505551234"), to: "+1 650 555" }, "to"],
+    ["a recipient with two pluses", { ...templateBody("16505551234"), to: "++16505551234" }, "to"],
     ["a missing recipient", { type: "text", text: { body: "hi" } }, "to"],
     ["a bad template name", { ...templateBody("16505551234"), template: { name: "Spring Sale", language: { code: "en" } } }, "template.name"],
     ["a bad language code", { ...templateBody("16505551234"), template: { name: "spring_sale", language: { code: "english!" } } }, "template.language.code"],
@@ -215,6 +216,11 @@ describe("sending", () => {
     })
     const message = await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)
     expect(message.json).toMatchObject({ status: "accepted", channel: PHONE, wabaId: WABA, to: "16505550101", wamid: null, route: { decided: "cloud_api", observed: null } })
+  })
+  it("a recipient written with a leading + is echoed as written and recorded as its digits", async () => {
+    const r = await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody("+16505550109") })
+    expect([r.status, r.json.contacts]).toEqual([202, [{ input: "+16505550109" }]])
+    expect((await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)).json.to).toBe("16505550109")
   })
   it("a utility template on /marketing_messages is 422 route_rejected not_a_marketing_template; nothing is recorded", async () => {
     const r = await api.request("POST", `/v1/channels/${PHONE}/marketing_messages`, { body: templateBody("16505550102", "order_update") })
