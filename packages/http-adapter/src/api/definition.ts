@@ -1,6 +1,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
+import { GraphBadRequest, GraphForbidden, GraphUnauthorized } from "./graph-errors.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
 import {
   ApiKeyCreated,
@@ -10,6 +11,7 @@ import {
   CampaignStats,
   ChannelResource,
   ClickResource,
+  GraphMessageAccepted,
   InboxItem,
   ListParams,
   MessageEvents,
@@ -222,6 +224,94 @@ export class V1Api extends HttpApi.make("v1")
   .addError(PayloadTooLarge)
 {}
 
+/**
+ * The drop-in send path (docs/api.md#the-drop-in-send-path), Graph style: a bearer token that is the
+ * admin token or an API key. Its failures, as every error of the path, are Graph's envelope.
+ */
+export class GraphAuthentication extends HttpApiMiddleware.Tag<GraphAuthentication>()("GraphAuthentication", {
+  failure: GraphUnauthorized,
+  provides: CurrentPrincipal,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+/** The drop-in send path, 360dialog style: `D360-API-KEY`, an API key scoped to one channel. */
+export class Dialog360Authentication extends HttpApiMiddleware.Tag<Dialog360Authentication>()("Dialog360Authentication", {
+  failure: GraphUnauthorized,
+  provides: CurrentPrincipal,
+  security: { d360ApiKey: HttpApiSecurity.apiKey({ key: "D360-API-KEY", in: "header" }) }
+}) {}
+
+/** The JSON bounds of `JsonBodyBounds`, answered in Graph's envelope. */
+export class GraphJsonBodyBounds extends HttpApiMiddleware.Tag<GraphJsonBodyBounds>()("GraphJsonBodyBounds", {
+  failure: GraphBadRequest
+}) {}
+
+const GraphVersion = HttpApiSchema.param(
+  "version",
+  Schema.String.annotations({ description: "a Graph API version such as v25.0; accepted and not passed on (the gateway sends with its own MMGW_GRAPH_API_VERSION)" })
+)
+const GraphPhoneNumberId = HttpApiSchema.param("phoneNumberId", Schema.String.annotations({ description: "the channel's phone number id" }))
+
+const SEND_DESCRIPTION = "The body, its validation and its routing are those of POST /v1/channels/{phoneNumberId}/messages; the answer is the Cloud API's (messages[0].id is the gateway's message id)."
+const MARKETING_DESCRIPTION = "The body, its validation and its routing are those of POST /v1/channels/{phoneNumberId}/marketing_messages; the answer is the Cloud API's (messages[0].id is the gateway's message id)."
+
+export class GraphSendGroup extends HttpApiGroup.make("graphSend")
+  .add(HttpApiEndpoint.post("sendMessage")`/${GraphVersion}/${GraphPhoneNumberId}/messages`
+    .setPayload(CloudMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a message, as to the Cloud API's /{version}/{phone-number-id}/messages")
+    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+  .add(HttpApiEndpoint.post("sendMarketingMessage")`/${GraphVersion}/${GraphPhoneNumberId}/marketing_messages`
+    .setPayload(MarketingMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a marketing message, as to the MM API's /{version}/{phone-number-id}/marketing_messages")
+    .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
+  .add(HttpApiEndpoint.post("sendMessageUnversioned")`/${GraphPhoneNumberId}/messages`
+    .setPayload(CloudMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a message, as to the Cloud API's /{phone-number-id}/messages (no version segment)")
+    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+  .add(HttpApiEndpoint.post("sendMarketingMessageUnversioned")`/${GraphPhoneNumberId}/marketing_messages`
+    .setPayload(MarketingMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a marketing message, as to the MM API's /{phone-number-id}/marketing_messages (no version segment)")
+    .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
+  .addError(GraphBadRequest)
+  .middleware(GraphAuthentication)
+  .annotate(OpenApi.Description, "Drop-in send path, Graph style: an app written against the Cloud API changes only its base URL and token (a gateway API key or the admin token). Errors are Graph's envelope.")
+{}
+
+export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
+  .add(HttpApiEndpoint.post("sendMessage", "/messages")
+    .setPayload(CloudMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a message, as to 360dialog's /messages")
+    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+  .add(HttpApiEndpoint.post("sendMarketingMessage", "/marketing_messages")
+    .setPayload(MarketingMessageBody)
+    .setHeaders(SendHeaders)
+    .addSuccess(GraphMessageAccepted)
+    .annotate(OpenApi.Summary, "Send a marketing message, as to 360dialog's /marketing_messages")
+    .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
+  .addError(GraphBadRequest)
+  .addError(GraphForbidden)
+  .middleware(Dialog360Authentication)
+  .annotate(OpenApi.Description, "Drop-in send path, 360dialog style: an app written against 360dialog's API changes only its base URL and D360-API-KEY (a gateway API key scoped to one channel). Errors are Graph's envelope.")
+{}
+
+/** The drop-in send path: the Cloud API's and 360dialog's send endpoints, on the gateway. */
+export class DropInApi extends HttpApi.make("dropIn")
+  .add(GraphSendGroup)
+  .add(Dialog360SendGroup)
+  // An API-level middleware runs after the groups' own: authentication first, then the bounds.
+  .middleware(GraphJsonBodyBounds)
+{}
+
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
   .add(HttpApiEndpoint.get("readyz", "/readyz")
@@ -241,6 +331,7 @@ export class SystemGroup extends HttpApiGroup.make("system")
 /** The whole public API, as served and as documented in `/openapi.json`. */
 export class GatewayApi extends HttpApi.make("mm-gateway")
   .addHttpApi(V1Api)
+  .addHttpApi(DropInApi)
   .add(SystemGroup)
   .annotate(OpenApi.Title, "mm-gateway")
   .annotate(OpenApi.Description, "Marketing Messages API gateway: onboarding, routing, sending and reporting for WhatsApp marketing messages.")

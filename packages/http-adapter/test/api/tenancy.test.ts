@@ -357,8 +357,8 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     campaignId: "campaign",
     clickId: "click"
   }
-  /** A template is named within its WABA: the WABA is what belongs to a tenant. */
-  const NAMES_WITHIN: Readonly<Record<string, string>> = { name: "spring_sale", language: "en" }
+  /** A template is named within its WABA: the WABA is what belongs to a tenant. A Graph version names nothing. */
+  const NAMES_WITHIN: Readonly<Record<string, string>> = { name: "spring_sale", language: "en", version: "v25.0" }
   const QUERY_REFERENCES: Readonly<Record<string, Kind>> = { wamid: "wamid" }
   const QUERY_OTHERS = new Set(["limit", "cursor", "status", "state"])
   const HEADER_REFERENCES: Readonly<Record<string, Kind>> = { "x-campaign-id": "campaign", "idempotency-key": "idempotencyKey" }
@@ -387,7 +387,14 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       body: (r) => ({ ...(r.campaignId === undefined ? {} : { campaignId: r.campaignId }), messages: [templateBody("16505558402")] })
     },
     "messages.resolveMessage": { body: () => ({ action: "give_up" }) },
-    "messages.attributeClick": { references: { messageId: { kind: "message" } }, body: (r) => ({ messageId: r.messageId }) }
+    "messages.attributeClick": { references: { messageId: { kind: "message" } }, body: (r) => ({ messageId: r.messageId }) },
+    "graphSend.sendMessage": { body: () => templateBody("16505558403") },
+    "graphSend.sendMarketingMessage": { body: () => templateBody("16505558404") },
+    "graphSend.sendMessageUnversioned": { body: () => templateBody("16505558405") },
+    "graphSend.sendMarketingMessageUnversioned": { body: () => templateBody("16505558406") },
+    // The 360dialog style names its channel by the key alone: nothing in the request to vary.
+    "dialog360Send.sendMessage": { body: () => templateBody("16505558407") },
+    "dialog360Send.sendMarketingMessage": { body: () => templateBody("16505558408") }
   }
   /**
    * Registration by the resource's own id, which is Meta's and global: a free id is registered (200) and
@@ -563,13 +570,14 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       for (const own of result.own) out = out.split(own).join("<ours>")
       return out.replace(MESSAGE_ID, "<new message>").replace(ISO_TIME, "<time>")
     }
+    // Graph's trace id is unique per answer.
     const walk = (v: unknown): unknown =>
       typeof v === "string"
         ? text(v)
         : Array.isArray(v)
         ? v.map(walk)
         : v !== null && typeof v === "object"
-        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === "fbtrace_id" ? "<trace>" : walk(x)]))
         : v
     return { status: result.answer.status, body: walk(result.answer.json) }
   }
@@ -611,7 +619,7 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     // floors make sure the sweep cannot quietly test nothing.
     expect(swept.size).toBeGreaterThanOrEqual(22)
     expect(comparisons).toBeGreaterThanOrEqual(35)
-    for (const path of ["/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay"]) {
+    for (const path of ["/{version}/{phoneNumberId}/messages", "/{phoneNumberId}/marketing_messages", "/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay"]) {
       expect([...swept].some((s) => s.endsWith(` ${path}`)), path).toBe(true)
     }
   })
