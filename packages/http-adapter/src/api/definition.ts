@@ -2,6 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { Context, Schema } from "effect"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
 import { GraphBadRequest, GraphForbidden, GraphUnauthorized } from "./graph-errors.js"
+import { webhookOperations } from "./webhook-ingress.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
 import {
   ApiKeyCreated,
@@ -77,34 +78,47 @@ const Secret = (name: string) =>
 
 export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.post("createApiKey", "/v1/api-keys")
+    .annotate(OpenApi.Summary, "Create an API key scoped to Business Managers and channels (admin)")
     .setPayload(Schema.Struct({
       name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
       businessManagerIds: Schema.optional(Schema.Array(DigitString)),
       channelIds: Schema.optional(Schema.Array(DigitString))
     }))
     .addSuccess(ApiKeyCreated, { status: 201 }))
-  .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys").setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
-  .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys")
+    .annotate(OpenApi.Summary, "List the API keys, without their secrets (admin)")
+    .setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
+  .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`
+    .annotate(OpenApi.Summary, "Revoke an API key (admin)")
+    .addSuccess(HttpApiSchema.NoContent).addError(NotFound))
   .addError(Forbidden)
   .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers and channels; the secret is shown once.")
 {}
 
 export class OnboardingGroup extends HttpApiGroup.make("onboarding")
   .add(HttpApiEndpoint.put("putBusinessManager")`/v1/business-managers/${BusinessId}`
+    .annotate(OpenApi.Summary, "Register or rename a Business Manager")
     .setPayload(Schema.Struct({ name: Schema.optional(Schema.String.pipe(Schema.maxLength(200))) }))
     .addSuccess(BusinessManagerResource))
-  .add(HttpApiEndpoint.get("getBusinessManager")`/v1/business-managers/${BusinessId}`.addSuccess(BusinessManagerResource).addError(NotFound))
+  .add(HttpApiEndpoint.get("getBusinessManager")`/v1/business-managers/${BusinessId}`
+    .annotate(OpenApi.Summary, "Read a Business Manager with its WABAs and terms status")
+    .addSuccess(BusinessManagerResource).addError(NotFound))
   .add(HttpApiEndpoint.post("inviteBusinessManager")`/v1/business-managers/${BusinessId}/onboarding-invitations`
+    .annotate(OpenApi.Summary, "Hand a Business Manager the MM API onboarding link")
     .addSuccess(OnboardingInvitation, { status: 201 }))
   .add(HttpApiEndpoint.put("putWaba")`/v1/wabas/${WabaIdParam}`
+    .annotate(OpenApi.Summary, "Register a WABA under a Business Manager")
     .setPayload(Schema.Struct({
       businessManagerId: Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)),
       name: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
     }))
     .addSuccess(WabaResource)
     .addError(Conflict))
-  .add(HttpApiEndpoint.get("getWaba")`/v1/wabas/${WabaIdParam}`.addSuccess(WabaResource).addError(NotFound))
+  .add(HttpApiEndpoint.get("getWaba")`/v1/wabas/${WabaIdParam}`
+    .annotate(OpenApi.Summary, "Read a WABA with its MM API status")
+    .addSuccess(WabaResource).addError(NotFound))
   .add(HttpApiEndpoint.post("setWabaMmStatus")`/v1/wabas/${WabaIdParam}/mm-api-status`
+    .annotate(OpenApi.Summary, "Set a WABA's MM API status by hand (admin)")
     .setPayload(Schema.Struct({
       status: Schema.Literal("onboarded", "not_onboarded", "suspended"),
       reason: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500))
@@ -112,6 +126,7 @@ export class OnboardingGroup extends HttpApiGroup.make("onboarding")
     .addSuccess(WabaResource)
     .addError(NotFound))
   .add(HttpApiEndpoint.get("listOnboarding", "/v1/onboarding")
+    .annotate(OpenApi.Summary, "List WABAs by MM API status")
     .setUrlParams(Schema.Struct({ ...ListParams.fields, status: Schema.optional(Schema.Literal("not_onboarded", "onboarded", "suspended")) }))
     .addSuccess(Page(WabaResource)))
   .addError(NotFound)
@@ -120,6 +135,7 @@ export class OnboardingGroup extends HttpApiGroup.make("onboarding")
 
 export class ChannelsGroup extends HttpApiGroup.make("channels")
   .add(HttpApiEndpoint.put("putChannel")`/v1/channels/${PhoneNumberIdParam}`
+    .annotate(OpenApi.Summary, "Register or change a channel (a phone number)")
     .setPayload(Schema.Struct({
       wabaId: Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)),
       displayPhoneNumber: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
@@ -133,8 +149,11 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
     }))
     .addSuccess(ChannelResource)
     .addError(NotFound))
-  .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`.addSuccess(ChannelResource).addError(NotFound))
+  .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`
+    .annotate(OpenApi.Summary, "Read a channel, without its credentials")
+    .addSuccess(ChannelResource).addError(NotFound))
   .add(HttpApiEndpoint.get("listClicks")`/v1/channels/${PhoneNumberIdParam}/clicks`
+    .annotate(OpenApi.Summary, "List the link clicks recorded on a channel")
     .setUrlParams(ListParams)
     .addSuccess(Page(ClickResource))
     .addError(NotFound))
@@ -142,18 +161,24 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
 {}
 
 export class SettingsGroup extends HttpApiGroup.make("settings")
-  .add(HttpApiEndpoint.get("getRoutingSettings", "/v1/settings/routing").addSuccess(RoutingSettings))
-  .add(HttpApiEndpoint.put("putRoutingSettings", "/v1/settings/routing").setPayload(RoutingSettings).addSuccess(RoutingSettings))
+  .add(HttpApiEndpoint.get("getRoutingSettings", "/v1/settings/routing")
+    .annotate(OpenApi.Summary, "Read the partner routing settings")
+    .addSuccess(RoutingSettings))
+  .add(HttpApiEndpoint.put("putRoutingSettings", "/v1/settings/routing")
+    .annotate(OpenApi.Summary, "Change the partner routing settings (admin)")
+    .setPayload(RoutingSettings).addSuccess(RoutingSettings))
   .addError(Forbidden)
 {}
 
 export class TemplatesGroup extends HttpApiGroup.make("templates")
   .add(HttpApiEndpoint.put("putTemplate")`/v1/wabas/${WabaIdParam}/templates/${Name}/${Language}`
+    .annotate(OpenApi.Summary, "Record a template's category and TTL")
     .setPayload(Schema.Struct({ category: Category, ttlSeconds: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.int()))) }))
     .addSuccess(TemplateResource)
     .addError(NotFound)
     .addError(Unprocessable))
   .add(HttpApiEndpoint.get("listTemplates")`/v1/wabas/${WabaIdParam}/templates`
+    .annotate(OpenApi.Summary, "List a WABA's templates")
     .setUrlParams(ListParams)
     .addSuccess(Page(TemplateResource))
     .addError(NotFound))
@@ -162,14 +187,17 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
 
 export class MessagesGroup extends HttpApiGroup.make("messages")
   .add(HttpApiEndpoint.post("sendMessage")`/v1/channels/${PhoneNumberIdParam}/messages`
+    .annotate(OpenApi.Summary, "Send a message, routed by the policy (as to the Cloud API's /messages)")
     .setPayload(CloudMessageBody)
     .setHeaders(SendHeaders)
     .addSuccess(SendAccepted, { status: 202 }))
   .add(HttpApiEndpoint.post("sendMarketingMessage")`/v1/channels/${PhoneNumberIdParam}/marketing_messages`
+    .annotate(OpenApi.Summary, "Send a marketing message (as to the MM API's /marketing_messages)")
     .setPayload(MarketingMessageBody)
     .setHeaders(SendHeaders)
     .addSuccess(SendAccepted, { status: 202 }))
   .add(HttpApiEndpoint.post("sendBatch")`/v1/channels/${PhoneNumberIdParam}/message-batches`
+    .annotate(OpenApi.Summary, "Send up to 1000 messages, each accepted or refused on its own")
     .setPayload(Schema.Struct({
       campaignId: Schema.optional(CampaignId),
       endpoint: Schema.optional(Schema.Literal("messages", "marketing_messages")),
@@ -177,17 +205,26 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
     }))
     .setHeaders(Schema.Struct(CampaignHeader))
     .addSuccess(BatchResult, { status: 202 }))
-  .add(HttpApiEndpoint.get("getMessage")`/v1/messages/${Id}`.addSuccess(MessageResource))
-  .add(HttpApiEndpoint.get("getMessageEvents")`/v1/messages/${Id}/events`.addSuccess(MessageEvents))
+  .add(HttpApiEndpoint.get("getMessage")`/v1/messages/${Id}`
+    .annotate(OpenApi.Summary, "Read a message: its route, status, wamid, timestamps and errors")
+    .addSuccess(MessageResource))
+  .add(HttpApiEndpoint.get("getMessageEvents")`/v1/messages/${Id}/events`
+    .annotate(OpenApi.Summary, "Read a message's event stream")
+    .addSuccess(MessageEvents))
   .add(HttpApiEndpoint.get("findMessages", "/v1/messages")
+    .annotate(OpenApi.Summary, "Find messages by wamid")
     .setUrlParams(Schema.Struct({ ...ListParams.fields, wamid: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) }))
     .addSuccess(Page(MessageResource)))
   .add(HttpApiEndpoint.post("resolveMessage")`/v1/messages/${Id}/resolution`
+    .annotate(OpenApi.Summary, "Resend or give up a dispatch_unknown message (admin)")
     .setPayload(Schema.Struct({ action: Schema.Literal("resend", "give_up") }))
     .addSuccess(MessageResource)
     .addError(Conflict))
-  .add(HttpApiEndpoint.get("campaignStats")`/v1/campaigns/${CampaignIdParam}/stats`.addSuccess(CampaignStats))
+  .add(HttpApiEndpoint.get("campaignStats")`/v1/campaigns/${CampaignIdParam}/stats`
+    .annotate(OpenApi.Summary, "Read a campaign's funnel")
+    .addSuccess(CampaignStats))
   .add(HttpApiEndpoint.post("attributeClick")`/v1/clicks/${ClickIdParam}/attribution`
+    .annotate(OpenApi.Summary, "Tie a click to a message")
     .setPayload(Schema.Struct({ messageId: Schema.String.pipe(Schema.minLength(1)) }))
     .addSuccess(MessageResource)
     .addError(Conflict))
@@ -199,9 +236,11 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
 
 export class InboxGroup extends HttpApiGroup.make("webhookInbox")
   .add(HttpApiEndpoint.get("listInbox", "/v1/webhook-inbox")
+    .annotate(OpenApi.Summary, "List quarantined webhook deliveries (admin)")
     .setUrlParams(Schema.Struct({ ...ListParams.fields, state: Schema.optional(Schema.Literal("quarantined")) }))
     .addSuccess(Page(InboxItem)))
   .add(HttpApiEndpoint.post("replayInbox")`/v1/webhook-inbox/${HttpApiSchema.param("id", Schema.NumberFromString.pipe(Schema.int()))}/replay`
+    .annotate(OpenApi.Summary, "Send a quarantined webhook delivery back to the worker (admin)")
     .addSuccess(InboxItem)
     .addError(NotFound)
     .addError(Conflict))
@@ -313,12 +352,18 @@ export class DropInApi extends HttpApi.make("dropIn")
 {}
 
 export class SystemGroup extends HttpApiGroup.make("system")
-  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(HttpApiEndpoint.get("healthz", "/healthz")
+    .annotate(OpenApi.Summary, "Liveness: the process answers")
+    .addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
   .add(HttpApiEndpoint.get("readyz", "/readyz")
+    .annotate(OpenApi.Summary, "Readiness: the databases answer and are migrated")
     .addSuccess(Schema.Struct({ status: Schema.Literal("ready"), migrations: Schema.Number }))
     .addError(ServiceUnavailable))
-  .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
+  .add(HttpApiEndpoint.get("metrics", "/metrics")
+    .annotate(OpenApi.Summary, "Metrics in the Prometheus text format")
+    .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
   .add(HttpApiEndpoint.get("webhookHandshake", "/webhooks/meta")
+    .annotate(OpenApi.Summary, "Meta's webhook subscription handshake")
     .setUrlParams(Schema.Struct({
       "hub.mode": Schema.optional(Schema.String),
       "hub.verify_token": Schema.optional(Schema.String),
@@ -333,6 +378,11 @@ export class GatewayApi extends HttpApi.make("mm-gateway")
   .addHttpApi(V1Api)
   .addHttpApi(DropInApi)
   .add(SystemGroup)
+  .annotate(OpenApi.Transform, (spec) => {
+    const paths = { ...(spec["paths"] as Record<string, Record<string, unknown>>) }
+    for (const [path, item] of Object.entries(webhookOperations)) paths[path] = { ...paths[path], ...item }
+    return { ...spec, paths }
+  })
   .annotate(OpenApi.Title, "mm-gateway")
   .annotate(OpenApi.Description, "Marketing Messages API gateway: onboarding, routing, sending and reporting for WhatsApp marketing messages.")
 {}
