@@ -61,7 +61,7 @@ const envelopeOf = (request: HttpServerRequest.HttpServerRequest) => (isDropInRe
 export const tooLargeJson = (method: string | undefined, url: string | undefined): { readonly status: number; readonly body: string } =>
   isDropInRequest(method, url)
     ? { status: 400, body: JSON.stringify(ENVELOPES.graph.tooLarge()) }
-    : { status: 413, body: envelopeJson("payload_too_large", `request bodies are limited to ${MAX_API_BODY_BYTES} bytes`) }
+    : { status: 413, body: JSON.stringify(ENVELOPES.v1.tooLarge()) }
 
 const emptyBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
   request.method === "GET" || request.method === "DELETE"
