@@ -1,0 +1,120 @@
+/**
+ * The event table itself: appends with an expected version, and reads, on encoded events. Decoding
+ * into domain events happens in `event-store.ts`.
+ */
+import { type ExpectedVersion, satisfies, type Snapshot } from "@mm-gateway/domain"
+import { holdAppendLock, type Session } from "./connection.js"
+
+export interface EncodedRecord {
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: unknown
+}
+
+/** A row of `events` as the driver gives it: `bigint` columns arrive as strings. */
+export interface EventRow {
+  readonly global_position: string
+  readonly stream_id: string
+  readonly version: number
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly recorded_at: string
+}
+
+export type AppendOutcome =
+  | {
+    readonly _tag: "Appended"
+    readonly nextVersion: number
+    /** Positions of the appended events, in order (empty when nothing was appended). */
+    readonly positions: ReadonlyArray<number>
+  }
+  | { readonly _tag: "Conflict"; readonly actual: number }
+
+const COLUMNS = "global_position, stream_id, version, type, schema_version, data, recorded_at"
+
+export const streamVersion = async (session: Session, streamId: string): Promise<number> => {
+  const rows = await session.query<{ v: number }>({
+    name: "mmgw_stream_version",
+    text: "SELECT COALESCE(MAX(version), 0)::int AS v FROM events WHERE stream_id = $1",
+    values: [streamId]
+  })
+  return rows[0]?.v ?? 0
+}
+
+/**
+ * The events in one statement, numbered from `$2 + 1` in their order, and with them the stream's
+ * snapshot when one is given. `ORDER BY` feeds the rows to the insert in order, so their positions
+ * rise with their versions.
+ */
+const INSERT_EVENTS = `INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at)
+  SELECT $1, $2::int + e.n, e.type, e.schema_version, e.data::json, $6
+  FROM unnest($3::text[], $4::int[], $5::text[]) WITH ORDINALITY AS e(type, schema_version, data, n)
+  ORDER BY e.n
+  RETURNING global_position, version`
+
+const APPEND = `WITH appended AS (${INSERT_EVENTS})
+  SELECT global_position FROM appended ORDER BY version`
+
+const APPEND_WITH_SNAPSHOT = `WITH appended AS (${INSERT_EVENTS}),
+  snapshot AS (
+    INSERT INTO snapshots (stream_id, version, schema, state) VALUES ($1, $7, $8, $9::json)
+    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state
+  )
+  SELECT global_position FROM appended ORDER BY version`
+
+/**
+ * Checks the expected version and inserts, in the session's transaction, after taking the append
+ * lock: no other transaction appends until this one has ended, so the version read is still the
+ * stream's when the events go in, and positions are committed in their order.
+ */
+export const appendEncoded = async (
+  session: Session,
+  streamId: string,
+  expected: ExpectedVersion,
+  events: ReadonlyArray<EncodedRecord>,
+  recordedAt: number,
+  snapshot?: Snapshot
+): Promise<AppendOutcome> => {
+  if (events.length === 0) {
+    const actual = await streamVersion(session, streamId)
+    return satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
+  }
+  await holdAppendLock(session)
+  const actual = await streamVersion(session, streamId)
+  if (!satisfies(expected, actual)) return { _tag: "Conflict", actual }
+  const values: Array<unknown> = [
+    streamId,
+    actual,
+    events.map((e) => e.type),
+    events.map((e) => e.schemaVersion),
+    events.map((e) => JSON.stringify(e.data)),
+    recordedAt
+  ]
+  const rows = await session.query<{ global_position: string }>(
+    snapshot === undefined
+      ? { name: "mmgw_append", text: APPEND, values }
+      : {
+        name: "mmgw_append_with_snapshot",
+        text: APPEND_WITH_SNAPSHOT,
+        values: [...values, actual + events.length, snapshot.schema, JSON.stringify(snapshot.state)]
+      }
+  )
+  return { _tag: "Appended", nextVersion: actual + events.length, positions: rows.map((r) => Number(r.global_position)) }
+}
+
+/** The events of a stream after `afterVersion` (0: all of them), in order. */
+export const readStreamRows = (session: Session, streamId: string, afterVersion = 0): Promise<ReadonlyArray<EventRow>> =>
+  session.query<EventRow>({
+    name: "mmgw_read_stream",
+    text: `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
+    values: [streamId, afterVersion]
+  })
+
+/** Events with `global_position > after`, in order, at most `limit` of them. */
+export const readAllRows = async (session: Session, after: number, limit: number): Promise<ReadonlyArray<EventRow>> =>
+  limit <= 0 ? [] : session.query<EventRow>({
+    name: "mmgw_read_all",
+    text: `SELECT ${COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+    values: [Math.floor(after), Math.floor(limit)]
+  })

@@ -1,0 +1,65 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import * as fs from "node:fs"
+import pg from "pg"
+import { createDatabase, freshDatabase, serverUrl, startPostgresServer } from "../testing/index.js"
+
+const query = async <R extends pg.QueryResultRow>(url: string, text: string, values: Array<unknown> = []): Promise<Array<R>> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<R>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+const databaseExists = async (name: string): Promise<boolean> =>
+  (await query(serverUrl(), "SELECT 1 FROM pg_database WHERE datname = $1", [name])).length === 1
+
+describe("the test server", () => {
+  it("gives each test database of its own: a table made in one is not in another", async () => {
+    const [a, b] = await Promise.all([createDatabase(serverUrl()), createDatabase(serverUrl())])
+    try {
+      assert.notStrictEqual(a.name, b.name)
+      await query(a.url, "CREATE TABLE only_here (n int)")
+      const tables = (url: string) => query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'only_here'")
+      assert.deepStrictEqual([(await tables(a.url))[0]!.n, (await tables(b.url))[0]!.n], ["1", "0"])
+    } finally {
+      await Promise.all([a.drop(), b.drop()])
+    }
+    assert.deepStrictEqual([await databaseExists(a.name), await databaseExists(b.name)], [false, false])
+  })
+
+  it.effect("freshDatabase lasts as long as its scope, and is dropped with it even while a connection is still open", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const url = yield* Scope.extend(freshDatabase, scope)
+      const name = new URL(url).pathname.slice(1)
+      const left = new pg.Client({ connectionString: url })
+      left.on("error", () => {})
+      yield* Effect.promise(() => left.connect())
+      assert.isTrue(yield* Effect.promise(() => databaseExists(name)))
+      yield* Scope.close(scope, Exit.void)
+      assert.isFalse(yield* Effect.promise(() => databaseExists(name)))
+    }))
+
+  it("runs the server as a user other than root, from a directory of its own that is gone once it has stopped", async () => {
+    const server = await startPostgresServer()
+    let stopped = false
+    try {
+      const [row] = await query<{ dir: string; version: string }>(server.url, "SELECT current_setting('data_directory') AS dir, current_setting('server_version_num') AS version")
+      assert.isTrue(row!.dir.startsWith(server.directory))
+      assert.notStrictEqual(fs.statSync(row!.dir).uid, 0)
+      assert.isTrue(Number(row!.version) >= 180000)
+      assert.notStrictEqual(server.url, serverUrl())
+      await server.stop()
+      stopped = true
+      assert.isFalse(fs.existsSync(server.directory))
+      const refused = await query(server.url, "SELECT 1").then(() => null, (error: { code?: string }) => error.code)
+      assert.strictEqual(refused, "ECONNREFUSED")
+    } finally {
+      if (!stopped) await server.stop()
+    }
+  })
+})

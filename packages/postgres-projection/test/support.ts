@@ -1,0 +1,59 @@
+import { BusinessManager, type BusinessManagerId, type DomainEvent, EventStore, UnitOfWork } from "@mm-gateway/domain"
+import { Context, Effect, Layer, type Scope } from "effect"
+import pg from "pg"
+import { type Database, PostgresDatabase } from "../src/connection.js"
+import { layerDatabase } from "../src/database.js"
+import { layerEventStoreFor } from "../src/event-store.js"
+import { freshDatabase } from "../testing/index.js"
+
+export const registered = (id: string): DomainEvent =>
+  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as BusinessManagerId, name: null, via: "operator", at: 1 })
+
+export const renamed = (id: string, n: number): DomainEvent =>
+  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as BusinessManagerId, name: `name ${n}`, at: n })
+
+/** The event store and its unit of work on a fresh database of the run's server, and that database's URL. */
+export const freshStore: Effect.Effect<
+  { readonly url: string; readonly store: EventStore["Type"]; readonly unitOfWork: UnitOfWork["Type"] },
+  never,
+  Scope.Scope
+> = Effect.gen(function*() {
+  const url = yield* freshDatabase
+  const context = yield* Layer.build(layerEventStoreFor({ url }))
+  return { url, store: Context.get(context, EventStore), unitOfWork: Context.get(context, UnitOfWork) }
+})
+
+/** A real wait on the event loop (the test clock does not move under `it.effect`). */
+export const pause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/**
+ * Waits until some session of the database waits for an advisory lock: an append queued behind the
+ * append lock. Gives up (a defect) after a generous while, so a store that takes no lock fails rather
+ * than hangs.
+ */
+export const untilSomeoneWaitsForTheAppendLock = (url: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      const giveUpAt = Date.now() + 10_000
+      while (Date.now() < giveUpAt) {
+        const { rows } = await client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_locks
+           WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+        )
+        if (Number(rows[0]!.n) > 0) return
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      throw new Error("no session ever waited for the append lock")
+    } finally {
+      await client.end()
+    }
+  })
+
+/** `count` pools on one fresh database, migrated: sessions of their own, as separate processes have. */
+export const freshPools = (count: number): Effect.Effect<ReadonlyArray<Database>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const url = yield* freshDatabase
+    return yield* Effect.forEach(Array.from({ length: count }), () => Effect.map(Layer.build(layerDatabase({ url, poolSize: 2 })), (c) => Context.get(c, PostgresDatabase)))
+  })
