@@ -76,6 +76,15 @@ const SendHeaders = Schema.Struct({
 const Secret = (name: string) =>
   Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4096)).annotations({ message: () => `${name} must be a string of 1 to 4096 characters` })
 
+/**
+ * A `/v1` group: a bearer token, then the JSON bounds, then the endpoint's own decoding (the middleware
+ * declared first runs last), and the errors every `/v1` endpoint may answer. On each group rather than
+ * on the API, so that `/openapi.json` lists them for `/v1` only and not for the drop-in path.
+ */
+const v1Group = <Id extends string, Endpoints extends HttpApiEndpoint.HttpApiEndpoint.Any, E, R, TopLevel extends boolean>(
+  group: HttpApiGroup.HttpApiGroup<Id, Endpoints, E, R, TopLevel>
+) => group.middleware(JsonBodyBounds).middleware(Authentication).addError(BadRequest).addError(PayloadTooLarge)
+
 export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.post("createApiKey", "/v1/api-keys")
     .annotate(OpenApi.Summary, "Create an API key scoped to Business Managers and channels (admin)")
@@ -93,6 +102,7 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
     .addSuccess(HttpApiSchema.NoContent).addError(NotFound))
   .addError(Forbidden)
   .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers and channels; the secret is shown once.")
+  .pipe(v1Group)
 {}
 
 export class OnboardingGroup extends HttpApiGroup.make("onboarding")
@@ -131,6 +141,7 @@ export class OnboardingGroup extends HttpApiGroup.make("onboarding")
     .addSuccess(Page(WabaResource)))
   .addError(NotFound)
   .addError(Forbidden)
+  .pipe(v1Group)
 {}
 
 export class ChannelsGroup extends HttpApiGroup.make("channels")
@@ -158,6 +169,7 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
     .addSuccess(Page(ClickResource))
     .addError(NotFound))
   .addError(Forbidden)
+  .pipe(v1Group)
 {}
 
 export class SettingsGroup extends HttpApiGroup.make("settings")
@@ -168,6 +180,7 @@ export class SettingsGroup extends HttpApiGroup.make("settings")
     .annotate(OpenApi.Summary, "Change the partner routing settings (admin)")
     .setPayload(RoutingSettings).addSuccess(RoutingSettings))
   .addError(Forbidden)
+  .pipe(v1Group)
 {}
 
 export class TemplatesGroup extends HttpApiGroup.make("templates")
@@ -183,6 +196,7 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
     .addSuccess(Page(TemplateResource))
     .addError(NotFound))
   .addError(Forbidden)
+  .pipe(v1Group)
 {}
 
 export class MessagesGroup extends HttpApiGroup.make("messages")
@@ -232,6 +246,7 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
   .addError(Forbidden)
   .addError(Conflict)
   .addError(Unprocessable)
+  .pipe(v1Group)
 {}
 
 export class InboxGroup extends HttpApiGroup.make("webhookInbox")
@@ -245,9 +260,10 @@ export class InboxGroup extends HttpApiGroup.make("webhookInbox")
     .addError(NotFound)
     .addError(Conflict))
   .addError(Forbidden)
+  .pipe(v1Group)
 {}
 
-/** Everything under `/v1` needs a bearer token. */
+/** Everything under `/v1` needs a bearer token (`v1Group`). */
 export class V1Api extends HttpApi.make("v1")
   .add(ApiKeysGroup)
   .add(OnboardingGroup)
@@ -256,11 +272,6 @@ export class V1Api extends HttpApi.make("v1")
   .add(TemplatesGroup)
   .add(MessagesGroup)
   .add(InboxGroup)
-  // The one declared first runs last: authentication, then the bounds, then the endpoint's own decoding.
-  .middleware(JsonBodyBounds)
-  .middleware(Authentication)
-  .addError(BadRequest)
-  .addError(PayloadTooLarge)
 {}
 
 /**
@@ -320,6 +331,8 @@ export class GraphSendGroup extends HttpApiGroup.make("graphSend")
     .annotate(OpenApi.Summary, "Send a marketing message, as to the MM API's /{phone-number-id}/marketing_messages (no version segment)")
     .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
   .addError(GraphBadRequest)
+  // As on `/v1`: authentication first, then the bounds.
+  .middleware(GraphJsonBodyBounds)
   .middleware(GraphAuthentication)
   .annotate(OpenApi.Description, "Drop-in send path, Graph style: an app written against the Cloud API changes only its base URL and token (a gateway API key or the admin token). Errors are Graph's envelope.")
 {}
@@ -339,6 +352,7 @@ export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
     .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
   .addError(GraphBadRequest)
   .addError(GraphForbidden)
+  .middleware(GraphJsonBodyBounds)
   .middleware(Dialog360Authentication)
   .annotate(OpenApi.Description, "Drop-in send path, 360dialog style: an app written against 360dialog's API changes only its base URL and D360-API-KEY (a gateway API key scoped to one channel). Errors are Graph's envelope.")
 {}
@@ -347,8 +361,6 @@ export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
 export class DropInApi extends HttpApi.make("dropIn")
   .add(GraphSendGroup)
   .add(Dialog360SendGroup)
-  // An API-level middleware runs after the groups' own: authentication first, then the bounds.
-  .middleware(GraphJsonBodyBounds)
 {}
 
 export class SystemGroup extends HttpApiGroup.make("system")

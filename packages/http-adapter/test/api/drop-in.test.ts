@@ -283,4 +283,20 @@ describe("the OpenAPI document", () => {
     expect(security("/marketing_messages")).toEqual(["d360ApiKey"])
     expect(spec.components.securitySchemes.d360ApiKey).toEqual({ type: "apiKey", name: "D360-API-KEY", in: "header" })
   })
+
+  it("documents Graph's errors for the drop-in paths and the API's own envelope for /v1, neither for the other", async () => {
+    const spec = (await api.request("GET", "/openapi.json", { token: null })).json
+    const errorSchemas = (path: string) =>
+      Object.entries(spec.paths[path].post.responses as Record<string, any>)
+        .filter(([status]) => Number(status) >= 400)
+        .flatMap(([, r]) => JSON.stringify(r.content?.["application/json"]?.schema ?? {}).match(/[A-Za-z]+(?=")/g) ?? [])
+        .filter((name) => /Request|Unauthorized|Forbidden|NotFound|Conflict|Large|Unprocessable/.test(name))
+    for (const path of ["/{version}/{phoneNumberId}/messages", "/{phoneNumberId}/marketing_messages", "/messages"]) {
+      expect(errorSchemas(path).every((name) => name.startsWith("Graph")), path).toBe(true)
+    }
+    expect(errorSchemas("/messages")).toEqual(expect.arrayContaining(["GraphBadRequest", "GraphUnauthorized", "GraphForbidden"]))
+    const v1 = errorSchemas("/v1/channels/{phoneNumberId}/messages")
+    expect(v1).toEqual(expect.arrayContaining(["BadRequest", "Unauthorized", "PayloadTooLarge", "Unprocessable"]))
+    expect(v1.some((name) => name.startsWith("Graph"))).toBe(false)
+  })
 })
