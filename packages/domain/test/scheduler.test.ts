@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { fold, Scheduler, type Settlement } from "../src/index.js"
+import { Decider, type Dispatch, Scheduler } from "../src/index.js"
 import { deciderSpec, propertySettings } from "../testing/index.js"
 import { WAMID } from "./fixtures.js"
 
@@ -15,7 +15,7 @@ import { WAMID } from "./fixtures.js"
 const SETTINGS: Scheduler.SchedulerSettings = { rateWindowMs: 1_030, maxLeadMs: Scheduler.MAX_LEAD_MS }
 const decider = Scheduler.makeDecider(SETTINGS)
 const spec = deciderSpec(decider)
-const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => fold(decider, events)
+const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => Decider.fold(decider, events)
 
 const A = "106540352242931"
 const B = "106540352242932"
@@ -29,7 +29,7 @@ const admit = (messageId: string, now: number) => ({ _tag: "Admit", messageId, n
 const checkRecipient = (messageId: string, recipient: string, now: number) => ({ _tag: "CheckRecipient", messageId, recipient, now }) as const
 const recordStart = (messageId: string, permittedAt: number, now: number) => ({ _tag: "RecordStart", messageId, permittedAt, now }) as const
 const depart = (messageId: string, now: number) => ({ _tag: "Depart", messageId, now }) as const
-const recordAnswer = (messageId: string, recipient: string, settlement: Settlement, now: number) =>
+const recordAnswer = (messageId: string, recipient: string, settlement: Dispatch.Settlement, now: number) =>
   ({ _tag: "RecordAnswer", messageId, recipient, settlement, now }) as const
 const release = (messageId: string) => ({ _tag: "Release", messageId }) as const
 
@@ -60,7 +60,7 @@ const sent = (id: string, at: number, channel = A): ReadonlyArray<Event> => [que
 const onItsWay = (id: string, at: number, channel = A): ReadonlyArray<Event> => [queued(ready(id, channel)), admitted(id, at, channel)]
 const many = (n: number, prefix: string, channel = A) => Array.from({ length: n }, (_, i) => ready(`${prefix}${i}`, channel, i))
 
-const retryLater = (scope: "message" | "recipient" | "channel", pauseMs: number, notBefore: number): Settlement => ({
+const retryLater = (scope: "message" | "recipient" | "channel", pauseMs: number, notBefore: number): Dispatch.Settlement => ({
   _tag: "RetryLater",
   reason: `test_${scope}`,
   notBefore,

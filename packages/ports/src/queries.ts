@@ -1,4 +1,4 @@
-import type { ChannelRouting, Message, MmApiStatus, MmApiStatusView, PartnerSettings, ProviderError, Provider, Route, MessageStatus } from "@mm-gateway/domain"
+import type { Channel, Message, PartnerSettings, ProviderGateway, Routing, Status, Waba } from "@mm-gateway/domain"
 import { Context, type Effect } from "effect"
 import type { Page } from "./pagination.js"
 
@@ -11,7 +11,7 @@ export interface WabaView {
   readonly id: string
   readonly businessManagerId: string | null
   readonly name: string | null
-  readonly mmApi: MmApiStatusView
+  readonly mmApi: Waba.MmApiStatusView
 }
 
 export interface BusinessManagerView {
@@ -27,8 +27,8 @@ export interface ChannelView {
   readonly phoneNumberId: string
   readonly wabaId: string
   readonly displayPhoneNumber: string
-  readonly provider: Provider
-  readonly routing: ChannelRouting
+  readonly provider: Channel.Provider
+  readonly routing: Channel.ChannelRouting
   readonly throughputMps: number
   readonly registeredAt: number
   readonly updatedAt: number
@@ -62,8 +62,8 @@ export interface CampaignStats {
     readonly read: number
     readonly clicked: number
   }
-  readonly routed: Record<Route, number>
-  readonly observedRoute: Record<Route | "unknown", number>
+  readonly routed: Record<Routing.Route, number>
+  readonly observedRoute: Record<Routing.Route | "unknown", number>
   /**
    * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
    * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
@@ -115,16 +115,16 @@ export interface MessageResource {
   readonly clientCallbackData: string | null
   readonly template: { readonly name: string; readonly language: string; readonly category: string | null } | null
   readonly route: {
-    readonly decided: Route
+    readonly decided: Routing.Route
     readonly reasons: ReadonlyArray<string>
     readonly warnings: ReadonlyArray<string>
-    readonly observed: Route | null
-    readonly rerouted: ReadonlyArray<{ readonly from: Route; readonly to: Route; readonly reason: string }>
+    readonly observed: Routing.Route | null
+    readonly rerouted: ReadonlyArray<{ readonly from: Routing.Route; readonly to: Routing.Route; readonly reason: string }>
   }
-  readonly status: MessageStatus
+  readonly status: Status.MessageStatus
   readonly wamid: string | null
   readonly timestamps: Message.MessageView["timestamps"]
-  readonly errors: ReadonlyArray<ProviderError>
+  readonly errors: ReadonlyArray<ProviderGateway.ProviderError>
   readonly pricing: Message.MessageView["pricing"]
   readonly routeMismatch: boolean
   readonly failedAfterDelivery: boolean
@@ -138,7 +138,7 @@ export class OnboardingQueries extends Context.Tag("@mm-gateway/ports/Onboarding
   readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
   /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
   readonly wabas: (
-    options: ListOptions & { readonly status?: MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+    options: ListOptions & { readonly status?: Waba.MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
   ) => Effect.Effect<Page<WabaView>>
 }>() {}
 

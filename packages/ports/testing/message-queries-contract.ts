@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { loadState, MessageStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, Streams } from "@mm-gateway/domain"
 import { Effect, type Layer } from "effect"
 import { MessageQueries, type TenantScope } from "../src/queries.js"
 import * as ReadViews from "../src/views.js"
@@ -26,7 +26,7 @@ const plain = <A>(a: A): A => JSON.parse(JSON.stringify(a)) as A
 
 /** The message as the fold of its own stream shows it: what the read model must answer. */
 const folded = (id: string) =>
-  Effect.map(loadState(MessageStream, streamId.message(id)), ({ state }) =>
+  Effect.map(CommandHandler.loadState(Streams.MessageStream, Streams.streamId.message(id)), ({ state }) =>
     state._tag === "Requested" ? plain(ReadViews.messageResource(state.message)) : null)
 
 /**

@@ -2,7 +2,7 @@
  * The event table itself: appends with an expected version, and reads, on encoded events. Decoding
  * into domain events happens in `event-store.ts`.
  */
-import { type ExpectedVersion, satisfies, type Snapshot } from "@mm-gateway/domain"
+import { EventStore } from "@mm-gateway/domain"
 import { holdAppendLock, type Session } from "./connection.js"
 
 export interface EncodedRecord {
@@ -71,18 +71,18 @@ const APPEND_WITH_SNAPSHOT = `WITH appended AS (${INSERT_EVENTS}),
 export const appendEncoded = async (
   session: Session,
   streamId: string,
-  expected: ExpectedVersion,
+  expected: EventStore.ExpectedVersion,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
-  snapshot?: Snapshot
+  snapshot?: EventStore.Snapshot
 ): Promise<AppendOutcome> => {
   if (events.length === 0) {
     const actual = await streamVersion(session, streamId)
-    return satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
+    return EventStore.satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
   }
   await holdAppendLock(session)
   const actual = await streamVersion(session, streamId)
-  if (!satisfies(expected, actual)) return { _tag: "Conflict", actual }
+  if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", actual }
   const values: Array<unknown> = [
     streamId,
     actual,

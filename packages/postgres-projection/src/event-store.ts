@@ -1,4 +1,4 @@
-import { decodeStoredEvent, type DomainEvent, encodeEvent, EventStore, type Snapshot, type StoredEvent, type UnitOfWork, VersionConflict } from "@mm-gateway/domain"
+import { Events, EventStore, type UnitOfWork } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
 import { type Database, PostgresDatabase, inTransaction, statements } from "./connection.js"
 import { appendEncoded, type EventRow, readAllRows, readStreamRows } from "./event-log.js"
@@ -6,11 +6,11 @@ import { layerDatabase, type PostgresOptions } from "./database.js"
 import { readSnapshotRows } from "./snapshots.js"
 import { layerUnitOfWork } from "./unit-of-work.js"
 
-export const decodeRow = (row: EventRow): StoredEvent => ({
+export const decodeRow = (row: EventRow): EventStore.StoredEvent => ({
   streamId: row.stream_id,
   version: row.version,
   globalPosition: Number(row.global_position),
-  event: decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: row.data }),
+  event: Events.decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: row.data }),
   recordedAt: Number(row.recorded_at)
 })
 
@@ -20,7 +20,7 @@ export const decodeRow = (row: EventRow): StoredEvent => ({
  * Infrastructure failures are defects; only `VersionConflict` is an expected error.
  */
 export const makeEventStore = (db: Database) =>
-  EventStore.of({
+  EventStore.EventStore.of({
     readStream: (streamId) =>
       statements(db, async (session) => {
         const events = (await readStreamRows(session, streamId)).map(decodeRow)
@@ -32,18 +32,18 @@ export const makeEventStore = (db: Database) =>
         const events = read.events.map(decodeRow)
         return { snapshot: read.snapshot, events, version: events[events.length - 1]?.version ?? read.snapshot?.version ?? 0 }
       }),
-    append: (streamId, expected, events: ReadonlyArray<DomainEvent>, snapshot?: Snapshot) =>
+    append: (streamId, expected, events: ReadonlyArray<Events.DomainEvent>, snapshot?: EventStore.Snapshot) =>
       Effect.flatMap(Clock.currentTimeMillis, (recordedAt) =>
         Effect.flatMap(
           // Appending nothing only reads the version: no transaction, no lock.
           events.length === 0
             ? statements(db, (session) => appendEncoded(session, streamId, expected, [], recordedAt))
-            : inTransaction(db, (session) => appendEncoded(session, streamId, expected, events.map(encodeEvent), recordedAt, snapshot), {
+            : inTransaction(db, (session) => appendEncoded(session, streamId, expected, events.map(Events.encodeEvent), recordedAt, snapshot), {
               appendLock: true
             }),
           (outcome) =>
             outcome._tag === "Conflict"
-              ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))
+              ? Effect.fail(new EventStore.VersionConflict({ streamId, expected, actual: outcome.actual }))
               : Effect.succeed({
                 nextVersion: outcome.nextVersion,
                 lastGlobalPosition: outcome.positions[outcome.positions.length - 1] ?? null
@@ -52,11 +52,11 @@ export const makeEventStore = (db: Database) =>
     readAll: (after, limit) => statements(db, async (session) => (await readAllRows(session, after, limit)).map(decodeRow))
   })
 
-export const layerEventStore: Layer.Layer<EventStore, never, PostgresDatabase> = Layer.effect(
-  EventStore,
+export const layerEventStore: Layer.Layer<EventStore.EventStore, never, PostgresDatabase> = Layer.effect(
+  EventStore.EventStore,
   Effect.map(PostgresDatabase, makeEventStore)
 )
 
 /** The event store and its unit of work on their own pool. */
-export const layerEventStoreFor = (options: PostgresOptions): Layer.Layer<EventStore | UnitOfWork> =>
+export const layerEventStoreFor = (options: PostgresOptions): Layer.Layer<EventStore.EventStore | UnitOfWork.UnitOfWork> =>
   Layer.provide(Layer.merge(layerEventStore, layerUnitOfWork), layerDatabase(options))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import { Deferred, Effect, Fiber, Ref } from "effect"
 import { freshStore, pause, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
 
@@ -57,7 +57,7 @@ describe("global positions on PostgreSQL", () => {
           Effect.forEach(Array.from({ length: ROUNDS }, (_, r) => r), (r) => round(w, r), { discard: true }),
           Ref.update(done, (n) => n + 1)
         )
-      const seen: Array<StoredEvent> = []
+      const seen: Array<EventStore.StoredEvent> = []
       const reader = Effect.gen(function*() {
         let checkpoint = 0
         for (;;) {

@@ -1,4 +1,4 @@
-import { BusinessManager, type BusinessManagerId, type DomainEvent, EventStore, UnitOfWork } from "@mm-gateway/domain"
+import { BusinessManager, type Events, EventStore, type Ids, UnitOfWork } from "@mm-gateway/domain"
 import { Context, Effect, Layer, type Scope } from "effect"
 import pg from "pg"
 import { type Database, PostgresDatabase } from "../src/connection.js"
@@ -6,21 +6,21 @@ import { layerDatabase } from "../src/database.js"
 import { layerEventStoreFor } from "../src/event-store.js"
 import { freshDatabase } from "../testing/index.js"
 
-export const registered = (id: string): DomainEvent =>
-  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as BusinessManagerId, name: null, via: "operator", at: 1 })
+export const registered = (id: string): Events.DomainEvent =>
+  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as Ids.BusinessManagerId, name: null, via: "operator", at: 1 })
 
-export const renamed = (id: string, n: number): DomainEvent =>
-  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as BusinessManagerId, name: `name ${n}`, at: n })
+export const renamed = (id: string, n: number): Events.DomainEvent =>
+  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as Ids.BusinessManagerId, name: `name ${n}`, at: n })
 
 /** The event store and its unit of work on a fresh database of the run's server, and that database's URL. */
 export const freshStore: Effect.Effect<
-  { readonly url: string; readonly store: EventStore["Type"]; readonly unitOfWork: UnitOfWork["Type"] },
+  { readonly url: string; readonly store: EventStore.EventStore["Type"]; readonly unitOfWork: UnitOfWork.UnitOfWork["Type"] },
   never,
   Scope.Scope
 > = Effect.gen(function*() {
   const url = yield* freshDatabase
   const context = yield* Layer.build(layerEventStoreFor({ url }))
-  return { url, store: Context.get(context, EventStore), unitOfWork: Context.get(context, UnitOfWork) }
+  return { url, store: Context.get(context, EventStore.EventStore), unitOfWork: Context.get(context, UnitOfWork.UnitOfWork) }
 })
 
 /** A real wait on the event loop (the test clock does not move under `it.effect`). */

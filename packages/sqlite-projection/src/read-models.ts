@@ -1,4 +1,4 @@
-import { type BusinessManager, type ChannelRouting, type Message, PartnerSettings, type Provider, type Template, type Waba } from "@mm-gateway/domain"
+import { type BusinessManager, type Channel, type Message, PartnerSettings, type Template, type Waba } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   type ChannelView,
@@ -45,9 +45,9 @@ interface ChannelRow {
   readonly phone_number_id: string
   readonly waba_id: string
   readonly display_phone_number: string
-  readonly provider: Provider
+  readonly provider: Channel.Provider
   readonly credentials_ref: string
-  readonly routing: ChannelRouting
+  readonly routing: Channel.ChannelRouting
   readonly throughput_mps: number
   readonly registered_at: number
   readonly updated_at: number

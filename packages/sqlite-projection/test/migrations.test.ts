@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { encodeEvent } from "@mm-gateway/domain"
+import { Events } from "@mm-gateway/domain"
 import { ApiKeyStore } from "@mm-gateway/ports"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -45,7 +45,7 @@ describe("migrations", () => {
           const db = openDatabase(file)
           await migrate(db, mainMigrations, earlier)
           assert.deepStrictEqual(appliedMigrations(db), Object.keys(mainMigrations).slice(0, Object.keys(mainMigrations).indexOf(earlier) + 1))
-          const registered = encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "7" as never, name: "Old", via: "operator", at: 1 })
+          const registered = Events.encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "7" as never, name: "Old", via: "operator", at: 1 })
           appendEncoded(db, "BusinessManager-7", "no_stream", [registered], 1)
           db.close()
         })

@@ -325,11 +325,11 @@ const describeCommand = (c: AnyCommand): string => {
 
 const withoutCredentialsRef = ({ credentialsRef: _, ...view }: ChannelDispatchView): ChannelView => view
 
-type Real = ManagedRuntime.ManagedRuntime<EventStore | ReadModels | SqliteDatabase, never>
-type Memory = ManagedRuntime.ManagedRuntime<EventStore | ReadModels, never>
+type Real = ManagedRuntime.ManagedRuntime<EventStore.EventStore | ReadModels | SqliteDatabase, never>
+type Memory = ManagedRuntime.ManagedRuntime<EventStore.EventStore | ReadModels, never>
 
 /** The memory store's query ports under SQLite's one `ReadModels` handle, so both are asked the same questions. */
-const memoryStore: Layer.Layer<EventStore | ReadModels> = Layer.provideMerge(
+const memoryStore: Layer.Layer<EventStore.EventStore | ReadModels> = Layer.provideMerge(
   Layer.effect(
     ReadModels,
     Effect.gen(function*() {
@@ -415,7 +415,7 @@ const stepOn = (c: AnyCommand, expected: Either.Either<ReadonlyArray<unknown>, u
 /** The log holds exactly the model's stream, and the read models are the model's already (inline). */
 const agreesWith = (model: LogModel, streamId: string) =>
   Effect.gen(function*() {
-    const store = yield* EventStore
+    const store = yield* EventStore.EventStore
     assert.deepStrictEqual((yield* store.readStream(streamId)).events.map((e) => e.event), model.events(streamId))
     yield* readModelsEqualTheModel(model)
   })
@@ -446,7 +446,7 @@ class Step implements fc.AsyncCommand<LogModel, Stores> {
 /** At the end: live tables = rebuilt from the log = rebuilt again; applying every event once more changes nothing. */
 const rebuildEqualsLive = Effect.gen(function*() {
   const { db } = yield* SqliteDatabase
-  const events = yield* (yield* EventStore).readAll(0, 1_000_000)
+  const events = yield* (yield* EventStore.EventStore).readAll(0, 1_000_000)
   const live = dumpReadModels(db)
   rebuild(db, allProjections, 7)
   assert.deepStrictEqual(dumpReadModels(db), live)

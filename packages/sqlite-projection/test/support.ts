@@ -1,19 +1,17 @@
 import {
-  BusinessManagerStream,
-  ChannelStream,
-  type DomainEvent,
-  handleCommand,
-  type Handled,
-  MessageStream,
-  PartnerSettingsStream,
-  RecipientStream,
-  streamId,
-  type StreamKind,
-  TemplateStream,
-  UserActionStream,
-  WabaStream
+  type BusinessManager,
+  type Channel,
+  CommandHandler,
+  type Events,
+  type EventStore,
+  type Message,
+  type PartnerSettings,
+  type Recipient,
+  Streams,
+  type Template,
+  type UserAction,
+  type Waba
 } from "@mm-gateway/domain"
-import type { BusinessManager, Channel, EventStore, Message, PartnerSettings, Recipient, Template, UserAction, Waba } from "@mm-gateway/domain"
 import { Effect, type Either } from "effect"
 import type { Database } from "../src/connection.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
@@ -30,40 +28,40 @@ export type AnyCommand =
   | { readonly stream: "UserAction"; readonly command: UserAction.UserActionCommand }
 
 /** A stream kind of any command, erased to what `handleCommand` and a fold need. */
-export type AnyStreamKind = StreamKind<unknown, DomainEvent, unknown, unknown>
+export type AnyStreamKind = Streams.StreamKind<unknown, Events.DomainEvent, unknown, unknown>
 
 /** The stream a command is aimed at, and its kind. */
 export const target = (c: AnyCommand): { readonly kind: AnyStreamKind; readonly streamId: string } => {
-  const aim = <C, E extends DomainEvent, S, X>(kind: StreamKind<C, E, S, X>, streamId: string) => ({
+  const aim = <C, E extends Events.DomainEvent, S, X>(kind: Streams.StreamKind<C, E, S, X>, streamId: string) => ({
     kind: kind as unknown as AnyStreamKind,
     streamId
   })
   switch (c.stream) {
     case "BusinessManager":
-      return aim(BusinessManagerStream, streamId.businessManager(c.command.businessManagerId))
+      return aim(Streams.BusinessManagerStream, Streams.streamId.businessManager(c.command.businessManagerId))
     case "Waba":
-      return aim(WabaStream, streamId.waba(c.command.wabaId))
+      return aim(Streams.WabaStream, Streams.streamId.waba(c.command.wabaId))
     case "Channel":
-      return aim(ChannelStream, streamId.channel(c.command.phoneNumberId))
+      return aim(Streams.ChannelStream, Streams.streamId.channel(c.command.phoneNumberId))
     case "PartnerSettings":
-      return aim(PartnerSettingsStream, streamId.partnerSettings())
+      return aim(Streams.PartnerSettingsStream, Streams.streamId.partnerSettings())
     case "Template":
-      return aim(TemplateStream, streamId.template(c.command.wabaId, c.command.name, c.command.language))
+      return aim(Streams.TemplateStream, Streams.streamId.template(c.command.wabaId, c.command.name, c.command.language))
     case "Message":
-      return aim(MessageStream, streamId.message(c.command.messageId))
+      return aim(Streams.MessageStream, Streams.streamId.message(c.command.messageId))
     case "Recipient":
-      return aim(RecipientStream, streamId.recipient(c.command.wabaId, c.command.recipient))
+      return aim(Streams.RecipientStream, Streams.streamId.recipient(c.command.wabaId, c.command.recipient))
     case "UserAction": {
       const u = c.command
-      return aim(UserActionStream, streamId.userAction(u.channel, u.actionType, u.clickId, u.trackingToken, u.occurredAt))
+      return aim(Streams.UserActionStream, Streams.streamId.userAction(u.channel, u.actionType, u.clickId, u.trackingToken, u.occurredAt))
     }
   }
 }
 
 /** Runs one command through the domain's command handler; domain rejections come back as `Left`. */
-export const run = (c: AnyCommand): Effect.Effect<Either.Either<Handled<DomainEvent, unknown>, unknown>, never, EventStore> => {
+export const run = (c: AnyCommand): Effect.Effect<Either.Either<CommandHandler.Handled<Events.DomainEvent, unknown>, unknown>, never, EventStore.EventStore> => {
   const { kind, streamId } = target(c)
-  return Effect.either(handleCommand(kind, streamId, c.command))
+  return Effect.either(CommandHandler.handleCommand(kind, streamId, c.command))
 }
 
 /** Every read-model row and checkpoint, in a stable order: what "equal read models" means in the tests. */

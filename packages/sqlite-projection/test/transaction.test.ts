@@ -6,9 +6,9 @@ import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "./support.js"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase | UnitOfWork>) =>
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore.EventStore | SqliteDatabase | UnitOfWork.UnitOfWork>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 const setUp = Effect.forEach(["a", "b"], (id) =>

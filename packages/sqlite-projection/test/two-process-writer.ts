@@ -35,9 +35,9 @@ const main = async (): Promise<void> => {
   let conflicts = 0
   // The real store, only watched: the test wants to know the command handler met conflicts and retried them.
   const counted = Layer.effect(
-    EventStore,
-    Effect.map(EventStore, (store) =>
-      EventStore.of({
+    EventStore.EventStore,
+    Effect.map(EventStore.EventStore, (store) =>
+      EventStore.EventStore.of({
         ...store,
         append: (streamId, expected, events) =>
           store.append(streamId, expected, events).pipe(Effect.tapError(() => Effect.sync(() => void conflicts++)))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, type StoredEvent } from "@mm-gateway/domain"
+import { EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
@@ -90,7 +90,7 @@ const startWriter = (script: string, dbPath: string, writer: string, rounds: num
 }
 
 /** Writer switches along the log, over the events whose writer is known (own messages, renames). */
-const writerSwitches = (events: ReadonlyArray<StoredEvent>): number => {
+const writerSwitches = (events: ReadonlyArray<EventStore.StoredEvent>): number => {
   const writers: Array<string> = []
   for (const e of events) {
     const mark = e.event._tag === "BusinessManagerRenamed" ? e.event.name ?? "" : e.streamId.replace(/^Message-/, "")
@@ -109,7 +109,7 @@ describe("two OS processes on one database file", () => {
       Effect.gen(function*() {
         const dbPath = path.join(dir, "shared.sqlite")
         const script = yield* Effect.promise(bundleWriter)
-        const store = yield* EventStore
+        const store = yield* EventStore.EventStore
         const read = yield* ReadModels
         const { db, projections } = yield* SqliteDatabase
 
@@ -150,7 +150,7 @@ describe("two OS processes on one database file", () => {
         const total = setup + 2 * ROUNDS * perWriter + ROUNDS + ROUNDS // + one shared observation and one click per round
         assert.strictEqual(all.length, total)
         assert.deepStrictEqual(all.map((e) => e.globalPosition), Array.from({ length: total }, (_, i) => i + 1))
-        const streams = new Map<string, Array<StoredEvent>>()
+        const streams = new Map<string, Array<EventStore.StoredEvent>>()
         for (const e of all) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e])
         for (const [, events] of streams) assert.deepStrictEqual(events.map((e) => e.version), events.map((_, i) => i + 1))
 

@@ -1,13 +1,11 @@
 import {
-  applyParkedStatuses,
-  beginDispatch,
   Channel,
+  Dispatch,
   type EventStore,
-  type MessageId,
+  type Ids,
   ProviderGateway,
   Scheduler,
-  settleDispatch,
-  type StatusMatching,
+  StatusReports,
   type UnitOfWork
 } from "@mm-gateway/domain"
 import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
@@ -15,7 +13,7 @@ import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effec
 import { makeBatchWriter } from "./batch-writer.js"
 import type { WorkerStats } from "./stats.js"
 
-export type DispatcherRequirements = EventStore | StatusMatching | UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway
+export type DispatcherRequirements = EventStore.EventStore | StatusReports.StatusMatching | UnitOfWork.UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway.ProviderGateway
 
 export interface DispatcherSettings {
   readonly concurrency: number
@@ -62,7 +60,7 @@ export const makeDispatcher = (
   Effect.gen(function*() {
     const dispatchQueue = yield* DispatchQueue
     const messages = yield* MessageQueries
-    const gateway = yield* ProviderGateway
+    const gateway = yield* ProviderGateway.ProviderGateway
     const runtimeContext = yield* Effect.context<DispatcherRequirements>()
     // Scope order matters, finalizers run in reverse: the session's drain first, then the pumps and the
     // flights are interrupted, and the writer goes last, since a flight may be waiting for its commit.
@@ -108,7 +106,7 @@ export const makeDispatcher = (
             const message = yield* messages.message(work.id)
             if (message !== null && tell({ _tag: "CheckRecipient", messageId: work.id, recipient: message.to, now }).length > 0) return
           }
-          const begun = yield* writer.submit(Effect.either(beginDispatch({ messageId: work.id as MessageId, attempt: work.attempt, now })))
+          const begun = yield* writer.submit(Effect.either(Dispatch.beginDispatch({ messageId: work.id as Ids.MessageId, attempt: work.attempt, now })))
           if (begun._tag === "Left") {
             stats.dispatch.NotStarted++
             return yield* Effect.logDebug(`message ${work.id}: not started (${begun.left._tag})`)
@@ -131,9 +129,9 @@ export const makeDispatcher = (
           const answeredAt = yield* Clock.currentTimeMillis
           const random = yield* Random.next
           const settlement = yield* writer.submit(
-            settleDispatch(ticket, result, answeredAt, random).pipe(
+            Dispatch.settleDispatch(ticket, result, answeredAt, random).pipe(
               Effect.tap((s) =>
-                s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+                s._tag === "Submitted" ? Effect.orDie(StatusReports.applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
               )
             )
           )

@@ -1,5 +1,5 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { Context, Schema } from "effect"
+import { Context, type Layer, Schema } from "effect"
 import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
 import { GraphBadRequest, GraphForbidden, GraphUnauthorized } from "./graph-errors.js"
 import { webhookOperations } from "./webhook-ingress.js"
@@ -263,6 +263,13 @@ export class InboxGroup extends HttpApiGroup.make("webhookInbox")
   .pipe(v1Group)
 {}
 
+/**
+ * The layer of one `/v1` group's handlers, which need `R` besides the API's middleware. Written out for
+ * a group whose inferred type would name a member of a domain namespace (`EventStore.EventStore`): a
+ * declaration file cannot name it through the domain's entry point without an import of the namespace.
+ */
+export type V1GroupLive<Name extends string, R> = Layer.Layer<HttpApiGroup.ApiGroup<"mm-gateway", Name>, never, JsonBodyBounds | Authentication | R>
+
 /** Everything under `/v1` needs a bearer token (`v1Group`). */
 export class V1Api extends HttpApi.make("v1")
   .add(ApiKeysGroup)
@@ -356,6 +363,9 @@ export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
   .middleware(Dialog360Authentication)
   .annotate(OpenApi.Description, "Drop-in send path, 360dialog style: an app written against 360dialog's API changes only its base URL and D360-API-KEY (a gateway API key scoped to one channel). Errors are Graph's envelope.")
 {}
+
+/** The layer of one drop-in group's handlers, written out as `V1GroupLive` is. */
+export type DropInGroupLive<Name extends string, Auth, R> = Layer.Layer<HttpApiGroup.ApiGroup<"mm-gateway", Name>, never, GraphJsonBodyBounds | Auth | R>
 
 /** The drop-in send path: the Cloud API's and 360dialog's send endpoints, on the gateway. */
 export class DropInApi extends HttpApi.make("dropIn")

@@ -1,10 +1,10 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, type EventStore, Streams } from "@mm-gateway/domain"
 import { ApiKeyStore, clampLimit, ConfigurationQueries, decodeCursor, encodeCursor, StoreHealth, WebhookInbox } from "@mm-gateway/ports"
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
-import { Authentication, GatewayApi } from "./definition.js"
+import { Authentication, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, forbidden, invalidRequest, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
 import { Metrics } from "./metrics.js"
 import { inboxItemOf } from "./views.js"
@@ -71,13 +71,13 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
         if (!revoked) return yield* Effect.fail(notFound("api key", path.id))
       })))
 
-export const SettingsLive = HttpApiBuilder.group(GatewayApi, "settings", (handlers) =>
+export const SettingsLive: V1GroupLive<"settings", ConfigurationQueries | EventStore.EventStore> = HttpApiBuilder.group(GatewayApi, "settings", (handlers) =>
   handlers
     .handle("getRoutingSettings", () => Effect.flatMap(ConfigurationQueries, (r) => r.routingSettings()))
     .handle("putRoutingSettings", ({ payload }) =>
       Effect.gen(function*() {
         yield* requireAdmin
-        const handled = yield* handleCommand(PartnerSettingsStream, streamId.partnerSettings(), {
+        const handled = yield* CommandHandler.handleCommand(Streams.PartnerSettingsStream, Streams.streamId.partnerSettings(), {
           _tag: "ChangeRoutingSettings",
           marketingViaMmApi: payload.marketingViaMmApi,
           ttlOnCloudFallback: payload.ttlOnCloudFallback,

@@ -1,9 +1,10 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
-import { ApiKeyStore } from "@mm-gateway/ports"
+import type { EventStore } from "@mm-gateway/domain"
+import { ApiKeyStore, type ConfigurationQueries, type OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, Layer } from "effect"
 import { authenticate } from "./api-keys.js"
 import { ApiSettings, visibleChannel } from "./context.js"
-import { CurrentPrincipal, Dialog360Authentication, GatewayApi, GraphAuthentication, type Principal } from "./definition.js"
+import { CurrentPrincipal, Dialog360Authentication, type DropInGroupLive, GatewayApi, GraphAuthentication, type Principal } from "./definition.js"
 import {
   graphForbidden,
   graphIdempotencyKeyReused,
@@ -13,6 +14,7 @@ import {
   graphUnknownObject
 } from "./graph-errors.js"
 import type { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import type { Metrics } from "./metrics.js"
 import { accept, type Endpoint, rawBody, type SendAccepted, type SendRefusal } from "./send.js"
 
 /**
@@ -88,14 +90,17 @@ const dialog360 = (endpoint: Endpoint) => (args: SendRequest) =>
     return yield* send(endpoint, channel, args)
   })
 
-export const GraphSendLive = HttpApiBuilder.group(GatewayApi, "graphSend", (handlers) =>
+/** What the handlers ask besides their middleware: the send use case's ports and the channel lookups. */
+type SendPorts = EventStore.EventStore | Metrics | ConfigurationQueries | OnboardingQueries
+
+export const GraphSendLive: DropInGroupLive<"graphSend", GraphAuthentication, SendPorts> = HttpApiBuilder.group(GatewayApi, "graphSend", (handlers) =>
   handlers
     .handle("sendMessage", versioned("messages"))
     .handle("sendMarketingMessage", versioned("marketing_messages"))
     .handle("sendMessageUnversioned", unversioned("messages"))
     .handle("sendMarketingMessageUnversioned", unversioned("marketing_messages")))
 
-export const Dialog360SendLive = HttpApiBuilder.group(GatewayApi, "dialog360Send", (handlers) =>
+export const Dialog360SendLive: DropInGroupLive<"dialog360Send", Dialog360Authentication, SendPorts> = HttpApiBuilder.group(GatewayApi, "dialog360Send", (handlers) =>
   handlers
     .handle("sendMessage", dialog360("messages"))
     .handle("sendMarketingMessage", dialog360("marketing_messages")))

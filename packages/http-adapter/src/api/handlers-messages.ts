@@ -1,5 +1,5 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
-import { encodeEvent, EventStore, handleCommand, type MessageId, MessageStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, Events, EventStore, type Ids, Streams } from "@mm-gateway/domain"
 import { ClickQueries, clampLimit, decodeCursor, encodeCursor, MessageQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import { iso, requireAdmin, scopeOf, seesChannelOf, visibleChannel, visibleMessage } from "./context.js"
@@ -106,12 +106,12 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
     .handle("getMessageEvents", ({ path }) =>
       Effect.gen(function*() {
         yield* visibleMessage(path.id, yield* Clock.currentTimeMillis)
-        const read = yield* (yield* EventStore).readStream(streamId.message(path.id))
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.message(path.id))
         return {
           events: read.events.map((e) => ({
             position: e.globalPosition,
             type: e.event._tag,
-            data: encodeEvent(e.event).data,
+            data: Events.encodeEvent(e.event).data,
             recordedAt: iso(e.recordedAt)
           }))
         }
@@ -134,9 +134,9 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         yield* requireAdmin
         const now = yield* Clock.currentTimeMillis
         yield* visibleMessage(path.id, now)
-        yield* handleCommand(MessageStream, streamId.message(path.id), {
+        yield* CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(path.id), {
           _tag: "ResolveDispatch",
-          messageId: path.id as MessageId,
+          messageId: path.id as Ids.MessageId,
           action: payload.action,
           by: "admin",
           at: now
@@ -180,9 +180,9 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
         if (owner !== null && owner !== payload.messageId) {
           return yield* Effect.fail(conflict("click_already_attributed", `click ${path.clickId} is attributed to another message`))
         }
-        yield* handleCommand(MessageStream, streamId.message(payload.messageId), {
+        yield* CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(payload.messageId), {
           _tag: "AttributeClick",
-          messageId: payload.messageId as MessageId,
+          messageId: payload.messageId as Ids.MessageId,
           clickId: path.clickId,
           at: now
         }).pipe(Effect.catchAll((e) => Effect.die(e)))

@@ -1,14 +1,5 @@
 import type { HttpServerRequest } from "@effect/platform"
-import {
-  type CampaignId,
-  type IdempotencyKeyReused,
-  type MessageId,
-  type NotRegistered,
-  type PhoneNumberId,
-  type RecipientNumber,
-  type RouteRejected,
-  sendMessage
-} from "@mm-gateway/domain"
+import { type Errors, type EventStore, type Ids, SendMessage } from "@mm-gateway/domain"
 import { Clock, Effect, Either } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CurrentPrincipal, type Principal } from "./definition.js"
@@ -29,10 +20,10 @@ const ownerOf = (principal: Principal): string => (principal._tag === "Admin" ? 
  * The gateway message id. With an idempotency key it is derived from (key owner, key), so a repeat
  * lands on the same message stream and the domain answers it; without one it is random.
  */
-export const messageIdFor = (owner: string, idempotencyKey: string | undefined): MessageId =>
+export const messageIdFor = (owner: string, idempotencyKey: string | undefined): Ids.MessageId =>
   (idempotencyKey === undefined
     ? `msg_${randomUUID().replace(/-/g, "")}`
-    : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as MessageId
+    : `msg_${createHash("sha256").update(`${owner}\u0000${idempotencyKey}`).digest("hex").slice(0, 32)}`) as Ids.MessageId
 
 /**
  * A stable hash of what the client asked for (channel, endpoint, campaign and body, key order aside): the
@@ -101,7 +92,7 @@ export interface SendCommand {
 }
 
 /** Why a message was not accepted: the domain's refusals a client can act on; each way in answers them in its shape. */
-export type SendRefusal = NotRegistered | IdempotencyKeyReused | RouteRejected
+export type SendRefusal = Errors.NotRegistered | Errors.IdempotencyKeyReused | Errors.RouteRejected
 
 /** What was accepted (or, for a repeated idempotency key, accepted before). */
 export interface SendAccepted {
@@ -120,7 +111,11 @@ const METRIC_CODES: Readonly<Record<SendRefusal["_tag"], string>> = {
 }
 
 /** Accept one message through the domain's `sendMessage`; refusals are values so batches can report them per item. */
-export const accept = (command: SendCommand) =>
+export const accept = (command: SendCommand): Effect.Effect<
+  Either.Either<SendAccepted, SendRefusal>,
+  never,
+  CurrentPrincipal | Metrics | EventStore.EventStore
+> =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
     const now = yield* Clock.currentTimeMillis
@@ -129,17 +124,17 @@ export const accept = (command: SendCommand) =>
       ? null
       : { name: command.body.template.name, language: command.body.template.language.code }
     const marketing = command.body as MarketingMessageBody
-    const result = yield* sendMessage({
+    const result = yield* SendMessage.sendMessage({
       messageId: messageIdFor(ownerOf(principal), command.idempotencyKey),
-      channel: command.phoneNumberId as PhoneNumberId,
+      channel: command.phoneNumberId as Ids.PhoneNumberId,
       endpoint: command.endpoint,
-      to: recipientOf(command.body.to) as RecipientNumber,
+      to: recipientOf(command.body.to) as Ids.RecipientNumber,
       messageType: command.body.type,
       template,
       productPolicy: marketing.product_policy ?? null,
       messageActivitySharing: marketing.message_activity_sharing ?? null,
       clientCallbackData: command.body.biz_opaque_callback_data ?? null,
-      campaignId: command.campaignId as CampaignId | null,
+      campaignId: command.campaignId as Ids.CampaignId | null,
       idempotencyKey: command.idempotencyKey ?? null,
       requestHash: requestHashOf(command.phoneNumberId, command.endpoint, command.campaignId, command.raw),
       requestedBy: ownerOf(principal),

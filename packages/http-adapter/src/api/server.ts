@@ -38,8 +38,8 @@ import { makeWebhookIngress, webhookSourceOf } from "./webhook-ingress.js"
 
 /** What the api asks of a store: the domain's ports and the read side, inbox, keys, credentials and health. */
 export type ApiStore =
-  | EventStore
-  | UnitOfWork
+  | EventStore.EventStore
+  | UnitOfWork.UnitOfWork
   | OnboardingQueries
   | ConfigurationQueries
   | MessageQueries

@@ -1,4 +1,4 @@
-import { handleCommand, type RecipientNumber, RecipientStream, streamId, type WabaId } from "@mm-gateway/domain"
+import { CommandHandler, type Ids, Streams } from "@mm-gateway/domain"
 import { request as httpRequest } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
@@ -241,10 +241,10 @@ describe("errors are Graph's envelope", () => {
 
   it("the routing policy's refusals are the codes Meta answers for them, with the gateway's reasons in the details; nothing is recorded", async () => {
     const to = "16505557320"
-    await db.run(handleCommand(RecipientStream, streamId.recipient(ONBOARDED.waba, to), {
+    await db.run(CommandHandler.handleCommand(Streams.RecipientStream, Streams.streamId.recipient(ONBOARDED.waba, to), {
       _tag: "RecordMarketingPreference",
-      wabaId: ONBOARDED.waba as WabaId,
-      recipient: to as RecipientNumber,
+      wabaId: ONBOARDED.waba as Ids.WabaId,
+      recipient: to as Ids.RecipientNumber,
       optedOut: true,
       source: "user_preferences",
       occurredAt: Date.now() - 1000,
