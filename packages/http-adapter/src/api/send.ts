@@ -8,7 +8,7 @@ import { Metrics } from "./metrics.js"
 
 /**
  * Accepting a message, for both ways in (the `/v1` API and the drop-in path, docs/api.md#sending):
- * one call of the domain's `sendMessage`, with the gateway's message id, the request hash of the
+ * one call of the domain's `SendMessage.sendMessage`, with the gateway's message id, the request hash of the
  * idempotency key and the recipient's digits. Each way in answers the outcome in its own shape.
  */
 
@@ -110,7 +110,7 @@ const METRIC_CODES: Readonly<Record<SendRefusal["_tag"], string>> = {
   RouteRejected: "route_rejected"
 }
 
-/** Accept one message through the domain's `sendMessage`; refusals are values so batches can report them per item. */
+/** Accept one message through the domain's `SendMessage.sendMessage`; refusals are values so batches can report them per item. */
 export const accept = (command: SendCommand): Effect.Effect<
   Either.Either<SendAccepted, SendRefusal>,
   never,
