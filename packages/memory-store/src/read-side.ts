@@ -275,12 +275,12 @@ export const makeReadSide = (journal: Journal) => {
       Effect.sync(() =>
         allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map((m) => ReadViews.messageResource(m))
       ),
-    campaignStats: (campaignId, businessManagerIds = null) =>
+    campaignStats: (campaignId, scope = null) =>
       Effect.sync(() => {
         const inScope = (m: Message.MessageRecord) => {
-          if (businessManagerIds === null) return true
+          if (scope === null || scope.channelIds.includes(m.request.channel)) return true
           const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
-          return owner !== null && businessManagerIds.includes(owner)
+          return owner !== null && scope.businessManagerIds.includes(owner)
         }
         return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)))
       })

@@ -26,6 +26,7 @@ export {
   type MessageWork,
   OnboardingQueries,
   type TemplateView,
+  type TenantScope,
   type WabaView
 } from "./queries.js"
 export * as ReadViews from "./views.js"

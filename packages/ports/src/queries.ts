@@ -150,12 +150,24 @@ export class ConfigurationQueries extends Context.Tag("@mm-gateway/ports/Configu
   readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
 }>() {}
 
+/**
+ * What a scoped API key sees: its Business Managers and everything under them, and its channels with
+ * their messages (docs/api.md#authentication-and-tenancy).
+ */
+export interface TenantScope {
+  readonly businessManagerIds: ReadonlyArray<string>
+  readonly channelIds: ReadonlyArray<string>
+}
+
 /** The API's message reads: one message, by wamid, and a campaign's funnel. */
 export class MessageQueries extends Context.Tag("@mm-gateway/ports/MessageQueries")<MessageQueries, {
   readonly message: (id: string) => Effect.Effect<MessageResource | null>
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
-  /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
-  readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
+  /**
+   * The funnel over the campaign's messages; a `scope` counts only the messages it sees: those of its
+   * Business Managers' WABAs and those sent on its channels.
+   */
+  readonly campaignStats: (campaignId: string, scope?: TenantScope | null) => Effect.Effect<CampaignStats>
 }>() {}
 
 /** The API's click reads: user actions per channel and which message a click is attributed to. */

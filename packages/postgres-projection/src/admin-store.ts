@@ -7,6 +7,7 @@ interface ApiKeyRow {
   readonly id: string
   readonly name: string
   readonly business_manager_ids: Array<string>
+  readonly channel_ids: Array<string>
   readonly secret_hash: string
   readonly created_at: string
   readonly revoked_at: string | null
@@ -16,12 +17,13 @@ const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
   id: row.id,
   name: row.name,
   businessManagerIds: row.business_manager_ids,
+  channelIds: row.channel_ids,
   secretHash: row.secret_hash,
   createdAt: Number(row.created_at),
   revokedAt: row.revoked_at === null ? null : Number(row.revoked_at)
 })
 
-const API_KEY_COLUMNS = "id, name, business_manager_ids, secret_hash, created_at, revoked_at"
+const API_KEY_COLUMNS = "id, name, business_manager_ids, channel_ids, secret_hash, created_at, revoked_at"
 
 /** API keys (table `api_keys`), one statement each. */
 export const makeApiKeyStore = (db: Database): Context.Tag.Service<ApiKeyStore> => ({
@@ -29,8 +31,9 @@ export const makeApiKeyStore = (db: Database): Context.Tag.Service<ApiKeyStore> 
     Effect.asVoid(statements(db, (session) =>
       session.query({
         name: "mmgw_api_key_insert",
-        text: "INSERT INTO api_keys (id, name, business_manager_ids, secret_hash, created_at) VALUES ($1, $2, $3::text[], $4, $5)",
-        values: [r.id, r.name, r.businessManagerIds, r.secretHash, r.createdAt]
+        text: `INSERT INTO api_keys (id, name, business_manager_ids, channel_ids, secret_hash, created_at)
+          VALUES ($1, $2, $3::text[], $4::text[], $5, $6)`,
+        values: [r.id, r.name, r.businessManagerIds, r.channelIds, r.secretHash, r.createdAt]
       }))),
   find: (id) =>
     statements(db, async (session) => {

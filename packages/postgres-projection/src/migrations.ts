@@ -192,6 +192,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
       id text COLLATE "C" PRIMARY KEY,
       name text NOT NULL,
       business_manager_ids text[] NOT NULL,
+      channel_ids text[] NOT NULL,
       secret_hash text NOT NULL,
       created_at bigint NOT NULL,
       revoked_at bigint

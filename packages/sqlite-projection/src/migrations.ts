@@ -230,6 +230,10 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   // so an append serialises the state once for both.
   "0012_message_rows_keep_the_stream_state": statements(
     `UPDATE messages SET state = json_object('_tag', 'Requested', 'message', json(state))`
+  ),
+  // An API key may also be scoped to channels (the drop-in send path's keys); older keys have none.
+  "0013_api_keys_scoped_to_channels": statements(
+    `ALTER TABLE api_keys ADD COLUMN channel_ids TEXT NOT NULL DEFAULT '[]'`
   )
 }
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Events } from "@mm-gateway/domain"
+import { ApiKeyStore } from "@mm-gateway/ports"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -77,16 +78,30 @@ describe("migrations", () => {
       assert.isNotNull(written)
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
-        // The row as migration 0011 and the code before 0012 left it; then the upgrade.
+        // The file as migration 0011 and the code before 0012 left it (the later migrations undone); then the upgrade.
         db.prepare("UPDATE messages SET state = json_extract(state, '$.message')").run()
-        db.prepare("DELETE FROM kysely_migration WHERE name = '0012_message_rows_keep_the_stream_state'").run()
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state"])
+        db.prepare("ALTER TABLE api_keys DROP COLUMN channel_ids").run()
+        db.prepare("DELETE FROM kysely_migration WHERE name >= '0012'").run()
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state", "0013_api_keys_scoped_to_channels"])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
         assert.deepStrictEqual(JSON.parse(row.state), JSON.parse(snapshot.state))
         db.close()
       })
       assert.deepStrictEqual(yield* Effect.provide(read, layer({ path: file })), written)
+    }))
+
+  it.effect("0013: an API key created before it is scoped to its Business Managers only", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "api-keys.sqlite")
+      yield* Effect.promise(async () => {
+        const db = openDatabase(file)
+        await migrate(db, mainMigrations, "0012_message_rows_keep_the_stream_state")
+        db.prepare("INSERT INTO api_keys (id, name, business_manager_ids, secret_hash, created_at) VALUES ('k1', 'old key', '[\"7\"]', 'ab', 5)").run()
+        db.close()
+      })
+      const found = yield* Effect.provide(Effect.flatMap(ApiKeyStore, (store) => store.find("k1")), layer({ path: file }))
+      assert.deepStrictEqual(found, { id: "k1", name: "old key", businessManagerIds: ["7"], channelIds: [], secretHash: "ab", createdAt: 5, revokedAt: null })
     }))
 
   it.effect("the inbox file has its own migrations", () =>

@@ -17,7 +17,17 @@ import {
   Waba
 } from "@mm-gateway/domain"
 import type { Either } from "effect"
-import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageResource, MessageWork, TemplateView, WabaView } from "../../src/queries.js"
+import type {
+  BusinessManagerView,
+  CampaignStats,
+  ChannelDispatchView,
+  ClickView,
+  MessageResource,
+  MessageWork,
+  TemplateView,
+  TenantScope,
+  WabaView
+} from "../../src/queries.js"
 import * as ReadViews from "../../src/views.js"
 import { type AnyCommand, target } from "./commands.js"
 
@@ -207,11 +217,11 @@ export class LogModel {
   }
 
   /** The campaign stats (docs/api.md#resources), counted message by message. */
-  campaignStats(campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats {
+  campaignStats(campaignId: string, scope: TenantScope | null = null): CampaignStats {
     const inScope = (m: Message.MessageRecord) => {
-      if (businessManagerIds === null) return true
+      if (scope === null || scope.channelIds.includes(m.request.channel)) return true
       const owner = this.waba(m.request.wabaId)?.businessManagerId ?? null
-      return owner !== null && businessManagerIds.includes(owner)
+      return owner !== null && scope.businessManagerIds.includes(owner)
     }
     const messages = this.messages().filter((m) => m.request.campaignId === campaignId && inScope(m))
     const count = (p: (m: Message.MessageRecord, v: Message.MessageView) => boolean) =>

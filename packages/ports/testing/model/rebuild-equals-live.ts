@@ -367,7 +367,12 @@ const readModelsEqualTheModel = (model: LogModel) =>
     for (const campaign of CAMPAIGNS) {
       assert.deepStrictEqual(yield* messages.campaignStats(campaign), model.campaignStats(campaign), `campaign ${campaign}`)
       for (const bmId of BMS) {
-        assert.deepStrictEqual(yield* messages.campaignStats(campaign, [bmId]), model.campaignStats(campaign, [bmId]), `campaign ${campaign} for BM ${bmId}`)
+        const scope = { businessManagerIds: [bmId], channelIds: [] }
+        assert.deepStrictEqual(yield* messages.campaignStats(campaign, scope), model.campaignStats(campaign, scope), `campaign ${campaign} for BM ${bmId}`)
+      }
+      for (const phone of PHONES) {
+        const scope = { businessManagerIds: [], channelIds: [phone] }
+        assert.deepStrictEqual(yield* messages.campaignStats(campaign, scope), model.campaignStats(campaign, scope), `campaign ${campaign} for channel ${phone}`)
       }
     }
     for (const k of CLICK_IDS) {

@@ -12,7 +12,8 @@ import {
   type MessageResource,
   type MessageWork,
   pageOf,
-  ReadViews
+  ReadViews,
+  type TenantScope
 } from "@mm-gateway/ports"
 import type { Context } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
@@ -134,14 +135,16 @@ const messagesWhere = (session: Session, name: string, where: string, values: Re
  * The campaign funnel (docs/api.md#resources), aggregated over the campaign's message rows in one
  * statement (the counts and the failure codes from the same moment): writes stay one row per message
  * change, and the numbers cannot drift from the messages they count. The columns counted are
- * `ReadViews`' (`funnelStage`, `failureCodes`).
+ * `ReadViews`' (`funnelStage`, `failureCodes`). A scope counts the messages of its Business Managers'
+ * WABAs and those sent on its channels.
  */
-const campaignStats = async (session: Session, campaignId: string, businessManagerIds: ReadonlyArray<string> | null): Promise<CampaignStats> => {
+const campaignStats = async (session: Session, campaignId: string, scope: TenantScope | null): Promise<CampaignStats> => {
   const [r] = await session.query<Record<string, number> & { failures: Record<string, number> | null }>({
     name: "mmgw_campaign_stats",
     text: `WITH m AS (
         SELECT * FROM messages WHERE campaign_id = $1
-          AND ($2::text[] IS NULL OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($2::text[])))
+          AND ($2::text[] IS NULL OR channel = ANY($3::text[])
+            OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($2::text[])))
       )
       SELECT count(*)::int AS accepted,
         count(*) FILTER (WHERE funnel_stage >= 1)::int AS submitted,
@@ -163,7 +166,7 @@ const campaignStats = async (session: Session, campaignId: string, businessManag
           SELECT code, count(*)::int AS n FROM m, unnest(m.failure_codes) AS code WHERE m.status = 'failed' GROUP BY code
         ) AS codes) AS failures
       FROM m`,
-    values: [campaignId, businessManagerIds]
+    values: [campaignId, scope?.businessManagerIds ?? null, scope?.channelIds ?? []]
   })
   const n = (k: string) => r?.[k] ?? 0
   return {
@@ -189,7 +192,7 @@ export const makeMessageQueries = (db: Database): Context.Tag.Service<MessageQue
     }),
   messagesByWamid: (wamid) =>
     statements(db, async (session) => (await messagesWhere(session, "mmgw_messages_by_wamid", "wamid = $1 ORDER BY id", [wamid])).map(resource)),
-  campaignStats: (campaignId, businessManagerIds = null) => statements(db, (session) => campaignStats(session, campaignId, businessManagerIds))
+  campaignStats: (campaignId, scope = null) => statements(db, (session) => campaignStats(session, campaignId, scope))
 })
 
 /** `DispatchQueue` on the `messages` rows (and the channel with its credentials reference). */
