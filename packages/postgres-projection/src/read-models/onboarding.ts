@@ -87,11 +87,8 @@ const loadBusinessManagers = async (session: Session, ids: ReadonlyArray<string>
   })).map((r) => [r.id, businessManagerRow(r.id, r.version, r.state, r.invitation_link)] as const)
 
 const loadWabas = async (session: Session, ids: ReadonlyArray<string>) =>
-  (await session.query<{ id: string; version: number; state: Waba.WabaState }>({
-    name: "mmgw_waba_rows",
-    text: "SELECT id, version, state FROM wabas WHERE id = ANY($1::text[])",
-    values: [ids]
-  })).map((r) => [r.id, r] as const)
+  (await session.query<WabaRow>({ name: "mmgw_waba_rows", text: "SELECT * FROM wabas WHERE id = ANY($1::text[])", values: [ids] }))
+    .map((r) => [r.id, r] as const)
 
 /** Business Managers and WABAs with their MM status (table `business_managers`, `wabas`). */
 export const onboardingProjection: Projection = {
@@ -104,34 +101,32 @@ export const onboardingProjection: Projection = {
     })
     if (own.length === 0) return
     const businessManagers = new Rows<BusinessManagerRow>((ids) => loadBusinessManagers(session, ids))
-    const wabas = new Rows<Pick<WabaRow, "id" | "version" | "state">>((ids) => loadWabas(session, ids))
+    const wabas = new Rows<WabaRow>((ids) => loadWabas(session, ids))
     const bmOf = async (id: string | null) => (id === null ? null : (await businessManagers.get(id))?.state ?? null)
     await businessManagers.prefetch(own.flatMap((e) =>
       Streams.categoryOf(e.streamId) === "BusinessManager" ? [(e.event as BusinessManager.BusinessManagerEvent).businessManagerId] : []
     ))
     await wabas.prefetch(own.flatMap((e) => (Streams.categoryOf(e.streamId) === "Waba" ? [(e.event as Waba.WabaEvent).wabaId] : [])))
-    /** The WABA rows written here, with the time their status is as of. */
-    const written = new Map<string, WabaRow>()
-    const writeWaba = (id: string, version: number, state: Waba.WabaState, businessManager: BusinessManager.BusinessManagerState | null, asOf: number) => {
-      wabas.set(id, { id, version, state })
-      written.set(id, wabaRow(id, version, state, businessManager, asOf))
-    }
+    const writeWaba = (id: string, version: number, state: Waba.WabaState, businessManager: BusinessManager.BusinessManagerState | null, asOf: number) =>
+      wabas.set(id, wabaRow(id, version, state, businessManager, asOf))
     for (const stored of own) await applyOne(stored, { businessManagers, wabas, bmOf, writeWaba, session })
     await writeRows(session, {
       name: "mmgw_bm_write",
       table: "business_managers",
       upsert: replaceOnConflict(["id"], BUSINESS_MANAGER_COLUMNS)
     }, businessManagers.changed() as unknown as ReadonlyArray<Record<string, unknown>>)
-    await writeRows(session, { name: "mmgw_waba_write", table: "wabas", upsert: replaceOnConflict(["id"], WABA_COLUMNS) }, [
-      ...written.values()
-    ] as unknown as ReadonlyArray<Record<string, unknown>>)
+    await writeRows(
+      session,
+      { name: "mmgw_waba_write", table: "wabas", upsert: replaceOnConflict(["id"], WABA_COLUMNS) },
+      wabas.changed() as unknown as ReadonlyArray<Record<string, unknown>>
+    )
   }
 }
 
 interface Batch {
   readonly session: Session
   readonly businessManagers: Rows<BusinessManagerRow>
-  readonly wabas: Rows<Pick<WabaRow, "id" | "version" | "state">>
+  readonly wabas: Rows<WabaRow>
   readonly bmOf: (id: string | null) => Promise<BusinessManager.BusinessManagerState | null>
   readonly writeWaba: (id: string, version: number, state: Waba.WabaState, businessManager: BusinessManager.BusinessManagerState | null, asOf: number) => void
 }
