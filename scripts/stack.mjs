@@ -29,6 +29,20 @@ export const DEVELOPMENT_DEFAULTS = {
 }
 
 /**
+ * A database URL without its password, for what the stack prints; the processes check the URL itself.
+ * @param {string} text
+ */
+const withoutPassword = (text) => {
+  try {
+    const url = new URL(text)
+    url.password = ""
+    return url.toString()
+  } catch {
+    return "(a URL that does not parse)"
+  }
+}
+
+/**
  * The stack's settings from the `MMGW_*` variables (README.md#configuration), with their defaults. Every process gets
  * the same environment, so the sandbox signs its webhooks with the secret the api checks and the
  * worker sends to the sandbox the api's channels name.
@@ -47,6 +61,8 @@ export const stackSettings = (env) => {
     apiUrl,
     sandboxUrl,
     database: resolve(env.MMGW_DATABASE || join(ROOT, "data/mm-gateway.sqlite")),
+    /** Where the api and the worker keep their data: PostgreSQL when `MMGW_DATABASE_URL` is set (shown without its password), else the SQLite file. */
+    store: env.MMGW_DATABASE_URL?.trim() ? `PostgreSQL ${withoutPassword(env.MMGW_DATABASE_URL.trim())}` : resolve(env.MMGW_DATABASE || join(ROOT, "data/mm-gateway.sqlite")),
     adminToken: env.MMGW_ADMIN_TOKEN || DEVELOPMENT_DEFAULTS.MMGW_ADMIN_TOKEN,
     appSecret: env.MMGW_META_APP_SECRET || DEVELOPMENT_DEFAULTS.MMGW_META_APP_SECRET,
     webhookUrl: env.MMGW_SANDBOX_WEBHOOK_URL || `${apiUrl}/webhooks/meta`

@@ -75,7 +75,7 @@ if (names.length === ALL.length) {
     `  api      ${settings.apiUrl}   (OpenAPI: ${settings.apiUrl}/openapi.json, Swagger UI: ${settings.apiUrl}/docs)`,
     `  sandbox  ${settings.sandboxUrl}   (stand-in provider; ${settings.sandboxUrl}/sandbox/stats)`,
     `  worker   dispatching to the sandbox, applying webhooks`,
-    `  database ${settings.database}`,
+    `  database ${settings.store}`,
     `  admin token: ${settings.adminToken}`,
     "",
     "Try a first send (paste into another terminal):",

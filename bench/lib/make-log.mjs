@@ -7,7 +7,7 @@
 // with the rebuild, and then sends the statuses as webhooks.
 //
 //   node bench/lib/make-log.mjs <database file> <approximate number of events> [--until=dispatched] [--t0=<epoch ms>]
-import { encodeEvent, fold, Message } from "@mm-gateway/domain"
+import { Decider, Events, Message } from "@mm-gateway/domain"
 import { mainMigrations, migrate, openDatabase } from "@mm-gateway/sqlite-projection"
 import { CHANNELS, MESSAGE_SPACING_MS, messageIdOf, phoneOf, recipientOf, wabaOf, wamidOf } from "./log-shape.mjs"
 
@@ -58,12 +58,12 @@ const lifecycle = (() => {
   /** @type {Array<any>} */
   const events = []
   for (const command of commands) {
-    const decided = Message.decide(/** @type {any} */ (command), fold(Message.MessageDecider, events))
+    const decided = Message.decide(/** @type {any} */ (command), Decider.fold(Message.MessageDecider, events))
     if (decided._tag === "Left") throw new Error(`${command._tag} refused: ${JSON.stringify(decided.left)}`)
     events.push(...decided.right)
   }
   return events.map((e) => {
-    const encoded = encodeEvent(e)
+    const encoded = Events.encodeEvent(e)
     return { type: encoded.type, schemaVersion: encoded.schemaVersion, data: JSON.stringify(encoded.data) }
   })
 })()

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -64,6 +64,23 @@ describe("pnpm start", () => {
     assert.strictEqual(message.route.observed, "marketing_messages")
     assert.strictEqual(message.pricing.category, "marketing_lite")
     assert.match(message.wamid, /^wamid\./)
+  })
+
+  it("then the README's drop-in lines work, on this stack's address and admin token", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8")
+    const marker = readme.indexOf("<!-- drop-in:")
+    assert.isAtLeast(marker, 0, "the drop-in marker")
+    const block = readme.slice(marker).split("```sh\n")[1]!.split("\n```")[0]!
+      .replaceAll("http://127.0.0.1:8080", `http://127.0.0.1:${env.MMGW_API_PORT}`)
+      .replaceAll("dev-admin-token", SECRETS.MMGW_ADMIN_TOKEN)
+    const run = spawnSync("bash", ["-e", "-o", "pipefail", "-c", block], { encoding: "utf8", timeout: 30_000 })
+    assert.strictEqual(run.status, 0, `the lines failed:\n${run.stdout}\n${run.stderr}`)
+    const [graph, dialog] = run.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    assert.deepStrictEqual(graph.contacts, [{ input: "+16505551234", wa_id: "16505551234" }])
+    assert.match(graph.messages[0].id, /^msg_[0-9a-f]{32}$/)
+    assert.strictEqual(graph.messages[0].message_status, "accepted")
+    assert.match(dialog.messages[0].id, /^msg_[0-9a-f]{32}$/)
+    assert.notProperty(dialog.messages[0], "message_status")
   })
 
   it("stops all three cleanly on Ctrl-C: exit 0 each, the worker's leases released", async () => {

@@ -1,16 +1,18 @@
-import { apiConfig, ApiServer, DEVELOPMENT_SECRETS, layerApiServer, runProcess } from "@mm-gateway/http-adapter"
+import { apiConfig, ApiServer, type ApiStore, DEVELOPMENT_SECRETS, layerApiServer, runProcess } from "@mm-gateway/http-adapter"
+import { describeDatabaseUrl, layerPostgresStore, postgresConfigWhenSet } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 
 /**
- * The api process, its composition root: configuration from the `MMGW_*` variables, the store (SQLite:
- * the main database and the inbox beside it, checkpointed in the background so a webhook's commit never
- * waits for one) and the server over it. SIGINT /
- * SIGTERM interrupt the program: the listener stops taking connections, in-flight requests finish,
- * the databases close, and the process exits 0.
+ * The api process, its composition root: configuration from the `MMGW_*` variables, the store —
+ * PostgreSQL when `MMGW_DATABASE_URL` is set (docs/persistence.md#postgresql), else SQLite (the main
+ * database and the inbox beside it, checkpointed in the background so a webhook's commit never waits
+ * for one) — and the server over it. SIGINT / SIGTERM interrupt the program: the listener stops taking
+ * connections, in-flight requests finish, the store closes, and the process exits 0.
  */
 const program = Effect.gen(function*() {
   const config = yield* apiConfig
+  const postgres = yield* postgresConfigWhenSet
   if (config.defaultsUsed.length > 0) {
     yield* Effect.logWarning(
       `development mode: not set, using the public development defaults (never in production): ${
@@ -18,13 +20,17 @@ const program = Effect.gen(function*() {
       }`
     )
   }
+  const store: Layer.Layer<ApiStore> = Option.match(postgres, {
+    onNone: () => layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }),
+    onSome: ({ poolSize, url }) => layerPostgresStore({ url, poolSize })
+  })
+  const database = Option.match(postgres, {
+    onNone: () => `database ${config.database}, durability ${config.durability}`,
+    onSome: ({ poolSize, url }) => `database ${describeDatabaseUrl(url)}, pool ${poolSize}`
+  })
   return yield* Layer.launch(
-    Layer.effectDiscard(Effect.flatMap(ApiServer, (server) =>
-      Effect.logInfo(`api listening on ${server.url} (database ${config.database}, durability ${config.durability}, mode ${config.mode})`)))
-      .pipe(
-        Layer.provideMerge(layerApiServer(config)),
-        Layer.provide(layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }))
-      )
+    Layer.effectDiscard(Effect.flatMap(ApiServer, (server) => Effect.logInfo(`api listening on ${server.url} (${database}, mode ${config.mode})`)))
+      .pipe(Layer.provideMerge(layerApiServer(config)), Layer.provide(store))
   )
 })
 

@@ -1,5 +1,5 @@
 import { describe, it } from "@effect/vitest"
-import { BusinessManager, NotRegistered } from "../src/index.js"
+import { BusinessManager, Errors } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM } from "./fixtures.js"
 
@@ -46,7 +46,7 @@ describe("BusinessManager decider", () => {
       spec.given([registered, issued]).when({ ...cmd, at: 5 }).thenNothing()
     })
     it("rejects an invitation for an unknown Business Manager", () =>
-      spec.given([]).when(cmd).thenFails(new NotRegistered({ entity: "business_manager", id: BM })))
+      spec.given([]).when(cmd).thenFails(new Errors.NotRegistered({ entity: "business_manager", id: BM })))
   })
 
   describe("RecordBusinessTermsSigned", () => {

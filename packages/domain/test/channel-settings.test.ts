@@ -1,5 +1,5 @@
 import { describe, it } from "@effect/vitest"
-import { Channel, PartnerSettings, ThroughputOutOfRange } from "../src/index.js"
+import { Channel, Errors, PartnerSettings } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { PHONE, WABA } from "./fixtures.js"
 
@@ -35,9 +35,9 @@ describe("Channel decider", () => {
       Channel.ChannelReconfigured.make({ ...config, credentialsRef: "cred_2", throughputMps: 200, at: 4 })
     ]))
   it("rejects a throughput above 1000 msg/s", () =>
-    spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails(new ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 })))
+    spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 })))
   it("rejects a throughput below 1 msg/s, also for a registered channel", () =>
-    spec.given([registered]).when({ ...cmd, throughputMps: 0 }).thenFails(new ThroughputOutOfRange({ throughputMps: 0, min: 1, max: 1000 })))
+    spec.given([registered]).when({ ...cmd, throughputMps: 0 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 0, min: 1, max: 1000 })))
   it("accepts the bounds 1 and 1000 msg/s", () => {
     spec.given([]).when({ ...cmd, throughputMps: 1 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1 })])
     spec.given([]).when({ ...cmd, throughputMps: 1000 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1000 })])

@@ -1,29 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import {
-  classifyProviderOutcome,
-  type ErrorClassification,
-  Message,
-  type ProviderOutcome,
-  type Reaction,
-  reactionsTo,
-  retryDelayMs,
-  streamId,
-  TEMPLATE_SYNC_DELAY_MS
-} from "../src/index.js"
+import { Classify, Message, Reactions, Streams } from "../src/index.js"
 import { MSG } from "./fixtures.js"
 import { observation, request, stateOf, run } from "./message-builders.js"
 
-const http = (status: number, code: number | null, message: string | null = null, details: string | null = null, retryAfterMs: number | null = null): ProviderOutcome => ({
+const http = (status: number, code: number | null, message: string | null = null, details: string | null = null, retryAfterMs: number | null = null): Classify.ProviderOutcome => ({
   _tag: "HttpError",
   status,
   error: code === null ? null : { code, title: null, message, details },
   retryAfterMs
 })
-const tag = (c: ErrorClassification) =>
+const tag = (c: Classify.ErrorClassification) =>
   c._tag === "Reroute" ? `Reroute:${c.to}:${c.reason}` : c._tag === "Final" ? `Final:${c.recipientEffect}` : c._tag === "Retry" ? `Retry:${c.scope}` : "Unknown"
 
 describe("classifyProviderOutcome (docs/worker.md#error-classification)", () => {
-  const cases: ReadonlyArray<[string, ProviderOutcome, "marketing_messages" | "cloud_api", string]> = [
+  const cases: ReadonlyArray<[string, Classify.ProviderOutcome, "marketing_messages" | "cloud_api", string]> = [
     ["connection refused → retry", { _tag: "ConnectionNotEstablished", reason: "ECONNREFUSED" }, "cloud_api", "Retry:message"],
     ["timeout after connect → unknown, never retried blindly", { _tag: "NoDefinitiveAnswer", reason: "timeout" }, "cloud_api", "Unknown"],
     ["130429 rate limit → retry (channel)", http(400, 130429), "cloud_api", "Retry:channel"],
@@ -52,23 +42,24 @@ describe("classifyProviderOutcome (docs/worker.md#error-classification)", () => 
     ["134101 template syncing → retry (message)", http(400, 134101), "marketing_messages", "Retry:message"]
   ]
   for (const [name, outcome, route, expected] of cases) {
-    it(name, () => assert.strictEqual(tag(classifyProviderOutcome(outcome, route)), expected))
+    it(name, () => assert.strictEqual(tag(Classify.classifyProviderOutcome(outcome, route)), expected))
   }
 
   it("134101 waits at least 10 minutes", () => {
-    const c = classifyProviderOutcome(http(400, 134101), "marketing_messages")
-    assert.isTrue(c._tag === "Retry" && retryDelayMs(c, 1, 0) >= TEMPLATE_SYNC_DELAY_MS)
+    // docs/worker.md#error-classification: 134101, template still syncing — retry after 10 minutes.
+    const c = Classify.classifyProviderOutcome(http(400, 134101), "marketing_messages")
+    assert.isTrue(c._tag === "Retry" && Classify.retryDelayMs(c, 1, 0) >= 10 * 60_000)
   })
   it("honours Retry-After", () => {
-    const c = classifyProviderOutcome(http(400, 130429, null, null, 30_000), "cloud_api")
-    assert.isTrue(c._tag === "Retry" && retryDelayMs(c, 1, 0.5) >= 30_000)
+    const c = Classify.classifyProviderOutcome(http(400, 130429, null, null, 30_000), "cloud_api")
+    assert.isTrue(c._tag === "Retry" && Classify.retryDelayMs(c, 1, 0.5) >= 30_000)
   })
   it("backs off exponentially with jitter, capped", () => {
-    const c = classifyProviderOutcome({ _tag: "ConnectionNotEstablished", reason: "x" }, "cloud_api")
+    const c = Classify.classifyProviderOutcome({ _tag: "ConnectionNotEstablished", reason: "x" }, "cloud_api")
     if (c._tag !== "Retry") return assert.fail("expected Retry")
-    assert.isTrue(retryDelayMs(c, 1, 0) < retryDelayMs(c, 5, 0))
-    assert.isAtMost(retryDelayMs(c, 40, 0.999), 60_000)
-    assert.notStrictEqual(retryDelayMs(c, 4, 0), retryDelayMs(c, 4, 0.9))
+    assert.isTrue(Classify.retryDelayMs(c, 1, 0) < Classify.retryDelayMs(c, 5, 0))
+    assert.isAtMost(Classify.retryDelayMs(c, 40, 0.999), 60_000)
+    assert.notStrictEqual(Classify.retryDelayMs(c, 4, 0), Classify.retryDelayMs(c, 4, 0.9))
   })
 })
 
@@ -81,18 +72,18 @@ describe("reactionsTo (what a message failure means for other streams)", () => {
     at: 6_000
   })
   it("131049 starts the recipient's cooldown from the webhook's time", () => {
-    const [r] = reactionsTo(failed(131049), message)
+    const [r] = Reactions.reactionsTo(failed(131049), message)
     assert.deepStrictEqual(r?.command, { _tag: "StartMarketingCooldown", wabaId: message.request.wabaId, recipient: message.request.to, failedAt: 5_000, at: 6_000 })
   })
   it("131050 opts the recipient out", () => {
-    const [r] = reactionsTo(failed(131050), message)
+    const [r] = Reactions.reactionsTo(failed(131050), message)
     assert.strictEqual(r?.command._tag, "RecordMarketingPreference")
   })
   it("terms not accepted marks the WABA not onboarded", () => {
-    const [r] = reactionsTo(failed(131055, "(#200) You must accept the Marketing Messages Lite API terms"), message)
+    const [r] = Reactions.reactionsTo(failed(131055, "(#200) You must accept the Marketing Messages Lite API terms"), message)
     assert.deepStrictEqual([r?.stream, r?.command._tag], ["Waba", "RecordTermsNotAccepted"])
   })
-  it("other failures change nothing elsewhere", () => assert.deepStrictEqual(reactionsTo(failed(131026), message), []))
+  it("other failures change nothing elsewhere", () => assert.deepStrictEqual(Reactions.reactionsTo(failed(131026), message), []))
 
   const dispatchFailed = (code: number, route: "marketing_messages" | "cloud_api" | null, message_: string | null = null, details: string | null = null) =>
     Message.DispatchFailed.make({
@@ -106,30 +97,30 @@ describe("reactionsTo (what a message failure means for other streams)", () => {
       notBefore: null,
       at: 7_000
     })
-  const refusal = (errorCode: number, routedOnCategoryAt: number | null): Reaction => ({
-    streamId: streamId.template(message.request.wabaId, "spring_sale", "en"),
+  const refusal = (errorCode: number, routedOnCategoryAt: number | null): Reactions.Reaction => ({
+    streamId: Streams.streamId.template(message.request.wabaId, "spring_sale", "en"),
     stream: "Template",
     command: { _tag: "RecordRefusedAsNotMarketing", wabaId: message.request.wabaId, name: "spring_sale", language: "en", errorCode, routedOnCategoryAt, occurredAt: 7_000, at: 7_000 }
   })
   it("a template the MM route refused as not marketing (131055, 134100) is recorded on the template, with the category fact it was routed on", () => {
     const routedOn = stateOf(run([request({ template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: null, categoryAt: 900 } })]))
     assert.deepStrictEqual(
-      reactionsTo(dispatchFailed(131055, "marketing_messages", "(#131055) Method not allowed", "Only marketing template messages are supported"), routedOn),
+      Reactions.reactionsTo(dispatchFailed(131055, "marketing_messages", "(#131055) Method not allowed", "Only marketing template messages are supported"), routedOn),
       [refusal(131055, 900)]
     )
-    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages", "(#134100) Only marketing messages supported"), routedOn), [refusal(134100, 900)])
+    assert.deepStrictEqual(Reactions.reactionsTo(dispatchFailed(134100, "marketing_messages", "(#134100) Only marketing messages supported"), routedOn), [refusal(134100, 900)])
     // A message requested before the category fact was recorded on it refutes "no category known".
-    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages"), message), [refusal(134100, null)])
+    assert.deepStrictEqual(Reactions.reactionsTo(dispatchFailed(134100, "marketing_messages"), message), [refusal(134100, null)])
   })
   it("the terms answer marks the WABA, not the template", () =>
     assert.deepStrictEqual(
-      reactionsTo(dispatchFailed(131055, "marketing_messages", "(#200) You must accept the Marketing Messages Lite API terms"), message).map((r) => r.stream),
+      Reactions.reactionsTo(dispatchFailed(131055, "marketing_messages", "(#200) You must accept the Marketing Messages Lite API terms"), message).map((r) => r.stream),
       ["Waba"]
     ))
   it("no template reaction off the MM route, for a failure stored without its route, or for a message without a template", () => {
-    assert.deepStrictEqual(reactionsTo(dispatchFailed(131055, "cloud_api", "(#131055) Method not allowed"), message), [])
-    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, null), message), [])
+    assert.deepStrictEqual(Reactions.reactionsTo(dispatchFailed(131055, "cloud_api", "(#131055) Method not allowed"), message), [])
+    assert.deepStrictEqual(Reactions.reactionsTo(dispatchFailed(134100, null), message), [])
     const text = stateOf(run([request({ messageType: "text", template: null })]))
-    assert.deepStrictEqual(reactionsTo(dispatchFailed(134100, "marketing_messages"), text), [])
+    assert.deepStrictEqual(Reactions.reactionsTo(dispatchFailed(134100, "marketing_messages"), text), [])
   })
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { fold, Message, STATUS_PRECEDENCE, type StatusObservation } from "../src/index.js"
+import { Decider, Message, type Status } from "../src/index.js"
+import { STATUS_PRECEDENCE } from "../src/lifecycle/status.js"
 import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { MSG, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request } from "./message-builders.js"
@@ -13,7 +14,7 @@ import { cloudPricing, mmPricing, observation, request } from "./message-builder
  * wrong the same way in every order — keeping the latest, say — would pass the ordering check alone.
  */
 // Few statuses and a narrow time range: the same status often arrives with different timestamps.
-const statusObservation: fc.Arbitrary<StatusObservation> = fc.record({
+const statusObservation: fc.Arbitrary<Status.StatusObservation> = fc.record({
   status: fc.constantFrom("sent", "delivered", "read", "failed"),
   timestamp: fc.integer({ min: 1_000, max: 1_020 }),
   pricing: fc.constantFrom(null, mmPricing, cloudPricing),
@@ -30,7 +31,7 @@ const statusObservation: fc.Arbitrary<StatusObservation> = fc.record({
 type Step = Message.MessageCommand
 
 /** The model: the earliest webhook timestamp of a status among the observations (`null` if none). */
-const earliest = (observations: ReadonlyArray<StatusObservation>, status: StatusObservation["status"]): number | null => {
+const earliest = (observations: ReadonlyArray<Status.StatusObservation>, status: Status.StatusObservation["status"]): number | null => {
   const times = observations.filter((o) => o.status === status).map((o) => o.timestamp)
   return times.length === 0 ? null : Math.min(...times)
 }
@@ -39,12 +40,12 @@ const applyAll = (steps: ReadonlyArray<Step>) => {
   const events: Array<Message.MessageEvent> = []
   const seen: Array<number> = []
   for (const step of steps) {
-    const decided = Message.decide(step, fold(Message.MessageDecider, events))
+    const decided = Message.decide(step, Decider.fold(Message.MessageDecider, events))
     if (decided._tag === "Right") events.push(...decided.right)
-    const state = fold(Message.MessageDecider, events)
+    const state = Decider.fold(Message.MessageDecider, events)
     if (state._tag === "Requested") seen.push(STATUS_PRECEDENCE[Message.viewOf(state.message).status])
   }
-  const state = fold(Message.MessageDecider, events)
+  const state = Decider.fold(Message.MessageDecider, events)
   if (state._tag !== "Requested") throw new Error("not requested")
   return { view: Message.viewOf(state.message), seen }
 }

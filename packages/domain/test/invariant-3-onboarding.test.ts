@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { BusinessManager, fold, mmApiStatus, Waba } from "../src/index.js"
+import { BusinessManager, Decider, Waba } from "../src/index.js"
 import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, WABA } from "./fixtures.js"
 
@@ -38,13 +38,13 @@ const apply = (facts: ReadonlyArray<Fact>) => {
   let repeatedProducedEvents = false
   for (const fact of facts) {
     const before = events.length
-    const decided = Waba.decide(fact, fold(Waba.WabaDecider, events))
+    const decided = Waba.decide(fact, Decider.fold(Waba.WabaDecider, events))
     if (decided._tag === "Right") events.push(...decided.right)
     // Deciding the same fact again right away must be a no-op.
-    const again = Waba.decide(fact, fold(Waba.WabaDecider, events))
+    const again = Waba.decide(fact, Decider.fold(Waba.WabaDecider, events))
     if (again._tag === "Right" && again.right.length > 0 && events.length > before) repeatedProducedEvents = true
   }
-  return { state: fold(Waba.WabaDecider, events), repeatedProducedEvents, events }
+  return { state: Decider.fold(Waba.WabaDecider, events), repeatedProducedEvents, events }
 }
 
 describe("invariant 3: onboarding status is a function of the set of facts", () => {
@@ -63,12 +63,12 @@ describe("invariant 3: onboarding status is a function of the set of facts", () 
     )
     fc.assert(
       fc.property(scenario, ([inOrder, shuffled, repeats, businessSignedAt, now]) => {
-        const bm = businessSignedAt === null ? null : fold(BusinessManager.BusinessManagerDecider, [
+        const bm = businessSignedAt === null ? null : Decider.fold(BusinessManager.BusinessManagerDecider, [
           BusinessManager.BusinessTermsSigned.make({ businessManagerId: BM, signedAt: businessSignedAt, at: businessSignedAt })
         ])
         const a = apply(inOrder)
         const b = apply([...shuffled, ...repeats])
-        assert.deepStrictEqual(mmApiStatus(b.state, bm, now), mmApiStatus(a.state, bm, now))
+        assert.deepStrictEqual(Waba.mmApiStatus(b.state, bm, now), Waba.mmApiStatus(a.state, bm, now))
         assert.isFalse(a.repeatedProducedEvents || b.repeatedProducedEvents)
         // Repeats delivered later produce nothing either: the event log is the same size.
         assert.strictEqual(b.events.length, a.events.length)

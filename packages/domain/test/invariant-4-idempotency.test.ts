@@ -1,17 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { DomainEvent } from "../src/index.js"
-import {
-  BusinessManagerStream,
-  fold,
-  MessageStream,
-  RecipientStream,
-  type StreamKind,
-  streamId,
-  TemplateStream,
-  UserActionStream,
-  WabaStream
-} from "../src/index.js"
+import { Decider, type Events, Streams } from "../src/index.js"
 import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, MSG, PHONE, TO, WABA } from "./fixtures.js"
 import { mmPricing, observation, request } from "./message-builders.js"
@@ -21,7 +10,7 @@ import { mmPricing, observation, request } from "./message-builders.js"
  * same events as without them. Webhook facts may be repeated at any later point (Meta retries for days);
  * commands of the operator and the worker are repeated right away (a retried request).
  */
-type AnyKind = StreamKind<any, DomainEvent, any, unknown>
+type AnyKind = Streams.StreamKind<any, Events.DomainEvent, any, unknown>
 interface Routed {
   readonly kind: AnyKind
   readonly stream: string
@@ -31,7 +20,7 @@ interface Routed {
 }
 
 const route = <C extends { readonly _tag: string }>(
-  kind: StreamKind<C, any, any, unknown>,
+  kind: Streams.StreamKind<C, any, any, unknown>,
   stream: string,
   command: C,
   fact: boolean
@@ -45,46 +34,46 @@ const tmpl = { wabaId: WABA, name: "spring_sale", language: "en" }
 const t = fc.integer({ min: 1, max: 50 }).map((n) => n * 1_000)
 
 const command: fc.Arbitrary<Routed> = fc.oneof(
-  t.map((at) => route(BusinessManagerStream, streamId.businessManager(BM), { _tag: "RecordBusinessTermsSigned", businessManagerId: BM, signedAt: at, at }, true)),
-  t.map((at) => route(BusinessManagerStream, streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at }, true)),
-  t.map((at) => route(WabaStream, streamId.waba(WABA), { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: at, at }, true)),
+  t.map((at) => route(Streams.BusinessManagerStream, Streams.streamId.businessManager(BM), { _tag: "RecordBusinessTermsSigned", businessManagerId: BM, signedAt: at, at }, true)),
+  t.map((at) => route(Streams.BusinessManagerStream, Streams.streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at }, true)),
+  t.map((at) => route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom("disabled", "partner_removed", "account_deleted")).map(([at, kind]) =>
-    route(WabaStream, streamId.waba(WABA), { _tag: "RecordSuspension", wabaId: WABA, kind, occurredAt: at, expiresAt: null, at }, true)),
+    route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RecordSuspension", wabaId: WABA, kind, occurredAt: at, expiresAt: null, at }, true)),
   fc.tuple(t, fc.constantFrom("disabled", "partner_removed")).map(([at, kind]) =>
-    route(WabaStream, streamId.waba(WABA), { _tag: "RecordReinstatement", wabaId: WABA, kind, occurredAt: at, at }, true)),
+    route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RecordReinstatement", wabaId: WABA, kind, occurredAt: at, at }, true)),
   // A reaction of the worker, repeated when it retries.
-  t.map((at) => route(WabaStream, streamId.waba(WABA), { _tag: "RecordTermsNotAccepted", wabaId: WABA, errorCode: 131055, details: null, at }, false)),
+  t.map((at) => route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RecordTermsNotAccepted", wabaId: WABA, errorCode: 131055, details: null, at }, false)),
   fc.tuple(t, fc.constantFrom("onboarded", "not_onboarded", "suspended")).map(([at, status]) =>
-    route(WabaStream, streamId.waba(WABA), { _tag: "SetMmStatusManually", wabaId: WABA, status, reason: null, at }, false)),
+    route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "SetMmStatusManually", wabaId: WABA, status, reason: null, at }, false)),
   fc.tuple(t, fc.constantFrom("MARKETING", "UTILITY")).map(([at, category]) =>
-    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordCategoryChange", ...tmpl, previousCategory: null, newCategory: category, occurredAt: at, at }, true)),
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordCategoryChange", ...tmpl, previousCategory: null, newCategory: category, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom("APPROVED", "PAUSED"), fc.constantFrom("MARKETING", "UTILITY", null)).map(([at, status, category]) =>
-    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplateStatus", ...tmpl, status, reason: null, category, occurredAt: at, at }, true)),
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplateStatus", ...tmpl, status, reason: null, category, occurredAt: at, at }, true)),
   t.map((at) =>
-    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordImpendingRecategorization", ...tmpl, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: null, occurredAt: at, at }, true)),
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordImpendingRecategorization", ...tmpl, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: null, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom(131055, 134100), fc.option(t, { nil: null })).map(([at, errorCode, routedOnCategoryAt]) =>
-    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordRefusedAsNotMarketing", ...tmpl, errorCode, routedOnCategoryAt, occurredAt: at, at }, true)),
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordRefusedAsNotMarketing", ...tmpl, errorCode, routedOnCategoryAt, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom(43_200, 86_400, null)).map(([at, ttlSeconds]) =>
-    route(TemplateStream, streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplate", ...tmpl, category: "MARKETING", ttlSeconds, at }, false)),
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplate", ...tmpl, category: "MARKETING", ttlSeconds, at }, false)),
   fc.tuple(t, fc.boolean()).map(([at, optedOut]) =>
-    route(RecipientStream, streamId.recipient(WABA, TO), { _tag: "RecordMarketingPreference", wabaId: WABA, recipient: TO, optedOut, source: "user_preferences", occurredAt: at, at }, true)),
-  t.map((at) => route(RecipientStream, streamId.recipient(WABA, TO), { _tag: "StartMarketingCooldown", wabaId: WABA, recipient: TO, failedAt: at, at }, true)),
+    route(Streams.RecipientStream, Streams.streamId.recipient(WABA, TO), { _tag: "RecordMarketingPreference", wabaId: WABA, recipient: TO, optedOut, source: "user_preferences", occurredAt: at, at }, true)),
+  t.map((at) => route(Streams.RecipientStream, Streams.streamId.recipient(WABA, TO), { _tag: "StartMarketingCooldown", wabaId: WABA, recipient: TO, failedAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom("c1", "c2"), fc.constantFrom("marketing_messages_link_click", "landing_page_view")).map(([at, clickId, actionType]) =>
-    route(UserActionStream, streamId.userAction(PHONE, actionType, clickId, null, at), { _tag: "RecordUserAction", channel: PHONE, actionType, clickId, trackingToken: null, component: "CTA", productId: null, occurredAt: at, at }, true)),
+    route(Streams.UserActionStream, Streams.streamId.userAction(PHONE, actionType, clickId, null, at), { _tag: "RecordUserAction", channel: PHONE, actionType, clickId, trackingToken: null, component: "CTA", productId: null, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom("sent", "delivered", "read", "failed")).map(([at, status]) =>
-    route(MessageStream, streamId.message(MSG), { _tag: "ObserveStatus", messageId: MSG, observation: observation(status, at, { pricing: status === "read" ? null : mmPricing }), at }, true)),
-  t.map((at) => route(MessageStream, streamId.message(MSG), { _tag: "StartDispatch", messageId: MSG, attempt: 1, at }, false)),
-  t.map((at) => route(MessageStream, streamId.message(MSG), { _tag: "RecordDispatchOutcomeUnknown", messageId: MSG, attempt: 1, reason: "timeout", at }, false)),
-  t.map((at) => route(MessageStream, streamId.message(MSG), { _tag: "MarkDispatchUnknown", messageId: MSG, at }, false)),
-  t.map((at) => route(MessageStream, streamId.message(MSG), { _tag: "ExpireMessage", messageId: MSG, at: at * 10_000 }, false)),
-  fc.tuple(t, fc.constantFrom("c1", "c2")).map(([at, clickId]) => route(MessageStream, streamId.message(MSG), { _tag: "AttributeClick", messageId: MSG, clickId, at }, false))
+    route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "ObserveStatus", messageId: MSG, observation: observation(status, at, { pricing: status === "read" ? null : mmPricing }), at }, true)),
+  t.map((at) => route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "StartDispatch", messageId: MSG, attempt: 1, at }, false)),
+  t.map((at) => route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "RecordDispatchOutcomeUnknown", messageId: MSG, attempt: 1, reason: "timeout", at }, false)),
+  t.map((at) => route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "MarkDispatchUnknown", messageId: MSG, at }, false)),
+  t.map((at) => route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "ExpireMessage", messageId: MSG, at: at * 10_000 }, false)),
+  fc.tuple(t, fc.constantFrom("c1", "c2")).map(([at, clickId]) => route(Streams.MessageStream, Streams.streamId.message(MSG), { _tag: "AttributeClick", messageId: MSG, clickId, at }, false))
 )
 
-const runAll = (commands: ReadonlyArray<Routed>): Map<string, ReadonlyArray<DomainEvent>> => {
-  const streams = new Map<string, Array<DomainEvent>>()
+const runAll = (commands: ReadonlyArray<Routed>): Map<string, ReadonlyArray<Events.DomainEvent>> => {
+  const streams = new Map<string, Array<Events.DomainEvent>>()
   for (const c of commands) {
     const events = streams.get(c.stream) ?? []
-    const decided = c.kind.decider.decide(c.command, fold(c.kind.decider, events))
+    const decided = c.kind.decider.decide(c.command, Decider.fold(c.kind.decider, events))
     if (decided._tag === "Right") events.push(...decided.right)
     streams.set(c.stream, events)
   }
@@ -93,8 +82,8 @@ const runAll = (commands: ReadonlyArray<Routed>): Map<string, ReadonlyArray<Doma
 }
 
 const setup: ReadonlyArray<Routed> = [
-  route(WabaStream, streamId.waba(WABA), { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: null, at: 0 }, false),
-  route(MessageStream, streamId.message(MSG), request({ template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: 43_200 } }), false)
+  route(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: null, at: 0 }, false),
+  route(Streams.MessageStream, Streams.streamId.message(MSG), request({ template: { name: "spring_sale", language: "en", category: "MARKETING", ttlSeconds: 43_200 } }), false)
 ]
 
 describe("invariant 4: duplicates change nothing", () => {

@@ -5,13 +5,11 @@ import { isDeepStrictEqual } from "node:util"
 import {
   BusinessManager,
   Channel,
-  decodeEvent,
-  DomainEvent,
-  encodeEvent,
+  Events,
   Message,
   PartnerSettings,
   Recipient,
-  type StreamCategory,
+  type Streams,
   Template,
   UserAction,
   Waba
@@ -50,9 +48,9 @@ const EVENTS_BY_STREAM = {
   Message: Message.MessageEvent,
   Recipient: Recipient.RecipientEvent,
   UserAction: UserAction.UserActionEvent
-} satisfies Record<StreamCategory, Schema.Schema.AnyNoContext>
+} satisfies Record<Streams.StreamCategory, Schema.Schema.AnyNoContext>
 
-type EventSchema = Schema.Schema<DomainEvent, unknown, never>
+type EventSchema = Schema.Schema<Events.DomainEvent, unknown, never>
 
 const membersOf = (ast: SchemaAST.AST): ReadonlyArray<SchemaAST.AST> =>
   SchemaAST.isUnion(ast) ? ast.types.flatMap(membersOf) : [ast]
@@ -66,20 +64,20 @@ const tagOf = (ast: SchemaAST.AST): string => {
 const eventsOf = (union: Schema.Schema.AnyNoContext): ReadonlyArray<{ readonly tag: string; readonly schema: EventSchema }> =>
   membersOf(union.ast).map((ast) => ({ tag: tagOf(ast), schema: Schema.make(ast) as unknown as EventSchema }))
 
-const roundTrip = (event: DomainEvent): void => {
-  const text = JSON.stringify(encodeEvent(event))
-  const decoded = decodeEvent(JSON.parse(text))
+const roundTrip = (event: Events.DomainEvent): void => {
+  const text = JSON.stringify(Events.encodeEvent(event))
+  const decoded = Events.decodeEvent(JSON.parse(text))
   if (!isDeepStrictEqual(decoded, event)) {
     throw new Error(`the round trip changed the event:\n  ${JSON.stringify(event)}\n→ ${JSON.stringify(decoded)}`)
   }
   // Encoding is stable: the decoded event is stored exactly as the original was.
-  assert.strictEqual(JSON.stringify(encodeEvent(decoded)), text)
+  assert.strictEqual(JSON.stringify(Events.encodeEvent(decoded)), text)
 }
 
 describe("invariant 6: every event round-trips through JSON text", () => {
   it("covers every event of every stream: the streams' unions together are DomainEvent", () => {
     const fromStreams = Object.values(EVENTS_BY_STREAM).flatMap((union) => eventsOf(union).map((e) => e.tag)).sort()
-    const all = eventsOf(DomainEvent).map((e) => e.tag).sort()
+    const all = eventsOf(Events.DomainEvent).map((e) => e.tag).sort()
     assert.deepStrictEqual(fromStreams, all)
     assert.strictEqual(new Set(all).size, all.length, "event types are unique across streams")
   })

@@ -1,4 +1,4 @@
-import { type CampaignId, fold, Message, type StatusObservation, type Wamid } from "../src/index.js"
+import { Decider, type Ids, Message, type Status } from "../src/index.js"
 import { MSG, PHONE, TO, WABA, WAMID } from "./fixtures.js"
 
 export const request = (overrides: Partial<typeof Message.RequestMessage.Type> = {}): typeof Message.RequestMessage.Type => ({
@@ -13,7 +13,7 @@ export const request = (overrides: Partial<typeof Message.RequestMessage.Type> =
   productPolicy: null,
   messageActivitySharing: true,
   clientCallbackData: "client-ref-1",
-  campaignId: "spring" as CampaignId,
+  campaignId: "spring" as Ids.CampaignId,
   idempotencyKey: "key-1",
   requestHash: "hash-1",
   requestedBy: "key_abc",
@@ -24,11 +24,11 @@ export const request = (overrides: Partial<typeof Message.RequestMessage.Type> =
 })
 
 export const observation = (
-  status: StatusObservation["status"],
+  status: Status.StatusObservation["status"],
   timestamp: number,
-  extra: Partial<StatusObservation> = {}
-): StatusObservation => ({
-  wamid: WAMID as Wamid,
+  extra: Partial<Status.StatusObservation> = {}
+): Status.StatusObservation => ({
+  wamid: WAMID as Ids.Wamid,
   status,
   timestamp,
   recipient: TO,
@@ -45,7 +45,7 @@ export const cloudPricing = { category: "marketing", pricingModel: "PMP", type: 
 export const run = (commands: ReadonlyArray<Message.MessageCommand>): ReadonlyArray<Message.MessageEvent> => {
   const events: Array<Message.MessageEvent> = []
   for (const command of commands) {
-    const result = Message.decide(command, fold(Message.MessageDecider, events))
+    const result = Message.decide(command, Decider.fold(Message.MessageDecider, events))
     if (result._tag === "Left") throw new Error(`${command._tag} rejected: ${JSON.stringify(result.left)}`)
     events.push(...result.right)
   }
@@ -53,7 +53,7 @@ export const run = (commands: ReadonlyArray<Message.MessageCommand>): ReadonlyAr
 }
 
 export const stateOf = (events: ReadonlyArray<Message.MessageEvent>) => {
-  const state = fold(Message.MessageDecider, events)
+  const state = Decider.fold(Message.MessageDecider, events)
   if (state._tag !== "Requested") throw new Error("message not requested")
   return state.message
 }

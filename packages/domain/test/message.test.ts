@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DispatchNotAllowed, IdempotencyKeyReused, Message, NotRegistered, type ProviderError, ResolutionNotAllowed, RouteRejected } from "../src/index.js"
+import { Errors, Message, type ProviderGateway } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { MSG, PHONE, TO, WABA, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request, run, stateOf, submitted, submittedCommands } from "./message-builders.js"
@@ -24,20 +24,20 @@ const observe = (o: ReturnType<typeof observation>, at = 9_000) => ({ _tag: "Obs
 const expire = (at: number) => ({ _tag: "ExpireMessage", messageId: MSG, at }) as const
 const click = (clickId: string, at = 5_000) => ({ _tag: "AttributeClick", messageId: MSG, clickId, at }) as const
 
-const invalidParameter: ProviderError = { code: 131009, title: null, message: "Parameter value is not valid", details: null }
-const rateLimited: ProviderError = { code: 130429, title: null, message: "Rate limit hit", details: null }
-const notMarketing: ProviderError = { code: 131055, title: null, message: "(#131055) Method not allowed", details: "Only marketing template messages are supported" }
+const invalidParameter: ProviderGateway.ProviderError = { code: 131009, title: null, message: "Parameter value is not valid", details: null }
+const rateLimited: ProviderGateway.ProviderError = { code: 130429, title: null, message: "Rate limit hit", details: null }
+const notMarketing: ProviderGateway.ProviderError = { code: 131055, title: null, message: "(#131055) Method not allowed", details: "Only marketing template messages are supported" }
 const fail = (
   outcome: Message.FailureOutcome,
   { attempt = 1, at = 1_600, error = invalidParameter, reason = "provider_error_131009" }: {
     attempt?: number
     at?: number
-    error?: ProviderError
+    error?: ProviderGateway.ProviderError
     reason?: string
   } = {}
 ) => ({ _tag: "RecordDispatchFailed", messageId: MSG, attempt, httpStatus: 400, error, reason, outcome, at }) as const
 
-const notAllowed = (phase: Message.DispatchPhase["_tag"], reason: string) => new DispatchNotAllowed({ messageId: MSG, phase, reason })
+const notAllowed = (phase: Message.DispatchPhase["_tag"], reason: string) => new Errors.DispatchNotAllowed({ messageId: MSG, phase, reason })
 const inFlight = run([request(), start()])
 const outcomeUnknown = run([request(), start(), unknownOutcome()])
 const dispatchUnknown = run([request(), start(), unknownOutcome(), markUnknown()])
@@ -56,7 +56,7 @@ describe("Message decider", () => {
       click("c1")
     ]
     assert.strictEqual(new Set(commands.map((c) => c._tag)).size + 1, Message.MessageCommand.members.length)
-    for (const command of commands) spec.given([]).when(command).thenFails(new NotRegistered({ entity: "message", id: MSG }))
+    for (const command of commands) spec.given([]).when(command).thenFails(new Errors.NotRegistered({ entity: "message", id: MSG }))
   })
 
   describe("RequestMessage", () => {
@@ -123,10 +123,10 @@ describe("Message decider", () => {
     it("repeated (same idempotency key, so same message id, and same request): nothing new", () =>
       spec.given(accepted).when({ ...request(), at: 5_000 }).thenNothing())
     it("same idempotency key with another request: IdempotencyKeyReused", () =>
-      spec.given(accepted).when(request({ requestHash: "other" })).thenFails(new IdempotencyKeyReused({ messageId: MSG })))
+      spec.given(accepted).when(request({ requestHash: "other" })).thenFails(new Errors.IdempotencyKeyReused({ messageId: MSG })))
     it("a rejected route records nothing and says why", () =>
       spec.given([]).when(request({ decision: { _tag: "Rejected", reasons: ["waba_suspended", "recipient_opted_out"] } }))
-        .thenFails(new RouteRejected({ reasons: ["waba_suspended", "recipient_opted_out"] })))
+        .thenFails(new Errors.RouteRejected({ reasons: ["waba_suspended", "recipient_opted_out"] })))
   })
 
   describe("StartDispatch (at most once)", () => {
@@ -290,14 +290,14 @@ describe("Message decider", () => {
       spec.given([...dispatchUnknown, resolved]).when(start(2, 800_001)).thenFails(notAllowed("GivenUp", "not_ready"))
     })
     it("refuses a message that is not dispatch_unknown (still inside the window, or answered)", () => {
-      spec.given(outcomeUnknown).when(resolve("resend")).thenFails(new ResolutionNotAllowed({ messageId: MSG, status: "accepted" }))
-      spec.given(submitted()).when(resolve("give_up")).thenFails(new ResolutionNotAllowed({ messageId: MSG, status: "submitted" }))
+      spec.given(outcomeUnknown).when(resolve("resend")).thenFails(new Errors.ResolutionNotAllowed({ messageId: MSG, status: "accepted" }))
+      spec.given(submitted()).when(resolve("give_up")).thenFails(new Errors.ResolutionNotAllowed({ messageId: MSG, status: "submitted" }))
     })
     it("repeated: refused, the message is no longer dispatch_unknown", () => {
       spec.given(run([request(), start(), unknownOutcome(), markUnknown(), resolve("resend")]))
-        .when(resolve("resend", 800_100)).thenFails(new ResolutionNotAllowed({ messageId: MSG, status: "accepted" }))
+        .when(resolve("resend", 800_100)).thenFails(new Errors.ResolutionNotAllowed({ messageId: MSG, status: "accepted" }))
       spec.given(run([request(), start(), unknownOutcome(), markUnknown(), resolve("give_up")]))
-        .when(resolve("give_up", 800_100)).thenFails(new ResolutionNotAllowed({ messageId: MSG, status: "failed" }))
+        .when(resolve("give_up", 800_100)).thenFails(new Errors.ResolutionNotAllowed({ messageId: MSG, status: "failed" }))
     })
   })
 
@@ -422,7 +422,7 @@ describe("Message decider", () => {
 
 describe("buildProviderBody", () => {
   it("sends the gateway's message id as biz_opaque_callback_data and the MM options only on the MM route", async () => {
-    const { buildProviderBody } = await import("../src/index.js")
+    const { buildProviderBody } = await import("../src/dispatch/provider-gateway.js")
     const mm = stateOf(run([request({
       productPolicy: "STRICT",
       payload: { to: "16505551234", type: "template", biz_opaque_callback_data: "client", product_policy: "x" },

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DAY_MS, fold, Recipient, UserAction } from "../src/index.js"
+import { Decider, Recipient, UserAction } from "../src/index.js"
+import { DAY_MS } from "../src/shared/time.js"
 import { deciderSpec } from "../testing/index.js"
 import { PHONE, TO, WABA } from "./fixtures.js"
 
@@ -49,7 +50,7 @@ describe("Recipient decider", () => {
       Recipient.MarketingCooldownStarted.make({ ...key, from: 20_000, until: 20_000 + DAY_MS, at: 11_000 })
     ]))
   it("is in cooldown until exactly 24 h later", () => {
-    const state = fold(Recipient.RecipientDecider, [started])
+    const state = Decider.fold(Recipient.RecipientDecider, [started])
     assert.isTrue(Recipient.isInMarketingCooldown(state, 10_000 + DAY_MS - 1))
     assert.isFalse(Recipient.isInMarketingCooldown(state, 10_000 + DAY_MS))
   })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { classifyProviderOutcome, decideReroute, type ErrorClassification, type Message, type ProviderOutcome, type RouteContext } from "../src/index.js"
+import { Classify, type Message, Reroute, type SendMessage } from "../src/index.js"
 import { MSG, PHONE, WABA } from "./fixtures.js"
 import { request, run, stateOf } from "./message-builders.js"
 
@@ -8,7 +8,7 @@ import { request, run, stateOf } from "./message-builders.js"
  * classification that wants the other route into what the dispatcher records — the re-route, or a final
  * failure that says which rule stood in the way.
  */
-const context = (overrides: Partial<RouteContext> = {}): RouteContext => ({
+const context = (overrides: Partial<SendMessage.RouteContext> = {}): SendMessage.RouteContext => ({
   channel: {
     _tag: "Registered",
     config: { phoneNumberId: PHONE, wabaId: WABA, displayPhoneNumber: "+1 555", provider: "sandbox", credentialsRef: "c1", throughputMps: 80 },
@@ -22,15 +22,15 @@ const context = (overrides: Partial<RouteContext> = {}): RouteContext => ({
   ...overrides
 })
 
-const http = (code: number, message: string | null = null, details: string | null = null, status = 400): ProviderOutcome => ({
+const http = (code: number, message: string | null = null, details: string | null = null, status = 400): Classify.ProviderOutcome => ({
   _tag: "HttpError",
   status,
   error: { code, title: null, message, details },
   retryAfterMs: null
 })
 
-const reroute = (outcome: ProviderOutcome, route: "marketing_messages" | "cloud_api"): Extract<ErrorClassification, { _tag: "Reroute" }> => {
-  const c = classifyProviderOutcome(outcome, route)
+const reroute = (outcome: Classify.ProviderOutcome, route: "marketing_messages" | "cloud_api"): Extract<Classify.ErrorClassification, { _tag: "Reroute" }> => {
+  const c = Classify.classifyProviderOutcome(outcome, route)
   if (c._tag !== "Reroute") throw new Error(`expected a re-route, got ${JSON.stringify(c)}`)
   return c
 }
@@ -46,7 +46,7 @@ const terms = reroute(http(131055, "(#200) You must accept the Marketing Message
 const unavailable = reroute(http(134102, "(#134102) Template unavailable for use", null, 500), "marketing_messages")
 const disabledOnCloud = reroute(http(131063, "(#131063) Marketing templates disabled for Cloud API"), "cloud_api")
 
-const decide = (r: typeof notMarketing, message: Message.MessageRecord, ctx: RouteContext = context()) => decideReroute(r, message, ctx)
+const decide = (r: typeof notMarketing, message: Message.MessageRecord, ctx: SendMessage.RouteContext = context()) => Reroute.decideReroute(r, message, ctx)
 
 describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allows)", () => {
   describe("131063 on /messages → marketing_messages if eligible", () => {
@@ -57,7 +57,7 @@ describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allow
       }))
     it("judges the template as MARKETING (Meta says it is one), whatever the gateway knew", () =>
       assert.strictEqual(decide(disabledOnCloud, onCloud, context({ template: { category: "UTILITY", categoryAt: 1, ttlSeconds: null, refusedAsNotMarketing: true } })).outcome._tag, "Reroute"))
-    const notEligible: ReadonlyArray<[string, Partial<RouteContext>, string]> = [
+    const notEligible: ReadonlyArray<[string, Partial<SendMessage.RouteContext>, string]> = [
       ["a WABA not onboarded", { waba: { status: "not_onboarded", since: null, source: null, reason: null, suspendedUntil: null } }, "waba_not_onboarded"],
       ["partner routing disabled", { settings: { marketingViaMmApi: false, ttlOnCloudFallback: "warn" } }, "routing_disabled"],
       ["a channel forced to the Cloud API", { channel: { ...context().channel, routing: "cloud_api" } }, "channel_forced_cloud_api"],
@@ -112,7 +112,7 @@ describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allow
   describe("134102 template unavailable → cloud_api if the policy allows", () => {
     it("re-routes when the policy allows the Cloud API", () =>
       assert.deepStrictEqual(decide(unavailable, onMm), { outcome: { _tag: "Reroute", to: "cloud_api", reason: "template_unavailable" }, reason: "template_unavailable" }))
-    const refused: ReadonlyArray<[string, Partial<RouteContext>, string]> = [
+    const refused: ReadonlyArray<[string, Partial<SendMessage.RouteContext>, string]> = [
       ["a TTL under the reject policy", {
         template: { category: "MARKETING", categoryAt: 1, ttlSeconds: 86_400, refusedAsNotMarketing: false },
         settings: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" }

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { decideRoute, PartnerSettings, type RouteInput } from "../src/index.js"
+import { PartnerSettings, Routing } from "../src/index.js"
 import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 
-const base: RouteInput = {
+const base: Routing.RouteInput = {
   endpoint: "messages",
   template: { category: "MARKETING", ttlSeconds: null, refusedAsNotMarketing: false },
   wabaStatus: "onboarded",
@@ -12,10 +12,10 @@ const base: RouteInput = {
   productPolicy: null,
   recipient: { optedOut: false, inMarketingCooldown: false }
 }
-const route = (overrides: Partial<RouteInput>) => decideRoute({ ...base, ...overrides })
+const route = (overrides: Partial<Routing.RouteInput>) => Routing.decideRoute({ ...base, ...overrides })
 
 describe("decideRoute (docs/domain.md#routing-policy, the table of reasons)", () => {
-  const cases: ReadonlyArray<[string, Partial<RouteInput>, unknown]> = [
+  const cases: ReadonlyArray<[string, Partial<Routing.RouteInput>, unknown]> = [
     ["MARKETING template, onboarded WABA → MM API", {}, ["marketing_messages", ["mm_api_eligible"], []]],
     ["the same on the explicit /marketing_messages", { endpoint: "marketing_messages" }, ["marketing_messages", ["mm_api_eligible"], []]],
     ["non-template on /messages → Cloud API", { template: null }, ["cloud_api", ["not_a_template"], []]],
@@ -62,7 +62,7 @@ describe("decideRoute (docs/domain.md#routing-policy, the table of reasons)", ()
 // ---- invariant 1 (docs/invariants.md#invariant-1) ----------------------------------------------------
 
 const category = fc.constantFrom("MARKETING", "UTILITY", "AUTHENTICATION", null)
-const routeInput: fc.Arbitrary<RouteInput> = fc.record({
+const routeInput: fc.Arbitrary<Routing.RouteInput> = fc.record({
   endpoint: fc.constantFrom("messages", "marketing_messages"),
   template: fc.option(
     fc.record({ category, ttlSeconds: fc.option(fc.integer({ min: 43_200, max: 2_592_000 })), refusedAsNotMarketing: fc.boolean() }),
@@ -79,7 +79,7 @@ describe("invariant 1: decideRoute never routes what it must not", () => {
   it("holds for every input", PROPERTY_TEST, () => {
     fc.assert(
       fc.property(routeInput, (input) => {
-        const d = decideRoute(input)
+        const d = Routing.decideRoute(input)
         const marketingTemplate = input.template?.category === "MARKETING" && !input.template.refusedAsNotMarketing
         if (d._tag === "Routed") {
           assert.isAbove(d.reasons.length, 0)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { fold, Scheduler, type Settlement } from "../src/index.js"
+import { Decider, type Dispatch, Scheduler } from "../src/index.js"
 import { deciderSpec, propertySettings } from "../testing/index.js"
 import { WAMID } from "./fixtures.js"
 
@@ -25,14 +25,14 @@ const bare = Scheduler.makeDecider(SETTINGS)
 const decider = {
   ...bare,
   initialState: () =>
-    fold(bare, [
+    Decider.fold(bare, [
       { _tag: "ChannelTaken", channel: A, until: LONG, departures: [] },
       { _tag: "ChannelTaken", channel: B, until: LONG, departures: [] }
     ])
 }
 const spec = deciderSpec(decider)
 const bareSpec = deciderSpec(bare)
-const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => fold(decider, events)
+const stateOf = (events: ReadonlyArray<Scheduler.SchedulerEvent>) => Decider.fold(decider, events)
 const ready = (id: string, channel = A, acceptedAt = 0): Scheduler.ReadyMessage => ({ id, channel, acceptedAt, attempt: 1 })
 
 // Commands.
@@ -44,7 +44,7 @@ const checkRecipient = (messageId: string, recipient: string, now: number) => ({
 const recordStart = (messageId: string, permittedAt: number, now: number, startedAt = permittedAt) =>
   ({ _tag: "RecordStart", messageId, permittedAt, startedAt, now }) as const
 const depart = (messageId: string, now: number) => ({ _tag: "Depart", messageId, now }) as const
-const recordAnswer = (messageId: string, recipient: string, settlement: Settlement, now: number) =>
+const recordAnswer = (messageId: string, recipient: string, settlement: Dispatch.Settlement, now: number) =>
   ({ _tag: "RecordAnswer", messageId, recipient, settlement, now }) as const
 const release = (messageId: string) => ({ _tag: "Release", messageId }) as const
 const takeChannel = (channel: string, until: number, startedAt: ReadonlyArray<number>, now: number) =>
@@ -85,7 +85,7 @@ const sent = (id: string, at: number, channel = A): ReadonlyArray<Event> => [que
 const onItsWay = (id: string, at: number, channel = A): ReadonlyArray<Event> => [queued(ready(id, channel)), admitted(id, at, channel)]
 const many = (n: number, prefix: string, channel = A) => Array.from({ length: n }, (_, i) => ready(`${prefix}${i}`, channel, i))
 
-const retryLater = (scope: "message" | "recipient" | "channel", pauseMs: number, notBefore: number): Settlement => ({
+const retryLater = (scope: "message" | "recipient" | "channel", pauseMs: number, notBefore: number): Dispatch.Settlement => ({
   _tag: "RetryLater",
   reason: `test_${scope}`,
   notBefore,
@@ -313,7 +313,7 @@ describe("Scheduler decider", () => {
 
     it("a channel this worker has not taken: its ready messages are not queued, and it is not among those held", () => {
       bareSpec.given([rateRead(C, 80)]).when(offer([c1], 10)).then([swept(c1, 10)])
-      const state = fold(bare, [rateRead(C, 80)])
+      const state = Decider.fold(bare, [rateRead(C, 80)])
       assert.deepStrictEqual([Scheduler.holdsChannel(state, C, 0), Scheduler.heldChannels(state, 0), Scheduler.takenChannels(state)], [false, [], []])
     })
 
@@ -323,7 +323,7 @@ describe("Scheduler decider", () => {
       bareSpec.given(taken).when(offer([c1], 1_000)).then([swept(c1, 1_000)])
       bareSpec.given([...taken, queued(c1)]).when(admit("c1", 999)).then([admitted("c1", 999, C)])
       bareSpec.given([...taken, queued(c1)]).when(admit("c1", 1_000)).then([released("c1", "Queued", C)])
-      const state = fold(bare, taken)
+      const state = Decider.fold(bare, taken)
       assert.deepStrictEqual([Scheduler.holdsChannel(state, C, 999), Scheduler.holdsChannel(state, C, 1_000)], [true, false])
       assert.deepStrictEqual([Scheduler.heldChannels(state, 999), Scheduler.heldChannels(state, 1_000), Scheduler.takenChannels(state)], [[C], [], [C]])
     })
@@ -332,7 +332,7 @@ describe("Scheduler decider", () => {
       const taken = [rateRead(C, 80), channelTaken(C, 1_000), rateRead(A, 80)]
       bareSpec.given(taken).when(keepChannels([C, A], 2_000)).then([channelsKept([C], 2_000)])
       bareSpec.given([...taken, channelLetGo(C)]).when(keepChannels([C], 2_000)).thenNothing()
-      const kept = fold(bare, [...taken, channelsKept([C], 2_000), channelsKept([C], 1_500)])
+      const kept = Decider.fold(bare, [...taken, channelsKept([C], 2_000), channelsKept([C], 1_500)])
       assert.deepStrictEqual([Scheduler.holdsChannel(kept, C, 1_999), Scheduler.holdsChannel(kept, C, 2_000)], [true, false])
     })
 
@@ -344,8 +344,8 @@ describe("Scheduler decider", () => {
       bareSpec.given(flying).when(depart("c1", 10_000)).then([withheld("c1", "channel_not_held", C)])
       bareSpec.given([rateRead(C, 80)]).when(letGoChannel(C)).thenNothing()
       // What is in hand on the channel: released one by one, the channel is free to be given up.
-      const state = fold(bare, [...flying, channelLetGo(C)])
-      assert.deepStrictEqual([Scheduler.inHandOn(state, C), Scheduler.inHandOn(fold(bare, [...flying, released("c1", "Admitted", C)]), C)], [1, 0])
+      const state = Decider.fold(bare, [...flying, channelLetGo(C)])
+      assert.deepStrictEqual([Scheduler.inHandOn(state, C), Scheduler.inHandOn(Decider.fold(bare, [...flying, released("c1", "Admitted", C)]), C)], [1, 0])
     })
   })
 
@@ -375,7 +375,7 @@ describe("Scheduler decider", () => {
       const taken = [rateRead(C, 2), channelTaken(C, 10_000, [2_500, 3_000]), queued(ready("c1", C))]
       bareSpec.given(taken).when(admit("c1", 3_000)).then([postponed("c1", 3_530, "rate_window", C)])
       bareSpec.given(taken).when(admit("c1", 3_530)).then([admitted("c1", 3_530, C)])
-      assert.strictEqual(Scheduler.startsSince(fold(bare, []), 3_000), 3_000 - 1_030 - 1_000)
+      assert.strictEqual(Scheduler.startsSince(Decider.fold(bare, []), 3_000), 3_000 - 1_030 - 1_000)
     })
 
     it("taken while the feeder is past the oldest, the feeder goes back for its ready messages at the end of the sweep", () => {
@@ -383,7 +383,7 @@ describe("Scheduler decider", () => {
       bareSpec.given([...sweeping, channelTaken(C, 10_000)]).when(endSweep(10)).then([{ _tag: "Rewound", reason: "channel_taken", at: 10 }])
       bareSpec.given(sweeping).when(endSweep(10)).thenNothing()
       // Sweeping from the oldest already, nothing to go back for.
-      assert.isFalse(fold(bare, [channelTaken(C, 10_000)]).feeder.channelTaken)
+      assert.isFalse(Decider.fold(bare, [channelTaken(C, 10_000)]).feeder.channelTaken)
     })
 
     it("taken again, the window is what the store says, not what this worker remembered of it", () =>
@@ -675,9 +675,9 @@ describe("Scheduler: the rate window across a takeover (rules 7 to 9)", () => {
    */
   const takeover = (limit: number, rs: ReadonlyArray<Request>, handoverAt: number, gap: number, learn = true) => {
     const ids = rs.map((r, i) => ({ ...r, id: `m${i}` }))
-    const first = pump(fold(bare, [rateRead(SIM, limit), channelTaken(SIM, handoverAt)]), ids, 0)
+    const first = pump(Decider.fold(bare, [rateRead(SIM, limit), channelTaken(SIM, handoverAt)]), ids, 0)
     const takeAt = handoverAt + gap
-    const second0 = fold(bare, [rateRead(SIM, limit)])
+    const second0 = Decider.fold(bare, [rateRead(SIM, limit)])
     const recorded = learn ? first.starts.filter((at) => at >= Scheduler.startsSince(second0, takeAt)) : []
     const second = pump(Scheduler.step(second0, takeChannel(SIM, Infinity, recorded, takeAt)).state, first.left, takeAt)
     return { first: first.departures, second: second.departures, sent: first.departures.length + second.departures.length }

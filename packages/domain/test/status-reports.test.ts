@@ -1,30 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import {
-  applyParkedStatuses,
-  beginDispatch,
-  categoryOf,
-  ChannelStream,
+  CommandHandler,
+  Decider,
+  Dispatch,
   EventStore,
-  fold,
-  handleCommand,
+  type Ids,
   InMemoryEventStore,
-  loadState,
   Message,
-  type MessageCandidate,
-  type MessageId,
-  MessageStream,
-  type ParkedStatus,
-  recordStatusReport,
-  RecipientStream,
-  rematchParkedStatuses,
-  sendMessage,
-  settleDispatch,
-  type StatusObservation,
-  StatusMatching,
-  streamId,
-  WabaStream,
-  type Wamid
+  SendMessage,
+  type Status,
+  StatusReports,
+  Streams
 } from "../src/index.js"
 import { BM, PHONE, TO, WABA } from "./fixtures.js"
 
@@ -33,24 +20,24 @@ import { BM, PHONE, TO, WABA } from "./fixtures.js"
  * statuses in an array. The SQLite adapter answers the same questions from the read models.
  */
 const InMemoryStatusMatching = Layer.effect(
-  StatusMatching,
+  StatusReports.StatusMatching,
   Effect.gen(function*() {
-    const store = yield* EventStore
-    const parked: Array<ParkedStatus & { dedupeKey: string }> = []
+    const store = yield* EventStore.EventStore
+    const parked: Array<StatusReports.ParkedStatus & { dedupeKey: string }> = []
     let nextId = 1
     const messages = Effect.map(store.readAll(0, 1_000_000), (events) => {
       const byStream = new Map<string, Array<Message.MessageEvent>>()
       for (const e of events) {
-        if (categoryOf(e.streamId) !== "Message") continue
+        if (Streams.categoryOf(e.streamId) !== "Message") continue
         byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e.event as Message.MessageEvent])
       }
       return [...byStream.values()].flatMap((es) => {
-        const state = fold(Message.MessageDecider, es)
+        const state = Decider.fold(Message.MessageDecider, es)
         return state._tag === "Requested" ? [state.message] : []
       })
     })
-    const candidate = (m: Message.MessageRecord): MessageCandidate => ({ messageId: m.request.messageId, channel: m.request.channel, wamid: m.wamid })
-    return StatusMatching.of({
+    const candidate = (m: Message.MessageRecord): StatusReports.MessageCandidate => ({ messageId: m.request.messageId, channel: m.request.channel, wamid: m.wamid })
+    return StatusReports.StatusMatching.of({
       byWamid: (wamid) => Effect.map(messages, (ms) => ms.filter((m) => m.wamid === wamid).map(candidate)),
       byId: (id) => Effect.map(messages, (ms) => {
         const m = ms.find((x) => x.request.messageId === id)
@@ -79,18 +66,18 @@ const InMemoryStatusMatching = Layer.effect(
   })
 )
 
-const TestLayer = Layer.provideMerge(InMemoryStatusMatching, InMemoryEventStore)
+const TestLayer = Layer.provideMerge(InMemoryStatusMatching, InMemoryEventStore.layer)
 
 const setup = Effect.gen(function*() {
-  yield* handleCommand(WabaStream, streamId.waba(WABA), { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: null, at: 1 })
-  yield* handleCommand(ChannelStream, streamId.channel(PHONE), {
+  yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(WABA), { _tag: "RegisterWaba", wabaId: WABA, businessManagerId: BM, name: null, at: 1 })
+  yield* CommandHandler.handleCommand(Streams.ChannelStream, Streams.streamId.channel(PHONE), {
     _tag: "RegisterChannel", phoneNumberId: PHONE, wabaId: WABA, displayPhoneNumber: "+1 555", provider: "sandbox", credentialsRef: "c", throughputMps: 80, routing: "inherit", at: 1
   })
 })
 
 const accept = (messageId: string, at: number) =>
-  sendMessage({
-    messageId: messageId as MessageId,
+  SendMessage.sendMessage({
+    messageId: messageId as Ids.MessageId,
     channel: PHONE,
     endpoint: "messages",
     to: TO,
@@ -108,18 +95,18 @@ const accept = (messageId: string, at: number) =>
   })
 
 /** Accepted and started; `answer` says what the provider answered (undefined: still in flight). */
-const dispatched = (messageId: string, at: number, answer?: "unknown" | Wamid) =>
+const dispatched = (messageId: string, at: number, answer?: "unknown" | Ids.Wamid) =>
   Effect.gen(function*() {
     yield* accept(messageId, at)
-    const begun = yield* beginDispatch({ messageId: messageId as MessageId, attempt: 1, now: at + 1 })
+    const begun = yield* Dispatch.beginDispatch({ messageId: messageId as Ids.MessageId, attempt: 1, now: at + 1 })
     if (begun._tag !== "Send") throw new Error("not sendable")
-    if (answer === "unknown") yield* settleDispatch(begun.ticket, { _tag: "NoDefinitiveAnswer", reason: "connection_lost" }, at + 2, 0)
-    else if (answer !== undefined) yield* settleDispatch(begun.ticket, { _tag: "Accepted", wamid: answer, messageStatus: "accepted" }, at + 2, 0)
+    if (answer === "unknown") yield* Dispatch.settleDispatch(begun.ticket, { _tag: "NoDefinitiveAnswer", reason: "connection_lost" }, at + 2, 0)
+    else if (answer !== undefined) yield* Dispatch.settleDispatch(begun.ticket, { _tag: "Accepted", wamid: answer, messageStatus: "accepted" }, at + 2, 0)
     return begun.ticket
   })
 
-const status = (wamid: string, s: StatusObservation["status"], timestamp: number, errors: StatusObservation["errors"] = []): StatusObservation => ({
-  wamid: wamid as Wamid,
+const status = (wamid: string, s: Status.StatusObservation["status"], timestamp: number, errors: Status.StatusObservation["errors"] = []): Status.StatusObservation => ({
+  wamid: wamid as Ids.Wamid,
   status: s,
   timestamp,
   recipient: TO,
@@ -128,7 +115,7 @@ const status = (wamid: string, s: StatusObservation["status"], timestamp: number
   errors
 })
 
-const report = (observation: StatusObservation, callback: string | null = null) => ({
+const report = (observation: Status.StatusObservation, callback: string | null = null) => ({
   channel: PHONE,
   bizOpaqueCallbackData: callback,
   observation,
@@ -136,7 +123,7 @@ const report = (observation: StatusObservation, callback: string | null = null) 
 })
 
 const messageOf = (id: string) =>
-  Effect.map(loadState(MessageStream, streamId.message(id)), ({ state }) => {
+  Effect.map(CommandHandler.loadState(Streams.MessageStream, Streams.streamId.message(id)), ({ state }) => {
     if (state._tag !== "Requested") throw new Error("no message")
     return state.message
   })
@@ -145,10 +132,10 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
   it.effect("by the wamid the dispatch result recorded; a redelivery appends nothing", () =>
     Effect.gen(function*() {
       yield* setup
-      yield* dispatched("m1", 1_000, "wamid.A" as Wamid)
-      const first = yield* recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 6_000)
-      assert.deepStrictEqual(first, { _tag: "Observed", messageId: "m1" as MessageId, matchedBy: "wamid", appended: 1, unparked: 0 })
-      const again = yield* recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 7_000)
+      yield* dispatched("m1", 1_000, "wamid.A" as Ids.Wamid)
+      const first = yield* StatusReports.recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 6_000)
+      assert.deepStrictEqual(first, { _tag: "Observed", messageId: "m1" as Ids.MessageId, matchedBy: "wamid", appended: 1, unparked: 0 })
+      const again = yield* StatusReports.recordStatusReport(report(status("wamid.A", "delivered", 5_000)), 7_000)
       assert.strictEqual(again._tag === "Observed" && again.appended, 0)
       assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "delivered")
     }).pipe(Effect.provide(TestLayer)))
@@ -157,7 +144,7 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
     Effect.gen(function*() {
       yield* setup
       yield* dispatched("m1", 1_000, "unknown")
-      const outcome = yield* recordStatusReport(report(status("wamid.B", "sent", 5_000), "m1"), 6_000)
+      const outcome = yield* StatusReports.recordStatusReport(report(status("wamid.B", "sent", 5_000), "m1"), 6_000)
       assert.strictEqual(outcome._tag === "Observed" && outcome.matchedBy, "callback_data")
       const m = yield* messageOf("m1")
       assert.deepStrictEqual([m.phase._tag, m.wamid], ["Submitted", "wamid.B"])
@@ -168,7 +155,7 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
       yield* setup
       yield* dispatched("m1", 1_000, "unknown")
       yield* dispatched("m2", 1_000, "unknown")
-      const outcome = yield* recordStatusReport({ ...report(status("wamid.C", "sent", 5_000), "m1"), channel: "999" }, 6_000)
+      const outcome = yield* StatusReports.recordStatusReport({ ...report(status("wamid.C", "sent", 5_000), "m1"), channel: "999" }, 6_000)
       assert.strictEqual(outcome._tag, "Parked")
     }).pipe(Effect.provide(TestLayer)))
 
@@ -176,15 +163,15 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
     Effect.gen(function*() {
       yield* setup
       yield* dispatched("m1", 1_000, "unknown")
-      const single = yield* recordStatusReport(report(status("wamid.D", "sent", 5_000)), 6_000)
+      const single = yield* StatusReports.recordStatusReport(report(status("wamid.D", "sent", 5_000)), 6_000)
       assert.strictEqual(single._tag === "Observed" && single.matchedBy, "recipient_window")
       yield* dispatched("m2", 10_000)
       const m3 = yield* dispatched("m3", 10_000)
-      const ambiguous = yield* recordStatusReport(report(status("wamid.E", "read", 15_000)), 16_000)
+      const ambiguous = yield* StatusReports.recordStatusReport(report(status("wamid.E", "read", 15_000)), 16_000)
       assert.strictEqual(ambiguous._tag, "Parked")
       // The dispatch result names m3's wamid: the parked status follows in the same step.
-      yield* settleDispatch(m3, { _tag: "Accepted", wamid: "wamid.E", messageStatus: "accepted" }, 17_000, 0)
-      assert.strictEqual(yield* applyParkedStatuses("m3" as MessageId, "wamid.E", 17_000), 1)
+      yield* Dispatch.settleDispatch(m3, { _tag: "Accepted", wamid: "wamid.E", messageStatus: "accepted" }, 17_000, 0)
+      assert.strictEqual(yield* StatusReports.applyParkedStatuses("m3" as Ids.MessageId, "wamid.E", 17_000), 1)
       assert.strictEqual(Message.viewOf(yield* messageOf("m3")).status, "read")
       assert.strictEqual(Message.viewOf(yield* messageOf("m2")).status, "accepted")
     }).pipe(Effect.provide(TestLayer)))
@@ -192,21 +179,21 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
   it.effect("a parked status finds its message later by its wamid (rematch)", () =>
     Effect.gen(function*() {
       yield* setup
-      const parked = yield* recordStatusReport(report(status("wamid.F", "delivered", 5_000)), 6_000)
+      const parked = yield* StatusReports.recordStatusReport(report(status("wamid.F", "delivered", 5_000)), 6_000)
       assert.strictEqual(parked._tag, "Parked")
-      yield* dispatched("m1", 7_000, "wamid.F" as Wamid)
-      const rematched = yield* rematchParkedStatuses(100, null, 9_000)
+      yield* dispatched("m1", 7_000, "wamid.F" as Ids.Wamid)
+      const rematched = yield* StatusReports.rematchParkedStatuses(100, null, 9_000)
       assert.strictEqual(rematched.matched, 1)
       assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "delivered")
-      assert.strictEqual((yield* rematchParkedStatuses(100, null, 9_500)).matched, 0)
+      assert.strictEqual((yield* StatusReports.rematchParkedStatuses(100, null, 9_500)).matched, 0)
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("a failed status with 131050 opts the recipient out", () =>
     Effect.gen(function*() {
       yield* setup
-      yield* dispatched("m1", 1_000, "wamid.G" as Wamid)
-      yield* recordStatusReport(report(status("wamid.G", "failed", 5_000, [{ code: 131050, title: null, message: null, details: null }])), 6_000)
-      assert.isTrue((yield* loadState(RecipientStream, streamId.recipient(WABA, TO))).state.optedOut)
+      yield* dispatched("m1", 1_000, "wamid.G" as Ids.Wamid)
+      yield* StatusReports.recordStatusReport(report(status("wamid.G", "failed", 5_000, [{ code: 131050, title: null, message: null, details: null }])), 6_000)
+      assert.isTrue((yield* CommandHandler.loadState(Streams.RecipientStream, Streams.streamId.recipient(WABA, TO))).state.optedOut)
       assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "failed")
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fold, Template, TtlOutOfRange } from "../src/index.js"
+import { Decider, Errors, Template } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { WABA } from "./fixtures.js"
 
@@ -22,18 +22,18 @@ describe("Template decider", () => {
       spec.given([]).when({ ...cmd, ttlSeconds: 2_592_000 }).events()
     })
     it("rejects a marketing TTL below 12 h", () =>
-      spec.given([]).when({ ...cmd, ttlSeconds: 43_199 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: 43_199, min: 43_200, max: 2_592_000 })))
+      spec.given([]).when({ ...cmd, ttlSeconds: 43_199 }).thenFails(new Errors.TtlOutOfRange({ category: "MARKETING", ttlSeconds: 43_199, min: 43_200, max: 2_592_000 })))
     it("rejects a marketing TTL above 30 days", () =>
-      spec.given([]).when({ ...cmd, ttlSeconds: 2_592_001 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: 2_592_001, min: 43_200, max: 2_592_000 })))
+      spec.given([]).when({ ...cmd, ttlSeconds: 2_592_001 }).thenFails(new Errors.TtlOutOfRange({ category: "MARKETING", ttlSeconds: 2_592_001, min: 43_200, max: 2_592_000 })))
     it("rejects -1 for marketing but allows it for utility", () => {
-      spec.given([]).when({ ...cmd, ttlSeconds: -1 }).thenFails(new TtlOutOfRange({ category: "MARKETING", ttlSeconds: -1, min: 43_200, max: 2_592_000 }))
+      spec.given([]).when({ ...cmd, ttlSeconds: -1 }).thenFails(new Errors.TtlOutOfRange({ category: "MARKETING", ttlSeconds: -1, min: 43_200, max: 2_592_000 }))
       spec.given([]).when({ ...cmd, category: "UTILITY", ttlSeconds: -1 }).then([
         Template.TemplateCategoryObserved.make({ ...key, category: "UTILITY", previousCategory: null, source: "operator", occurredAt: 1_000, at: 1_000 }),
         Template.TemplateTtlSet.make({ ...key, ttlSeconds: -1, at: 1_000 })
       ])
     })
     it("rejects an authentication TTL above 900 s", () =>
-      spec.given([]).when({ ...cmd, category: "AUTHENTICATION", ttlSeconds: 901 }).thenFails(new TtlOutOfRange({ category: "AUTHENTICATION", ttlSeconds: 901, min: 30, max: 900 })))
+      spec.given([]).when({ ...cmd, category: "AUTHENTICATION", ttlSeconds: 901 }).thenFails(new Errors.TtlOutOfRange({ category: "AUTHENTICATION", ttlSeconds: 901, min: 30, max: 900 })))
     it("records a category change by the operator with its TTL", () =>
       spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY", ttlSeconds: 3_600, at: 2_000 }).then([
         Template.TemplateCategoryObserved.make({ ...key, category: "UTILITY", previousCategory: "MARKETING", source: "operator", occurredAt: 2_000, at: 2_000 }),
@@ -41,7 +41,7 @@ describe("Template decider", () => {
       ]))
     it("judges the TTL by the category it comes with", () =>
       spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY", ttlSeconds: 86_400, at: 2_000 }).thenFails(
-        new TtlOutOfRange({ category: "UTILITY", ttlSeconds: 86_400, min: 30, max: 43_200 })
+        new Errors.TtlOutOfRange({ category: "UTILITY", ttlSeconds: 86_400, min: 30, max: 43_200 })
       ))
   })
 
@@ -71,7 +71,7 @@ describe("Template decider", () => {
     })
     it("notices it without changing the category used for routing", () => {
       spec.given([marketing]).when(cmd).then([impending])
-      const state = fold(Template.TemplateDecider, [marketing, impending])
+      const state = Decider.fold(Template.TemplateDecider, [marketing, impending])
       assert.strictEqual(state.category, "MARKETING")
       assert.strictEqual(state.impending?.correctCategory, "MARKETING")
     })
@@ -96,7 +96,7 @@ describe("Template decider", () => {
         Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "MARKETING", source: "status_update", occurredAt: 5_000, at: 6_000 })
       ]
       spec.given([marketing]).when(cmd).then(events)
-      assert.strictEqual(fold(Template.TemplateDecider, [marketing, ...events]).categoryAt, 5_000)
+      assert.strictEqual(Decider.fold(Template.TemplateDecider, [marketing, ...events]).categoryAt, 5_000)
     })
     it("learns a category change carried by a status update", () =>
       spec.given([marketing, ttl]).when({ ...cmd, category: "UTILITY" }).then([
@@ -112,16 +112,16 @@ describe("Template decider", () => {
     // The message was routed on the operator's MARKETING of time 1 000.
     const cmd = { _tag: "RecordRefusedAsNotMarketing", ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 } as const
     const refused = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 131055, routedOnCategoryAt: 1_000, occurredAt: 5_000, at: 5_000 })
-    const isRefused = (events: ReadonlyArray<Template.TemplateEvent>) => Template.isRefusedAsNotMarketing(fold(Template.TemplateDecider, events))
+    const isRefused = (events: ReadonlyArray<Template.TemplateEvent>) => Template.isRefusedAsNotMarketing(Decider.fold(Template.TemplateDecider, events))
     it("records the provider's answer, without guessing a category", () => {
       spec.given([marketing, ttl]).when(cmd).then([refused])
-      const state = fold(Template.TemplateDecider, [marketing, ttl, refused])
+      const state = Decider.fold(Template.TemplateDecider, [marketing, ttl, refused])
       assert.deepStrictEqual([state.category, state.ttlSeconds, Template.isRefusedAsNotMarketing(state)], ["MARKETING", 86_400, true])
     })
     it("records it for a template the gateway did not know", () => {
       const unknown = Template.TemplateRefusedAsNotMarketing.make({ ...key, errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000, at: 5_000 })
       spec.given([]).when({ ...cmd, errorCode: 134100, routedOnCategoryAt: null }).then([unknown])
-      assert.deepStrictEqual(fold(Template.TemplateDecider, [unknown]), {
+      assert.deepStrictEqual(Decider.fold(Template.TemplateDecider, [unknown]), {
         ...Template.initialState(),
         known: true,
         refusedAsNotMarketing: { errorCode: 134100, routedOnCategoryAt: null, occurredAt: 5_000 }
@@ -158,7 +158,7 @@ describe("Template decider", () => {
       spec.given([marketing, ttl, refused, confirmed]).when({ ...again, at: 9_500 }).thenNothing()
     })
     it("reads a folded state stored before the refusal existed (read models keep folded states)", () => {
-      const { refusedAsNotMarketing: _, ...older } = fold(Template.TemplateDecider, [marketing])
+      const { refusedAsNotMarketing: _, ...older } = Decider.fold(Template.TemplateDecider, [marketing])
       const state = Template.evolve(older as Template.TemplateState, Template.TemplateCategoryObserved.make({
         ...key, category: "UTILITY", previousCategory: "MARKETING", source: "category_update", occurredAt: 6_000, at: 6_000
       }))

@@ -1,27 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import {
-  BusinessManager,
-  BusinessManagerStream,
-  EventStore,
-  fold,
-  handleCommand,
-  InMemoryEventStore,
-  loadState,
-  mmApiStatus,
-  NotRegistered,
-  streamId,
-  Waba,
-  WabaOwnedByAnotherBusinessManager,
-  WabaStream
-} from "../src/index.js"
+import { BusinessManager, CommandHandler, Decider, Errors, EventStore, InMemoryEventStore, Streams, Waba } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM, BM2, WABA, WABA2 } from "./fixtures.js"
 
 const spec = deciderSpec(Waba.WabaDecider)
 const registered = Waba.WabaRegistered.make({ wabaId: WABA, businessManagerId: BM, name: "Main", via: "operator", at: 1 })
 const statusOf = (events: ReadonlyArray<Waba.WabaEvent>, now = 10_000_000, bm: BusinessManager.BusinessManagerState | null = null) =>
-  mmApiStatus(fold(Waba.WabaDecider, events), bm, now)
+  Waba.mmApiStatus(Decider.fold(Waba.WabaDecider, events), bm, now)
 
 describe("Waba decider", () => {
   describe("RegisterWaba", () => {
@@ -37,7 +23,7 @@ describe("Waba decider", () => {
         .when(cmd).then([Waba.WabaDetailsChanged.make({ wabaId: WABA, businessManagerId: BM, name: "Main", at: 1 })]))
     it("refuses to move a WABA to another Business Manager", () =>
       spec.given([registered]).when({ ...cmd, businessManagerId: BM2 }).thenFails(
-        new WabaOwnedByAnotherBusinessManager({ wabaId: WABA, businessManagerId: BM, requestedBusinessManagerId: BM2 })
+        new Errors.WabaOwnedByAnotherBusinessManager({ wabaId: WABA, businessManagerId: BM, requestedBusinessManagerId: BM2 })
       ))
   })
 
@@ -66,29 +52,29 @@ describe("Waba decider", () => {
     })
     it.effect("does not sign the Business Manager: its other WABAs stay not onboarded", () =>
       Effect.gen(function*() {
-        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "RegisterBusinessManager", businessManagerId: BM, name: null, at: 1 })
+        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(BM), { _tag: "RegisterBusinessManager", businessManagerId: BM, name: null, at: 1 })
         for (const wabaId of [WABA, WABA2]) {
-          yield* handleCommand(WabaStream, streamId.waba(wabaId), { _tag: "RegisterWaba", wabaId, businessManagerId: BM, name: null, at: 1 })
+          yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(wabaId), { _tag: "RegisterWaba", wabaId, businessManagerId: BM, name: null, at: 1 })
         }
         // What the worker does with a WABA-level MM_LITE_TERMS_SIGNED that names its owner business.
-        yield* handleCommand(BusinessManagerStream, streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at: 6_000 })
-        const signing = yield* handleCommand(WabaStream, streamId.waba(WABA), cmd)
+        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(BM), { _tag: "DiscoverBusinessManager", businessManagerId: BM, at: 6_000 })
+        const signing = yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(WABA), cmd)
         assert.deepStrictEqual(signing.events, [signed])
 
-        const bm = yield* loadState(BusinessManagerStream, streamId.businessManager(BM))
-        const store = yield* EventStore
-        assert.deepStrictEqual((yield* store.readStream(streamId.businessManager(BM))).events.map((e) => e.event._tag), ["BusinessManagerRegistered"])
+        const bm = yield* CommandHandler.loadState(Streams.BusinessManagerStream, Streams.streamId.businessManager(BM))
+        const store = yield* EventStore.EventStore
+        assert.deepStrictEqual((yield* store.readStream(Streams.streamId.businessManager(BM))).events.map((e) => e.event._tag), ["BusinessManagerRegistered"])
         assert.isNull(bm.state.termsSignedAt)
         const status = (wabaId: string) =>
-          loadState(WabaStream, streamId.waba(wabaId)).pipe(Effect.map(({ state }) => mmApiStatus(state, bm.state, 10_000)))
+          CommandHandler.loadState(Streams.WabaStream, Streams.streamId.waba(wabaId)).pipe(Effect.map(({ state }) => Waba.mmApiStatus(state, bm.state, 10_000)))
         assert.deepStrictEqual(yield* status(WABA), { status: "onboarded", since: 5_000, source: "waba_webhook", reason: null, suspendedUntil: null })
         assert.deepStrictEqual(yield* status(WABA2), { status: "not_onboarded", since: null, source: null, reason: null, suspendedUntil: null })
-      }).pipe(Effect.provide(InMemoryEventStore)))
+      }).pipe(Effect.provide(InMemoryEventStore.layer)))
   })
 
   describe("business-level terms", () => {
     it("a Business Manager's signature onboards its WABAs, also ones registered later (source business_webhook)", () => {
-      const bm = fold(BusinessManager.BusinessManagerDecider, [
+      const bm = Decider.fold(BusinessManager.BusinessManagerDecider, [
         BusinessManager.BusinessManagerRegistered.make({ businessManagerId: BM, name: null, via: "webhook", at: 1 }),
         BusinessManager.BusinessTermsSigned.make({ businessManagerId: BM, signedAt: 2_000, at: 2_000 })
       ])
@@ -187,6 +173,6 @@ describe("Waba decider", () => {
       const again = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 12_000, at: 12_000 })
       assert.strictEqual(statusOf([registered, signed, rejected, again]).status, "onboarded")
     })
-    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails(new NotRegistered({ entity: "waba", id: WABA })))
+    it("rejects an unknown WABA", () => spec.given([]).when(cmd).thenFails(new Errors.NotRegistered({ entity: "waba", id: WABA })))
   })
 })

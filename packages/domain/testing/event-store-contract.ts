@@ -2,13 +2,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, type Layer } from "effect"
 import { EventStore, type ExpectedVersion, VersionConflict } from "../src/application/event-store.js"
 import type { DomainEvent } from "../src/events.js"
-import { BusinessManager, type BusinessManagerId } from "../src/index.js"
+import { BusinessManager, type Ids } from "../src/index.js"
 
 const bm = (id: string, n: number): DomainEvent =>
-  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as BusinessManagerId, name: `name ${n}`, at: n })
+  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as Ids.BusinessManagerId, name: `name ${n}`, at: n })
 
 const registered = (id: string): DomainEvent =>
-  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as BusinessManagerId, name: null, via: "operator", at: 1 })
+  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as Ids.BusinessManagerId, name: null, via: "operator", at: 1 })
 
 /**
  * The event-store contract: every adapter of the `EventStore` port runs this suite unchanged.

@@ -3,13 +3,13 @@ import { Deferred, Effect, Exit, Fiber, type Layer } from "effect"
 import { EventStore } from "../src/application/event-store.js"
 import { UnitOfWork } from "../src/application/unit-of-work.js"
 import type { DomainEvent } from "../src/events.js"
-import { BusinessManager, type BusinessManagerId } from "../src/index.js"
+import { BusinessManager, type Ids } from "../src/index.js"
 
 const registered = (id: string): DomainEvent =>
-  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as BusinessManagerId, name: null, via: "operator", at: 1 })
+  BusinessManager.BusinessManagerRegistered.make({ businessManagerId: id as Ids.BusinessManagerId, name: null, via: "operator", at: 1 })
 
 const renamed = (id: string, n: number): DomainEvent =>
-  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as BusinessManagerId, name: `name ${n}`, at: n })
+  BusinessManager.BusinessManagerRenamed.make({ businessManagerId: id as Ids.BusinessManagerId, name: `name ${n}`, at: n })
 
 const versionOf = (id: string) => Effect.flatMap(EventStore, (store) => Effect.map(store.readStream(`BusinessManager-${id}`), (r) => r.version))
 

@@ -62,7 +62,7 @@ export const makeLeases = (journal: Journal): Context.Tag.Service<Leases> => {
 /** API keys in memory: the record the api made, with the hash of the secret (it never sees the secret). */
 export const makeApiKeyStore = (journal: Journal): Context.Tag.Service<ApiKeyStore> => {
   const keys = new Table<string, ApiKeyRecord>(journal)
-  const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, businessManagerIds: [...r.businessManagerIds] })
+  const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, businessManagerIds: [...r.businessManagerIds], channelIds: [...r.channelIds] })
   return ApiKeyStore.of({
     insert: (record) =>
       Effect.suspend(() =>

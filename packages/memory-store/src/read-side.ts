@@ -1,15 +1,13 @@
 import {
   BusinessManager,
-  categoryOf,
   Channel,
-  type MessageCandidate,
-  type MessageId,
+  type EventStore,
+  type Ids,
   Message,
-  type ParkedStatus,
   PartnerSettings,
-  type StatusMatching,
-  type StatusObservation,
-  type StoredEvent,
+  type Status,
+  type StatusReports,
+  Streams,
   Template,
   type UserAction,
   Waba
@@ -66,7 +64,7 @@ interface AttributionRow {
   readonly messageId: string
   readonly position: number
 }
-interface ParkedRow extends ParkedStatus {
+interface ParkedRow extends StatusReports.ParkedStatus {
   readonly dedupeKey: string
   readonly receivedAt: number
 }
@@ -97,9 +95,9 @@ export const makeReadSide = (journal: Journal) => {
 
   const templateKey = (wabaId: string, name: string, language: string) => JSON.stringify([wabaId, name, language])
 
-  const apply = (stored: StoredEvent): void => {
+  const apply = (stored: EventStore.StoredEvent): void => {
     const event = stored.event
-    switch (categoryOf(stored.streamId)) {
+    switch (Streams.categoryOf(stored.streamId)) {
       case "BusinessManager": {
         const e = event as BusinessManager.BusinessManagerEvent
         const row = businessManagers.get(e.businessManagerId)
@@ -168,7 +166,7 @@ export const makeReadSide = (journal: Journal) => {
   }
 
   /** Applies events in log order (those at or before the checkpoint are skipped); how many it applied. */
-  const project = (events: ReadonlyArray<StoredEvent>): number => {
+  const project = (events: ReadonlyArray<EventStore.StoredEvent>): number => {
     let applied = 0
     for (const stored of events) {
       if (stored.globalPosition <= checkpoint.get()) continue
@@ -282,12 +280,12 @@ export const makeReadSide = (journal: Journal) => {
       Effect.sync(() =>
         allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map((m) => ReadViews.messageResource(m))
       ),
-    campaignStats: (campaignId, businessManagerIds = null) =>
+    campaignStats: (campaignId, scope = null) =>
       Effect.sync(() => {
         const inScope = (m: Message.MessageRecord) => {
-          if (businessManagerIds === null) return true
+          if (scope === null || scope.channelIds.includes(m.request.channel)) return true
           const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
-          return owner !== null && businessManagerIds.includes(owner)
+          return owner !== null && scope.businessManagerIds.includes(owner)
         }
         return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)))
       })
@@ -374,11 +372,11 @@ export const makeReadSide = (journal: Journal) => {
       )
   }
 
-  const candidate = (m: Message.MessageRecord): MessageCandidate => ({ messageId: m.request.messageId as MessageId, channel: m.request.channel, wamid: m.wamid })
-  const parkedStatus = (p: ParkedRow): ParkedStatus => ({ id: p.id, channel: p.channel, observation: p.observation })
+  const candidate = (m: Message.MessageRecord): StatusReports.MessageCandidate => ({ messageId: m.request.messageId as Ids.MessageId, channel: m.request.channel, wamid: m.wamid })
+  const parkedStatus = (p: ParkedRow): StatusReports.ParkedStatus => ({ id: p.id, channel: p.channel, observation: p.observation })
   const MAY_HAVE_REACHED_THE_PROVIDER: ReadonlyArray<Message.DispatchPhase["_tag"]> = ["InFlight", "OutcomeUnknown", "DispatchUnknown"]
 
-  const statusMatching: Context.Tag.Service<StatusMatching> = {
+  const statusMatching: Context.Tag.Service<StatusReports.StatusMatching> = {
     byWamid: (wamid) => Effect.sync(() => allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map(candidate)),
     byId: (id) =>
       Effect.sync(() => {
@@ -401,7 +399,7 @@ export const makeReadSide = (journal: Journal) => {
         const id = nextParkedId.get()
         nextParkedId.set(id + 1)
         parkedKeys.set(status.dedupeKey, id)
-        parked.set(id, { id, dedupeKey: status.dedupeKey, channel: status.channel, observation: status.observation as StatusObservation, receivedAt: status.receivedAt })
+        parked.set(id, { id, dedupeKey: status.dedupeKey, channel: status.channel, observation: status.observation as Status.StatusObservation, receivedAt: status.receivedAt })
       }),
     parkedFor: (wamid) =>
       Effect.sync(() => [...parked.values()].filter((p) => p.observation.wamid === wamid).sort(byKey((p) => [p.id])).map(parkedStatus)),

@@ -1,12 +1,4 @@
-import {
-  EventStore,
-  makeInMemoryEventStore,
-  makeTransactionGate,
-  StatusMatching,
-  type StoredEvent,
-  type TransactionGate,
-  UnitOfWork
-} from "@mm-gateway/domain"
+import { EventStore, InMemoryEventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import {
   ApiKeyStore,
   ClickQueries,
@@ -28,9 +20,9 @@ import { makeReadSide } from "./read-side.js"
 
 /** Every port a process asks of its store, in memory. */
 export type MemoryStore =
-  | EventStore
-  | UnitOfWork
-  | StatusMatching
+  | EventStore.EventStore
+  | UnitOfWork.UnitOfWork
+  | StatusReports.StatusMatching
   | OnboardingQueries
   | ConfigurationQueries
   | MessageQueries
@@ -47,7 +39,7 @@ export type MemoryStore =
 const BATCH = 1_000
 
 /** Every method of `service` as one operation under the gate, so none reads or writes into another fiber's open unit of work. */
-const gated = <S extends object>(gate: TransactionGate, service: S): S => {
+const gated = <S extends object>(gate: UnitOfWork.TransactionGate, service: S): S => {
   const wrapped: Record<string, unknown> = {}
   for (const [name, method] of Object.entries(service)) {
     wrapped[name] = typeof method === "function"
@@ -58,17 +50,17 @@ const gated = <S extends object>(gate: TransactionGate, service: S): S => {
 }
 
 /**
- * The whole store in memory. The log is the domain's `makeInMemoryEventStore`; every append projects
+ * The whole store in memory. The log is the domain's `InMemoryEventStore.make`; every append projects
  * the events it stored into the read side in the same unit of work (read your writes, docs/api.md), so
  * a unit of work that fails takes back its appends, its projections and everything else it changed
  * (parked statuses, leases, keys, credentials) together. The inbox stands apart, as SQLite keeps it in
  * a file of its own. Not durable: everything is gone with the layer.
  */
 export const makeMemoryStore = Effect.gen(function*() {
-  const log = yield* makeInMemoryEventStore
+  const log = yield* InMemoryEventStore.make
   const journal = new Journal()
   const readSide = makeReadSide(journal)
-  const gate = makeTransactionGate()
+  const gate = UnitOfWork.makeTransactionGate()
 
   const transact = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     gate.transact({ begin: () => journal.begin(), commit: () => journal.commit(), rollback: () => journal.rollback() })(
@@ -77,12 +69,12 @@ export const makeMemoryStore = Effect.gen(function*() {
 
   /** Applies whatever the log holds past the read side's checkpoint; how many events. */
   const catchUp: Effect.Effect<number> = Effect.suspend(() =>
-    Effect.flatMap(log.eventStore.readAll(readSide.checkpoint(), BATCH), (events: ReadonlyArray<StoredEvent>) => {
+    Effect.flatMap(log.eventStore.readAll(readSide.checkpoint(), BATCH), (events: ReadonlyArray<EventStore.StoredEvent>) => {
       const applied = readSide.project(events)
       return events.length < BATCH ? Effect.succeed(applied) : Effect.map(catchUp, (more) => applied + more)
     }))
 
-  const eventStore = EventStore.of({
+  const eventStore = EventStore.EventStore.of({
     readStream: (streamId) => gate.operation(log.eventStore.readStream(streamId)),
     readSnapshot: (streamId, schema) => gate.operation(log.eventStore.readSnapshot(streamId, schema)),
     readAll: (position, limit) => gate.operation(log.eventStore.readAll(position, limit)),
@@ -90,10 +82,10 @@ export const makeMemoryStore = Effect.gen(function*() {
       transact(Effect.tap(log.eventStore.append(streamId, expected, events, snapshot), () => catchUp))
   })
 
-  return Context.make(EventStore, eventStore).pipe(
-    Context.add(UnitOfWork, UnitOfWork.of({ transact })),
+  return Context.make(EventStore.EventStore, eventStore).pipe(
+    Context.add(UnitOfWork.UnitOfWork, UnitOfWork.UnitOfWork.of({ transact })),
     Context.add(ProjectionRunner, ProjectionRunner.of({ catchUp: () => gate.operation(catchUp) })),
-    Context.add(StatusMatching, gated(gate, readSide.statusMatching)),
+    Context.add(StatusReports.StatusMatching, gated(gate, readSide.statusMatching)),
     Context.add(OnboardingQueries, gated(gate, readSide.onboarding)),
     Context.add(ConfigurationQueries, gated(gate, readSide.configuration)),
     Context.add(MessageQueries, gated(gate, readSide.messageQueries)),

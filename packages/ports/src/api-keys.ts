@@ -3,7 +3,10 @@ import { Context, type Effect } from "effect"
 export interface ApiKeyRecord {
   readonly id: string
   readonly name: string
+  /** The Business Managers the key sees, with their WABAs, channels, templates and messages. */
   readonly businessManagerIds: ReadonlyArray<string>
+  /** Channels (phone number ids) the key sees besides, with their messages and clicks, and nothing above them. */
+  readonly channelIds: ReadonlyArray<string>
   /** The SHA-256 of the secret, hex; the secret itself is shown once at creation and never kept. */
   readonly secretHash: string
   readonly createdAt: number

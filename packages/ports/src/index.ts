@@ -27,6 +27,7 @@ export {
   OnboardingQueries,
   RECENT_STARTS_KEPT_MS,
   type TemplateView,
+  type TenantScope,
   type WabaView
 } from "./queries.js"
 export * as ReadViews from "./views.js"

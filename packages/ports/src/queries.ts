@@ -1,4 +1,4 @@
-import type { ChannelRouting, Message, MmApiStatus, MmApiStatusView, PartnerSettings, ProviderError, Provider, Route, MessageStatus } from "@mm-gateway/domain"
+import type { Channel, Message, PartnerSettings, ProviderGateway, Routing, Status, Waba } from "@mm-gateway/domain"
 import { Context, type Effect } from "effect"
 import type { Page } from "./pagination.js"
 
@@ -11,7 +11,7 @@ export interface WabaView {
   readonly id: string
   readonly businessManagerId: string | null
   readonly name: string | null
-  readonly mmApi: MmApiStatusView
+  readonly mmApi: Waba.MmApiStatusView
 }
 
 export interface BusinessManagerView {
@@ -27,8 +27,8 @@ export interface ChannelView {
   readonly phoneNumberId: string
   readonly wabaId: string
   readonly displayPhoneNumber: string
-  readonly provider: Provider
-  readonly routing: ChannelRouting
+  readonly provider: Channel.Provider
+  readonly routing: Channel.ChannelRouting
   readonly throughputMps: number
   readonly registeredAt: number
   readonly updatedAt: number
@@ -62,8 +62,8 @@ export interface CampaignStats {
     readonly read: number
     readonly clicked: number
   }
-  readonly routed: Record<Route, number>
-  readonly observedRoute: Record<Route | "unknown", number>
+  readonly routed: Record<Routing.Route, number>
+  readonly observedRoute: Record<Routing.Route | "unknown", number>
   /**
    * Still at status `accepted`: not yet taken by the provider and not final — waiting for the
    * dispatcher, backing off, in flight, or with an outcome not known yet (until the dispatch-unknown
@@ -115,16 +115,16 @@ export interface MessageResource {
   readonly clientCallbackData: string | null
   readonly template: { readonly name: string; readonly language: string; readonly category: string | null } | null
   readonly route: {
-    readonly decided: Route
+    readonly decided: Routing.Route
     readonly reasons: ReadonlyArray<string>
     readonly warnings: ReadonlyArray<string>
-    readonly observed: Route | null
-    readonly rerouted: ReadonlyArray<{ readonly from: Route; readonly to: Route; readonly reason: string }>
+    readonly observed: Routing.Route | null
+    readonly rerouted: ReadonlyArray<{ readonly from: Routing.Route; readonly to: Routing.Route; readonly reason: string }>
   }
-  readonly status: MessageStatus
+  readonly status: Status.MessageStatus
   readonly wamid: string | null
   readonly timestamps: Message.MessageView["timestamps"]
-  readonly errors: ReadonlyArray<ProviderError>
+  readonly errors: ReadonlyArray<ProviderGateway.ProviderError>
   readonly pricing: Message.MessageView["pricing"]
   readonly routeMismatch: boolean
   readonly failedAfterDelivery: boolean
@@ -138,7 +138,7 @@ export class OnboardingQueries extends Context.Tag("@mm-gateway/ports/Onboarding
   readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
   /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
   readonly wabas: (
-    options: ListOptions & { readonly status?: MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+    options: ListOptions & { readonly status?: Waba.MmApiStatus; readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
   ) => Effect.Effect<Page<WabaView>>
 }>() {}
 
@@ -150,12 +150,24 @@ export class ConfigurationQueries extends Context.Tag("@mm-gateway/ports/Configu
   readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
 }>() {}
 
+/**
+ * What a scoped API key sees: its Business Managers and everything under them, and its channels with
+ * their messages (docs/api.md#authentication-and-tenancy).
+ */
+export interface TenantScope {
+  readonly businessManagerIds: ReadonlyArray<string>
+  readonly channelIds: ReadonlyArray<string>
+}
+
 /** The API's message reads: one message, by wamid, and a campaign's funnel. */
 export class MessageQueries extends Context.Tag("@mm-gateway/ports/MessageQueries")<MessageQueries, {
   readonly message: (id: string) => Effect.Effect<MessageResource | null>
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
-  /** The funnel over the campaign's messages; `businessManagerIds` counts only messages of those Business Managers' WABAs. */
-  readonly campaignStats: (campaignId: string, businessManagerIds?: ReadonlyArray<string> | null) => Effect.Effect<CampaignStats>
+  /**
+   * The funnel over the campaign's messages; a `scope` counts only the messages it sees: those of its
+   * Business Managers' WABAs and those sent on its channels.
+   */
+  readonly campaignStats: (campaignId: string, scope?: TenantScope | null) => Effect.Effect<CampaignStats>
 }>() {}
 
 /** The API's click reads: user actions per channel and which message a click is attributed to. */

@@ -4,7 +4,7 @@
  * each view here, so two stores cannot disagree on what a view says for the same facts
  * (docs/persistence.md#projections). Pure: no I/O, no clock.
  */
-import { type BusinessManager, Message, mmApiStatus, type Template, type Waba } from "@mm-gateway/domain"
+import { type BusinessManager, Message, type Template, Waba } from "@mm-gateway/domain"
 import type { CampaignStats, MessageResource, MessageWork, TemplateView, WabaView } from "./queries.js"
 
 /** A message as the API shows it (docs/api.md#resources). */
@@ -99,7 +99,7 @@ export const waba = (
   state: Waba.WabaState,
   businessManager: BusinessManager.BusinessManagerState | null,
   now: number
-): WabaView => ({ id, businessManagerId: state.businessManagerId, name: state.name, mmApi: mmApiStatus(state, businessManager, now) })
+): WabaView => ({ id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, businessManager, now) })
 
 /** The invitation link shown after `event`: the link of the latest invitation, which the state's `invitedAt` names. */
 export const invitationLink = (

@@ -9,6 +9,7 @@ const key = (id: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord =>
   id,
   name: `key ${id}`,
   businessManagerIds: ["271828182845904"],
+  channelIds: [],
   secretHash: createHash("sha256").update(`secret-of-${id}`).digest("hex"),
   createdAt: 1_000,
   revokedAt: null,
@@ -24,14 +25,18 @@ export const apiKeyStoreContract = (name: string, makeStore: () => Layer.Layer<A
   const run = <A, E>(effect: Effect.Effect<A, E, ApiKeyStore>) => Effect.provide(effect, makeStore())
 
   describe(`ApiKeyStore contract: ${name}`, () => {
-    it.effect("a created key is looked up by id exactly as it was given; an unknown id is not found", () =>
+    it.effect("a created key is looked up by id exactly as it was given (its Business Managers and channels in their order); an unknown id is not found", () =>
       run(Effect.gen(function*() {
         const store = yield* ApiKeyStore
         const record = key("0a1b2c3d4e5f6071", { businessManagerIds: ["2", "1", "3"] })
+        const channelKey = key("0a1b2c3d4e5f6073", { businessManagerIds: [], channelIds: ["106540352242922", "106540352242921"] })
         yield* store.insert(record)
+        yield* store.insert(channelKey)
         yield* store.insert(key("ffff000011112222", { businessManagerIds: [] }))
         assert.deepStrictEqual(yield* store.find("0a1b2c3d4e5f6071"), record)
+        assert.deepStrictEqual(yield* store.find("0a1b2c3d4e5f6073"), channelKey)
         assert.deepStrictEqual((yield* store.find("ffff000011112222"))?.businessManagerIds, [])
+        assert.deepStrictEqual((yield* store.find("ffff000011112222"))?.channelIds, [])
         assert.isNull(yield* store.find("0a1b2c3d4e5f6072"))
       })))
 

@@ -1,39 +1,22 @@
 /**
  * Facts for the contract suites, recorded the way the api and the worker record them: through the
- * domain's own command handler and use cases (`handleCommand`, `sendMessage`, `beginDispatch`,
- * `settleDispatch`, `recordStatusReport`). A domain refusal here is a mistake in the suite, so it is a
- * defect. Every time is given explicitly.
+ * domain's own command handler and use cases (`CommandHandler.handleCommand`, `SendMessage.sendMessage`,
+ * `Dispatch.beginDispatch` / `settleDispatch`, `StatusReports.recordStatusReport`). A domain refusal
+ * here is a mistake in the suite, so it is a defect. Every time is given explicitly.
  */
 import {
-  beginDispatch,
-  type BusinessManagerId,
-  BusinessManagerStream,
-  type CampaignId,
-  ChannelStream,
-  type ChannelRouting,
-  type DispatchTicket,
+  type Channel,
+  CommandHandler,
+  Dispatch,
   type EventStore,
-  handleCommand,
-  type MessageId,
-  MessageStream,
-  PartnerSettingsStream,
-  type PhoneNumberId,
-  type ProviderSendResult,
-  type RecipientNumber,
-  recordStatusReport,
-  sendMessage,
-  settleDispatch,
-  type StatusMatching,
-  type StatusObservation,
-  type StatusReportOutcome,
-  streamId,
-  type TemplateCategory,
-  TemplateStream,
-  type UnitOfWork,
-  UserActionStream,
-  type WabaId,
-  WabaStream,
-  type Wamid
+  type Ids,
+  type ProviderGateway,
+  SendMessage,
+  type Status,
+  StatusReports,
+  Streams,
+  type Template,
+  type UnitOfWork
 } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { ProjectionRunner } from "../src/projections.js"
@@ -41,25 +24,25 @@ import { ProjectionRunner } from "../src/projections.js"
 /** A fact recorded: what the command appended is not needed, a refusal is a mistake in the suite. */
 const fact = <A, E, R>(command: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> => Effect.asVoid(Effect.orDie(command))
 
-const bm = (id: string) => id as BusinessManagerId
-const waba = (id: string) => id as WabaId
-const phone = (id: string) => id as PhoneNumberId
+const bm = (id: string) => id as Ids.BusinessManagerId
+const waba = (id: string) => id as Ids.WabaId
+const phone = (id: string) => id as Ids.PhoneNumberId
 
 export const registerBusinessManager = (id: string, at: number, name: string | null = null) =>
-  fact(handleCommand(BusinessManagerStream, streamId.businessManager(id), { _tag: "RegisterBusinessManager", businessManagerId: bm(id), name, at }))
+  fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), { _tag: "RegisterBusinessManager", businessManagerId: bm(id), name, at }))
 
 export const inviteBusinessManager = (id: string, link: string, at: number) =>
-  fact(handleCommand(BusinessManagerStream, streamId.businessManager(id), { _tag: "IssueOnboardingInvitation", businessManagerId: bm(id), link, at }))
+  fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), { _tag: "IssueOnboardingInvitation", businessManagerId: bm(id), link, at }))
 
 export const signBusinessTerms = (id: string, signedAt: number) =>
-  fact(handleCommand(BusinessManagerStream, streamId.businessManager(id), { _tag: "RecordBusinessTermsSigned", businessManagerId: bm(id), signedAt, at: signedAt }))
+  fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), { _tag: "RecordBusinessTermsSigned", businessManagerId: bm(id), signedAt, at: signedAt }))
 
 export const registerWaba = (id: string, businessManagerId: string, at: number, name: string | null = null) =>
-  fact(handleCommand(WabaStream, streamId.waba(id), { _tag: "RegisterWaba", wabaId: waba(id), businessManagerId: bm(businessManagerId), name, at }))
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RegisterWaba", wabaId: waba(id), businessManagerId: bm(businessManagerId), name, at }))
 
 /** `MM_LITE_TERMS_SIGNED` for this WABA; `owner` null when the webhook names no Business Manager. */
 export const signWabaTerms = (id: string, signedAt: number, owner: string | null = null) =>
-  fact(handleCommand(WabaStream, streamId.waba(id), {
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
     _tag: "RecordWabaTermsSigned",
     wabaId: waba(id),
     ownerBusinessId: owner === null ? null : bm(owner),
@@ -69,7 +52,7 @@ export const signWabaTerms = (id: string, signedAt: number, owner: string | null
 
 /** An account restriction from `occurredAt`, ending by itself at `expiresAt` (null: until reinstated). */
 export const restrictWaba = (id: string, occurredAt: number, expiresAt: number | null) =>
-  fact(handleCommand(WabaStream, streamId.waba(id), {
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
     _tag: "RecordSuspension",
     wabaId: waba(id),
     kind: "account_restriction",
@@ -79,15 +62,15 @@ export const restrictWaba = (id: string, occurredAt: number, expiresAt: number |
   }))
 
 export const recordTermsNotAccepted = (id: string, at: number) =>
-  fact(handleCommand(WabaStream, streamId.waba(id), { _tag: "RecordTermsNotAccepted", wabaId: waba(id), errorCode: 131055, details: null, at }))
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RecordTermsNotAccepted", wabaId: waba(id), errorCode: 131055, details: null, at }))
 
 export const registerChannel = (
   id: string,
   wabaId: string,
   at: number,
-  options: { readonly routing?: ChannelRouting; readonly throughputMps?: number } = {}
+  options: { readonly routing?: Channel.ChannelRouting; readonly throughputMps?: number } = {}
 ) =>
-  fact(handleCommand(ChannelStream, streamId.channel(id), {
+  fact(CommandHandler.handleCommand(Streams.ChannelStream, Streams.streamId.channel(id), {
     _tag: "RegisterChannel",
     phoneNumberId: phone(id),
     wabaId: waba(wabaId),
@@ -100,16 +83,16 @@ export const registerChannel = (
   }))
 
 export const changeRoutingSettings = (marketingViaMmApi: boolean, ttlOnCloudFallback: "warn" | "reject", at: number) =>
-  fact(handleCommand(PartnerSettingsStream, streamId.partnerSettings(), { _tag: "ChangeRoutingSettings", marketingViaMmApi, ttlOnCloudFallback, at }))
+  fact(CommandHandler.handleCommand(Streams.PartnerSettingsStream, Streams.streamId.partnerSettings(), { _tag: "ChangeRoutingSettings", marketingViaMmApi, ttlOnCloudFallback, at }))
 
 export const recordTemplate = (
   wabaId: string,
   name: string,
-  category: TemplateCategory,
+  category: Template.TemplateCategory,
   at: number,
   options: { readonly language?: string; readonly ttlSeconds?: number | null } = {}
 ) =>
-  fact(handleCommand(TemplateStream, streamId.template(wabaId, name, options.language ?? "en"), {
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, options.language ?? "en"), {
     _tag: "RecordTemplate",
     wabaId: waba(wabaId),
     name,
@@ -120,7 +103,7 @@ export const recordTemplate = (
   }))
 
 export const recordTemplateStatus = (wabaId: string, name: string, status: string, reason: string | null, occurredAt: number, language = "en") =>
-  fact(handleCommand(TemplateStream, streamId.template(wabaId, name, language), {
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, language), {
     _tag: "RecordTemplateStatus",
     wabaId: waba(wabaId),
     name,
@@ -132,8 +115,8 @@ export const recordTemplateStatus = (wabaId: string, name: string, status: strin
     at: occurredAt
   }))
 
-export const recordImpendingRecategorization = (wabaId: string, name: string, correctCategory: TemplateCategory, effectiveAt: number | null, occurredAt: number) =>
-  fact(handleCommand(TemplateStream, streamId.template(wabaId, name, "en"), {
+export const recordImpendingRecategorization = (wabaId: string, name: string, correctCategory: Template.TemplateCategory, effectiveAt: number | null, occurredAt: number) =>
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, "en"), {
     _tag: "RecordImpendingRecategorization",
     wabaId: waba(wabaId),
     name,
@@ -147,7 +130,7 @@ export const recordImpendingRecategorization = (wabaId: string, name: string, co
 
 /** The MM route refused a message routed on the category fact of `routedOnCategoryAt` as not marketing. */
 export const recordRefusedAsNotMarketing = (wabaId: string, name: string, errorCode: number, routedOnCategoryAt: number | null, occurredAt: number) =>
-  fact(handleCommand(TemplateStream, streamId.template(wabaId, name, "en"), {
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, "en"), {
     _tag: "RecordRefusedAsNotMarketing",
     wabaId: waba(wabaId),
     name,
@@ -169,18 +152,18 @@ export interface Send {
 }
 
 /** A client's send, as `POST /v1/channels/{id}/marketing_messages` records it (the route is the domain's decision). */
-export const send = (s: Send): Effect.Effect<void, never, EventStore> =>
-  fact(sendMessage({
-      messageId: s.id as MessageId,
+export const send = (s: Send): Effect.Effect<void, never, EventStore.EventStore> =>
+  fact(SendMessage.sendMessage({
+      messageId: s.id as Ids.MessageId,
       channel: phone(s.channel),
       endpoint: "marketing_messages",
-      to: (s.to ?? "16505551234") as RecipientNumber,
+      to: (s.to ?? "16505551234") as Ids.RecipientNumber,
       messageType: "template",
       template: s.template === null ? null : { name: s.template ?? "spring_sale", language: "en" },
       productPolicy: null,
       messageActivitySharing: null,
       clientCallbackData: s.callbackData ?? null,
-      campaignId: (s.campaign === undefined ? "c1" : s.campaign) as CampaignId | null,
+      campaignId: (s.campaign === undefined ? "c1" : s.campaign) as Ids.CampaignId | null,
       idempotencyKey: null,
       requestHash: `hash-${s.id}`,
       requestedBy: "admin",
@@ -188,35 +171,35 @@ export const send = (s: Send): Effect.Effect<void, never, EventStore> =>
       now: s.at
     }))
 
-/** Starts attempt `attempt` (the worker's `beginDispatch`) and returns its ticket. */
+/** Starts attempt `attempt` (the worker's `Dispatch.beginDispatch`) and returns its ticket. */
 export const begin = (id: string, attempt: number, now: number) =>
-  Effect.flatMap(Effect.orDie(beginDispatch({ messageId: id as MessageId, attempt, now })), (outcome) =>
+  Effect.flatMap(Effect.orDie(Dispatch.beginDispatch({ messageId: id as Ids.MessageId, attempt, now })), (outcome) =>
     outcome._tag === "Send" ? Effect.succeed(outcome.ticket) : Effect.dieMessage(`dispatch of ${id} did not start: ${outcome.reason}`))
 
-export const settle = (ticket: DispatchTicket, result: ProviderSendResult, now: number) => settleDispatch(ticket, result, now, 0)
+export const settle = (ticket: Dispatch.DispatchTicket, result: ProviderGateway.ProviderSendResult, now: number) => Dispatch.settleDispatch(ticket, result, now, 0)
 
-export const accepted = (wamid: string): ProviderSendResult => ({ _tag: "Accepted", wamid, messageStatus: "accepted" })
-export const refused = (code: number, status = 400): ProviderSendResult => ({
+export const accepted = (wamid: string): ProviderGateway.ProviderSendResult => ({ _tag: "Accepted", wamid, messageStatus: "accepted" })
+export const refused = (code: number, status = 400): ProviderGateway.ProviderSendResult => ({
   _tag: "HttpError",
   status,
   error: { code, title: "error", message: null, details: null },
   retryAfterMs: null
 })
-export const noAnswer: ProviderSendResult = { _tag: "NoDefinitiveAnswer", reason: "timeout" }
+export const noAnswer: ProviderGateway.ProviderSendResult = { _tag: "NoDefinitiveAnswer", reason: "timeout" }
 
 /** One attempt from start to the provider's answer. */
-export const dispatch = (id: string, attempt: number, now: number, result: ProviderSendResult) =>
+export const dispatch = (id: string, attempt: number, now: number, result: ProviderGateway.ProviderSendResult) =>
   Effect.flatMap(begin(id, attempt, now), (ticket) => settle(ticket, result, now + 1))
 
 /** The dispatch-unknown timer marks a send whose outcome stayed unknown. */
 export const markDispatchUnknown = (id: string, at: number) =>
-  fact(handleCommand(MessageStream, streamId.message(id), { _tag: "MarkDispatchUnknown", messageId: id as MessageId, at }))
+  fact(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(id), { _tag: "MarkDispatchUnknown", messageId: id as Ids.MessageId, at }))
 
 export const attributeClick = (id: string, clickId: string, at: number) =>
-  fact(handleCommand(MessageStream, streamId.message(id), { _tag: "AttributeClick", messageId: id as MessageId, clickId, at }))
+  fact(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(id), { _tag: "AttributeClick", messageId: id as Ids.MessageId, clickId, at }))
 
 export const userAction = (channel: string, clickId: string | null, occurredAt: number, actionType = "marketing_messages_link_click") =>
-  fact(handleCommand(UserActionStream, streamId.userAction(channel, actionType, clickId, clickId === null ? null : `tt-${clickId}`, occurredAt), {
+  fact(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, clickId === null ? null : `tt-${clickId}`, occurredAt), {
     _tag: "RecordUserAction",
     channel: phone(channel),
     actionType,
@@ -228,10 +211,10 @@ export const userAction = (channel: string, clickId: string | null, occurredAt: 
     at: occurredAt
   }))
 
-export interface Status {
+export interface StatusFact {
   readonly channel: string
   readonly wamid: string
-  readonly status: StatusObservation["status"]
+  readonly status: Status.StatusObservation["status"]
   readonly timestamp: number
   readonly recipient?: string | null
   readonly pricingCategory?: string | null
@@ -239,8 +222,8 @@ export interface Status {
   readonly callbackData?: string | null
 }
 
-export const observation = (s: Omit<Status, "channel" | "callbackData">): StatusObservation => ({
-  wamid: s.wamid as Wamid,
+export const observation = (s: Omit<StatusFact, "channel" | "callbackData">): Status.StatusObservation => ({
+  wamid: s.wamid as Ids.Wamid,
   status: s.status,
   timestamp: s.timestamp,
   recipient: s.recipient === undefined ? "16505551234" : s.recipient,
@@ -250,8 +233,8 @@ export const observation = (s: Omit<Status, "channel" | "callbackData">): Status
 })
 
 /** One status webhook item, as the worker's inbox processor records it: matched and observed, or parked. */
-export const status = (s: Status): Effect.Effect<StatusReportOutcome, never, EventStore | StatusMatching> =>
-  Effect.orDie(recordStatusReport({
+export const status = (s: StatusFact): Effect.Effect<StatusReports.StatusReportOutcome, never, EventStore.EventStore | StatusReports.StatusMatching> =>
+  Effect.orDie(StatusReports.recordStatusReport({
     channel: s.channel,
     bizOpaqueCallbackData: s.callbackData ?? null,
     observation: observation(s),
@@ -262,7 +245,7 @@ export const status = (s: Status): Effect.Effect<StatusReportOutcome, never, Eve
 export const caughtUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
 /** What every read-side suite's store provides: the domain's write side, the runner and the port asked. */
-export type ReadSide<Port> = Port | EventStore | UnitOfWork | StatusMatching | ProjectionRunner
+export type ReadSide<Port> = Port | EventStore.EventStore | UnitOfWork.UnitOfWork | StatusReports.StatusMatching | ProjectionRunner
 
 /**
  * Two tenants, as the contract suites use them: Business Manager 1 with WABA 10, onboarded (terms

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { loadState, MessageStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, Streams } from "@mm-gateway/domain"
 import { Effect, type Layer } from "effect"
-import { MessageQueries } from "../src/queries.js"
+import { MessageQueries, type TenantScope } from "../src/queries.js"
 import * as ReadViews from "../src/views.js"
 import {
   accepted,
@@ -19,12 +19,14 @@ import {
   twoTenants
 } from "./facts.js"
 
+const businessManagers = (...businessManagerIds: Array<string>): TenantScope => ({ businessManagerIds, channelIds: [] })
+
 /** JSON, as every store but the in-memory one keeps its views: compare like with like. */
 const plain = <A>(a: A): A => JSON.parse(JSON.stringify(a)) as A
 
 /** The message as the fold of its own stream shows it: what the read model must answer. */
 const folded = (id: string) =>
-  Effect.map(loadState(MessageStream, streamId.message(id)), ({ state }) =>
+  Effect.map(CommandHandler.loadState(Streams.MessageStream, Streams.streamId.message(id)), ({ state }) =>
     state._tag === "Requested" ? plain(ReadViews.messageResource(state.message)) : null)
 
 /**
@@ -214,8 +216,8 @@ export const messageQueriesContract = (name: string, makeStore: () => Layer.Laye
         yield* status({ channel: "200", wamid: "w.b1", status: "delivered", timestamp: 13, pricingCategory: "marketing", recipient: "16505550001" })
         yield* caughtUp
         const everyone = yield* read.campaignStats("c1")
-        const tenant1 = yield* read.campaignStats("c1", ["1"])
-        const tenant2 = yield* read.campaignStats("c1", ["2"])
+        const tenant1 = yield* read.campaignStats("c1", businessManagers("1"))
+        const tenant2 = yield* read.campaignStats("c1", businessManagers("2"))
         assert.deepStrictEqual(
           [everyone, tenant1, tenant2].map((s) => [s.funnel.accepted, s.funnel.submitted, s.funnel.delivered, s.funnel.read, s.queued, s.failed]),
           [[5, 3, 2, 1, 1, 2], [3, 2, 1, 1, 1, 1], [2, 1, 1, 0, 0, 1]]
@@ -230,10 +232,30 @@ export const messageQueriesContract = (name: string, makeStore: () => Layer.Laye
           { "131049": 1 },
           { "131026": 1 }
         ])
-        assert.deepStrictEqual(yield* read.campaignStats("c1", ["1", "2"]), everyone)
+        assert.deepStrictEqual(yield* read.campaignStats("c1", businessManagers("1", "2")), everyone)
         assert.deepStrictEqual(yield* read.campaignStats("c1", null), everyone)
-        assert.strictEqual((yield* read.campaignStats("c1", [])).funnel.accepted, 0)
-        assert.strictEqual((yield* read.campaignStats("c1", ["3"])).funnel.accepted, 0)
+        assert.strictEqual((yield* read.campaignStats("c1", businessManagers())).funnel.accepted, 0)
+        assert.strictEqual((yield* read.campaignStats("c1", businessManagers("3"))).funnel.accepted, 0)
+      })))
+
+    it.effect("campaign stats scoped to channels: a channel's messages only, added to its Business Managers' without counting one twice", () =>
+      run(Effect.gen(function*() {
+        const read = yield* MessageQueries
+        yield* twoTenants
+        yield* send({ id: "a1", channel: "100", at: 10, to: "16505550001" })
+        yield* send({ id: "a2", channel: "101", at: 10, to: "16505550002" })
+        yield* send({ id: "a3", channel: "101", at: 10, to: "16505550003" })
+        yield* send({ id: "b1", channel: "200", at: 10, to: "16505550001" })
+        yield* dispatch("a2", 1, 11, refused(131026))
+        yield* caughtUp
+        const counted = (scope: TenantScope) =>
+          Effect.map(read.campaignStats("c1", scope), (s) => [s.funnel.accepted, s.failed, s.failuresByCode])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: [], channelIds: ["101"] }), [2, 1, { "131026": 1 }])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: [], channelIds: ["100"] }), [1, 0, {}])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: [], channelIds: ["200", "999"] }), [1, 0, {}])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: ["2"], channelIds: ["100"] }), [2, 0, {}])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: ["1"], channelIds: ["100", "101"] }), [3, 1, { "131026": 1 }])
+        assert.deepStrictEqual(yield* counted({ businessManagerIds: [], channelIds: [] }), [0, 0, {}])
       })))
   })
 }

@@ -5,7 +5,7 @@ import { ProjectionRunner } from "../src/projections.js"
 import { MessageQueries, OnboardingQueries } from "../src/queries.js"
 import { type ReadSide, registerBusinessManager, registerChannel, registerWaba, send } from "./facts.js"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
 /**
  * The read side's consistency with the log (docs/api.md#read-your-writes, docs/persistence.md#projections):

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type MessageId, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import { type Ids, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import { Effect, Exit, type Layer } from "effect"
 import { MessageQueries } from "../src/queries.js"
 import { accepted, begin, caughtUp, dispatch, noAnswer, observation, type ReadSide, send, settle, status, twoTenants } from "./facts.js"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
 const parkedStatus = (wamid: string, timestamp: number, receivedAt: number, channel = "100") => ({
   dedupeKey: `status:${wamid}:sent:${timestamp}`,
@@ -25,7 +25,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
   describe(`StatusMatching contract: ${name}`, () => {
     it.effect("finds messages by wamid, by id, and those waiting for their wamid by channel, recipient and window", () =>
       run(Effect.gen(function*() {
-        const matching = yield* StatusMatching
+        const matching = yield* StatusReports.StatusMatching
         yield* twoTenants
         yield* send({ id: "m1", channel: "100", at: 1_000 })
         yield* dispatch("m1", 1, 1_001, accepted("w.1"))
@@ -36,9 +36,9 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
         yield* send({ id: "m4", channel: "100", at: 2_600, to: "16505559999" })
         yield* begin("m4", 1, 2_601)
         yield* caughtUp
-        assert.deepStrictEqual(yield* matching.byWamid("w.1"), [{ messageId: "m1" as MessageId, channel: "100", wamid: "w.1" }])
+        assert.deepStrictEqual(yield* matching.byWamid("w.1"), [{ messageId: "m1" as Ids.MessageId, channel: "100", wamid: "w.1" }])
         assert.deepStrictEqual(yield* matching.byWamid("w.none"), [])
-        assert.deepStrictEqual(yield* matching.byId("m2"), { messageId: "m2" as MessageId, channel: "100", wamid: null })
+        assert.deepStrictEqual(yield* matching.byId("m2"), { messageId: "m2" as Ids.MessageId, channel: "100", wamid: null })
         assert.isNull(yield* matching.byId("nope"))
         const waiting = (channel: string, recipient: string, from: number, to: number) =>
           Effect.map(matching.awaitingWamid(channel, recipient, from, to), (found) => found.map((c) => c.messageId))
@@ -51,7 +51,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
 
     it.effect("parked statuses: kept once per dedupe key, found by wamid, listed oldest first page by page, and forgotten when unparked", () =>
       run(Effect.gen(function*() {
-        const matching = yield* StatusMatching
+        const matching = yield* StatusReports.StatusMatching
         yield* matching.park(parkedStatus("w.1", 5, 20))
         yield* matching.park(parkedStatus("w.1", 5, 21))
         yield* matching.park(parkedStatus("w.2", 6, 10))
@@ -73,7 +73,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
 
     it.effect("a status with no known message is parked, and applied with the next status once its wamid is known", () =>
       run(Effect.gen(function*() {
-        const matching = yield* StatusMatching
+        const matching = yield* StatusReports.StatusMatching
         const read = yield* MessageQueries
         yield* twoTenants
         yield* send({ id: "m1", channel: "100", at: 1_000 })
@@ -87,7 +87,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
         yield* settle(ticket, accepted("w.9"), 7_000)
         // The next report for that wamid matches by wamid and takes the parked one along.
         const second = yield* transact(status({ channel: "100", wamid: "w.9", status: "read", timestamp: 6_000 }))
-        assert.deepStrictEqual(second, { _tag: "Observed", messageId: "m2" as MessageId, matchedBy: "wamid", appended: 1, unparked: 1 })
+        assert.deepStrictEqual(second, { _tag: "Observed", messageId: "m2" as Ids.MessageId, matchedBy: "wamid", appended: 1, unparked: 1 })
         assert.deepStrictEqual(yield* matching.parkedFor("w.9"), [])
         yield* caughtUp
         const m2 = yield* read.message("m2")
@@ -96,7 +96,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
 
     it.effect("a unit of work that fails takes back what it parked and what it unparked", () =>
       run(Effect.gen(function*() {
-        const matching = yield* StatusMatching
+        const matching = yield* StatusReports.StatusMatching
         yield* matching.park(parkedStatus("w.1", 5, 20))
         const [kept] = yield* matching.parkedFor("w.1")
         const exit = yield* Effect.exit(transact(Effect.gen(function*() {

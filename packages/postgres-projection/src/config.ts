@@ -2,7 +2,7 @@
  * The connection settings: a `postgres://` URL (`MMGW_DATABASE_URL`) and a pool size
  * (`MMGW_DATABASE_POOL_SIZE`), checked before anything connects. See the package README, "Connection".
  */
-import { Config, ConfigError, Data, Either, Redacted } from "effect"
+import { Config, ConfigError, Data, Effect, Either, Option, Redacted } from "effect"
 
 export const DEFAULT_POOL_SIZE = 10
 export const DEFAULT_PORT = 5432
@@ -96,11 +96,17 @@ export const describeDatabaseUrl = (url: DatabaseUrl): string => {
   return `postgres://${encodeURIComponent(url.user)}@${host}:${url.port}/${encodeURIComponent(url.database)}`
 }
 
+/** Where the store connects, and how many connections a process opens at most. */
+export interface PostgresSettings {
+  readonly url: DatabaseUrl
+  readonly poolSize: number
+}
+
 /**
  * `MMGW_DATABASE_URL` (required) and `MMGW_DATABASE_POOL_SIZE` (a positive integer, default 10): the
  * settings `layerDatabase` takes.
  */
-export const postgresConfig: Config.Config<{ readonly url: DatabaseUrl; readonly poolSize: number }> = Config.all({
+export const postgresConfig: Config.Config<PostgresSettings> = Config.all({
   url: Config.redacted("MMGW_DATABASE_URL").pipe(
     Config.mapOrFail((text) =>
       Either.mapLeft(parseDatabaseUrl(Redacted.value(text)), (e) => ConfigError.InvalidData(["MMGW_DATABASE_URL"], e.message))
@@ -113,3 +119,14 @@ export const postgresConfig: Config.Config<{ readonly url: DatabaseUrl; readonly
     Config.withDefault(DEFAULT_POOL_SIZE)
   )
 })
+
+/**
+ * `postgresConfig` when `MMGW_DATABASE_URL` is set, none when it is not (or empty): how an app chooses
+ * its store — PostgreSQL when the URL is there, its embedded default otherwise.
+ */
+export const postgresConfigWhenSet: Effect.Effect<Option.Option<PostgresSettings>, ConfigError.ConfigError> = Effect.gen(
+  function*() {
+    const text = yield* Config.string("MMGW_DATABASE_URL").pipe(Config.withDefault(""))
+    return text.trim() === "" ? Option.none() : Option.some(yield* postgresConfig)
+  }
+)

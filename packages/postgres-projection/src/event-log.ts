@@ -1,8 +1,8 @@
 /**
- * The event table itself: appends with an expected version, and reads, on encoded events. Decoding
- * into domain events happens in `event-store.ts`.
+ * The event table itself: appends with an expected version, and reads, on encoded events, which
+ * `decodeRow` turns into the domain's stored events.
  */
-import { type ExpectedVersion, satisfies, type Snapshot } from "@mm-gateway/domain"
+import { EventStore, Events } from "@mm-gateway/domain"
 import { holdAppendLock, type Session } from "./connection.js"
 
 export interface EncodedRecord {
@@ -21,6 +21,15 @@ export interface EventRow {
   readonly data: unknown
   readonly recorded_at: string
 }
+
+/** A row as the domain's stored event: its data decoded (upcast) with the domain's `decodeStoredEvent`. */
+export const decodeRow = (row: EventRow): EventStore.StoredEvent => ({
+  streamId: row.stream_id,
+  version: row.version,
+  globalPosition: Number(row.global_position),
+  event: Events.decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: row.data }),
+  recordedAt: Number(row.recorded_at)
+})
 
 export type AppendOutcome =
   | {
@@ -71,18 +80,18 @@ const APPEND_WITH_SNAPSHOT = `WITH appended AS (${INSERT_EVENTS}),
 export const appendEncoded = async (
   session: Session,
   streamId: string,
-  expected: ExpectedVersion,
+  expected: EventStore.ExpectedVersion,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
-  snapshot?: Snapshot
+  snapshot?: EventStore.Snapshot
 ): Promise<AppendOutcome> => {
   if (events.length === 0) {
     const actual = await streamVersion(session, streamId)
-    return satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
+    return EventStore.satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
   }
   await holdAppendLock(session)
   const actual = await streamVersion(session, streamId)
-  if (!satisfies(expected, actual)) return { _tag: "Conflict", actual }
+  if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", actual }
   const values: Array<unknown> = [
     streamId,
     actual,

@@ -62,21 +62,177 @@ export const migrations: Readonly<Record<string, Migration>> = {
     `CREATE INDEX inbox_pending ON inbox (id) WHERE state = 'pending'`,
     `CREATE INDEX inbox_quarantined ON inbox (id) WHERE state = 'quarantined'`
   ),
+  // The read models the API and the worker ask (docs/persistence.md#projections), kept inline by every
+  // append, and the one checkpoint they move together (no row yet: nothing projected). Each row keeps
+  // the stream version it reflects and the folded state as JSON, beside the columns the queries filter
+  // and sort on. Keys and sort columns compare byte by byte (COLLATE "C"), as the other stores order
+  // them, whatever the database's own collation.
+  "0005_read_models": statements(
+    `CREATE TABLE projection_checkpoints (
+      name text PRIMARY KEY,
+      position bigint NOT NULL
+    )`,
+    `CREATE TABLE business_managers (
+      id text COLLATE "C" PRIMARY KEY,
+      version integer NOT NULL,
+      name text,
+      invited_at bigint,
+      invitation_link text,
+      terms_signed_at bigint,
+      state json NOT NULL
+    )`,
+    `CREATE TABLE wabas (
+      id text COLLATE "C" PRIMARY KEY,
+      version integer NOT NULL,
+      business_manager_id text COLLATE "C",
+      name text,
+      mm_status text NOT NULL,
+      mm_since bigint,
+      mm_source text,
+      mm_reason text,
+      suspended_until bigint,
+      as_of bigint NOT NULL,
+      state json NOT NULL
+    )`,
+    `CREATE INDEX wabas_by_business_manager ON wabas (business_manager_id, id)`,
+    `CREATE TABLE channels (
+      phone_number_id text COLLATE "C" PRIMARY KEY,
+      version integer NOT NULL,
+      waba_id text COLLATE "C" NOT NULL,
+      registered_at bigint NOT NULL,
+      updated_at bigint NOT NULL,
+      state json NOT NULL
+    )`,
+    `CREATE TABLE partner_settings (
+      id integer PRIMARY KEY CHECK (id = 1),
+      version integer NOT NULL,
+      updated_at bigint NOT NULL,
+      state json NOT NULL
+    )`,
+    `CREATE TABLE templates (
+      waba_id text COLLATE "C" NOT NULL,
+      name text COLLATE "C" NOT NULL,
+      language text COLLATE "C" NOT NULL,
+      version integer NOT NULL,
+      status_reason text,
+      updated_at bigint NOT NULL,
+      state json NOT NULL,
+      PRIMARY KEY (waba_id, name, language)
+    )`,
+    `CREATE TABLE messages (
+      id text COLLATE "C" PRIMARY KEY,
+      version integer NOT NULL,
+      channel text COLLATE "C" NOT NULL,
+      waba_id text COLLATE "C" NOT NULL,
+      campaign_id text COLLATE "C",
+      recipient text COLLATE "C" NOT NULL,
+      accepted_at bigint NOT NULL,
+      wamid text COLLATE "C",
+      phase text NOT NULL,
+      not_before bigint,
+      expiry_deadline bigint,
+      status text NOT NULL,
+      route_decided text NOT NULL,
+      route_observed text,
+      route_mismatch boolean NOT NULL,
+      funnel_stage smallint NOT NULL,
+      clicked boolean NOT NULL,
+      failure_codes integer[] NOT NULL,
+      attempt integer NOT NULL,
+      updated_at bigint NOT NULL,
+      state json NOT NULL
+    )`,
+    `CREATE INDEX messages_by_wamid ON messages (wamid) WHERE wamid IS NOT NULL`,
+    `CREATE INDEX messages_by_campaign ON messages (campaign_id) WHERE campaign_id IS NOT NULL`,
+    `CREATE INDEX messages_by_recipient ON messages (channel, recipient, accepted_at)`,
+    `CREATE INDEX messages_by_phase ON messages (phase, id)`,
+    // The dispatcher's sweep: ready messages oldest first, a walk over the ready rows only.
+    `CREATE INDEX messages_ready_by_age ON messages (accepted_at, id) WHERE phase = 'Ready'`,
+    `CREATE INDEX messages_by_expiry ON messages (expiry_deadline, id) WHERE expiry_deadline IS NOT NULL`,
+    `CREATE TABLE clicks (
+      stream_id text PRIMARY KEY,
+      position bigint NOT NULL UNIQUE,
+      channel text COLLATE "C" NOT NULL,
+      action_type text NOT NULL,
+      kind text NOT NULL,
+      click_id text COLLATE "C",
+      tracking_token text,
+      component text,
+      product_id text,
+      occurred_at bigint NOT NULL
+    )`,
+    `CREATE INDEX clicks_by_channel ON clicks (channel, position)`,
+    `CREATE INDEX clicks_by_click_id ON clicks (click_id) WHERE click_id IS NOT NULL`,
+    `CREATE TABLE click_attributions (
+      click_id text COLLATE "C" NOT NULL,
+      message_id text COLLATE "C" NOT NULL,
+      position bigint NOT NULL,
+      PRIMARY KEY (click_id, message_id)
+    )`
+  ),
+  // Statuses that name no message the gateway knows yet, kept until the wamid becomes known
+  // (docs/domain.md#matching-statuses). Worker state, not a read model: a rebuild leaves it alone.
+  "0006_parked_statuses": statements(
+    `CREATE TABLE parked_statuses (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      dedupe_key text NOT NULL UNIQUE,
+      wamid text NOT NULL,
+      channel text NOT NULL,
+      recipient text,
+      observation json NOT NULL,
+      received_at bigint NOT NULL
+    )`,
+    `CREATE INDEX parked_statuses_by_wamid ON parked_statuses (wamid)`,
+    `CREATE INDEX parked_statuses_by_time ON parked_statuses (received_at, id)`
+  ),
+  // What the api keeps outside the event log: API keys (only a hash of the secret) and channel
+  // credentials (ciphertext under the reference the Channel stream carries). Neither is a read model.
+  "0007_api_keys_and_credentials": statements(
+    `CREATE TABLE api_keys (
+      id text COLLATE "C" PRIMARY KEY,
+      name text NOT NULL,
+      business_manager_ids text[] NOT NULL,
+      channel_ids text[] NOT NULL,
+      secret_hash text NOT NULL,
+      created_at bigint NOT NULL,
+      revoked_at bigint
+    )`,
+    `CREATE TABLE channel_credentials (
+      ref text PRIMARY KEY,
+      ciphertext text NOT NULL,
+      created_at bigint NOT NULL
+    )`
+  ),
   // Many workers (docs/worker.md#many-workers): a lease knows since when its holder has it, each worker
-  // instance keeps a heartbeat record, and the workers claim pending inbox bodies apart.
-  "0005_many_workers": statements(
+  // instance keeps a heartbeat record, the workers claim pending inbox bodies apart, and a channel's
+  // dispatch starts are kept where a worker taking the channel over can read them (a read model: one
+  // row per attempt, filled here from the log).
+  "0008_many_workers": statements(
     `ALTER TABLE leases ADD COLUMN acquired_at bigint NOT NULL DEFAULT 0`,
     `CREATE INDEX leases_by_holder ON leases (holder)`,
     `CREATE TABLE workers (
-      instance text PRIMARY KEY,
+      instance text COLLATE "C" PRIMARY KEY,
       started_at bigint NOT NULL,
       heartbeat_at bigint NOT NULL,
       expires_at bigint NOT NULL
     )`,
     `ALTER TABLE inbox ADD COLUMN claimed_by text`,
-    `ALTER TABLE inbox ADD COLUMN claimed_until bigint`
+    `ALTER TABLE inbox ADD COLUMN claimed_until bigint`,
+    `CREATE TABLE dispatch_starts (
+      channel text COLLATE "C" NOT NULL,
+      started_at bigint NOT NULL,
+      message_id text COLLATE "C" NOT NULL,
+      attempt integer NOT NULL,
+      PRIMARY KEY (channel, started_at, message_id, attempt)
+    )`,
+    `INSERT INTO dispatch_starts (channel, started_at, message_id, attempt)
+     SELECT m.channel, (e.data->>'at')::bigint, m.id, (e.data->>'attempt')::integer
+     FROM events e JOIN messages m ON m.id = e.data->>'messageId'
+     WHERE e.type = 'DispatchStarted'
+     ON CONFLICT DO NOTHING`
   )
 }
+
 
 /**
  * The key of the session-level advisory lock every process takes before migrating ("mmgw-mig" in

@@ -1,5 +1,7 @@
+import { Streams } from "@mm-gateway/domain"
 import type { Session } from "./connection.js"
 import type { EventRow } from "./event-log.js"
+import { type Projection, replaceOnConflict, Rows, writeRows } from "./projection.js"
 
 /**
  * A stream's snapshot of shape `schema` and its events after it, in one statement, so both come from
@@ -27,4 +29,58 @@ export const readSnapshotRows = async (session: Session, streamId: string, schem
   return first?.snapshot === true
     ? { snapshot: { state: first.data, version: first.version }, events: rows.slice(1) }
     : { snapshot: null, events: rows }
+}
+
+const kindOf = (streamId: string) => {
+  const category = Streams.categoryOf(streamId)
+  return Object.hasOwn(Streams.streamKinds, category) ? Streams.streamKinds[category as keyof typeof Streams.streamKinds] : undefined
+}
+
+interface SnapshotRow {
+  readonly stream_id: string
+  readonly version: number
+  readonly schema: number
+  readonly state: unknown
+}
+
+/**
+ * The snapshots as a projection, for the rebuild: every stream's state folded from the log, as the
+ * command handler would have stored it. Appends write their snapshot themselves (the handler holds the
+ * state), so this one is applied only by a rebuild, and only a newer version replaces a stored one.
+ */
+export const snapshotsProjection: Projection = {
+  name: "snapshots",
+  tables: ["snapshots"],
+  apply: async (session, events) => {
+    const own = events.filter((e) => kindOf(e.streamId) !== undefined)
+    if (own.length === 0) return
+    const rows = new Rows<SnapshotRow>(async (ids) =>
+      (await session.query<SnapshotRow>({
+        name: "mmgw_snapshot_rows",
+        text: "SELECT stream_id, version, schema, state FROM snapshots WHERE stream_id = ANY($1::text[])",
+        values: [ids]
+      })).map((r) => [r.stream_id, r] as const)
+    )
+    await rows.prefetch(own.map((e) => e.streamId))
+    for (const stored of own) {
+      const kind = kindOf(stored.streamId)!
+      const found = await rows.get(stored.streamId)
+      // A snapshot of another shape is folded afresh, as the command handler would.
+      const row = found !== null && found.schema === kind.snapshotSchema
+        ? found
+        : { stream_id: stored.streamId, version: 0, schema: kind.snapshotSchema, state: kind.decider.initialState() }
+      if (stored.version <= row.version) continue
+      rows.set(stored.streamId, {
+        stream_id: stored.streamId,
+        version: stored.version,
+        schema: row.schema,
+        state: (kind.decider.evolve as (state: unknown, event: unknown) => unknown)(row.state, stored.event)
+      })
+    }
+    await writeRows(session, {
+      name: "mmgw_snapshot_write",
+      table: "snapshots",
+      upsert: replaceOnConflict(["stream_id"], ["stream_id", "version", "schema", "state"], "snapshots.version < excluded.version OR snapshots.schema <> excluded.schema")
+    }, rows.changed() as unknown as ReadonlyArray<Record<string, unknown>>)
+  }
 }

@@ -11,7 +11,7 @@ import { begin, commit, type Database, PostgresDatabase, rollback } from "./conn
  * connection, nothing has to wait for it, except another append (the append lock).
  */
 export const makeUnitOfWork = (db: Database) =>
-  UnitOfWork.of({
+  UnitOfWork.UnitOfWork.of({
     transact: <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.flatMap(FiberRef.get(db.current), (joined) =>
         joined !== null ? work : Effect.uninterruptibleMask((restore) =>
@@ -22,7 +22,7 @@ export const makeUnitOfWork = (db: Database) =>
                 : Effect.zipRight(Effect.promise(() => rollback(transaction)), exit)))))
   })
 
-export const layerUnitOfWork: Layer.Layer<UnitOfWork, never, PostgresDatabase> = Layer.effect(
-  UnitOfWork,
+export const layerUnitOfWork: Layer.Layer<UnitOfWork.UnitOfWork, never, PostgresDatabase> = Layer.effect(
+  UnitOfWork.UnitOfWork,
   Effect.map(PostgresDatabase, makeUnitOfWork)
 )

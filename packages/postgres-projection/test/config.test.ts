@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Redacted } from "effect"
-import { DEFAULT_POOL_SIZE, describeDatabaseUrl, parseDatabaseUrl, postgresConfig } from "../src/config.js"
+import { ConfigProvider, Effect, Either, Option, Redacted } from "effect"
+import { DEFAULT_POOL_SIZE, describeDatabaseUrl, parseDatabaseUrl, postgresConfig, postgresConfigWhenSet } from "../src/config.js"
 
 const parsed = (text: string) => {
   const result = parseDatabaseUrl(text)
@@ -102,5 +102,25 @@ describe("postgresConfig", () => {
       assert.include(messages[1], "scheme is mysql")
       assert.include(messages[2], "MMGW_DATABASE_POOL_SIZE")
       assert.include(messages[3], "MMGW_DATABASE_POOL_SIZE")
+    }))
+})
+
+describe("postgresConfigWhenSet", () => {
+  const load = (env: Record<string, string>) =>
+    Effect.either(Effect.withConfigProvider(postgresConfigWhenSet, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+
+  it.effect("is none without MMGW_DATABASE_URL or with an empty one, whatever the pool size says", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* load({}), Either.right(Option.none()))
+      assert.deepStrictEqual(yield* load({ MMGW_DATABASE_URL: " ", MMGW_DATABASE_POOL_SIZE: "3" }), Either.right(Option.none()))
+    }))
+
+  it.effect("is the settings when the URL is set, and refuses what postgresConfig refuses", () =>
+    Effect.gen(function*() {
+      const set = yield* load({ MMGW_DATABASE_URL: "postgres://u:pw@h/d", MMGW_DATABASE_POOL_SIZE: "4" })
+      assert.deepStrictEqual(Either.map(set, Option.map((c) => [c.url.host, c.poolSize])), Either.right(Option.some(["h", 4])))
+      const refused = yield* load({ MMGW_DATABASE_URL: "mysql://u:pw@h/d" })
+      assert.isTrue(Either.isLeft(refused))
+      assert.include(Either.isLeft(refused) ? String(refused.left) : "", "scheme is mysql")
     }))
 })

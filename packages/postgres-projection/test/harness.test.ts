@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import * as fs from "node:fs"
 import pg from "pg"
-import { createDatabase, freshDatabase, serverUrl, startPostgresServer } from "../testing/index.js"
+import { migrations } from "../src/migrations.js"
+import { createDatabase, freshDatabase, migratedDatabase, serverUrl, startPostgresServer } from "../testing/index.js"
 
 const query = async <R extends pg.QueryResultRow>(url: string, text: string, values: Array<unknown> = []): Promise<Array<R>> => {
   const client = new pg.Client({ connectionString: url })
@@ -42,6 +43,36 @@ describe("the test server", () => {
       assert.isTrue(yield* Effect.promise(() => databaseExists(name)))
       yield* Scope.close(scope, Exit.void)
       assert.isFalse(yield* Effect.promise(() => databaseExists(name)))
+    }))
+
+  it.effect("migratedDatabase has every migration and no rows; what one test left, the file's next test does not find", () =>
+    Effect.gen(function*() {
+      const first = yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* migratedDatabase
+        const applied = yield* Effect.promise(() => query<{ name: string }>(url, "SELECT name FROM kysely_migration ORDER BY name"))
+        assert.deepStrictEqual(applied.map((r) => r.name), Object.keys(migrations).sort())
+        yield* Effect.promise(() => query(url, "INSERT INTO leases (name, holder, expires_at) VALUES ('worker', 'w#1', 1)"))
+        yield* Effect.promise(() => query(url, "INSERT INTO channel_credentials (ref, ciphertext, created_at) VALUES ('r', 'c', 1)"))
+        // A session the test leaves open, holding a lock every delete would wait for, is ended first.
+        const left = new pg.Client({ connectionString: url })
+        left.on("error", () => {})
+        yield* Effect.promise(() => left.connect())
+        yield* Effect.promise(() => left.query("BEGIN; LOCK TABLE leases IN ACCESS EXCLUSIVE MODE"))
+        return url
+      }))
+      const second = yield* Effect.scoped(Effect.gen(function*() {
+        const url = yield* migratedDatabase
+        const counts = yield* Effect.promise(() =>
+          query<{ leases: string; credentials: string; migrations: string }>(
+            url,
+            "SELECT (SELECT count(*) FROM leases) AS leases, (SELECT count(*) FROM channel_credentials) AS credentials, (SELECT count(*) FROM kysely_migration) AS migrations"
+          )
+        )
+        assert.deepStrictEqual(counts[0], { leases: "0", credentials: "0", migrations: String(Object.keys(migrations).length) })
+        return url
+      }))
+      // The same database, emptied: a copy of the template is made once per file, not once per test.
+      assert.strictEqual(second, first)
     }))
 
   it("runs the server as a user other than root, from a directory of its own that is gone once it has stopped", async () => {

@@ -33,7 +33,26 @@ describe("migrations", () => {
     const tables = await pool!.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE 'kysely_%' ORDER BY table_name"
     )
-    assert.deepStrictEqual(tables.rows.map((r) => r.table_name), ["events", "inbox", "leases", "snapshots", "workers"])
+    assert.deepStrictEqual(tables.rows.map((r) => r.table_name), [
+      "api_keys",
+      "business_managers",
+      "channel_credentials",
+      "channels",
+      "click_attributions",
+      "clicks",
+      "dispatch_starts",
+      "events",
+      "inbox",
+      "leases",
+      "messages",
+      "parked_statuses",
+      "partner_settings",
+      "projection_checkpoints",
+      "snapshots",
+      "templates",
+      "wabas",
+      "workers"
+    ])
   })
 
   it("bring a database from an earlier version to the latest", async () => {

@@ -1,12 +1,29 @@
-import { leasesContract, webhookInboxContract } from "@mm-gateway/ports/testing"
-import { Effect, Layer } from "effect"
-import { layerDatabase } from "../src/database.js"
-import { layerInbox } from "../src/inbox.js"
-import { layerLeases } from "../src/leases.js"
-import { freshDatabase } from "../testing/index.js"
+import {
+  apiKeyStoreContract,
+  clickQueriesContract,
+  configurationQueriesContract,
+  credentialStoreContract,
+  dispatchQueueContract,
+  leasesContract,
+  messageQueriesContract,
+  onboardingQueriesContract,
+  projectionRunnerContract,
+  statusMatchingContract,
+  storeHealthContract,
+  webhookInboxContract
+} from "@mm-gateway/ports/testing"
+import { freshStore } from "./support.js"
 
-/** The ports this store implements so far, each on a fresh, empty database of the run's server. */
-const fresh = () => Layer.unwrapScoped(Effect.map(freshDatabase, (url) => Layer.merge(layerLeases, layerInbox).pipe(Layer.provide(layerDatabase({ url })))))
-
-leasesContract("postgres", fresh)
-webhookInboxContract("postgres", fresh)
+// Every port's contract on the real server, each test on a database of its own.
+webhookInboxContract("postgres", freshStore)
+leasesContract("postgres", freshStore)
+apiKeyStoreContract("postgres", freshStore)
+credentialStoreContract("postgres", freshStore)
+storeHealthContract("postgres", freshStore)
+projectionRunnerContract("postgres", freshStore)
+onboardingQueriesContract("postgres", freshStore)
+configurationQueriesContract("postgres", freshStore)
+messageQueriesContract("postgres", freshStore)
+clickQueriesContract("postgres", freshStore)
+dispatchQueueContract("postgres", freshStore)
+statusMatchingContract("postgres", freshStore)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import { Deferred, Effect, Fiber, Ref } from "effect"
-import { freshStore, pause, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
+import { freshEventStore, pause, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
 
 /**
  * docs/persistence.md#postgresql: a projection reads `global_position > checkpoint`, so an event must
@@ -11,7 +11,7 @@ import { freshStore, pause, registered, renamed, untilSomeoneWaitsForTheAppendLo
 describe("global positions on PostgreSQL", () => {
   it.effect("an append waits while a unit of work that appended first is open, so its position comes later and no reader sees it first", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, unitOfWork, url } = yield* freshStore
+      const { store, unitOfWork, url } = yield* freshEventStore
       const appended = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
       const slow = yield* Effect.forkScoped(unitOfWork.transact(Effect.gen(function*() {
@@ -35,7 +35,7 @@ describe("global positions on PostgreSQL", () => {
 
   it.effect("a reader paging by position while units of work of different lengths commit and roll back at once never skips nor repeats an event", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, unitOfWork } = yield* freshStore
+      const { store, unitOfWork } = yield* freshEventStore
       const WRITERS = 4
       const ROUNDS = 12
       const done = yield* Ref.make(0)
@@ -57,7 +57,7 @@ describe("global positions on PostgreSQL", () => {
           Effect.forEach(Array.from({ length: ROUNDS }, (_, r) => r), (r) => round(w, r), { discard: true }),
           Ref.update(done, (n) => n + 1)
         )
-      const seen: Array<StoredEvent> = []
+      const seen: Array<EventStore.StoredEvent> = []
       const reader = Effect.gen(function*() {
         let checkpoint = 0
         for (;;) {

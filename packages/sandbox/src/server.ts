@@ -76,7 +76,8 @@ export interface Sandbox {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024
-const GRAPH_SEND = /^\/(v\d+\.\d+)\/(\d+)\/(messages|marketing_messages)$/
+// Graph takes a path with or without the version segment (without it, the oldest version available).
+const GRAPH_SEND = /^\/(?:v\d+\.\d+\/)?(\d+)\/(messages|marketing_messages)$/
 const TEMPLATE_PATH = /^\/sandbox\/templates\/([^/]+)\/([^/]+)$/
 const NUMBER_PATH = /^\/sandbox\/numbers\/(\d+)$/
 const API_KEY = /^sandbox-(\d+)$/
@@ -334,7 +335,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       req.socket.destroy()
       return
     }
-    answer(200, acceptedBody(request.to, wamid))
+    answer(200, acceptedBody(request, wamid))
   }
 
   const handleControl = (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string, raw: Buffer) => {
@@ -458,7 +459,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       const path = query === -1 ? url : url.slice(0, query)
       if (req.method === "POST") {
         const graph = GRAPH_SEND.exec(path)
-        if (graph !== null) return handleSend(req, res, "graph", graph[3] as Endpoint, graph[2], raw)
+        if (graph !== null) return handleSend(req, res, "graph", graph[2] as Endpoint, graph[1], raw)
         if (path === "/messages") return handleSend(req, res, "360dialog", "messages", undefined, raw)
         if (path === "/marketing_messages") return handleSend(req, res, "360dialog", "marketing_messages", undefined, raw)
       }

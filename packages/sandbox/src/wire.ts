@@ -73,10 +73,14 @@ export type WireStyle = "graph" | "360dialog"
 export const errorBody = (style: WireStyle, endpoint: Endpoint, error: MetaError): unknown =>
   style === "360dialog" && endpoint === "marketing_messages" ? { detail: { error } } : { error }
 
-export const acceptedBody = (to: string, wamid: string) => ({
+/**
+ * Meta's answer to an accepted send: `input` is `to` as sent, `wa_id` the recipient's WhatsApp id;
+ * `message_status` only for templates (the other types carry none).
+ */
+export const acceptedBody = (request: { readonly input: string; readonly to: string; readonly type: string }, wamid: string) => ({
   messaging_product: "whatsapp",
-  contacts: [{ input: to, wa_id: to }],
-  messages: [{ id: wamid, message_status: "accepted" }]
+  contacts: [{ input: request.input, wa_id: request.to }],
+  messages: [request.type === "template" ? { id: wamid, message_status: "accepted" } : { id: wamid }]
 })
 
 export type PricingCategory = "marketing_lite" | "marketing" | "utility" | "authentication" | "service"

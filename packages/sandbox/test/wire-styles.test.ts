@@ -9,10 +9,31 @@ describe("Graph wire style", () => {
       const answer = await graphSend(sandbox, template("+4915112340123"), "marketing_messages")
       assert.strictEqual(answer.status, 200)
       assert.strictEqual(answer.body.messaging_product, "whatsapp")
-      assert.deepStrictEqual(answer.body.contacts, [{ input: "4915112340123", wa_id: "4915112340123" }])
+      // `input` is `to` as sent; `wa_id` the recipient's WhatsApp id.
+      assert.deepStrictEqual(answer.body.contacts, [{ input: "+4915112340123", wa_id: "4915112340123" }])
       assert.strictEqual(answer.body.messages.length, 1)
       assert.match(answer.body.messages[0].id, /^wamid\.[A-Za-z0-9+/=]+$/)
       assert.strictEqual(answer.body.messages[0].message_status, "accepted")
+    }))
+
+  it("answers message_status for templates only, as Meta does", () =>
+    withSandbox({}, async (sandbox) => {
+      const answer = await graphSend(sandbox, text("4915112340124"))
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual(answer.body.contacts, [{ input: "4915112340124", wa_id: "4915112340124" }])
+      assert.deepStrictEqual(Object.keys(answer.body.messages[0]), ["id"])
+    }))
+
+  it("takes the path without the version segment too, as Graph does", () =>
+    withSandbox({}, async (sandbox) => {
+      const headers = { authorization: "Bearer any-token" }
+      const plain = await post(`${sandbox.url}/${PHONE}/messages`, headers, text("4915112340125"))
+      const marketing = await post(`${sandbox.url}/${PHONE}/marketing_messages`, headers, template("4915112340126"))
+      assert.deepStrictEqual([plain.status, marketing.status], [200, 200])
+      assert.deepStrictEqual(sandbox.stats().accepted.byEndpoint, { "graph /messages": 1, "graph /marketing_messages": 1 })
+      assert.deepStrictEqual(Object.keys(sandbox.stats().perPhoneNumber), [PHONE])
+      const missing = await post(`${sandbox.url}/${PHONE}/messages`, {}, text("4915112340127"))
+      assert.strictEqual(missing.status, 401)
     }))
 
   it("answers 401 with a Graph OAuth error when the bearer token is missing", () =>

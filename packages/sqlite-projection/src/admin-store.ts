@@ -8,6 +8,7 @@ interface ApiKeyRow {
   readonly id: string
   readonly name: string
   readonly business_manager_ids: string
+  readonly channel_ids: string
   readonly secret_hash: string
   readonly created_at: number
   readonly revoked_at: number | null
@@ -17,6 +18,7 @@ const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
   id: row.id,
   name: row.name,
   businessManagerIds: JSON.parse(row.business_manager_ids) as Array<string>,
+  channelIds: JSON.parse(row.channel_ids) as Array<string>,
   secretHash: row.secret_hash,
   createdAt: row.created_at,
   revokedAt: row.revoked_at
@@ -24,14 +26,14 @@ const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
 
 /** API keys in the main database (table `api_keys`). */
 export const makeApiKeyStore = (db: Database): Context.Tag.Service<ApiKeyStore> => {
-  const insert = db.prepare<[string, string, string, string, number]>(
-    "INSERT INTO api_keys (id, name, business_manager_ids, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+  const insert = db.prepare<[string, string, string, string, string, number]>(
+    "INSERT INTO api_keys (id, name, business_manager_ids, channel_ids, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)"
   )
   const find = db.prepare<[string], ApiKeyRow>("SELECT * FROM api_keys WHERE id = ?")
   const list = db.prepare<[string, number], ApiKeyRow>("SELECT * FROM api_keys WHERE id > ? ORDER BY id LIMIT ?")
   const revoke = db.prepare<[number, string]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
   return {
-    insert: (r) => Effect.sync(() => void insert.run(r.id, r.name, JSON.stringify(r.businessManagerIds), r.secretHash, r.createdAt)),
+    insert: (r) => Effect.sync(() => void insert.run(r.id, r.name, JSON.stringify(r.businessManagerIds), JSON.stringify(r.channelIds), r.secretHash, r.createdAt)),
     find: (id) =>
       Effect.sync(() => {
         const row = find.get(id)

@@ -1,5 +1,5 @@
 /** Connection settings and the write discipline shared by every writer of a database file. */
-import { makeTransactionGate, type TransactionGate } from "@mm-gateway/domain"
+import { UnitOfWork } from "@mm-gateway/domain"
 import type BetterSqlite3 from "better-sqlite3"
 import { Effect } from "effect"
 
@@ -159,13 +159,13 @@ export const retryBusy = <A>(fn: () => A): A => {
   }
 }
 
-const gates = new WeakMap<Database, TransactionGate>()
+const gates = new WeakMap<Database, UnitOfWork.TransactionGate>()
 
 /** The connection's gate: one unit of work at a time on it, and no other operation while one is open. */
-export const gateOf = (db: Database): TransactionGate => {
+export const gateOf = (db: Database): UnitOfWork.TransactionGate => {
   let gate = gates.get(db)
   if (gate === undefined) {
-    gate = makeTransactionGate()
+    gate = UnitOfWork.makeTransactionGate()
     gates.set(db, gate)
   }
   return gate

@@ -2,7 +2,7 @@
  * The event table itself: appends with an expected version and reads, on encoded events. Decoding into
  * domain events and projecting happen in `event-store.ts`.
  */
-import { type ExpectedVersion, satisfies } from "@mm-gateway/domain"
+import { EventStore } from "@mm-gateway/domain"
 import { type Database, immediate } from "./connection.js"
 
 export interface EncodedRecord {
@@ -77,7 +77,7 @@ const isVersionClash = (error: unknown): boolean => {
 export const appendEncoded = (
   db: Database,
   streamId: string,
-  expected: ExpectedVersion,
+  expected: EventStore.ExpectedVersion,
   events: ReadonlyArray<EncodedRecord>,
   recordedAt: number,
   within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
@@ -85,7 +85,7 @@ export const appendEncoded = (
   const s = statements(db)
   if (events.length === 0) {
     const actual = streamVersion(db, streamId)
-    return satisfies(expected, actual)
+    return EventStore.satisfies(expected, actual)
       ? { _tag: "Appended", nextVersion: actual, positions: [] }
       : { _tag: "Conflict", actual }
   }
@@ -96,7 +96,7 @@ export const appendEncoded = (
   try {
     return immediate(db, (): AppendOutcome => {
       const actual = streamVersion(db, streamId)
-      if (!satisfies(expected, actual)) return { _tag: "Conflict", actual }
+      if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", actual }
       const positions: Array<number> = []
       let version = actual
       for (const e of events) {

@@ -1,4 +1,4 @@
-import { type DomainEvent, encodeEvent, EventStore, type Snapshot, type StoredEvent, type UnitOfWork, VersionConflict } from "@mm-gateway/domain"
+import { Events, EventStore, type UnitOfWork } from "@mm-gateway/domain"
 import { Clock, Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { appendEncoded, readAllRows, readStreamRows } from "./event-log.js"
@@ -14,7 +14,7 @@ import { layerUnitOfWork } from "./unit-of-work.js"
  * Infrastructure failures are defects; only `VersionConflict` is an expected error.
  */
 export const makeEventStore = (db: Database, projections: ReadonlyArray<Projection>) =>
-  EventStore.of({
+  EventStore.EventStore.of({
     readStream: (streamId) =>
       Effect.sync(() => {
         const events = readStreamRows(db, streamId).map(decodeRow)
@@ -27,11 +27,11 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
         const events = readStreamRows(db, streamId, snapshot?.version ?? 0).map(decodeRow)
         return { snapshot, events, version: events[events.length - 1]?.version ?? snapshot?.version ?? 0 }
       }),
-    append: (streamId, expected, events: ReadonlyArray<DomainEvent>, snapshot?: Snapshot) =>
+    append: (streamId, expected, events: ReadonlyArray<Events.DomainEvent>, snapshot?: EventStore.Snapshot) =>
       Effect.flatMap(Clock.currentTimeMillis, (recordedAt) =>
         Effect.suspend(() => {
-          const outcome = appendEncoded(db, streamId, expected, events.map(encodeEvent), recordedAt, (positions, firstVersion) => {
-            const stored: Array<StoredEvent> = events.map((event, i) => ({
+          const outcome = appendEncoded(db, streamId, expected, events.map(Events.encodeEvent), recordedAt, (positions, firstVersion) => {
+            const stored: Array<EventStore.StoredEvent> = events.map((event, i) => ({
               streamId,
               version: firstVersion + i,
               globalPosition: positions[i]!,
@@ -48,7 +48,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
             writeSnapshot(db, streamId, firstVersion + events.length - 1, snapshot, json)
           })
           return outcome._tag === "Conflict"
-            ? Effect.fail(new VersionConflict({ streamId, expected, actual: outcome.actual }))
+            ? Effect.fail(new EventStore.VersionConflict({ streamId, expected, actual: outcome.actual }))
             : Effect.succeed({
               nextVersion: outcome.nextVersion,
               lastGlobalPosition: outcome.positions[outcome.positions.length - 1] ?? null
@@ -57,11 +57,11 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
     readAll: (after, limit) => Effect.sync(() => readAllRows(db, after, limit).map(decodeRow))
   })
 
-export const layerEventStore: Layer.Layer<EventStore, never, SqliteDatabase> = Layer.effect(
-  EventStore,
+export const layerEventStore: Layer.Layer<EventStore.EventStore, never, SqliteDatabase> = Layer.effect(
+  EventStore.EventStore,
   Effect.map(SqliteDatabase, ({ db, projections }) => gated(db, makeEventStore(db, projections)))
 )
 
 /** The event store and its unit of work on their own database (`:memory:` gives a fresh store each time it is built). */
-export const layerEventStoreFor = (options: SqliteOptions): Layer.Layer<EventStore | UnitOfWork> =>
+export const layerEventStoreFor = (options: SqliteOptions): Layer.Layer<EventStore.EventStore | UnitOfWork.UnitOfWork> =>
   Layer.provide(Layer.merge(layerEventStore, layerUnitOfWork), layerDatabase(options))

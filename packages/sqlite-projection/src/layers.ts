@@ -1,4 +1,4 @@
-import type { EventStore, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import type { EventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import { type ApiKeyStore, type CredentialStore, type Leases, ProjectionRunner, type StoreHealth } from "@mm-gateway/ports"
 import { Effect, Layer } from "effect"
 import { gateOf } from "./connection.js"
@@ -21,13 +21,13 @@ export const layer = (
   options: SqliteOptions
 ): Layer.Layer<
   | SqliteDatabase
-  | EventStore
-  | UnitOfWork
+  | EventStore.EventStore
+  | UnitOfWork.UnitOfWork
   | ReadModels
   | ReadPorts
   | Leases
   | ParkedStatuses
-  | StatusMatching
+  | StatusReports.StatusMatching
   | ApiKeyStore
   | CredentialStore
   | StoreHealth

@@ -231,10 +231,14 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   "0012_message_rows_keep_the_stream_state": statements(
     `UPDATE messages SET state = json_object('_tag', 'Requested', 'message', json(state))`
   ),
+  // An API key may also be scoped to channels (the drop-in send path's keys); older keys have none.
+  "0013_api_keys_scoped_to_channels": statements(
+    `ALTER TABLE api_keys ADD COLUMN channel_ids TEXT NOT NULL DEFAULT '[]'`
+  ),
   // Many workers (docs/worker.md#many-workers): a lease knows since when its holder has it, each worker
   // instance keeps a heartbeat record, and a channel's dispatch starts are kept where a worker taking
   // the channel over can read them (a read model: one row per attempt, filled here from the log).
-  "0013_many_workers": statements(
+  "0014_many_workers": statements(
     `ALTER TABLE leases ADD COLUMN acquired_at INTEGER NOT NULL DEFAULT 0`,
     `CREATE INDEX leases_by_holder ON leases (holder)`,
     `CREATE TABLE workers (

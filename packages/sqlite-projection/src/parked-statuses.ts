@@ -1,4 +1,4 @@
-import type { StatusObservation } from "@mm-gateway/domain"
+import type { Status } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
 import { type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
@@ -8,7 +8,7 @@ export interface ParkedStatusRecord {
   readonly id: number
   readonly dedupeKey: string
   readonly channel: string
-  readonly observation: StatusObservation
+  readonly observation: Status.StatusObservation
   readonly receivedAt: number
 }
 
@@ -41,7 +41,7 @@ const toStatus = (r: Row): ParkedStatusRecord => ({
   id: r.id,
   dedupeKey: r.dedupe_key,
   channel: r.channel,
-  observation: JSON.parse(r.observation) as StatusObservation,
+  observation: JSON.parse(r.observation) as Status.StatusObservation,
   receivedAt: r.received_at
 })
 

@@ -1,4 +1,4 @@
-import { decodeStoredEvent, type StoredEvent } from "@mm-gateway/domain"
+import { Events, type EventStore } from "@mm-gateway/domain"
 import type BetterSqlite3 from "better-sqlite3"
 import { type Database, transactionLocal } from "./connection.js"
 import type { EventRow } from "./event-log.js"
@@ -14,7 +14,7 @@ export interface Projection {
   readonly name: string
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (db: Database, events: ReadonlyArray<StoredEvent>, after?: StateAfter) => void
+  readonly apply: (db: Database, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => void
   /**
    * `false`: the projection keeps no checkpoint. It is applied to every batch it is given and skips
    * what it has seen by its rows' stream versions; for what appends keep current themselves (the
@@ -37,7 +37,7 @@ export interface StateAfter {
 }
 
 /** A projection whose rows are written event by event. */
-export const eachEvent = (applyOne: (db: Database, event: StoredEvent) => void): Projection["apply"] => (db, events) => {
+export const eachEvent = (applyOne: (db: Database, event: EventStore.StoredEvent) => void): Projection["apply"] => (db, events) => {
   for (const event of events) applyOne(db, event)
 }
 
@@ -60,11 +60,11 @@ export const prepared = (db: Database, source: string): Statement => {
   return statement
 }
 
-export const decodeRow = (row: EventRow): StoredEvent => ({
+export const decodeRow = (row: EventRow): EventStore.StoredEvent => ({
   streamId: row.stream_id,
   version: row.version,
   globalPosition: row.global_position,
-  event: decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: JSON.parse(row.data) }),
+  event: Events.decodeStoredEvent({ type: row.type, schemaVersion: row.schema_version, data: JSON.parse(row.data) }),
   recordedAt: row.recorded_at
 })
 

@@ -1,4 +1,4 @@
-import { type BusinessManager, type ChannelRouting, type Message, PartnerSettings, type Provider, type Template, type Waba } from "@mm-gateway/domain"
+import { type BusinessManager, type Channel, type Message, PartnerSettings, type Template, type Waba } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   type ChannelView,
@@ -14,6 +14,7 @@ import {
   pageOf,
   ReadViews,
   type TemplateView,
+  type TenantScope,
   type WabaView
 } from "@mm-gateway/ports"
 import { Context, Effect, Layer } from "effect"
@@ -44,9 +45,9 @@ interface ChannelRow {
   readonly phone_number_id: string
   readonly waba_id: string
   readonly display_phone_number: string
-  readonly provider: Provider
+  readonly provider: Channel.Provider
   readonly credentials_ref: string
-  readonly routing: ChannelRouting
+  readonly routing: Channel.ChannelRouting
   readonly throughput_mps: number
   readonly registered_at: number
   readonly updated_at: number
@@ -212,7 +213,7 @@ export const makeReadModels = (db: Database): ReadModels => {
       Effect.sync(() =>
         messageRows(prepared(db, "SELECT state FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ state: string }>)
       ),
-    campaignStats: (campaignId, businessManagerIds = null) => Effect.sync(() => campaignStats(db, campaignId, businessManagerIds)),
+    campaignStats: (campaignId, scope = null) => Effect.sync(() => campaignStats(db, campaignId, scope)),
     clickChannels: (clickId) =>
       Effect.sync(() =>
         (prepared(db, "SELECT DISTINCT channel FROM clicks WHERE click_id = ? ORDER BY channel").all(clickId) as Array<{ channel: string }>)
@@ -331,10 +332,12 @@ export const makeReadModels = (db: Database): ReadModels => {
  * query. Writes stay O(1) per message change (no counters to keep in step), a stats read is O(campaign size),
  * and the numbers can never drift from the messages they count.
  */
-export const campaignStats = (db: Database, campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats => {
-  const scope = businessManagerIds === null ? null : JSON.stringify(businessManagerIds)
-  const inScope = `(@scope IS NULL OR messages.waba_id IN
-    (SELECT id FROM wabas WHERE business_manager_id IN (SELECT value FROM json_each(@scope))))`
+export const campaignStats = (db: Database, campaignId: string, tenant: TenantScope | null = null): CampaignStats => {
+  const scope = tenant === null ? null : JSON.stringify(tenant.businessManagerIds)
+  const channels = tenant === null ? null : JSON.stringify(tenant.channelIds)
+  const inScope = `(@scope IS NULL
+    OR messages.waba_id IN (SELECT id FROM wabas WHERE business_manager_id IN (SELECT value FROM json_each(@scope)))
+    OR messages.channel IN (SELECT value FROM json_each(@channels)))`
   const r = prepared(
     db,
     `SELECT COUNT(*) AS accepted,
@@ -354,12 +357,12 @@ export const campaignStats = (db: Database, campaignId: string, businessManagerI
        COALESCE(SUM(status = 'dispatch_unknown'), 0) AS dispatch_unknown,
        COALESCE(SUM(route_mismatch), 0) AS route_mismatch
      FROM messages WHERE campaign_id = @campaignId AND ${inScope}`
-  ).get({ campaignId, scope }) as Record<string, number>
+  ).get({ campaignId, scope, channels }) as Record<string, number>
   const codes = prepared(
     db,
     `SELECT CAST(j.value AS TEXT) AS code, COUNT(*) AS n FROM messages, json_each(messages.failure_codes) AS j
      WHERE messages.campaign_id = @campaignId AND messages.status = 'failed' AND ${inScope} GROUP BY j.value ORDER BY j.value`
-  ).all({ campaignId, scope }) as Array<{ code: string; n: number }>
+  ).all({ campaignId, scope, channels }) as Array<{ code: string; n: number }>
   const n = (k: string) => r[k] ?? 0
   return {
     campaignId,

@@ -1,4 +1,4 @@
-import type { StoredEvent } from "@mm-gateway/domain"
+import type { EventStore } from "@mm-gateway/domain"
 import { type Database, immediate } from "./connection.js"
 import { headPosition, readAllRows, readRowsBetween } from "./event-log.js"
 import { decodeRow, getCheckpoint, type Projection, setCheckpoint, type StateAfter } from "./projection.js"
@@ -10,7 +10,7 @@ export const DEFAULT_BATCH_SIZE = 2000
  * checkpoint, inside the caller's transaction. Events at or below the checkpoint are skipped, so a
  * batch seen twice is applied once.
  */
-const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<StoredEvent>, after?: StateAfter): void => {
+const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter): void => {
   const last = events[events.length - 1]
   if (last === undefined) return
   if (projection.checkpointed === false) return projection.apply(db, events, after)
@@ -36,7 +36,7 @@ export const INLINE_GAP_LIMIT = 5000
 export const projectInline = (
   db: Database,
   projections: ReadonlyArray<Projection>,
-  appended: ReadonlyArray<StoredEvent>,
+  appended: ReadonlyArray<EventStore.StoredEvent>,
   after?: StateAfter
 ): void => {
   const first = appended[0]

@@ -1,4 +1,4 @@
-import { categoryOf, type Snapshot, streamKinds } from "@mm-gateway/domain"
+import { type EventStore, Streams } from "@mm-gateway/domain"
 import type { Database } from "./connection.js"
 import { prepared, type Projection } from "./projection.js"
 
@@ -12,7 +12,7 @@ export const readSnapshotRow = (db: Database, streamId: string): SnapshotRow | u
   prepared(db, "SELECT version, schema, state FROM snapshots WHERE stream_id = ?").get(streamId) as SnapshotRow | undefined
 
 /** Stores a snapshot; `json` is its state as JSON, when the caller has it already. */
-export const writeSnapshot = (db: Database, streamId: string, version: number, snapshot: Snapshot, json = JSON.stringify(snapshot.state)): void => {
+export const writeSnapshot = (db: Database, streamId: string, version: number, snapshot: EventStore.Snapshot, json = JSON.stringify(snapshot.state)): void => {
   prepared(
     db,
     `INSERT INTO snapshots (stream_id, version, schema, state) VALUES (?, ?, ?, ?)
@@ -21,8 +21,8 @@ export const writeSnapshot = (db: Database, streamId: string, version: number, s
 }
 
 const kindOf = (streamId: string) => {
-  const category = categoryOf(streamId)
-  return Object.hasOwn(streamKinds, category) ? streamKinds[category as keyof typeof streamKinds] : undefined
+  const category = Streams.categoryOf(streamId)
+  return Object.hasOwn(Streams.streamKinds, category) ? Streams.streamKinds[category as keyof typeof Streams.streamKinds] : undefined
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type MessageCandidate, type MessageId, StatusMatching } from "@mm-gateway/domain"
+import { type Ids, StatusReports } from "@mm-gateway/domain"
 import { Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
@@ -11,7 +11,7 @@ interface CandidateRow {
   readonly wamid: string | null
 }
 
-const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as MessageId, channel: r.channel, wamid: r.wamid })
+const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messageId: r.id as Ids.MessageId, channel: r.channel, wamid: r.wamid })
 
 /**
  * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
@@ -20,7 +20,7 @@ const candidate = (r: CandidateRow): MessageCandidate => ({ messageId: r.id as M
  */
 export const makeStatusMatching = (db: Database) => {
   const parked = makeParkedStatuses(db)
-  return StatusMatching.of({
+  return StatusReports.StatusMatching.of({
     byWamid: (wamid) =>
       Effect.sync(() => {
         // Almost always one row: ordered here rather than by a temporary B-tree in SQLite.
@@ -55,7 +55,7 @@ export const makeStatusMatching = (db: Database) => {
   })
 }
 
-export const layerStatusMatching: Layer.Layer<StatusMatching, never, SqliteDatabase> = Layer.effect(
-  StatusMatching,
+export const layerStatusMatching: Layer.Layer<StatusReports.StatusMatching, never, SqliteDatabase> = Layer.effect(
+  StatusReports.StatusMatching,
   Effect.map(SqliteDatabase, ({ db }) => gated(db, makeStatusMatching(db)))
 )

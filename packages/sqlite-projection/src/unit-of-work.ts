@@ -9,7 +9,7 @@ import { SqliteDatabase } from "./database.js"
  * other processes wait for SQLite's write lock.
  */
 export const makeUnitOfWork = (db: Database) =>
-  UnitOfWork.of({
+  UnitOfWork.UnitOfWork.of({
     transact: gateOf(db).transact({
       begin: () => void begin(db),
       commit: () => {
@@ -19,7 +19,7 @@ export const makeUnitOfWork = (db: Database) =>
     })
   })
 
-export const layerUnitOfWork: Layer.Layer<UnitOfWork, never, SqliteDatabase> = Layer.effect(
-  UnitOfWork,
+export const layerUnitOfWork: Layer.Layer<UnitOfWork.UnitOfWork, never, SqliteDatabase> = Layer.effect(
+  UnitOfWork.UnitOfWork,
   Effect.map(SqliteDatabase, ({ db }) => makeUnitOfWork(db))
 )

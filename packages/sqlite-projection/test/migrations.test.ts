@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { encodeEvent } from "@mm-gateway/domain"
+import { Events } from "@mm-gateway/domain"
+import { ApiKeyStore } from "@mm-gateway/ports"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -10,7 +11,8 @@ import { appendEncoded } from "../src/event-log.js"
 import { layer } from "../src/layers.js"
 import { appliedMigrations, inboxMigrations, mainMigrations, migrate, READ_MODEL_TABLES } from "../src/migrations.js"
 import { ReadModels } from "../src/read-models.js"
-import { countRows, dispatchFailed, registerChannel, registerWaba, requestMessage, run, startDispatch } from "./support.js"
+import { dispatchFailed, registerChannel, registerWaba, requestMessage, run, startDispatch } from "@mm-gateway/ports/testing/model"
+import { countRows } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-migrations-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -19,10 +21,10 @@ const tables = (db: ReturnType<typeof openDatabase>) =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>)
     .map((r) => r.name)
 
-/** A file as it was before migration 0013 (its schema undone, its record gone). */
-const undo0013 = (db: ReturnType<typeof openDatabase>) => {
+/** A file as it was before migration 0014 (its schema undone, its record gone). */
+const undo0014 = (db: ReturnType<typeof openDatabase>) => {
   db.exec(`DROP TABLE dispatch_starts; DROP TABLE workers; DROP INDEX leases_by_holder; ALTER TABLE leases DROP COLUMN acquired_at;
-    DELETE FROM kysely_migration WHERE name = '0013_many_workers'`)
+    DELETE FROM kysely_migration WHERE name = '0014_many_workers'`)
 }
 
 describe("migrations", () => {
@@ -50,7 +52,7 @@ describe("migrations", () => {
           const db = openDatabase(file)
           await migrate(db, mainMigrations, earlier)
           assert.deepStrictEqual(appliedMigrations(db), Object.keys(mainMigrations).slice(0, Object.keys(mainMigrations).indexOf(earlier) + 1))
-          const registered = encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "7" as never, name: "Old", via: "operator", at: 1 })
+          const registered = Events.encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "7" as never, name: "Old", via: "operator", at: 1 })
           appendEncoded(db, "BusinessManager-7", "no_stream", [registered], 1)
           db.close()
         })
@@ -82,11 +84,16 @@ describe("migrations", () => {
       assert.isNotNull(written)
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
-        // The row as migration 0011 and the code before 0012 left it; then the upgrade.
+        // The file as migration 0011 and the code before 0012 left it (the later migrations undone); then the upgrade.
         db.prepare("UPDATE messages SET state = json_extract(state, '$.message')").run()
-        undo0013(db)
-        db.prepare("DELETE FROM kysely_migration WHERE name = '0012_message_rows_keep_the_stream_state'").run()
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0012_message_rows_keep_the_stream_state", "0013_many_workers"])
+        undo0014(db)
+        db.prepare("ALTER TABLE api_keys DROP COLUMN channel_ids").run()
+        db.prepare("DELETE FROM kysely_migration WHERE name >= '0012'").run()
+        assert.deepStrictEqual(await migrate(db, mainMigrations), [
+          "0012_message_rows_keep_the_stream_state",
+          "0013_api_keys_scoped_to_channels",
+          "0014_many_workers"
+        ])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
         assert.deepStrictEqual(JSON.parse(row.state), JSON.parse(snapshot.state))
@@ -95,7 +102,20 @@ describe("migrations", () => {
       assert.deepStrictEqual(yield* Effect.provide(read, layer({ path: file })), written)
     }))
 
-  it.effect("0013: the dispatch starts of a database from before it are filled from the log", () =>
+  it.effect("0013: an API key created before it is scoped to its Business Managers only", () =>
+    Effect.gen(function*() {
+      const file = path.join(dir, "api-keys.sqlite")
+      yield* Effect.promise(async () => {
+        const db = openDatabase(file)
+        await migrate(db, mainMigrations, "0012_message_rows_keep_the_stream_state")
+        db.prepare("INSERT INTO api_keys (id, name, business_manager_ids, secret_hash, created_at) VALUES ('k1', 'old key', '[\"7\"]', 'ab', 5)").run()
+        db.close()
+      })
+      const found = yield* Effect.provide(Effect.flatMap(ApiKeyStore, (store) => store.find("k1")), layer({ path: file }))
+      assert.deepStrictEqual(found, { id: "k1", name: "old key", businessManagerIds: ["7"], channelIds: [], secretHash: "ab", createdAt: 5, revokedAt: null })
+    }))
+
+  it.effect("0014: the dispatch starts of a database from before it are filled from the log", () =>
     Effect.gen(function*() {
       const file = path.join(dir, "dispatch-starts.sqlite")
       const starts = Effect.flatMap(ReadModels, (r) => r.recentStarts("1", 0))
@@ -114,8 +134,8 @@ describe("migrations", () => {
       assert.deepStrictEqual(before, [5, 1_006])
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
-        undo0013(db)
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0013_many_workers"])
+        undo0014(db)
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers"])
         db.close()
       })
       assert.deepStrictEqual(yield* Effect.provide(starts, layer({ path: file })), before)

@@ -1,16 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type StatusObservation, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import { type Status, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
 import { READ_MODEL_TABLES } from "../src/migrations.js"
 import { ParkedStatuses } from "../src/parked-statuses.js"
-import { dispatchSucceeded, requestMessage, run, startDispatch } from "./support.js"
+import { dispatchSucceeded, requestMessage, run, startDispatch } from "@mm-gateway/ports/testing/model"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
-const observation = (wamid: string, status: StatusObservation["status"], timestamp: number): StatusObservation => ({
-  wamid: wamid as StatusObservation["wamid"],
+const observation = (wamid: string, status: Status.StatusObservation["status"], timestamp: number): Status.StatusObservation => ({
+  wamid: wamid as Status.StatusObservation["wamid"],
   status,
   timestamp,
   recipient: "16505551234",
@@ -50,7 +50,7 @@ describe("statuses for a wamid not known yet", () => {
   it.effect("inside one transaction, a status parked after the table was seen empty is found by its wamid", () =>
     Effect.gen(function*() {
       const parked = yield* ParkedStatuses
-      const matching = yield* StatusMatching
+      const matching = yield* StatusReports.StatusMatching
       const found = yield* transact(Effect.gen(function*() {
         const before = yield* parked.forWamid("w.1")
         yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { encodeEvent, EventStore, type StoredEvent } from "@mm-gateway/domain"
+import { Events, EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { SqliteDatabase } from "../src/database.js"
 import { appendEncoded } from "../src/event-log.js"
@@ -7,26 +7,8 @@ import { layer } from "../src/layers.js"
 import { getCheckpoint, type Projection } from "../src/projection.js"
 import { allProjections } from "../src/projections/index.js"
 import { catchUp, INLINE_GAP_LIMIT, rebuild } from "../src/runner.js"
-import {
-  type AnyCommand,
-  attributeClick,
-  businessTermsSigned,
-  changeRouting,
-  countRows,
-  dispatchSucceeded,
-  dumpReadModels,
-  observe,
-  recordTemplate,
-  registerBm,
-  registerChannel,
-  registerWaba,
-  requestMessage,
-  run,
-  startDispatch,
-  suspend,
-  userAction,
-  wabaTermsSigned
-} from "./support.js"
+import { type AnyCommand, attributeClick, businessTermsSigned, changeRouting, dispatchSucceeded, observe, recordTemplate, registerBm, registerChannel, registerWaba, requestMessage, run, startDispatch, suspend, userAction, wabaTermsSigned } from "@mm-gateway/ports/testing/model"
+import { countRows, dumpReadModels } from "./support.js"
 
 const scenario: ReadonlyArray<AnyCommand> = [
   registerBm(1, 1, "Acme"),
@@ -51,7 +33,7 @@ const scenario: ReadonlyArray<AnyCommand> = [
 const tablesOf = (db: SqliteDatabase["Type"]["db"], p: Projection) =>
   Object.fromEntries(p.tables.map((t) => [t, dumpReadModels(db)[t]]))
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, EventStore | SqliteDatabase>) =>
+const withStore = <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore | SqliteDatabase>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 describe("projections against real SQLite", () => {
@@ -60,13 +42,13 @@ describe("projections against real SQLite", () => {
       withStore(Effect.gen(function*() {
         yield* Effect.forEach(scenario, run, { discard: true })
         const { db } = yield* SqliteDatabase
-        const events = yield* (yield* EventStore).readAll(0, 10_000)
+        const events = yield* (yield* EventStore.EventStore).readAll(0, 10_000)
         const live = tablesOf(db, projection)
         assert.isTrue(projection.tables.some((t) => countRows(db, t) > 0), `${projection.name} wrote nothing`)
         for (const t of projection.tables) db.exec(`DELETE FROM "${t}"`)
         // One event at a time, and the whole log as one batch: the same rows either way, and again nothing new.
-        const oneByOne = (list: ReadonlyArray<StoredEvent>) => db.transaction(() => list.forEach((e) => projection.apply(db, [e])))()
-        const asOneBatch = (list: ReadonlyArray<StoredEvent>) => db.transaction(() => projection.apply(db, list))()
+        const oneByOne = (list: ReadonlyArray<EventStore.StoredEvent>) => db.transaction(() => list.forEach((e) => projection.apply(db, [e])))()
+        const asOneBatch = (list: ReadonlyArray<EventStore.StoredEvent>) => db.transaction(() => projection.apply(db, list))()
         oneByOne(events)
         const once = tablesOf(db, projection)
         oneByOne(events)
@@ -93,7 +75,7 @@ describe("projections against real SQLite", () => {
   it.effect("events another writer left unprojected are projected before the next append's own", () =>
     withStore(Effect.gen(function*() {
       const { db } = yield* SqliteDatabase
-      const raw = encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "5" as never, name: "raw", via: "operator", at: 1 })
+      const raw = Events.encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: "5" as never, name: "raw", via: "operator", at: 1 })
       appendEncoded(db, "BusinessManager-5", "no_stream", [raw], 1)
       assert.strictEqual(countRows(db, "business_managers"), 0)
       yield* run(registerBm(6, 2))
@@ -107,7 +89,7 @@ describe("projections against real SQLite", () => {
       const n = INLINE_GAP_LIMIT + 10
       db.transaction(() => {
         for (let i = 0; i < n; i++) {
-          const e = encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: String(1000 + i) as never, name: null, via: "webhook", at: i })
+          const e = Events.encodeEvent({ _tag: "BusinessManagerRegistered", businessManagerId: String(1000 + i) as never, name: null, via: "webhook", at: i })
           appendEncoded(db, `BusinessManager-${1000 + i}`, "no_stream", [e], i)
         }
       })()
@@ -128,7 +110,7 @@ describe("projections against real SQLite", () => {
       const live = dumpReadModels(db)
       db.exec("UPDATE messages SET status = 'tampered'")
       const result = rebuild(db, projections, 3)
-      assert.strictEqual(result.applied, (yield* (yield* EventStore).readAll(0, 10_000)).length)
+      assert.strictEqual(result.applied, (yield* (yield* EventStore.EventStore).readAll(0, 10_000)).length)
       assert.deepStrictEqual(dumpReadModels(db), live)
     })))
 })

@@ -4,9 +4,9 @@ import { Effect } from "effect"
 import { SqliteDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
-import { registerBm, registerWaba, requestMessage, run, startDispatch, suspend, wabaTermsSigned } from "./support.js"
+import { registerBm, registerWaba, requestMessage, run, startDispatch, suspend, wabaTermsSigned } from "@mm-gateway/ports/testing/model"
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase>) =>
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore.EventStore | SqliteDatabase>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 const all = (commands: ReadonlyArray<Parameters<typeof run>[0]>) =>
@@ -27,7 +27,7 @@ describe("read models on SQLite", () => {
 
   it.effect("the event store is what the API reads for a message's audit trail", () =>
     withStore(Effect.gen(function*() {
-      const store = yield* EventStore
+      const store = yield* EventStore.EventStore
       yield* all([requestMessage("m1", { at: 1 }), startDispatch("m1", 1, 2)])
       const read = yield* store.readStream("Message-m1")
       assert.deepStrictEqual(read.events.map((e) => e.event._tag), ["MessageRequested", "MessageRouted", "DispatchStarted"])

@@ -7,7 +7,8 @@ import { afterAll } from "vitest"
 import { databaseFileFrom, DEFAULT_DATABASE, rebuildDatabase } from "../src/cli/rebuild-command.js"
 import { openDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
-import { dispatchSucceeded, dumpReadModels, observe, registerBm, registerWaba, requestMessage, run, startDispatch } from "./support.js"
+import { dispatchSucceeded, observe, registerBm, registerWaba, requestMessage, run, startDispatch } from "@mm-gateway/ports/testing/model"
+import { dumpReadModels } from "./support.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mmgw-rebuild-cli-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))

@@ -4,11 +4,11 @@ import { Effect, Either } from "effect"
 import { SqliteDatabase } from "../src/database.js"
 import { layer } from "../src/layers.js"
 import { ReadModels } from "../src/read-models.js"
-import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "./support.js"
+import { dispatchSucceeded, observe, requestMessage, run, startDispatch } from "@mm-gateway/ports/testing/model"
 
-const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork, (u) => u.transact(work))
+const transact = <A, E, R>(work: Effect.Effect<A, E, R>) => Effect.flatMap(UnitOfWork.UnitOfWork, (u) => u.transact(work))
 
-const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore | SqliteDatabase | UnitOfWork>) =>
+const withStore = <A, E>(effect: Effect.Effect<A, E, ReadModels | EventStore.EventStore | SqliteDatabase | UnitOfWork.UnitOfWork>) =>
   Effect.provide(effect, layer({ path: ":memory:" }))
 
 const setUp = Effect.forEach(["a", "b"], (id) =>

@@ -1,10 +1,10 @@
-import type { PhoneNumberId, StatusObservation, StreamCommand as DomainStreamCommand, WabaId } from "@mm-gateway/domain"
+import type { Ids, Status, Streams } from "@mm-gateway/domain"
 
 /**
  * A fact for one stream, ready for the domain's `handleStreamCommand`: the domain's `StreamCommand`
  * (its `stream` says which kind) with where it came from.
  */
-export type StreamFact = DomainStreamCommand<"BusinessManager" | "Waba" | "Template" | "Recipient" | "UserAction"> & {
+export type StreamFact = Streams.StreamCommand<"BusinessManager" | "Waba" | "Template" | "Recipient" | "UserAction"> & {
   readonly _tag: "StreamFact"
   /** A natural key of the fact (same webhook delivered twice → same key). */
   readonly dedupeKey: string
@@ -19,10 +19,10 @@ export type StreamFact = DomainStreamCommand<"BusinessManager" | "Waba" | "Templ
  */
 export interface StatusReport {
   readonly _tag: "StatusReport"
-  readonly channel: PhoneNumberId
-  readonly wabaId: WabaId
+  readonly channel: Ids.PhoneNumberId
+  readonly wabaId: Ids.WabaId
   readonly bizOpaqueCallbackData: string | null
-  readonly observation: StatusObservation
+  readonly observation: Status.StatusObservation
   readonly dedupeKey: string
   readonly path: string
 }

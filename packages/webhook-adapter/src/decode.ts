@@ -1,15 +1,4 @@
-import {
-  BusinessManager,
-  type BusinessManagerId,
-  type PhoneNumberId,
-  Recipient,
-  StatusObservation,
-  streamId,
-  Template,
-  UserAction,
-  Waba,
-  type WabaId
-} from "@mm-gateway/domain"
+import { BusinessManager, type Ids, Recipient, Status, Streams, Template, UserAction, Waba } from "@mm-gateway/domain"
 import { Either, Schema } from "effect"
 import type { Ignored, Note, Problem, StatusReport, StreamFact, WebhookCommand, WebhookDecoding } from "./commands.js"
 import { firstViolation } from "./json-limits.js"
@@ -131,7 +120,7 @@ interface ChangeContext {
 }
 
 /** The WABA is `value.waba_info.waba_id` when present, else `entry[].id` (docs/webhooks.md#decoding). */
-const wabaOf = (value: unknown, ctx: ChangeContext): WabaId | undefined => {
+const wabaOf = (value: unknown, ctx: ChangeContext): Ids.WabaId | undefined => {
   const ref = ctx.out.decode(Wire.WabaRef, value, ctx.valuePath)
   if (ref === undefined) return undefined
   const fromInfo = ref.waba_info?.waba_id
@@ -150,7 +139,7 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
   const inbound = v.messages ?? []
   const errors = v.errors ?? []
 
-  let channel: PhoneNumberId | undefined
+  let channel: Ids.PhoneNumberId | undefined
   if (statuses.length > 0 || actions.length > 0) {
     channel = out.decode(Wire.Metadata, v.metadata, appendPath(valuePath, ["metadata"]))?.phone_number_id
   }
@@ -178,7 +167,7 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
 const isTrackedStatus = Schema.is(Wire.Status.fields.status)
 const decodeWholeStatus = Schema.decodeUnknownEither(Wire.Status, { errors: "first", onExcessProperty: "ignore" })
 
-const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaId: WabaId, ctx: ChangeContext): void => {
+const decodeStatus = (item: unknown, path: string, channel: Ids.PhoneNumberId, wabaId: Ids.WabaId, ctx: ChangeContext): void => {
   const { out } = ctx
   // A status that decodes whole is a tracked one (`Wire.Status` takes only those): one decode for the
   // usual item. Anything else goes the long way, so what is ignored or reported stays the same.
@@ -199,7 +188,7 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
     if (decoded === undefined) return
     s = decoded
   }
-  const observation: StatusObservation = {
+  const observation: Status.StatusObservation = {
     wamid: s.id,
     status: s.status,
     timestamp: s.timestamp,
@@ -235,14 +224,14 @@ const decodeStatus = (item: unknown, path: string, channel: PhoneNumberId, wabaI
 
 const nonEmpty = (text: string | null | undefined): string | null => text == null || text === "" ? null : text
 
-const decodeUserAction = (item: unknown, path: string, channel: PhoneNumberId, ctx: ChangeContext): void => {
+const decodeUserAction = (item: unknown, path: string, channel: Ids.PhoneNumberId, ctx: ChangeContext): void => {
   const a = ctx.out.decode(Wire.UserActionItem, item, path)
   if (a === undefined) return
   const data = a.marketing_messages_link_click_data
   const clickId = nonEmpty(data?.click_id)
   const trackingToken = nonEmpty(data?.tracking_token)
   ctx.out.stream("UserAction", UserAction.RecordUserAction, {
-    streamId: streamId.userAction(channel, a.action_type, clickId, trackingToken, a.timestamp),
+    streamId: Streams.streamId.userAction(channel, a.action_type, clickId, trackingToken, a.timestamp),
     command: {
       _tag: "RecordUserAction",
       channel,
@@ -264,32 +253,32 @@ const decodeUserAction = (item: unknown, path: string, channel: PhoneNumberId, c
 
 const suspend = (
   ctx: ChangeContext,
-  wabaId: WabaId,
+  wabaId: Ids.WabaId,
   kind: "account_restriction" | "disabled" | "partner_removed" | "account_deleted",
   expiresAt: number | null
 ): void => {
   const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordSuspension, {
-    streamId: streamId.waba(wabaId),
+    streamId: Streams.streamId.waba(wabaId),
     command: { _tag: "RecordSuspension", wabaId, kind, occurredAt: time.millis, expiresAt, at: ctx.at },
     dedupeKey: key("suspension", wabaId, kind, time.key, expiresAt),
     path: ctx.valuePath
   })
 }
 
-const reinstate = (ctx: ChangeContext, wabaId: WabaId, kind: "disabled" | "partner_removed"): void => {
+const reinstate = (ctx: ChangeContext, wabaId: Ids.WabaId, kind: "disabled" | "partner_removed"): void => {
   const time = ctx.entryTime()
   ctx.out.stream("Waba", Waba.RecordReinstatement, {
-    streamId: streamId.waba(wabaId),
+    streamId: Streams.streamId.waba(wabaId),
     command: { _tag: "RecordReinstatement", wabaId, kind, occurredAt: time.millis, at: ctx.at },
     dedupeKey: key("reinstatement", wabaId, kind, time.key),
     path: ctx.valuePath
   })
 }
 
-const discoverBusinessManager = (ctx: ChangeContext, businessManagerId: BusinessManagerId): void =>
+const discoverBusinessManager = (ctx: ChangeContext, businessManagerId: Ids.BusinessManagerId): void =>
   ctx.out.stream("BusinessManager", BusinessManager.DiscoverBusinessManager, {
-    streamId: streamId.businessManager(businessManagerId),
+    streamId: Streams.streamId.businessManager(businessManagerId),
     command: { _tag: "DiscoverBusinessManager", businessManagerId, at: ctx.at },
     dedupeKey: key("business_manager", businessManagerId),
     path: ctx.valuePath
@@ -306,7 +295,7 @@ const termsSigned = (value: unknown, ctx: ChangeContext): void => {
     if (owner !== null) discoverBusinessManager(ctx, owner)
     const time = ctx.entryTime()
     out.stream("Waba", Waba.RecordWabaTermsSigned, {
-      streamId: streamId.waba(wabaId),
+      streamId: Streams.streamId.waba(wabaId),
       command: { _tag: "RecordWabaTermsSigned", wabaId, ownerBusinessId: owner, signedAt: time.millis, at: ctx.at },
       dedupeKey: key("terms_signed", "waba", wabaId, time.key),
       path: valuePath
@@ -314,7 +303,7 @@ const termsSigned = (value: unknown, ctx: ChangeContext): void => {
   } else if (owner !== null) {
     const time = ctx.entryTime()
     out.stream("BusinessManager", BusinessManager.RecordBusinessTermsSigned, {
-      streamId: streamId.businessManager(owner),
+      streamId: Streams.streamId.businessManager(owner),
       command: { _tag: "RecordBusinessTermsSigned", businessManagerId: owner, signedAt: time.millis, at: ctx.at },
       dedupeKey: key("terms_signed", "business", owner, time.key),
       path: valuePath
@@ -404,7 +393,7 @@ const decodeTemplateCategoryUpdate = (value: unknown, ctx: ChangeContext): void 
   if (wabaId === undefined) return
   const name = t.message_template_name
   const language = t.message_template_language
-  const id = streamId.template(wabaId, name, language)
+  const id = Streams.streamId.template(wabaId, name, language)
   const time = ctx.entryTime()
   const occurredAt = time.millis
   const impending = t.correct_category != null || t.category_update_timestamp != null
@@ -469,7 +458,7 @@ const decodeTemplateStatusUpdate = (value: unknown, ctx: ChangeContext): void =>
   const time = ctx.entryTime()
   const occurredAt = time.millis
   out.stream("Template", Template.RecordTemplateStatus, {
-    streamId: streamId.template(wabaId, name, language),
+    streamId: Streams.streamId.template(wabaId, name, language),
     command: {
       _tag: "RecordTemplateStatus",
       wabaId,
@@ -496,7 +485,7 @@ const decodeUserPreferences = (value: unknown, ctx: ChangeContext): void => {
     out.ignore(valuePath, "no user_preferences")
     return
   }
-  let wabaId: WabaId | undefined | null = null
+  let wabaId: Ids.WabaId | undefined | null = null
   v.user_preferences.forEach((item, i) => {
     const path = appendPath(valuePath, ["user_preferences", i])
     const head = out.decode(Wire.PreferenceHead, item, path)
@@ -516,7 +505,7 @@ const decodeUserPreferences = (value: unknown, ctx: ChangeContext): void => {
     if (wabaId === null) wabaId = wabaOf(value, ctx)
     if (wabaId === undefined) return
     out.stream("Recipient", Recipient.RecordMarketingPreference, {
-      streamId: streamId.recipient(wabaId, p.wa_id),
+      streamId: Streams.streamId.recipient(wabaId, p.wa_id),
       command: {
         _tag: "RecordMarketingPreference",
         wabaId,

@@ -41,13 +41,13 @@ export const UnixSeconds = Schema.transformOrFail(Schema.Unknown, Schema.Number,
 }).annotations({ description: UNIX_SECONDS })
 
 // The domain's schemas, described the way a quarantine reason should name them.
-const Category = Domain.TemplateCategory.annotations({ description: "MARKETING, UTILITY or AUTHENTICATION" })
-export const WabaId = Domain.WabaId.annotations({ description: "a WABA id (digits)" })
-const BusinessManagerId = Domain.BusinessManagerId.annotations({ description: "a business id (digits)" })
-const PhoneNumberId = Domain.PhoneNumberId.annotations({ description: "a phone number id (digits)" })
-const RecipientNumber = Domain.RecipientNumber.annotations({ description: "a WhatsApp number (international, digits only)" })
-const Wamid = Domain.Wamid.annotations({ description: "a wamid (a non-empty string)" })
-const ObservedStatus = Domain.ObservedStatus
+const Category = Domain.Template.TemplateCategory.annotations({ description: "MARKETING, UTILITY or AUTHENTICATION" })
+export const WabaId = Domain.Ids.WabaId.annotations({ description: "a WABA id (digits)" })
+const BusinessManagerId = Domain.Ids.BusinessManagerId.annotations({ description: "a business id (digits)" })
+const PhoneNumberId = Domain.Ids.PhoneNumberId.annotations({ description: "a phone number id (digits)" })
+const RecipientNumber = Domain.Ids.RecipientNumber.annotations({ description: "a WhatsApp number (international, digits only)" })
+const Wamid = Domain.Ids.Wamid.annotations({ description: "a wamid (a non-empty string)" })
+const ObservedStatus = Domain.Status.ObservedStatus
 
 // ---- envelope ----------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BusinessManager, Recipient, StatusObservation, Template, UserAction, Waba } from "@mm-gateway/domain"
+import { BusinessManager, Recipient, Status, Template, UserAction, Waba } from "@mm-gateway/domain"
 import { Schema } from "effect"
 import fc from "fast-check"
 import { decodeWebhook, KNOWN_FIELDS, quarantineReason, type WebhookDecoding } from "../src/index.js"
@@ -30,7 +30,7 @@ const isCommandOf = {
   Recipient: Schema.is(Recipient.RecipientCommand),
   UserAction: Schema.is(UserAction.UserActionCommand)
 }
-const isObservation = Schema.is(StatusObservation)
+const isObservation = Schema.is(Status.StatusObservation)
 
 /**
  * Decoded or quarantined with a readable reason; every command valid for the domain; and every entry

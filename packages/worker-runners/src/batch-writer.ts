@@ -21,11 +21,11 @@ interface Pending<R> {
   readonly done: Deferred.Deferred<unknown>
 }
 
-export const makeBatchWriter = <R>(maxBatch: number): Effect.Effect<BatchWriter<R>, never, Scope.Scope | UnitOfWork | R> =>
+export const makeBatchWriter = <R>(maxBatch: number): Effect.Effect<BatchWriter<R>, never, Scope.Scope | UnitOfWork.UnitOfWork | R> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Pending<R>>()
-    const context = yield* Effect.context<UnitOfWork | R>()
-    const { transact } = yield* UnitOfWork
+    const context = yield* Effect.context<UnitOfWork.UnitOfWork | R>()
+    const { transact } = yield* UnitOfWork.UnitOfWork
     const write = Effect.gen(function*() {
       const first = yield* Queue.take(queue)
       // Node runs every I/O callback that is ready before the next setImmediate: waiting for it lets the

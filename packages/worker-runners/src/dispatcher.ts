@@ -1,22 +1,19 @@
 import {
-  applyParkedStatuses,
-  beginDispatch,
   Channel,
+  Dispatch,
   type EventStore,
-  type MessageId,
+  type Ids,
   ProviderGateway,
   Scheduler,
-  settleDispatch,
-  type StatusMatching,
-  type UnitOfWork,
-  withholdDispatch
+  StatusReports,
+  type UnitOfWork
 } from "@mm-gateway/domain"
 import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
 import { makeBatchWriter } from "./batch-writer.js"
 import type { WorkerStats } from "./stats.js"
 
-export type DispatcherRequirements = EventStore | StatusMatching | UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway
+export type DispatcherRequirements = EventStore.EventStore | StatusReports.StatusMatching | UnitOfWork.UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway.ProviderGateway
 
 export interface DispatcherSettings {
   readonly concurrency: number
@@ -78,7 +75,7 @@ export const makeDispatcher = (
   Effect.gen(function*() {
     const dispatchQueue = yield* DispatchQueue
     const messages = yield* MessageQueries
-    const gateway = yield* ProviderGateway
+    const gateway = yield* ProviderGateway.ProviderGateway
     const runtimeContext = yield* Effect.context<DispatcherRequirements>()
     // Scope order matters, finalizers run in reverse: the session's drain first, then the pumps and the
     // flights are interrupted, and the writer goes last, since a flight may be waiting for its commit.
@@ -128,7 +125,7 @@ export const makeDispatcher = (
             const message = yield* messages.message(work.id)
             if (message !== null && tell({ _tag: "CheckRecipient", messageId: work.id, recipient: message.to, now }).length > 0) return
           }
-          const begun = yield* writer.submit(Effect.either(beginDispatch({ messageId: work.id as MessageId, attempt: work.attempt, now })))
+          const begun = yield* writer.submit(Effect.either(Dispatch.beginDispatch({ messageId: work.id as Ids.MessageId, attempt: work.attempt, now })))
           if (begun._tag === "Left") {
             stats.dispatch.NotStarted++
             return yield* Effect.logDebug(`message ${work.id}: not started (${begun.left._tag})`)
@@ -150,15 +147,15 @@ export const makeDispatcher = (
             yield* restore(Effect.sleep(decision.until - at))
           }
           const settlement = withheld !== null
-            ? yield* writer.submit(withholdDispatch(ticket, withheld, yield* Clock.currentTimeMillis))
+            ? yield* writer.submit(Dispatch.withholdDispatch(ticket, withheld, yield* Clock.currentTimeMillis))
             : yield* Effect.gen(function*() {
               const result = yield* restore(gateway.send(ticket.request))
               const answeredAt = yield* Clock.currentTimeMillis
               const random = yield* Random.next
               return yield* writer.submit(
-                settleDispatch(ticket, result, answeredAt, random).pipe(
+                Dispatch.settleDispatch(ticket, result, answeredAt, random).pipe(
                   Effect.tap((s) =>
-                    s._tag === "Submitted" ? Effect.orDie(applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+                    s._tag === "Submitted" ? Effect.orDie(StatusReports.applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
                   )
                 )
               )

@@ -1,10 +1,10 @@
-import { type EventStore, handleStreamCommand, recordStatusReport, type StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import { CommandHandler, type EventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import { type InboxEntry, WebhookInbox } from "@mm-gateway/ports"
 import { decodeWebhook, quarantineReason, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
 import { Cause, Clock, Effect, Exit } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type InboxRequirements = WebhookInbox | EventStore | StatusMatching | UnitOfWork
+export type InboxRequirements = WebhookInbox | EventStore.EventStore | StatusReports.StatusMatching | UnitOfWork.UnitOfWork
 
 /** What applying one body did; `refused` lists facts the domain would not take (they send the body to quarantine). */
 interface Applied {
@@ -23,12 +23,12 @@ const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
     const refused: Array<string> = []
     for (const c of decoding.commands) {
       if (c._tag === "StreamFact") {
-        const result = yield* Effect.either(handleStreamCommand(c))
+        const result = yield* Effect.either(CommandHandler.handleStreamCommand(c))
         if (result._tag === "Left") refused.push(`${c.path}: ${c.stream} refused it (${result.left._tag})`)
         else facts += result.right.events.length
         continue
       }
-      const result = yield* Effect.either(recordStatusReport(c, receivedAt))
+      const result = yield* Effect.either(StatusReports.recordStatusReport(c, receivedAt))
       if (result._tag === "Left") refused.push(`${c.path}: the message refused the status (${result.left._tag})`)
       else if (result.right._tag === "Parked") parked++
       else statuses += result.right.appended + result.right.unparked
@@ -72,7 +72,7 @@ export interface InboxSettings {
 export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) =>
   Effect.gen(function*() {
     const inbox = yield* WebhookInbox
-    const { transact } = yield* UnitOfWork
+    const { transact } = yield* UnitOfWork.UnitOfWork
     const failures = new Map<number, number>()
 
     const settle = (d: Decoded, applied: Applied, now: number) =>

@@ -1,8 +1,8 @@
-import type { Settlement } from "@mm-gateway/domain"
+import type { Dispatch } from "@mm-gateway/domain"
 
 /** What the worker did, counted since it started; the reporter logs the differences. */
 export interface WorkerStats {
-  dispatch: Record<Settlement["_tag"] | "NotStarted", number>
+  dispatch: Record<Dispatch.Settlement["_tag"] | "NotStarted", number>
   webhooks: { bodies: number; statuses: number; parked: number; facts: number; quarantined: number }
   timers: { markedUnknown: number; expired: number; interrupted: number; unparked: number }
 }

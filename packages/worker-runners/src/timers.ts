@@ -1,19 +1,9 @@
-import {
-  type EventStore,
-  handleCommand,
-  type Message,
-  type MessageId,
-  MessageStream,
-  rematchParkedStatuses,
-  type StatusMatching,
-  streamId,
-  UnitOfWork
-} from "@mm-gateway/domain"
+import { CommandHandler, type EventStore, type Ids, type Message, StatusReports, Streams, UnitOfWork } from "@mm-gateway/domain"
 import { DispatchQueue, type MessageWork, ProjectionRunner } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type TimerRequirements = DispatchQueue | EventStore | StatusMatching | ProjectionRunner | UnitOfWork
+export type TimerRequirements = DispatchQueue | EventStore.EventStore | StatusReports.StatusMatching | ProjectionRunner | UnitOfWork.UnitOfWork
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
@@ -24,7 +14,7 @@ export interface TimerSettings {
 const PAGE = 500
 
 /** Every message in `phase`, page by page. */
-const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageWork) => Effect.Effect<void, never, EventStore>) =>
+const forEachInPhase = (phase: Message.DispatchPhase["_tag"], f: (work: MessageWork) => Effect.Effect<void, never, EventStore.EventStore>) =>
   Effect.gen(function*() {
     const read = yield* DispatchQueue
     let cursor: string | null = null
@@ -54,9 +44,9 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
         if (holds(work.id)) return Effect.void
         if (taken !== "stale" && !taken.has(work.channel)) return Effect.void
         if (taken === "stale" && (work.phaseSince === null || now - work.phaseSince < settings.staleInFlightAfterMs)) return Effect.void
-        return handleCommand(MessageStream, streamId.message(work.id), {
+        return CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(work.id), {
           _tag: "RecordDispatchOutcomeUnknown",
-          messageId: work.id as MessageId,
+          messageId: work.id as Ids.MessageId,
           attempt: work.attempt,
           reason: "request_interrupted",
           at: now
@@ -79,7 +69,7 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
     const now = yield* Clock.currentTimeMillis
     yield* forEachInPhase("OutcomeUnknown", (work) => {
       if (work.phaseSince === null || now - work.phaseSince < settings.dispatchUnknownAfterMs) return Effect.void
-      return handleCommand(MessageStream, streamId.message(work.id), { _tag: "MarkDispatchUnknown", messageId: work.id as MessageId, at: now }).pipe(
+      return CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(work.id), { _tag: "MarkDispatchUnknown", messageId: work.id as Ids.MessageId, at: now }).pipe(
         Effect.tap((h) =>
           h.events.length === 0 ? Effect.void : Effect.zipRight(
             Effect.sync(() => {
@@ -101,7 +91,7 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
       const due = yield* read.expiryDue(now, PAGE)
       let expired = 0
       for (const work of due) {
-        const h = yield* Effect.either(handleCommand(MessageStream, streamId.message(work.id), { _tag: "ExpireMessage", messageId: work.id as MessageId, at: now }))
+        const h = yield* Effect.either(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(work.id), { _tag: "ExpireMessage", messageId: work.id as Ids.MessageId, at: now }))
         if (h._tag === "Right" && h.right.events.length > 0) expired++
       }
       stats.timers.expired += expired
@@ -112,12 +102,12 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
 
   /** Parked statuses whose wamid a dispatch result has made known since (a crash may have skipped that step). */
   const rematchParked = Effect.gen(function*() {
-    const { transact } = yield* UnitOfWork
+    const { transact } = yield* UnitOfWork.UnitOfWork
     let cursor: string | null = null
     do {
       const now = yield* Clock.currentTimeMillis
       const result: { readonly matched: number; readonly nextCursor: string | null } = yield* transact(
-        rematchParkedStatuses(PAGE, cursor, now).pipe(Effect.orDie)
+        StatusReports.rematchParkedStatuses(PAGE, cursor, now).pipe(Effect.orDie)
       )
       stats.timers.unparked += result.matched
       cursor = result.nextCursor

@@ -1,4 +1,4 @@
-import type { EventStore, ProviderGateway, StatusMatching, UnitOfWork } from "@mm-gateway/domain"
+import type { EventStore, ProviderGateway, StatusReports, UnitOfWork } from "@mm-gateway/domain"
 import type { DispatchQueue, Leases, MessageQueries, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
@@ -10,15 +10,15 @@ import { makeTimers } from "./timers.js"
 
 /** The ports the worker runs on; the app's composition root provides them (the store, the provider clients). */
 export type WorkerRequirements =
-  | EventStore
+  | EventStore.EventStore
   | DispatchQueue
   | MessageQueries
   | ProjectionRunner
-  | StatusMatching
-  | UnitOfWork
+  | StatusReports.StatusMatching
+  | UnitOfWork.UnitOfWork
   | Leases
   | WebhookInbox
-  | ProviderGateway
+  | ProviderGateway.ProviderGateway
 
 /** How the worker runs; the app reads them from its configuration (apps/worker/README.md#configuration). */
 export interface WorkerSettings {

@@ -32,7 +32,7 @@ export interface WorkerOptions {
    */
   readonly store?: Context.Context<StoreServices>
   /** Wraps the provider port, e.g. to inject faults or count requests. */
-  readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway>) => Context.Tag.Service<ProviderGateway>
+  readonly decorateProvider?: (gateway: Context.Tag.Service<ProviderGateway.ProviderGateway>) => Context.Tag.Service<ProviderGateway.ProviderGateway>
   /** The least severe log level written (default: Info). */
   readonly logLevel?: LogLevel.LogLevel
 }
@@ -65,7 +65,7 @@ const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.L
   const decorate = options.decorateProvider
   const provider = decorate === undefined
     ? base
-    : Layer.effect(ProviderGateway, Effect.map(ProviderGateway, decorate)).pipe(Layer.provide(base))
+    : Layer.effect(ProviderGateway.ProviderGateway, Effect.map(ProviderGateway.ProviderGateway, decorate)).pipe(Layer.provide(base))
   return Layer.provideMerge(provider, Layer.provideMerge(credentials, storage))
 }
 

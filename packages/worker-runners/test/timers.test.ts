@@ -1,4 +1,4 @@
-import { handleCommand, type MessageId, MessageStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, type Ids, Streams } from "@mm-gateway/domain"
 import { layer } from "@mm-gateway/sqlite-projection"
 import { Effect } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -21,9 +21,9 @@ afterAll(() => stack.close())
 
 const history = (id: string, to: string, submittedAt: number, delivered: boolean) =>
   Effect.gen(function*() {
-    const s = streamId.message(id)
-    const messageId = id as MessageId
-    yield* handleCommand(MessageStream, s, {
+    const s = Streams.streamId.message(id)
+    const messageId = id as Ids.MessageId
+    yield* CommandHandler.handleCommand(Streams.MessageStream, s, {
       _tag: "RequestMessage",
       messageId,
       channel: "106540352242922" as never,
@@ -43,10 +43,10 @@ const history = (id: string, to: string, submittedAt: number, delivered: boolean
       decision: { _tag: "Routed", route: "marketing_messages", reasons: ["mm_api_eligible"], warnings: [], productPolicy: null, mmOptionsApply: true },
       at: submittedAt - 10
     })
-    yield* handleCommand(MessageStream, s, { _tag: "StartDispatch", messageId, attempt: 1, at: submittedAt - 5 })
-    yield* handleCommand(MessageStream, s, { _tag: "RecordDispatchSucceeded", messageId, attempt: 1, wamid: `wamid.${id}` as never, providerStatus: "accepted", at: submittedAt })
+    yield* CommandHandler.handleCommand(Streams.MessageStream, s, { _tag: "StartDispatch", messageId, attempt: 1, at: submittedAt - 5 })
+    yield* CommandHandler.handleCommand(Streams.MessageStream, s, { _tag: "RecordDispatchSucceeded", messageId, attempt: 1, wamid: `wamid.${id}` as never, providerStatus: "accepted", at: submittedAt })
     if (delivered) {
-      yield* handleCommand(MessageStream, s, {
+      yield* CommandHandler.handleCommand(Streams.MessageStream, s, {
         _tag: "ObserveStatus",
         messageId,
         observation: { wamid: `wamid.${id}` as never, status: "delivered", timestamp: submittedAt + 1_000, recipient: to, pricing: null, originType: null, errors: [] },

@@ -8,7 +8,7 @@ import { makeTransactionGate, UnitOfWork } from "./unit-of-work.js"
  * reference the contract suites were written against. Not durable. A unit of work that fails takes its
  * appends back.
  */
-export const makeInMemoryEventStore = Effect.sync(() => {
+export const make = Effect.sync(() => {
   const log: Array<StoredEvent> = []
   const streams = new Map<string, Array<StoredEvent>>()
   // Kept as JSON text, as a database keeps them: a state that does not survive the round trip fails here too.
@@ -80,7 +80,8 @@ export const makeInMemoryEventStore = Effect.sync(() => {
   return { eventStore, unitOfWork }
 })
 
-export const InMemoryEventStore: Layer.Layer<EventStore | UnitOfWork> = Layer.effectContext(
-  Effect.map(makeInMemoryEventStore, ({ eventStore, unitOfWork }) =>
+/** The in-memory store as a layer: a fresh, empty store each time it is built. */
+export const layer: Layer.Layer<EventStore | UnitOfWork> = Layer.effectContext(
+  Effect.map(make, ({ eventStore, unitOfWork }) =>
     Context.add(Context.make(EventStore, eventStore), UnitOfWork, unitOfWork))
 )

@@ -3,19 +3,11 @@ import type { ChannelState } from "../channels/channel.js"
 import type { MessageRecord } from "../lifecycle/message.js"
 import { mmApiStatus, type MmApiStatusView } from "../onboarding/mm-status.js"
 import { isInMarketingCooldown } from "../recipients/recipient.js"
-import { decideRoute, type RouteDecision } from "../routing/decide-route.js"
+import { decideRoute, type Endpoint, type ProductPolicy, type RouteDecision } from "../routing/decide-route.js"
+import type { TemplateCategory } from "../templates/category.js"
 import { isRefusedAsNotMarketing } from "../templates/template.js"
 import { NotRegistered } from "../shared/errors.js"
-import type {
-  CampaignId,
-  Endpoint,
-  MessageId,
-  PhoneNumberId,
-  ProductPolicy,
-  RecipientNumber,
-  TemplateCategory,
-  WabaId
-} from "../shared/ids.js"
+import type { CampaignId, MessageId, PhoneNumberId, RecipientNumber, WabaId } from "../shared/ids.js"
 import {
   BusinessManagerStream,
   ChannelStream,
@@ -81,7 +73,7 @@ export const loadRouteContext = (input: {
     }
   })
 
-export const routeFor = (
+const routeFor = (
   context: RouteContext,
   endpoint: Endpoint,
   productPolicy: ProductPolicy | null

@@ -1,7 +1,8 @@
 import { Context, Effect } from "effect"
 import type { MessageRecord } from "../lifecycle/message.js"
 import type { StatusObservation } from "../lifecycle/status.js"
-import { DAY_MS, type MessageId } from "../shared/ids.js"
+import type { MessageId } from "../shared/ids.js"
+import { DAY_MS } from "../shared/time.js"
 import { MessageStream, streamId } from "../streams.js"
 import { handleCommand } from "./command-handler.js"
 import { applyReactions } from "./dispatch.js"
@@ -60,8 +61,8 @@ export type StatusReportOutcome =
  * How far back a status may name a message by (channel, recipient): Meta retries a webhook for up to
  * 7 days. A little slack forward covers clock differences between Meta and the gateway.
  */
-export const RECIPIENT_WINDOW_BEFORE_MS = 7 * DAY_MS
-export const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
+const RECIPIENT_WINDOW_BEFORE_MS = 7 * DAY_MS
+const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
 
 /**
  * The message a status is about (docs/domain.md#matching-statuses): the wamid, when a dispatch result
@@ -69,7 +70,7 @@ export const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
  * only message to that recipient from that channel, around that time, still waiting for its wamid. Ambiguity
  * is no match.
  */
-export const findMessageFor = (
+const findMessageFor = (
   channel: string,
   callbackData: string | null,
   observation: StatusObservation

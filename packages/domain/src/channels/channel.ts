@@ -1,11 +1,20 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { ThroughputOutOfRange } from "../shared/errors.js"
-import { ChannelRouting, EpochMillis, PhoneNumberId, Provider, WabaId } from "../shared/ids.js"
+import { PhoneNumberId, WabaId } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
+
+/** Who carries the channel's messages. */
+export const Provider = Schema.Literal("360dialog", "meta", "sandbox")
+export type Provider = typeof Provider.Type
+
+/** The channel's routing override: `inherit` follows the partner setting and the onboarding status. */
+export const ChannelRouting = Schema.Literal("inherit", "marketing_messages", "cloud_api")
+export type ChannelRouting = typeof ChannelRouting.Type
 
 /** Cloud API numbers start at 80 messages/s and can be upgraded up to 1000 (docs/provider.md#throughput). */
 export const DEFAULT_THROUGHPUT_MPS = 80
-export const MAX_THROUGHPUT_MPS = 1000
+const MAX_THROUGHPUT_MPS = 1000
 
 const ChannelConfig = {
   phoneNumberId: PhoneNumberId,

@@ -1,14 +1,15 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing } from "../shared/decider.js"
-import { EpochMillis, PhoneNumberId } from "../shared/ids.js"
+import { PhoneNumberId } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
 
 /** The action type Meta uses for a link click in a marketing message; other types are kept as their own kind. */
-export const LINK_CLICK = "marketing_messages_link_click"
+const LINK_CLICK = "marketing_messages_link_click"
 
 export const UserActionKind = Schema.Literal("link_click", "other")
 export type UserActionKind = typeof UserActionKind.Type
 
-export const kindOf = (actionType: string): UserActionKind => actionType === LINK_CLICK ? "link_click" : "other"
+const kindOf = (actionType: string): UserActionKind => actionType === LINK_CLICK ? "link_click" : "other"
 
 /**
  * The natural key of a user action: (channel, action type, `click_id`, falling back to `tracking_token`).

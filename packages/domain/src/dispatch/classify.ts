@@ -1,5 +1,6 @@
 import { saysTermsNotAccepted } from "../lifecycle/reactions.js"
-import type { ProviderError, Route } from "../shared/ids.js"
+import type { Route } from "../routing/decide-route.js"
+import type { ProviderError } from "./provider-gateway.js"
 
 /** What came back from one request to the provider, as the client saw it. */
 export type ProviderOutcome =
@@ -39,7 +40,7 @@ export type ErrorClassification =
   | { readonly _tag: "Unknown"; readonly reason: string }
 
 const NOT_PROCESSED_5XX = new Set([1, 2, 131000, 131016])
-export const TEMPLATE_SYNC_DELAY_MS = 10 * 60_000
+const TEMPLATE_SYNC_DELAY_MS = 10 * 60_000
 
 /**
  * docs/worker.md#error-classification: classify by the Meta error `code` and `error_data.details` first, the

@@ -1,7 +1,18 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, Schema } from "effect"
+import type { Provider } from "../channels/channel.js"
 import type { MessageRecord } from "../lifecycle/message.js"
-import type { PhoneNumberId, Provider, Route } from "../shared/ids.js"
+import type { Route } from "../routing/decide-route.js"
+import type { PhoneNumberId } from "../shared/ids.js"
 import type { ProviderOutcome } from "./classify.js"
+
+/** A provider error as Meta describes it (`code`, `title`, `message`, `error_data.details`), in an answer or a status webhook. */
+export const ProviderError = Schema.Struct({
+  code: Schema.Int,
+  title: Schema.NullOr(Schema.String),
+  message: Schema.NullOr(Schema.String),
+  details: Schema.NullOr(Schema.String)
+})
+export type ProviderError = typeof ProviderError.Type
 
 /** One send request, ready for the wire: the adapter only adds the host, path and credentials. */
 export interface ProviderRequest {

@@ -1,7 +1,6 @@
 import type { RouteContext } from "../application/send-message.js"
 import type { FailureOutcome, MessageRecord } from "../lifecycle/message.js"
-import { decideRoute, type RouteDecision, type RouteInput } from "../routing/decide-route.js"
-import type { Route } from "../shared/ids.js"
+import { decideRoute, type Route, type RouteDecision, type RouteInput } from "../routing/decide-route.js"
 import type { ErrorClassification } from "./classify.js"
 
 /** What to record for a failure the classification wants to re-route (`RecordDispatchFailed`). */

@@ -1,22 +1,11 @@
 import { Match, Schema } from "effect"
-import { RejectionReason, RouteReason, RouteWarning } from "../routing/decide-route.js"
+import { ProviderError } from "../dispatch/provider-gateway.js"
+import { Endpoint, ProductPolicy, RejectionReason, Route, RouteReason, RouteWarning } from "../routing/decide-route.js"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { DispatchNotAllowed, IdempotencyKeyReused, NotRegistered, ResolutionNotAllowed, RouteRejected } from "../shared/errors.js"
-import {
-  CampaignId,
-  Endpoint,
-  EpochMillis,
-  Json,
-  MessageId,
-  PhoneNumberId,
-  ProductPolicy,
-  ProviderError,
-  RecipientNumber,
-  Route,
-  TemplateCategory,
-  WabaId,
-  Wamid
-} from "../shared/ids.js"
+import { CampaignId, MessageId, PhoneNumberId, RecipientNumber, WabaId, Wamid } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
+import { TemplateCategory } from "../templates/category.js"
 import {
   type MessageStatus,
   observationKey,
@@ -25,6 +14,12 @@ import {
   STATUS_PRECEDENCE,
   StatusObservation
 } from "./status.js"
+
+/** A JSON value, as carried in a request body. */
+const Json = Schema.Unknown.annotations({
+  identifier: "Json",
+  arbitrary: () => (fc) => fc.json().map((text) => JSON.parse(text) as unknown)
+})
 
 export const TemplateRef = Schema.Struct({
   name: Schema.String,

@@ -1,4 +1,4 @@
-import type { ProviderError } from "../shared/ids.js"
+import type { ProviderError } from "../dispatch/provider-gateway.js"
 import { type StreamCommand, streamId } from "../streams.js"
 import type { MessageEvent, MessageRecord } from "./message.js"
 
@@ -14,7 +14,7 @@ export const saysTermsNotAccepted = (error: ProviderError): boolean =>
  * messages supported"), or 131055 ("Method not allowed — Only marketing template messages are
  * supported") when it is not the terms answer. Meaningful only for a request to `/marketing_messages`.
  */
-export const saysNotAMarketingTemplate = (error: ProviderError): boolean =>
+const saysNotAMarketingTemplate = (error: ProviderError): boolean =>
   error.code === 134100 || (error.code === 131055 && !saysTermsNotAccepted(error))
 
 /**

@@ -1,5 +1,8 @@
 import { Schema } from "effect"
-import { EpochMillis, ProviderError, Route, Wamid } from "../shared/ids.js"
+import { ProviderError } from "../dispatch/provider-gateway.js"
+import type { Route } from "../routing/decide-route.js"
+import { Wamid } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
 
 /** A status Meta reports in a `statuses[]` webhook. `played` (voice) and others are not tracked. */
 export const ObservedStatus = Schema.Literal("sent", "delivered", "read", "failed")
@@ -64,7 +67,7 @@ export const STATUS_PRECEDENCE: Record<MessageStatus, number> = {
 const OBSERVATION_RANK: Record<ObservedStatus, number> = { failed: 0, sent: 1, delivered: 2, read: 3 }
 
 /** `marketing_lite` means the MM API carried the message; any other category means the Cloud API. */
-export const routeOfCategory = (category: string): Route => category === "marketing_lite" ? "marketing_messages" : "cloud_api"
+const routeOfCategory = (category: string): Route => category === "marketing_lite" ? "marketing_messages" : "cloud_api"
 
 const better = (a: StatusObservation, b: StatusObservation, key: (o: StatusObservation) => string): boolean => {
   const rank = OBSERVATION_RANK[a.status] - OBSERVATION_RANK[b.status]

@@ -1,7 +1,8 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { NotRegistered } from "../shared/errors.js"
-import { BusinessManagerId, EpochMillis } from "../shared/ids.js"
+import { BusinessManagerId } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
 
 // ---- commands ----------------------------------------------------------------------------------
 

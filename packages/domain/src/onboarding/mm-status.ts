@@ -25,7 +25,7 @@ interface ActiveSuspension {
  * The suspensions in force at `now`. Suspension facts are applied in the order of the webhook's own
  * time (`entry[].time`), arrival order only breaking ties, so delivery order does not matter.
  */
-export const activeSuspensions = (waba: WabaState, now: number): ReadonlyArray<ActiveSuspension> => {
+const activeSuspensions = (waba: WabaState, now: number): ReadonlyArray<ActiveSuspension> => {
   const ordered = [...waba.suspension].sort((a, b) => a.occurredAt - b.occurredAt || a.seq - b.seq)
   const active = new Map<SuspensionKind, ActiveSuspension>()
   for (const fact of ordered) {

@@ -1,7 +1,8 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { NotRegistered, WabaOwnedByAnotherBusinessManager } from "../shared/errors.js"
-import { BusinessManagerId, EpochMillis, WabaId } from "../shared/ids.js"
+import { BusinessManagerId, WabaId } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
 
 /** What suspends a WABA: business-initiated messaging restricted, disabled, partner removed, deleted; or an operator. */
 export const SuspensionKind = Schema.Literal(

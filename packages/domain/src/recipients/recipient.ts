@@ -1,9 +1,10 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing } from "../shared/decider.js"
-import { DAY_MS, EpochMillis, RecipientNumber, WabaId } from "../shared/ids.js"
+import { RecipientNumber, WabaId } from "../shared/ids.js"
+import { DAY_MS, EpochMillis } from "../shared/time.js"
 
 /** After a 131049 (per-user marketing limit) Meta asks for at least 24 h before the next marketing message. */
-export const MARKETING_COOLDOWN_MS = DAY_MS
+const MARKETING_COOLDOWN_MS = DAY_MS
 
 const RecipientKey = { wabaId: WabaId, recipient: RecipientNumber }
 

@@ -1,7 +1,20 @@
 import { Schema } from "effect"
 import type { MmApiStatus } from "../onboarding/mm-status.js"
 import type { RoutingSettings } from "../settings/partner-settings.js"
-import type { ChannelRouting, Endpoint, ProductPolicy, TemplateCategory } from "../shared/ids.js"
+import type { ChannelRouting } from "../channels/channel.js"
+import type { TemplateCategory } from "../templates/category.js"
+
+/** Where a message goes: the MM API (`/marketing_messages`) or the Cloud API (`/messages`). */
+export const Route = Schema.Literal("marketing_messages", "cloud_api")
+export type Route = typeof Route.Type
+
+/** The gateway endpoint a client called. */
+export const Endpoint = Schema.Literal("messages", "marketing_messages")
+export type Endpoint = typeof Endpoint.Type
+
+/** The client's `product_policy`: `STRICT` never falls back to the Cloud API. */
+export const ProductPolicy = Schema.Literal("CLOUD_API_FALLBACK", "STRICT")
+export type ProductPolicy = typeof ProductPolicy.Type
 
 /** Why a message took its route, in the order of the rules below (docs/domain.md#routing-policy). */
 export const RouteReason = Schema.Literal(

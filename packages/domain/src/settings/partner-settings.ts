@@ -1,6 +1,6 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing } from "../shared/decider.js"
-import { EpochMillis } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
 
 /** What to do with a marketing template that has a TTL when it has to go by the Cloud API (no TTL there). */
 export const TtlOnCloudFallback = Schema.Literal("warn", "reject")

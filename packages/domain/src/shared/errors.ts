@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { TemplateCategory } from "./ids.js"
+import { TemplateCategory } from "../templates/category.js"
 
 /** A command was aimed at something the gateway has no record of. */
 export class NotRegistered extends Schema.TaggedError<NotRegistered>()("NotRegistered", {

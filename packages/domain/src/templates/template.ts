@@ -1,19 +1,21 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { TtlOutOfRange } from "../shared/errors.js"
-import { EpochMillis, TemplateCategory, WabaId } from "../shared/ids.js"
+import { WabaId } from "../shared/ids.js"
+import { EpochMillis } from "../shared/time.js"
+import { TemplateCategory } from "./category.js"
 
 /**
  * `message_send_ttl_seconds` ranges per category (docs/provider.md#template-ttl). Marketing: 12 h – 30 days, and only
  * the MM API honours it. `-1` (30 days) is allowed for utility and authentication only.
  */
-export const TTL_BOUNDS: Record<TemplateCategory, { readonly min: number; readonly max: number; readonly allowsMinusOne: boolean }> = {
+const TTL_BOUNDS: Record<TemplateCategory, { readonly min: number; readonly max: number; readonly allowsMinusOne: boolean }> = {
   MARKETING: { min: 43_200, max: 2_592_000, allowsMinusOne: false },
   UTILITY: { min: 30, max: 43_200, allowsMinusOne: true },
   AUTHENTICATION: { min: 30, max: 900, allowsMinusOne: true }
 }
 
-export const isTtlAllowed = (category: TemplateCategory, ttlSeconds: number): boolean => {
+const isTtlAllowed = (category: TemplateCategory, ttlSeconds: number): boolean => {
   const bounds = TTL_BOUNDS[category]
   if (!Number.isInteger(ttlSeconds)) return false
   if (ttlSeconds === -1) return bounds.allowsMinusOne

@@ -38,5 +38,10 @@ export const authenticate = (
     const record = yield* (yield* ApiKeyStore).find(parsed.id)
     if (record === null || record.revokedAt !== null) return null
     if (!timingSafeEqual(sha256(parsed.secret), Buffer.from(record.secretHash, "hex"))) return null
-    return { _tag: "ApiKey", id: record.id, businessManagerIds: new Set(record.businessManagerIds) } as const
+    return {
+      _tag: "ApiKey",
+      id: record.id,
+      businessManagerIds: new Set(record.businessManagerIds),
+      channelIds: new Set(record.channelIds)
+    } as const
   })

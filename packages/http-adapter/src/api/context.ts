@@ -1,7 +1,7 @@
 import type { HandshakeQuery, HandshakeRejected } from "@mm-gateway/webhook-adapter"
 import { Context, Effect } from "effect"
 import type { Either, Redacted } from "effect"
-import { ConfigurationQueries, MessageQueries, OnboardingQueries } from "@mm-gateway/ports"
+import { ConfigurationQueries, MessageQueries, OnboardingQueries, type TenantScope } from "@mm-gateway/ports"
 import { CurrentPrincipal, type Principal } from "./definition.js"
 import { forbidden, notFound } from "./errors.js"
 
@@ -21,8 +21,26 @@ export const requireAdmin = Effect.gen(function*() {
   if (principal._tag !== "Admin") return yield* Effect.fail(forbidden("this endpoint is for the admin token only"))
 })
 
+/** A Business Manager and everything under it: the admin sees them all, a key those it is scoped to. */
 export const sees = (principal: Principal, businessManagerId: string | null): boolean =>
   principal._tag === "Admin" || (businessManagerId !== null && principal.businessManagerIds.has(businessManagerId))
+
+/** A channel with its messages and clicks: under a Business Manager the caller sees, or one of the key's own channels. */
+const seesChannel = (principal: Principal, phoneNumberId: string): boolean =>
+  principal._tag === "Admin" || principal.channelIds.has(phoneNumberId)
+
+/** What a key sees, for the read ports; the admin (`null`) sees everything. */
+export const scopeOf = (principal: Principal): TenantScope | null =>
+  principal._tag === "Admin" ? null : { businessManagerIds: [...principal.businessManagerIds], channelIds: [...principal.channelIds] }
+
+/** Whether the caller sees a channel of `wabaId`: one of its own channels, or under a Business Manager it sees. */
+export const seesChannelOf = (phoneNumberId: string, wabaId: string, now: number) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    if (seesChannel(principal, phoneNumberId)) return true
+    const waba = yield* (yield* OnboardingQueries).waba(wabaId, now)
+    return waba !== null && sees(principal, waba.businessManagerId)
+  })
 
 /**
  * The Business Manager that owns a WABA, if the caller may see it; otherwise a 404 (a scoped key must
@@ -38,24 +56,18 @@ export const visibleWaba = (wabaId: string, now: number) =>
 
 export const visibleChannel = (phoneNumberId: string, now: number) =>
   Effect.gen(function*() {
-    const principal = yield* CurrentPrincipal
     const channel = yield* (yield* ConfigurationQueries).channel(phoneNumberId)
-    if (channel === null) return yield* Effect.fail(notFound("channel", phoneNumberId))
-    if (principal._tag !== "Admin") {
-      const waba = yield* (yield* OnboardingQueries).waba(channel.wabaId, now)
-      if (waba === null || !sees(principal, waba.businessManagerId)) return yield* Effect.fail(notFound("channel", phoneNumberId))
+    if (channel === null || !(yield* seesChannelOf(phoneNumberId, channel.wabaId, now))) {
+      return yield* Effect.fail(notFound("channel", phoneNumberId))
     }
     return channel
   })
 
 export const visibleMessage = (messageId: string, now: number) =>
   Effect.gen(function*() {
-    const principal = yield* CurrentPrincipal
     const message = yield* (yield* MessageQueries).message(messageId)
-    if (message === null) return yield* Effect.fail(notFound("message", messageId))
-    if (principal._tag !== "Admin") {
-      const waba = yield* (yield* OnboardingQueries).waba(message.wabaId, now)
-      if (waba === null || !sees(principal, waba.businessManagerId)) return yield* Effect.fail(notFound("message", messageId))
+    if (message === null || !(yield* seesChannelOf(message.channel, message.wabaId, now))) {
+      return yield* Effect.fail(notFound("message", messageId))
     }
     return message
   })

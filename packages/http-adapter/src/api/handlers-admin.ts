@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { handleCommand, PartnerSettingsStream, streamId } from "@mm-gateway/domain"
+import { CommandHandler, type EventStore, Streams } from "@mm-gateway/domain"
 import {
   ApiKeyStore,
   channelOfLease,
@@ -15,8 +15,8 @@ import {
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
-import { Authentication, GatewayApi } from "./definition.js"
-import { conflict, forbidden, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
+import { Authentication, GatewayApi, type V1GroupLive } from "./definition.js"
+import { conflict, forbidden, invalidRequest, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
 import { Metrics } from "./metrics.js"
 import { inboxItemOf } from "./views.js"
 
@@ -40,17 +40,22 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
     .handle("createApiKey", ({ payload }) =>
       Effect.gen(function*() {
         yield* requireAdmin
+        const businessManagerIds = [...new Set(payload.businessManagerIds ?? [])]
+        const channelIds = [...new Set(payload.channelIds ?? [])]
+        if (businessManagerIds.length === 0 && channelIds.length === 0) {
+          return yield* Effect.fail(invalidRequest("businessManagerIds", "businessManagerIds or channelIds must name at least one Business Manager or channel"))
+        }
         const key = newApiKey()
-        const ids = [...new Set(payload.businessManagerIds)]
         yield* (yield* ApiKeyStore).insert({
           id: key.id,
           name: payload.name,
-          businessManagerIds: ids,
+          businessManagerIds,
+          channelIds,
           secretHash: key.secretHash,
           createdAt: yield* Clock.currentTimeMillis,
           revokedAt: null
         })
-        return { id: key.id, name: payload.name, businessManagerIds: ids, secret: key.secret }
+        return { id: key.id, name: payload.name, businessManagerIds, channelIds, secret: key.secret }
       }))
     .handle("listApiKeys", ({ urlParams }) =>
       Effect.gen(function*() {
@@ -59,7 +64,14 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
         const rows = yield* (yield* ApiKeyStore).list(limit + 1, decodeCursor<[string]>(urlParams.cursor)?.[0] ?? null)
         const items = rows.slice(0, limit)
         return {
-          items: items.map((r) => ({ id: r.id, name: r.name, businessManagerIds: r.businessManagerIds, createdAt: iso(r.createdAt), revokedAt: isoOrNull(r.revokedAt) })),
+          items: items.map((r) => ({
+            id: r.id,
+            name: r.name,
+            businessManagerIds: r.businessManagerIds,
+            channelIds: r.channelIds,
+            createdAt: iso(r.createdAt),
+            revokedAt: isoOrNull(r.revokedAt)
+          })),
           nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1]!.id]) : null
         }
       }))
@@ -70,13 +82,13 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
         if (!revoked) return yield* Effect.fail(notFound("api key", path.id))
       })))
 
-export const SettingsLive = HttpApiBuilder.group(GatewayApi, "settings", (handlers) =>
+export const SettingsLive: V1GroupLive<"settings", ConfigurationQueries | EventStore.EventStore> = HttpApiBuilder.group(GatewayApi, "settings", (handlers) =>
   handlers
     .handle("getRoutingSettings", () => Effect.flatMap(ConfigurationQueries, (r) => r.routingSettings()))
     .handle("putRoutingSettings", ({ payload }) =>
       Effect.gen(function*() {
         yield* requireAdmin
-        const handled = yield* handleCommand(PartnerSettingsStream, streamId.partnerSettings(), {
+        const handled = yield* CommandHandler.handleCommand(Streams.PartnerSettingsStream, Streams.streamId.partnerSettings(), {
           _tag: "ChangeRoutingSettings",
           marketingViaMmApi: payload.marketingViaMmApi,
           ttlOnCloudFallback: payload.ttlOnCloudFallback,

@@ -1,21 +1,10 @@
 import { HttpApiBuilder } from "@effect/platform"
-import {
-  type BusinessManagerId,
-  BusinessManagerStream,
-  ChannelStream,
-  Channel,
-  handleCommand,
-  type PhoneNumberId,
-  streamId,
-  TemplateStream,
-  type WabaId,
-  WabaStream
-} from "@mm-gateway/domain"
+import { Channel, CommandHandler, type EventStore, type Ids, Streams } from "@mm-gateway/domain"
 import { ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
 import { ApiSettings, requireAdmin, sees, visibleChannel, visibleWaba } from "./context.js"
-import { CurrentPrincipal, GatewayApi } from "./definition.js"
+import { CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, invalidRequest, notFound } from "./errors.js"
 import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
 
@@ -33,15 +22,15 @@ const bmVisible = (businessManagerId: string) =>
     if (!sees(principal, businessManagerId)) return yield* Effect.fail(notFound("business manager", businessManagerId))
   })
 
-export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
+export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | OnboardingQueries | ApiSettings> = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
   handlers
     .handle("putBusinessManager", ({ path, payload }) =>
       Effect.gen(function*() {
         yield* bmVisible(path.businessId)
         const now = yield* Clock.currentTimeMillis
-        yield* handleCommand(BusinessManagerStream, streamId.businessManager(path.businessId), {
+        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(path.businessId), {
           _tag: "RegisterBusinessManager",
-          businessManagerId: path.businessId as BusinessManagerId,
+          businessManagerId: path.businessId as Ids.BusinessManagerId,
           name: payload.name ?? null,
           at: now
         }).pipe(Effect.orDie)
@@ -60,9 +49,9 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
       Effect.gen(function*() {
         yield* bmVisible(path.businessId)
         const settings = yield* ApiSettings
-        yield* handleCommand(BusinessManagerStream, streamId.businessManager(path.businessId), {
+        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(path.businessId), {
           _tag: "IssueOnboardingInvitation",
-          businessManagerId: path.businessId as BusinessManagerId,
+          businessManagerId: path.businessId as Ids.BusinessManagerId,
           link: settings.onboardingLink,
           at: yield* Clock.currentTimeMillis
         }).pipe(Effect.catchTag("NotRegistered", () => Effect.fail(notFound("business manager", path.businessId))))
@@ -79,10 +68,10 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
         // Another tenant's WABA is not there for this key: 404, as for a read (not the 409 the admin gets).
         const existing = yield* (yield* OnboardingQueries).waba(path.wabaId, now)
         if (existing !== null && !sees(principal, existing.businessManagerId)) return yield* Effect.fail(notFound("waba", path.wabaId))
-        yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
+        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
           _tag: "RegisterWaba",
-          wabaId: path.wabaId as WabaId,
-          businessManagerId: payload.businessManagerId as BusinessManagerId,
+          wabaId: path.wabaId as Ids.WabaId,
+          businessManagerId: payload.businessManagerId as Ids.BusinessManagerId,
           name: payload.name ?? null,
           at: now
         }).pipe(
@@ -100,9 +89,9 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
       Effect.gen(function*() {
         yield* requireAdmin
         const now = yield* Clock.currentTimeMillis
-        yield* handleCommand(WabaStream, streamId.waba(path.wabaId), {
+        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
           _tag: "SetMmStatusManually",
-          wabaId: path.wabaId as WabaId,
+          wabaId: path.wabaId as Ids.WabaId,
           status: payload.status,
           reason: payload.reason,
           at: now
@@ -125,7 +114,10 @@ export const OnboardingLive = HttpApiBuilder.group(GatewayApi, "onboarding", (ha
         return { items: page.items.map(wabaOf), nextCursor: page.nextCursor }
       })))
 
-export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handlers) =>
+export const ChannelsLive: V1GroupLive<
+  "channels",
+  ConfigurationQueries | EventStore.EventStore | OnboardingQueries | CredentialVault | ClickQueries
+> = HttpApiBuilder.group(GatewayApi, "channels", (handlers) =>
   handlers
     .handle("putChannel", ({ path, payload }) =>
       Effect.gen(function*() {
@@ -141,10 +133,10 @@ export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handle
           return yield* Effect.fail(invalidRequest("credentials.accessToken", "credentials.accessToken is required for provider meta"))
         }
         const credentialsRef = yield* (yield* CredentialVault).put(path.phoneNumberId, payload.credentials)
-        yield* handleCommand(ChannelStream, streamId.channel(path.phoneNumberId), {
+        yield* CommandHandler.handleCommand(Streams.ChannelStream, Streams.streamId.channel(path.phoneNumberId), {
           _tag: "RegisterChannel",
-          phoneNumberId: path.phoneNumberId as PhoneNumberId,
-          wabaId: payload.wabaId as WabaId,
+          phoneNumberId: path.phoneNumberId as Ids.PhoneNumberId,
+          wabaId: payload.wabaId as Ids.WabaId,
           displayPhoneNumber: payload.displayPhoneNumber,
           provider: payload.provider,
           credentialsRef,
@@ -169,15 +161,15 @@ export const ChannelsLive = HttpApiBuilder.group(GatewayApi, "channels", (handle
         return { items: page.items.map(clickOf), nextCursor: page.nextCursor }
       })))
 
-export const TemplatesLive = HttpApiBuilder.group(GatewayApi, "templates", (handlers) =>
+export const TemplatesLive: V1GroupLive<"templates", ConfigurationQueries | EventStore.EventStore | OnboardingQueries> = HttpApiBuilder.group(GatewayApi, "templates", (handlers) =>
   handlers
     .handle("putTemplate", ({ path, payload }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         yield* visibleWaba(path.wabaId, now)
-        yield* handleCommand(TemplateStream, streamId.template(path.wabaId, path.name, path.language), {
+        yield* CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(path.wabaId, path.name, path.language), {
           _tag: "RecordTemplate",
-          wabaId: path.wabaId as WabaId,
+          wabaId: path.wabaId as Ids.WabaId,
           name: path.name,
           language: path.language,
           category: payload.category,

@@ -9,10 +9,14 @@ import { Schema } from "effect"
 const describe = <S extends Schema.Schema.Any>(schema: S, message: string): S =>
   schema.annotations({ message: () => message }) as S
 
+/** The recipient's number in international form: digits, optionally after a `+` (as Meta takes it and SDKs write it). */
 export const RecipientTo = describe(
-  Schema.String.pipe(Schema.pattern(/^[1-9][0-9]{6,17}$/)),
-  "must be the recipient's number in international form, digits only (e.g. 16505551234)"
+  Schema.String.pipe(Schema.pattern(/^\+?[1-9][0-9]{6,17}$/)),
+  "must be the recipient's number in international form, digits only, optionally after a + (e.g. 16505551234 or +16505551234)"
 )
+
+/** The recipient's WhatsApp id: the number's digits, which the domain and the status webhooks use. */
+export const recipientOf = (to: string): string => (to.startsWith("+") ? to.slice(1) : to)
 
 const TemplateName = describe(
   Schema.String.pipe(Schema.pattern(/^[a-z0-9_]{1,512}$/)),

@@ -129,6 +129,23 @@ export const SendAccepted = Schema.Struct({
   route: Schema.Struct({ decided: Route, reasons: Schema.Array(Schema.String), warnings: Schema.Array(Schema.String) })
 })
 
+/**
+ * The drop-in path's answer (docs/api.md#the-drop-in-send-path): the Cloud API's own shape. `id` is the
+ * gateway's message id, the one the client's forwarded status webhooks carry; `message_status` comes
+ * with templates only, as Meta answers.
+ */
+export const GraphMessageAccepted = Schema.Struct({
+  messaging_product: Schema.Literal("whatsapp"),
+  contacts: Schema.Array(Schema.Struct({
+    input: Schema.String.annotations({ description: "`to` as sent" }),
+    wa_id: Schema.String.annotations({ description: "the recipient's number, digits only" })
+  })),
+  messages: Schema.Array(Schema.Struct({
+    id: Schema.String.annotations({ description: "the gateway's message id (GET /v1/messages/{id} shows its wamid once the provider answered)" }),
+    message_status: Schema.optional(Schema.Literal("accepted")).annotations({ description: "templates only" })
+  }))
+})
+
 export const BatchResult = Schema.Struct({
   campaignId: Schema.NullOr(Schema.String),
   results: Schema.Array(Schema.Union(
@@ -204,6 +221,7 @@ export const ApiKeyResource = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   businessManagerIds: Schema.Array(Schema.String),
+  channelIds: Schema.Array(Schema.String),
   createdAt: Iso,
   revokedAt: NullableIso
 })
@@ -212,5 +230,6 @@ export const ApiKeyCreated = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   businessManagerIds: Schema.Array(Schema.String),
+  channelIds: Schema.Array(Schema.String),
   secret: Schema.String.annotations({ description: "shown once; stored only as a hash" })
 })

@@ -22,9 +22,16 @@ import { deriveCredentialsKey } from "../provider/credentials.js"
 import type { ApiConfig } from "./config.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
-import { frameworkErrorsToEnvelope, internalErrorsToEnvelope, JsonBodyBoundsLive, MAX_API_BODY_BYTES } from "./envelope.js"
-import { envelopeJson } from "./errors.js"
+import {
+  frameworkErrorsToEnvelope,
+  GraphJsonBodyBoundsLive,
+  internalErrorsToEnvelope,
+  JsonBodyBoundsLive,
+  MAX_API_BODY_BYTES,
+  tooLargeJson
+} from "./envelope.js"
 import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive, WorkersLive } from "./handlers-admin.js"
+import { Dialog360SendLive, DropInAuthenticationLive, GraphSendLive } from "./handlers-drop-in.js"
 import { MessagesLive } from "./handlers-messages.js"
 import { ChannelsLive, OnboardingLive, TemplatesLive } from "./handlers-onboarding.js"
 import { layerMetrics, makeRouteLabel, Metrics } from "./metrics.js"
@@ -32,8 +39,8 @@ import { makeWebhookIngress, webhookSourceOf } from "./webhook-ingress.js"
 
 /** What the api asks of a store: the domain's ports and the read side, inbox, keys, credentials, health, and the workers' leases (`GET /v1/workers`). */
 export type ApiStore =
-  | EventStore
-  | UnitOfWork
+  | EventStore.EventStore
+  | UnitOfWork.UnitOfWork
   | OnboardingQueries
   | ConfigurationQueries
   | MessageQueries
@@ -67,8 +74,8 @@ const hasBody = (method: string | undefined) => method === "POST" || method === 
  * (`connection: close`), so an endless upload costs nothing.
  */
 const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
-  const body = envelopeJson("payload_too_large", `request bodies are limited to ${MAX_API_BODY_BYTES} bytes`)
-  res.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
+  const { status, body } = tooLargeJson(req.method, req.url)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
   res.end(body)
   req.resume()
 }
@@ -84,10 +91,22 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error,
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
     ApiSettings.of({ adminToken: config.adminToken, onboardingLink: config.onboardingLink, handshake: verify })))
 
-  const groups = Layer.mergeAll(ApiKeysLive, OnboardingLive, ChannelsLive, SettingsLive, TemplatesLive, MessagesLive, InboxLive, WorkersLive, SystemLive)
+  const groups = Layer.mergeAll(
+    ApiKeysLive,
+    OnboardingLive,
+    ChannelsLive,
+    SettingsLive,
+    TemplatesLive,
+    MessagesLive,
+    InboxLive,
+    WorkersLive,
+    SystemLive,
+    GraphSendLive,
+    Dialog360SendLive
+  )
   const api = HttpApiBuilder.api(GatewayApi).pipe(
     Layer.provide(groups),
-    Layer.provide([AuthenticationLive, JsonBodyBoundsLive])
+    Layer.provide([AuthenticationLive, JsonBodyBoundsLive, DropInAuthenticationLive, GraphJsonBodyBoundsLive])
   )
 
   const server = Layer.scoped(ApiServer, Effect.gen(function*() {

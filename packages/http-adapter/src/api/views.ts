@@ -1,10 +1,11 @@
-import type { MmApiStatusView } from "@mm-gateway/domain"
+import type { Waba } from "@mm-gateway/domain"
 import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/ports"
 import { iso, isoOrNull } from "./context.js"
+import type * as Resources from "./resources.js"
 
 /** Read-model rows → the resource shapes of docs/api.md#resources (times as ISO-8601). */
 
-export const mmApiOf = (s: MmApiStatusView) => ({
+export const mmApiOf = (s: Waba.MmApiStatusView) => ({
   status: s.status,
   since: isoOrNull(s.since),
   source: s.source,
@@ -45,7 +46,7 @@ export const templateOf = (t: TemplateView) => ({
     : { reason: "not_a_marketing_template" as const, errorCode: t.refusedAsNotMarketing.errorCode, occurredAt: iso(t.refusedAsNotMarketing.occurredAt) }
 })
 
-export const messageOf = (m: MessageResource) => ({
+export const messageOf = (m: MessageResource): typeof Resources.MessageResource.Type => ({
   id: m.id,
   channel: m.channel,
   wabaId: m.wabaId,

@@ -30,6 +30,41 @@ const answer = (res: ServerResponse, status: number, body: string, contentType =
   res.end(body)
 }
 
+const responses = {
+  "200": { description: "verified and stored in the inbox (`{\"status\":\"accepted\"}`); the worker applies it" },
+  "401": { description: "invalid_signature: the signature (or the shared header) is missing or does not match; nothing is stored" },
+  "413": { description: "payload_too_large: more than 3 MB" },
+  "503": { description: "inbox_unavailable: not stored; the sender retries" }
+}
+const anyJson = { required: true, content: { "application/json": { schema: {} } } }
+
+/**
+ * The two operations of this path for `/openapi.json`: HttpApi does not serve them, so it cannot
+ * describe them (`GatewayApi` adds these to its document).
+ */
+export const webhookOperations = {
+  "/webhooks/meta": {
+    post: {
+      operationId: "webhooks.receiveMeta",
+      tags: ["webhooks"],
+      summary: "Receive a webhook from Meta, signed with the app secret",
+      parameters: [{ name: "x-hub-signature-256", in: "header", required: true, schema: { type: "string" }, description: "sha256=<hex HMAC-SHA256 of the raw body with MMGW_META_APP_SECRET>" }],
+      requestBody: anyJson,
+      responses
+    }
+  },
+  "/webhooks/360dialog": {
+    post: {
+      operationId: "webhooks.receive360dialog",
+      tags: ["webhooks"],
+      summary: "Receive a webhook from 360dialog, checked by the shared header and/or x-360dialog-signature",
+      description: "The shared header is MMGW_360DIALOG_WEBHOOK_HEADER (default x-mmgw-webhook-secret) with MMGW_360DIALOG_WEBHOOK_SECRET; x-360dialog-signature is checked when MMGW_360DIALOG_PLATFORM_SECRET is set.",
+      requestBody: anyJson,
+      responses
+    }
+  }
+} as const
+
 /** The webhook path a request is for, when it is a POST to one. */
 export const webhookSourceOf = (req: IncomingMessage): WebhookSource | null => {
   if (req.method !== "POST" || req.url === undefined) return null

@@ -1,6 +1,5 @@
 import { Headers, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { ProviderGateway } from "@mm-gateway/domain"
-import type { ProviderRequest, ProviderSendResult } from "@mm-gateway/domain"
 import { Clock, type ConfigError, Effect, Layer, Option, Redacted } from "effect"
 import type { ProviderClientConfig } from "./config.js"
 import { providerClientConfig } from "./config.js"
@@ -16,7 +15,7 @@ export interface WireTarget {
   readonly secret: Redacted.Redacted<string>
 }
 
-const PATH: Record<ProviderRequest["route"], string> = {
+const PATH: Record<ProviderGateway.ProviderRequest["route"], string> = {
   marketing_messages: "marketing_messages",
   cloud_api: "messages"
 }
@@ -28,7 +27,7 @@ const PATH: Record<ProviderRequest["route"], string> = {
  */
 export const wireTarget = (
   config: ProviderClientConfig,
-  request: Pick<ProviderRequest, "provider" | "phoneNumberId" | "route">,
+  request: Pick<ProviderGateway.ProviderRequest, "provider" | "phoneNumberId" | "route">,
   secrets: ChannelSecrets
 ): WireTarget | null => {
   const endpoint = PATH[request.route]
@@ -49,7 +48,7 @@ export const wireTarget = (
   }
 }
 
-type NoAnswer = Extract<ProviderSendResult, { readonly _tag: "ConnectionNotEstablished" | "NoDefinitiveAnswer" }>
+type NoAnswer = Extract<ProviderGateway.ProviderSendResult, { readonly _tag: "ConnectionNotEstablished" | "NoDefinitiveAnswer" }>
 
 const unreachable = (reason: string): NoAnswer => ({ _tag: "ConnectionNotEstablished", reason })
 const unknown = (reason: string): NoAnswer => ({ _tag: "NoDefinitiveAnswer", reason })
@@ -75,7 +74,7 @@ export const outcomeOfClientError = (error: HttpClientError.HttpClientError): No
 }
 
 /** A provider that quotes the credential back in its error text must not carry it into our events. */
-const scrub = (result: ProviderSendResult, secret: Redacted.Redacted<string>): ProviderSendResult => {
+const scrub = (result: ProviderGateway.ProviderSendResult, secret: Redacted.Redacted<string>): ProviderGateway.ProviderSendResult => {
   if (result._tag !== "HttpError" || result.error === null) return result
   const value = Redacted.value(secret)
   const clean = (text: string | null) => text === null || value.length === 0 ? text : text.split(value).join("[redacted]")
@@ -106,7 +105,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
         Effect.catchAll((failure) => Effect.succeed(failure.phase === "not_sent" ? unreachable(failure.reason) : unknown(failure.reason)))
       )
 
-    const send = (request: ProviderRequest): Effect.Effect<ProviderSendResult> =>
+    const send = (request: ProviderGateway.ProviderRequest): Effect.Effect<ProviderGateway.ProviderSendResult> =>
       credentials.resolve(request.credentialsRef).pipe(
         Effect.option,
         // Nothing has been sent while credentials are being looked up, whatever goes wrong there.
@@ -125,7 +124,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
         })
       )
 
-    return ProviderGateway.of({ send })
+    return ProviderGateway.ProviderGateway.of({ send })
   })
 
 /** Secret headers the platform must never put into spans or inspected requests. */
@@ -166,15 +165,15 @@ export const httpClientTransportLayer = (config: ProviderClientConfig): Layer.La
   Layer.effect(ProviderTransport, Effect.map(HttpClient.HttpClient, (client) => transportOverHttpClient(client, config.requestTimeoutMs)))
 
 /** The gateway over a given transport (tests swap it, e.g. for `httpClientTransportLayer`). */
-export const providerGatewayLayerWith = (config: ProviderClientConfig): Layer.Layer<ProviderGateway, never, ProviderTransport | ChannelCredentials> =>
-  Layer.effect(ProviderGateway, makeProviderGateway(config))
+export const providerGatewayLayerWith = (config: ProviderClientConfig): Layer.Layer<ProviderGateway.ProviderGateway, never, ProviderTransport | ChannelCredentials> =>
+  Layer.effect(ProviderGateway.ProviderGateway, makeProviderGateway(config))
 
 /** The gateway with its own keep-alive transport; needs only `ChannelCredentials`. */
-export const providerGatewayLayer = (config: ProviderClientConfig): Layer.Layer<ProviderGateway, never, ChannelCredentials> =>
+export const providerGatewayLayer = (config: ProviderClientConfig): Layer.Layer<ProviderGateway.ProviderGateway, never, ChannelCredentials> =>
   providerGatewayLayerWith(config).pipe(Layer.provide(providerTransportLayer(config)))
 
 /** The same, configured from the environment (`providerClientConfig`). */
-export const providerGatewayLayerConfig: Layer.Layer<ProviderGateway, ConfigError.ConfigError, ChannelCredentials> = Layer.unwrapEffect(
+export const providerGatewayLayerConfig: Layer.Layer<ProviderGateway.ProviderGateway, ConfigError.ConfigError, ChannelCredentials> = Layer.unwrapEffect(
   Effect.map(providerClientConfig, providerGatewayLayer)
 )
 

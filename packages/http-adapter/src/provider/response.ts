@@ -1,4 +1,4 @@
-import type { ProviderError, ProviderSendResult } from "@mm-gateway/domain"
+import type { ProviderGateway } from "@mm-gateway/domain"
 
 type JsonObject = Record<string, unknown>
 
@@ -22,7 +22,7 @@ const codeOf = (value: unknown): number | null => {
 }
 
 /** A Meta error object (`{code, message, error_data: {details}, …}` or webhook-style `{code, title, details}`). */
-const toProviderError = (candidate: unknown): ProviderError | null => {
+const toProviderError = (candidate: unknown): ProviderGateway.ProviderError | null => {
   if (!isObject(candidate)) return null
   const code = codeOf(candidate["code"])
   if (code === null) return null
@@ -43,7 +43,7 @@ const toProviderError = (candidate: unknown): ProviderError | null => {
  * `{"errors": [{…}]}` list. Anything else, including a body that is not JSON, is `null`: the
  * caller then has only the HTTP status to go on.
  */
-export const parseProviderError = (bodyText: string): ProviderError | null => {
+export const parseProviderError = (bodyText: string): ProviderGateway.ProviderError | null => {
   const body = parseJson(bodyText)
   if (!isObject(body)) return null
   const detail = body["detail"]
@@ -82,7 +82,7 @@ export const interpretResponse = (
   bodyText: string,
   retryAfter: string | undefined,
   nowMs: number
-): ProviderSendResult => {
+): ProviderGateway.ProviderSendResult => {
   if (status >= 200 && status < 300) {
     const body = parseJson(bodyText)
     const messages = isObject(body) ? body["messages"] : undefined

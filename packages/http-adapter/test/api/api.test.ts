@@ -37,11 +37,11 @@ describe("authentication", () => {
     const created = await api.request("POST", "/v1/api-keys", { body: { name: "tenant a", businessManagerIds: [BM] } })
     expect(created.status).toBe(201)
     expect(created.json.secret).toMatch(/^mmgw_/)
-    expect(created.json.businessManagerIds).toEqual([BM])
+    expect([created.json.businessManagerIds, created.json.channelIds]).toEqual([[BM], []])
     const list = await api.request("GET", "/v1/api-keys")
     expect(list.status).toBe(200)
     expect(list.text).not.toContain(created.json.secret)
-    expect(list.json.items.map((k: { id: string }) => k.id)).toContain(created.json.id)
+    expect(list.json.items.find((k: { id: string }) => k.id === created.json.id)).toMatchObject({ businessManagerIds: [BM], channelIds: [] })
     expect((await api.request("GET", `/v1/wabas/${WABA}`, { token: created.json.secret })).status).toBe(200)
     expect((await api.request("DELETE", `/v1/api-keys/${created.json.id}`)).status).toBe(204)
     expect((await api.request("GET", `/v1/wabas/${WABA}`, { token: created.json.secret })).status).toBe(401)
@@ -138,6 +138,8 @@ describe("documented errors of the registration endpoints", () => {
     ["a template name that Meta would refuse", "PUT", `/v1/wabas/${WABA}/templates/Spring-Sale/en`, { category: "MARKETING" }, 400, "invalid_request", "name"],
     ["the templates of an unknown WABA", "GET", "/v1/wabas/5550002/templates", undefined, 404, "not_found"],
     ["an API key without Business Managers", "POST", "/v1/api-keys", { name: "x", businessManagerIds: [] }, 400, "invalid_request", "businessManagerIds"],
+    ["an API key without Business Managers or channels", "POST", "/v1/api-keys", { name: "x", businessManagerIds: [], channelIds: [] }, 400, "invalid_request", "businessManagerIds"],
+    ["an API key scoped to a channel that is not a phone number id", "POST", "/v1/api-keys", { name: "x", channelIds: ["+1555"] }, 400, "invalid_request", "channelIds.0"],
     ["an API key without a name", "POST", "/v1/api-keys", { businessManagerIds: [BM] }, 400, "invalid_request", "name"],
     ["revoking an unknown API key", "DELETE", "/v1/api-keys/nokey", undefined, 404, "not_found"]
   ]
@@ -178,6 +180,7 @@ describe("validation and the error envelope", () => {
   })
   const bad: ReadonlyArray<[string, unknown, string]> = [
     ["a non-digit recipient", { ...templateBody("16505551234"), to: "+1 650 555" }, "to"],
+    ["a recipient with two pluses", { ...templateBody("16505551234"), to: "++16505551234" }, "to"],
     ["a missing recipient", { type: "text", text: { body: "hi" } }, "to"],
     ["a bad template name", { ...templateBody("16505551234"), template: { name: "Spring Sale", language: { code: "en" } } }, "template.name"],
     ["a bad language code", { ...templateBody("16505551234"), template: { name: "spring_sale", language: { code: "english!" } } }, "template.language.code"],
@@ -213,6 +216,11 @@ describe("sending", () => {
     })
     const message = await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)
     expect(message.json).toMatchObject({ status: "accepted", channel: PHONE, wabaId: WABA, to: "16505550101", wamid: null, route: { decided: "cloud_api", observed: null } })
+  })
+  it("a recipient written with a leading + is echoed as written and recorded as its digits", async () => {
+    const r = await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody("+16505550109") })
+    expect([r.status, r.json.contacts]).toEqual([202, [{ input: "+16505550109" }]])
+    expect((await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)).json.to).toBe("16505550109")
   })
   it("a utility template on /marketing_messages is 422 route_rejected not_a_marketing_template; nothing is recorded", async () => {
     const r = await api.request("POST", `/v1/channels/${PHONE}/marketing_messages`, { body: templateBody("16505550102", "order_update") })

@@ -7,8 +7,9 @@ import { ADMIN, SEEDED, startSeededApi, templateBody, type TestApi } from "./sup
 
 /**
  * Bodies nested deep, wide, long, or carrying such a value inside an otherwise valid send, thrown at
- * every operation the api documents in `/openapi.json`: never a 500, always the error envelope on a 4xx,
- * and on every `/v1` operation that reads a body, a body beyond a bound is the 400 that names its place.
+ * every operation the api documents in `/openapi.json`: never a 500, always the error envelope on a 4xx
+ * (Graph's on the drop-in path), and on every operation that reads a body, a body beyond a bound is the
+ * 400 that names its place.
  */
 
 let api: TestApi
@@ -16,11 +17,14 @@ const { bm: BM, waba: WABA, phone: PHONE } = SEEDED
 const TO = "16505550401"
 let apiKeyId: string
 let messageId: string
+/** The D360-API-KEY of the drop-in path's 360dialog style: a key scoped to the channel. */
+let channelKey: string
 
 beforeAll(async () => {
   api = await startSeededApi()
   apiKeyId = (await api.request("POST", "/v1/api-keys", { body: { name: "bounds", businessManagerIds: [BM] } })).json.id
   messageId = (await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody(TO) })).json.messages[0].id
+  channelKey = (await api.request("POST", "/v1/api-keys", { body: { name: "d360", channelIds: [PHONE] } })).json.secret
 })
 afterAll(async () => {
   await api.close()
@@ -34,6 +38,9 @@ interface Operation {
   /** With its path parameters and required query parameters filled in. */
   readonly url: string
   readonly template: string
+  /** The drop-in path: Graph's error envelope. */
+  readonly graph: boolean
+  readonly headers: Readonly<Record<string, string>>
 }
 
 const pathValue = (name: string, template: string): string => {
@@ -41,6 +48,7 @@ const pathValue = (name: string, template: string): string => {
     businessId: BM,
     wabaId: WABA,
     phoneNumberId: PHONE,
+    version: "v25.0",
     name: "spring_sale",
     language: "en",
     campaignId: "spring",
@@ -72,18 +80,26 @@ const operationsOf = async (): Promise<ReadonlyArray<Operation>> => {
       const path = template.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(pathValue(name, template)))
       const query = parameters.filter((p) => p.in === "query" && p.required === true)
         .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(queryValue(p.name, template))}`)
-      operations.push({ id: operation.operationId, method: method.toUpperCase(), template, url: query.length === 0 ? path : `${path}?${query.join("&")}` })
+      const d360 = (operation.security ?? []).some((s: Record<string, unknown>) => "d360ApiKey" in s)
+      operations.push({
+        id: operation.operationId,
+        method: method.toUpperCase(),
+        template,
+        url: query.length === 0 ? path : `${path}?${query.join("&")}`,
+        graph: !template.startsWith("/v1/") && (operation.security ?? []).length > 0,
+        headers: d360 ? { "d360-api-key": channelKey } : { authorization: `Bearer ${ADMIN}` }
+      })
     }
   }
   return operations
 }
 
 /** A request with any method and any body (fetch refuses a body on GET). */
-const send = (method: string, url: string, body: string) =>
+const send = (operation: Operation, body: string) =>
   new Promise<{ readonly status: number; readonly text: string }>((resolve, reject) => {
-    const req = httpRequest(`${api.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+    const req = httpRequest(`${api.url}${operation.url}`, {
+      method: operation.method,
+      headers: { ...operation.headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) }
     }, (res) => {
       const chunks: Array<Buffer> = []
       res.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -205,7 +221,13 @@ const probes: ReadonlyArray<[Body]> = [
 const sends: Readonly<Record<string, ReadonlyArray<Placement>>> = {
   "messages.sendMessage": ["extra", "template", "parameter"],
   "messages.sendMarketingMessage": ["extra", "template", "parameter"],
-  "messages.sendBatch": ["batchItem"]
+  "messages.sendBatch": ["batchItem"],
+  "graphSend.sendMessage": ["extra", "template", "parameter"],
+  "graphSend.sendMarketingMessage": ["extra", "template", "parameter"],
+  "graphSend.sendMessageUnversioned": ["extra", "template", "parameter"],
+  "graphSend.sendMarketingMessageUnversioned": ["extra", "template", "parameter"],
+  "dialog360Send.sendMessage": ["extra", "template", "parameter"],
+  "dialog360Send.sendMarketingMessage": ["extra", "template", "parameter"]
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
@@ -219,6 +241,17 @@ const expectEnvelope = (text: string, where: string) => {
   return json.error as { readonly code: string; readonly message: string; readonly details?: any }
 }
 
+/** Graph's envelope (the drop-in path): a numeric code, a message, a trace id. */
+const expectGraphEnvelope = (text: string, where: string) => {
+  const json = JSON.parse(text)
+  expect(Object.keys(json), where).toEqual(["error"])
+  expect(typeof json.error.code, where).toBe("number")
+  expect(typeof json.error.message, where).toBe("string")
+  expect(typeof json.error.fbtrace_id, where).toBe("string")
+  for (const key of Object.keys(json.error)) expect(["message", "type", "code", "error_subcode", "error_data", "fbtrace_id"], where).toContain(key)
+  return json.error as { readonly code: number; readonly message: string }
+}
+
 describe("JSON bounds on every operation of /openapi.json", () => {
   it("deep, wide and long bodies get a 4xx in the envelope, or a 2xx where the body is acceptable, never a 500", PROPERTY_TEST, async () => {
     const operations = await operationsOf()
@@ -227,16 +260,24 @@ describe("JSON bounds on every operation of /openapi.json", () => {
       await fc.assert(
         fc.asyncProperty(body, async (b) => {
           const where = `${operation.method} ${operation.template} with ${JSON.stringify(b)}`
-          const r = await send(operation.method, operation.url, render(b))
+          const r = await send(operation, render(b))
           expect(r.status, where).toBeLessThan(500)
           expect((r.status >= 200 && r.status < 300) || r.status >= 400, where).toBe(true)
-          const error = r.status >= 400 ? expectEnvelope(r.text, where) : undefined
           const beyond = expectedViolation(b)
-          if (beyond !== undefined && operation.template.startsWith("/v1/") && BODY_METHODS.has(operation.method)) {
-            expect([r.status, error?.code, error?.details?.field], where).toEqual([400, "invalid_request", beyond.field])
-            expect(error?.message, where).toBe(beyond.field === "" ? `the request body ${beyond.bound}` : `${beyond.field}: ${beyond.bound}`)
+          if (operation.graph) {
+            const error = r.status >= 400 ? expectGraphEnvelope(r.text, where) : undefined
+            if (beyond !== undefined) {
+              expect([r.status, error?.code], where).toEqual([400, 100])
+              expect(error?.message, where).toBe(beyond.field === "" ? `(#100) The request body ${beyond.bound}` : `(#100) Param ${beyond.field} ${beyond.bound}`)
+            }
+          } else {
+            const error = r.status >= 400 ? expectEnvelope(r.text, where) : undefined
+            if (beyond !== undefined && operation.template.startsWith("/v1/") && BODY_METHODS.has(operation.method)) {
+              expect([r.status, error?.code, error?.details?.field], where).toEqual([400, "invalid_request", beyond.field])
+              expect(error?.message, where).toBe(beyond.field === "" ? `the request body ${beyond.bound}` : `${beyond.field}: ${beyond.bound}`)
+            }
           }
-          if (beyond === undefined && sends[operation.id]?.includes(b.placement)) expect(r.status, where).toBe(202)
+          if (beyond === undefined && sends[operation.id]?.includes(b.placement)) expect(r.status, where).toBe(operation.graph ? 200 : 202)
         }),
         { ...propertySettings(8), examples: [...probes] }
       )

@@ -2,7 +2,7 @@ import { JsonLimits } from "@mm-gateway/webhook-adapter"
 import fc from "fast-check"
 import { propertySettings } from "@mm-gateway/domain/testing"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { canonicalJson } from "../../src/api/handlers-messages.js"
+import { canonicalJson } from "../../src/api/send.js"
 import { SEEDED, startSeededApi, templateBody, type TestApi } from "./support.js"
 
 let api: TestApi

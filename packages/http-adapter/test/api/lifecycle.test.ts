@@ -1,4 +1,4 @@
-import { EventStore, handleCommand, streamId, TemplateStream, type WabaId } from "@mm-gateway/domain"
+import { CommandHandler, EventStore, type Ids, Streams } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, collectPages, dispatch, observe, recordClick, seed, startApi, type TestApi, templateBody } from "./support.js"
@@ -51,7 +51,7 @@ const getMessage = async (id: string) => {
 describe("acceptance is durable before the 202", () => {
   it("another connection reads the message's events as soon as the 202 is in", async () => {
     const id = await send("16505557001")
-    const stream = await db.run(Effect.flatMap(EventStore, (store) => store.readStream(streamId.message(id))))
+    const stream = await db.run(Effect.flatMap(EventStore.EventStore, (store) => store.readStream(Streams.streamId.message(id))))
     expect(stream.events.map((e) => e.event._tag)).toEqual(["MessageRequested", "MessageRouted"])
   })
 })
@@ -328,9 +328,9 @@ describe("a template the MM route refused as not marketing", () => {
 
     // What the worker records when Meta answers 131055 "Only marketing template messages are supported".
     const refusedAt = Date.now()
-    await db.run(handleCommand(TemplateStream, streamId.template(WABA, "winter_sale", "en"), {
+    await db.run(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(WABA, "winter_sale", "en"), {
       _tag: "RecordRefusedAsNotMarketing",
-      wabaId: WABA as WabaId,
+      wabaId: WABA as Ids.WabaId,
       name: "winter_sale",
       language: "en",
       errorCode: 131055,

@@ -1,4 +1,4 @@
-import { handleCommand, type RecipientNumber, RecipientStream, streamId, type WabaId } from "@mm-gateway/domain"
+import { CommandHandler, type Ids, Streams } from "@mm-gateway/domain"
 import { request as httpRequest } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADMIN, type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
@@ -102,10 +102,10 @@ describe("routing reasons and warnings in the 202", () => {
   })
   it("a recipient who opted out of marketing: 422 recipient_opted_out; other messages still go", async () => {
     const to = "16505559017"
-    await db.run(handleCommand(RecipientStream, streamId.recipient(ONBOARDED.waba, to), {
+    await db.run(CommandHandler.handleCommand(Streams.RecipientStream, Streams.streamId.recipient(ONBOARDED.waba, to), {
       _tag: "RecordMarketingPreference",
-      wabaId: ONBOARDED.waba as WabaId,
-      recipient: to as RecipientNumber,
+      wabaId: ONBOARDED.waba as Ids.WabaId,
+      recipient: to as Ids.RecipientNumber,
       optedOut: true,
       source: "user_preferences",
       occurredAt: Date.now() - 1000,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type EventStore, handleCommand, type MessageId, MessageStream, type PhoneNumberId, streamId, UserActionStream, type Wamid } from "@mm-gateway/domain"
+import { CommandHandler, type EventStore, type Ids, Streams } from "@mm-gateway/domain"
 import { type Database, inboxPathFor, layer as layerSqlite, layerSqliteStore, openInbox, type SqliteInbox } from "@mm-gateway/sqlite-projection"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
@@ -135,20 +135,20 @@ export const backdoor = async (api: TestApi): Promise<Backdoor> => {
 }
 
 /** Drives an accepted message as the worker would: dispatch started, then the provider's answer. */
-export const dispatch = (messageId: string, outcome: { readonly wamid: string } | "unknown", at = Date.now()): Effect.Effect<void, unknown, EventStore> =>
+export const dispatch = (messageId: string, outcome: { readonly wamid: string } | "unknown", at = Date.now()): Effect.Effect<void, unknown, EventStore.EventStore> =>
   Effect.gen(function*() {
-    const id = messageId as MessageId
-    const stream = streamId.message(messageId)
-    yield* handleCommand(MessageStream, stream, { _tag: "StartDispatch", messageId: id, attempt: 1, at })
+    const id = messageId as Ids.MessageId
+    const stream = Streams.streamId.message(messageId)
+    yield* CommandHandler.handleCommand(Streams.MessageStream, stream, { _tag: "StartDispatch", messageId: id, attempt: 1, at })
     if (outcome === "unknown") {
-      yield* handleCommand(MessageStream, stream, { _tag: "RecordDispatchOutcomeUnknown", messageId: id, attempt: 1, reason: "timeout after the request was sent", at: at + 1 })
-      yield* handleCommand(MessageStream, stream, { _tag: "MarkDispatchUnknown", messageId: id, at: at + 2 })
+      yield* CommandHandler.handleCommand(Streams.MessageStream, stream, { _tag: "RecordDispatchOutcomeUnknown", messageId: id, attempt: 1, reason: "timeout after the request was sent", at: at + 1 })
+      yield* CommandHandler.handleCommand(Streams.MessageStream, stream, { _tag: "MarkDispatchUnknown", messageId: id, at: at + 2 })
     } else {
-      yield* handleCommand(MessageStream, stream, {
+      yield* CommandHandler.handleCommand(Streams.MessageStream, stream, {
         _tag: "RecordDispatchSucceeded",
         messageId: id,
         attempt: 1,
-        wamid: outcome.wamid as Wamid,
+        wamid: outcome.wamid as Ids.Wamid,
         providerStatus: "accepted",
         at: at + 1
       })
@@ -162,12 +162,12 @@ export const observe = (
   status: "sent" | "delivered" | "read" | "failed",
   timestamp: number,
   extra: { readonly category?: string; readonly errorCode?: number } = {}
-): Effect.Effect<void, unknown, EventStore> =>
-  Effect.asVoid(handleCommand(MessageStream, streamId.message(messageId), {
+): Effect.Effect<void, unknown, EventStore.EventStore> =>
+  Effect.asVoid(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(messageId), {
     _tag: "ObserveStatus",
-    messageId: messageId as MessageId,
+    messageId: messageId as Ids.MessageId,
     observation: {
-      wamid: wamid as Wamid,
+      wamid: wamid as Ids.Wamid,
       status,
       timestamp,
       recipient: null,
@@ -184,10 +184,10 @@ export const recordClick = (
   clickId: string,
   occurredAt: number,
   actionType = "marketing_messages_link_click"
-): Effect.Effect<void, unknown, EventStore> =>
-  Effect.asVoid(handleCommand(UserActionStream, streamId.userAction(channel, actionType, clickId, `token-${clickId}`, occurredAt), {
+): Effect.Effect<void, unknown, EventStore.EventStore> =>
+  Effect.asVoid(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, `token-${clickId}`, occurredAt), {
     _tag: "RecordUserAction",
-    channel: channel as PhoneNumberId,
+    channel: channel as Ids.PhoneNumberId,
     actionType,
     clickId,
     trackingToken: `token-${clickId}`,

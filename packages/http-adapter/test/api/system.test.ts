@@ -48,11 +48,25 @@ describe("/openapi.json", () => {
       "GET /v1/messages/{id}", "GET /v1/messages/{id}/events", "GET /v1/messages",
       "GET /v1/campaigns/{campaignId}/stats", "GET /v1/channels/{phoneNumberId}/clicks", "POST /v1/clicks/{clickId}/attribution",
       "GET /v1/webhook-inbox", "POST /v1/webhook-inbox/{id}/replay", "GET /v1/workers",
-      "GET /healthz", "GET /readyz", "GET /metrics", "GET /webhooks/meta"
+      "GET /healthz", "GET /readyz", "GET /metrics", "GET /webhooks/meta", "POST /webhooks/meta", "POST /webhooks/360dialog",
+      "POST /{version}/{phoneNumberId}/messages", "POST /{version}/{phoneNumberId}/marketing_messages",
+      "POST /{phoneNumberId}/messages", "POST /{phoneNumberId}/marketing_messages", "POST /messages", "POST /marketing_messages"
     ]) expect(operations).toContain(op)
     const send = doc.paths["/v1/channels/{phoneNumberId}/messages"].post
     expect(Object.keys(send.responses)).toEqual(expect.arrayContaining(["202", "400", "401", "404", "409", "422"]))
     expect(doc.components.securitySchemes).toHaveProperty("bearer")
+  })
+  it("gives every operation a summary and a unique operation id", async () => {
+    const doc = (await api.request("GET", "/openapi.json", { token: null })).json
+    const operations = Object.entries(doc.paths as Record<string, Record<string, { summary?: string; operationId?: string }>>)
+      .flatMap(([path, ops]) => Object.entries(ops).filter(([m]) => ["get", "put", "post", "patch", "delete"].includes(m)).map(([m, op]) => ({ at: `${m.toUpperCase()} ${path}`, op })))
+    expect(operations.length).toBeGreaterThanOrEqual(40)
+    expect(operations.filter(({ op }) => typeof op.summary !== "string" || op.summary.trim().length < 10).map(({ at }) => at)).toEqual([])
+    const ids = operations.map(({ op }) => op.operationId)
+    expect(new Set(ids).size).toBe(ids.length)
+    // The lean webhook path is described beside the handshake the framework serves.
+    expect(Object.keys(doc.paths["/webhooks/meta"]).sort()).toEqual(["get", "post"])
+    expect(Object.keys(doc.paths["/webhooks/meta"].post.responses)).toEqual(["200", "401", "413", "503"])
   })
   it("and Swagger UI renders it at /docs", async () => {
     const r = await api.request("GET", "/docs", { token: null })

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, dispatch, postWebhook, recordClick, seed, sign, startApi, type TestApi, templateBody } from "./support.js"
 
 /**
- * Tenant isolation: an API key sees only its own Business Managers and what hangs under them; anything
- * else answers 404 (never 403, which would say it exists), on every read endpoint and on every write
+ * Tenant isolation: an API key sees only its own Business Managers and what hangs under them, and its
+ * own channels with their messages; anything else answers 404 (never 403, which would say it exists), on every read endpoint and on every write
  * that names another tenant's resource.
  */
 
@@ -129,6 +129,79 @@ describe("read endpoints", () => {
 
   it("partner-wide routing settings are readable by every key", async () => {
     expect((await api.request("GET", "/v1/settings/routing", { token: A.key })).status).toBe(200)
+  })
+})
+
+describe("a key scoped to channels", () => {
+  /** Tenant A's second channel, which the channel key is not scoped to. */
+  const SECOND = "510000000000004"
+  let channelKey = ""
+  let onSecond = ""
+
+  beforeAll(async () => {
+    const registered = await api.request("PUT", `/v1/channels/${SECOND}`, {
+      body: { wabaId: A.waba, displayPhoneNumber: "+1 555 0101", provider: "sandbox", credentials: { apiKey: "second" } }
+    })
+    expect(registered.status).toBe(200)
+    const sent = await api.request("POST", `/v1/channels/${SECOND}/messages`, { token: A.key, body: templateBody("16505558601"), headers: { "x-campaign-id": A.campaignOnly } })
+    expect(sent.status).toBe(202)
+    onSecond = sent.json.messages[0].id
+    const created = await api.request("POST", "/v1/api-keys", { body: { name: "one channel", channelIds: [A.phone] } })
+    expect([created.status, created.json.businessManagerIds, created.json.channelIds]).toEqual([201, [], [A.phone]])
+    channelKey = created.json.secret
+  })
+
+  it("sees its channel, the channel's messages and clicks, and nothing above or beside it", async () => {
+    for (const path of [`/v1/channels/${A.phone}`, `/v1/channels/${A.phone}/clicks`, `/v1/messages/${A.message}`, `/v1/messages/${A.message}/events`, `/v1/campaigns/${A.campaignOnly}/stats`]) {
+      expect([path, (await api.request("GET", path, { token: channelKey })).status]).toEqual([path, 200])
+    }
+    const hidden = [
+      `/v1/business-managers/${A.bm}`,
+      `/v1/wabas/${A.waba}`,
+      `/v1/wabas/${A.waba}/templates`,
+      `/v1/channels/${SECOND}`,
+      `/v1/messages/${onSecond}`,
+      ...readPaths(B)
+    ]
+    for (const path of hidden) {
+      const r = await api.request("GET", path, { token: channelKey })
+      expect([path, r.status, r.json?.error?.code]).toEqual([path, 404, "not_found"])
+    }
+  })
+
+  it("its lists and campaign stats count only its channel", async () => {
+    expect((await api.request("GET", "/v1/onboarding", { token: channelKey })).json).toEqual({ items: [], nextCursor: null })
+    expect((await api.request("GET", `/v1/messages?wamid=${A.wamid}`, { token: channelKey })).json.items.map((m: { id: string }) => m.id)).toEqual([A.message])
+    expect((await api.request("GET", `/v1/messages?wamid=${B.wamid}`, { token: channelKey })).json.items).toEqual([])
+    // Tenant A's key counts both of its channels' messages of the campaign; the channel key only its own.
+    expect((await api.request("GET", `/v1/campaigns/${A.campaignOnly}/stats`, { token: A.key })).json.funnel.accepted).toBe(2)
+    expect((await api.request("GET", `/v1/campaigns/${A.campaignOnly}/stats`, { token: channelKey })).json.funnel.accepted).toBe(1)
+    expect((await api.request("GET", "/v1/campaigns/shared/stats", { token: channelKey })).json.funnel.accepted).toBe(1)
+  })
+
+  it("sends on its channel only, and cannot reconfigure the channel or anything above it", async () => {
+    expect((await api.request("POST", `/v1/channels/${A.phone}/messages`, { token: channelKey, body: templateBody("16505558602") })).status).toBe(202)
+    const refused: ReadonlyArray<readonly [string, string, unknown]> = [
+      ["POST", `/v1/channels/${SECOND}/messages`, templateBody("16505558603")],
+      ["POST", `/v1/channels/${B.phone}/marketing_messages`, templateBody("16505558604")],
+      ["PUT", `/v1/channels/${A.phone}`, { wabaId: A.waba, displayPhoneNumber: "+1 555 0102", provider: "sandbox", credentials: { apiKey: "taken" } }],
+      ["PUT", `/v1/wabas/${A.waba}/templates/spring_sale/en`, { category: "UTILITY" }],
+      ["PUT", `/v1/business-managers/${A.bm}`, { name: "taken over" }]
+    ]
+    for (const [method, path, body] of refused) {
+      const r = await api.request(method, path, { token: channelKey, body })
+      expect([method, path, r.status, r.json.error.code]).toEqual([method, path, 404, "not_found"])
+    }
+    expect((await api.request("GET", `/v1/channels/${A.phone}`)).json.displayPhoneNumber).toBe("+1 555 0100")
+  })
+
+  it("Business Managers and channels add up: tenant B's Business Manager and tenant A's channel", async () => {
+    const key = (await api.request("POST", "/v1/api-keys", { body: { name: "mixed", businessManagerIds: [B.bm], channelIds: [A.phone] } })).json.secret
+    for (const path of [...readPaths(B), `/v1/channels/${A.phone}`, `/v1/messages/${A.message}`]) {
+      expect([path, (await api.request("GET", path, { token: key })).status]).toEqual([path, 200])
+    }
+    expect((await api.request("GET", `/v1/wabas/${A.waba}`, { token: key })).status).toBe(404)
+    expect((await api.request("GET", "/v1/campaigns/shared/stats", { token: key })).json.funnel.accepted).toBe(2)
   })
 })
 
@@ -284,8 +357,8 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     campaignId: "campaign",
     clickId: "click"
   }
-  /** A template is named within its WABA: the WABA is what belongs to a tenant. */
-  const NAMES_WITHIN: Readonly<Record<string, string>> = { name: "spring_sale", language: "en" }
+  /** A template is named within its WABA: the WABA is what belongs to a tenant. A Graph version names nothing. */
+  const NAMES_WITHIN: Readonly<Record<string, string>> = { name: "spring_sale", language: "en", version: "v25.0" }
   const QUERY_REFERENCES: Readonly<Record<string, Kind>> = { wamid: "wamid" }
   const QUERY_OTHERS = new Set(["limit", "cursor", "status", "state"])
   const HEADER_REFERENCES: Readonly<Record<string, Kind>> = { "x-campaign-id": "campaign", "idempotency-key": "idempotencyKey" }
@@ -294,7 +367,10 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     readonly references?: Readonly<Record<string, { readonly kind: Kind; readonly optional?: true }>>
     readonly body: (refs: Readonly<Record<string, string | undefined>>) => unknown
   }>> = {
-    "apiKeys.createApiKey": { references: { businessManagerIds: { kind: "businessManager" } }, body: (r) => ({ name: "sweep", businessManagerIds: [r.businessManagerIds] }) },
+    "apiKeys.createApiKey": {
+      references: { businessManagerIds: { kind: "businessManager" }, channelIds: { kind: "channel", optional: true } },
+      body: (r) => ({ name: "sweep", businessManagerIds: [r.businessManagerIds], ...(r.channelIds === undefined ? {} : { channelIds: [r.channelIds] }) })
+    },
     "onboarding.putBusinessManager": { body: () => ({ name: "swept" }) },
     "onboarding.putWaba": { references: { businessManagerId: { kind: "businessManager" } }, body: (r) => ({ businessManagerId: r.businessManagerId }) },
     "onboarding.setWabaMmStatus": { body: () => ({ status: "onboarded", reason: "sweep" }) },
@@ -311,7 +387,14 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       body: (r) => ({ ...(r.campaignId === undefined ? {} : { campaignId: r.campaignId }), messages: [templateBody("16505558402")] })
     },
     "messages.resolveMessage": { body: () => ({ action: "give_up" }) },
-    "messages.attributeClick": { references: { messageId: { kind: "message" } }, body: (r) => ({ messageId: r.messageId }) }
+    "messages.attributeClick": { references: { messageId: { kind: "message" } }, body: (r) => ({ messageId: r.messageId }) },
+    "graphSend.sendMessage": { body: () => templateBody("16505558403") },
+    "graphSend.sendMarketingMessage": { body: () => templateBody("16505558404") },
+    "graphSend.sendMessageUnversioned": { body: () => templateBody("16505558405") },
+    "graphSend.sendMarketingMessageUnversioned": { body: () => templateBody("16505558406") },
+    // The 360dialog style names its channel by the key alone: nothing in the request to vary.
+    "dialog360Send.sendMessage": { body: () => templateBody("16505558407") },
+    "dialog360Send.sendMarketingMessage": { body: () => templateBody("16505558408") }
   }
   /**
    * Registration by the resource's own id, which is Meta's and global: a free id is registered (200) and
@@ -487,13 +570,14 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       for (const own of result.own) out = out.split(own).join("<ours>")
       return out.replace(MESSAGE_ID, "<new message>").replace(ISO_TIME, "<time>")
     }
+    // Graph's trace id is unique per answer.
     const walk = (v: unknown): unknown =>
       typeof v === "string"
         ? text(v)
         : Array.isArray(v)
         ? v.map(walk)
         : v !== null && typeof v === "object"
-        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === "fbtrace_id" ? "<trace>" : walk(x)]))
         : v
     return { status: result.answer.status, body: walk(result.answer.json) }
   }
@@ -535,7 +619,7 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     // floors make sure the sweep cannot quietly test nothing.
     expect(swept.size).toBeGreaterThanOrEqual(22)
     expect(comparisons).toBeGreaterThanOrEqual(35)
-    for (const path of ["/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay"]) {
+    for (const path of ["/{version}/{phoneNumberId}/messages", "/{phoneNumberId}/marketing_messages", "/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay"]) {
       expect([...swept].some((s) => s.endsWith(` ${path}`)), path).toBe(true)
     }
   })

@@ -76,7 +76,7 @@ describe("GET /v1/workers", () => {
   it("is in /openapi.json with its summary", async () => {
     const doc = (await api.request("GET", "/openapi.json", { token: null })).json
     const op = doc.paths["/v1/workers"].get
-    expect(op.summary).toBe("The live workers and what each holds")
+    expect(op.summary).toBe("List the live workers and what each holds (admin)")
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "401", "403"]))
   })
 })

@@ -33,7 +33,7 @@ describe("over the platform's NodeHttpClient", () => {
   const send = (baseUrl: string) => {
     const config = makeProviderClientConfig({ sandboxBaseUrl: baseUrl })
     return Effect.gen(function*() {
-      const gateway = yield* ProviderGateway
+      const gateway = yield* ProviderGateway.ProviderGateway
       return yield* gateway.send(request({ body }))
     }).pipe(
       Effect.provide(

@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { classifyProviderOutcome, PhoneNumberId } from "@mm-gateway/domain"
-import type { ProviderSendResult } from "@mm-gateway/domain"
+import { Classify, Ids, type ProviderGateway } from "@mm-gateway/domain"
 import type { Sandbox } from "@mm-gateway/sandbox"
 import { startSandbox } from "@mm-gateway/sandbox"
 import { Effect } from "effect"
@@ -28,14 +27,14 @@ const styles = [
   { style: "360dialog", provider: "360dialog" as const, credentialsRef: "d360", endpoint: "360dialog" }
 ]
 
-const accepted = (result: ProviderSendResult) => {
+const accepted = (result: ProviderGateway.ProviderSendResult) => {
   assert.strictEqual(result._tag, "Accepted")
-  return result as Extract<ProviderSendResult, { _tag: "Accepted" }>
+  return result as Extract<ProviderGateway.ProviderSendResult, { _tag: "Accepted" }>
 }
 
-const httpError = (result: ProviderSendResult) => {
+const httpError = (result: ProviderGateway.ProviderSendResult) => {
   assert.strictEqual(result._tag, "HttpError")
-  return result as Extract<ProviderSendResult, { _tag: "HttpError" }>
+  return result as Extract<ProviderGateway.ProviderSendResult, { _tag: "HttpError" }>
 }
 
 describe.each(styles)("against the sandbox, $style style", ({ provider, credentialsRef, endpoint }) => {
@@ -64,7 +63,7 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
       assert.strictEqual(result.status, 400)
       assert.strictEqual(result.error?.code, 131055)
       assert.strictEqual(result.error?.details, "Only marketing template messages are supported")
-      assert.deepStrictEqual(classifyProviderOutcome(result, "marketing_messages"), {
+      assert.deepStrictEqual(Classify.classifyProviderOutcome(result, "marketing_messages"), {
         _tag: "Reroute",
         to: "cloud_api",
         reason: "not_a_marketing_template"
@@ -76,7 +75,7 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
       const body = templateBody("4915112340429", "spring_sale", `msg-${endpoint}-0429`)
       const results = yield* sendWith(config(), [1, 2, 3].map(() => request({ provider, credentialsRef, route: "cloud_api", body })))
       assert.strictEqual(httpError(results[0]!).error?.code, 130429)
-      assert.strictEqual(classifyProviderOutcome(httpError(results[1]!), "cloud_api")._tag, "Retry")
+      assert.strictEqual(Classify.classifyProviderOutcome(httpError(results[1]!), "cloud_api")._tag, "Retry")
       accepted(results[2]!)
     }))
 
@@ -86,15 +85,15 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
       assert.strictEqual(result.status, 500)
       // The sandbox says 131000 "Something went wrong": docs/worker.md#error-classification lists it as not processed.
       assert.strictEqual(result.error?.code, 131000)
-      assert.strictEqual(classifyProviderOutcome(result, "cloud_api")._tag, "Retry")
-      assert.strictEqual(classifyProviderOutcome({ ...result, error: null }, "cloud_api")._tag, "Unknown")
+      assert.strictEqual(Classify.classifyProviderOutcome(result, "cloud_api")._tag, "Retry")
+      assert.strictEqual(Classify.classifyProviderOutcome({ ...result, error: null }, "cloud_api")._tag, "Unknown")
     }))
 
   it.effect("0999 (connection dropped after the request was read) is no definitive answer, though the sandbox accepted it", () =>
     Effect.gen(function*() {
       const result = yield* send("4915112340999", "spring_sale", `msg-${endpoint}-0999`, "cloud_api")
       assert.strictEqual(result._tag, "NoDefinitiveAnswer")
-      assert.strictEqual(classifyProviderOutcome(result as Extract<ProviderSendResult, { _tag: "NoDefinitiveAnswer" }>, "cloud_api")._tag, "Unknown")
+      assert.strictEqual(Classify.classifyProviderOutcome(result as Extract<ProviderGateway.ProviderSendResult, { _tag: "NoDefinitiveAnswer" }>, "cloud_api")._tag, "Unknown")
       assert.deepStrictEqual(sandbox.stats().byCallbackData[`msg-${endpoint}-0999`], { requests: 1, accepted: 1 })
     }))
 })
@@ -108,7 +107,7 @@ describe("wire details", () => {
       )
       const error = httpError(result)
       assert.strictEqual(error.error?.code, 131009)
-      assert.strictEqual(classifyProviderOutcome(error, "marketing_messages")._tag, "Final")
+      assert.strictEqual(Classify.classifyProviderOutcome(error, "marketing_messages")._tag, "Final")
     }))
 
   it.effect("STRICT on a number without the MM terms: 131055 saying so, classified as terms not accepted", () =>
@@ -120,14 +119,14 @@ describe("wire details", () => {
         request({
           provider: "360dialog",
           credentialsRef: "d360-not-onboarded",
-          phoneNumberId: PhoneNumberId.make(phoneNumberId),
+          phoneNumberId: Ids.PhoneNumberId.make(phoneNumberId),
           route: "marketing_messages",
           body: { ...templateBody("4915112341234", "spring_sale", "msg-strict"), product_policy: "STRICT" }
         })
       )
       const error = httpError(result)
       assert.strictEqual(error.error?.code, 131055)
-      assert.deepStrictEqual(classifyProviderOutcome(error, "marketing_messages"), { _tag: "Reroute", to: "cloud_api", reason: "terms_not_accepted" })
+      assert.deepStrictEqual(Classify.classifyProviderOutcome(error, "marketing_messages"), { _tag: "Reroute", to: "cloud_api", reason: "terms_not_accepted" })
     }))
 
   it.effect("a wrong 360dialog key is a 401 with the OAuth code, not a send", () =>

@@ -1,5 +1,4 @@
-import type { ProviderRequest, ProviderSendResult } from "@mm-gateway/domain"
-import { PhoneNumberId, ProviderGateway } from "@mm-gateway/domain"
+import { Ids, ProviderGateway } from "@mm-gateway/domain"
 import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import * as http from "node:http"
@@ -8,7 +7,7 @@ import * as net from "node:net"
 import type { ProviderClientConfig } from "../../src/provider/index.js"
 import { inMemoryChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
 
-export const PHONE = PhoneNumberId.make("106540352242922")
+export const PHONE = Ids.PhoneNumberId.make("106540352242922")
 export const ACCESS_TOKEN = "EAAG-meta-access-token-do-not-leak"
 export const SANDBOX_TOKEN = "sandbox-bearer-do-not-leak"
 export const D360_KEY = `sandbox-${PHONE}`
@@ -24,11 +23,11 @@ export const CREDENTIALS = {
 /** Sends one request through a freshly built gateway, closed afterwards. */
 export const sendWith = (
   overrides: Partial<ProviderClientConfig>,
-  requests: ReadonlyArray<ProviderRequest>
-): Effect.Effect<ReadonlyArray<ProviderSendResult>> =>
+  requests: ReadonlyArray<ProviderGateway.ProviderRequest>
+): Effect.Effect<ReadonlyArray<ProviderGateway.ProviderSendResult>> =>
   Effect.gen(function*() {
-    const gateway = yield* ProviderGateway
-    const results: Array<ProviderSendResult> = []
+    const gateway = yield* ProviderGateway.ProviderGateway
+    const results: Array<ProviderGateway.ProviderSendResult> = []
     for (const request of requests) results.push(yield* gateway.send(request))
     return results
   }).pipe(
@@ -36,13 +35,13 @@ export const sendWith = (
     Effect.scoped
   )
 
-export const gatewayLayer = (overrides: Partial<ProviderClientConfig>): Layer.Layer<ProviderGateway> =>
+export const gatewayLayer = (overrides: Partial<ProviderClientConfig>): Layer.Layer<ProviderGateway.ProviderGateway> =>
   providerGatewayLayer(makeProviderClientConfig(overrides)).pipe(Layer.provide(inMemoryChannelCredentials(CREDENTIALS)))
 
-export const sendOne = (overrides: Partial<ProviderClientConfig>, request: ProviderRequest) =>
+export const sendOne = (overrides: Partial<ProviderClientConfig>, request: ProviderGateway.ProviderRequest) =>
   sendWith(overrides, [request]).pipe(Effect.map((results) => results[0]!))
 
-export const request = (overrides: Partial<ProviderRequest> & Pick<ProviderRequest, "body">): ProviderRequest => ({
+export const request = (overrides: Partial<ProviderGateway.ProviderRequest> & Pick<ProviderGateway.ProviderRequest, "body">): ProviderGateway.ProviderRequest => ({
   provider: "sandbox",
   phoneNumberId: PHONE,
   credentialsRef: "sandbox",

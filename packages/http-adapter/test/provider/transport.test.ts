@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { classifyProviderOutcome, ProviderGateway } from "@mm-gateway/domain"
-import type { ProviderSendResult } from "@mm-gateway/domain"
+import { Classify, ProviderGateway } from "@mm-gateway/domain"
 import { Effect, Layer, TestClock } from "effect"
 import { ChannelCredentials, inMemoryChannelCredentials, makeProviderClientConfig, providerGatewayLayer } from "../../src/provider/index.js"
 import { ACCESS_TOKEN, closedPort, D360_KEY, gatewayLayer, graphError, PHONE, request, SANDBOX_TOKEN, sendOne, sendWith, startHttpsServer, startServer, startTcpServer, TLS_CERT } from "./support.js"
@@ -10,8 +9,8 @@ const body = { messaging_product: "whatsapp", to: "4915112341234", type: "text",
 const use = <A>(acquire: () => Promise<A & { close: () => Promise<void> }>) =>
   Effect.acquireRelease(Effect.promise(acquire), (server) => Effect.promise(() => server.close()))
 
-const tagOf = (result: ProviderSendResult) => result._tag
-const reasonOf = (result: ProviderSendResult) => "reason" in result ? result.reason : ""
+const tagOf = (result: ProviderGateway.ProviderSendResult) => result._tag
+const reasonOf = (result: ProviderGateway.ProviderSendResult) => "reason" in result ? result.reason : ""
 
 /** Whole seconds, as an HTTP date carries them. */
 const NOW = Date.UTC(2026, 10, 25, 15, 0, 0)
@@ -62,7 +61,7 @@ describe("wire styles", () => {
       const server = yield* use(() => startServer((_req, res) => res.writeHead(200).end(OK)))
       const broken = Layer.succeed(ChannelCredentials, { resolve: () => Effect.die(new Error("store unavailable")) })
       const [fromBrokenStore] = yield* Effect.gen(function*() {
-        const gateway = yield* ProviderGateway
+        const gateway = yield* ProviderGateway.ProviderGateway
         return [yield* gateway.send(request({ body }))]
       }).pipe(Effect.provide(providerGatewayLayer(makeProviderClientConfig({ sandboxBaseUrl: server.url })).pipe(Layer.provide(broken))))
       assert.deepStrictEqual(fromBrokenStore, { _tag: "ConnectionNotEstablished", reason: "credentials_unavailable" })
@@ -76,7 +75,7 @@ describe("wire styles", () => {
       const server = yield* use(() => startServer((_req, res) => res.writeHead(200).end(OK)))
       const credentials = inMemoryChannelCredentials({ broken: { accessToken: "secret-part\r\nX-Injected: 1" } })
       const result = yield* Effect.gen(function*() {
-        const gateway = yield* ProviderGateway
+        const gateway = yield* ProviderGateway.ProviderGateway
         return yield* gateway.send(request({ provider: "meta", credentialsRef: "broken", body }))
       }).pipe(Effect.provide(providerGatewayLayer(makeProviderClientConfig({ graphBaseUrl: server.url })).pipe(Layer.provide(credentials))))
       assert.strictEqual(result._tag, "ConnectionNotEstablished")
@@ -111,7 +110,7 @@ describe("errors and Retry-After", () => {
         })
       )
       const results = yield* sendWith({ sandboxBaseUrl: server.url }, [request({ body }), request({ body }), request({ body })])
-      const [first, second, third] = results as Array<Extract<ProviderSendResult, { _tag: "HttpError" }>>
+      const [first, second, third] = results as Array<Extract<ProviderGateway.ProviderSendResult, { _tag: "HttpError" }>>
       assert.deepStrictEqual(first, {
         _tag: "HttpError",
         status: 429,
@@ -122,7 +121,7 @@ describe("errors and Retry-After", () => {
       assert.strictEqual(second!.error, null)
       assert.strictEqual(second!.retryAfterMs, 3_600_000)
       assert.deepStrictEqual(third, { _tag: "HttpError", status: 502, error: null, retryAfterMs: null })
-      assert.strictEqual(classifyProviderOutcome(third!, "cloud_api")._tag, "Unknown")
+      assert.strictEqual(Classify.classifyProviderOutcome(third!, "cloud_api")._tag, "Unknown")
     }))
 })
 
@@ -142,7 +141,7 @@ describe("secrets", () => {
         request({ provider: "sandbox", credentialsRef: "sandbox", body })
       ])
       assert.deepStrictEqual(results.map(tagOf), ["HttpError", "HttpError", "ConnectionNotEstablished"])
-      assert.strictEqual((results[0] as Extract<ProviderSendResult, { _tag: "HttpError" }>).error?.message, "Invalid token: Bearer [redacted]")
+      assert.strictEqual((results[0] as Extract<ProviderGateway.ProviderSendResult, { _tag: "HttpError" }>).error?.message, "Invalid token: Bearer [redacted]")
       const text = JSON.stringify(results)
       for (const secret of [ACCESS_TOKEN, D360_KEY, SANDBOX_TOKEN]) assert.isFalse(text.includes(secret), secret)
     }))
@@ -154,7 +153,7 @@ describe("not sent versus no definitive answer", () => {
       const port = yield* Effect.promise(closedPort)
       const result = yield* sendOne({ sandboxBaseUrl: `http://127.0.0.1:${port}` }, request({ body }))
       assert.deepStrictEqual(result, { _tag: "ConnectionNotEstablished", reason: "connection_refused" })
-      assert.strictEqual(classifyProviderOutcome(result as Extract<ProviderSendResult, { _tag: "ConnectionNotEstablished" }>, "cloud_api")._tag, "Retry")
+      assert.strictEqual(Classify.classifyProviderOutcome(result as Extract<ProviderGateway.ProviderSendResult, { _tag: "ConnectionNotEstablished" }>, "cloud_api")._tag, "Retry")
     }))
 
   it.effect("an unresolvable host is not sent", () =>
@@ -280,7 +279,7 @@ describe("keep-alive", () => {
     Effect.gen(function*() {
       const server = yield* use(() => startServer((_req, res) => setTimeout(() => res.writeHead(200).end(OK), 20)))
       const results = yield* Effect.gen(function*() {
-        const gateway = yield* ProviderGateway
+        const gateway = yield* ProviderGateway.ProviderGateway
         return yield* Effect.forEach(Array.from({ length: 8 }), () => gateway.send(request({ body })), { concurrency: "unbounded" })
       }).pipe(Effect.provide(gatewayLayer({ sandboxBaseUrl: server.url, maxSocketsPerOrigin: 2 })))
       assert.deepStrictEqual(results.map(tagOf), Array(8).fill("Accepted"))

@@ -1,4 +1,4 @@
-import { categoryOf } from "@mm-gateway/domain"
+import { Streams } from "@mm-gateway/domain"
 import { prepared, type Projection, eachEvent } from "../projection.js"
 
 /**
@@ -12,7 +12,7 @@ export const clicksProjection: Projection = {
   tables: ["clicks", "click_attributions"],
   apply: eachEvent((db, stored) => {
     const event = stored.event
-    const category = categoryOf(stored.streamId)
+    const category = Streams.categoryOf(stored.streamId)
     if (category === "UserAction" && event._tag === "UserActionRecorded") {
       prepared(
         db,

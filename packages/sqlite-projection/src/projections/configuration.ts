@@ -1,4 +1,4 @@
-import { categoryOf, Channel, type ChannelRouting, type DomainEvent, PartnerSettings, Template } from "@mm-gateway/domain"
+import { Channel, type Events, PartnerSettings, Streams, Template } from "@mm-gateway/domain"
 import { ReadViews } from "@mm-gateway/ports"
 import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
 
@@ -9,11 +9,11 @@ interface ChannelRow {
   readonly provider: Channel.ChannelConfiguration["provider"]
   readonly credentials_ref: string
   readonly throughput_mps: number
-  readonly routing: ChannelRouting
+  readonly routing: Channel.ChannelRouting
   readonly registered_at: number
 }
 
-const isChannelEvent = (e: DomainEvent): e is Channel.ChannelEvent =>
+const isChannelEvent = (e: Events.DomainEvent): e is Channel.ChannelEvent =>
   e._tag === "ChannelRegistered" || e._tag === "ChannelReconfigured" || e._tag === "ChannelRoutingOverrideSet"
 
 /**
@@ -25,7 +25,7 @@ export const channelsProjection: Projection = {
   tables: ["channels"],
   apply: eachEvent((db, stored) => {
     const event = stored.event
-    if (categoryOf(stored.streamId) !== "Channel" || !isChannelEvent(event)) return
+    if (Streams.categoryOf(stored.streamId) !== "Channel" || !isChannelEvent(event)) return
     const row = prepared(db, "SELECT * FROM channels WHERE phone_number_id = ?").get(event.phoneNumberId) as ChannelRow | undefined
     if (row !== undefined && stored.version <= row.version) return
     const before: Channel.ChannelState = row === undefined
@@ -74,7 +74,7 @@ export const settingsProjection: Projection = {
   tables: ["partner_settings"],
   apply: eachEvent((db, stored) => {
     const event = stored.event
-    if (categoryOf(stored.streamId) !== "PartnerSettings" || event._tag !== "RoutingSettingsChanged") return
+    if (Streams.categoryOf(stored.streamId) !== "PartnerSettings" || event._tag !== "RoutingSettingsChanged") return
     const row = prepared(db, "SELECT version FROM partner_settings WHERE id = 1").get() as { version: number } | undefined
     if (row !== undefined && stored.version <= row.version) return
     const after = PartnerSettings.evolve(PartnerSettings.initialState(), event)
@@ -88,7 +88,7 @@ export const settingsProjection: Projection = {
   })
 }
 
-const isTemplateEvent = (e: DomainEvent): e is Template.TemplateEvent =>
+const isTemplateEvent = (e: Events.DomainEvent): e is Template.TemplateEvent =>
   e._tag === "TemplateCategoryObserved" || e._tag === "TemplateRecategorizationImpending" ||
   e._tag === "TemplateTtlSet" || e._tag === "TemplateTtlCleared" || e._tag === "TemplateStatusChanged" ||
   e._tag === "TemplateRefusedAsNotMarketing"
@@ -104,7 +104,7 @@ export const templatesProjection: Projection = {
   tables: ["templates"],
   apply: eachEvent((db, stored) => {
     const event = stored.event
-    if (categoryOf(stored.streamId) !== "Template" || !isTemplateEvent(event)) return
+    if (Streams.categoryOf(stored.streamId) !== "Template" || !isTemplateEvent(event)) return
     const row = prepared(db, "SELECT version, status_reason, state FROM templates WHERE waba_id = ? AND name = ? AND language = ?")
       .get(event.wabaId, event.name, event.language) as TemplateRow | undefined
     if (row !== undefined && stored.version <= row.version) return

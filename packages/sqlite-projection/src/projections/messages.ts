@@ -1,9 +1,9 @@
-import { categoryOf, type DomainEvent, Message, type StoredEvent } from "@mm-gateway/domain"
+import { type Events, type EventStore, Message, Streams } from "@mm-gateway/domain"
 import { ReadViews } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { bool, json, parse, prepared, type Projection } from "../projection.js"
 
-const isMessageEvent = (e: DomainEvent): e is Message.MessageEvent =>
+const isMessageEvent = (e: Events.DomainEvent): e is Message.MessageEvent =>
   e._tag === "MessageRequested" || e._tag === "MessageRouted" || e._tag === "DispatchStarted" ||
   e._tag === "DispatchSucceeded" || e._tag === "DispatchFailed" || e._tag === "MessageRerouted" ||
   e._tag === "DispatchOutcomeUnknown" || e._tag === "DispatchMarkedUnknown" || e._tag === "DispatchResolved" ||
@@ -107,7 +107,7 @@ interface IndexedRow {
  * from that state, with only its version and indexed columns read back; neither the stored state is
  * parsed nor the events folded again.
  */
-const applyState = (db: Database, events: ReadonlyArray<StoredEvent>, state: Message.MessageState, stateJson: string): void => {
+const applyState = (db: Database, events: ReadonlyArray<EventStore.StoredEvent>, state: Message.MessageState, stateJson: string): void => {
   const last = events[events.length - 1]
   if (last === undefined || state._tag !== "Requested") return
   let at: number | null = null
@@ -141,7 +141,7 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages", "dispatch_starts"],
   apply: (db, events, after) => {
-    if (after !== undefined && categoryOf(after.streamId) === "Message") {
+    if (after !== undefined && Streams.categoryOf(after.streamId) === "Message") {
       // An inline append writes one stream: every event here is that message's.
       applyState(db, events, after.state as Message.MessageState, after.json)
       return
@@ -152,7 +152,7 @@ export const messagesProjection: Projection = {
     >()
     for (const stored of events) {
       const event = stored.event
-      if (categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) continue
+      if (Streams.categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) continue
       let entry = touched.get(event.messageId)
       if (entry === undefined) {
         const row = prepared(db, "SELECT version, state FROM messages WHERE id = ?").get(event.messageId) as

@@ -1,4 +1,4 @@
-import { BusinessManager, categoryOf, type DomainEvent, mmApiStatus, type StoredEvent, Waba } from "@mm-gateway/domain"
+import { BusinessManager, type Events, type EventStore, Streams, Waba } from "@mm-gateway/domain"
 import { ReadViews } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
 import { json, parse, prepared, type Projection, eachEvent } from "../projection.js"
@@ -40,7 +40,7 @@ const writeWaba = (
   businessManager: BusinessManager.BusinessManagerState | null,
   asOf: number
 ): void => {
-  const status = mmApiStatus(state, businessManager, asOf)
+  const status = Waba.mmApiStatus(state, businessManager, asOf)
   prepared(
     db,
     `INSERT INTO wabas (id, version, business_manager_id, name, mm_status, mm_since, mm_source, mm_reason, suspended_until, as_of, state)
@@ -63,7 +63,7 @@ const writeWaba = (
   })
 }
 
-const applyBusinessManager = (db: Database, stored: StoredEvent, event: BusinessManager.BusinessManagerEvent) => {
+const applyBusinessManager = (db: Database, stored: EventStore.StoredEvent, event: BusinessManager.BusinessManagerEvent) => {
   const id = event.businessManagerId
   const row = loadBusinessManager(db, id)
   if (row !== undefined && stored.version <= row.version) return
@@ -95,7 +95,7 @@ const applyBusinessManager = (db: Database, stored: StoredEvent, event: Business
   }
 }
 
-const applyWaba = (db: Database, stored: StoredEvent, event: Waba.WabaEvent) => {
+const applyWaba = (db: Database, stored: EventStore.StoredEvent, event: Waba.WabaEvent) => {
   const row = prepared(db, "SELECT id, version, state FROM wabas WHERE id = ?").get(event.wabaId) as WabaRow | undefined
   if (row !== undefined && stored.version <= row.version) return
   const before = row === undefined ? Waba.initialState() : parse<Waba.WabaState>(row.state)
@@ -103,11 +103,11 @@ const applyWaba = (db: Database, stored: StoredEvent, event: Waba.WabaEvent) => 
   writeWaba(db, event.wabaId, stored.version, after, businessManagerState(db, after.businessManagerId), event.at)
 }
 
-const isBusinessManagerEvent = (e: DomainEvent): e is BusinessManager.BusinessManagerEvent =>
+const isBusinessManagerEvent = (e: Events.DomainEvent): e is BusinessManager.BusinessManagerEvent =>
   e._tag === "BusinessManagerRegistered" || e._tag === "BusinessManagerRenamed" ||
   e._tag === "OnboardingInvitationIssued" || e._tag === "BusinessTermsSigned"
 
-const isWabaEvent = (e: DomainEvent): e is Waba.WabaEvent =>
+const isWabaEvent = (e: Events.DomainEvent): e is Waba.WabaEvent =>
   e._tag === "WabaRegistered" || e._tag === "WabaDetailsChanged" || e._tag === "WabaTermsSigned" ||
   e._tag === "WabaSuspended" || e._tag === "WabaReinstated" || e._tag === "WabaMmStatusSetManually" ||
   e._tag === "WabaTermsNotAccepted"
@@ -117,7 +117,7 @@ export const onboardingProjection: Projection = {
   name: "onboarding",
   tables: ["business_managers", "wabas"],
   apply: eachEvent((db, stored) => {
-    const category = categoryOf(stored.streamId)
+    const category = Streams.categoryOf(stored.streamId)
     const event = stored.event
     if (category === "BusinessManager" && isBusinessManagerEvent(event)) applyBusinessManager(db, stored, event)
     else if (category === "Waba" && isWabaEvent(event)) applyWaba(db, stored, event)

@@ -5,29 +5,34 @@
  * builds them — so the test can compare the two after every command.
  */
 import {
-  BusinessManagerStream,
-  categoryOf,
-  ChannelStream,
-  type DomainEvent,
-  fold,
+  type BusinessManager,
+  type Channel,
+  Decider,
+  type Events,
   Message,
-  MessageStream,
-  mmApiStatus,
-  type MmApiStatusView,
-  PartnerSettingsStream,
-  streamId,
-  TemplateStream,
-  WabaStream
+  type PartnerSettings,
+  Streams,
+  type Template,
+  type UserAction,
+  Waba
 } from "@mm-gateway/domain"
-import type { BusinessManager, Channel, PartnerSettings, Template, UserAction, Waba } from "@mm-gateway/domain"
-import { Either } from "effect"
-import type { MessageResource } from "@mm-gateway/ports"
-import { ReadViews } from "@mm-gateway/ports"
-import type { BusinessManagerView, CampaignStats, ChannelDispatchView, ClickView, MessageWork, TemplateView, WabaView } from "@mm-gateway/ports"
-import { type AnyCommand, target } from "./support.js"
+import type { Either } from "effect"
+import type {
+  BusinessManagerView,
+  CampaignStats,
+  ChannelDispatchView,
+  ClickView,
+  MessageResource,
+  MessageWork,
+  TemplateView,
+  TenantScope,
+  WabaView
+} from "../../src/queries.js"
+import * as ReadViews from "../../src/views.js"
+import { type AnyCommand, target } from "./commands.js"
 
 interface Logged {
-  readonly event: DomainEvent
+  readonly event: Events.DomainEvent
   /** Append order over the whole log: the model's global position. */
   readonly seq: number
 }
@@ -54,39 +59,39 @@ export class LogModel {
   }
 
   /** What the domain decides for `c` on the current fold of its stream. */
-  decide(c: AnyCommand): Either.Either<ReadonlyArray<DomainEvent>, unknown> {
+  decide(c: AnyCommand): Either.Either<ReadonlyArray<Events.DomainEvent>, unknown> {
     const { kind, streamId: id } = target(c)
-    return kind.decider.decide(c.command, fold(kind.decider, this.events(id)))
+    return kind.decider.decide(c.command, Decider.fold(kind.decider, this.events(id)))
   }
 
-  append(id: string, events: ReadonlyArray<DomainEvent>): void {
+  append(id: string, events: ReadonlyArray<Events.DomainEvent>): void {
     const stream = this.streams.get(id) ?? []
     for (const event of events) stream.push({ event, seq: ++this.seq })
     if (stream.length > 0) this.streams.set(id, stream)
     this.memo.clear()
   }
 
-  events(id: string): ReadonlyArray<DomainEvent> {
+  events(id: string): ReadonlyArray<Events.DomainEvent> {
     return (this.streams.get(id) ?? []).map((l) => l.event)
   }
 
   logged(category: string): ReadonlyArray<readonly [string, ReadonlyArray<Logged>]> {
-    return [...this.streams].filter(([id]) => categoryOf(id) === category)
+    return [...this.streams].filter(([id]) => Streams.categoryOf(id) === category)
   }
 
   // ---- folds -------------------------------------------------------------------------------------
 
   businessManager(id: string): BusinessManager.BusinessManagerState | null {
     return this.cached(`bm:${id}`, () => {
-      const events = this.events(streamId.businessManager(id))
-      return events.length === 0 ? null : fold(BusinessManagerStream.decider, events as Array<BusinessManager.BusinessManagerEvent>)
+      const events = this.events(Streams.streamId.businessManager(id))
+      return events.length === 0 ? null : Decider.fold(Streams.BusinessManagerStream.decider, events as Array<BusinessManager.BusinessManagerEvent>)
     })
   }
 
   waba(id: string): Waba.WabaState | null {
     return this.cached(`waba:${id}`, () => {
-      const events = this.events(streamId.waba(id))
-      return events.length === 0 ? null : fold(WabaStream.decider, events as Array<Waba.WabaEvent>)
+      const events = this.events(Streams.streamId.waba(id))
+      return events.length === 0 ? null : Decider.fold(Streams.WabaStream.decider, events as Array<Waba.WabaEvent>)
     })
   }
 
@@ -96,7 +101,7 @@ export class LogModel {
 
   message(id: string): Message.MessageRecord | null {
     return this.cached(`message:${id}`, () => {
-      const state = fold(MessageStream.decider, this.events(streamId.message(id)) as Array<Message.MessageEvent>)
+      const state = Decider.fold(Streams.MessageStream.decider, this.events(Streams.streamId.message(id)) as Array<Message.MessageEvent>)
       return state._tag === "Requested" ? state.message : null
     })
   }
@@ -115,10 +120,10 @@ export class LogModel {
     const state = this.waba(id)
     if (state === null) return null
     const bm = state.businessManagerId === null ? null : this.businessManager(state.businessManagerId)
-    return { id, businessManagerId: state.businessManagerId, name: state.name, mmApi: mmApiStatus(state, bm, now) }
+    return { id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, bm, now) }
   }
 
-  wabaViews(now: number, filter: { readonly status?: MmApiStatusView["status"]; readonly businessManagerIds?: ReadonlyArray<string> } = {}) {
+  wabaViews(now: number, filter: { readonly status?: Waba.MmApiStatusView["status"]; readonly businessManagerIds?: ReadonlyArray<string> } = {}) {
     return this.wabaIds()
       .map((id) => this.wabaView(id, now)!)
       .filter((w) => filter.status === undefined || w.mmApi.status === filter.status)
@@ -129,7 +134,7 @@ export class LogModel {
     const state = this.businessManager(id)
     if (state === null) return null
     // The link shown is the latest invitation's; the decider only accepts invitations newer than the last.
-    const invitations = this.events(streamId.businessManager(id)).filter((e) => e._tag === "OnboardingInvitationIssued")
+    const invitations = this.events(Streams.streamId.businessManager(id)).filter((e) => e._tag === "OnboardingInvitationIssued")
     const last = invitations.at(-1)
     return {
       id,
@@ -141,8 +146,8 @@ export class LogModel {
   }
 
   channelView(id: string): ChannelDispatchView | null {
-    const events = this.events(streamId.channel(id)) as Array<Channel.ChannelEvent>
-    const state = fold(ChannelStream.decider, events)
+    const events = this.events(Streams.streamId.channel(id)) as Array<Channel.ChannelEvent>
+    const state = Decider.fold(Streams.ChannelStream.decider, events)
     if (state._tag !== "Registered") return null
     return {
       phoneNumberId: id,
@@ -158,14 +163,14 @@ export class LogModel {
   }
 
   routingSettings(): PartnerSettings.RoutingSettings {
-    const state = fold(PartnerSettingsStream.decider, this.events(streamId.partnerSettings()) as Array<PartnerSettings.PartnerSettingsEvent>)
+    const state = Decider.fold(Streams.PartnerSettingsStream.decider, this.events(Streams.streamId.partnerSettings()) as Array<PartnerSettings.PartnerSettingsEvent>)
     return { marketingViaMmApi: state.marketingViaMmApi, ttlOnCloudFallback: state.ttlOnCloudFallback }
   }
 
   templateView(wabaId: string, name: string, language: string): TemplateView | null {
-    const events = this.events(streamId.template(wabaId, name, language)) as Array<Template.TemplateEvent>
+    const events = this.events(Streams.streamId.template(wabaId, name, language)) as Array<Template.TemplateEvent>
     if (events.length === 0) return null
-    const state = fold(TemplateStream.decider, events)
+    const state = Decider.fold(Streams.TemplateStream.decider, events)
     const statuses = events.filter((e) => e._tag === "TemplateStatusChanged")
     const lastStatus = statuses.at(-1)
     return asStored({
@@ -212,11 +217,11 @@ export class LogModel {
   }
 
   /** The campaign stats (docs/api.md#resources), counted message by message. */
-  campaignStats(campaignId: string, businessManagerIds: ReadonlyArray<string> | null = null): CampaignStats {
+  campaignStats(campaignId: string, scope: TenantScope | null = null): CampaignStats {
     const inScope = (m: Message.MessageRecord) => {
-      if (businessManagerIds === null) return true
+      if (scope === null || scope.channelIds.includes(m.request.channel)) return true
       const owner = this.waba(m.request.wabaId)?.businessManagerId ?? null
-      return owner !== null && businessManagerIds.includes(owner)
+      return owner !== null && scope.businessManagerIds.includes(owner)
     }
     const messages = this.messages().filter((m) => m.request.campaignId === campaignId && inScope(m))
     const count = (p: (m: Message.MessageRecord, v: Message.MessageView) => boolean) =>

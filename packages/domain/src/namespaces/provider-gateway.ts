@@ -1,0 +1,2 @@
+/** The `ProviderGateway` namespace: the outbound port, the request it sends and what comes back. */
+export { ProviderError, ProviderGateway, type ProviderRequest, type ProviderSendResult } from "../dispatch/provider-gateway.js"

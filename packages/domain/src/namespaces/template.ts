@@ -1,0 +1,3 @@
+/** The `Template` namespace: the template's stream and its category. */
+export * from "../templates/template.js"
+export { TemplateCategory } from "../templates/category.js"

@@ -1,0 +1,62 @@
+import { type Status, StatusReports } from "@mm-gateway/domain"
+import { clampLimit, decodeCursor, pageOf } from "@mm-gateway/ports"
+import { Effect, Layer } from "effect"
+import { type Database, PostgresDatabase, statements } from "./connection.js"
+import { makeMessageCandidates } from "./read-models/messages.js"
+
+interface ParkedRow {
+  readonly id: string
+  readonly channel: string
+  readonly observation: Status.StatusObservation
+  readonly received_at: string
+}
+
+const parked = (r: ParkedRow): StatusReports.ParkedStatus => ({ id: Number(r.id), channel: r.channel, observation: r.observation })
+
+/**
+ * The domain's `StatusMatching` port on PostgreSQL: look-ups on indexed columns of the `messages` read
+ * model, and the statuses whose message is not known yet in `parked_statuses` (worker state, not a read
+ * model). Inside a unit of work (the worker applies a webhook in one) every statement runs in its
+ * transaction, so what it parks and unparks commits or rolls back with the statuses it applied.
+ */
+export const makeStatusMatching = (db: Database) => {
+  const candidates = makeMessageCandidates(db)
+  return StatusReports.StatusMatching.of({
+    ...candidates,
+    park: (status) =>
+      Effect.asVoid(statements(db, (session) =>
+        session.query({
+          name: "mmgw_park",
+          text: `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
+            VALUES ($1, $2, $3, $4, $5::json, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
+          values: [status.dedupeKey, status.observation.wamid, status.channel, status.observation.recipient, JSON.stringify(status.observation), status.receivedAt]
+        }))),
+    parkedFor: (wamid) =>
+      statements(db, async (session) =>
+        (await session.query<ParkedRow>({
+          name: "mmgw_parked_for",
+          text: "SELECT id, channel, observation, received_at FROM parked_statuses WHERE wamid = $1 ORDER BY id",
+          values: [wamid]
+        })).map(parked)),
+    listParked: (limit, cursor) =>
+      statements(db, async (session) => {
+        const n = clampLimit(limit)
+        const [receivedAt, id] = decodeCursor<[number, number]>(cursor) ?? [-1, 0]
+        const rows = await session.query<ParkedRow>({
+          name: "mmgw_parked_page",
+          text: "SELECT id, channel, observation, received_at FROM parked_statuses WHERE (received_at, id) > ($1, $2) ORDER BY received_at, id LIMIT $3",
+          values: [Number(receivedAt), Number(id), n]
+        })
+        const page = pageOf(rows, n, (r) => [Number(r.received_at), Number(r.id)])
+        return { items: page.items.map(parked), nextCursor: page.nextCursor }
+      }),
+    unpark: (ids) =>
+      ids.length === 0 ? Effect.void : Effect.asVoid(statements(db, (session) =>
+        session.query({ name: "mmgw_unpark", text: "DELETE FROM parked_statuses WHERE id = ANY($1::bigint[])", values: [ids] })))
+  })
+}
+
+export const layerStatusMatching: Layer.Layer<StatusReports.StatusMatching, never, PostgresDatabase> = Layer.effect(
+  StatusReports.StatusMatching,
+  Effect.map(PostgresDatabase, makeStatusMatching)
+)
