@@ -5,6 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    // A real PostgreSQL server for the run: the tests of many workers run on it as on SQLite.
+    globalSetup: ["@mm-gateway/postgres-projection/testing/global-setup"],
     // Against the real sandbox over HTTP: tests poll for conditions with their own bounded deadlines.
     testTimeout: 120_000,
     hookTimeout: 60_000

@@ -12,37 +12,44 @@ import {
   startTestStack,
   type TestStack
 } from "@mm-gateway/worker-test-stack"
+import { createDatabase, serverUrl, type TestDatabase } from "@mm-gateway/postgres-projection/testing"
 import { afterAll, afterEach, assert, describe, it } from "vitest"
 import { startWorkerProcess, type WorkerProcess } from "./support.js"
 
 /**
  * The worker as a process (`src/main.ts`): configured by its `MMGW_*` variables, holding its leases
  * under an identity of its own drawn at each start, stopped by signals, killed. Several of them share
- * the channels out on one SQLite file (docs/worker.md#many-workers). What the runners do in one
+ * the channels out on one database (docs/worker.md#many-workers): a SQLite file, and a PostgreSQL
+ * database on a real server (`MMGW_DATABASE_URL`). What the runners do in one
  * process — the rate window across a takeover measured at the provider port included — is tested in
  * packages/worker-runners.
  */
 
 let stack: TestStack | null = null
+let database: TestDatabase | null = null
 const processes: Array<WorkerProcess> = []
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")))
   await stack?.close()
+  await database?.drop()
   stack = null
+  database = null
 })
 afterAll(removeBundles)
 
 const CHANNELS = ["106540352242951", "106540352242952", "106540352242953", "106540352242954"]
 const PER_CHANNEL = 20
 
-const heldBy = (database: string, instance: string) =>
-  Object.entries(channelHolders(database)).filter(([, holder]) => holder === instance).map(([channel]) => channel)
+const heldBy = (holders: Record<string, string>, instance: string) =>
+  Object.entries(holders).filter(([, holder]) => holder === instance).map(([channel]) => channel)
 
-describe("worker processes share the channels out", () => {
+describe.each(["sqlite", "postgres"] as const)("worker processes share the channels out (%s)", (store) => {
   it("three processes (two with the same MMGW_WORKER_ID) split four channels; one SIGKILLed mid-backlog loses its channels to the others once its leases lapse; no message is accepted twice and every one settles; SIGTERM stops the others with exit 0 and their leases released", async () => {
-    const s = (stack = await startTestStack())
+    if (store === "postgres") database = await createDatabase(serverUrl())
+    const s = (stack = await startTestStack({ postgresUrl: database?.url ?? null }))
     for (const phone of CHANNELS) await registerChannel(s.api, { phone, throughputMps: 10 })
     const env = (workerId: string) => ({
+      ...(s.postgresUrl === null ? {} : { MMGW_DATABASE_URL: s.postgresUrl, MMGW_DATABASE_POOL_SIZE: "4" }),
       MMGW_DATABASE: s.database,
       MMGW_SECRET_KEY: SECRET_KEY,
       MMGW_SANDBOX_URL: s.sandbox.url,
@@ -54,11 +61,11 @@ describe("worker processes share the channels out", () => {
     processes.push(...workers)
     const instances = workers.map((w) => w.instance)
     assert.strictEqual(new Set(instances).size, 3)
-    await eventually("the four channels held, at least one by each process", () => {
-      const holders = Object.values(channelHolders(s.database))
+    await eventually("the four channels held, at least one by each process", async () => {
+      const holders = Object.values(await channelHolders(s.api))
       return holders.length === 4 && instances.every((w) => holders.includes(w))
     }, 60_000)
-    assert.deepStrictEqual(liveWorkers(s.database), [...instances].sort())
+    assert.deepStrictEqual(await liveWorkers(s.api), [...instances].sort())
     await eventually("a twin says another process runs under its worker id", () =>
       workers.slice(0, 2).some((w) => w.lines.some((line) => line.includes("another live worker runs under this worker id"))))
 
@@ -79,15 +86,18 @@ describe("worker processes share the channels out", () => {
 
     // A crash mid-backlog: the process holding the most channels is killed; its leases are not released.
     await eventually("the backlog under way", () => s.sandbox.stats().accepted.total >= 20, 60_000)
-    const victim = workers.reduce((most, w) => (heldBy(s.database, w.instance).length > heldBy(s.database, most.instance).length ? w : most))
-    const orphaned = heldBy(s.database, victim.instance)
+    const before = await channelHolders(s.api)
+    const victim = workers.reduce((most, w) => (heldBy(before, w.instance).length > heldBy(before, most.instance).length ? w : most))
+    const orphaned = heldBy(before, victim.instance)
     assert.isAbove(orphaned.length, 0)
     assert.isNull(await victim.stop("SIGKILL"))
     const killedAt = Date.now()
     const survivors = workers.filter((w) => w !== victim)
-    await eventually("its channels taken by the others", () =>
-      orphaned.every((channel) => survivors.some((w) => channelHolders(s.database)[channel] === w.instance)), 60_000)
-    assert.deepStrictEqual(liveWorkers(s.database), survivors.map((w) => w.instance).sort())
+    await eventually("its channels taken by the others", async () => {
+      const holders = await channelHolders(s.api)
+      return orphaned.every((channel) => survivors.some((w) => holders[channel] === w.instance))
+    }, 60_000)
+    assert.deepStrictEqual(await liveWorkers(s.api), survivors.map((w) => w.instance).sort())
 
     // Every message settles: read, or — started and cut off before its request left — dispatch_unknown,
     // which an operator resends (nothing reached the sandbox for it).
@@ -110,7 +120,7 @@ describe("worker processes share the channels out", () => {
     for (const w of survivors) assert.strictEqual(await w.stop("SIGTERM"), 0)
     for (const w of survivors) assert.isTrue(w.lines.some((line) => line.includes(`leases released by ${w.instance}`)))
     // What the killed one held lapsed; what the others held they released.
-    assert.deepStrictEqual(leaseHolders(s.database), {})
-    assert.deepStrictEqual(liveWorkers(s.database), [])
+    assert.deepStrictEqual(await leaseHolders(s.api), {})
+    assert.deepStrictEqual(await liveWorkers(s.api), [])
   })
 })

@@ -19,7 +19,7 @@ describe("stopping", () => {
     await eventually("the request in flight", async () => (await eventTypes(s, id)).includes("DispatchStarted"))
     await worker.stop()
     assert.include(await eventTypes(s, id), "DispatchSucceeded")
-    assert.deepStrictEqual(leaseHolders(s.database), {})
+    assert.deepStrictEqual(await leaseHolders(s.api), {})
     assert.deepStrictEqual(s.sandbox.stats().byCallbackData[id], { requests: 1, accepted: 1 })
   })
 

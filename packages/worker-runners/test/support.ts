@@ -7,8 +7,7 @@ import {
   type ProviderClientConfig,
   providerGatewayLayer
 } from "@mm-gateway/http-adapter"
-import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
-import { SECRET_KEY, type TestStack, startTestStack } from "@mm-gateway/worker-test-stack"
+import { SECRET_KEY, storeLayer, type TestStack, startTestStack } from "@mm-gateway/worker-test-stack"
 import { type Context, Effect, Exit, Fiber, Layer, Logger, LogLevel, Redacted, Scope } from "effect"
 import type { SandboxOptions } from "@mm-gateway/sandbox"
 import { hostname } from "node:os"
@@ -21,6 +20,8 @@ import { layerWorker, newInstanceId, type ShutdownControl, WORKER_DEFAULTS, type
  */
 export type TestWorkerConfig = Omit<WorkerSettings, "requestTimeoutMs"> & {
   readonly database: string
+  /** The PostgreSQL database to run on instead of the SQLite file (`MMGW_DATABASE_URL`), or `null`. */
+  readonly postgresUrl: string | null
   readonly secretKey: string
   readonly provider: ProviderClientConfig
 }
@@ -49,12 +50,11 @@ export interface WorkerHandle {
   readonly stop: (options?: { readonly graceMs?: number }) => Promise<void>
 }
 
-const storeLayer = (database: string) => layerSqliteStore({ database, durability: "normal", checkpoint: "background" })
 type StoreServices = Layer.Layer.Success<ReturnType<typeof storeLayer>>
 
-/** The ports as the app provides them (apps/worker/src/main.ts): SQLite, the channels' credentials, the provider clients. */
+/** The ports as the app provides them (apps/worker/src/main.ts): the store, the channels' credentials, the provider clients. */
 const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.Layer<WorkerRequirements> => {
-  const storage = options.store === undefined ? storeLayer(config.database) : Layer.succeedContext(options.store)
+  const storage = options.store === undefined ? storeLayer(config.database, config.postgresUrl) : Layer.succeedContext(options.store)
   const credentials = Layer.project(
     layerCredentials(deriveCredentialsKey(Redacted.make(config.secretKey))),
     ChannelCredentials,
@@ -101,11 +101,12 @@ export const startWorker = (config: TestWorkerConfig, options: WorkerOptions = {
  * A worker as the app configures it when no variable is set (apps/worker/README.md#configuration),
  * over `database`, the test stack's secret key and these provider clients.
  */
-export const defaultWorkerConfig = (database: string, provider: Partial<ProviderClientConfig>): TestWorkerConfig => {
+export const defaultWorkerConfig = (database: string, provider: Partial<ProviderClientConfig>, postgresUrl: string | null = null): TestWorkerConfig => {
   const clients = makeProviderClientConfig(provider)
   return {
     ...WORKER_DEFAULTS,
     database,
+    postgresUrl,
     secretKey: SECRET_KEY,
     provider: clients,
     workerId: hostname(),
@@ -118,24 +119,30 @@ export interface Stack extends TestStack {
 }
 
 /**
- * The test stack (`startTestStack`) with workers started in this process: fast timers so that
- * windows and retries play out within a test, the provider clients pointed at the sandbox (or the
- * proxy in front of it); the workers are stopped first when it closes.
+ * The test stack (`startTestStack`, on SQLite or on the PostgreSQL database at `postgresUrl`) with
+ * workers started in this process: fast timers so that windows and retries play out within a test,
+ * the provider clients pointed at the sandbox (or the proxy in front of it); the workers are stopped
+ * first when it closes.
  *
- * Its workers share one connection to the database. Workers in processes of their own each have
- * one; in one process they must not: better-sqlite3 waits for a lock synchronously, so a worker
- * waiting for another's open unit of work would hold up the very thread that would end it.
+ * On PostgreSQL each worker has a pool of its own, as a process of its own does. On SQLite the
+ * stack's workers share one connection to the file: better-sqlite3 waits for a lock synchronously, so
+ * in one process a worker waiting for another's open unit of work would hold up the very thread that
+ * would end it.
  */
-export const startStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<Stack> => {
+export const startStack = async (
+  options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean; readonly postgresUrl?: string | null } = {}
+): Promise<Stack> => {
   const stack = await startTestStack(options)
   const storeScope = Effect.runSync(Scope.make())
-  const store = await Effect.runPromise(Layer.buildWithScope(storeLayer(stack.database), storeScope))
+  const store = stack.postgresUrl === null
+    ? await Effect.runPromise(Layer.buildWithScope(storeLayer(stack.database, null), storeScope))
+    : undefined
   const workers: Array<WorkerHandle> = []
   const defaults = defaultWorkerConfig(stack.database, {
     sandboxBaseUrl: stack.proxy?.url ?? stack.sandbox.url,
     requestTimeoutMs: 5_000,
     connectTimeoutMs: 1_000
-  })
+  }, stack.postgresUrl)
   return {
     ...stack,
     startWorker: (overrides = {}, workerOptions = {}) => {
@@ -150,7 +157,7 @@ export const startStack = async (options: { readonly sandbox?: SandboxOptions; r
           reportIntervalMs: 3_600_000,
           ...overrides
         },
-        { logLevel: LogLevel.Error, store, ...workerOptions }
+        { logLevel: LogLevel.Error, ...(store === undefined ? {} : { store }), ...workerOptions }
       )
       workers.push(handle)
       return handle

@@ -1,10 +1,13 @@
 /**
  * @mm-gateway/worker-test-stack — what the worker's tests run against (packages/worker-runners,
- * apps/worker): the real api in the test's process on a temp database (webhooks arrive signed,
- * through its inbox), the real sandbox, and the helpers that drive them. The tests start the worker
- * themselves, in their process or as a process of its own.
+ * apps/worker): the real api in the test's process on a temp SQLite database or on a PostgreSQL
+ * database the test gives (webhooks arrive signed, through its inbox), the real sandbox, and the
+ * helpers that drive them. The tests start the worker themselves, in their process or as a process of
+ * its own.
  */
-import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
+import { apiConfig, ApiServer, type ApiStore, layerApiServer } from "@mm-gateway/http-adapter"
+import { type LeaseRecord, Leases } from "@mm-gateway/ports"
+import { layerPostgresStore, type PostgresDatabase, type PostgresStore } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
@@ -34,11 +37,23 @@ export interface Answer {
 export interface TestApi {
   readonly url: string
   readonly request: (method: string, path: string, body?: unknown) => Promise<Answer>
+  /** Asks the api's own store (its leases, for one: what the workers hold). */
+  readonly run: <A>(effect: Effect.Effect<A, never, ApiStore>) => Promise<A>
   readonly close: () => Promise<void>
 }
 
-/** The real api in this process, on a free port, over `database`: the worker's webhooks arrive through it. */
-export const startApi = async (database: string): Promise<TestApi> => {
+/** Every port a store offers the api and the worker: what SQLite and PostgreSQL both provide. */
+export type StorePorts = Exclude<PostgresStore, PostgresDatabase>
+
+/** The store a stack runs on: the SQLite file `database`, or, given `postgresUrl`, that PostgreSQL database. */
+export const storeLayer = (database: string, postgresUrl: string | null): Layer.Layer<StorePorts> =>
+  postgresUrl === null ? layerSqliteStore({ database, durability: "normal", checkpoint: "background" }) : layerPostgresStore({ url: postgresUrl })
+
+/**
+ * The real api in this process, on a free port, over `database` (or the PostgreSQL database at
+ * `postgresUrl`): the worker's webhooks arrive through it.
+ */
+export const startApi = async (database: string, options: { readonly postgresUrl?: string | null } = {}): Promise<TestApi> => {
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
     MMGW_API_PORT: "0",
     MMGW_DATABASE: database,
@@ -49,12 +64,11 @@ export const startApi = async (database: string): Promise<TestApi> => {
     MMGW_360DIALOG_WEBHOOK_SECRET: "test-360-secret"
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(
-    Layer.provide(layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }))
-  ))
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provideMerge(storeLayer(config.database, options.postgresUrl ?? null))))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,
+    run: (effect) => runtime.runPromise(effect),
     close: () => runtime.dispose(),
     request: async (method, path, body) => {
       const response = await fetch(`${url}${path}`, {
@@ -118,7 +132,10 @@ export const startProxy = async (target: { readonly host: string; readonly port:
 
 export interface TestStack {
   readonly dir: string
+  /** The SQLite file (unused when the stack runs on PostgreSQL). */
   readonly database: string
+  /** The PostgreSQL database the stack runs on, or `null` for SQLite. */
+  readonly postgresUrl: string | null
   readonly api: TestApi
   readonly sandbox: Sandbox
   readonly proxy: Proxy | null
@@ -126,13 +143,17 @@ export interface TestStack {
 }
 
 /**
- * api + sandbox (+ an optional proxy) on a fresh temp database; workers are started by the test.
- * Quick webhooks, signed with the api's secret.
+ * api + sandbox (+ an optional proxy) on a fresh temp SQLite database, or on the (fresh) PostgreSQL
+ * database at `postgresUrl`; workers are started by the test. Quick webhooks, signed with the api's
+ * secret.
  */
-export const startTestStack = async (options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean } = {}): Promise<TestStack> => {
+export const startTestStack = async (
+  options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean; readonly postgresUrl?: string | null } = {}
+): Promise<TestStack> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-worker-"))
   const database = join(dir, "gateway.sqlite")
-  const api = await startApi(database)
+  const postgresUrl = options.postgresUrl ?? null
+  const api = await startApi(database, { postgresUrl })
   const sandbox = await startSandbox({
     port: 0,
     webhookUrl: `${api.url}/webhooks/meta`,
@@ -148,6 +169,7 @@ export const startTestStack = async (options: { readonly sandbox?: SandboxOption
   return {
     dir,
     database,
+    postgresUrl,
     api,
     sandbox,
     proxy,
@@ -236,30 +258,20 @@ export const quiet = async (stack: TestStack) => {
   return /^mmgw_webhook_inbox_pending 0$/m.test(metrics)
 }
 
-/** Every lease held now, by name → holder (read straight from the database file). */
-export const leaseHolders = (database: string): Record<string, string> => {
-  const db = new BetterSqlite3(database, { readonly: true })
-  try {
-    const rows = db.prepare("SELECT name, holder FROM leases WHERE expires_at > ? ORDER BY name").all(Date.now()) as Array<{ name: string; holder: string }>
-    return Object.fromEntries(rows.map((r) => [r.name, r.holder]))
-  } finally {
-    db.close()
-  }
-}
+/** Every lease held now (the store's, through the api's connection to it). */
+export const leasesHeld = (api: TestApi): Promise<ReadonlyArray<LeaseRecord>> => api.run(Effect.flatMap(Leases, (leases) => leases.held(Date.now())))
+
+/** Every lease held now, by name → holder. */
+export const leaseHolders = async (api: TestApi): Promise<Record<string, string>> =>
+  Object.fromEntries((await leasesHeld(api)).map((l) => [l.name, l.holder]))
 
 /** Who holds each channel's dispatch lease now: phone number id → instance. */
-export const channelHolders = (database: string): Record<string, string> =>
-  Object.fromEntries(Object.entries(leaseHolders(database)).flatMap(([name, holder]) => (name.startsWith("channel:") ? [[name.slice(8), holder]] : [])))
+export const channelHolders = async (api: TestApi): Promise<Record<string, string>> =>
+  Object.fromEntries(Object.entries(await leaseHolders(api)).flatMap(([name, holder]) => (name.startsWith("channel:") ? [[name.slice(8), holder]] : [])))
 
-/** The worker instances whose heartbeat has not lapsed (read straight from the database file). */
-export const liveWorkers = (database: string): Array<string> => {
-  const db = new BetterSqlite3(database, { readonly: true })
-  try {
-    return (db.prepare("SELECT instance FROM workers WHERE expires_at > ? ORDER BY instance").all(Date.now()) as Array<{ instance: string }>).map((r) => r.instance)
-  } finally {
-    db.close()
-  }
-}
+/** The worker instances whose heartbeat has not lapsed, by instance. */
+export const liveWorkers = async (api: TestApi): Promise<Array<string>> =>
+  (await api.run(Effect.flatMap(Leases, (leases) => leases.liveWorkers(Date.now())))).map((w) => w.instance)
 
 /** How many statuses are parked for `wamid` (read straight from the database file). */
 export const parkedFor = (database: string, wamid: string): number => {
