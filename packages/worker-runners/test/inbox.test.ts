@@ -82,6 +82,6 @@ describe("webhook inbox", () => {
     await eventually("the inbox drained", () => quiet(stack))
     assert.strictEqual((await quarantined()).length, before)
     assert.deepStrictEqual(ok(await stack.api.request("GET", "/v1/messages?wamid=wamid.UNKNOWN"), "lookup").items, [])
-    assert.strictEqual(parkedFor(stack.database, "wamid.UNKNOWN"), 1)
+    assert.strictEqual(await parkedFor(stack.api, "wamid.UNKNOWN"), 1)
   })
 })

@@ -5,14 +5,14 @@
  * helpers that drive them. The tests start the worker themselves, in their process or as a process of
  * its own.
  */
-import { apiConfig, ApiServer, type ApiStore, layerApiServer } from "@mm-gateway/http-adapter"
+import { StatusReports } from "@mm-gateway/domain"
+import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
 import { type LeaseRecord, Leases } from "@mm-gateway/ports"
 import { layerPostgresStore, type PostgresDatabase, type PostgresStore } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type SandboxStats } from "@mm-gateway/sandbox"
-import BetterSqlite3 from "better-sqlite3"
 import { spawn } from "node:child_process"
 import { build } from "esbuild"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
@@ -38,7 +38,7 @@ export interface TestApi {
   readonly url: string
   readonly request: (method: string, path: string, body?: unknown) => Promise<Answer>
   /** Asks the api's own store (its leases, for one: what the workers hold). */
-  readonly run: <A>(effect: Effect.Effect<A, never, ApiStore>) => Promise<A>
+  readonly run: <A>(effect: Effect.Effect<A, never, StorePorts>) => Promise<A>
   readonly close: () => Promise<void>
 }
 
@@ -273,15 +273,9 @@ export const channelHolders = async (api: TestApi): Promise<Record<string, strin
 export const liveWorkers = async (api: TestApi): Promise<Array<string>> =>
   (await api.run(Effect.flatMap(Leases, (leases) => leases.liveWorkers(Date.now())))).map((w) => w.instance)
 
-/** How many statuses are parked for `wamid` (read straight from the database file). */
-export const parkedFor = (database: string, wamid: string): number => {
-  const db = new BetterSqlite3(database, { readonly: true })
-  try {
-    return (db.prepare("SELECT COUNT(*) AS n FROM parked_statuses WHERE wamid = ?").get(wamid) as { n: number }).n
-  } finally {
-    db.close()
-  }
-}
+/** How many statuses are parked for `wamid`, through the store's `StatusMatching` port. */
+export const parkedFor = async (api: TestApi, wamid: string): Promise<number> =>
+  (await api.run(Effect.flatMap(StatusReports.StatusMatching, (matching) => matching.parkedFor(wamid)))).length
 
 export interface SandboxProcess {
   readonly url: string
