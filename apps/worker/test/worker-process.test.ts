@@ -38,7 +38,10 @@ afterEach(async () => {
 afterAll(removeBundles)
 
 const CHANNELS = ["106540352242951", "106540352242952", "106540352242953", "106540352242954"]
-const PER_CHANNEL = 20
+// A backlog of several seconds a channel (30 at 4 a second), so that much of the killed process's
+// share is still waiting when it dies, however late a loaded machine notices the backlog under way.
+const PER_CHANNEL = 30
+const RATE = 4
 
 const heldBy = (holders: Record<string, string>, instance: string) =>
   Object.entries(holders).filter(([, holder]) => holder === instance).map(([channel]) => channel)
@@ -47,7 +50,7 @@ describe.each(["sqlite", "postgres"] as const)("worker processes share the chann
   it("three processes (two with the same MMGW_WORKER_ID) split four channels; one SIGKILLed mid-backlog loses its channels to the others once its leases lapse; no message is accepted twice and every one settles; SIGTERM stops the others with exit 0 and their leases released", async () => {
     if (store === "postgres") database = await createDatabase(serverUrl())
     const s = (stack = await startTestStack({ postgresUrl: database?.url ?? null }))
-    for (const phone of CHANNELS) await registerChannel(s.api, { phone, throughputMps: 10 })
+    for (const phone of CHANNELS) await registerChannel(s.api, { phone, throughputMps: RATE })
     const env = (workerId: string) => ({
       ...(s.postgresUrl === null ? {} : { MMGW_DATABASE_URL: s.postgresUrl, MMGW_DATABASE_POOL_SIZE: "4" }),
       MMGW_DATABASE: s.database,
@@ -85,7 +88,7 @@ describe.each(["sqlite", "postgres"] as const)("worker processes share the chann
     }
 
     // A crash mid-backlog: the process holding the most channels is killed; its leases are not released.
-    await eventually("the backlog under way", () => s.sandbox.stats().accepted.total >= 20, 60_000)
+    await eventually("the backlog under way", () => s.sandbox.stats().accepted.total >= CHANNELS.length * 2, 60_000)
     const before = await channelHolders(s.api)
     const victim = workers.reduce((most, w) => (heldBy(before, w.instance).length > heldBy(before, most.instance).length ? w : most))
     const orphaned = heldBy(before, victim.instance)
