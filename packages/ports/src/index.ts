@@ -8,6 +8,7 @@ export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
 export { CredentialStore } from "./credentials.js"
 export {
   type Delivery,
+  type DeliveryAttempt,
   type DeliveryState,
   type EndpointHealth,
   FORWARD_EVENTS,
@@ -19,6 +20,7 @@ export {
   type ReplaySelection,
   type WebhookEndpointChange,
   type WebhookEndpointRecord,
+  WebhookDeliverer,
   WebhookEndpoints
 } from "./forwarding.js"
 export { StoreHealth, StoreNotReady } from "./health.js"

@@ -1,0 +1,11 @@
+export {
+  addressProblem,
+  type ForwardAddressPolicy,
+  hostOf,
+  isAllowedHost,
+  isPublicAddress,
+  LOOPBACK_HOSTS,
+  urlProblem
+} from "./address-policy.js"
+export { forwardAllowHosts } from "./config.js"
+export { type DelivererOptions, ENDPOINT_SECRET_PURPOSE, layerWebhookDeliverer, makeWebhookDeliverer } from "./deliverer.js"
