@@ -9,4 +9,5 @@ export { type ApiConfig, apiConfig, DEVELOPMENT_SECRETS, type Mode } from "./api
 export { GatewayApi } from "./api/definition.js"
 export { ApiServer, type ApiStore, layerApiServer } from "./api/server.js"
 export { CredentialVault, layerCredentials } from "./credentials-store.js"
+export { durationConfig, parseDuration } from "./durations.js"
 export { runProcess } from "./process-runtime.js"

@@ -9,6 +9,9 @@ import type { Page } from "./pagination.js"
 export const FORWARD_EVENTS = ["messages", "statuses", "clicks", "account", "templates"] as const
 export type ForwardEvent = typeof FORWARD_EVENTS[number]
 
+/** How long a webhook's deliveries are attempted when `MMGW_FORWARD_RETRY_FOR` is not set: a day. */
+export const FORWARD_RETRY_FOR_DEFAULT_MS = 24 * 60 * 60_000
+
 /** A tenant's own app that receives its webhooks, as the store keeps it. */
 export interface WebhookEndpointRecord {
   readonly id: string

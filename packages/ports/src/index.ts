@@ -12,6 +12,7 @@ export {
   type DeliveryState,
   type EndpointHealth,
   FORWARD_EVENTS,
+  FORWARD_RETRY_FOR_DEFAULT_MS,
   type ForwardEvent,
   ForwardingOutbox,
   type ForwardingSummary,

@@ -1,5 +1,5 @@
 import type { EventStore, ProviderGateway, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import type { DispatchQueue, Leases, MessageQueries, ProjectionRunner, WebhookDeliverer, WebhookInbox } from "@mm-gateway/ports"
+import { type DispatchQueue, FORWARD_RETRY_FOR_DEFAULT_MS, type Leases, type MessageQueries, type ProjectionRunner, type WebhookDeliverer, type WebhookInbox } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { type ForwardingRequirements, makeForwarder } from "./forwarder.js"
@@ -78,7 +78,7 @@ export const WORKER_DEFAULTS = {
   inboxBatchSize: 50,
   rateWindowMarginMs: 30,
   reportIntervalMs: 10_000,
-  forwardRetryForMs: 24 * 60 * 60_000,
+  forwardRetryForMs: FORWARD_RETRY_FOR_DEFAULT_MS,
   forwardPauseAfterMs: 60 * 60_000,
   forwardConcurrency: 16
 } as const satisfies Partial<WorkerSettings>

@@ -1,4 +1,6 @@
 import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
+import { FORWARD_RETRY_FOR_DEFAULT_MS } from "@mm-gateway/ports"
+import { durationConfig } from "../durations.js"
 import { forwardAllowHosts } from "../forwarding/config.js"
 
 export type Mode = "development" | "production"
@@ -19,6 +21,8 @@ export interface ApiConfig {
   readonly onboardingLink: string
   /** Hosts forwarding endpoints may use over http and on non-public addresses (`MMGW_FORWARD_ALLOW_HOSTS`). */
   readonly forwardAllowHosts: ReadonlyArray<string>
+  /** How long a replayed or resumed delivery is attempted (`MMGW_FORWARD_RETRY_FOR`, as the worker reads it). */
+  readonly forwardRetryForMs: number
   /** Development defaults that were used, to print at start-up (names only, never values of real secrets). */
   readonly defaultsUsed: ReadonlyArray<string>
 }
@@ -59,7 +63,8 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
   dialog360Secret: optionalSecret("MMGW_360DIALOG_WEBHOOK_SECRET"),
   dialog360PlatformSecret: optionalSecret("MMGW_360DIALOG_PLATFORM_SECRET"),
   onboardingLink: Config.string("MMGW_ONBOARDING_LINK").pipe(Config.withDefault("https://hub.360dialog.com/mmlite-tos")),
-  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS"))
+  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
+  forwardRetryForMs: durationConfig("MMGW_FORWARD_RETRY_FOR", FORWARD_RETRY_FOR_DEFAULT_MS)
 }).pipe(
   Config.mapOrFail((raw) => {
     const defaultsUsed: Array<string> = []
@@ -98,6 +103,7 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
       dialog360PlatformSecret,
       onboardingLink: raw.onboardingLink,
       forwardAllowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts),
+      forwardRetryForMs: raw.forwardRetryForMs,
       defaultsUsed
     })
   })

@@ -1,3 +1,4 @@
+import { lookup } from "node:dns/promises"
 import { BlockList, isIP } from "node:net"
 
 /**
@@ -68,4 +69,22 @@ export const addressProblem = (policy: ForwardAddressPolicy, host: string, addre
   if (isAllowedHost(policy, host)) return null
   const blocked = addresses.find((a) => !isPublicAddress(a))
   return blocked === undefined ? null : `${host} resolves to a private, loopback or link-local address (${blocked})`
+}
+
+/**
+ * Why `text` may not be registered as an endpoint URL; null when it may. The name is resolved now: a
+ * name that does not resolve yet is accepted (every delivery checks again), one that resolves to a
+ * non-public address is refused unless its host is allowed.
+ */
+export const registrationProblem = async (policy: ForwardAddressPolicy, text: string): Promise<string | null> => {
+  const problem = urlProblem(policy, text)
+  if (problem !== null) return problem
+  const host = hostOf(new URL(text))
+  if (isIP(host) !== 0 || isAllowedHost(policy, host)) return null
+  try {
+    const addresses = await lookup(host, { all: true })
+    return addressProblem(policy, host, addresses.map((a) => a.address))
+  } catch {
+    return null
+  }
 }

@@ -5,6 +5,7 @@ export {
   isAllowedHost,
   isPublicAddress,
   LOOPBACK_HOSTS,
+  registrationProblem,
   urlProblem
 } from "./address-policy.js"
 export { forwardAllowHosts } from "./config.js"
