@@ -11,6 +11,7 @@ export {
   encodeLikeMeta,
   eventOfField,
   type ForwardableWebhook,
+  type ForwardPiece,
   type ForwardTarget,
   type KnownMessage,
   type Lookups,

@@ -29,13 +29,16 @@ export interface ForwardSettings {
   readonly claimTtlMs: number
 }
 
-/** The same endpoint and webhook always make the same delivery id: processing a webhook again adds nothing. */
-export const deliveryIdOf = (endpointId: string, inboxId: number): string =>
-  `dlv_${createHash("sha256").update(`${endpointId}\u0000${inboxId}`).digest("hex").slice(0, 24)}`
+/**
+ * The same endpoint, webhook and piece of it always make the same delivery id: processing a webhook
+ * again adds nothing.
+ */
+export const deliveryIdOf = (endpointId: string, inboxId: number, piece: number): string =>
+  `dlv_${createHash("sha256").update(`${endpointId}\u0000${inboxId}\u0000${piece}`).digest("hex").slice(0, 24)}`
 
 /**
  * The deliveries of one verified webhook: for each endpoint whose tenant owns part of it, that part
- * (`cutForTarget`), in Meta's JSON. Run it in the transaction that applies the webhook, so the
+ * (`cutForTarget`), one item a delivery, in Meta's JSON. Run it in the transaction that applies the webhook, so the
  * deliveries are written exactly when the webhook is processed (docs/forwarding.md#nothing-lost).
  */
 export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
@@ -67,18 +70,18 @@ export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
     }
     const deliveries: Array<NewDelivery> = []
     for (const endpoint of endpoints) {
-      const cut = cutForTarget(webhook, endpoint, { ownerOf, messages: known })
-      if (cut === null) continue
-      deliveries.push({
-        id: deliveryIdOf(endpoint.id, entry.id),
-        endpointId: endpoint.id,
-        inboxId: entry.id,
-        events: cut.events,
-        body: encodeLikeMeta(cut.payload),
-        receivedAt: entry.receivedAt,
-        createdAt: now,
-        deadline: entry.receivedAt + retryForMs
-      })
+      for (const [i, piece] of cutForTarget(webhook, endpoint, { ownerOf, messages: known }).entries()) {
+        deliveries.push({
+          id: deliveryIdOf(endpoint.id, entry.id, i),
+          endpointId: endpoint.id,
+          inboxId: entry.id,
+          events: [piece.event],
+          body: encodeLikeMeta(piece.payload),
+          receivedAt: entry.receivedAt,
+          createdAt: now,
+          deadline: entry.receivedAt + retryForMs
+        })
+      }
     }
     if (deliveries.length > 0) yield* (yield* ForwardingOutbox).enqueue(deliveries)
     return deliveries.length
