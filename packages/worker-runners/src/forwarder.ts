@@ -127,8 +127,8 @@ export const makeForwarder = (settings: ForwardSettings, stats: WorkerStats) =>
         if (givenUp) yield* Effect.logWarning(`delivery ${d.id} to endpoint ${d.endpointId} given up: ${result.error}`)
         const after = yield* endpoints.recordAttempt(d.endpointId, false, at)
         if (after !== null && after.paused === null && after.failingSince !== null && at - after.failingSince >= settings.pauseAfterMs) {
-          const minutes = Math.round((at - after.failingSince) / 60_000)
-          const reason = `every delivery failed for ${minutes} min; last: ${result.error}`
+          const seconds = Math.round((at - after.failingSince) / 1_000)
+          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${result.error}`
           yield* endpoints.update(d.endpointId, { paused: { at, reason } }, at)
           yield* Effect.logWarning(`webhook endpoint ${d.endpointId} paused: ${reason}`)
         }
