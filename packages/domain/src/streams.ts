@@ -49,7 +49,8 @@ export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSetting
 )
 export const TemplateStream = kind<TemplateCommand, TemplateEvent, TemplateState, TtlOutOfRange>("Template", TemplateDecider)
 export const MessageStream = kind<MessageCommand, MessageEvent, MessageState, MessageError>("Message", MessageDecider)
-export const RecipientStream = kind<RecipientCommand, RecipientEvent, RecipientState, never>("Recipient", RecipientDecider)
+// Snapshot schema 2: the state names the identifiers linked to it (`sameAs`).
+export const RecipientStream = kind<RecipientCommand, RecipientEvent, RecipientState, never>("Recipient", RecipientDecider, 2)
 export const UserActionStream = kind<UserActionCommand, UserActionEvent, UserActionState, never>("UserAction", UserActionDecider)
 
 /** Stream ids, one function per stream kind. */

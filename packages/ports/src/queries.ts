@@ -109,7 +109,9 @@ export interface MessageResource {
   readonly id: string
   readonly channel: string
   readonly wabaId: string
-  readonly to: string
+  /** The recipient's number; `null` for a message addressed by BSUID (then `recipient`). */
+  readonly to: string | null
+  readonly recipient: string | null
   readonly campaignId: string | null
   /** The client's own `biz_opaque_callback_data`, shown back to it. */
   readonly clientCallbackData: string | null

@@ -4,7 +4,7 @@
  * each view here, so two stores cannot disagree on what a view says for the same facts
  * (docs/persistence.md#projections). Pure: no I/O, no clock.
  */
-import { type BusinessManager, Message, type Template, Waba } from "@mm-gateway/domain"
+import { type BusinessManager, Ids, Message, type Template, Waba } from "@mm-gateway/domain"
 import type { CampaignStats, MessageResource, MessageWork, TemplateView, WabaView } from "./queries.js"
 
 /** A message as the API shows it (docs/api.md#resources). */
@@ -12,7 +12,9 @@ export const messageResource = (m: Message.MessageRecord, view: Message.MessageV
   id: m.request.messageId,
   channel: m.request.channel,
   wabaId: m.request.wabaId,
-  to: m.request.to,
+  // A message names its user by number (`to`) or, without one, by BSUID (`recipient`).
+  to: Ids.isBsuid(m.request.to) ? null : m.request.to,
+  recipient: Ids.isBsuid(m.request.to) ? m.request.to : null,
   campaignId: m.request.campaignId,
   clientCallbackData: m.request.clientCallbackData,
   template: m.request.template === null

@@ -157,7 +157,7 @@ export const send = (s: Send): Effect.Effect<void, never, EventStore.EventStore>
       messageId: s.id as Ids.MessageId,
       channel: phone(s.channel),
       endpoint: "marketing_messages",
-      to: (s.to ?? "16505551234") as Ids.RecipientNumber,
+      to: (s.to ?? "16505551234") as Ids.UserRef,
       messageType: "template",
       template: s.template === null ? null : { name: s.template ?? "spring_sale", language: "en" },
       productPolicy: null,

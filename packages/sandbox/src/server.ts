@@ -203,7 +203,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const scheduleWebhooks = (
     number: NumberIdentity,
     wamid: string,
-    to: string,
+    to: { readonly id: string; readonly byBsuid: boolean },
     category: ReturnType<typeof pricingFor>["category"],
     callbackData: string | undefined,
     script: ReturnType<typeof scriptOf>
@@ -220,7 +220,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       const base = {
         id: wamid,
         timestamp: String(Math.floor((start + delay) / 1000)),
-        recipient_id: to,
+        ...(to.byBsuid ? { recipient_user_id: to.id } : { recipient_id: to.id }),
         ...(callbackData === undefined ? {} : { biz_opaque_callback_data: callbackData })
       }
       const status: StatusPayload =
@@ -325,7 +325,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     scheduleWebhooks(
       { phoneNumberId, wabaId: number.wabaId, displayPhoneNumber: number.displayPhoneNumber },
       wamid,
-      request.to,
+      { id: request.to, byBsuid: request.byBsuid },
       route.right,
       callbackData,
       script

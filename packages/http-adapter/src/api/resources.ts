@@ -84,7 +84,8 @@ export const MessageResource = Schema.Struct({
   id: Schema.String,
   channel: Schema.String,
   wabaId: Schema.String,
-  to: Schema.String,
+  to: Schema.NullOr(Schema.String).annotations({ description: "the recipient's number, digits only; null for a message addressed by BSUID" }),
+  recipient: Schema.NullOr(Schema.String).annotations({ description: "the BSUID the message is addressed to, when it has no number" }),
   campaignId: Schema.NullOr(Schema.String),
   bizOpaqueCallbackData: Schema.NullOr(Schema.String),
   template: Schema.NullOr(Schema.Struct({ name: Schema.String, language: Schema.String, category: Schema.NullOr(Schema.String) })),
@@ -137,8 +138,9 @@ export const SendAccepted = Schema.Struct({
 export const GraphMessageAccepted = Schema.Struct({
   messaging_product: Schema.Literal("whatsapp"),
   contacts: Schema.Array(Schema.Struct({
-    input: Schema.String.annotations({ description: "`to` as sent" }),
-    wa_id: Schema.String.annotations({ description: "the recipient's number, digits only" })
+    input: Schema.String.annotations({ description: "`to` as sent (or `recipient`, for a message addressed by BSUID)" }),
+    wa_id: Schema.optional(Schema.String).annotations({ description: "the recipient's number, digits only (absent for a message addressed by BSUID)" }),
+    user_id: Schema.optional(Schema.String).annotations({ description: "the BSUID, for a message addressed by BSUID" })
   })),
   messages: Schema.Array(Schema.Struct({
     id: Schema.String.annotations({ description: "the gateway's message id (GET /v1/messages/{id} shows its wamid once the provider answered)" }),

@@ -51,6 +51,7 @@ export const messageOf = (m: MessageResource): typeof Resources.MessageResource.
   channel: m.channel,
   wabaId: m.wabaId,
   to: m.to,
+  recipient: m.recipient,
   campaignId: m.campaignId,
   bizOpaqueCallbackData: m.clientCallbackData,
   template: m.template,

@@ -182,6 +182,7 @@ describe("validation and the error envelope", () => {
     ["a non-digit recipient", { ...templateBody("16505551234"), to: "+1 650 555" }, "to"],
     ["a recipient with two pluses", { ...templateBody("16505551234"), to: "++16505551234" }, "to"],
     ["a missing recipient", { type: "text", text: { body: "hi" } }, "to"],
+    ["a recipient (BSUID) that is not one", { type: "text", text: { body: "hi" }, recipient: "16505551234" }, "recipient"],
     ["a bad template name", { ...templateBody("16505551234"), template: { name: "Spring Sale", language: { code: "en" } } }, "template.name"],
     ["a bad language code", { ...templateBody("16505551234"), template: { name: "spring_sale", language: { code: "english!" } } }, "template.language.code"],
     ["a template message without a template", { to: "16505551234", type: "template" }, "template"],

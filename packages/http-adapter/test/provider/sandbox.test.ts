@@ -51,6 +51,14 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
       assert.strictEqual(stats.requests.byEndpoint[`${endpoint} /marketing_messages`], 1)
     }))
 
+  it.effect("a message addressed by BSUID reaches the provider with recipient, and is accepted as Meta accepts it", () =>
+    Effect.gen(function*() {
+      const { to: _to, ...rest } = templateBody("0", "spring_sale", `msg-${endpoint}-bsuid`)
+      const result = accepted(yield* sendOne(config(), request({ provider, credentialsRef, route: "marketing_messages", body: { ...rest, recipient: "US.13491208655302741918" } })))
+      assert.match(result.wamid, /^wamid\./)
+      assert.deepStrictEqual(sandbox.stats().byCallbackData[`msg-${endpoint}-bsuid`], { requests: 1, accepted: 1 })
+    }))
+
   it.effect("cloud_api goes to /messages", () =>
     Effect.gen(function*() {
       accepted(yield* send("4915112341234", "utility_receipt", `msg-${endpoint}-cloud`, "cloud_api"))
