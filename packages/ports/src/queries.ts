@@ -61,6 +61,8 @@ export interface CampaignStats {
     readonly delivered: number
     readonly read: number
     readonly clicked: number
+    /** Messages with a landing page view: a view whose click (joined by `tracking_token`, then `click_id`) is attributed to the message. */
+    readonly landingPageViews: number
   }
   readonly routed: Record<Routing.Route, number>
   readonly observedRoute: Record<Routing.Route | "unknown", number>
@@ -85,7 +87,17 @@ export interface ClickView {
   readonly component: string | null
   readonly productId: string | null
   readonly occurredAt: number
+  /**
+   * The message the action is tied to: the one its click id is attributed to — for a landing page view,
+   * the click id of the click it joins when it joins one, else its own.
+   */
   readonly messageId: string | null
+  /**
+   * For a landing page view, the link click it joins (docs/domain.md#clicks): on its channel, the one
+   * with its `tracking_token`, else the one with its `click_id`, whichever arrived first; `null` while
+   * there is none (the view is kept all the same). `null` for every other action.
+   */
+  readonly joinedClick: { readonly clickId: string | null; readonly trackingToken: string | null; readonly occurredAt: number } | null
 }
 
 /** What the worker needs to pick a message up; it folds the stream itself before deciding anything. */

@@ -198,13 +198,20 @@ export const markDispatchUnknown = (id: string, at: number) =>
 export const attributeClick = (id: string, clickId: string, at: number) =>
   fact(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(id), { _tag: "AttributeClick", messageId: id as Ids.MessageId, clickId, at }))
 
-export const userAction = (channel: string, clickId: string | null, occurredAt: number, actionType = "marketing_messages_link_click") =>
-  fact(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, clickId === null ? null : `tt-${clickId}`, occurredAt), {
+/** A user action webhook; its tracking token is `tt-<clickId>` unless given. */
+export const userAction = (
+  channel: string,
+  clickId: string | null,
+  occurredAt: number,
+  actionType = "marketing_messages_link_click",
+  trackingToken: string | null = clickId === null ? null : `tt-${clickId}`
+) =>
+  fact(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, trackingToken, occurredAt), {
     _tag: "RecordUserAction",
     channel: phone(channel),
     actionType,
     clickId,
-    trackingToken: clickId === null ? null : `tt-${clickId}`,
+    trackingToken,
     component: "CTA",
     productId: null,
     occurredAt,

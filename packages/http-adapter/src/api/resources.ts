@@ -171,7 +171,10 @@ export const CampaignStats = Schema.Struct({
     sent: Schema.Number,
     delivered: Schema.Number,
     read: Schema.Number,
-    clicked: Schema.Number
+    clicked: Schema.Number,
+    landingPageViews: Schema.Number.annotations({
+      description: "messages with a landing page view: one whose click (joined by tracking_token, then click_id) is attributed to the message"
+    })
   }),
   routed: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number }),
   observedRoute: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number, unknown: Schema.Number }),
@@ -191,7 +194,12 @@ export const ClickResource = Schema.Struct({
   trackingToken: Schema.NullOr(Schema.String),
   component: Schema.NullOr(Schema.String),
   occurredAt: Iso,
-  messageId: Schema.NullOr(Schema.String)
+  messageId: Schema.NullOr(Schema.String),
+  joinedClick: Schema.NullOr(Schema.Struct({
+    clickId: Schema.NullOr(Schema.String),
+    trackingToken: Schema.NullOr(Schema.String),
+    occurredAt: Iso
+  })).annotations({ description: "for a landing_page_view: the link click it joins (by tracking_token, then click_id); null while there is none" })
 })
 
 export const InboxItem = Schema.Struct({

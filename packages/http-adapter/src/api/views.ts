@@ -80,7 +80,10 @@ export const clickOf = (c: ClickView) => ({
   trackingToken: c.trackingToken,
   component: c.component,
   occurredAt: iso(c.occurredAt),
-  messageId: c.messageId
+  messageId: c.messageId,
+  joinedClick: c.joinedClick === null
+    ? null
+    : { clickId: c.joinedClick.clickId, trackingToken: c.joinedClick.trackingToken, occurredAt: iso(c.joinedClick.occurredAt) }
 })
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
