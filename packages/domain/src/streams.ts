@@ -38,9 +38,11 @@ export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManage
   "BusinessManager",
   BusinessManagerDecider
 )
+// Snapshot schema 2: the state keeps the status last read from Meta and when a read was asked for.
 export const WabaStream = kind<WabaCommand, WabaEvent, WabaState, NotRegistered | WabaOwnedByAnotherBusinessManager>(
   "Waba",
-  WabaDecider
+  WabaDecider,
+  2
 )
 export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ThroughputOutOfRange>("Channel", ChannelDecider)
 export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState, never>(

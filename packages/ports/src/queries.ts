@@ -12,6 +12,19 @@ export interface WabaView {
   readonly businessManagerId: string | null
   readonly name: string | null
   readonly mmApi: Waba.MmApiStatusView
+  /**
+   * The status last read from Meta (`marketing_messages_onboarding_status` of the WABA and of its
+   * business portfolio), beside the derived one; `agrees` says whether Meta's says the same (`null`: a
+   * value that says nothing of onboarding). `null` before the first read.
+   */
+  readonly meta: {
+    readonly status: string | null
+    readonly businessStatus: string | null
+    readonly readAt: number
+    readonly agrees: boolean | null
+  } | null
+  /** When a read from Meta was last asked for (`null`: never). */
+  readonly metaSyncRequestedAt: number | null
 }
 
 export interface BusinessManagerView {

@@ -137,7 +137,21 @@ export const waba = (
   state: Waba.WabaState,
   businessManager: BusinessManager.BusinessManagerState | null,
   now: number
-): WabaView => ({ id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, businessManager, now) })
+): WabaView => {
+  const mmApi = Waba.mmApiStatus(state, businessManager, now)
+  const meta = state.meta ?? null
+  const says = meta === null ? null : Waba.metaSaysOnboarded(meta.status)
+  return {
+    id,
+    businessManagerId: state.businessManagerId,
+    name: state.name,
+    mmApi,
+    meta: meta === null
+      ? null
+      : { status: meta.status, businessStatus: meta.businessStatus, readAt: meta.readAt, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
+    metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+  }
+}
 
 /** The invitation link shown after `event`: the link of the latest invitation, which the state's `invitedAt` names. */
 export const invitationLink = (

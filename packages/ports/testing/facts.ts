@@ -50,6 +50,21 @@ export const signWabaTerms = (id: string, signedAt: number, owner: string | null
     at: signedAt
   }))
 
+/** The worker read `marketing_messages_onboarding_status` from Meta at `readAt`. */
+export const readMetaStatus = (id: string, status: string | null, readAt: number, businessStatus: string | null = null) =>
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
+    _tag: "RecordMetaOnboardingStatus",
+    wabaId: waba(id),
+    status,
+    businessStatus,
+    readAt,
+    at: readAt
+  }))
+
+/** `POST /v1/wabas/{id}/mm-api-status/sync`. */
+export const requestMetaSync = (id: string, at: number) =>
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RequestMetaStatusSync", wabaId: waba(id), requestedBy: "admin", at }))
+
 /** An account restriction from `occurredAt`, ending by itself at `expiresAt` (null: until reinstated). */
 export const restrictWaba = (id: string, occurredAt: number, expiresAt: number | null) =>
   fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {

@@ -17,7 +17,7 @@ export const ListParams = Schema.Struct({
 export const MmApiStatus = Schema.Struct({
   status: Schema.Literal("not_onboarded", "onboarded", "suspended"),
   since: NullableIso,
-  source: Schema.NullOr(Schema.Literal("waba_webhook", "business_webhook", "manual", "provider_error")),
+  source: Schema.NullOr(Schema.Literal("waba_webhook", "business_webhook", "manual", "provider_error", "meta_api")),
   reason: Schema.NullOr(Schema.String),
   suspendedUntil: NullableIso
 })
@@ -26,7 +26,17 @@ export const WabaResource = Schema.Struct({
   id: Schema.String,
   businessManagerId: Schema.NullOr(Schema.String),
   name: Schema.NullOr(Schema.String),
-  mmApi: MmApiStatus
+  mmApi: Schema.Struct({
+    ...MmApiStatus.fields,
+    meta: Schema.NullOr(Schema.Struct({
+      status: Schema.NullOr(Schema.String),
+      businessStatus: Schema.NullOr(Schema.String),
+      readAt: Iso,
+      agrees: Schema.NullOr(Schema.Boolean)
+    })).annotations({
+      description: "marketing_messages_onboarding_status as last read from Meta (WABA and business portfolio), beside the derived status; agrees: whether it says the same"
+    })
+  })
 })
 
 export const BusinessManagerResource = Schema.Struct({

@@ -13,7 +13,15 @@ export const mmApiOf = (s: Waba.MmApiStatusView) => ({
   suspendedUntil: isoOrNull(s.suspendedUntil)
 })
 
-export const wabaOf = (w: WabaView) => ({ id: w.id, businessManagerId: w.businessManagerId, name: w.name, mmApi: mmApiOf(w.mmApi) })
+export const wabaOf = (w: WabaView) => ({
+  id: w.id,
+  businessManagerId: w.businessManagerId,
+  name: w.name,
+  mmApi: {
+    ...mmApiOf(w.mmApi),
+    meta: w.meta === null ? null : { status: w.meta.status, businessStatus: w.meta.businessStatus, readAt: iso(w.meta.readAt), agrees: w.meta.agrees }
+  }
+})
 
 export const businessManagerOf = (b: BusinessManagerView) => ({
   id: b.id,

@@ -120,7 +120,17 @@ export class LogModel {
     const state = this.waba(id)
     if (state === null) return null
     const bm = state.businessManagerId === null ? null : this.businessManager(state.businessManagerId)
-    return { id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, bm, now) }
+    const mmApi = Waba.mmApiStatus(state, bm, now)
+    const meta = state.meta ?? null
+    const says = meta === null ? null : Waba.metaSaysOnboarded(meta.status)
+    return {
+      id,
+      businessManagerId: state.businessManagerId,
+      name: state.name,
+      mmApi,
+      meta: meta === null ? null : { ...meta, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
+      metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+    }
   }
 
   wabaViews(now: number, filter: { readonly status?: Waba.MmApiStatusView["status"]; readonly businessManagerIds?: ReadonlyArray<string> } = {}) {
