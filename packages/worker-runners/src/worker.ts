@@ -1,8 +1,9 @@
 import type { EventStore, ProviderGateway, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import type { DispatchQueue, Leases, MessageQueries, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
+import type { DispatchQueue, Leases, MessageQueries, OnboardingQueries, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
+import { makeMetaStatusSync } from "./meta-status-sync.js"
 import { newInstanceId } from "./lease.js"
 import { makeShare } from "./share.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
@@ -13,6 +14,7 @@ export type WorkerRequirements =
   | EventStore.EventStore
   | DispatchQueue
   | MessageQueries
+  | OnboardingQueries
   | ProjectionRunner
   | StatusReports.StatusMatching
   | UnitOfWork.UnitOfWork
@@ -54,6 +56,8 @@ export interface WorkerSettings {
   readonly rateWindowMarginMs: number
   /** How often the worker logs what it did. */
   readonly reportIntervalMs: number
+  /** How often a WABA on a Meta channel has its MM API onboarding status read from Meta again. */
+  readonly metaStatusSyncIntervalMs: number
 }
 
 /**
@@ -68,7 +72,8 @@ export const WORKER_DEFAULTS = {
   timerIntervalMs: 1_000,
   inboxBatchSize: 50,
   rateWindowMarginMs: 30,
-  reportIntervalMs: 10_000
+  reportIntervalMs: 10_000,
+  metaStatusSyncIntervalMs: 60 * 60_000
 } as const satisfies Partial<WorkerSettings>
 
 /**
@@ -111,6 +116,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         { batchSize: settings.inboxBatchSize, pollIntervalMs: settings.pollIntervalMs, claimant: instance, claimTtlMs: settings.leaseTtlMs },
         stats
       )
+      const metaStatus = makeMetaStatusSync({ intervalMs: settings.metaStatusSyncIntervalMs }, stats)
       const share = yield* makeShare({ instance, leaseTtlMs: settings.leaseTtlMs, pollIntervalMs: settings.pollIntervalMs }, dispatcher, timers)
       yield* Effect.addFinalizer(() => Effect.zipRight(share.leave, Effect.logInfo(`leases released by ${instance}`)))
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
@@ -125,6 +131,11 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
           every(
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))
+          ),
+          // Beside the timers, not in their tick: a read waits on Meta, the timers must not.
+          every(
+            settings.timerIntervalMs,
+            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? metaStatus.pass : Effect.void))
           ),
           Effect.forever(Effect.zipRight(Effect.sleep(roundIntervalMs(settings.leaseTtlMs)), share.round))
         ],

@@ -86,6 +86,13 @@ describe("registration and read-your-writes", () => {
     const list = await api.request("GET", "/v1/onboarding?status=onboarded")
     expect(list.json.items.map((w: { id: string }) => w.id)).toContain(other)
   })
+  it("a read of the MM status from Meta can be asked for: 202 with the WABA (mmApi.meta null until read); 404 for an unknown WABA", async () => {
+    const other = "102290129340501"
+    await api.request("PUT", `/v1/wabas/${other}`, { body: { businessManagerId: BM } })
+    const r = await api.request("POST", `/v1/wabas/${other}/mm-api-status/sync`)
+    expect([r.status, r.json.id, r.json.mmApi.meta]).toEqual([202, other, null])
+    expect((await api.request("POST", "/v1/wabas/5550002/mm-api-status/sync")).status).toBe(404)
+  })
   it("settings default to MM routing on and TTL fallback warn, and can be changed", async () => {
     expect((await api.request("GET", "/v1/settings/routing")).json).toEqual({ marketingViaMmApi: true, ttlOnCloudFallback: "warn" })
     const put = await api.request("PUT", "/v1/settings/routing", { body: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" } })
