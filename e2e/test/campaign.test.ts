@@ -101,7 +101,8 @@ const STAGES = ["accepted", "submitted", "sent", "delivered", "read"] as const
 
 /** The funnel, routes and failures the plan promises, computed from the scripts alone. */
 const expectedStats = (plan: ReadonlyArray<Planned>, clicked: number) => {
-  const funnel = { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked }
+  // The sandbox sends no landing page views: none is counted.
+  const funnel = { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked, landingPageViews: 0 }
   const routed = { marketing_messages: 0, cloud_api: 0 }
   const observedRoute = { marketing_messages: 0, cloud_api: 0, unknown: 0 }
   const failuresByCode: Record<string, number> = {}

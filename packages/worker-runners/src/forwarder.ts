@@ -139,7 +139,7 @@ export const forwardGatewayFailure = (messageId: string, at: number, retryForMs:
       // Meta writes the number as digits only.
       displayPhoneNumber: (channel?.displayPhoneNumber ?? "").replace(/\D/g, ""),
       message: { id: message.id, clientCallbackData: message.clientCallbackData },
-      recipient: message.to,
+      recipient: { number: message.to, bsuid: message.recipient },
       at,
       error
     })

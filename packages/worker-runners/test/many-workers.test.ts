@@ -33,6 +33,7 @@ const CHANNELS = ["106540352242941", "106540352242942", "106540352242943", "1065
 const recording = () => {
   const sent: Array<{ readonly channel: string; readonly at: number }> = []
   const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    ...gateway,
     send: (request) => Effect.zipRight(Effect.sync(() => sent.push({ channel: request.phoneNumberId, at: Date.now() })), gateway.send(request))
   })
   return { sent, decorateProvider }
