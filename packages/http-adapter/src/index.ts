@@ -6,6 +6,7 @@
 export * from "./provider/index.js"
 export { type ApiConfig, apiConfig, DEVELOPMENT_SECRETS, type Mode } from "./api/config.js"
 export { GatewayApi } from "./api/definition.js"
-export { ApiServer, type ApiStore, layerApiServer } from "./api/server.js"
+export { CONSOLE_SECURITY_HEADERS } from "./api/console.js"
+export { type ApiAssets, ApiServer, type ApiStore, layerApiServer } from "./api/server.js"
 export { CredentialVault, layerCredentials } from "./credentials-store.js"
 export { runProcess } from "./process-runtime.js"
