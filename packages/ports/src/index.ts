@@ -6,6 +6,21 @@
  */
 export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
 export { CredentialStore } from "./credentials.js"
+export {
+  type Delivery,
+  type DeliveryState,
+  type EndpointHealth,
+  FORWARD_EVENTS,
+  type ForwardEvent,
+  ForwardingOutbox,
+  type ForwardingSummary,
+  type NewDelivery,
+  nearestRank,
+  type ReplaySelection,
+  type WebhookEndpointChange,
+  type WebhookEndpointRecord,
+  WebhookEndpoints
+} from "./forwarding.js"
 export { StoreHealth, StoreNotReady } from "./health.js"
 export { type Accepted, HEADERS_KEPT, headersToKeep, type InboxClaims, type InboxEntry, type InboxSource, type InboxState, WebhookInbox } from "./inbox.js"
 export { channelLease, channelOfLease, type LeaseRecord, Leases, TIMERS_LEASE, type WorkerRecord } from "./leases.js"
