@@ -24,7 +24,8 @@ import {
   type MessageQueries,
   type OnboardingQueries,
   pageOf,
-  ReadViews
+  ReadViews,
+  type TenantScope
 } from "@mm-gateway/ports"
 import { type Context, Effect } from "effect"
 import { after, byKey, Cell, type Journal, Table } from "./journal.js"
@@ -183,6 +184,12 @@ export const makeReadSide = (journal: Journal) => {
   const wabaView = (row: WabaRow, now: number) => ReadViews.waba(row.id, row.state, bmState(row.state.businessManagerId), now)
   const sortedWabas = () => [...wabas.values()].sort(byKey((w) => [w.id]))
   const allMessages = () => [...messages.values()].map((r) => r.message)
+  /** Whether a scope sees a message: one of its channels, or a WABA of its Business Managers (no scope: the admin). */
+  const seesMessage = (scope: TenantScope | null, m: Message.MessageRecord) => {
+    if (scope === null || scope.channelIds.includes(m.request.channel)) return true
+    const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
+    return owner !== null && scope.businessManagerIds.includes(owner)
+  }
   const channelView = (row: ChannelRow): ChannelView => ({
     phoneNumberId: row.state.config.phoneNumberId,
     wabaId: row.state.config.wabaId,
@@ -257,6 +264,23 @@ export const makeReadSide = (journal: Journal) => {
         const row = templates.get(templateKey(wabaId, name, language))
         return row === undefined ? null : templateView(row)
       }),
+    listChannels: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.scope ?? null
+        const sees = (row: ChannelRow) => {
+          if (scope === null || scope.channelIds.includes(row.state.config.phoneNumberId)) return true
+          const owner = wabas.get(row.state.config.wabaId)?.state.businessManagerId ?? null
+          return owner !== null && scope.businessManagerIds.includes(owner)
+        }
+        const items = [...channels.values()]
+          .filter((row) => row.state.config.phoneNumberId > from && sees(row))
+          .sort(byKey((row) => [row.state.config.phoneNumberId]))
+          .slice(0, limit)
+          .map(channelView)
+        return pageOf(items, limit, (c) => [c.phoneNumberId])
+      }),
     templates: (wabaId, options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
@@ -281,13 +305,40 @@ export const makeReadSide = (journal: Journal) => {
         allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map((m) => ReadViews.messageResource(m))
       ),
     campaignStats: (campaignId, scope = null) =>
+      Effect.sync(() =>
+        ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && seesMessage(scope, m)))
+      ),
+    campaigns: (options = {}) =>
       Effect.sync(() => {
-        const inScope = (m: Message.MessageRecord) => {
-          if (scope === null || scope.channelIds.includes(m.request.channel)) return true
-          const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
-          return owner !== null && scope.businessManagerIds.includes(owner)
+        const limit = clampLimit(options.limit)
+        const before = decodeCursor<[number, string]>(options.cursor)
+        const byCampaign = new Map<string, { messages: number; first: number; last: number }>()
+        for (const m of allMessages()) {
+          const id = m.request.campaignId
+          if (id === null || !seesMessage(options.scope ?? null, m)) continue
+          const c = byCampaign.get(id) ?? { messages: 0, first: m.request.at, last: m.request.at }
+          byCampaign.set(id, { messages: c.messages + 1, first: Math.min(c.first, m.request.at), last: Math.max(c.last, m.request.at) })
         }
-        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)))
+        const items = [...byCampaign.entries()]
+          .map(([campaignId, c]) => ({ campaignId, messages: c.messages, firstAcceptedAt: c.first, lastAcceptedAt: c.last }))
+          .filter((c) => before === null || after(before, [c.firstAcceptedAt, c.campaignId]))
+          .sort(byKey((c) => [c.firstAcceptedAt, c.campaignId]))
+          .reverse()
+          .slice(0, limit)
+        return pageOf(items, limit, (c) => [c.firstAcceptedAt, c.campaignId])
+      }),
+    messagesByRecipient: (recipient, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const before = decodeCursor<[number, string]>(options.cursor)
+        const items = allMessages()
+          .filter((m) => m.request.to === recipient && seesMessage(options.scope ?? null, m))
+          .filter((m) => before === null || after(before, [m.request.at, m.request.messageId]))
+          .sort(byKey((m) => [m.request.at, m.request.messageId]))
+          .reverse()
+          .slice(0, limit)
+          .map((m) => ReadViews.messageResource(m))
+        return pageOf(items, limit, (m) => [m.timestamps.acceptedAt, m.id])
       })
   }
 
