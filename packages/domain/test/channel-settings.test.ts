@@ -38,6 +38,26 @@ describe("Channel decider", () => {
     spec.given([]).when({ ...cmd, throughputMps: 1001 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 })))
   it("rejects a throughput below 1 msg/s, also for a registered channel", () =>
     spec.given([registered]).when({ ...cmd, throughputMps: 0 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 0, min: 1, max: 1000 })))
+  const change = { _tag: "ChangeChannelSettings", phoneNumberId: PHONE, routing: null, throughputMps: null, at: 5 } as const
+  it("changes the routing override alone, keeping the registration", () =>
+    spec.given([registered]).when({ ...change, routing: "cloud_api" }).then([
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "cloud_api", at: 5 })
+    ]))
+  it("changes the throughput alone, keeping the credentials and the override", () =>
+    spec.given([registered, Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "cloud_api", at: 2 })])
+      .when({ ...change, throughputMps: 20 }).then([Channel.ChannelReconfigured.make({ ...config, throughputMps: 20, at: 5 })]))
+  it("changes both, or does nothing when neither differs", () => {
+    spec.given([registered]).when({ ...change, routing: "marketing_messages", throughputMps: 40 }).then([
+      Channel.ChannelReconfigured.make({ ...config, throughputMps: 40, at: 5 }),
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "marketing_messages", at: 5 })
+    ])
+    spec.given([registered]).when({ ...change, routing: "inherit", throughputMps: 80 }).thenNothing()
+    spec.given([registered]).when(change).thenNothing()
+  })
+  it("refuses a change to a channel never registered, and a throughput out of range", () => {
+    spec.given([]).when({ ...change, routing: "cloud_api" }).thenFails(new Errors.NotRegistered({ entity: "channel", id: PHONE }))
+    spec.given([registered]).when({ ...change, throughputMps: 1001 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 }))
+  })
   it("accepts the bounds 1 and 1000 msg/s", () => {
     spec.given([]).when({ ...cmd, throughputMps: 1 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1 })])
     spec.given([]).when({ ...cmd, throughputMps: 1000 }).then([Channel.ChannelRegistered.make({ ...config, throughputMps: 1000 })])

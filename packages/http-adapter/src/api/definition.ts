@@ -10,6 +10,7 @@ import {
   BatchResult,
   BusinessManagerResource,
   CampaignStats,
+  CampaignSummary,
   ChannelResource,
   ClickResource,
   GraphMessageAccepted,
@@ -161,6 +162,19 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
     }))
     .addSuccess(ChannelResource)
     .addError(NotFound))
+  .add(HttpApiEndpoint.get("listChannels", "/v1/channels")
+    .annotate(OpenApi.Summary, "List the channels by phone number id, without their credentials (a scoped key: its own)")
+    .setUrlParams(ListParams)
+    .addSuccess(Page(ChannelResource)))
+  .add(HttpApiEndpoint.patch("changeChannel")`/v1/channels/${PhoneNumberIdParam}`
+    .annotate(OpenApi.Summary, "Change a channel's routing override or throughput, keeping its registration and credentials")
+    .annotate(OpenApi.Description, "Takes effect for the next message routed or dispatched. What is not given stays as it is.")
+    .setPayload(Schema.Struct({
+      routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
+      throughputMps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
+    }))
+    .addSuccess(ChannelResource)
+    .addError(NotFound))
   .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`
     .annotate(OpenApi.Summary, "Read a channel, without its credentials")
     .addSuccess(ChannelResource).addError(NotFound))
@@ -227,14 +241,23 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
     .annotate(OpenApi.Summary, "Read a message's event stream")
     .addSuccess(MessageEvents))
   .add(HttpApiEndpoint.get("findMessages", "/v1/messages")
-    .annotate(OpenApi.Summary, "Find messages by wamid")
-    .setUrlParams(Schema.Struct({ ...ListParams.fields, wamid: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) }))
+    .annotate(OpenApi.Summary, "Find messages by wamid, or by recipient (newest first)")
+    .annotate(OpenApi.Description, "Give exactly one of `wamid` and `to` (the recipient's number, digits only).")
+    .setUrlParams(Schema.Struct({
+      ...ListParams.fields,
+      wamid: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
+      to: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => "to must be digits only" }))
+    }))
     .addSuccess(Page(MessageResource)))
   .add(HttpApiEndpoint.post("resolveMessage")`/v1/messages/${Id}/resolution`
     .annotate(OpenApi.Summary, "Resend or give up a dispatch_unknown message (admin)")
     .setPayload(Schema.Struct({ action: Schema.Literal("resend", "give_up") }))
     .addSuccess(MessageResource)
     .addError(Conflict))
+  .add(HttpApiEndpoint.get("listCampaigns", "/v1/campaigns")
+    .annotate(OpenApi.Summary, "List the campaigns, newest first, each with its funnel (a scoped key: its own messages)")
+    .setUrlParams(ListParams)
+    .addSuccess(Page(CampaignSummary)))
   .add(HttpApiEndpoint.get("campaignStats")`/v1/campaigns/${CampaignIdParam}/stats`
     .annotate(OpenApi.Summary, "Read a campaign's funnel")
     .addSuccess(CampaignStats))

@@ -1,9 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Channel, CommandHandler, type EventStore, type Ids, Streams } from "@mm-gateway/domain"
-import { ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
+import { clampLimit, ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
-import { ApiSettings, requireAdmin, sees, visibleChannel, visibleWaba } from "./context.js"
+import { ApiSettings, requireAdmin, scopeOf, sees, visibleChannel, visibleWaba } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, invalidRequest, notFound } from "./errors.js"
 import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
@@ -143,8 +143,38 @@ export const ChannelsLive: V1GroupLive<
           throughputMps: payload.throughputMps ?? Channel.DEFAULT_THROUGHPUT_MPS,
           routing: payload.routing ?? "inherit",
           at: now
-        }).pipe(Effect.catchTag("ThroughputOutOfRange", (e) =>
-          Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`))))
+        }).pipe(Effect.catchTags({
+          ThroughputOutOfRange: (e) => Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`)),
+          // Registering is how a channel comes to exist: the channel's decider refuses only changes to one not registered.
+          NotRegistered: (e) => Effect.die(e)
+        }))
+        return channelOf(yield* visibleChannel(path.phoneNumberId, now))
+      }))
+    .handle("listChannels", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const page = yield* (yield* ConfigurationQueries).listChannels({
+          limit: clampLimit(urlParams.limit),
+          cursor: urlParams.cursor ?? null,
+          scope: scopeOf(yield* CurrentPrincipal)
+        })
+        return { items: page.items.map(channelOf), nextCursor: page.nextCursor }
+      }))
+    .handle("changeChannel", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleChannel(path.phoneNumberId, now)
+        yield* CommandHandler.handleCommand(Streams.ChannelStream, Streams.streamId.channel(path.phoneNumberId), {
+          _tag: "ChangeChannelSettings",
+          phoneNumberId: path.phoneNumberId as Ids.PhoneNumberId,
+          routing: payload.routing ?? null,
+          throughputMps: payload.throughputMps ?? null,
+          at: now
+        }).pipe(
+          Effect.catchTags({
+            ThroughputOutOfRange: (e) => Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`)),
+            NotRegistered: () => Effect.fail(notFound("channel", path.phoneNumberId))
+          })
+        )
         return channelOf(yield* visibleChannel(path.phoneNumberId, now))
       }))
     .handle("getChannel", ({ path }) =>

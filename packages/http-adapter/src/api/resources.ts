@@ -182,6 +182,15 @@ export const CampaignStats = Schema.Struct({
   queued: Schema.Number.annotations({ description: "messages accepted and not yet handed to the provider (waiting, backing off, in flight, or outcome not known yet)" })
 })
 
+/** A campaign in the list: when its messages were accepted, and its funnel (as `CampaignStats`). */
+export const CampaignSummary = Schema.Struct({
+  campaignId: Schema.String,
+  messages: Schema.Number,
+  firstAcceptedAt: Iso,
+  lastAcceptedAt: Iso,
+  funnel: CampaignStats.fields.funnel
+})
+
 export const ClickResource = Schema.Struct({
   actionType: Schema.String,
   kind: Schema.String,
