@@ -25,16 +25,9 @@ const viewOfHash = (): ViewName => {
   return name in VIEWS ? (name as ViewName) : "onboarding"
 }
 
-/** Who the token is: the admin answers `GET /v1/api-keys`, a scoped key is refused it (403), a wrong token is 401. */
-const whoIs = async (api: Client): Promise<"admin" | "key"> => {
-  try {
-    await api.get("/v1/api-keys?limit=1")
-    return "admin"
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return "key"
-    throw e
-  }
-}
+/** Who the token is (`GET /v1/api-keys/current`); a wrong token is 401. */
+const whoIs = async (api: Client): Promise<"admin" | "key"> =>
+  (await api.get<{ role: "admin" | "api_key" }>("/v1/api-keys/current")).role === "admin" ? "admin" : "key"
 
 const SignIn = ({ onSignedIn, reason }: { onSignedIn: (token: string, role: "admin" | "key") => void; reason: string | null }) => {
   const [token, setToken] = useState("")

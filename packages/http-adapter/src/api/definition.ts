@@ -12,6 +12,7 @@ import {
   CampaignStats,
   CampaignSummary,
   ChannelResource,
+  CurrentPrincipalResource,
   ClickResource,
   GraphMessageAccepted,
   InboxItem,
@@ -99,11 +100,14 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys")
     .annotate(OpenApi.Summary, "List the API keys, without their secrets (admin)")
     .setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
+  .add(HttpApiEndpoint.get("currentPrincipal", "/v1/api-keys/current")
+    .annotate(OpenApi.Summary, "Who the bearer token is: the admin, or an API key with its scope (any caller)")
+    .addSuccess(CurrentPrincipalResource))
   .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`
     .annotate(OpenApi.Summary, "Revoke an API key (admin)")
     .addSuccess(HttpApiSchema.NoContent).addError(NotFound))
   .addError(Forbidden)
-  .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers and channels; the secret is shown once.")
+  .annotate(OpenApi.Description, "API keys scoped to Business Managers and channels, the admin's to manage (the secret is shown once); any caller may ask who its token is.")
   .pipe(v1Group)
 {}
 

@@ -15,7 +15,7 @@ import {
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
 import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
-import { Authentication, GatewayApi, type V1GroupLive } from "./definition.js"
+import { Authentication, CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, forbidden, invalidRequest, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
 import { Metrics } from "./metrics.js"
 import { inboxItemOf } from "./views.js"
@@ -57,6 +57,16 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
         })
         return { id: key.id, name: payload.name, businessManagerIds, channelIds, secret: key.secret }
       }))
+    .handle("currentPrincipal", () =>
+      Effect.map(CurrentPrincipal, (principal) =>
+        principal._tag === "Admin"
+          ? { role: "admin" as const }
+          : {
+            role: "api_key" as const,
+            id: principal.id,
+            businessManagerIds: [...principal.businessManagerIds].sort(),
+            channelIds: [...principal.channelIds].sort()
+          }))
     .handle("listApiKeys", ({ urlParams }) =>
       Effect.gen(function*() {
         yield* requireAdmin

@@ -235,6 +235,17 @@ export const ApiKeyResource = Schema.Struct({
   revokedAt: NullableIso
 })
 
+/** Who a bearer token is (`GET /v1/api-keys/current`): the admin, or an API key and what it sees. */
+export const CurrentPrincipalResource = Schema.Union(
+  Schema.Struct({ role: Schema.Literal("admin") }),
+  Schema.Struct({
+    role: Schema.Literal("api_key"),
+    id: Schema.String,
+    businessManagerIds: Schema.Array(Schema.String),
+    channelIds: Schema.Array(Schema.String)
+  })
+)
+
 export const ApiKeyCreated = Schema.Struct({
   id: Schema.String,
   name: Schema.String,

@@ -85,3 +85,14 @@ describe("the console's reads", () => {
     }
   })
 })
+
+describe("who a token is", () => {
+  it("GET /v1/api-keys/current answers the admin, or the key with its scope; no token is 401", async () => {
+    expect((await api.request("GET", "/v1/api-keys/current")).json).toEqual({ role: "admin" })
+    const key = await api.request("GET", "/v1/api-keys/current", { token: keyA })
+    expect(key.status).toBe(200)
+    expect(key.json).toMatchObject({ role: "api_key", businessManagerIds: [A.bm], channelIds: [] })
+    expect((await api.request("GET", "/v1/api-keys/current", { token: null })).status).toBe(401)
+    expect((await api.request("GET", "/v1/api-keys/current", { token: "wrong" })).status).toBe(401)
+  })
+})
