@@ -1,11 +1,20 @@
 /** Dates in the viewer's own time zone, numbers with their units. */
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" })
-const number = new Intl.NumberFormat()
+
+/** The viewer's locale, or English when the browser names one Intl refuses (a POSIX locale such as `en-US@posix`). */
+const locale = (() => {
+  try {
+    return new Intl.NumberFormat(navigator.language).resolvedOptions().locale
+  } catch {
+    return "en"
+  }
+})()
+const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" })
+const number = new Intl.NumberFormat(locale)
 
 export const when = (iso: string | null | undefined): string => (iso == null ? "—" : dateTime.format(new Date(iso)))
 export const count = (n: number, unit: string, plural = `${unit}s`): string => `${number.format(n)} ${n === 1 ? unit : plural}`
 export const percent = (part: number, whole: number): string => (whole === 0 ? "—" : `${Math.round((part / whole) * 1000) / 10} %`)
-export const timeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone
+export const timeZone = (): string => new Intl.DateTimeFormat(locale).resolvedOptions().timeZone
 
 /** What a provider error code means (docs/provider.md, Meta's error codes). */
 export const ERROR_MEANINGS: Readonly<Record<string, string>> = {

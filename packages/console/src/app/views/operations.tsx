@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks"
 import { count, when } from "../format.js"
 import { Empty, ErrorNote, Outcome, useAction, usePoll, type ViewProps } from "../ui.js"
 
@@ -26,7 +27,7 @@ const backlogOf = (metrics: string): number | null => {
   return match === null ? null : Number(match[1])
 }
 
-const Quarantined = ({ api, item, onDone }: ViewProps & { item: InboxItem; onDone: () => void }) => {
+const Quarantined = ({ api, item, onDone }: ViewProps & { item: InboxItem; onDone: (outcome: string) => void }) => {
   const action = useAction()
   return (
     <li class="card" data-inbox={item.id}>
@@ -37,9 +38,10 @@ const Quarantined = ({ api, item, onDone }: ViewProps & { item: InboxItem; onDon
       {/* The body is shown as text (never parsed as HTML): Preact sets it as a text node. */}
       <pre class="body" tabIndex={0} aria-label={`Body of delivery ${item.id} (${item.bodyEncoding})`}>{item.body}</pre>
       <button type="button" disabled={action.busy} onClick={() => void action.run(async () => {
-        await api.send("POST", `/v1/webhook-inbox/${item.id}/replay`)
-        onDone()
-        return "sent back to the worker"
+        const replayed = await api.send<InboxItem>("POST", `/v1/webhook-inbox/${item.id}/replay`)
+        const outcome = `#${item.id} sent back to the worker (now ${replayed.state})`
+        onDone(outcome)
+        return outcome
       })}>Replay #{item.id}</button>
       <Outcome message={action.message} failed={action.failed} />
     </li>
@@ -50,6 +52,7 @@ export const Operations = (props: ViewProps) => {
   const { api, admin } = props
   const backlog = usePoll(async () => backlogOf(await api.text("/metrics")), 3_000, [api])
   const inbox = usePoll(() => (admin ? api.get<{ items: ReadonlyArray<InboxItem> }>("/v1/webhook-inbox?state=quarantined&limit=100") : Promise.resolve(null)), 3_000, [api, admin])
+  const [replayed, setReplayed] = useState<string | null>(null)
   const workers = usePoll(() => (admin ? api.get<{ workers: ReadonlyArray<Worker> }>("/v1/workers") : Promise.resolve(null)), 3_000, [api, admin])
   return (
     <section aria-labelledby="operations-title">
@@ -64,9 +67,13 @@ export const Operations = (props: ViewProps) => {
           <article class="card" aria-labelledby="quarantine-title">
             <h3 id="quarantine-title">Quarantined webhooks</h3>
             <ErrorNote error={inbox.error} />
+            {replayed === null ? null : <p class="outcome" role="status" data-replayed>{replayed}</p>}
             {inbox.data == null ? <p role="status">Loading…</p> : inbox.data.items.length === 0 ? (
               <Empty>Nothing quarantined: every webhook was applied. A delivery the worker cannot apply lands here with its reason.</Empty>
-            ) : <ul class="plain">{inbox.data.items.map((item) => <Quarantined key={item.id} {...props} item={item} onDone={inbox.reload} />)}</ul>}
+            ) : <ul class="plain">{inbox.data.items.map((item) => <Quarantined key={item.id} {...props} item={item} onDone={(outcome) => {
+              setReplayed(outcome)
+              inbox.reload()
+            }} />)}</ul>}
           </article>
           <article class="card" aria-labelledby="workers-title">
             <h3 id="workers-title">Workers</h3>

@@ -123,7 +123,7 @@ export const Routing = (props: ViewProps) => {
           <div class="scroll">
             <table>
               <thead><tr><th scope="col">Channel</th><th scope="col">WABA</th><th scope="col">Provider</th><th scope="col">Routing</th><th scope="col">Throughput</th><th scope="col">Changed</th><th scope="col"><span class="visually-hidden">Save</span></th></tr></thead>
-              <tbody>{channels.data.items.map((c) => <ChannelRow key={`${c.phoneNumberId}-${c.updatedAt}`} {...props} channel={c} onDone={channels.reload} />)}</tbody>
+              <tbody>{channels.data.items.map((c) => <ChannelRow key={c.phoneNumberId} {...props} channel={c} onDone={channels.reload} />)}</tbody>
             </table>
           </div>
         )}
