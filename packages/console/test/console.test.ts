@@ -85,6 +85,7 @@ describe("the operator console in a browser", () => {
       await page.select(select, routing)
       await page.click(`tr[data-channel="${PHONE}"] button`)
       await waitForText(page, `tr[data-channel="${PHONE}"]`, /saved/)
+      await waitForText(page, "[data-changes] li:first-child", new RegExp(`admin · \\+15550100: routing ${routing.replace(/_/g, " ")}`))
       const id = await send(stack.api, to)
       await lookUpMessage(id)
       await waitForText(page, "[data-route-decided]", new RegExp(`^${expected}$`))

@@ -30,7 +30,10 @@ export type DomainEventType = DomainEvent["_tag"]
 const CURRENT_VERSIONS: { readonly [T in DomainEventType]?: number } = {
   MessageRequested: 2,
   DispatchFailed: 2,
-  StatusObserved: 2
+  StatusObserved: 2,
+  RoutingSettingsChanged: 2,
+  ChannelReconfigured: 2,
+  ChannelRoutingOverrideSet: 2
 }
 
 export const eventSchemaVersion = (type: DomainEventType): number =>
@@ -47,7 +50,12 @@ export const UPCASTERS: { readonly [T in DomainEventType]?: ReadonlyArray<Upcast
   DispatchFailed: [(data) => ({ ...data, route: null })],
   // v2 may carry the group fields of the observation (`recipientType`, `participant`); a v1 event is
   // a valid v2 event of a webhook that did not say (one-to-one), so the step changes nothing.
-  StatusObserved: [(data) => data]
+  StatusObserved: [(data) => data],
+  // v2 may name who made a routing change (`by`, the audit of docs/domain.md#routing-policy); a v1
+  // event is a valid v2 event that does not say, so the step changes nothing.
+  RoutingSettingsChanged: [(data) => data],
+  ChannelReconfigured: [(data) => data],
+  ChannelRoutingOverrideSet: [(data) => data]
 }
 
 /** The JSON form of an event as stored: `Schema.encode` of the event, its type and schema version. */

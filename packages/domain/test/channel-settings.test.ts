@@ -54,6 +54,16 @@ describe("Channel decider", () => {
     spec.given([registered]).when({ ...change, routing: "inherit", throughputMps: 80 }).thenNothing()
     spec.given([registered]).when(change).thenNothing()
   })
+  it("names who made a change on its events, for the audit", () => {
+    spec.given([registered]).when({ ...change, routing: "cloud_api", throughputMps: 40, by: "api_key:k1" }).then([
+      Channel.ChannelReconfigured.make({ ...config, throughputMps: 40, by: "api_key:k1", at: 5 }),
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "cloud_api", by: "api_key:k1", at: 5 })
+    ])
+    spec.given([registered]).when({ ...cmd, credentialsRef: "cred_2", routing: "cloud_api", by: "admin", at: 6 }).then([
+      Channel.ChannelReconfigured.make({ ...config, credentialsRef: "cred_2", by: "admin", at: 6 }),
+      Channel.ChannelRoutingOverrideSet.make({ phoneNumberId: PHONE, routing: "cloud_api", by: "admin", at: 6 })
+    ])
+  })
   it("refuses a change to a channel never registered, and a throughput out of range", () => {
     spec.given([]).when({ ...change, routing: "cloud_api" }).thenFails(new Errors.NotRegistered({ entity: "channel", id: PHONE }))
     spec.given([registered]).when({ ...change, throughputMps: 1001 }).thenFails(new Errors.ThroughputOutOfRange({ throughputMps: 1001, min: 1, max: 1000 }))
@@ -71,6 +81,10 @@ describe("PartnerSettings decider", () => {
   it("disables MM routing", () =>
     spec.given([]).when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 }).then([
       PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 })
+    ]))
+  it("names who changed the settings", () =>
+    spec.given([]).when({ _tag: "ChangeRoutingSettings", marketingViaMmApi: false, ttlOnCloudFallback: "warn", by: "admin", at: 1 }).then([
+      PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", by: "admin", at: 1 })
     ]))
   it("changes the TTL-on-fallback policy alone", () =>
     spec.given([PartnerSettings.RoutingSettingsChanged.make({ marketingViaMmApi: false, ttlOnCloudFallback: "warn", at: 1 })])

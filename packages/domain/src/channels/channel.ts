@@ -1,4 +1,5 @@
 import { Match, Schema } from "effect"
+import { ChangedBy } from "../shared/changed-by.js"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { NotRegistered, ThroughputOutOfRange } from "../shared/errors.js"
 import { PhoneNumberId, WabaId } from "../shared/ids.js"
@@ -29,6 +30,7 @@ const ChannelConfig = {
 export const RegisterChannel = Schema.TaggedStruct("RegisterChannel", {
   ...ChannelConfig,
   routing: ChannelRouting,
+  by: ChangedBy,
   at: EpochMillis
 })
 /**
@@ -39,16 +41,18 @@ export const ChangeChannelSettings = Schema.TaggedStruct("ChangeChannelSettings"
   phoneNumberId: PhoneNumberId,
   routing: Schema.NullOr(ChannelRouting),
   throughputMps: Schema.NullOr(Schema.Int),
+  by: ChangedBy,
   at: EpochMillis
 })
 export const ChannelCommand = Schema.Union(RegisterChannel, ChangeChannelSettings)
 export type ChannelCommand = typeof ChannelCommand.Type
 
 export const ChannelRegistered = Schema.TaggedStruct("ChannelRegistered", { ...ChannelConfig, at: EpochMillis })
-export const ChannelReconfigured = Schema.TaggedStruct("ChannelReconfigured", { ...ChannelConfig, at: EpochMillis })
+export const ChannelReconfigured = Schema.TaggedStruct("ChannelReconfigured", { ...ChannelConfig, by: ChangedBy, at: EpochMillis })
 export const ChannelRoutingOverrideSet = Schema.TaggedStruct("ChannelRoutingOverrideSet", {
   phoneNumberId: PhoneNumberId,
   routing: ChannelRouting,
+  by: ChangedBy,
   at: EpochMillis
 })
 export const ChannelEvent = Schema.Union(ChannelRegistered, ChannelReconfigured, ChannelRoutingOverrideSet)
@@ -105,11 +109,12 @@ export const decide = (command: ChannelCommand, state: ChannelState) =>
         const outOfRange = c.throughputMps === null ? null : throughputOutOfRange(c.throughputMps)
         if (outOfRange !== null) return reject(outOfRange)
         const events: Array<ChannelEvent> = []
+        const by = c.by === undefined ? {} : { by: c.by }
         if (c.throughputMps !== null && c.throughputMps !== state.config.throughputMps) {
-          events.push(ChannelReconfigured.make({ ...state.config, throughputMps: c.throughputMps, at: c.at }))
+          events.push(ChannelReconfigured.make({ ...state.config, throughputMps: c.throughputMps, ...by, at: c.at }))
         }
         if (c.routing !== null && c.routing !== state.routing) {
-          events.push(ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, at: c.at }))
+          events.push(ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, ...by, at: c.at }))
         }
         return events.length === 0 ? nothing : accept(...events)
       },
@@ -117,16 +122,17 @@ export const decide = (command: ChannelCommand, state: ChannelState) =>
         const outOfRange = throughputOutOfRange(c.throughputMps)
         if (outOfRange !== null) return reject(outOfRange)
         const config = configOf(c)
+        const by = c.by === undefined ? {} : { by: c.by }
         const routing = c.routing === "inherit"
           ? []
-          : [ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, at: c.at })]
+          : [ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, ...by, at: c.at })]
         if (state._tag === "Unregistered") {
           return accept<ChannelEvent>(ChannelRegistered.make({ ...config, at: c.at }), ...routing)
         }
         const events: Array<ChannelEvent> = []
-        if (!sameConfig(state.config, config)) events.push(ChannelReconfigured.make({ ...config, at: c.at }))
+        if (!sameConfig(state.config, config)) events.push(ChannelReconfigured.make({ ...config, ...by, at: c.at }))
         if (state.routing !== c.routing) {
-          events.push(ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, at: c.at }))
+          events.push(ChannelRoutingOverrideSet.make({ phoneNumberId: c.phoneNumberId, routing: c.routing, ...by, at: c.at }))
         }
         return events.length === 0 ? nothing : accept(...events)
       }

@@ -11,6 +11,7 @@ import {
   BusinessManagerResource,
   CampaignStats,
   CampaignSummary,
+  ChannelChanges,
   ChannelResource,
   CurrentPrincipalResource,
   ClickResource,
@@ -22,6 +23,7 @@ import {
   OnboardingInvitation,
   Page,
   RoutingSettings,
+  RoutingSettingsChanges,
   SendAccepted,
   TemplateResource,
   WabaResource,
@@ -179,6 +181,10 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
     }))
     .addSuccess(ChannelResource)
     .addError(NotFound))
+  .add(HttpApiEndpoint.get("channelChanges")`/v1/channels/${PhoneNumberIdParam}/changes`
+    .annotate(OpenApi.Summary, "A channel's routing and throughput changes, newest first: who, when, what")
+    .addSuccess(ChannelChanges)
+    .addError(NotFound))
   .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`
     .annotate(OpenApi.Summary, "Read a channel, without its credentials")
     .addSuccess(ChannelResource).addError(NotFound))
@@ -198,6 +204,9 @@ export class SettingsGroup extends HttpApiGroup.make("settings")
   .add(HttpApiEndpoint.put("putRoutingSettings", "/v1/settings/routing")
     .annotate(OpenApi.Summary, "Change the partner routing settings (admin)")
     .setPayload(RoutingSettings).addSuccess(RoutingSettings))
+  .add(HttpApiEndpoint.get("routingSettingsChanges", "/v1/settings/routing/changes")
+    .annotate(OpenApi.Summary, "The partner routing settings' changes, newest first: who, when, what")
+    .addSuccess(RoutingSettingsChanges))
   .addError(Forbidden)
   .pipe(v1Group)
 {}

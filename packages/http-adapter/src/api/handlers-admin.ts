@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { CommandHandler, type EventStore, Streams } from "@mm-gateway/domain"
+import { CommandHandler, EventStore, Streams } from "@mm-gateway/domain"
 import {
   ApiKeyStore,
   channelOfLease,
@@ -14,7 +14,7 @@ import {
 } from "@mm-gateway/ports"
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
-import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
+import { ApiSettings, changedBy, iso, isoOrNull, requireAdmin } from "./context.js"
 import { Authentication, CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, forbidden, invalidRequest, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
 import { Metrics } from "./metrics.js"
@@ -102,9 +102,25 @@ export const SettingsLive: V1GroupLive<"settings", ConfigurationQueries | EventS
           _tag: "ChangeRoutingSettings",
           marketingViaMmApi: payload.marketingViaMmApi,
           ttlOnCloudFallback: payload.ttlOnCloudFallback,
+          by: yield* changedBy,
           at: yield* Clock.currentTimeMillis
         })
         return handled.state
+      }))
+    .handle("routingSettingsChanges", () =>
+      Effect.gen(function*() {
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.partnerSettings())
+        const changes = read.events.flatMap((e) =>
+          e.event._tag === "RoutingSettingsChanged"
+            ? [{
+              at: iso(e.event.at),
+              by: e.event.by ?? null,
+              marketingViaMmApi: e.event.marketingViaMmApi,
+              ttlOnCloudFallback: e.event.ttlOnCloudFallback
+            }]
+            : []
+        )
+        return { changes: changes.reverse() }
       })))
 
 export const InboxLive = HttpApiBuilder.group(GatewayApi, "webhookInbox", (handlers) =>

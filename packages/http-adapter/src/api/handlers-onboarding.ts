@@ -1,9 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Channel, CommandHandler, type EventStore, type Ids, Streams } from "@mm-gateway/domain"
+import { Channel, CommandHandler, EventStore, type Ids, Streams } from "@mm-gateway/domain"
 import { clampLimit, ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
-import { ApiSettings, requireAdmin, scopeOf, sees, visibleChannel, visibleWaba } from "./context.js"
+import { ApiSettings, changedBy, iso, requireAdmin, scopeOf, sees, visibleChannel, visibleWaba } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, invalidRequest, notFound } from "./errors.js"
 import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
@@ -142,6 +142,7 @@ export const ChannelsLive: V1GroupLive<
           credentialsRef,
           throughputMps: payload.throughputMps ?? Channel.DEFAULT_THROUGHPUT_MPS,
           routing: payload.routing ?? "inherit",
+          by: yield* changedBy,
           at: now
         }).pipe(Effect.catchTags({
           ThroughputOutOfRange: (e) => Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`)),
@@ -168,6 +169,7 @@ export const ChannelsLive: V1GroupLive<
           phoneNumberId: path.phoneNumberId as Ids.PhoneNumberId,
           routing: payload.routing ?? null,
           throughputMps: payload.throughputMps ?? null,
+          by: yield* changedBy,
           at: now
         }).pipe(
           Effect.catchTags({
@@ -176,6 +178,26 @@ export const ChannelsLive: V1GroupLive<
           })
         )
         return channelOf(yield* visibleChannel(path.phoneNumberId, now))
+      }))
+    .handle("channelChanges", ({ path }) =>
+      Effect.gen(function*() {
+        yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.channel(path.phoneNumberId))
+        // What the policy reads of a channel: its override and its throughput, from registration on.
+        const changes: Array<{ at: string; by: string | null; routing?: Channel.ChannelRouting; throughputMps?: number }> = []
+        let throughput: number | null = null
+        for (const { event } of read.events) {
+          if (event._tag === "ChannelRoutingOverrideSet") changes.push({ at: iso(event.at), by: event.by ?? null, routing: event.routing })
+          if (event._tag === "ChannelRegistered") {
+            changes.push({ at: iso(event.at), by: null, routing: "inherit", throughputMps: event.throughputMps })
+            throughput = event.throughputMps
+          }
+          if (event._tag === "ChannelReconfigured" && event.throughputMps !== throughput) {
+            changes.push({ at: iso(event.at), by: event.by ?? null, throughputMps: event.throughputMps })
+            throughput = event.throughputMps
+          }
+        }
+        return { changes: changes.reverse() }
       }))
     .handle("getChannel", ({ path }) =>
       Effect.gen(function*() {

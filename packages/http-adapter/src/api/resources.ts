@@ -54,6 +54,23 @@ export const RoutingSettings = Schema.Struct({
   ttlOnCloudFallback: Schema.Literal("warn", "reject")
 })
 
+const ChangedBy = Schema.NullOr(Schema.String).annotations({ description: "admin, or api_key:<id>; null for a change recorded before the gateway said" })
+
+/** The audit of the partner routing settings (`GET /v1/settings/routing/changes`). */
+export const RoutingSettingsChanges = Schema.Struct({
+  changes: Schema.Array(Schema.Struct({ at: Iso, by: ChangedBy, ...RoutingSettings.fields }))
+})
+
+/** The audit of a channel's routing override and throughput (`GET /v1/channels/{id}/changes`). */
+export const ChannelChanges = Schema.Struct({
+  changes: Schema.Array(Schema.Struct({
+    at: Iso,
+    by: ChangedBy,
+    routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
+    throughputMps: Schema.optional(Schema.Number)
+  }))
+})
+
 export const TemplateResource = Schema.Struct({
   wabaId: Schema.String,
   name: Schema.String,

@@ -96,3 +96,29 @@ describe("who a token is", () => {
     expect((await api.request("GET", "/v1/api-keys/current", { token: "wrong" })).status).toBe(401)
   })
 })
+
+describe("the audit of routing changes", () => {
+  it("a channel's changes name who and when, newest first; another tenant's channel is 404", async () => {
+    const keyId = (await api.request("GET", "/v1/api-keys/current", { token: keyA })).json.id as string
+    expect((await api.request("PATCH", `/v1/channels/${A.phone}`, { token: keyA, body: { routing: "marketing_messages" } })).status).toBe(200)
+    expect((await api.request("PATCH", `/v1/channels/${A.phone}`, { body: { throughputMps: 30 } })).status).toBe(200)
+    const audit = await api.request("GET", `/v1/channels/${A.phone}/changes`, { token: keyA })
+    expect(audit.status).toBe(200)
+    const changes = audit.json.changes as Array<{ at: string; by: string | null; routing?: string; throughputMps?: number }>
+    expect(changes.slice(0, 2).map(({ by, routing, throughputMps }) => ({ by, routing, throughputMps }))).toEqual([
+      { by: "admin", routing: undefined, throughputMps: 30 },
+      { by: `api_key:${keyId}`, routing: "marketing_messages", throughputMps: undefined }
+    ])
+    expect(changes[changes.length - 1]).toMatchObject({ by: null, routing: "inherit", throughputMps: 80 })
+    expect(Date.parse(changes[0]!.at)).toBeGreaterThanOrEqual(Date.parse(changes[1]!.at))
+    expect((await api.request("GET", `/v1/channels/${B.phone}/changes`, { token: keyA })).status).toBe(404)
+  })
+
+  it("the partner settings' changes name who and when, newest first", async () => {
+    for (const marketingViaMmApi of [false, true]) {
+      expect((await api.request("PUT", "/v1/settings/routing", { body: { marketingViaMmApi, ttlOnCloudFallback: "warn" } })).status).toBe(200)
+    }
+    const audit = await api.request("GET", "/v1/settings/routing/changes", { token: keyA })
+    expect(audit.json.changes.map((c: { by: string; marketingViaMmApi: boolean }) => [c.by, c.marketingViaMmApi])).toEqual([["admin", true], ["admin", false]])
+  })
+})

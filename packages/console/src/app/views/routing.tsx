@@ -28,7 +28,54 @@ const POLICY = [
   ["mm_api_eligible", "otherwise the MM API; a TTL on the Cloud API route warns (ttl_not_applied_on_cloud_api) or is refused (ttl_requires_mm_api), as the TTL policy says"]
 ] as const
 
-const SettingsForm = ({ api, admin }: ViewProps) => {
+interface Change {
+  readonly at: string
+  readonly by: string | null
+  readonly what: string
+}
+
+/** Who changed the routing and when: the partner setting's changes and each channel's, newest first. */
+const Changes = ({ api, channels, version }: ViewProps & { channels: ReadonlyArray<Channel>; version: number }) => {
+  const changes = usePoll(async () => {
+    const settings = await api.get<{ changes: ReadonlyArray<{ at: string; by: string | null } & Settings> }>("/v1/settings/routing/changes")
+    const perChannel = await Promise.all(channels.slice(0, 50).map(async (c) => {
+      const { changes } = await api.get<{ changes: ReadonlyArray<{ at: string; by: string | null; routing?: string; throughputMps?: number }> }>(
+        `/v1/channels/${c.phoneNumberId}/changes`
+      )
+      return changes.map((x): Change => ({
+        at: x.at,
+        by: x.by,
+        what: `${c.displayPhoneNumber}: ${[
+          x.routing === undefined ? null : `routing ${x.routing.replace(/_/g, " ")}`,
+          x.throughputMps === undefined ? null : `${x.throughputMps} msg/s`
+        ].filter((p) => p !== null).join(", ")}`
+      }))
+    }))
+    return [
+      ...settings.changes.map((x): Change => ({
+        at: x.at,
+        by: x.by,
+        what: `partner setting: marketing ${x.marketingViaMmApi ? "through the MM API" : "through the Cloud API"}, a TTL on the Cloud API ${x.ttlOnCloudFallback === "warn" ? "warns" : "is refused"}`
+      })),
+      ...perChannel.flat()
+    ].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20)
+  }, 0, [api, channels, version])
+  return (
+    <article class="card" aria-labelledby="changes-title">
+      <h3 id="changes-title">Changes: who, when</h3>
+      <ErrorNote error={changes.error} />
+      {changes.data === null ? <p role="status">Loading…</p> : changes.data.length === 0 ? <Empty>No routing change yet.</Empty> : (
+        <ol class="changes" data-changes>
+          {changes.data.map((c, i) => (
+            <li key={i}><time dateTime={c.at}>{when(c.at)}</time> · <strong>{c.by ?? "not recorded"}</strong> · {c.what}</li>
+          ))}
+        </ol>
+      )}
+    </article>
+  )
+}
+
+const SettingsForm = ({ api, admin, onSaved }: ViewProps & { onSaved: () => void }) => {
   const loaded = usePoll(() => api.get<Settings>("/v1/settings/routing"), 0, [api])
   const [draft, setDraft] = useState<Settings | null>(null)
   useEffect(() => setDraft(loaded.data), [loaded.data])
@@ -42,6 +89,7 @@ const SettingsForm = ({ api, admin }: ViewProps) => {
         e.preventDefault()
         void action.run(async () => {
           setDraft(await api.send<Settings>("PUT", "/v1/settings/routing", draft))
+          onSaved()
           return "saved: the next message is routed by it"
         })
       }}
@@ -110,10 +158,12 @@ const ChannelRow = ({ api, channel, onDone }: ViewProps & { channel: Channel; on
 export const Routing = (props: ViewProps) => {
   const { api } = props
   const channels = usePoll(() => api.get<{ items: ReadonlyArray<Channel> }>("/v1/channels?limit=500"), 0, [api])
+  const [version, setVersion] = useState(0)
+  const changed = () => setVersion((v) => v + 1)
   return (
     <section aria-labelledby="routing-title">
       <h2 id="routing-title">Routing</h2>
-      <SettingsForm {...props} />
+      <SettingsForm {...props} onSaved={changed} />
       <article class="card" aria-labelledby="channels-title">
         <h3 id="channels-title">Channels {channels.data === null ? null : <span class="muted">({count(channels.data.items.length, "channel")})</span>}</h3>
         <ErrorNote error={channels.error} />
@@ -123,11 +173,15 @@ export const Routing = (props: ViewProps) => {
           <div class="scroll">
             <table>
               <thead><tr><th scope="col">Channel</th><th scope="col">WABA</th><th scope="col">Provider</th><th scope="col">Routing</th><th scope="col">Throughput</th><th scope="col">Changed</th><th scope="col"><span class="visually-hidden">Save</span></th></tr></thead>
-              <tbody>{channels.data.items.map((c) => <ChannelRow key={c.phoneNumberId} {...props} channel={c} onDone={channels.reload} />)}</tbody>
+              <tbody>{channels.data.items.map((c) => <ChannelRow key={c.phoneNumberId} {...props} channel={c} onDone={() => {
+                channels.reload()
+                changed()
+              }} />)}</tbody>
             </table>
           </div>
         )}
       </article>
+      {channels.data === null ? null : <Changes {...props} channels={channels.data.items} version={version} />}
       <article class="card" aria-labelledby="policy-title">
         <h3 id="policy-title">The reasons the policy gives</h3>
         <dl class="policy">{POLICY.map(([reason, text]) => <div key={reason}><dt><code>{reason}</code></dt><dd>{text}</dd></div>)}</dl>
