@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { extname, join } from "node:path"
 
 /**
- * The operator console's pages (docs/console.md): static files the app hands over as a directory,
+ * The operator console's pages (packages/console/README.md): static files the app hands over as a directory,
  * read once at start-up and served under `/console`. Every answer carries the headers that keep the
  * page to its own code: no inline script, no other origin, never inside a frame.
  */
