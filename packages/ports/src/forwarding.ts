@@ -9,6 +9,9 @@ import type { Page } from "./pagination.js"
 export const FORWARD_EVENTS = ["messages", "statuses", "clicks", "account", "templates"] as const
 export type ForwardEvent = typeof FORWARD_EVENTS[number]
 
+/** How long a webhook's deliveries are attempted when `MMGW_FORWARD_RETRY_FOR` is not set: a day. */
+export const FORWARD_RETRY_FOR_DEFAULT_MS = 24 * 60 * 60_000
+
 /** A tenant's own app that receives its webhooks, as the store keeps it. */
 export interface WebhookEndpointRecord {
   readonly id: string
@@ -150,4 +153,30 @@ export class ForwardingOutbox extends Context.Tag("@mm-gateway/ports/ForwardingO
   /** For the metrics: the outbox now, and the latency of what was delivered since `since`. */
   readonly summary: (since: number) => Effect.Effect<ForwardingSummary>
   readonly health: (endpointIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<EndpointHealth>>
+}>() {}
+
+/** One attempt to deliver a body to an endpoint, as the app's answer (or its silence) decided it. */
+export type DeliveryAttempt =
+  | { readonly _tag: "Delivered"; readonly status: number }
+  | {
+    readonly _tag: "Failed"
+    /** The endpoint's HTTP status; null when it did not answer (refused, timed out, not allowed). */
+    readonly status: number | null
+    /** What went wrong, for the delivery log: never the body, never a secret. */
+    readonly error: string
+    /** The endpoint asked for a pause (`Retry-After`), in milliseconds. */
+    readonly retryAfterMs: number | null
+  }
+
+/**
+ * What the worker asks of the outside to forward (docs/forwarding.md#delivery): one POST of `body` to
+ * the endpoint, signed with its secret (decrypted by whoever holds the key), with the delivery id for
+ * the app to deduplicate. Never fails: every outcome is an attempt.
+ */
+export class WebhookDeliverer extends Context.Tag("@mm-gateway/ports/WebhookDeliverer")<WebhookDeliverer, {
+  readonly deliver: (
+    endpoint: { readonly url: string; readonly secretCiphertext: string },
+    deliveryId: string,
+    body: Uint8Array
+  ) => Effect.Effect<DeliveryAttempt>
 }>() {}

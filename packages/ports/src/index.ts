@@ -8,9 +8,11 @@ export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
 export { CredentialStore } from "./credentials.js"
 export {
   type Delivery,
+  type DeliveryAttempt,
   type DeliveryState,
   type EndpointHealth,
   FORWARD_EVENTS,
+  FORWARD_RETRY_FOR_DEFAULT_MS,
   type ForwardEvent,
   ForwardingOutbox,
   type ForwardingSummary,
@@ -19,6 +21,7 @@ export {
   type ReplaySelection,
   type WebhookEndpointChange,
   type WebhookEndpointRecord,
+  WebhookDeliverer,
   WebhookEndpoints
 } from "./forwarding.js"
 export { StoreHealth, StoreNotReady } from "./health.js"
