@@ -213,18 +213,31 @@ export const makeReadSide = (journal: Journal) => {
     return first?.messageId ?? null
   }
 
+  const businessManagerView = (id: string, now: number) => {
+    const row = businessManagers.get(id)
+    if (row === undefined) return null
+    return {
+      id,
+      name: row.state.name,
+      mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
+      invitationLink: row.invitationLink,
+      wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
+    }
+  }
+
   const onboarding: Context.Tag.Service<OnboardingQueries> = {
-    businessManager: (id, now) =>
+    businessManager: (id, now) => Effect.sync(() => businessManagerView(id, now)),
+    businessManagers: (options) =>
       Effect.sync(() => {
-        const row = businessManagers.get(id)
-        if (row === undefined) return null
-        return {
-          id,
-          name: row.state.name,
-          mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
-          invitationLink: row.invitationLink,
-          wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
-        }
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds
+        const items = [...businessManagers.keys()]
+          .filter((id) => id > from && (scope === undefined || scope.includes(id)))
+          .sort()
+          .slice(0, limit)
+          .flatMap((id) => businessManagerView(id, options.now) ?? [])
+        return pageOf(items, limit, (b) => [b.id])
       }),
     waba: (id, now) =>
       Effect.sync(() => {

@@ -143,6 +143,10 @@ export interface MessageResource {
 /** The API's onboarding reads: Business Managers and WABAs with their MM API status, as of `now`. */
 export class OnboardingQueries extends Context.Tag("@mm-gateway/ports/OnboardingQueries")<OnboardingQueries, {
   readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
+  /** Business Managers by id, each as `businessManager` shows it; `businessManagerIds` narrows the list to those (a scoped API key). */
+  readonly businessManagers: (
+    options: ListOptions & { readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+  ) => Effect.Effect<Page<BusinessManagerView>>
   readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
   /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
   readonly wabas: (

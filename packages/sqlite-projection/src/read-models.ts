@@ -1,5 +1,6 @@
 import { type BusinessManager, type Channel, type Message, PartnerSettings, type Template, type Waba } from "@mm-gateway/domain"
 import {
+  type BusinessManagerView,
   type CampaignStats,
   type ChannelView,
   ClickQueries,
@@ -105,6 +106,21 @@ export const makeReadModels = (db: Database): ReadModels => {
   const messageOf = (state: string): MessageResource => ReadViews.messageResource(recordOf(state))
   const messageRows = (rows: ReadonlyArray<{ state: string }>) => rows.map((r) => messageOf(r.state))
   const work = (r: { state: string }): MessageWork => ReadViews.messageWork(recordOf(r.state))
+  const businessManagerView = (id: string, now: number): BusinessManagerView | null => {
+    const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
+      | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
+      | undefined
+    if (row === undefined) return null
+    const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
+      .all(id) as Array<WabaRow>
+    return {
+      id: row.id,
+      name: row.name,
+      mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
+      invitationLink: row.invitation_link,
+      wabas: wabas.map((w) => wabaView(w, now))
+    }
+  }
   interface ReadyRow {
     readonly id: string
     readonly channel: string
@@ -114,21 +130,18 @@ export const makeReadModels = (db: Database): ReadModels => {
   }
 
   return {
-    businessManager: (id, now) =>
+    businessManager: (id, now) => Effect.sync(() => businessManagerView(id, now)),
+    businessManagers: (options) =>
       Effect.sync(() => {
-        const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
-          | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
-          | undefined
-        if (row === undefined) return null
-        const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
-          .all(id) as Array<WabaRow>
-        return {
-          id: row.id,
-          name: row.name,
-          mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
-          invitationLink: row.invitation_link,
-          wabas: wabas.map((w) => wabaView(w, now))
-        }
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds === undefined ? null : JSON.stringify(options.businessManagerIds)
+        const ids = prepared(
+          db,
+          `SELECT id FROM business_managers WHERE id > @after AND (@scope IS NULL OR id IN (SELECT value FROM json_each(@scope)))
+           ORDER BY id LIMIT @limit`
+        ).all({ after, scope, limit }) as Array<{ id: string }>
+        return pageOf(ids.flatMap((r) => businessManagerView(r.id, options.now) ?? []), limit, (b) => [b.id])
       }),
     waba: (id, now) =>
       Effect.sync(() => {

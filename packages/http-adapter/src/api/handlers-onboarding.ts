@@ -38,6 +38,17 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
         if (view === null) return yield* Effect.die(new Error("a registered business manager is not in the read model"))
         return businessManagerOf(view)
       }))
+    .handle("listBusinessManagers", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const page = yield* (yield* OnboardingQueries).businessManagers({
+          limit: clampLimit(urlParams.limit),
+          cursor: urlParams.cursor ?? null,
+          now: yield* Clock.currentTimeMillis,
+          ...(principal._tag === "Admin" ? {} : { businessManagerIds: [...principal.businessManagerIds] })
+        })
+        return { items: page.items.map(businessManagerOf), nextCursor: page.nextCursor }
+      }))
     .handle("getBusinessManager", ({ path }) =>
       Effect.gen(function*() {
         yield* bmVisible(path.businessId)

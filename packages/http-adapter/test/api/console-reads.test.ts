@@ -26,6 +26,21 @@ beforeAll(async () => {
 afterAll(() => api.close())
 
 describe("the console's reads", () => {
+  it("GET /v1/business-managers lists every Business Manager with its WABAs to the admin, its own to a key", async () => {
+    expect((await api.request("PUT", "/v1/business-managers/630000000000001", { body: { name: "No WABA yet" } })).status).toBe(200)
+    const all = await api.request("GET", "/v1/business-managers")
+    expect(all.status).toBe(200)
+    expect(all.json.items.map((b: { id: string; wabas: Array<{ id: string }> }) => [b.id, b.wabas.map((w) => w.id)])).toEqual([
+      [A.bm, [A.waba]],
+      [B.bm, [B.waba]],
+      ["630000000000001", []]
+    ])
+    const own = await api.request("GET", "/v1/business-managers", { token: keyA })
+    expect(own.json.items.map((b: { id: string }) => b.id)).toEqual([A.bm])
+    expect(own.json.items[0].wabas[0].mmApi.status).toBe("onboarded")
+  })
+
+
   it("GET /v1/channels lists every channel to the admin and its own to a key, without credentials", async () => {
     const all = await api.request("GET", "/v1/channels")
     expect(all.status).toBe(200)

@@ -88,10 +88,8 @@ export const Onboarding = (props: ViewProps) => {
   const [status, setStatus] = useState("")
   const [search, setSearch] = useState("")
   const board = usePoll(async () => {
-    const page = await api.get<{ items: ReadonlyArray<Waba> }>(`/v1/onboarding?limit=500`)
-    const ids = [...new Set(page.items.flatMap((w) => (w.businessManagerId === null ? [] : [w.businessManagerId])))].sort()
-    const bms = await Promise.all(ids.map((id) => api.get<BusinessManager>(`/v1/business-managers/${id}`)))
-    return { wabas: page.items, bms }
+    const { items: bms } = await api.get<{ items: ReadonlyArray<BusinessManager> }>("/v1/business-managers?limit=500")
+    return { wabas: bms.flatMap((bm) => bm.wabas), bms }
   }, 3_000, [api])
   const matches = (w: Waba) =>
     (status === "" || w.mmApi.status === status) &&
@@ -145,7 +143,13 @@ export const Onboarding = (props: ViewProps) => {
                   </p>
                   <Invitation {...props} bm={bm} onDone={board.reload} />
                 </header>
-                {wabas.length === 0 ? <Empty>No WABA matches the filters.</Empty> : (
+                {wabas.length === 0 ? (
+                  <Empty>
+                    {bm.wabas.length === 0
+                      ? <>No WABA yet: register one with <code>PUT /v1/wabas/&#123;id&#125;</code>, or it appears with its first webhook.</>
+                      : "No WABA matches the filters."}
+                  </Empty>
+                ) : (
                   <div class="scroll">
                     <table>
                       <thead>
