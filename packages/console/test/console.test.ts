@@ -190,6 +190,32 @@ describe("the operator console in a browser", () => {
     }
   })
 
+  it("is usable from the keyboard: the skip link first, the views by their links, focus on each view's heading; every control has a name", async () => {
+    // A reload signs in again from the tab's session storage and starts the focus at the top.
+    await page.evaluate(() => void (location.hash = "#/onboarding"))
+    await page.reload()
+    await page.waitForSelector("nav[aria-label=Views]")
+    await page.keyboard.press("Tab")
+    assert.strictEqual(await page.evaluate(() => document.activeElement?.textContent), "Skip to content")
+    await page.keyboard.press("Tab")
+    assert.strictEqual(await page.evaluate(() => document.activeElement?.getAttribute("href")), "#/onboarding")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.waitForSelector("section[aria-labelledby=routing-title]")
+    await page.waitForFunction(() => document.activeElement?.id === "routing-title")
+    for (const view of ["onboarding", "routing", "campaigns", "messages", "operations"]) {
+      await openView(page, view)
+      await new Promise((r) => setTimeout(r, 300))
+      const unnamed = await page.$$eval("main input, main select, main button, main textarea", (controls) =>
+        controls.filter((c) => {
+          const own = (c.getAttribute("aria-label") ?? "").trim() !== "" || (c.tagName === "BUTTON" && (c.textContent ?? "").trim() !== "")
+          const labels = (c as HTMLInputElement).labels
+          return !own && (labels === null || labels.length === 0)
+        }).map((c) => c.outerHTML.slice(0, 80)))
+      assert.deepStrictEqual(unnamed, [], view)
+    }
+  })
+
   it("reported no error in the admin's page all along: no CSP violation, no exception, no failed request", () => {
     assert.deepStrictEqual(errors, [])
   })

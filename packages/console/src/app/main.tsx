@@ -87,8 +87,12 @@ const App = () => {
     if (token === null) return
     whoIs(client(token, () => {})).then((role) => setSession({ token, role }), () => storeToken(null)).finally(() => setChecking(false))
   }, [])
+  const firstView = useRef(true)
   useEffect(() => {
     document.title = `${VIEWS[view].title} · mm-gateway console`
+    // A new view takes the focus to its heading, so a keyboard or screen reader user starts there.
+    if (firstView.current) firstView.current = false
+    else document.querySelector<HTMLElement>("main h2")?.focus()
   }, [view])
   const api = useMemo(() => (session === null ? null : client(session.token, () => signOut("The token was refused: sign in again."))), [session?.token])
   if (checking) return <p role="status">Loading…</p>

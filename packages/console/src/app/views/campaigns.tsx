@@ -141,7 +141,7 @@ export const Campaigns = (props: ViewProps) => {
   const current = selected ?? items[0]?.campaignId ?? null
   return (
     <section aria-labelledby="campaigns-title">
-      <h2 id="campaigns-title">Campaigns</h2>
+      <h2 id="campaigns-title" tabIndex={-1}>Campaigns</h2>
       <ErrorNote error={list.error} />
       {list.data === null ? <p role="status">Loading…</p> : items.length === 0 ? (
         <Empty>No campaign yet. Send with an <code>x-campaign-id</code> header (or a batch with <code>campaignId</code>) and it appears here.</Empty>

@@ -115,7 +115,7 @@ export const Messages = (props: ViewProps) => {
   const [error, setError] = useState<string | null>(null)
   return (
     <section aria-labelledby="messages-title">
-      <h2 id="messages-title">Messages</h2>
+      <h2 id="messages-title" tabIndex={-1}>Messages</h2>
       <form
         class="filters"
         role="search"

@@ -98,7 +98,7 @@ export const Onboarding = (props: ViewProps) => {
     .sort((a, b) => (b.mmApi.since ?? "").localeCompare(a.mmApi.since ?? "")).slice(0, 8)
   return (
     <section aria-labelledby="onboarding-title">
-      <h2 id="onboarding-title">Onboarding</h2>
+      <h2 id="onboarding-title" tabIndex={-1}>Onboarding</h2>
       <ErrorNote error={board.error} />
       <div class="filters" role="search">
         <label>

@@ -56,7 +56,7 @@ export const Operations = (props: ViewProps) => {
   const workers = usePoll(() => (admin ? api.get<{ workers: ReadonlyArray<Worker> }>("/v1/workers") : Promise.resolve(null)), 3_000, [api, admin])
   return (
     <section aria-labelledby="operations-title">
-      <h2 id="operations-title">Operations</h2>
+      <h2 id="operations-title" tabIndex={-1}>Operations</h2>
       <article class="card" aria-labelledby="backlog-title">
         <h3 id="backlog-title">Inbox backlog</h3>
         <ErrorNote error={backlog.error} />

@@ -162,7 +162,7 @@ export const Routing = (props: ViewProps) => {
   const changed = () => setVersion((v) => v + 1)
   return (
     <section aria-labelledby="routing-title">
-      <h2 id="routing-title">Routing</h2>
+      <h2 id="routing-title" tabIndex={-1}>Routing</h2>
       <SettingsForm {...props} onSaved={changed} />
       <article class="card" aria-labelledby="channels-title">
         <h3 id="channels-title">Channels {channels.data === null ? null : <span class="muted">({count(channels.data.items.length, "channel")})</span>}</h3>
