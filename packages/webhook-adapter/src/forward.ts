@@ -201,6 +201,53 @@ export const cutForTarget = (webhook: ForwardableWebhook, target: ForwardTarget,
   return pieces
 }
 
+/** What the gateway knows of a message it failed itself, for the status it forwards in Meta's place. */
+export interface GatewayFailure {
+  readonly wabaId: string
+  readonly phoneNumberId: string
+  readonly displayPhoneNumber: string
+  /** The id the client was given, and its own callback data. */
+  readonly message: KnownMessage
+  readonly recipient: string
+  readonly at: number
+  /** The provider's error that made the failure final. */
+  readonly error: { readonly code: number; readonly title: string | null; readonly message: string | null; readonly details: string | null }
+}
+
+/**
+ * The `failed` status webhook Meta would have sent, for a message whose dispatch the provider refused
+ * for good: an app written for the Cloud API learns of it the way it learns of any failure, since the
+ * gateway answered its send with 202 before the provider's refusal came.
+ */
+export const gatewayFailedStatus = (f: GatewayFailure): ForwardableWebhook => {
+  const error: Record<string, Json> = {
+    code: f.error.code,
+    ...(f.error.title === null ? {} : { title: f.error.title }),
+    ...(f.error.message === null ? {} : { message: f.error.message }),
+    ...(f.error.details === null ? {} : { error_data: { details: f.error.details } })
+  }
+  const status: Record<string, Json> = {
+    id: f.message.id,
+    status: "failed",
+    timestamp: String(Math.floor(f.at / 1000)),
+    recipient_id: f.recipient,
+    ...(f.message.clientCallbackData === null ? {} : { biz_opaque_callback_data: f.message.clientCallbackData }),
+    errors: [error]
+  }
+  const entry: JsonObject = {
+    id: f.wabaId,
+    changes: [{
+      field: "messages",
+      value: {
+        messaging_product: "whatsapp",
+        metadata: { display_phone_number: f.displayPhoneNumber, phone_number_id: f.phoneNumberId },
+        statuses: [status]
+      }
+    }]
+  }
+  return { object: "whatsapp_business_account", entries: [entry], entryIds: [f.wabaId], channelIds: [f.phoneNumberId], references: [] }
+}
+
 /**
  * JSON as Meta writes it: every character outside ASCII escaped as `\uXXXX` (UTF-16 code units), so the
  * bytes are ASCII and an app's verifier that re-serialises the parsed body the same way computes the

@@ -13,6 +13,8 @@ export {
   type ForwardableWebhook,
   type ForwardPiece,
   type ForwardTarget,
+  type GatewayFailure,
+  gatewayFailedStatus,
   type KnownMessage,
   type Lookups,
   type MessageReference,

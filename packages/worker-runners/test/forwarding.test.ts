@@ -1,4 +1,4 @@
-import { APP_SECRET, BM, eventually, ok, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { APP_SECRET, BM, eventually, ok, PHONE, registerChannel, templateBody, WABA } from "@mm-gateway/worker-test-stack"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -14,11 +14,12 @@ import { type Stack, startStack } from "./support.js"
 /** A tenant's app whose answer the test sets per path: a status code, or 200. */
 const startApp = async () => {
   const answers = new Map<string, number>()
-  const hits: Array<{ readonly path: string; readonly at: number; readonly deliveryId: string }> = []
+  const hits: Array<{ readonly path: string; readonly at: number; readonly deliveryId: string; readonly body: string }> = []
   const server: Server = createServer((req, res) => {
-    req.resume()
+    const chunks: Array<Buffer> = []
+    req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", () => {
-      hits.push({ path: req.url ?? "", at: Date.now(), deliveryId: String(req.headers["x-mmgw-delivery-id"]) })
+      hits.push({ path: req.url ?? "", at: Date.now(), deliveryId: String(req.headers["x-mmgw-delivery-id"]), body: Buffer.concat(chunks).toString("utf8") })
       res.writeHead(answers.get(req.url ?? "") ?? 200).end()
     })
   })
@@ -56,8 +57,8 @@ const postTemplateUpdate = async (stack: Stack) => {
   assert.strictEqual(response.status, 200)
 }
 
-const endpointAt = async (stack: Stack, url: string) =>
-  ok(await stack.api.request("POST", "/v1/webhook-endpoints", { url, secret: "forwarding-test-secret", businessManagerIds: [BM], events: ["templates"] }), "endpoint").id as string
+const endpointAt = async (stack: Stack, url: string, events: ReadonlyArray<string> = ["templates"]) =>
+  ok(await stack.api.request("POST", "/v1/webhook-endpoints", { url, secret: "forwarding-test-secret", businessManagerIds: [BM], events }), "endpoint").id as string
 const endpoint = async (stack: Stack, id: string) => ok(await stack.api.request("GET", `/v1/webhook-endpoints/${id}`), "endpoint")
 const deliveries = async (stack: Stack, id: string) => ok(await stack.api.request("GET", `/v1/webhook-endpoints/${id}/deliveries`), "deliveries").items as Array<any>
 
@@ -113,6 +114,36 @@ describe("forwarding: retries and pauses", () => {
     assert.strictEqual(resumed.state, "active")
     await eventually("both delivered", async () => (await deliveries(stack, id)).every((d) => d.state === "delivered"), 60_000)
     assert.isAbove(app.hitsOf("/down").length, attemptsWhenPaused)
+  })
+})
+
+describe("forwarding: the gateway's own statuses", () => {
+  let stack: Stack
+  let app: Awaited<ReturnType<typeof startApp>>
+  beforeAll(async () => {
+    stack = await startStack()
+    app = await startApp()
+    await registerChannel(stack.api, { onboarded: false })
+    stack.startWorker()
+  })
+  afterAll(async () => {
+    await stack.close()
+    await app.close()
+  })
+
+  it("a message the provider refuses for good reaches the app as the failed status Meta would have sent, by its id and callback data", async () => {
+    await endpointAt(stack, `${app.base}/statuses`, ["statuses"])
+    // The sandbox refuses a recipient ending 0002 at once with 131009 (packages/sandbox/README.md).
+    const sent = ok(await stack.api.request("POST", `/v1/channels/${PHONE}/messages`, templateBody("4915112340002", "spring_sale", { biz_opaque_callback_data: "crm-77" })), "send")
+    const id = sent.messages[0].id as string
+    const hit = await eventually("the failed status forwarded", () => app.hitsOf("/statuses").find((h) => h.body.includes(id)), 60_000)
+    const value = JSON.parse(hit.body).entry[0].changes[0].value
+    assert.deepStrictEqual(value.metadata.phone_number_id, PHONE)
+    assert.match(value.metadata.display_phone_number, /^\d+$/)
+    const [status] = value.statuses
+    assert.deepInclude(status, { id, status: "failed", recipient_id: "4915112340002", biz_opaque_callback_data: "crm-77" })
+    assert.strictEqual(status.errors[0].code, 131009)
+    assert.strictEqual(ok(await stack.api.request("GET", `/v1/messages/${id}`), "message").status, "failed")
   })
 })
 
