@@ -16,6 +16,7 @@ import { b2 } from "./b2-statuses.mjs"
 import { b3 } from "./b3-dispatch.mjs"
 import { b4 } from "./b4-rebuild.mjs"
 import { b5 } from "./b5-rate.mjs"
+import { b7 } from "./b7-forwarding.mjs"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
@@ -24,7 +25,7 @@ const onlyValue = onlyArg === undefined ? undefined : onlyArg.includes("=") ? on
 const only = onlyValue === undefined ? null : new Set(onlyValue.split(",").map((s) => s.trim().toUpperCase()))
 
 /** @type {Record<string, (options: { quick: boolean, dir: string, log: (line: string) => void }) => Promise<any>>} */
-const BENCHMARKS = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5 }
+const BENCHMARKS = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5, B7: b7 }
 const selected = Object.keys(BENCHMARKS).filter((id) => only === null || only.has(id))
 if (selected.length === 0) {
   console.error(`nothing to run; known: ${Object.keys(BENCHMARKS).join(", ")}`)
