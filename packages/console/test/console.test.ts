@@ -89,6 +89,13 @@ describe("the operator console in a browser", () => {
       const id = await send(stack.api, to)
       await lookUpMessage(id)
       await waitForText(page, "[data-route-decided]", new RegExp(`^${expected}$`))
+      // The same message found by its recipient.
+      await page.select("section[aria-labelledby=messages-title] select", "to")
+      const input = await page.$("section[aria-labelledby=messages-title] input")
+      await input!.click({ clickCount: 3 })
+      await input!.type(to)
+      await page.click("section[aria-labelledby=messages-title] button[type=submit]")
+      await waitForText(page, "#message-title", new RegExp(id))
     }
   })
 
@@ -99,7 +106,8 @@ describe("the operator console in a browser", () => {
         endpoint: "marketing_messages",
         messages: Array.from({ length: 5 }, (_, i) => ({
           messaging_product: "whatsapp",
-          to: `49151123${String(from + i).padStart(5, "0")}`,
+          // The first wave's last number ends in 0001: the sandbox fails it with 131049.
+          to: from === 100 && i === 4 ? "4915112390001" : `49151123${String(from + i).padStart(5, "0")}`,
           type: "template",
           template: { name: "spring_sale", language: { code: "en" } }
         }))
@@ -107,10 +115,11 @@ describe("the operator console in a browser", () => {
     ok(await wave(100), "first wave")
     await openView(page, "campaigns")
     await page.waitForSelector("nav[aria-label='Campaigns, newest first'] button")
-    await waitForText(page, "tr[data-stage=delivered]", /^delivered5 messages/, 90_000)
+    await waitForText(page, "tr[data-stage=delivered]", /^delivered4 messages/, 90_000)
+    await waitForText(page, "table[data-failures]", /131049.*1 message.*per-user marketing limit/, 90_000)
     ok(await wave(200), "second wave")
     await waitForText(page, "tr[data-stage=accepted]", /10 messages/)
-    await waitForText(page, "tr[data-stage=delivered]", /^delivered10 messages/, 90_000)
+    await waitForText(page, "tr[data-stage=delivered]", /^delivered9 messages/, 90_000)
     assert.match(await page.$eval("td[data-decided=marketing_messages]", (e) => e.textContent ?? ""), /10 messages/)
     assert.isAbove(await page.$$eval(".chart canvas", (c) => c.length), 0)
   })

@@ -118,7 +118,7 @@ const Campaign = ({ api, id }: ViewProps & { id: string }) => {
           </div>
           <h4>Failures by code</h4>
           {Object.keys(s.failuresByCode).length === 0 ? <Empty>No failure so far.</Empty> : (
-            <table>
+            <table data-failures>
               <thead><tr><th scope="col">Code</th><th scope="col">Messages</th><th scope="col">Meaning</th></tr></thead>
               <tbody>
                 {Object.entries(s.failuresByCode).sort((a, b) => b[1] - a[1]).map(([code, n]) => (
