@@ -73,6 +73,7 @@ if (names.length === ALL.length) {
     "",
     "mm-gateway is running (development mode):",
     `  api      ${settings.apiUrl}   (OpenAPI: ${settings.apiUrl}/openapi.json, Swagger UI: ${settings.apiUrl}/docs)`,
+    `  console  ${settings.apiUrl}/console   (sign in with the admin token below)`,
     `  sandbox  ${settings.sandboxUrl}   (stand-in provider; ${settings.sandboxUrl}/sandbox/stats)`,
     `  worker   dispatching to the sandbox, applying webhooks`,
     `  database ${settings.store}`,

@@ -10,7 +10,7 @@ import { ROOT } from "../../scripts/stack.mjs"
 const sources = (dir: string): Array<string> =>
   readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
-    return statSync(path).isDirectory() ? sources(path) : /\.(ts|mts|js|mjs)$/.test(name) ? [path] : []
+    return statSync(path).isDirectory() ? sources(path) : /\.(ts|tsx|mts|js|mjs)$/.test(name) ? [path] : []
   })
 
 /** Every module specifier a source imports or re-exports, with the file it is in. */
@@ -41,6 +41,14 @@ describe("layering", () => {
       assert.deepStrictEqual(outside(dir, (s) => !STORES.test(s)), [])
     })
   }
+
+  it("the console's page imports only its UI libraries, and no adapter imports the console (the api app hands its directory over)", () => {
+    assert.deepStrictEqual(outside("packages/console/src", (s) => /^(preact|uplot|node:fs|node:url)(\/|$)/.test(s)), [])
+    for (const dir of ["packages/http-adapter/src", "packages/webhook-adapter/src", "packages/worker-runners/src", "packages/ports/src", "packages/domain/src"]) {
+      assert.deepStrictEqual(importsOf(dir).filter((i) => i.specifier.startsWith("@mm-gateway/console")), [], dir)
+    }
+    assert.isNotEmpty(importsOf("apps/api/src").filter((i) => i.specifier === "@mm-gateway/console"))
+  })
 
   it("the check sees a store import where there is one (the apps choose their store)", () => {
     assert.isNotEmpty(outside("apps/api/src", (s) => !STORES.test(s)))

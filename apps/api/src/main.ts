@@ -1,3 +1,4 @@
+import { assetsDirectory } from "@mm-gateway/console"
 import { apiConfig, ApiServer, type ApiStore, DEVELOPMENT_SECRETS, layerApiServer, runProcess } from "@mm-gateway/http-adapter"
 import { describeDatabaseUrl, layerPostgresStore, postgresConfigWhenSet } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
@@ -7,8 +8,9 @@ import { Effect, Layer, Option } from "effect"
  * The api process, its composition root: configuration from the `MMGW_*` variables, the store —
  * PostgreSQL when `MMGW_DATABASE_URL` is set (docs/persistence.md#postgresql), else SQLite (the main
  * database and the inbox beside it, checkpointed in the background so a webhook's commit never waits
- * for one) — and the server over it. SIGINT / SIGTERM interrupt the program: the listener stops taking
- * connections, in-flight requests finish, the store closes, and the process exits 0.
+ * for one) — and the server over it, with the operator console's built pages at `/console`. SIGINT /
+ * SIGTERM interrupt the program: the listener stops taking connections, in-flight requests finish, the
+ * store closes, and the process exits 0.
  */
 const program = Effect.gen(function*() {
   const config = yield* apiConfig
@@ -30,7 +32,7 @@ const program = Effect.gen(function*() {
   })
   return yield* Layer.launch(
     Layer.effectDiscard(Effect.flatMap(ApiServer, (server) => Effect.logInfo(`api listening on ${server.url} (${database}, mode ${config.mode})`)))
-      .pipe(Layer.provideMerge(layerApiServer(config)), Layer.provide(store))
+      .pipe(Layer.provideMerge(layerApiServer(config, { consoleDirectory: assetsDirectory() })), Layer.provide(store))
   )
 })
 

@@ -30,7 +30,10 @@ export type DomainEventType = DomainEvent["_tag"]
 const CURRENT_VERSIONS: { readonly [T in DomainEventType]?: number } = {
   MessageRequested: 3,
   DispatchFailed: 2,
-  StatusObserved: 3
+  StatusObserved: 3,
+  RoutingSettingsChanged: 2,
+  ChannelReconfigured: 2,
+  ChannelRoutingOverrideSet: 2
 }
 
 export const eventSchemaVersion = (type: DomainEventType): number =>
@@ -55,7 +58,12 @@ export const UPCASTERS: { readonly [T in DomainEventType]?: ReadonlyArray<Upcast
     (data) => data,
     // v3 may carry `recipientUserId` (the BSUID); a v2 event is one of a webhook that did not say.
     (data) => data
-  ]
+  ],
+  // v2 may name who made a routing change (`by`, the audit of docs/domain.md#routing-policy); a v1
+  // event is a valid v2 event that does not say, so the step changes nothing.
+  RoutingSettingsChanged: [(data) => data],
+  ChannelReconfigured: [(data) => data],
+  ChannelRoutingOverrideSet: [(data) => data]
 }
 
 /** The JSON form of an event as stored: `Schema.encode` of the event, its type and schema version. */

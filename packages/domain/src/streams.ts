@@ -1,4 +1,4 @@
-import type { ChannelCommand, ChannelEvent, ChannelState } from "./channels/channel.js"
+import type { ChannelCommand, ChannelError, ChannelEvent, ChannelState } from "./channels/channel.js"
 import { ChannelDecider } from "./channels/channel.js"
 import type { UserActionCommand, UserActionEvent, UserActionState } from "./clicks/user-action.js"
 import { UserActionDecider, userActionKey } from "./clicks/user-action.js"
@@ -13,7 +13,7 @@ import { RecipientDecider } from "./recipients/recipient.js"
 import type { PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState } from "./settings/partner-settings.js"
 import { PartnerSettingsDecider } from "./settings/partner-settings.js"
 import type { Decider } from "./shared/decider.js"
-import type { NotRegistered, ThroughputOutOfRange, TtlOutOfRange, WabaOwnedByAnotherBusinessManager } from "./shared/errors.js"
+import type { NotRegistered, TtlOutOfRange, WabaOwnedByAnotherBusinessManager } from "./shared/errors.js"
 import type { TemplateCommand, TemplateEvent, TemplateState } from "./templates/template.js"
 import { TemplateDecider } from "./templates/template.js"
 
@@ -44,7 +44,7 @@ export const WabaStream = kind<WabaCommand, WabaEvent, WabaState, NotRegistered 
   WabaDecider,
   2
 )
-export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ThroughputOutOfRange>("Channel", ChannelDecider)
+export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ChannelError>("Channel", ChannelDecider)
 export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState, never>(
   "PartnerSettings",
   PartnerSettingsDecider

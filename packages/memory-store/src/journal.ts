@@ -55,6 +55,10 @@ export class Table<K, V> {
   values(): IterableIterator<V> {
     return this.rows.values()
   }
+
+  keys(): IterableIterator<K> {
+    return this.rows.keys()
+  }
 }
 
 /** One value whose changes the journal can take back. */

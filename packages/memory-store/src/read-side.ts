@@ -24,7 +24,8 @@ import {
   type MessageQueries,
   type OnboardingQueries,
   pageOf,
-  ReadViews
+  ReadViews,
+  type TenantScope
 } from "@mm-gateway/ports"
 import { type Context, Effect } from "effect"
 import { after, byKey, Cell, type Journal, Table } from "./journal.js"
@@ -193,6 +194,12 @@ export const makeReadSide = (journal: Journal) => {
     registeredAt: row.registeredAt,
     updatedAt: row.updatedAt
   })
+  /** Whether a scope sees a message: one of its channels, or a WABA of its Business Managers (no scope: the admin). */
+  const seesMessage = (scope: TenantScope | null, m: Message.MessageRecord) => {
+    if (scope === null || scope.channelIds.includes(m.request.channel)) return true
+    const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
+    return owner !== null && scope.businessManagerIds.includes(owner)
+  }
   const templateView = (row: TemplateRow) => ReadViews.template(row.key, row.state, row.statusReason, row.updatedAt)
 
   /** The earliest attribution of `clickId` to a message of `channel`: an attribution names no tenant on its own. */
@@ -224,18 +231,31 @@ export const makeReadSide = (journal: Journal) => {
     return { joined, messageId: attributedMessage(joined?.clickId ?? action.clickId, action.channel) }
   }
 
+  const businessManagerView = (id: string, now: number) => {
+    const row = businessManagers.get(id)
+    if (row === undefined) return null
+    return {
+      id,
+      name: row.state.name,
+      mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
+      invitationLink: row.invitationLink,
+      wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
+    }
+  }
+
   const onboarding: Context.Tag.Service<OnboardingQueries> = {
-    businessManager: (id, now) =>
+    businessManager: (id, now) => Effect.sync(() => businessManagerView(id, now)),
+    businessManagers: (options) =>
       Effect.sync(() => {
-        const row = businessManagers.get(id)
-        if (row === undefined) return null
-        return {
-          id,
-          name: row.state.name,
-          mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
-          invitationLink: row.invitationLink,
-          wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
-        }
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds
+        const items = [...businessManagers.keys()]
+          .filter((id) => id > from && (scope === undefined || scope.includes(id)))
+          .sort()
+          .slice(0, limit)
+          .flatMap((id) => businessManagerView(id, options.now) ?? [])
+        return pageOf(items, limit, (b) => [b.id])
       }),
     waba: (id, now) =>
       Effect.sync(() => {
@@ -275,6 +295,23 @@ export const makeReadSide = (journal: Journal) => {
         const row = templates.get(templateKey(wabaId, name, language))
         return row === undefined ? null : templateView(row)
       }),
+    listChannels: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const from = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.scope ?? null
+        const sees = (row: ChannelRow) => {
+          if (scope === null || scope.channelIds.includes(row.state.config.phoneNumberId)) return true
+          const owner = wabas.get(row.state.config.wabaId)?.state.businessManagerId ?? null
+          return owner !== null && scope.businessManagerIds.includes(owner)
+        }
+        const items = [...channels.values()]
+          .filter((row) => row.state.config.phoneNumberId > from && sees(row))
+          .sort(byKey((row) => [row.state.config.phoneNumberId]))
+          .slice(0, limit)
+          .map(channelView)
+        return pageOf(items, limit, (c) => [c.phoneNumberId])
+      }),
     templates: (wabaId, options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
@@ -300,17 +337,44 @@ export const makeReadSide = (journal: Journal) => {
       ),
     campaignStats: (campaignId, scope = null) =>
       Effect.sync(() => {
-        const inScope = (m: Message.MessageRecord) => {
-          if (scope === null || scope.channelIds.includes(m.request.channel)) return true
-          const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
-          return owner !== null && scope.businessManagerIds.includes(owner)
-        }
         const all = actionKeys()
         const viewed = new Set(all.filter((a) => a.actionType === ReadViews.LANDING_PAGE_VIEW).flatMap((a) => {
           const id = tieAction(a, all).messageId
           return id === null ? [] : [id]
         }))
-        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)), viewed)
+        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && seesMessage(scope, m)), viewed)
+      }),
+    campaigns: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const before = decodeCursor<[number, string]>(options.cursor)
+        const byCampaign = new Map<string, { messages: number; first: number; last: number }>()
+        for (const m of allMessages()) {
+          const id = m.request.campaignId
+          if (id === null || !seesMessage(options.scope ?? null, m)) continue
+          const c = byCampaign.get(id) ?? { messages: 0, first: m.request.at, last: m.request.at }
+          byCampaign.set(id, { messages: c.messages + 1, first: Math.min(c.first, m.request.at), last: Math.max(c.last, m.request.at) })
+        }
+        const items = [...byCampaign.entries()]
+          .map(([campaignId, c]) => ({ campaignId, messages: c.messages, firstAcceptedAt: c.first, lastAcceptedAt: c.last }))
+          .filter((c) => before === null || after(before, [c.firstAcceptedAt, c.campaignId]))
+          .sort(byKey((c) => [c.firstAcceptedAt, c.campaignId]))
+          .reverse()
+          .slice(0, limit)
+        return pageOf(items, limit, (c) => [c.firstAcceptedAt, c.campaignId])
+      }),
+    messagesByRecipient: (recipient, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const before = decodeCursor<[number, string]>(options.cursor)
+        const items = allMessages()
+          .filter((m) => m.request.to === recipient && seesMessage(options.scope ?? null, m))
+          .filter((m) => before === null || after(before, [m.request.at, m.request.messageId]))
+          .sort(byKey((m) => [m.request.at, m.request.messageId]))
+          .reverse()
+          .slice(0, limit)
+          .map((m) => ReadViews.messageResource(m))
+        return pageOf(items, limit, (m) => [m.timestamps.acceptedAt, m.id])
       })
   }
 

@@ -32,6 +32,7 @@ export { clampLimit, decodeCursor, encodeCursor, type Page, pageOf } from "./pag
 export {
   type BusinessManagerView,
   type CampaignStats,
+  type CampaignSummary,
   type ChannelDispatchView,
   type ChannelView,
   ClickQueries,

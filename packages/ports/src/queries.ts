@@ -92,6 +92,14 @@ export interface CampaignStats {
   readonly failuresByCode: Readonly<Record<string, number>>
 }
 
+/** A campaign as the console lists it: its messages (as the scope sees them) and when they were accepted. */
+export interface CampaignSummary {
+  readonly campaignId: string
+  readonly messages: number
+  readonly firstAcceptedAt: number
+  readonly lastAcceptedAt: number
+}
+
 export interface ClickView {
   readonly actionType: string
   readonly kind: string
@@ -162,6 +170,10 @@ export interface MessageResource {
 /** The API's onboarding reads: Business Managers and WABAs with their MM API status, as of `now`. */
 export class OnboardingQueries extends Context.Tag("@mm-gateway/ports/OnboardingQueries")<OnboardingQueries, {
   readonly businessManager: (id: string, now: number) => Effect.Effect<BusinessManagerView | null>
+  /** Business Managers by id, each as `businessManager` shows it; `businessManagerIds` narrows the list to those (a scoped API key). */
+  readonly businessManagers: (
+    options: ListOptions & { readonly now: number; readonly businessManagerIds?: ReadonlyArray<string> }
+  ) => Effect.Effect<Page<BusinessManagerView>>
   readonly waba: (id: string, now: number) => Effect.Effect<WabaView | null>
   /** WABAs by id; `businessManagerIds` narrows the list to those Business Managers (a scoped API key). */
   readonly wabas: (
@@ -175,6 +187,11 @@ export class ConfigurationQueries extends Context.Tag("@mm-gateway/ports/Configu
   readonly routingSettings: () => Effect.Effect<PartnerSettings.RoutingSettings>
   readonly template: (wabaId: string, name: string, language: string) => Effect.Effect<TemplateView | null>
   readonly templates: (wabaId: string, options?: ListOptions) => Effect.Effect<Page<TemplateView>>
+  /**
+   * Every channel by phone number id; a `scope` keeps those it sees: the channels of its Business
+   * Managers' WABAs and its own channels.
+   */
+  readonly listChannels: (options?: ListOptions & { readonly scope?: TenantScope | null }) => Effect.Effect<Page<ChannelView>>
 }>() {}
 
 /**
@@ -186,7 +203,7 @@ export interface TenantScope {
   readonly channelIds: ReadonlyArray<string>
 }
 
-/** The API's message reads: one message, by wamid, and a campaign's funnel. */
+/** The API's message reads: one message, by wamid or by recipient, a campaign's funnel, the campaigns. */
 export class MessageQueries extends Context.Tag("@mm-gateway/ports/MessageQueries")<MessageQueries, {
   readonly message: (id: string) => Effect.Effect<MessageResource | null>
   readonly messagesByWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageResource>>
@@ -195,6 +212,19 @@ export class MessageQueries extends Context.Tag("@mm-gateway/ports/MessageQuerie
    * Business Managers' WABAs and those sent on its channels.
    */
   readonly campaignStats: (campaignId: string, scope?: TenantScope | null) => Effect.Effect<CampaignStats>
+  /**
+   * The campaigns, newest first (by their first message's acceptance, then id, descending); a `scope`
+   * counts only the messages it sees (as `campaignStats`), and a campaign it sees none of is not listed.
+   */
+  readonly campaigns: (options?: ListOptions & { readonly scope?: TenantScope | null }) => Effect.Effect<Page<CampaignSummary>>
+  /**
+   * The messages to one recipient on any channel, newest first (by acceptance, then id, descending); a
+   * `scope` keeps those it sees (as `campaignStats`).
+   */
+  readonly messagesByRecipient: (
+    recipient: string,
+    options?: ListOptions & { readonly scope?: TenantScope | null }
+  ) => Effect.Effect<Page<MessageResource>>
 }>() {}
 
 /** The API's click reads: user actions per channel and which message a click is attributed to. */

@@ -48,6 +48,31 @@ export const configurationQueriesContract = (name: string, makeStore: () => Laye
         assert.isNull(yield* read.channel("101"))
       })))
 
+    it.effect("channels by phone number id, page by page; a scope keeps its Business Managers' channels and its own", () =>
+      run(Effect.gen(function*() {
+        const read = yield* ConfigurationQueries
+        yield* registerBusinessManager("1", 1)
+        yield* registerWaba("10", "1", 1)
+        yield* registerBusinessManager("2", 1)
+        yield* registerWaba("20", "2", 1)
+        yield* registerChannel("102", "10", 2)
+        yield* registerChannel("100", "10", 3, { routing: "cloud_api" })
+        yield* registerChannel("200", "20", 4)
+        yield* registerChannel("101", "10", 5, { throughputMps: 20 })
+        yield* caughtUp
+        const all = yield* walkPages(2, (cursor) => read.listChannels({ limit: 2, cursor }))
+        assert.deepStrictEqual(all.map((c) => c.phoneNumberId), ["100", "101", "102", "200"])
+        assert.deepStrictEqual(all[0], yield* read.channel("100"))
+        assert.deepStrictEqual([all[0]!.routing, all[1]!.throughputMps], ["cloud_api", 20])
+        for (const c of all) assert.notProperty(c, "credentialsRef")
+        const ids = (scope: { businessManagerIds: Array<string>; channelIds: Array<string> }) =>
+          Effect.map(read.listChannels({ scope }), (p) => p.items.map((c) => c.phoneNumberId))
+        assert.deepStrictEqual(yield* ids({ businessManagerIds: ["1"], channelIds: [] }), ["100", "101", "102"])
+        assert.deepStrictEqual(yield* ids({ businessManagerIds: [], channelIds: ["200", "999"] }), ["200"])
+        assert.deepStrictEqual(yield* ids({ businessManagerIds: ["2"], channelIds: ["101"] }), ["101", "200"])
+        assert.deepStrictEqual(yield* ids({ businessManagerIds: ["3"], channelIds: [] }), [])
+      })))
+
     it.effect("routing settings are the defaults until changed, then what was changed last", () =>
       run(Effect.gen(function*() {
         const read = yield* ConfigurationQueries

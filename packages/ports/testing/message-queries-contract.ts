@@ -18,6 +18,7 @@ import {
   status,
   twoTenants
 } from "./facts.js"
+import { walkPages } from "./pages.js"
 
 const businessManagers = (...businessManagerIds: Array<string>): TenantScope => ({ businessManagerIds, channelIds: [] })
 
@@ -256,6 +257,53 @@ export const messageQueriesContract = (name: string, makeStore: () => Layer.Laye
         assert.deepStrictEqual(yield* counted({ businessManagerIds: ["2"], channelIds: ["100"] }), [2, 0, {}])
         assert.deepStrictEqual(yield* counted({ businessManagerIds: ["1"], channelIds: ["100", "101"] }), [3, 1, { "131026": 1 }])
         assert.deepStrictEqual(yield* counted({ businessManagerIds: [], channelIds: [] }), [0, 0, {}])
+      })))
+
+    it.effect("campaigns newest first by their first message, then id; counted as the scope sees them; page by page", () =>
+      run(Effect.gen(function*() {
+        const read = yield* MessageQueries
+        yield* twoTenants
+        yield* send({ id: "o1", channel: "100", at: 10, campaign: "old" })
+        yield* send({ id: "o2", channel: "200", at: 40, campaign: "old" })
+        yield* send({ id: "n1", channel: "101", at: 20, campaign: "new" })
+        yield* send({ id: "n2", channel: "100", at: 30, campaign: "new" })
+        yield* send({ id: "t1", channel: "200", at: 20, campaign: "twin" })
+        yield* send({ id: "x1", channel: "100", at: 50, campaign: null })
+        yield* caughtUp
+        const everyone = yield* walkPages(2, (cursor) => read.campaigns({ limit: 2, cursor }))
+        assert.deepStrictEqual(everyone, [
+          { campaignId: "twin", messages: 1, firstAcceptedAt: 20, lastAcceptedAt: 20 },
+          { campaignId: "new", messages: 2, firstAcceptedAt: 20, lastAcceptedAt: 30 },
+          { campaignId: "old", messages: 2, firstAcceptedAt: 10, lastAcceptedAt: 40 }
+        ])
+        assert.deepStrictEqual((yield* read.campaigns({ scope: null })).items, everyone)
+        assert.deepStrictEqual((yield* read.campaigns({ scope: businessManagers("1") })).items, [
+          { campaignId: "new", messages: 2, firstAcceptedAt: 20, lastAcceptedAt: 30 },
+          { campaignId: "old", messages: 1, firstAcceptedAt: 10, lastAcceptedAt: 10 }
+        ])
+        assert.deepStrictEqual((yield* read.campaigns({ scope: { businessManagerIds: [], channelIds: ["200"] } })).items, [
+          { campaignId: "old", messages: 1, firstAcceptedAt: 40, lastAcceptedAt: 40 },
+          { campaignId: "twin", messages: 1, firstAcceptedAt: 20, lastAcceptedAt: 20 }
+        ])
+        assert.deepStrictEqual((yield* read.campaigns({ scope: businessManagers("3") })).items, [])
+      })))
+
+    it.effect("messages to a recipient on any channel, newest first, as the scope sees them; page by page", () =>
+      run(Effect.gen(function*() {
+        const read = yield* MessageQueries
+        yield* twoTenants
+        yield* send({ id: "r1", channel: "100", at: 10, to: "16505550001" })
+        yield* send({ id: "r2", channel: "200", at: 20, to: "16505550001" })
+        yield* send({ id: "r3", channel: "101", at: 20, to: "16505550001" })
+        yield* send({ id: "other", channel: "100", at: 30, to: "16505550002" })
+        yield* caughtUp
+        const ids = (page: ReadonlyArray<{ readonly id: string }>) => page.map((m) => m.id)
+        const all = yield* walkPages(2, (cursor) => read.messagesByRecipient("16505550001", { limit: 2, cursor }))
+        assert.deepStrictEqual(ids(all), ["r3", "r2", "r1"])
+        assert.deepStrictEqual(plain(all[0]), yield* folded("r3"))
+        assert.deepStrictEqual(ids((yield* read.messagesByRecipient("16505550001", { scope: businessManagers("1") })).items), ["r3", "r1"])
+        assert.deepStrictEqual(ids((yield* read.messagesByRecipient("16505550001", { scope: { businessManagerIds: [], channelIds: ["200"] } })).items), ["r2"])
+        assert.deepStrictEqual((yield* read.messagesByRecipient("16505550009")).items, [])
       })))
   })
 }

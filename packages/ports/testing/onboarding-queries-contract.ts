@@ -28,6 +28,26 @@ export const onboardingQueriesContract = (name: string, makeStore: () => Layer.L
   const run = <A, E>(effect: Effect.Effect<A, E, ReadSide<OnboardingQueries>>) => Effect.provide(effect, makeStore())
 
   describe(`OnboardingQueries contract: ${name}`, () => {
+    it.effect("Business Managers by id, page by page, each as businessManager shows it; a scope keeps its own", () =>
+      run(Effect.gen(function*() {
+        const read = yield* OnboardingQueries
+        yield* registerBusinessManager("3", 10, "Umbrella")
+        yield* registerBusinessManager("1", 10, "Acme")
+        yield* registerBusinessManager("2", 10)
+        yield* registerWaba("10", "1", 11)
+        yield* registerWaba("11", "1", 12)
+        yield* signWabaTerms("10", 13)
+        yield* inviteBusinessManager("2", "https://example.test/onboard", 14)
+        yield* caughtUp
+        const all = yield* walkPages(2, (cursor) => read.businessManagers({ limit: 2, cursor, now: 100 }))
+        assert.deepStrictEqual(ids(all), ["1", "2", "3"])
+        for (const bm of all) assert.deepStrictEqual(bm, yield* read.businessManager(bm.id, 100))
+        assert.deepStrictEqual(ids(all[0]!.wabas), ["10", "11"])
+        assert.deepStrictEqual(all[1]!.wabas, [])
+        assert.deepStrictEqual(ids((yield* read.businessManagers({ now: 100, businessManagerIds: ["3", "2", "9"] })).items), ["2", "3"])
+        assert.deepStrictEqual((yield* read.businessManagers({ now: 100, businessManagerIds: [] })).items, [])
+      })))
+
     it.effect("an unknown Business Manager or WABA is not found", () =>
       run(Effect.gen(function*() {
         const read = yield* OnboardingQueries

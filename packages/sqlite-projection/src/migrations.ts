@@ -300,7 +300,9 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     `CREATE INDEX forward_deliveries_due ON forward_deliveries (next_attempt_at, id) WHERE state = 'pending'`,
     `CREATE INDEX forward_deliveries_by_endpoint ON forward_deliveries (endpoint_id, created_at DESC, id)`,
     `CREATE INDEX forward_deliveries_delivered ON forward_deliveries (delivered_at) WHERE latency_ms IS NOT NULL`
-  )
+  ),
+  // The console looks a recipient's messages up across channels, newest first.
+  "0016_messages_to_recipient": statements(`CREATE INDEX messages_to_recipient ON messages (recipient, accepted_at, id)`)
 }
 
 /** The webhook inbox lives in its own file so webhook ingestion never queues behind the worker's writes. */

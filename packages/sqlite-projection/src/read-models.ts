@@ -1,5 +1,6 @@
 import { type BusinessManager, type Channel, type Message, PartnerSettings, type Template, type Waba } from "@mm-gateway/domain"
 import {
+  type BusinessManagerView,
   type CampaignStats,
   type ChannelView,
   ClickQueries,
@@ -123,6 +124,21 @@ export const makeReadModels = (db: Database): ReadModels => {
   const messageOf = (state: string): MessageResource => ReadViews.messageResource(recordOf(state))
   const messageRows = (rows: ReadonlyArray<{ state: string }>) => rows.map((r) => messageOf(r.state))
   const work = (r: { state: string }): MessageWork => ReadViews.messageWork(recordOf(r.state))
+  const businessManagerView = (id: string, now: number): BusinessManagerView | null => {
+    const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
+      | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
+      | undefined
+    if (row === undefined) return null
+    const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
+      .all(id) as Array<WabaRow>
+    return {
+      id: row.id,
+      name: row.name,
+      mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
+      invitationLink: row.invitation_link,
+      wabas: wabas.map((w) => wabaView(w, now))
+    }
+  }
   interface ReadyRow {
     readonly id: string
     readonly channel: string
@@ -132,21 +148,18 @@ export const makeReadModels = (db: Database): ReadModels => {
   }
 
   return {
-    businessManager: (id, now) =>
+    businessManager: (id, now) => Effect.sync(() => businessManagerView(id, now)),
+    businessManagers: (options) =>
       Effect.sync(() => {
-        const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
-          | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
-          | undefined
-        if (row === undefined) return null
-        const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
-          .all(id) as Array<WabaRow>
-        return {
-          id: row.id,
-          name: row.name,
-          mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
-          invitationLink: row.invitation_link,
-          wabas: wabas.map((w) => wabaView(w, now))
-        }
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const scope = options.businessManagerIds === undefined ? null : JSON.stringify(options.businessManagerIds)
+        const ids = prepared(
+          db,
+          `SELECT id FROM business_managers WHERE id > @after AND (@scope IS NULL OR id IN (SELECT value FROM json_each(@scope)))
+           ORDER BY id LIMIT @limit`
+        ).all({ after, scope, limit }) as Array<{ id: string }>
+        return pageOf(ids.flatMap((r) => businessManagerView(r.id, options.now) ?? []), limit, (b) => [b.id])
       }),
     waba: (id, now) =>
       Effect.sync(() => {
@@ -211,6 +224,22 @@ export const makeReadModels = (db: Database): ReadModels => {
           | undefined
         return row === undefined ? null : templateView(row)
       }),
+    listChannels: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+        const { scope, channels } = scopeParams(options.scope)
+        const rows = prepared(
+          db,
+          `SELECT * FROM channels WHERE phone_number_id > @after
+             AND (@scope IS NULL
+               OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id IN (SELECT value FROM json_each(@scope)))
+               OR phone_number_id IN (SELECT value FROM json_each(@channels)))
+           ORDER BY phone_number_id LIMIT @limit`
+        ).all({ after, scope, channels, limit }) as Array<ChannelRow>
+        const page = pageOf(rows, limit, (r) => [r.phone_number_id])
+        return { items: page.items.map(channelView), nextCursor: page.nextCursor }
+      }),
     templates: (wabaId, options = {}) =>
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
@@ -232,6 +261,40 @@ export const makeReadModels = (db: Database): ReadModels => {
         messageRows(prepared(db, "SELECT state FROM messages WHERE wamid = ? ORDER BY id").all(wamid) as Array<{ state: string }>)
       ),
     campaignStats: (campaignId, scope = null) => Effect.sync(() => campaignStats(db, campaignId, scope)),
+    campaigns: (options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const [beforeAt, beforeId] = decodeCursor<[number, string]>(options.cursor) ?? [null, null]
+        const rows = prepared(
+          db,
+          `SELECT campaign_id, COUNT(*) AS messages, MIN(accepted_at) AS first_accepted_at, MAX(accepted_at) AS last_accepted_at
+           FROM messages WHERE campaign_id IS NOT NULL AND ${messageInScope}
+           GROUP BY campaign_id
+           HAVING @beforeAt IS NULL OR MIN(accepted_at) < @beforeAt OR (MIN(accepted_at) = @beforeAt AND campaign_id < @beforeId)
+           ORDER BY first_accepted_at DESC, campaign_id DESC LIMIT @limit`
+        ).all({ ...scopeParams(options.scope), beforeAt, beforeId, limit }) as Array<
+          { campaign_id: string; messages: number; first_accepted_at: number; last_accepted_at: number }
+        >
+        const items = rows.map((r) => ({
+          campaignId: r.campaign_id,
+          messages: r.messages,
+          firstAcceptedAt: r.first_accepted_at,
+          lastAcceptedAt: r.last_accepted_at
+        }))
+        return pageOf(items, limit, (c) => [c.firstAcceptedAt, c.campaignId])
+      }),
+    messagesByRecipient: (recipient, options = {}) =>
+      Effect.sync(() => {
+        const limit = clampLimit(options.limit)
+        const [beforeAt, beforeId] = decodeCursor<[number, string]>(options.cursor) ?? [null, null]
+        const rows = prepared(
+          db,
+          `SELECT state FROM messages WHERE recipient = @recipient AND ${messageInScope}
+             AND (@beforeAt IS NULL OR accepted_at < @beforeAt OR (accepted_at = @beforeAt AND id < @beforeId))
+           ORDER BY accepted_at DESC, id DESC LIMIT @limit`
+        ).all({ ...scopeParams(options.scope), recipient, beforeAt, beforeId, limit }) as Array<{ state: string }>
+        return pageOf(messageRows(rows), limit, (m) => [m.timestamps.acceptedAt, m.id])
+      }),
     clickChannels: (clickId) =>
       Effect.sync(() =>
         (prepared(db, "SELECT DISTINCT channel FROM clicks WHERE click_id = ? ORDER BY channel").all(clickId) as Array<{ channel: string }>)
@@ -360,12 +423,20 @@ export const makeReadModels = (db: Database): ReadModels => {
  * query. Writes stay O(1) per message change (no counters to keep in step), a stats read is O(campaign size),
  * and the numbers can never drift from the messages they count.
  */
-export const campaignStats = (db: Database, campaignId: string, tenant: TenantScope | null = null): CampaignStats => {
-  const scope = tenant === null ? null : JSON.stringify(tenant.businessManagerIds)
-  const channels = tenant === null ? null : JSON.stringify(tenant.channelIds)
-  const inScope = `(@scope IS NULL
+/** The parameters of `messageInScope`: a tenant's Business Managers and channels as JSON arrays, null for the admin. */
+const scopeParams = (tenant: TenantScope | null | undefined) => ({
+  scope: tenant == null ? null : JSON.stringify(tenant.businessManagerIds),
+  channels: tenant == null ? null : JSON.stringify(tenant.channelIds)
+})
+
+/** A message row a tenant sees: sent on one of its channels, or by a WABA of its Business Managers. */
+const messageInScope = `(@scope IS NULL
     OR messages.waba_id IN (SELECT id FROM wabas WHERE business_manager_id IN (SELECT value FROM json_each(@scope)))
     OR messages.channel IN (SELECT value FROM json_each(@channels)))`
+
+export const campaignStats = (db: Database, campaignId: string, tenant: TenantScope | null = null): CampaignStats => {
+  const { scope, channels } = scopeParams(tenant)
+  const inScope = messageInScope
   const r = prepared(
     db,
     `SELECT COUNT(*) AS accepted,

@@ -51,9 +51,13 @@ export const storeLayer = (database: string, postgresUrl: string | null): Layer.
 
 /**
  * The real api in this process, on a free port, over `database` (or the PostgreSQL database at
- * `postgresUrl`): the worker's webhooks arrive through it.
+ * `postgresUrl`): the worker's webhooks arrive through it. Given `consoleDirectory` (a built
+ * @mm-gateway/console), it serves the operator console too.
  */
-export const startApi = async (database: string, options: { readonly postgresUrl?: string | null } = {}): Promise<TestApi> => {
+export const startApi = async (
+  database: string,
+  options: { readonly postgresUrl?: string | null; readonly consoleDirectory?: string | null } = {}
+): Promise<TestApi> => {
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
     MMGW_API_PORT: "0",
     MMGW_DATABASE: database,
@@ -64,7 +68,7 @@ export const startApi = async (database: string, options: { readonly postgresUrl
     MMGW_360DIALOG_WEBHOOK_SECRET: "test-360-secret"
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provideMerge(storeLayer(config.database, options.postgresUrl ?? null))))
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config, { consoleDirectory: options.consoleDirectory ?? null })).pipe(Layer.provideMerge(storeLayer(config.database, options.postgresUrl ?? null))))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,
@@ -148,12 +152,17 @@ export interface TestStack {
  * secret.
  */
 export const startTestStack = async (
-  options: { readonly sandbox?: SandboxOptions; readonly proxy?: boolean; readonly postgresUrl?: string | null } = {}
+  options: {
+    readonly sandbox?: SandboxOptions
+    readonly proxy?: boolean
+    readonly postgresUrl?: string | null
+    readonly consoleDirectory?: string | null
+  } = {}
 ): Promise<TestStack> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-worker-"))
   const database = join(dir, "gateway.sqlite")
   const postgresUrl = options.postgresUrl ?? null
-  const api = await startApi(database, { postgresUrl })
+  const api = await startApi(database, { postgresUrl, consoleDirectory: options.consoleDirectory ?? null })
   const sandbox = await startSandbox({
     port: 0,
     webhookUrl: `${api.url}/webhooks/meta`,

@@ -1,4 +1,5 @@
 import { Match, Schema } from "effect"
+import { ChangedBy } from "../shared/changed-by.js"
 import { accept, type Decider, nothing } from "../shared/decider.js"
 import { EpochMillis } from "../shared/time.js"
 
@@ -16,6 +17,7 @@ export const DEFAULT_ROUTING_SETTINGS: RoutingSettings = { marketingViaMmApi: tr
 
 export const ChangeRoutingSettings = Schema.TaggedStruct("ChangeRoutingSettings", {
   ...RoutingSettings.fields,
+  by: ChangedBy,
   at: EpochMillis
 })
 export const PartnerSettingsCommand = Schema.Union(ChangeRoutingSettings)
@@ -23,6 +25,7 @@ export type PartnerSettingsCommand = typeof PartnerSettingsCommand.Type
 
 export const RoutingSettingsChanged = Schema.TaggedStruct("RoutingSettingsChanged", {
   ...RoutingSettings.fields,
+  by: ChangedBy,
   at: EpochMillis
 })
 export const PartnerSettingsEvent = Schema.Union(RoutingSettingsChanged)
@@ -46,6 +49,7 @@ export const decide = (command: PartnerSettingsCommand, state: PartnerSettingsSt
           : accept(RoutingSettingsChanged.make({
             marketingViaMmApi: c.marketingViaMmApi,
             ttlOnCloudFallback: c.ttlOnCloudFallback,
+            ...(c.by === undefined ? {} : { by: c.by }),
             at: c.at
           }))
     })

@@ -35,6 +35,9 @@ export const sees = (principal: Principal, businessManagerId: string | null): bo
 const seesChannel = (principal: Principal, phoneNumberId: string): boolean =>
   principal._tag === "Admin" || principal.channelIds.has(phoneNumberId)
 
+/** Who made a change, as its events record it (`by`): `admin`, or `api_key:<id>`. */
+export const changedBy = Effect.map(CurrentPrincipal, (principal) => (principal._tag === "Admin" ? "admin" : `api_key:${principal.id}`))
+
 /** What a key sees, for the read ports; the admin (`null`) sees everything. */
 export const scopeOf = (principal: Principal): TenantScope | null =>
   principal._tag === "Admin" ? null : { businessManagerIds: [...principal.businessManagerIds], channelIds: [...principal.channelIds] }

@@ -10,7 +10,10 @@ import {
   BatchResult,
   BusinessManagerResource,
   CampaignStats,
+  CampaignSummary,
+  ChannelChanges,
   ChannelResource,
+  CurrentPrincipalResource,
   ClickResource,
   GraphMessageAccepted,
   InboxItem,
@@ -20,6 +23,7 @@ import {
   OnboardingInvitation,
   Page,
   RoutingSettings,
+  RoutingSettingsChanges,
   SendAccepted,
   TemplateResource,
   WabaResource,
@@ -101,11 +105,14 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(HttpApiEndpoint.get("listApiKeys", "/v1/api-keys")
     .annotate(OpenApi.Summary, "List the API keys, without their secrets (admin)")
     .setUrlParams(ListParams).addSuccess(Page(ApiKeyResource)))
+  .add(HttpApiEndpoint.get("currentPrincipal", "/v1/api-keys/current")
+    .annotate(OpenApi.Summary, "Who the bearer token is: the admin, or an API key with its scope (any caller)")
+    .addSuccess(CurrentPrincipalResource))
   .add(HttpApiEndpoint.del("revokeApiKey")`/v1/api-keys/${Id}`
     .annotate(OpenApi.Summary, "Revoke an API key (admin)")
     .addSuccess(HttpApiSchema.NoContent).addError(NotFound))
   .addError(Forbidden)
-  .annotate(OpenApi.Description, "Admin only: API keys scoped to Business Managers and channels; the secret is shown once.")
+  .annotate(OpenApi.Description, "API keys scoped to Business Managers and channels, the admin's to manage (the secret is shown once); any caller may ask who its token is.")
   .pipe(v1Group)
 {}
 
@@ -114,6 +121,10 @@ export class OnboardingGroup extends HttpApiGroup.make("onboarding")
     .annotate(OpenApi.Summary, "Register or rename a Business Manager")
     .setPayload(Schema.Struct({ name: Schema.optional(Schema.String.pipe(Schema.maxLength(200))) }))
     .addSuccess(BusinessManagerResource))
+  .add(HttpApiEndpoint.get("listBusinessManagers", "/v1/business-managers")
+    .annotate(OpenApi.Summary, "List the Business Managers by id, each with its WABAs and terms status (a scoped key: its own)")
+    .setUrlParams(ListParams)
+    .addSuccess(Page(BusinessManagerResource)))
   .add(HttpApiEndpoint.get("getBusinessManager")`/v1/business-managers/${BusinessId}`
     .annotate(OpenApi.Summary, "Read a Business Manager with its WABAs and terms status")
     .addSuccess(BusinessManagerResource).addError(NotFound))
@@ -168,6 +179,23 @@ export class ChannelsGroup extends HttpApiGroup.make("channels")
     }))
     .addSuccess(ChannelResource)
     .addError(NotFound))
+  .add(HttpApiEndpoint.get("listChannels", "/v1/channels")
+    .annotate(OpenApi.Summary, "List the channels by phone number id, without their credentials (a scoped key: its own)")
+    .setUrlParams(ListParams)
+    .addSuccess(Page(ChannelResource)))
+  .add(HttpApiEndpoint.patch("changeChannel")`/v1/channels/${PhoneNumberIdParam}`
+    .annotate(OpenApi.Summary, "Change a channel's routing override or throughput, keeping its registration and credentials")
+    .annotate(OpenApi.Description, "Takes effect for the next message routed or dispatched. What is not given stays as it is.")
+    .setPayload(Schema.Struct({
+      routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
+      throughputMps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
+    }))
+    .addSuccess(ChannelResource)
+    .addError(NotFound))
+  .add(HttpApiEndpoint.get("channelChanges")`/v1/channels/${PhoneNumberIdParam}/changes`
+    .annotate(OpenApi.Summary, "A channel's routing and throughput changes, newest first: who, when, what")
+    .addSuccess(ChannelChanges)
+    .addError(NotFound))
   .add(HttpApiEndpoint.get("getChannel")`/v1/channels/${PhoneNumberIdParam}`
     .annotate(OpenApi.Summary, "Read a channel, without its credentials")
     .addSuccess(ChannelResource).addError(NotFound))
@@ -187,6 +215,9 @@ export class SettingsGroup extends HttpApiGroup.make("settings")
   .add(HttpApiEndpoint.put("putRoutingSettings", "/v1/settings/routing")
     .annotate(OpenApi.Summary, "Change the partner routing settings (admin)")
     .setPayload(RoutingSettings).addSuccess(RoutingSettings))
+  .add(HttpApiEndpoint.get("routingSettingsChanges", "/v1/settings/routing/changes")
+    .annotate(OpenApi.Summary, "The partner routing settings' changes, newest first: who, when, what")
+    .addSuccess(RoutingSettingsChanges))
   .addError(Forbidden)
   .pipe(v1Group)
 {}
@@ -234,14 +265,23 @@ export class MessagesGroup extends HttpApiGroup.make("messages")
     .annotate(OpenApi.Summary, "Read a message's event stream")
     .addSuccess(MessageEvents))
   .add(HttpApiEndpoint.get("findMessages", "/v1/messages")
-    .annotate(OpenApi.Summary, "Find messages by wamid")
-    .setUrlParams(Schema.Struct({ ...ListParams.fields, wamid: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) }))
+    .annotate(OpenApi.Summary, "Find messages by wamid, or by recipient (newest first)")
+    .annotate(OpenApi.Description, "Give exactly one of `wamid` and `to` (the recipient's number, digits only).")
+    .setUrlParams(Schema.Struct({
+      ...ListParams.fields,
+      wamid: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))),
+      to: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({ message: () => "to must be digits only" }))
+    }))
     .addSuccess(Page(MessageResource)))
   .add(HttpApiEndpoint.post("resolveMessage")`/v1/messages/${Id}/resolution`
     .annotate(OpenApi.Summary, "Resend or give up a dispatch_unknown message (admin)")
     .setPayload(Schema.Struct({ action: Schema.Literal("resend", "give_up") }))
     .addSuccess(MessageResource)
     .addError(Conflict))
+  .add(HttpApiEndpoint.get("listCampaigns", "/v1/campaigns")
+    .annotate(OpenApi.Summary, "List the campaigns, newest first, each with its funnel (a scoped key: its own messages)")
+    .setUrlParams(ListParams)
+    .addSuccess(Page(CampaignSummary)))
   .add(HttpApiEndpoint.get("campaignStats")`/v1/campaigns/${CampaignIdParam}/stats`
     .annotate(OpenApi.Summary, "Read a campaign's funnel")
     .addSuccess(CampaignStats))

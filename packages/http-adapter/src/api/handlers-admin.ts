@@ -1,5 +1,5 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { CommandHandler, type EventStore, Streams } from "@mm-gateway/domain"
+import { CommandHandler, EventStore, Streams } from "@mm-gateway/domain"
 import {
   ApiKeyStore,
   channelOfLease,
@@ -15,8 +15,8 @@ import {
 } from "@mm-gateway/ports"
 import { Clock, Effect, Layer } from "effect"
 import { authenticate, newApiKey } from "./api-keys.js"
-import { ApiSettings, iso, isoOrNull, requireAdmin } from "./context.js"
-import { Authentication, GatewayApi, type V1GroupLive } from "./definition.js"
+import { ApiSettings, changedBy, iso, isoOrNull, requireAdmin } from "./context.js"
+import { Authentication, CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, forbidden, invalidRequest, notFound, ServiceUnavailable, unauthorized } from "./errors.js"
 import { Metrics } from "./metrics.js"
 import { inboxItemOf } from "./views.js"
@@ -58,6 +58,16 @@ export const ApiKeysLive = HttpApiBuilder.group(GatewayApi, "apiKeys", (handlers
         })
         return { id: key.id, name: payload.name, businessManagerIds, channelIds, secret: key.secret }
       }))
+    .handle("currentPrincipal", () =>
+      Effect.map(CurrentPrincipal, (principal) =>
+        principal._tag === "Admin"
+          ? { role: "admin" as const }
+          : {
+            role: "api_key" as const,
+            id: principal.id,
+            businessManagerIds: [...principal.businessManagerIds].sort(),
+            channelIds: [...principal.channelIds].sort()
+          }))
     .handle("listApiKeys", ({ urlParams }) =>
       Effect.gen(function*() {
         yield* requireAdmin
@@ -93,9 +103,25 @@ export const SettingsLive: V1GroupLive<"settings", ConfigurationQueries | EventS
           _tag: "ChangeRoutingSettings",
           marketingViaMmApi: payload.marketingViaMmApi,
           ttlOnCloudFallback: payload.ttlOnCloudFallback,
+          by: yield* changedBy,
           at: yield* Clock.currentTimeMillis
         })
         return handled.state
+      }))
+    .handle("routingSettingsChanges", () =>
+      Effect.gen(function*() {
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.partnerSettings())
+        const changes = read.events.flatMap((e) =>
+          e.event._tag === "RoutingSettingsChanged"
+            ? [{
+              at: iso(e.event.at),
+              by: e.event.by ?? null,
+              marketingViaMmApi: e.event.marketingViaMmApi,
+              ttlOnCloudFallback: e.event.ttlOnCloudFallback
+            }]
+            : []
+        )
+        return { changes: changes.reverse() }
       })))
 
 export const InboxLive = HttpApiBuilder.group(GatewayApi, "webhookInbox", (handlers) =>

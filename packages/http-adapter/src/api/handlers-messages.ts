@@ -120,10 +120,21 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const limit = clampLimit(urlParams.limit)
+        if ((urlParams.wamid === undefined) === (urlParams.to === undefined)) {
+          return yield* Effect.fail(invalidRequest(urlParams.to === undefined ? "wamid" : "to", "give exactly one of wamid and to"))
+        }
+        if (urlParams.to !== undefined) {
+          const page = yield* (yield* MessageQueries).messagesByRecipient(urlParams.to, {
+            limit,
+            cursor: urlParams.cursor ?? null,
+            scope: scopeOf(yield* CurrentPrincipal)
+          })
+          return { items: page.items.map(messageOf), nextCursor: page.nextCursor }
+        }
         const after = decodeCursor<[string]>(urlParams.cursor)?.[0] ?? ""
         // A wamid names one message, or a few after a re-send: the page is cut here rather than in SQL.
         const visible = []
-        for (const m of yield* (yield* MessageQueries).messagesByWamid(urlParams.wamid)) {
+        for (const m of yield* (yield* MessageQueries).messagesByWamid(urlParams.wamid!)) {
           if (m.id > after && (yield* seesChannelOf(m.channel, m.wabaId, now))) visible.push(m)
         }
         const items = visible.slice(0, limit)
@@ -147,6 +158,21 @@ export const MessagesLive = HttpApiBuilder.group(GatewayApi, "messages", (handle
           Effect.catchAll((e) => Effect.die(e))
         )
         return messageOf(yield* visibleMessage(path.id, now))
+      }))
+    .handle("listCampaigns", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const scope = scopeOf(yield* CurrentPrincipal)
+        const queries = yield* MessageQueries
+        const page = yield* queries.campaigns({ limit: clampLimit(urlParams.limit, 20, 100), cursor: urlParams.cursor ?? null, scope })
+        const items = yield* Effect.forEach(page.items, (c) =>
+          Effect.map(queries.campaignStats(c.campaignId, scope), (stats) => ({
+            campaignId: c.campaignId,
+            messages: c.messages,
+            firstAcceptedAt: iso(c.firstAcceptedAt),
+            lastAcceptedAt: iso(c.lastAcceptedAt),
+            funnel: stats.funnel
+          })))
+        return { items, nextCursor: page.nextCursor }
       }))
     .handle("campaignStats", ({ path }) =>
       Effect.gen(function*() {

@@ -1,9 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Channel, CommandHandler, type EventStore, type Ids, Streams } from "@mm-gateway/domain"
-import { ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
+import { Channel, CommandHandler, EventStore, type Ids, Streams } from "@mm-gateway/domain"
+import { clampLimit, ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
-import { ApiSettings, requireAdmin, sees, visibleChannel, visibleWaba } from "./context.js"
+import { ApiSettings, changedBy, iso, requireAdmin, scopeOf, sees, visibleChannel, visibleWaba } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
 import { conflict, invalidRequest, notFound } from "./errors.js"
 import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
@@ -37,6 +37,17 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
         const view = yield* (yield* OnboardingQueries).businessManager(path.businessId, now)
         if (view === null) return yield* Effect.die(new Error("a registered business manager is not in the read model"))
         return businessManagerOf(view)
+      }))
+    .handle("listBusinessManagers", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const page = yield* (yield* OnboardingQueries).businessManagers({
+          limit: clampLimit(urlParams.limit),
+          cursor: urlParams.cursor ?? null,
+          now: yield* Clock.currentTimeMillis,
+          ...(principal._tag === "Admin" ? {} : { businessManagerIds: [...principal.businessManagerIds] })
+        })
+        return { items: page.items.map(businessManagerOf), nextCursor: page.nextCursor }
       }))
     .handle("getBusinessManager", ({ path }) =>
       Effect.gen(function*() {
@@ -159,10 +170,62 @@ export const ChannelsLive: V1GroupLive<
           credentialsRef,
           throughputMps: payload.throughputMps ?? Channel.DEFAULT_THROUGHPUT_MPS,
           routing: payload.routing ?? "inherit",
+          by: yield* changedBy,
           at: now
-        }).pipe(Effect.catchTag("ThroughputOutOfRange", (e) =>
-          Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`))))
+        }).pipe(Effect.catchTags({
+          ThroughputOutOfRange: (e) => Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`)),
+          // Registering is how a channel comes to exist: the channel's decider refuses only changes to one not registered.
+          NotRegistered: (e) => Effect.die(e)
+        }))
         return channelOf(yield* visibleChannel(path.phoneNumberId, now))
+      }))
+    .handle("listChannels", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const page = yield* (yield* ConfigurationQueries).listChannels({
+          limit: clampLimit(urlParams.limit),
+          cursor: urlParams.cursor ?? null,
+          scope: scopeOf(yield* CurrentPrincipal)
+        })
+        return { items: page.items.map(channelOf), nextCursor: page.nextCursor }
+      }))
+    .handle("changeChannel", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* visibleChannel(path.phoneNumberId, now)
+        yield* CommandHandler.handleCommand(Streams.ChannelStream, Streams.streamId.channel(path.phoneNumberId), {
+          _tag: "ChangeChannelSettings",
+          phoneNumberId: path.phoneNumberId as Ids.PhoneNumberId,
+          routing: payload.routing ?? null,
+          throughputMps: payload.throughputMps ?? null,
+          by: yield* changedBy,
+          at: now
+        }).pipe(
+          Effect.catchTags({
+            ThroughputOutOfRange: (e) => Effect.fail(invalidRequest("throughputMps", `throughputMps must be between ${e.min} and ${e.max}`)),
+            NotRegistered: () => Effect.fail(notFound("channel", path.phoneNumberId))
+          })
+        )
+        return channelOf(yield* visibleChannel(path.phoneNumberId, now))
+      }))
+    .handle("channelChanges", ({ path }) =>
+      Effect.gen(function*() {
+        yield* visibleChannel(path.phoneNumberId, yield* Clock.currentTimeMillis)
+        const read = yield* (yield* EventStore.EventStore).readStream(Streams.streamId.channel(path.phoneNumberId))
+        // What the policy reads of a channel: its override and its throughput, from registration on.
+        const changes: Array<{ at: string; by: string | null; routing?: Channel.ChannelRouting; throughputMps?: number }> = []
+        let throughput: number | null = null
+        for (const { event } of read.events) {
+          if (event._tag === "ChannelRoutingOverrideSet") changes.push({ at: iso(event.at), by: event.by ?? null, routing: event.routing })
+          if (event._tag === "ChannelRegistered") {
+            changes.push({ at: iso(event.at), by: null, routing: "inherit", throughputMps: event.throughputMps })
+            throughput = event.throughputMps
+          }
+          if (event._tag === "ChannelReconfigured" && event.throughputMps !== throughput) {
+            changes.push({ at: iso(event.at), by: event.by ?? null, throughputMps: event.throughputMps })
+            throughput = event.throughputMps
+          }
+        }
+        return { changes: changes.reverse() }
       }))
     .handle("getChannel", ({ path }) =>
       Effect.gen(function*() {

@@ -64,6 +64,23 @@ export const RoutingSettings = Schema.Struct({
   ttlOnCloudFallback: Schema.Literal("warn", "reject")
 })
 
+const ChangedBy = Schema.NullOr(Schema.String).annotations({ description: "admin, or api_key:<id>; null for a change recorded before the gateway said" })
+
+/** The audit of the partner routing settings (`GET /v1/settings/routing/changes`). */
+export const RoutingSettingsChanges = Schema.Struct({
+  changes: Schema.Array(Schema.Struct({ at: Iso, by: ChangedBy, ...RoutingSettings.fields }))
+})
+
+/** The audit of a channel's routing override and throughput (`GET /v1/channels/{id}/changes`). */
+export const ChannelChanges = Schema.Struct({
+  changes: Schema.Array(Schema.Struct({
+    at: Iso,
+    by: ChangedBy,
+    routing: Schema.optional(Schema.Literal("inherit", "marketing_messages", "cloud_api")),
+    throughputMps: Schema.optional(Schema.Number)
+  }))
+})
+
 export const TemplateResource = Schema.Struct({
   wabaId: Schema.String,
   name: Schema.String,
@@ -197,6 +214,15 @@ export const CampaignStats = Schema.Struct({
   queued: Schema.Number.annotations({ description: "messages accepted and not yet handed to the provider (waiting, backing off, in flight, or outcome not known yet)" })
 })
 
+/** A campaign in the list: when its messages were accepted, and its funnel (as `CampaignStats`). */
+export const CampaignSummary = Schema.Struct({
+  campaignId: Schema.String,
+  messages: Schema.Number,
+  firstAcceptedAt: Iso,
+  lastAcceptedAt: Iso,
+  funnel: CampaignStats.fields.funnel
+})
+
 export const ClickResource = Schema.Struct({
   actionType: Schema.String,
   kind: Schema.String,
@@ -245,6 +271,17 @@ export const ApiKeyResource = Schema.Struct({
   createdAt: Iso,
   revokedAt: NullableIso
 })
+
+/** Who a bearer token is (`GET /v1/api-keys/current`): the admin, or an API key and what it sees. */
+export const CurrentPrincipalResource = Schema.Union(
+  Schema.Struct({ role: Schema.Literal("admin") }),
+  Schema.Struct({
+    role: Schema.Literal("api_key"),
+    id: Schema.String,
+    businessManagerIds: Schema.Array(Schema.String),
+    channelIds: Schema.Array(Schema.String)
+  })
+)
 
 export const ApiKeyCreated = Schema.Struct({
   id: Schema.String,

@@ -23,6 +23,7 @@ import { layerCredentials } from "../credentials-store.js"
 import { ENDPOINT_SECRET_PURPOSE } from "../forwarding/deliverer.js"
 import { deriveCredentialsKey, sealSecret } from "../provider/credentials.js"
 import type { ApiConfig } from "./config.js"
+import { CONSOLE_ROUTES, layerConsole } from "./console.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
 import {
@@ -57,6 +58,11 @@ export type ApiStore =
   | WebhookEndpoints
   | ForwardingOutbox
 
+/** What the app hands the server besides its configuration: the built console's directory, if it serves one (`/console`). */
+export interface ApiAssets {
+  readonly consoleDirectory?: string | null
+}
+
 /** The running api: where it listens. */
 export class ApiServer extends Context.Tag("@mm-gateway/http-adapter/ApiServer")<ApiServer, {
   readonly url: string
@@ -67,7 +73,7 @@ const configError = (e: { readonly setting: string; readonly reason: string }) =
 
 /** Every route template of the API, for the metrics' route label. */
 const routeTemplates = (): ReadonlyArray<string> => {
-  const templates = ["/openapi.json", "/docs"]
+  const templates = ["/openapi.json", "/docs", ...CONSOLE_ROUTES]
   HttpApi.reflect(GatewayApi, { onGroup: () => {}, onEndpoint: ({ endpoint }) => void templates.push(endpoint.path) })
   return templates
 }
@@ -88,10 +94,11 @@ const refuseTooLarge = (req: IncomingMessage, res: ServerResponse) => {
 
 /**
  * The api process: HttpApi for `/v1`, `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics` and the
- * webhook handshake; in front of the framework, the lean webhook path (`POST /webhooks/*`) on the same
+ * webhook handshake, and the operator console at `/console` when the app hands over its directory; in
+ * front of the framework, the lean webhook path (`POST /webhooks/*`) on the same
  * plain `node:http` server. It knows no store: the app provides one (`ApiStore`).
  */
-export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error, ApiStore> => {
+export const layerApiServer = (config: ApiConfig, assets: ApiAssets = {}): Layer.Layer<ApiServer, Error, ApiStore> => {
   const key = deriveCredentialsKey(config.secretKey)
   const handshake = makeHandshakeVerifier(config.metaVerifyToken)
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
@@ -187,6 +194,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error,
 
   return server.pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(assets.consoleDirectory == null ? Layer.empty : layerConsole(assets.consoleDirectory)),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(HttpApiBuilder.middleware(GatewayApi, frameworkErrorsToEnvelope as never)),
     Layer.provide(api),

@@ -6,7 +6,7 @@ import { type Database, inboxPathFor, layer as layerSqlite, layerSqliteStore, op
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type ApiConfig, apiConfig } from "../../src/api/config.js"
-import { ApiServer, layerApiServer } from "../../src/api/server.js"
+import { type ApiAssets, ApiServer, layerApiServer } from "../../src/api/server.js"
 
 export const ADMIN = "test-admin-token"
 export const APP_SECRET = "test-app-secret"
@@ -26,7 +26,7 @@ export interface TestApi {
  * Boots the real api on 127.0.0.1 (a free port) over a fresh temp database. `around` is provided to the
  * server's layer (a logger, a log level).
  */
-export const startApi = async (env: Record<string, string> = {}, around: Layer.Layer<never> = Layer.empty): Promise<TestApi> => {
+export const startApi = async (env: Record<string, string> = {}, around: Layer.Layer<never> = Layer.empty, assets: ApiAssets = {}): Promise<TestApi> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-api-"))
   const database = join(dir, "gateway.sqlite")
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
@@ -41,7 +41,7 @@ export const startApi = async (env: Record<string, string> = {}, around: Layer.L
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
   const store = layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" })
-  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config)).pipe(Layer.provide(store), Layer.provide(around)))
+  const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config, assets)).pipe(Layer.provide(store), Layer.provide(around)))
   const { url } = await runtime.runPromise(ApiServer)
   return {
     url,

@@ -393,7 +393,9 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
   /** A template is named within its WABA: the WABA is what belongs to a tenant. A Graph version names nothing. */
   const NAMES_WITHIN: Readonly<Record<string, string>> = { name: "spring_sale", language: "en", version: "v25.0" }
   const QUERY_REFERENCES: Readonly<Record<string, Kind>> = { wamid: "wamid" }
-  const QUERY_OTHERS = new Set(["limit", "cursor", "status", "state"])
+  // A recipient's number (`to`) is nobody's resource: any tenant may message it, and each sees only its
+  // own messages to it (test/api/console-reads.test.ts).
+  const QUERY_OTHERS = new Set(["limit", "cursor", "status", "state", "to"])
   const HEADER_REFERENCES: Readonly<Record<string, Kind>> = { "x-campaign-id": "campaign", "idempotency-key": "idempotencyKey" }
   /** A valid body per operation, and the fields that name resources (optional ones are left out unless varied). */
   const BODIES: Readonly<Record<string, {
@@ -411,6 +413,7 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       references: { wabaId: { kind: "waba" } },
       body: (r) => ({ wabaId: r.wabaId, displayPhoneNumber: "+1 555 0199", provider: "sandbox", credentials: { apiKey: "sweep" } })
     },
+    "channels.changeChannel": { body: () => ({ routing: "cloud_api" }) },
     "settings.putRoutingSettings": { body: () => ({ marketingViaMmApi: true, ttlOnCloudFallback: "warn" }) },
     "templates.putTemplate": { body: () => ({ category: "MARKETING" }) },
     "messages.sendMessage": { body: () => templateBody("16505558400") },

@@ -211,6 +211,21 @@ export const makeConfigurationQueries = (db: Database): Context.Tag.Service<Conf
       })
       return row === undefined ? null : templateView(row)
     }),
+  listChannels: (options = {}) =>
+    statements(db, async (session) => {
+      const limit = clampLimit(options.limit)
+      const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+      const rows = await session.query<{ phone_number_id: string; state: RegisteredChannel; registered_at: string; updated_at: string }>({
+        name: "mmgw_channels",
+        text: `SELECT phone_number_id, state, registered_at, updated_at FROM channels WHERE phone_number_id > $1
+          AND ($2::text[] IS NULL OR phone_number_id = ANY($3::text[])
+            OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($2::text[])))
+          ORDER BY phone_number_id LIMIT $4`,
+        values: [String(after), options.scope?.businessManagerIds ?? null, options.scope?.channelIds ?? [], limit]
+      })
+      const page = pageOf(rows, limit, (r) => [r.phone_number_id])
+      return { items: page.items.map(channelView), nextCursor: page.nextCursor }
+    }),
   templates: (wabaId, options = {}) =>
     statements(db, async (session) => {
       const limit = clampLimit(options.limit)

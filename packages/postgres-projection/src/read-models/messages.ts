@@ -210,8 +210,46 @@ export const makeMessageQueries = (db: Database): Context.Tag.Service<MessageQue
     }),
   messagesByWamid: (wamid) =>
     statements(db, async (session) => (await messagesWhere(session, "mmgw_messages_by_wamid", "wamid = $1 ORDER BY id", [wamid])).map(resource)),
-  campaignStats: (campaignId, scope = null) => statements(db, (session) => campaignStats(session, campaignId, scope))
+  campaignStats: (campaignId, scope = null) => statements(db, (session) => campaignStats(session, campaignId, scope)),
+  campaigns: (options = {}) =>
+    statements(db, async (session) => {
+      const limit = clampLimit(options.limit)
+      const [beforeAt, beforeId] = decodeCursor<[number, string]>(options.cursor) ?? [null, null]
+      const rows = await session.query<{ campaign_id: string; messages: number; first_accepted_at: string; last_accepted_at: string }>({
+        name: "mmgw_campaigns",
+        text: `SELECT campaign_id, count(*)::int AS messages, min(accepted_at) AS first_accepted_at, max(accepted_at) AS last_accepted_at
+          FROM messages WHERE campaign_id IS NOT NULL AND ${IN_SCOPE}
+          GROUP BY campaign_id
+          HAVING $3::bigint IS NULL OR (min(accepted_at), campaign_id) < ($3::bigint, $4::text COLLATE "C")
+          ORDER BY first_accepted_at DESC, campaign_id DESC LIMIT $5`,
+        values: [options.scope?.businessManagerIds ?? null, options.scope?.channelIds ?? [], beforeAt, beforeId, limit]
+      })
+      const items = rows.map((r) => ({
+        campaignId: r.campaign_id,
+        messages: r.messages,
+        firstAcceptedAt: Number(r.first_accepted_at),
+        lastAcceptedAt: Number(r.last_accepted_at)
+      }))
+      return pageOf(items, limit, (c) => [c.firstAcceptedAt, c.campaignId])
+    }),
+  messagesByRecipient: (recipient, options = {}) =>
+    statements(db, async (session) => {
+      const limit = clampLimit(options.limit)
+      const [beforeAt, beforeId] = decodeCursor<[number, string]>(options.cursor) ?? [null, null]
+      const rows = await messagesWhere(
+        session,
+        "mmgw_messages_by_recipient",
+        `recipient = $5 AND ${IN_SCOPE} AND ($3::bigint IS NULL OR (accepted_at, id) < ($3::bigint, $4::text COLLATE "C"))
+          ORDER BY accepted_at DESC, id DESC LIMIT $6`,
+        [options.scope?.businessManagerIds ?? null, options.scope?.channelIds ?? [], beforeAt, beforeId, recipient, limit]
+      )
+      return pageOf(rows.map(resource), limit, (m) => [m.timestamps.acceptedAt, m.id])
+    })
 })
+
+/** A message row a tenant sees (`$1` its Business Managers, null for the admin; `$2` its channels). */
+const IN_SCOPE = `($1::text[] IS NULL OR channel = ANY($2::text[])
+  OR waba_id IN (SELECT id FROM wabas WHERE business_manager_id = ANY($1::text[])))`
 
 /** `DispatchQueue` on the `messages` rows (and the channel with its credentials reference). */
 export const makeDispatchQueue = (db: Database): Context.Tag.Service<DispatchQueue> => ({

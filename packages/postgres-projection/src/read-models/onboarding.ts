@@ -4,7 +4,7 @@
  * Manager's business-level terms.
  */
 import { BusinessManager, type EventStore, Streams, Waba } from "@mm-gateway/domain"
-import { clampLimit, decodeCursor, type OnboardingQueries, pageOf, ReadViews, type WabaView } from "@mm-gateway/ports"
+import { type BusinessManagerView, clampLimit, decodeCursor, type OnboardingQueries, pageOf, ReadViews, type WabaView } from "@mm-gateway/ports"
 import type { Context } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
 import { num, type Projection, replaceOnConflict, Rows, writeRows } from "../projection.js"
@@ -173,35 +173,52 @@ const WABA_VIEW = `SELECT w.id, w.state, b.state AS bm_state FROM wabas w LEFT J
 /** The WABA as of `now`: the stored status columns are as of its last fact, so the view is recomputed. */
 const wabaView = (r: WabaViewRow, now: number): WabaView => ReadViews.waba(r.id, r.state, r.bm_state, now)
 
+/** A Business Manager and its WABAs, read in one statement so they come from the same moment. */
+const businessManagerView = async (session: Session, id: string, now: number): Promise<BusinessManagerView | null> => {
+  const [row] = await session.query<{
+    id: string
+    name: string | null
+    terms_signed_at: string | null
+    invited_at: string | null
+    invitation_link: string | null
+    state: BusinessManager.BusinessManagerState
+    wabas: ReadonlyArray<{ id: string; state: Waba.WabaState }>
+  }>({
+    name: "mmgw_bm",
+    text: `SELECT b.id, b.name, b.terms_signed_at, b.invited_at, b.invitation_link, b.state,
+        COALESCE((SELECT json_agg(json_build_object('id', w.id, 'state', w.state) ORDER BY w.id)
+          FROM wabas w WHERE w.business_manager_id = b.id), '[]'::json) AS wabas
+      FROM business_managers b WHERE b.id = $1`,
+    values: [id]
+  })
+  if (row === undefined) return null
+  return {
+    id: row.id,
+    name: row.name,
+    mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: num(row.terms_signed_at), invitedAt: num(row.invited_at) },
+    invitationLink: row.invitation_link,
+    wabas: row.wabas.map((w) => wabaView({ id: w.id, state: w.state, bm_state: row.state }, now))
+  }
+}
+
 /** `OnboardingQueries` on the `business_managers` and `wabas` rows. */
 export const makeOnboardingQueries = (db: Database): Context.Tag.Service<OnboardingQueries> => ({
-  businessManager: (id, now) =>
+  businessManager: (id, now) => statements(db, (session) => businessManagerView(session, id, now)),
+  businessManagers: (options) =>
     statements(db, async (session) => {
-      // The Business Manager and its WABAs in one statement, so they come from the same moment.
-      const [row] = await session.query<{
-        id: string
-        name: string | null
-        terms_signed_at: string | null
-        invited_at: string | null
-        invitation_link: string | null
-        state: BusinessManager.BusinessManagerState
-        wabas: ReadonlyArray<{ id: string; state: Waba.WabaState }>
-      }>({
-        name: "mmgw_bm",
-        text: `SELECT b.id, b.name, b.terms_signed_at, b.invited_at, b.invitation_link, b.state,
-            COALESCE((SELECT json_agg(json_build_object('id', w.id, 'state', w.state) ORDER BY w.id)
-              FROM wabas w WHERE w.business_manager_id = b.id), '[]'::json) AS wabas
-          FROM business_managers b WHERE b.id = $1`,
-        values: [id]
+      const limit = clampLimit(options.limit)
+      const after = decodeCursor<[string]>(options.cursor)?.[0] ?? ""
+      const ids = await session.query<{ id: string }>({
+        name: "mmgw_bm_ids",
+        text: `SELECT id FROM business_managers WHERE id > $1 AND ($2::text[] IS NULL OR id = ANY($2::text[])) ORDER BY id LIMIT $3`,
+        values: [String(after), options.businessManagerIds ?? null, limit]
       })
-      if (row === undefined) return null
-      return {
-        id: row.id,
-        name: row.name,
-        mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: num(row.terms_signed_at), invitedAt: num(row.invited_at) },
-        invitationLink: row.invitation_link,
-        wabas: row.wabas.map((w) => wabaView({ id: w.id, state: w.state, bm_state: row.state }, now))
+      const items: Array<BusinessManagerView> = []
+      for (const { id } of ids) {
+        const view = await businessManagerView(session, id, options.now)
+        if (view !== null) items.push(view)
       }
+      return pageOf(items, limit, (b) => [b.id])
     }),
   waba: (id, now) =>
     statements(db, async (session) => {
