@@ -1,6 +1,8 @@
 import { ADMIN, BM, eventually, ok, PHONE, registerChannel, removeBundles, send, WABA } from "@mm-gateway/worker-test-stack"
 import type { Browser, Page } from "puppeteer-core"
 import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { type ConsoleStack, launchBrowser, openView, postMetaWebhook, signIn, startConsoleStack, waitForText, watchErrors } from "./support.js"
 
@@ -145,6 +147,41 @@ describe("the operator console in a browser", () => {
     await page.click(`${item} button`)
     await waitForText(page, "[data-replayed]", new RegExp(`#${quarantined.id} sent back to the worker \\(now pending\\)`))
     await waitForText(page, "[data-backlog]", /stored and not yet processed/)
+  })
+
+  it("shows a tenant's forwarding endpoint with its recent deliveries; replays one, pauses and resumes the endpoint", async () => {
+    const received: Array<string> = []
+    const app = createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        received.push(String(req.headers["x-mmgw-delivery-id"]))
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/hook`
+      const endpoint = ok(await stack.api.request("POST", "/v1/webhook-endpoints", { url, secret: "console-test-secret-01", businessManagerIds: [BM], events: ["templates"] }), "endpoint")
+      await postMetaWebhook(stack, {
+        object: "whatsapp_business_account",
+        entry: [{ id: WABA, changes: [{ field: "message_template_status_update", value: { event: "APPROVED", message_template_id: 77, message_template_name: "spring_sale", message_template_language: "en" } }] }]
+      })
+      await openView(page, "operations")
+      const card = `li[data-endpoint="${endpoint.id}"]`
+      await waitForText(page, `${card} [data-delivery-state]`, /^delivered$/)
+      const deliveryId = await page.$eval(`${card} tr[data-delivery]`, (r) => r.getAttribute("data-delivery"))
+      assert.include(received, deliveryId)
+      await page.click(`${card} tr[data-delivery] button`)
+      await eventually("the replayed delivery arrived again", () => received.filter((d) => d === deliveryId).length >= 2)
+      await page.click(`${card} > button`)
+      await waitForText(page, `${card} [data-endpoint-state]`, /^Paused .*: paused by the operator$/)
+      assert.strictEqual(ok(await stack.api.request("GET", `/v1/webhook-endpoints/${endpoint.id}`), "endpoint").state, "paused")
+      await page.click(`${card} > button`)
+      await waitForText(page, `${card} [data-endpoint-state]`, /^Active$/)
+    } finally {
+      app.closeAllConnections()
+      await new Promise<void>((resolve) => app.close(() => resolve()))
+    }
   })
 
   it("works at phone width: nothing wider than the screen", async () => {

@@ -13,6 +13,8 @@ const number = new Intl.NumberFormat(locale)
 
 export const when = (iso: string | null | undefined): string => (iso == null ? "—" : dateTime.format(new Date(iso)))
 export const count = (n: number, unit: string, plural = `${unit}s`): string => `${number.format(n)} ${n === 1 ? unit : plural}`
+/** A plain number in the viewer's format. */
+export const formatNumber = (n: number): string => number.format(n)
 export const percent = (part: number, whole: number): string => (whole === 0 ? "—" : `${Math.round((part / whole) * 1000) / 10} %`)
 export const timeZone = (): string => new Intl.DateTimeFormat(locale).resolvedOptions().timeZone
 
