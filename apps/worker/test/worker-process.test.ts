@@ -38,9 +38,11 @@ afterEach(async () => {
 afterAll(removeBundles)
 
 const CHANNELS = ["106540352242951", "106540352242952", "106540352242953", "106540352242954"]
-// A backlog of several seconds a channel (30 at 4 a second), so that much of the killed process's
-// share is still waiting when it dies, however late a loaded machine notices the backlog under way.
-const PER_CHANNEL = 30
+// A backlog of ten seconds a channel (40 at 4 a second), and few requests in flight a worker (a
+// dispatcher starts an attempt ahead of its place in the rate window, up to its concurrency), so that
+// most of the killed process's share is not yet started when it dies, however late a loaded machine
+// notices the backlog under way.
+const PER_CHANNEL = 40
 const RATE = 4
 
 const heldBy = (holders: Record<string, string>, instance: string) =>
@@ -58,6 +60,7 @@ describe.each(["sqlite", "postgres"] as const)("worker processes share the chann
       MMGW_SECRET_KEY: SECRET_KEY,
       MMGW_SANDBOX_URL: s.sandbox.url,
       MMGW_WORKER_ID: workerId,
+      MMGW_WORKER_CONCURRENCY: "2",
       MMGW_WORKER_LEASE_TTL: "2s",
       MMGW_DISPATCH_UNKNOWN_AFTER: "2s"
     })
