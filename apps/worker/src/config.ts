@@ -62,7 +62,8 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
   concurrency: Config.option(positiveInt("MMGW_WORKER_CONCURRENCY")),
   workerId: Config.option(Config.string("MMGW_WORKER_ID")),
   leaseTtlMs: duration("MMGW_WORKER_LEASE_TTL", WORKER_DEFAULTS.leaseTtlMs),
-  shutdownGraceMs: duration("MMGW_WORKER_SHUTDOWN_GRACE", WORKER_DEFAULTS.shutdownGraceMs)
+  shutdownGraceMs: duration("MMGW_WORKER_SHUTDOWN_GRACE", WORKER_DEFAULTS.shutdownGraceMs),
+  rateWindowMarginMs: duration("MMGW_WORKER_RATE_MARGIN", WORKER_DEFAULTS.rateWindowMarginMs)
 }).pipe(
   Config.mapOrFail((raw) => {
     const given = Option.filter(raw.secretKey, (s) => Redacted.value(s) !== "")
@@ -83,6 +84,7 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
       workerId: Option.getOrElse(raw.workerId, hostname),
       leaseTtlMs: raw.leaseTtlMs,
       shutdownGraceMs: raw.shutdownGraceMs,
+      rateWindowMarginMs: raw.rateWindowMarginMs,
       defaultsUsed: Option.isNone(given) ? ["MMGW_SECRET_KEY"] : []
     })
   })
