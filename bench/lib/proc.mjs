@@ -1,7 +1,7 @@
 // @ts-check
 // Child processes for the benchmarks: start, wait until they listen, sample their memory, stop.
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 
 /**
@@ -110,4 +110,29 @@ export const runNodeForJson = async (script, args, env, nodeFlags = []) => {
     throw new Error(`${script} failed (${signal ?? `exit ${code}`}):\n${proc.output.join("\n")}`)
   }
   return JSON.parse(last)
+}
+
+/**
+ * CPU time (user + system, in seconds) the PostgreSQL server listening on the port of `serverUrl` has
+ * used so far: its postmaster and every backend still running (they carry the postmaster's command
+ * line), and the backends that have ended (the postmaster's reaped children). Linux only.
+ * @param {string} serverUrl
+ * @returns {number}
+ */
+export const postgresCpuSecondsOf = (serverUrl) => {
+  const port = new URL(serverUrl).port
+  let ticks = 0
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+      if (!args[0]?.endsWith("/postgres") || args[args.indexOf("-p") + 1] !== port) continue
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      // utime, stime, then cutime, cstime (children waited for: the ended backends, counted in the postmaster's).
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND
 }
