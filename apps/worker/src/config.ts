@@ -1,4 +1,4 @@
-import { DEVELOPMENT_SECRETS, type ProviderClientConfig, providerClientConfig } from "@mm-gateway/http-adapter"
+import { DEVELOPMENT_SECRETS, durationConfig as duration, forwardAllowHosts, type ProviderClientConfig, providerClientConfig } from "@mm-gateway/http-adapter"
 import type { Durability } from "@mm-gateway/sqlite-projection"
 import { WORKER_DEFAULTS, type WorkerSettings } from "@mm-gateway/worker-runners"
 import { Config, ConfigError, Either, Option, Redacted } from "effect"
@@ -16,33 +16,11 @@ export interface WorkerConfig extends Omit<WorkerSettings, "requestTimeoutMs"> {
   /** Decrypts the channels' stored provider credentials (the api encrypted them with the same key). */
   readonly secretKey: Redacted.Redacted<string>
   readonly provider: ProviderClientConfig
+  /** Forwarding: hosts allowed http and non-public addresses (`MMGW_FORWARD_ALLOW_HOSTS`), and one attempt's time limit. */
+  readonly forward: { readonly allowHosts: ReadonlyArray<string>; readonly timeoutMs: number }
   /** Development defaults that were used (names only). */
   readonly defaultsUsed: ReadonlyArray<string>
 }
-
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
-
-/**
- * A duration as whole milliseconds (`600000`) or a number with a unit: `500ms`, `30s`, `10m`, `1h`
- * (decimals allowed: `1.5s`). `null` for anything else, zero and negative values included.
- */
-export const parseDuration = (text: string): number | null => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
-  if (match === null) return null
-  const value = Math.round(Number(match[1]) * UNITS[match[2] ?? "ms"]!)
-  return Number.isSafeInteger(value) && value > 0 ? value : null
-}
-
-const duration = (name: string, fallback: number) =>
-  Config.string(name).pipe(
-    Config.mapOrFail((text) => {
-      const ms = parseDuration(text)
-      return ms === null
-        ? Either.left(ConfigError.InvalidData([], `${name} must be a positive duration: milliseconds (600000) or a number with ms, s, m or h (10m); got ${JSON.stringify(text)}`))
-        : Either.right(ms)
-    }),
-    Config.withDefault(fallback)
-  )
 
 const positiveInt = (name: string) =>
   Config.integer(name).pipe(Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 }))
@@ -63,7 +41,11 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
   workerId: Config.option(Config.string("MMGW_WORKER_ID")),
   leaseTtlMs: duration("MMGW_WORKER_LEASE_TTL", WORKER_DEFAULTS.leaseTtlMs),
   shutdownGraceMs: duration("MMGW_WORKER_SHUTDOWN_GRACE", WORKER_DEFAULTS.shutdownGraceMs),
-  rateWindowMarginMs: duration("MMGW_WORKER_RATE_MARGIN", WORKER_DEFAULTS.rateWindowMarginMs)
+  rateWindowMarginMs: duration("MMGW_WORKER_RATE_MARGIN", WORKER_DEFAULTS.rateWindowMarginMs),
+  forwardRetryForMs: duration("MMGW_FORWARD_RETRY_FOR", WORKER_DEFAULTS.forwardRetryForMs),
+  forwardPauseAfterMs: duration("MMGW_FORWARD_PAUSE_AFTER", WORKER_DEFAULTS.forwardPauseAfterMs),
+  forwardTimeoutMs: duration("MMGW_FORWARD_TIMEOUT", 10_000),
+  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS"))
 }).pipe(
   Config.mapOrFail((raw) => {
     const given = Option.filter(raw.secretKey, (s) => Redacted.value(s) !== "")
@@ -85,6 +67,9 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
       leaseTtlMs: raw.leaseTtlMs,
       shutdownGraceMs: raw.shutdownGraceMs,
       rateWindowMarginMs: raw.rateWindowMarginMs,
+      forwardRetryForMs: raw.forwardRetryForMs,
+      forwardPauseAfterMs: raw.forwardPauseAfterMs,
+      forward: { allowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts), timeoutMs: raw.forwardTimeoutMs },
       defaultsUsed: Option.isNone(given) ? ["MMGW_SECRET_KEY"] : []
     })
   })

@@ -1,6 +1,14 @@
 import type { ProviderGateway } from "@mm-gateway/domain"
-import { ChannelCredentials, deriveCredentialsKey, DEVELOPMENT_SECRETS, layerCredentials, providerGatewayLayer, runProcess } from "@mm-gateway/http-adapter"
-import type { CredentialStore } from "@mm-gateway/ports"
+import {
+  ChannelCredentials,
+  deriveCredentialsKey,
+  DEVELOPMENT_SECRETS,
+  layerCredentials,
+  layerWebhookDeliverer,
+  providerGatewayLayer,
+  runProcess
+} from "@mm-gateway/http-adapter"
+import type { CredentialStore, WebhookDeliverer } from "@mm-gateway/ports"
 import { describeDatabaseUrl, layerPostgresStore, postgresConfigWhenSet, type PostgresSettings } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
 import { layerWorker, newInstanceId, type WorkerRequirements } from "@mm-gateway/worker-runners"
@@ -9,20 +17,23 @@ import { type WorkerConfig, workerConfig } from "./config.js"
 
 /**
  * The ports the worker runs on: the store — PostgreSQL when `MMGW_DATABASE_URL` is set, else SQLite
- * (the main database and the inbox file) — the channels' credentials and the provider clients.
+ * (the main database and the inbox file) — the channels' credentials, the provider clients and the
+ * deliverer that forwards webhooks to the tenants' endpoints.
  */
 const workerDependencies = (config: WorkerConfig, postgres: Option.Option<PostgresSettings>): Layer.Layer<WorkerRequirements> => {
-  const storage: Layer.Layer<Exclude<WorkerRequirements, ProviderGateway.ProviderGateway> | CredentialStore> = Option.match(postgres, {
+  const storage: Layer.Layer<Exclude<WorkerRequirements, ProviderGateway.ProviderGateway | WebhookDeliverer> | CredentialStore> = Option.match(postgres, {
     onNone: () => layerSqliteStore({ database: config.database, durability: config.durability, checkpoint: "background" }),
     onSome: ({ poolSize, url }) => layerPostgresStore({ url, poolSize })
   })
+  const key = deriveCredentialsKey(config.secretKey)
   const credentials = Layer.project(
-    layerCredentials(deriveCredentialsKey(config.secretKey)),
+    layerCredentials(key),
     ChannelCredentials,
     ChannelCredentials,
     (c) => c
   )
-  return Layer.provideMerge(providerGatewayLayer(config.provider), Layer.provideMerge(credentials, storage))
+  const deliverer = layerWebhookDeliverer({ key, allowHosts: config.forward.allowHosts, timeoutMs: config.forward.timeoutMs })
+  return Layer.merge(deliverer, Layer.provideMerge(providerGatewayLayer(config.provider), Layer.provideMerge(credentials, storage)))
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ConfigProvider, Effect, Either, Redacted } from "effect"
 import { assert, describe, it } from "vitest"
-import { parseDuration, workerConfig } from "../src/config.js"
+import { parseDuration } from "@mm-gateway/http-adapter"
+import { workerConfig } from "../src/config.js"
 
 const load = (env: Record<string, string>) =>
   Effect.runSync(Effect.either(Effect.withConfigProvider(workerConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))))

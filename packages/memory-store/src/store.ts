@@ -5,15 +5,18 @@ import {
   ConfigurationQueries,
   CredentialStore,
   DispatchQueue,
+  ForwardingOutbox,
   Leases,
   MessageQueries,
   OnboardingQueries,
   ProjectionRunner,
   StoreHealth,
+  WebhookEndpoints,
   WebhookInbox
 } from "@mm-gateway/ports"
 import { Context, Effect, Layer } from "effect"
 import { makeApiKeyStore, makeCredentialStore, makeLeases, storeHealth } from "./admin.js"
+import { makeForwarding } from "./forwarding.js"
 import { makeInbox } from "./inbox.js"
 import { Journal } from "./journal.js"
 import { makeReadSide } from "./read-side.js"
@@ -29,6 +32,8 @@ export type MemoryStore =
   | ClickQueries
   | DispatchQueue
   | WebhookInbox
+  | WebhookEndpoints
+  | ForwardingOutbox
   | Leases
   | ApiKeyStore
   | CredentialStore
@@ -61,6 +66,7 @@ export const makeMemoryStore = Effect.gen(function*() {
   const journal = new Journal()
   const readSide = makeReadSide(journal)
   const gate = UnitOfWork.makeTransactionGate()
+  const forwarding = makeForwarding(journal)
 
   const transact = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     gate.transact({ begin: () => journal.begin(), commit: () => journal.commit(), rollback: () => journal.rollback() })(
@@ -94,6 +100,8 @@ export const makeMemoryStore = Effect.gen(function*() {
     Context.add(Leases, gated(gate, makeLeases(journal))),
     Context.add(ApiKeyStore, gated(gate, makeApiKeyStore(journal))),
     Context.add(CredentialStore, gated(gate, makeCredentialStore(journal))),
+    Context.add(WebhookEndpoints, gated(gate, forwarding.endpoints)),
+    Context.add(ForwardingOutbox, gated(gate, forwarding.outbox)),
     Context.add(StoreHealth, storeHealth),
     Context.add(WebhookInbox, makeInbox())
   )

@@ -6,6 +6,24 @@
  */
 export { type ApiKeyRecord, ApiKeyStore } from "./api-keys.js"
 export { CredentialStore } from "./credentials.js"
+export {
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryState,
+  type EndpointHealth,
+  FORWARD_EVENTS,
+  FORWARD_RETRY_FOR_DEFAULT_MS,
+  type ForwardEvent,
+  ForwardingOutbox,
+  type ForwardingSummary,
+  type NewDelivery,
+  nearestRank,
+  type ReplaySelection,
+  type WebhookEndpointChange,
+  type WebhookEndpointRecord,
+  WebhookDeliverer,
+  WebhookEndpoints
+} from "./forwarding.js"
 export { StoreHealth, StoreNotReady } from "./health.js"
 export { type Accepted, HEADERS_KEPT, headersToKeep, type InboxClaims, type InboxEntry, type InboxSource, type InboxState, WebhookInbox } from "./inbox.js"
 export { channelLease, channelOfLease, type LeaseRecord, Leases, TIMERS_LEASE, type WorkerRecord } from "./leases.js"

@@ -230,6 +230,50 @@ export const migrations: Readonly<Record<string, Migration>> = {
      FROM events e JOIN messages m ON m.id = e.data->>'messageId'
      WHERE e.type = 'DispatchStarted'
      ON CONFLICT DO NOTHING`
+  ),
+  // Forwarding to the tenants' own apps (docs/forwarding.md): their endpoints, and the outbox the
+  // inbox processor writes in the transaction that applies a webhook. Not derived from the event log:
+  // a rebuild leaves both as they are.
+  "0009_forwarding": statements(
+    `CREATE TABLE webhook_endpoints (
+      id text COLLATE "C" PRIMARY KEY,
+      url text NOT NULL,
+      events text[] NOT NULL,
+      business_manager_ids text[] NOT NULL,
+      channel_ids text[] NOT NULL,
+      secret_ciphertext text NOT NULL,
+      paused_at bigint,
+      paused_reason text,
+      failing_since bigint,
+      created_at bigint NOT NULL,
+      updated_at bigint NOT NULL
+    )`,
+    `CREATE INDEX webhook_endpoints_by_business_manager ON webhook_endpoints USING gin (business_manager_ids)`,
+    `CREATE INDEX webhook_endpoints_by_channel ON webhook_endpoints USING gin (channel_ids)`,
+    `CREATE TABLE forward_deliveries (
+      id text COLLATE "C" PRIMARY KEY,
+      endpoint_id text COLLATE "C" NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+      inbox_id bigint NOT NULL,
+      events text[] NOT NULL,
+      body bytea NOT NULL,
+      received_at bigint NOT NULL,
+      created_at bigint NOT NULL,
+      deadline bigint NOT NULL,
+      state text NOT NULL,
+      attempts integer NOT NULL,
+      next_attempt_at bigint,
+      last_attempt_at bigint,
+      last_status integer,
+      last_error text,
+      delivered_at bigint,
+      latency_ms bigint,
+      replayed_at bigint,
+      claimed_by text,
+      claimed_until bigint NOT NULL DEFAULT 0
+    )`,
+    `CREATE INDEX forward_deliveries_due ON forward_deliveries (next_attempt_at, id) WHERE state = 'pending'`,
+    `CREATE INDEX forward_deliveries_by_endpoint ON forward_deliveries (endpoint_id, created_at DESC, id)`,
+    `CREATE INDEX forward_deliveries_delivered ON forward_deliveries (delivered_at) WHERE latency_ms IS NOT NULL`
   )
 }
 

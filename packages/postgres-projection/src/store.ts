@@ -5,11 +5,13 @@ import {
   ConfigurationQueries,
   type CredentialStore,
   DispatchQueue,
+  type ForwardingOutbox,
   type Leases,
   MessageQueries,
   OnboardingQueries,
   ProjectionRunner,
   type StoreHealth,
+  type WebhookEndpoints,
   type WebhookInbox
 } from "@mm-gateway/ports"
 import { Context, Effect, Layer } from "effect"
@@ -17,6 +19,7 @@ import { layerAdminStore } from "./admin-store.js"
 import { PostgresDatabase } from "./connection.js"
 import { layerDatabase, type PostgresOptions } from "./database.js"
 import { layerEventStore } from "./event-store.js"
+import { layerForwarding } from "./forwarding.js"
 import { layerInbox } from "./inbox.js"
 import { layerLeases } from "./leases.js"
 import {
@@ -64,6 +67,8 @@ export type PostgresStore =
   | Leases
   | ApiKeyStore
   | CredentialStore
+  | WebhookEndpoints
+  | ForwardingOutbox
   | StoreHealth
   | ProjectionRunner
 
@@ -82,6 +87,7 @@ export const layerPostgresStore = (options: PostgresOptions): Layer.Layer<Postgr
       layerInbox,
       layerLeases,
       layerAdminStore,
+      layerForwarding,
       layerProjectionRunner
     ),
     layerDatabase(options)

@@ -42,6 +42,7 @@ describe("migrations", () => {
       "clicks",
       "dispatch_starts",
       "events",
+      "forward_deliveries",
       "inbox",
       "leases",
       "messages",
@@ -51,6 +52,7 @@ describe("migrations", () => {
       "snapshots",
       "templates",
       "wabas",
+      "webhook_endpoints",
       "workers"
     ])
   })

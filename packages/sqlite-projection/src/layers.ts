@@ -1,9 +1,10 @@
 import type { EventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import { type ApiKeyStore, type CredentialStore, type Leases, ProjectionRunner, type StoreHealth } from "@mm-gateway/ports"
+import { type ApiKeyStore, type CredentialStore, type ForwardingOutbox, type Leases, ProjectionRunner, type StoreHealth, type WebhookEndpoints } from "@mm-gateway/ports"
 import { Effect, Layer } from "effect"
 import { gateOf } from "./connection.js"
 import { layerDatabase, SqliteDatabase, type SqliteOptions } from "./database.js"
 import { layerEventStore } from "./event-store.js"
+import { layerForwarding } from "./forwarding.js"
 import { layerAdminStore } from "./admin-store.js"
 import { layerLease } from "./lease.js"
 import { layerReadModels, type ReadModels, type ReadPorts } from "./read-models.js"
@@ -15,7 +16,8 @@ import { layerParkedStatuses, type ParkedStatuses } from "./parked-statuses.js"
 /**
  * Everything on the main database file: the event store (with inline projections) and its unit of
  * work, the read models under every query port, the leases, parked statuses and the domain's
- * `StatusMatching` port over them, API keys, channel credentials and the store's health.
+ * `StatusMatching` port over them, API keys, channel credentials, webhook endpoints with their
+ * forwarding outbox, and the store's health.
  */
 export const layer = (
   options: SqliteOptions
@@ -30,6 +32,8 @@ export const layer = (
   | StatusReports.StatusMatching
   | ApiKeyStore
   | CredentialStore
+  | WebhookEndpoints
+  | ForwardingOutbox
   | StoreHealth
   | ProjectionRunner
 > =>
@@ -42,6 +46,7 @@ export const layer = (
       layerParkedStatuses,
       layerStatusMatching,
       layerAdminStore,
+      layerForwarding,
       layerProjectionRunner
     ),
     layerDatabase(options)

@@ -258,6 +258,48 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
      SELECT m.channel, json_extract(e.data, '$.at'), m.id, json_extract(e.data, '$.attempt')
      FROM events e JOIN messages m ON m.id = json_extract(e.data, '$.messageId')
      WHERE e.type = 'DispatchStarted'`
+  ),
+  // Forwarding to the tenants' own apps (docs/forwarding.md): their endpoints, and the outbox the
+  // inbox processor writes in the transaction that applies a webhook. Not derived from the event log:
+  // a rebuild leaves both as they are.
+  "0015_forwarding": statements(
+    `CREATE TABLE webhook_endpoints (
+      id TEXT PRIMARY KEY,
+      url TEXT NOT NULL,
+      events TEXT NOT NULL,
+      business_manager_ids TEXT NOT NULL,
+      channel_ids TEXT NOT NULL,
+      secret_ciphertext TEXT NOT NULL,
+      paused_at INTEGER,
+      paused_reason TEXT,
+      failing_since INTEGER,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE forward_deliveries (
+      id TEXT PRIMARY KEY,
+      endpoint_id TEXT NOT NULL,
+      inbox_id INTEGER NOT NULL,
+      events TEXT NOT NULL,
+      body BLOB NOT NULL,
+      received_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      deadline INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      next_attempt_at INTEGER,
+      last_attempt_at INTEGER,
+      last_status INTEGER,
+      last_error TEXT,
+      delivered_at INTEGER,
+      latency_ms INTEGER,
+      replayed_at INTEGER,
+      claimed_by TEXT,
+      claimed_until INTEGER NOT NULL DEFAULT 0
+    )`,
+    `CREATE INDEX forward_deliveries_due ON forward_deliveries (next_attempt_at, id) WHERE state = 'pending'`,
+    `CREATE INDEX forward_deliveries_by_endpoint ON forward_deliveries (endpoint_id, created_at DESC, id)`,
+    `CREATE INDEX forward_deliveries_delivered ON forward_deliveries (delivered_at) WHERE latency_ms IS NOT NULL`
   )
 }
 

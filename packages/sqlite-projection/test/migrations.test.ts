@@ -21,8 +21,9 @@ const tables = (db: ReturnType<typeof openDatabase>) =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>)
     .map((r) => r.name)
 
-/** A file as it was before migration 0014 (its schema undone, its record gone). */
-const undo0014 = (db: ReturnType<typeof openDatabase>) => {
+/** A file as it was before migration 0014 (its schema and the later ones' undone, their records gone). */
+const undoFrom0014 = (db: ReturnType<typeof openDatabase>) => {
+  db.exec(`DROP TABLE forward_deliveries; DROP TABLE webhook_endpoints; DELETE FROM kysely_migration WHERE name = '0015_forwarding'`)
   db.exec(`DROP TABLE dispatch_starts; DROP TABLE workers; DROP INDEX leases_by_holder; ALTER TABLE leases DROP COLUMN acquired_at;
     DELETE FROM kysely_migration WHERE name = '0014_many_workers'`)
 }
@@ -86,13 +87,14 @@ describe("migrations", () => {
         const db = openDatabase(file)
         // The file as migration 0011 and the code before 0012 left it (the later migrations undone); then the upgrade.
         db.prepare("UPDATE messages SET state = json_extract(state, '$.message')").run()
-        undo0014(db)
+        undoFrom0014(db)
         db.prepare("ALTER TABLE api_keys DROP COLUMN channel_ids").run()
         db.prepare("DELETE FROM kysely_migration WHERE name >= '0012'").run()
         assert.deepStrictEqual(await migrate(db, mainMigrations), [
           "0012_message_rows_keep_the_stream_state",
           "0013_api_keys_scoped_to_channels",
-          "0014_many_workers"
+          "0014_many_workers",
+          "0015_forwarding"
         ])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
@@ -134,8 +136,8 @@ describe("migrations", () => {
       assert.deepStrictEqual(before, [5, 1_006])
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
-        undo0014(db)
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers"])
+        undoFrom0014(db)
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers", "0015_forwarding"])
         db.close()
       })
       assert.deepStrictEqual(yield* Effect.provide(starts, layer({ path: file })), before)

@@ -1,22 +1,34 @@
 import { CommandHandler, type EventStore, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import { type InboxEntry, WebhookInbox } from "@mm-gateway/ports"
+import { type InboxEntry, WebhookEndpoints, WebhookInbox } from "@mm-gateway/ports"
 import { decodeWebhook, quarantineReason, type WebhookDecoding } from "@mm-gateway/webhook-adapter"
 import { Cause, Clock, Effect, Exit } from "effect"
+import { type ForwardingRequirements, forwardWebhook } from "./forwarder.js"
 import type { WorkerStats } from "./stats.js"
 
-export type InboxRequirements = WebhookInbox | EventStore.EventStore | StatusReports.StatusMatching | UnitOfWork.UnitOfWork
+export type InboxRequirements =
+  | WebhookInbox
+  | EventStore.EventStore
+  | StatusReports.StatusMatching
+  | UnitOfWork.UnitOfWork
+  | ForwardingRequirements
 
 /** What applying one body did; `refused` lists facts the domain would not take (they send the body to quarantine). */
 interface Applied {
   readonly statuses: number
   readonly parked: number
   readonly facts: number
+  readonly forwarded: number
   readonly refused: ReadonlyArray<string>
 }
 
-/** Every command of one decoded body, applied in the caller's transaction. */
-const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
+/**
+ * Every command of one decoded body, applied in the caller's transaction, and its deliveries to the
+ * tenants' endpoints written there too (when any endpoint is registered).
+ */
+const applyDecoding = (d: Decoded, forwarding: { readonly retryForMs: number } | null) =>
   Effect.gen(function*() {
+    const { decoding } = d
+    const receivedAt = d.entry.receivedAt
     let statuses = 0
     let parked = 0
     let facts = 0
@@ -33,7 +45,8 @@ const applyDecoding = (decoding: WebhookDecoding, receivedAt: number) =>
       else if (result.right._tag === "Parked") parked++
       else statuses += result.right.appended + result.right.unparked
     }
-    return { statuses, parked, facts, refused } satisfies Applied
+    const forwarded = forwarding === null ? 0 : yield* forwardWebhook(d.entry, forwarding.retryForMs)
+    return { statuses, parked, facts, forwarded, refused } satisfies Applied
   })
 
 interface Decoded {
@@ -55,6 +68,8 @@ export const MAX_PROCESSING_FAILURES = 3
 
 export interface InboxSettings {
   readonly batchSize: number
+  /** How long the deliveries of a webhook are attempted (docs/forwarding.md#delivery). */
+  readonly forwardRetryForMs: number
   readonly pollIntervalMs: number
   /** Who claims the bodies (this worker's instance identity), and for how long a claim keeps them from the other workers. */
   readonly claimant: string
@@ -73,7 +88,10 @@ export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) 
   Effect.gen(function*() {
     const inbox = yield* WebhookInbox
     const { transact } = yield* UnitOfWork.UnitOfWork
+    const endpoints = yield* WebhookEndpoints
     const failures = new Map<number, number>()
+    /** Whether any endpoint is registered: when none is, a batch is not read for forwarding at all. */
+    const forwardingNow = Effect.map(endpoints.list(1, null, null), (some) => (some.length > 0 ? { retryForMs: settings.forwardRetryForMs } : null))
 
     const settle = (d: Decoded, applied: Applied, now: number) =>
       Effect.gen(function*() {
@@ -81,6 +99,7 @@ export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) 
         stats.webhooks.statuses += applied.statuses
         stats.webhooks.parked += applied.parked
         stats.webhooks.facts += applied.facts
+        stats.forwarding.enqueued += applied.forwarded
         failures.delete(d.entry.id)
         const reason = reasonOf(d, applied)
         if (reason === null) return d.entry.id
@@ -97,7 +116,8 @@ export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) 
     /** One body alone, after its batch failed: a body that keeps failing goes to quarantine, the others stay pending. */
     const processAlone = (d: Decoded) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(transact(applyDecoding(d.decoding, d.entry.receivedAt)))
+        const forwarding = yield* forwardingNow
+        const exit = yield* Effect.exit(transact(applyDecoding(d, forwarding)))
         const now = yield* Clock.currentTimeMillis
         if (Exit.isSuccess(exit)) {
           const id = yield* settle(d, exit.value, now)
@@ -118,7 +138,8 @@ export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) 
     /** Bodies applied in one transaction; a big body (Meta batches up to 1000 items) gets one of its own. */
     const applyGroup = (decoded: ReadonlyArray<Decoded>) =>
       Effect.gen(function*() {
-        const exit = yield* Effect.exit(transact(Effect.forEach(decoded, (d) => applyDecoding(d.decoding, d.entry.receivedAt))))
+        const forwarding = yield* forwardingNow
+        const exit = yield* Effect.exit(transact(Effect.forEach(decoded, (d) => applyDecoding(d, forwarding))))
         if (Exit.isFailure(exit)) {
           yield* Effect.forEach(decoded, processAlone, { discard: true })
           return

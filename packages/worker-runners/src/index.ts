@@ -4,5 +4,6 @@
  * `@mm-gateway/ports`'). The app wires it: `apps/worker/src/main.ts` chooses the store and the
  * provider clients and launches `layerWorker`.
  */
+export { deliveryIdOf, retryDelayMs } from "./forwarder.js"
 export { newInstanceId } from "./lease.js"
 export { layerWorker, type ShutdownControl, WORKER_DEFAULTS, type WorkerRequirements, type WorkerSettings } from "./worker.js"

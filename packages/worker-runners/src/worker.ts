@@ -1,7 +1,8 @@
 import type { EventStore, ProviderGateway, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import type { DispatchQueue, Leases, MessageQueries, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
+import { type DispatchQueue, FORWARD_RETRY_FOR_DEFAULT_MS, type Leases, type MessageQueries, type ProjectionRunner, type WebhookDeliverer, type WebhookInbox } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
+import { type ForwardingRequirements, makeForwarder } from "./forwarder.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
 import { newInstanceId } from "./lease.js"
 import { makeShare } from "./share.js"
@@ -18,6 +19,8 @@ export type WorkerRequirements =
   | UnitOfWork.UnitOfWork
   | Leases
   | WebhookInbox
+  | ForwardingRequirements
+  | WebhookDeliverer
   | ProviderGateway.ProviderGateway
 
 /** How the worker runs; the app reads them from its configuration (apps/worker/README.md#configuration). */
@@ -54,6 +57,12 @@ export interface WorkerSettings {
   readonly rateWindowMarginMs: number
   /** How often the worker logs what it did. */
   readonly reportIntervalMs: number
+  /** Forwarding to the tenants' endpoints (docs/forwarding.md#delivery): attempted this long after the webhook's 200. */
+  readonly forwardRetryForMs: number
+  /** An endpoint whose every delivery failed for this long is paused. */
+  readonly forwardPauseAfterMs: number
+  /** Deliveries in flight at once. */
+  readonly forwardConcurrency: number
 }
 
 /**
@@ -68,7 +77,10 @@ export const WORKER_DEFAULTS = {
   timerIntervalMs: 1_000,
   inboxBatchSize: 50,
   rateWindowMarginMs: 30,
-  reportIntervalMs: 10_000
+  reportIntervalMs: 10_000,
+  forwardRetryForMs: FORWARD_RETRY_FOR_DEFAULT_MS,
+  forwardPauseAfterMs: 60 * 60_000,
+  forwardConcurrency: 16
 } as const satisfies Partial<WorkerSettings>
 
 /**
@@ -87,7 +99,8 @@ export interface ShutdownControl {
  * One session, under this process's `instance` identity (`newInstanceId`): the heartbeat and the
  * share's rounds (`roundIntervalMs`: the channels and the timers taken, kept and given up among the
  * live workers, docs/worker.md#many-workers), and beside them the dispatcher (on the
- * channels held), the inbox processor (claiming bodies with the others) and the timers (while their
+ * channels held), the inbox processor (claiming bodies with the others), the forwarder (claiming
+ * deliveries with the others) and the timers (while their
  * lease is held), until the worker stops or something fails. Closing the session drains the
  * dispatcher (no new starts; requests in flight get up to the grace period), then stops the loops,
  * then releases every lease and retires the heartbeat.
@@ -108,7 +121,25 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         dispatcher.holds
       )
       const inbox = yield* makeInboxProcessor(
-        { batchSize: settings.inboxBatchSize, pollIntervalMs: settings.pollIntervalMs, claimant: instance, claimTtlMs: settings.leaseTtlMs },
+        {
+          batchSize: settings.inboxBatchSize,
+          pollIntervalMs: settings.pollIntervalMs,
+          claimant: instance,
+          claimTtlMs: settings.leaseTtlMs,
+          forwardRetryForMs: settings.forwardRetryForMs
+        },
+        stats
+      )
+      const forwarder = yield* makeForwarder(
+        {
+          retryForMs: settings.forwardRetryForMs,
+          pauseAfterMs: settings.forwardPauseAfterMs,
+          concurrency: settings.forwardConcurrency,
+          batchSize: settings.forwardConcurrency * 4,
+          pollIntervalMs: settings.pollIntervalMs,
+          claimant: instance,
+          claimTtlMs: settings.leaseTtlMs
+        },
         stats
       )
       const share = yield* makeShare({ instance, leaseTtlMs: settings.leaseTtlMs, pollIntervalMs: settings.pollIntervalMs }, dispatcher, timers)
@@ -122,6 +153,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         [
           dispatcher.run,
           inbox.loop,
+          forwarder.loop,
           every(
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))

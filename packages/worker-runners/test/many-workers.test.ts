@@ -155,9 +155,10 @@ describe.each<Store>(["sqlite", "postgres"])("many workers share the channels ou
     assert.isAbove(second.sent.length, 0)
     assert.strictEqual(first.sent.length + second.sent.length, ids.length)
     for (const id of ids) assert.deepStrictEqual(stats.byCallbackData[id], { requests: 1, accepted: 1 }, id)
-    // Where the workers decide it (a sliding second over both), and as the provider counts it.
+    // Where the workers decide it: a sliding second over both workers' requests as they left. The
+    // provider's limiter (a token bucket like Meta's) refused none. Its arrival times are not checked
+    // against a calendar second: on a loaded machine requests sent apart can arrive together.
     assert.isAtMost(busiestSecond([...first.sent, ...second.sent].map((r) => r.at)), RATE)
     assert.strictEqual(stats.rateLimited.total, 0)
-    assert.isAtMost(Math.max(...Object.values(stats.perPhoneNumber[phone]!.acceptedPerSecond)), RATE)
   })
 })

@@ -3,6 +3,8 @@ import {
   ChannelCredentials,
   deriveCredentialsKey,
   layerCredentials,
+  layerWebhookDeliverer,
+  LOOPBACK_HOSTS,
   makeProviderClientConfig,
   type ProviderClientConfig,
   providerGatewayLayer
@@ -24,6 +26,8 @@ export type TestWorkerConfig = Omit<WorkerSettings, "requestTimeoutMs"> & {
   readonly postgresUrl: string | null
   readonly secretKey: string
   readonly provider: ProviderClientConfig
+  /** Forwarding's deliverer: hosts allowed http and non-public addresses, one attempt's time limit. */
+  readonly forward: { readonly allowHosts: ReadonlyArray<string>; readonly timeoutMs: number }
 }
 
 export interface WorkerOptions {
@@ -55,8 +59,9 @@ type StoreServices = Layer.Layer.Success<ReturnType<typeof storeLayer>>
 /** The ports as the app provides them (apps/worker/src/main.ts): the store, the channels' credentials, the provider clients. */
 const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.Layer<WorkerRequirements> => {
   const storage = options.store === undefined ? storeLayer(config.database, config.postgresUrl) : Layer.succeedContext(options.store)
+  const key = deriveCredentialsKey(Redacted.make(config.secretKey))
   const credentials = Layer.project(
-    layerCredentials(deriveCredentialsKey(Redacted.make(config.secretKey))),
+    layerCredentials(key),
     ChannelCredentials,
     ChannelCredentials,
     (c) => c
@@ -66,7 +71,8 @@ const dependencies = (config: TestWorkerConfig, options: WorkerOptions): Layer.L
   const provider = decorate === undefined
     ? base
     : Layer.effect(ProviderGateway.ProviderGateway, Effect.map(ProviderGateway.ProviderGateway, decorate)).pipe(Layer.provide(base))
-  return Layer.provideMerge(provider, Layer.provideMerge(credentials, storage))
+  const deliverer = layerWebhookDeliverer({ key, ...config.forward })
+  return Layer.merge(deliverer, Layer.provideMerge(provider, Layer.provideMerge(credentials, storage)))
 }
 
 /** Runs a worker in this process, on the real store and provider clients. */
@@ -109,6 +115,7 @@ export const defaultWorkerConfig = (database: string, provider: Partial<Provider
     postgresUrl,
     secretKey: SECRET_KEY,
     provider: clients,
+    forward: { allowHosts: [...LOOPBACK_HOSTS], timeoutMs: 5_000 },
     workerId: hostname(),
     concurrency: clients.maxSocketsPerOrigin
   }

@@ -1,4 +1,7 @@
 import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
+import { FORWARD_RETRY_FOR_DEFAULT_MS } from "@mm-gateway/ports"
+import { durationConfig } from "../durations.js"
+import { forwardAllowHosts } from "../forwarding/config.js"
 
 export type Mode = "development" | "production"
 
@@ -16,6 +19,10 @@ export interface ApiConfig {
   readonly dialog360Secret: Redacted.Redacted<string> | null
   readonly dialog360PlatformSecret: Redacted.Redacted<string> | null
   readonly onboardingLink: string
+  /** Hosts forwarding endpoints may use over http and on non-public addresses (`MMGW_FORWARD_ALLOW_HOSTS`). */
+  readonly forwardAllowHosts: ReadonlyArray<string>
+  /** How long a replayed or resumed delivery is attempted (`MMGW_FORWARD_RETRY_FOR`, as the worker reads it). */
+  readonly forwardRetryForMs: number
   /** Development defaults that were used, to print at start-up (names only, never values of real secrets). */
   readonly defaultsUsed: ReadonlyArray<string>
 }
@@ -55,7 +62,9 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
   dialog360Header: Config.string("MMGW_360DIALOG_WEBHOOK_HEADER").pipe(Config.withDefault("x-mmgw-webhook-secret")),
   dialog360Secret: optionalSecret("MMGW_360DIALOG_WEBHOOK_SECRET"),
   dialog360PlatformSecret: optionalSecret("MMGW_360DIALOG_PLATFORM_SECRET"),
-  onboardingLink: Config.string("MMGW_ONBOARDING_LINK").pipe(Config.withDefault("https://hub.360dialog.com/mmlite-tos"))
+  onboardingLink: Config.string("MMGW_ONBOARDING_LINK").pipe(Config.withDefault("https://hub.360dialog.com/mmlite-tos")),
+  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
+  forwardRetryForMs: durationConfig("MMGW_FORWARD_RETRY_FOR", FORWARD_RETRY_FOR_DEFAULT_MS)
 }).pipe(
   Config.mapOrFail((raw) => {
     const defaultsUsed: Array<string> = []
@@ -93,6 +102,8 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
       dialog360Secret,
       dialog360PlatformSecret,
       onboardingLink: raw.onboardingLink,
+      forwardAllowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts),
+      forwardRetryForMs: raw.forwardRetryForMs,
       defaultsUsed
     })
   })

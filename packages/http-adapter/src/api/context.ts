@@ -11,6 +11,12 @@ export class ApiSettings extends Context.Tag("@mm-gateway/http-adapter/ApiSettin
   readonly onboardingLink: string
   /** Meta's GET handshake: the challenge to answer, or why not (constant-time token check). */
   readonly handshake: (query: HandshakeQuery) => Either.Either<string, HandshakeRejected>
+  /** Forwarding (docs/forwarding.md): where endpoints may point, how long a replay is attempted, and the sealing of their secrets. */
+  readonly forwarding: {
+    readonly allowHosts: ReadonlyArray<string>
+    readonly retryForMs: number
+    readonly sealSecret: (secret: string) => string
+  }
 }>() {}
 
 export const iso = (ms: number): string => new Date(ms).toISOString()

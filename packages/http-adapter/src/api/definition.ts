@@ -23,6 +23,9 @@ import {
   SendAccepted,
   TemplateResource,
   WabaResource,
+  WebhookEndpointResource,
+  DeliveryResource,
+  ReplayResult,
   WorkersList
 } from "./resources.js"
 
@@ -276,6 +279,60 @@ export class WorkersGroup extends HttpApiGroup.make("workers")
   .pipe(v1Group)
 {}
 
+const ForwardEvents = Schema.Array(Schema.Literal("messages", "statuses", "clicks", "account", "templates")).pipe(
+  Schema.minItems(1)
+).annotations({ message: () => "must be a non-empty list of messages, statuses, clicks, account, templates" })
+const EndpointUrl = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(2048)).annotations({ message: () => "must be a URL of at most 2048 characters" })
+const EndpointSecret = Schema.String.pipe(Schema.minLength(16), Schema.maxLength(4096))
+  .annotations({ message: () => "must be a string of 16 to 4096 characters" })
+const IsoTime = Schema.String.pipe(Schema.filter((s) => !Number.isNaN(Date.parse(s)))).annotations({ message: () => "must be an ISO-8601 time" })
+
+export class WebhookEndpointsGroup extends HttpApiGroup.make("webhookEndpoints")
+  .add(HttpApiEndpoint.post("createWebhookEndpoint", "/v1/webhook-endpoints")
+    .annotate(OpenApi.Summary, "Register an endpoint of the tenant's own app that receives its webhooks")
+    .annotate(
+      OpenApi.Description,
+      "The secret signs every delivery (X-Hub-Signature-256) and is never shown again. A scoped key's endpoint covers its Business Managers and channels; the admin names them."
+    )
+    .setPayload(Schema.Struct({
+      url: EndpointUrl,
+      secret: EndpointSecret,
+      events: Schema.optional(ForwardEvents),
+      businessManagerIds: Schema.optional(Schema.Array(DigitString)),
+      channelIds: Schema.optional(Schema.Array(DigitString))
+    }))
+    .addSuccess(WebhookEndpointResource, { status: 201 }))
+  .add(HttpApiEndpoint.get("listWebhookEndpoints", "/v1/webhook-endpoints")
+    .annotate(OpenApi.Summary, "List the webhook endpoints the caller sees, with their health")
+    .setUrlParams(ListParams).addSuccess(Page(WebhookEndpointResource)))
+  .add(HttpApiEndpoint.get("getWebhookEndpoint")`/v1/webhook-endpoints/${Id}`
+    .annotate(OpenApi.Summary, "A webhook endpoint with its health")
+    .addSuccess(WebhookEndpointResource).addError(NotFound))
+  .add(HttpApiEndpoint.patch("updateWebhookEndpoint")`/v1/webhook-endpoints/${Id}`
+    .annotate(OpenApi.Summary, "Pause or resume a webhook endpoint, change its events, URL or secret")
+    .setPayload(Schema.Struct({
+      state: Schema.optional(Schema.Literal("active", "paused")),
+      events: Schema.optional(ForwardEvents),
+      url: Schema.optional(EndpointUrl),
+      secret: Schema.optional(EndpointSecret)
+    }))
+    .addSuccess(WebhookEndpointResource).addError(NotFound))
+  .add(HttpApiEndpoint.del("deleteWebhookEndpoint")`/v1/webhook-endpoints/${Id}`
+    .annotate(OpenApi.Summary, "Delete a webhook endpoint and its delivery log")
+    .addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .add(HttpApiEndpoint.get("listDeliveries")`/v1/webhook-endpoints/${Id}/deliveries`
+    .annotate(OpenApi.Summary, "An endpoint's delivery log, newest first: state, attempts, last error, latency")
+    .setUrlParams(Schema.Struct({ ...ListParams.fields, state: Schema.optional(Schema.Literal("pending", "delivered", "failed")) }))
+    .addSuccess(Page(DeliveryResource)).addError(NotFound))
+  .add(HttpApiEndpoint.post("replayDeliveries")`/v1/webhook-endpoints/${Id}/replay`
+    .annotate(OpenApi.Summary, "Deliver again one delivery, or every one created in a time range")
+    .setPayload(Schema.Struct({ deliveryId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))), from: Schema.optional(IsoTime), to: Schema.optional(IsoTime) }))
+    .addSuccess(ReplayResult).addError(NotFound))
+  .addError(Forbidden)
+  .annotate(OpenApi.Description, "Forwarding: the tenant's own app receives its webhooks, in Meta's shape, signed with the endpoint's secret.")
+  .pipe(v1Group)
+{}
+
 /**
  * The layer of one `/v1` group's handlers, which need `R` besides the API's middleware. Written out for
  * a group whose inferred type would name a member of a domain namespace (`EventStore.EventStore`): a
@@ -292,6 +349,7 @@ export class V1Api extends HttpApi.make("v1")
   .add(TemplatesGroup)
   .add(MessagesGroup)
   .add(InboxGroup)
+  .add(WebhookEndpointsGroup)
   .add(WorkersGroup)
 {}
 

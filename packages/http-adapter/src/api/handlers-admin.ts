@@ -7,6 +7,7 @@ import {
   ConfigurationQueries,
   decodeCursor,
   encodeCursor,
+  ForwardingOutbox,
   Leases,
   StoreHealth,
   TIMERS_LEASE,
@@ -149,6 +150,9 @@ export const WorkersLive = HttpApiBuilder.group(GatewayApi, "workers", (handlers
       }
     })))
 
+/** The forwarding latency gauges cover what was delivered this long ago at most. */
+const FORWARD_LATENCY_WINDOW_MS = 5 * 60_000
+
 const notReady = (message: string, details: unknown) => new ServiceUnavailable({ error: { code: "not_ready", message, details } })
 
 /** Ready when the store answers, every migration this build knows is applied, and the inbox answers. */
@@ -168,8 +172,20 @@ export const SystemLive = HttpApiBuilder.group(GatewayApi, "system", (handlers) 
     .handle("metrics", () =>
       Effect.gen(function*() {
         const pending = yield* (yield* WebhookInbox).pendingCount()
+        const now = yield* Clock.currentTimeMillis
+        const outbox = yield* (yield* ForwardingOutbox).summary(now - FORWARD_LATENCY_WINDOW_MS)
+        const seconds = (ms: number | null) => (ms === null ? Number.NaN : ms / 1_000)
         return (yield* Metrics).render({
-          mmgw_webhook_inbox_pending: { help: "Verified webhooks stored and not yet processed by the worker.", value: pending }
+          mmgw_webhook_inbox_pending: { help: "Verified webhooks stored and not yet processed by the worker.", value: pending },
+          mmgw_forward_pending: { help: "Deliveries to tenants' webhook endpoints not yet delivered.", value: outbox.pending },
+          mmgw_forward_retrying: { help: "Pending deliveries whose last attempt failed.", value: outbox.retrying },
+          mmgw_forward_failed: { help: "Deliveries given up after their retry window (until replayed).", value: outbox.failed },
+          mmgw_forward_oldest_pending_seconds: {
+            help: "Age of the oldest pending delivery.",
+            value: outbox.oldestPendingAt === null ? 0 : (now - outbox.oldestPendingAt) / 1_000
+          },
+          mmgw_forward_latency_p50_seconds: { help: "Median time from a webhook's 200 to its endpoint's 2xx, last 5 minutes.", value: seconds(outbox.latency.p50) },
+          mmgw_forward_latency_p99_seconds: { help: "99th percentile of that time, last 5 minutes.", value: seconds(outbox.latency.p99) }
         })
       }))
     .handle("webhookHandshake", ({ urlParams }) =>

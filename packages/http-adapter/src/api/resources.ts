@@ -233,3 +233,42 @@ export const ApiKeyCreated = Schema.Struct({
   channelIds: Schema.Array(Schema.String),
   secret: Schema.String.annotations({ description: "shown once; stored only as a hash" })
 })
+
+const ForwardEventSchema = Schema.Literal("messages", "statuses", "clicks", "account", "templates")
+
+/** A tenant's endpoint (docs/forwarding.md); the secret is write-only and never shown. */
+export const WebhookEndpointResource = Schema.Struct({
+  id: Schema.String,
+  url: Schema.String,
+  events: Schema.Array(ForwardEventSchema),
+  businessManagerIds: Schema.Array(Schema.String),
+  channelIds: Schema.Array(Schema.String),
+  state: Schema.Literal("active", "paused"),
+  paused: Schema.NullOr(Schema.Struct({ at: Iso, reason: Schema.String })),
+  failingSince: NullableIso,
+  health: Schema.Struct({ pending: Schema.Number, failed: Schema.Number, lastDeliveredAt: NullableIso, lastError: Schema.NullOr(Schema.String) }),
+  createdAt: Iso,
+  updatedAt: Iso
+})
+
+/** One delivery in an endpoint's log: what was sent and what became of it (the body is the app's to see, not the log's). */
+export const DeliveryResource = Schema.Struct({
+  id: Schema.String,
+  endpointId: Schema.String,
+  events: Schema.Array(ForwardEventSchema),
+  state: Schema.Literal("pending", "delivered", "failed"),
+  attempts: Schema.Number,
+  receivedAt: Iso,
+  createdAt: Iso,
+  nextAttemptAt: NullableIso,
+  lastAttemptAt: NullableIso,
+  lastStatus: Schema.NullOr(Schema.Number),
+  lastError: Schema.NullOr(Schema.String),
+  deliveredAt: NullableIso,
+  latencyMs: Schema.NullOr(Schema.Number),
+  replayedAt: NullableIso,
+  deadline: Iso,
+  bytes: Schema.Number
+})
+
+export const ReplayResult = Schema.Struct({ replayed: Schema.Number })

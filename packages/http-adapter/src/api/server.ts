@@ -6,11 +6,13 @@ import {
   type ClickQueries,
   type ConfigurationQueries,
   type CredentialStore,
+  type ForwardingOutbox,
   headersToKeep,
   type Leases,
   type MessageQueries,
   type OnboardingQueries,
   type StoreHealth,
+  type WebhookEndpoints,
   WebhookInbox
 } from "@mm-gateway/ports"
 import { make360dialogVerifier, makeHandshakeVerifier, makeMetaSignatureVerifier } from "@mm-gateway/webhook-adapter"
@@ -18,7 +20,8 @@ import { Context, Effect, Either, FiberRef, Layer, LogLevel, Option, Runtime } f
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { layerCredentials } from "../credentials-store.js"
-import { deriveCredentialsKey } from "../provider/credentials.js"
+import { ENDPOINT_SECRET_PURPOSE } from "../forwarding/deliverer.js"
+import { deriveCredentialsKey, sealSecret } from "../provider/credentials.js"
 import type { ApiConfig } from "./config.js"
 import { ApiSettings } from "./context.js"
 import { GatewayApi } from "./definition.js"
@@ -32,6 +35,7 @@ import {
 } from "./envelope.js"
 import { ApiKeysLive, AuthenticationLive, InboxLive, SettingsLive, SystemLive, WorkersLive } from "./handlers-admin.js"
 import { Dialog360SendLive, DropInAuthenticationLive, GraphSendLive } from "./handlers-drop-in.js"
+import { WebhookEndpointsLive } from "./handlers-forwarding.js"
 import { MessagesLive } from "./handlers-messages.js"
 import { ChannelsLive, OnboardingLive, TemplatesLive } from "./handlers-onboarding.js"
 import { layerMetrics, makeRouteLabel, Metrics } from "./metrics.js"
@@ -50,6 +54,8 @@ export type ApiStore =
   | CredentialStore
   | StoreHealth
   | Leases
+  | WebhookEndpoints
+  | ForwardingOutbox
 
 /** The running api: where it listens. */
 export class ApiServer extends Context.Tag("@mm-gateway/http-adapter/ApiServer")<ApiServer, {
@@ -89,7 +95,16 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error,
   const key = deriveCredentialsKey(config.secretKey)
   const handshake = makeHandshakeVerifier(config.metaVerifyToken)
   const settings = Layer.effect(ApiSettings, Effect.map(Effect.orDieWith(Either.match(handshake, { onLeft: Effect.fail, onRight: Effect.succeed }), configError), (verify) =>
-    ApiSettings.of({ adminToken: config.adminToken, onboardingLink: config.onboardingLink, handshake: verify })))
+    ApiSettings.of({
+      adminToken: config.adminToken,
+      onboardingLink: config.onboardingLink,
+      handshake: verify,
+      forwarding: {
+        allowHosts: config.forwardAllowHosts,
+        retryForMs: config.forwardRetryForMs,
+        sealSecret: (secret) => sealSecret(secret, key, ENDPOINT_SECRET_PURPOSE)
+      }
+    })))
 
   const groups = Layer.mergeAll(
     ApiKeysLive,
@@ -99,6 +114,7 @@ export const layerApiServer = (config: ApiConfig): Layer.Layer<ApiServer, Error,
     TemplatesLive,
     MessagesLive,
     InboxLive,
+    WebhookEndpointsLive,
     WorkersLive,
     SystemLive,
     GraphSendLive,

@@ -59,39 +59,28 @@ export class CredentialsDecryptError extends Data.TaggedError("CredentialsDecryp
 }
 
 const VERSION = "v1"
-/** Binds the ciphertext to its purpose, so it cannot be replayed as another kind of secret. */
-const AAD = Buffer.from("mm-gateway channel credentials v1")
+/** Binds a ciphertext to its purpose, so it cannot be replayed as another kind of secret. */
+const CREDENTIALS_PURPOSE = "mm-gateway channel credentials v1"
 
 const plain = (secret: Redacted.Redacted<string> | string | undefined): string | undefined =>
   secret === undefined ? undefined : Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
 
 /**
- * AES-256-GCM with a random 96-bit IV: `v1:<iv b64>:<tag b64>:<ciphertext b64>`; the plaintext is
- * the JSON `{"apiKey"?, "accessToken"?}`.
+ * AES-256-GCM with a random 96-bit IV and `purpose` as additional data: `v1:<iv b64>:<tag b64>:<ciphertext b64>`.
+ * Channel credentials and webhook endpoints' signing secrets are kept this way, each under its purpose.
  */
-export const encryptCredentials = (
-  secrets: {
-    readonly apiKey?: Redacted.Redacted<string> | string | undefined
-    readonly accessToken?: Redacted.Redacted<string> | string | undefined
-  },
-  key: CredentialsKey
-): string => {
-  const apiKey = plain(secrets.apiKey)
-  const accessToken = plain(secrets.accessToken)
-  const json = JSON.stringify({ ...(apiKey === undefined ? {} : { apiKey }), ...(accessToken === undefined ? {} : { accessToken }) })
+export const sealSecret = (text: string, key: CredentialsKey, purpose: string): string => {
   const iv = randomBytes(12)
   const cipher = createCipheriv("aes-256-gcm", Redacted.value(key.bytes), iv)
-  cipher.setAAD(AAD)
-  const ciphertext = Buffer.concat([cipher.update(json, "utf8"), cipher.final()])
+  cipher.setAAD(Buffer.from(purpose))
+  const ciphertext = Buffer.concat([cipher.update(text, "utf8"), cipher.final()])
   return [VERSION, iv.toString("base64"), cipher.getAuthTag().toString("base64"), ciphertext.toString("base64")].join(":")
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/
 
-export const decryptCredentials = (
-  stored: string,
-  key: CredentialsKey
-): Either.Either<ChannelSecrets, CredentialsDecryptError> => {
+/** The text `sealSecret` sealed for `purpose`, or why it cannot be opened. */
+export const openSecret = (stored: string, key: CredentialsKey, purpose: string): Either.Either<string, CredentialsDecryptError> => {
   const parts = stored.split(":")
   if (parts[0] !== VERSION) {
     return Either.left(new CredentialsDecryptError({ reason: parts.length === 4 ? "unsupported_version" : "malformed" }))
@@ -103,35 +92,55 @@ export const decryptCredentials = (
   const iv = Buffer.from(ivText, "base64")
   const tag = Buffer.from(tagText, "base64")
   if (iv.length !== 12 || tag.length !== 16) return Either.left(new CredentialsDecryptError({ reason: "malformed" }))
-  let json: string
   try {
     const decipher = createDecipheriv("aes-256-gcm", Redacted.value(key.bytes), iv, { authTagLength: 16 })
-    decipher.setAAD(AAD)
+    decipher.setAAD(Buffer.from(purpose))
     decipher.setAuthTag(tag)
-    json = Buffer.concat([decipher.update(Buffer.from(bodyText, "base64")), decipher.final()]).toString("utf8")
+    return Either.right(Buffer.concat([decipher.update(Buffer.from(bodyText, "base64")), decipher.final()]).toString("utf8"))
   } catch {
     return Either.left(new CredentialsDecryptError({ reason: "authentication_failed" }))
   }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
-  }
-  const record = parsed as Record<string, unknown>
-  const apiKey = record["apiKey"]
-  const accessToken = record["accessToken"]
-  if ((apiKey !== undefined && typeof apiKey !== "string") || (accessToken !== undefined && typeof accessToken !== "string")) {
-    return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
-  }
-  return Either.right({
-    ...(apiKey === undefined ? {} : { apiKey: Redacted.make(apiKey) }),
-    ...(accessToken === undefined ? {} : { accessToken: Redacted.make(accessToken) })
-  })
 }
+
+/** A channel's credentials sealed (`sealSecret`) as the JSON `{"apiKey"?, "accessToken"?}`. */
+export const encryptCredentials = (
+  secrets: {
+    readonly apiKey?: Redacted.Redacted<string> | string | undefined
+    readonly accessToken?: Redacted.Redacted<string> | string | undefined
+  },
+  key: CredentialsKey
+): string => {
+  const apiKey = plain(secrets.apiKey)
+  const accessToken = plain(secrets.accessToken)
+  const json = JSON.stringify({ ...(apiKey === undefined ? {} : { apiKey }), ...(accessToken === undefined ? {} : { accessToken }) })
+  return sealSecret(json, key, CREDENTIALS_PURPOSE)
+}
+
+export const decryptCredentials = (
+  stored: string,
+  key: CredentialsKey
+): Either.Either<ChannelSecrets, CredentialsDecryptError> =>
+  Either.flatMap(openSecret(stored, key, CREDENTIALS_PURPOSE), (json) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(json)
+    } catch {
+      return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
+    }
+    const record = parsed as Record<string, unknown>
+    const apiKey = record["apiKey"]
+    const accessToken = record["accessToken"]
+    if ((apiKey !== undefined && typeof apiKey !== "string") || (accessToken !== undefined && typeof accessToken !== "string")) {
+      return Either.left(new CredentialsDecryptError({ reason: "invalid_content" }))
+    }
+    return Either.right({
+      ...(apiKey === undefined ? {} : { apiKey: Redacted.make(apiKey) }),
+      ...(accessToken === undefined ? {} : { accessToken: Redacted.make(accessToken) })
+    })
+  })
 
 /** References resolved at most; beyond that the cache starts over (a gateway has far fewer channels). */
 const MAX_CACHED = 10_000

@@ -1,0 +1,145 @@
+import {
+  type Delivery,
+  ForwardingOutbox,
+  type InboxEntry,
+  MessageQueries,
+  type NewDelivery,
+  OnboardingQueries,
+  WebhookDeliverer,
+  WebhookEndpoints
+} from "@mm-gateway/ports"
+import { cutForTarget, encodeLikeMeta, type KnownMessage, readForwardable } from "@mm-gateway/webhook-adapter"
+import { Clock, Effect, Random } from "effect"
+import { createHash } from "node:crypto"
+import type { WorkerStats } from "./stats.js"
+
+export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries
+
+/** How forwarding runs (docs/forwarding.md#delivery); the app reads them from `MMGW_FORWARD_*`. */
+export interface ForwardSettings {
+  /** A delivery is attempted for this long after its webhook was acknowledged, then given up. */
+  readonly retryForMs: number
+  /** An endpoint whose every attempt failed for this long is paused. */
+  readonly pauseAfterMs: number
+  /** Deliveries in flight at once. */
+  readonly concurrency: number
+  readonly batchSize: number
+  readonly pollIntervalMs: number
+  readonly claimant: string
+  readonly claimTtlMs: number
+}
+
+/** The same endpoint and webhook always make the same delivery id: processing a webhook again adds nothing. */
+export const deliveryIdOf = (endpointId: string, inboxId: number): string =>
+  `dlv_${createHash("sha256").update(`${endpointId}\u0000${inboxId}`).digest("hex").slice(0, 24)}`
+
+/**
+ * The deliveries of one verified webhook: for each endpoint whose tenant owns part of it, that part
+ * (`cutForTarget`), in Meta's JSON. Run it in the transaction that applies the webhook, so the
+ * deliveries are written exactly when the webhook is processed (docs/forwarding.md#nothing-lost).
+ */
+export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
+  Effect.gen(function*() {
+    const webhook = readForwardable(entry.body)
+    if (webhook === null) return 0
+    const onboarding = yield* OnboardingQueries
+    const messages = yield* MessageQueries
+    const now = yield* Clock.currentTimeMillis
+    const ownerOf = new Map<string, string>()
+    for (const id of webhook.entryIds) {
+      const waba = yield* onboarding.waba(id, now)
+      if (waba !== null && waba.businessManagerId !== null) ownerOf.set(id, waba.businessManagerId)
+      else if ((yield* onboarding.businessManager(id, now)) !== null) ownerOf.set(id, id)
+    }
+    const endpoints = yield* (yield* WebhookEndpoints).covering([...new Set(ownerOf.values())], webhook.channelIds)
+    if (endpoints.length === 0) return 0
+    const known = new Map<string, KnownMessage>()
+    for (const reference of webhook.references) {
+      if (known.has(reference.wamid)) continue
+      const byWamid = yield* messages.messagesByWamid(reference.wamid)
+      let found = byWamid.find((m) => m.channel === reference.channel) ?? byWamid[0] ?? null
+      // A status may come before the dispatch result that tells its wamid: the gateway's id it echoes names the message.
+      if (found === null && reference.callbackData !== null) {
+        const named = yield* messages.message(reference.callbackData)
+        if (named !== null && (reference.channel === null || named.channel === reference.channel)) found = named
+      }
+      if (found !== null) known.set(reference.wamid, { id: found.id, clientCallbackData: found.clientCallbackData })
+    }
+    const deliveries: Array<NewDelivery> = []
+    for (const endpoint of endpoints) {
+      const cut = cutForTarget(webhook, endpoint, { ownerOf, messages: known })
+      if (cut === null) continue
+      deliveries.push({
+        id: deliveryIdOf(endpoint.id, entry.id),
+        endpointId: endpoint.id,
+        inboxId: entry.id,
+        events: cut.events,
+        body: encodeLikeMeta(cut.payload),
+        receivedAt: entry.receivedAt,
+        createdAt: now,
+        deadline: entry.receivedAt + retryForMs
+      })
+    }
+    if (deliveries.length > 0) yield* (yield* ForwardingOutbox).enqueue(deliveries)
+    return deliveries.length
+  })
+
+/**
+ * When a failed attempt is tried again: 1 s after the first failure, doubling up to an hour, each
+ * with up to a quarter more at random (jitter, so endpoints coming back are not hit all at once);
+ * an endpoint's `Retry-After` when it asks for longer.
+ */
+export const retryDelayMs = (attempts: number, retryAfterMs: number | null, jitter: number): number => {
+  const base = Math.min(60 * 60_000, 1_000 * 2 ** Math.max(0, attempts - 1))
+  return Math.max(Math.round(base * (1 + jitter / 4)), retryAfterMs ?? 0)
+}
+
+/**
+ * The delivery loop: due deliveries claimed (several workers share them), each POSTed by the
+ * `WebhookDeliverer`, then recorded as delivered, retried later or given up past its deadline; an
+ * endpoint failing for `pauseAfterMs` is paused, and the operator sees why on the endpoint.
+ */
+export const makeForwarder = (settings: ForwardSettings, stats: WorkerStats) =>
+  Effect.gen(function*() {
+    const outbox = yield* ForwardingOutbox
+    const endpoints = yield* WebhookEndpoints
+    const deliverer = yield* WebhookDeliverer
+
+    const attempt = (d: Delivery) =>
+      Effect.gen(function*() {
+        const endpoint = yield* endpoints.find(d.endpointId)
+        if (endpoint === null || endpoint.paused !== null) return
+        const result = yield* deliverer.deliver(endpoint, d.id, d.body)
+        const at = yield* Clock.currentTimeMillis
+        if (result._tag === "Delivered") {
+          stats.forwarding.delivered++
+          yield* outbox.delivered(d.id, at, result.status)
+          yield* endpoints.recordAttempt(d.endpointId, true, at)
+          return
+        }
+        stats.forwarding.failed++
+        const retryAt = at + retryDelayMs(d.attempts + 1, result.retryAfterMs, yield* Random.next)
+        const givenUp = retryAt > d.deadline
+        yield* outbox.attemptFailed(d.id, at, result.status, result.error, givenUp ? null : retryAt)
+        if (givenUp) yield* Effect.logWarning(`delivery ${d.id} to endpoint ${d.endpointId} given up: ${result.error}`)
+        const after = yield* endpoints.recordAttempt(d.endpointId, false, at)
+        if (after !== null && after.paused === null && after.failingSince !== null && at - after.failingSince >= settings.pauseAfterMs) {
+          const minutes = Math.round((at - after.failingSince) / 60_000)
+          const reason = `every delivery failed for ${minutes} min; last: ${result.error}`
+          yield* endpoints.update(d.endpointId, { paused: { at, reason } }, at)
+          yield* Effect.logWarning(`webhook endpoint ${d.endpointId} paused: ${reason}`)
+        }
+      })
+
+    /** Delivers what is due now; the number of deliveries taken. */
+    const tick = Effect.gen(function*() {
+      const due = yield* outbox.claimDue(settings.batchSize, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
+      yield* Effect.forEach(due, attempt, { concurrency: settings.concurrency, discard: true })
+      return due.length
+    })
+
+    const loop = Effect.forever(
+      Effect.flatMap(tick, (n) => (n < settings.batchSize ? Effect.sleep(settings.pollIntervalMs) : Effect.yieldNow()))
+    )
+    return { tick, loop }
+  })
