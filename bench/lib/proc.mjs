@@ -114,25 +114,31 @@ export const runNodeForJson = async (script, args, env, nodeFlags = []) => {
 
 /**
  * CPU time (user + system, in seconds) the PostgreSQL server listening on the port of `serverUrl` has
- * used so far: its postmaster and every backend still running (they carry the postmaster's command
- * line), and the backends that have ended (the postmaster's reaped children). Linux only.
+ * used so far: its postmaster (found by its command line), every process it forked that still runs
+ * (backends, which retitle themselves, found by their parent), and those that have ended (the
+ * postmaster's reaped children). Linux only.
  * @param {string} serverUrl
  * @returns {number}
  */
 export const postgresCpuSecondsOf = (serverUrl) => {
   const port = new URL(serverUrl).port
-  let ticks = 0
+  /** @type {Array<{ pid: string, ppid: string, args: Array<string>, fields: Array<string> }>} */
+  const processes = []
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
-      if (!args[0]?.endsWith("/postgres") || args[args.indexOf("-p") + 1] !== port) continue
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      // utime, stime, then cutime, cstime (children waited for: the ended backends, counted in the postmaster's).
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+      processes.push({ pid, ppid: fields[1] ?? "", args, fields })
     } catch {
       // gone meanwhile
     }
   }
+  const postmaster = processes.find((p) => p.args[0]?.endsWith("/postgres") && p.args[p.args.indexOf("-p") + 1] === port)
+  if (postmaster === undefined) return 0
+  // utime and stime are the 12th and 13th fields after the name, cutime and cstime the 14th and 15th.
+  const own = (/** @type {Array<string>} */ f) => Number(f[11]) + Number(f[12])
+  let ticks = own(postmaster.fields) + Number(postmaster.fields[13]) + Number(postmaster.fields[14])
+  for (const p of processes) if (p.ppid === postmaster.pid) ticks += own(p.fields)
   return ticks / CLOCK_TICKS_PER_SECOND
 }
