@@ -6,8 +6,10 @@ import {
   ConfigurationQueries,
   CredentialStore,
   DispatchQueue,
+  ForwardingOutbox,
   MessageQueries,
   OnboardingQueries,
+  WebhookEndpoints,
   WebhookInbox
 } from "@mm-gateway/ports"
 import {
@@ -63,7 +65,7 @@ const history = [
   userAction(100, "k1", 31)
 ]
 
-/** What is not in the log: a key, a credential, inbox bodies in each state, a parked status. */
+/** What is not in the log: a key, a credential, inbox bodies in each state, a parked status, an endpoint with a delivery made and one to make. */
 const outsideTheLog = Effect.gen(function*() {
   const keys = yield* ApiKeyStore
   yield* keys.insert({ id: "key_1", name: "tenant", businessManagerIds: ["1"], channelIds: ["100"], secretHash: "ab".repeat(32), createdAt: 6, revokedAt: null })
@@ -77,6 +79,22 @@ const outsideTheLog = Effect.gen(function*() {
   yield* inbox.markProcessed([processed.id], 50)
   yield* inbox.quarantine(quarantined.id, "entry[0]: expected an object, got a string", 51)
   yield* (yield* StatusReports.StatusMatching).park({ dedupeKey: "status:wamid.x:delivered:40", channel: "100", observation: observation("wamid.x"), receivedAt: 43 })
+  yield* (yield* WebhookEndpoints).insert({
+    id: "we_1",
+    url: "https://tenant.example/hooks",
+    events: ["statuses", "messages"],
+    businessManagerIds: ["1"],
+    channelIds: [],
+    secretCiphertext: "sealed-secret",
+    paused: null,
+    failingSince: 44,
+    createdAt: 9,
+    updatedAt: 44
+  })
+  const outbox = yield* ForwardingOutbox
+  const delivery = (id: string, n: number) => ({ id, endpointId: "we_1", inboxId: n, events: ["statuses" as const], body: body(n), receivedAt: 40 + n, createdAt: 45, deadline: 90_000 })
+  yield* outbox.enqueue([delivery("fd_1", 1), delivery("fd_2", 3)])
+  yield* outbox.delivered("fd_1", 46, 200)
 })
 
 /** Every question the API and the worker ask about what the history left, through the ports. */
@@ -105,7 +123,9 @@ const answers = Effect.gen(function*() {
     inbox: yield* Effect.forEach([1, 2, 3], (id) => inbox.get(id)),
     pending: yield* inbox.pendingCount(),
     quarantined: (yield* inbox.listQuarantined(100, null)).items.map((e) => e.id),
-    parked: (yield* matching.listParked(100, null)).items
+    parked: (yield* matching.listParked(100, null)).items,
+    endpoints: yield* (yield* WebhookEndpoints).list(100, null, null),
+    deliveries: (yield* (yield* ForwardingOutbox).list("we_1", 100, null, null)).items
   }
 })
 
@@ -132,13 +152,14 @@ const count = (table: string) =>
   )
 
 describe("moving a SQLite deployment onto PostgreSQL", () => {
-  it.effect("copies the log, the keys, the credentials, the inbox bodies to process or in quarantine and the parked statuses, rebuilds the rest: every port answers as on SQLite, and the log carries on", () =>
+  it.effect("copies the log, the keys, the credentials, the inbox bodies to process or in quarantine, the parked statuses and forwarding's endpoints and outbox, rebuilds the rest: every port answers as on SQLite, and the log carries on", () =>
     Effect.scoped(Effect.gen(function*() {
       const sqlite = yield* Effect.promise(sqliteDeployment)
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(sqlite.dir, { recursive: true, force: true })))
       assert.strictEqual(sqlite.answers.pending, 1)
       assert.deepStrictEqual(sqlite.answers.quarantined, [2])
       assert.strictEqual(sqlite.answers.parked.length, 1)
+      assert.deepStrictEqual(sqlite.answers.deliveries.map((d) => [d.id, d.state]).sort(), [["fd_1", "delivered"], ["fd_2", "pending"]])
       // An empty database, not even migrated: the move migrates it.
       const url = yield* freshDatabase
       const moved = yield* moveFromSqlite(sqlite.file, { url }, () => NOW)
@@ -149,6 +170,8 @@ describe("moving a SQLite deployment onto PostgreSQL", () => {
         inboxPending: 1,
         inboxQuarantined: 1,
         parkedStatuses: 1,
+        webhookEndpoints: 1,
+        forwardDeliveries: 2,
         replayed: sqlite.answers.log.length
       })
       yield* onPostgres(url, Effect.gen(function*() {

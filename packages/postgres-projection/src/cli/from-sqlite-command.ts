@@ -3,7 +3,8 @@
  * derived from the event log is copied as it is — the log itself, API keys, channel credentials, the
  * webhook inbox's bodies still to process and those in quarantine, statuses parked for a message not
  * yet known — and everything derived (read models, snapshots) is rebuilt from the copied log. All of it
- * in one transaction of the target: it commits whole or leaves the target as it was.
+ * in one transaction of the target: it commits whole or leaves the target as it was. Forwarding's
+ * endpoints and outbox are copied too (docs/forwarding.md): neither is derived from the log.
  */
 import {
   type Database as SqliteFile,
@@ -37,11 +38,13 @@ export interface MoveSummary {
   readonly inboxPending: number
   readonly inboxQuarantined: number
   readonly parkedStatuses: number
+  readonly webhookEndpoints: number
+  readonly forwardDeliveries: number
   readonly replayed: number
 }
 
 /** The tables of the target that must be empty: what the copy fills (the rest is derived from them). */
-const COPIED_TABLES = ["events", "api_keys", "channel_credentials", "inbox", "parked_statuses"] as const
+const COPIED_TABLES = ["events", "api_keys", "channel_credentials", "inbox", "parked_statuses", "webhook_endpoints", "forward_deliveries"] as const
 
 /** Rows read from SQLite and written to PostgreSQL per statement. */
 const BATCH_ROWS = 1000
@@ -140,6 +143,8 @@ const copyAndRebuild = async (db: ReturnType<typeof makeDatabase>, transaction: 
     const credentials = await copyCredentials(session, main)
     const parkedStatuses = await copyParked(session, main)
     const { pending, quarantined } = await copyInbox(session, inbox)
+    const webhookEndpoints = await copyWebhookEndpoints(session, main)
+    const forwardDeliveries = await copyForwardDeliveries(session, main)
     const replayed = await Effect.runPromise(
       Effect.locally(rebuild(db, [...allProjections, snapshotsProjection]), db.current, transaction)
     )
@@ -147,7 +152,17 @@ const copyAndRebuild = async (db: ReturnType<typeof makeDatabase>, transaction: 
     if (Number(count?.n) !== events || replayed !== events) {
       throw new Error(`the copy is incomplete: ${events} events read, ${String(count?.n)} stored, ${replayed} replayed`)
     }
-    return { events, apiKeys, credentials, inboxPending: pending, inboxQuarantined: quarantined, parkedStatuses, replayed }
+    return {
+      events,
+      apiKeys,
+      credentials,
+      inboxPending: pending,
+      inboxQuarantined: quarantined,
+      parkedStatuses,
+      webhookEndpoints,
+      forwardDeliveries,
+      replayed
+    }
   } finally {
     main.exec("COMMIT")
     inbox.exec("COMMIT")
@@ -316,4 +331,105 @@ const copyInbox = async (session: Session, inbox: SqliteFile): Promise<{ pending
   const [max] = inbox.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM inbox").all() as Array<{ id: number }>
   await continueAfter(session, "inbox", "id", max?.id ?? 0)
   return counts
+}
+
+/** The tenants' endpoints, as they are (their secrets still sealed under `MMGW_SECRET_KEY`). */
+const copyWebhookEndpoints = async (session: Session, main: SqliteFile): Promise<number> => {
+  const rows = main.prepare("SELECT * FROM webhook_endpoints ORDER BY id").all() as Array<{
+    id: string
+    url: string
+    events: string
+    business_manager_ids: string
+    channel_ids: string
+    secret_ciphertext: string
+    paused_at: number | null
+    paused_reason: string | null
+    failing_since: number | null
+    created_at: number
+    updated_at: number
+  }>
+  for (const r of rows) {
+    await session.query({
+      text: `INSERT INTO webhook_endpoints (id, url, events, business_manager_ids, channel_ids, secret_ciphertext, paused_at, paused_reason,
+          failing_since, created_at, updated_at)
+        VALUES ($1, $2, $3::text[], $4::text[], $5::text[], $6, $7, $8, $9, $10, $11)`,
+      values: [
+        r.id,
+        r.url,
+        JSON.parse(r.events),
+        JSON.parse(r.business_manager_ids),
+        JSON.parse(r.channel_ids),
+        r.secret_ciphertext,
+        r.paused_at,
+        r.paused_reason,
+        r.failing_since,
+        r.created_at,
+        r.updated_at
+      ]
+    })
+  }
+  return rows.length
+}
+
+interface SqliteDelivery {
+  readonly rowid: number
+  readonly id: string
+  readonly endpoint_id: string
+  readonly inbox_id: number
+  readonly events: string
+  readonly body: Buffer
+  readonly received_at: number
+  readonly created_at: number
+  readonly deadline: number
+  readonly state: string
+  readonly attempts: number
+  readonly next_attempt_at: number | null
+  readonly last_attempt_at: number | null
+  readonly last_status: number | null
+  readonly last_error: string | null
+  readonly delivered_at: number | null
+  readonly latency_ms: number | null
+  readonly replayed_at: number | null
+}
+
+/**
+ * The outbox, every delivery (those still to make, and the log the operator reads and replays from),
+ * without claims: no worker of the target holds any.
+ */
+const copyForwardDeliveries = async (session: Session, main: SqliteFile): Promise<number> => {
+  const page = main.prepare(`SELECT rowid, * FROM forward_deliveries WHERE rowid > ? ORDER BY rowid LIMIT ${INBOX_PAGE_ROWS}`)
+  let after = 0
+  let copied = 0
+  for (;;) {
+    const rows = page.all(after) as Array<SqliteDelivery>
+    if (rows.length === 0) return copied
+    for (const r of rows) {
+      await session.query({
+        text: `INSERT INTO forward_deliveries (id, endpoint_id, inbox_id, events, body, received_at, created_at, deadline, state, attempts,
+            next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, latency_ms, replayed_at)
+          VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+        values: [
+          r.id,
+          r.endpoint_id,
+          r.inbox_id,
+          JSON.parse(r.events),
+          r.body,
+          r.received_at,
+          r.created_at,
+          r.deadline,
+          r.state,
+          r.attempts,
+          r.next_attempt_at,
+          r.last_attempt_at,
+          r.last_status,
+          r.last_error,
+          r.delivered_at,
+          r.latency_ms,
+          r.replayed_at
+        ]
+      })
+    }
+    copied += rows.length
+    after = rows[rows.length - 1]!.rowid
+  }
 }

@@ -19,7 +19,8 @@ const program = Effect.gen(function*() {
   return [
     `moved ${file} to ${describeDatabaseUrl(url)} in ${Date.now() - started} ms:`,
     `${moved.events} events, ${moved.apiKeys} API keys, ${moved.credentials} channel credentials,`,
-    `${moved.inboxPending} webhooks to process and ${moved.inboxQuarantined} in quarantine, ${moved.parkedStatuses} parked statuses;`,
+    `${moved.inboxPending} webhooks to process and ${moved.inboxQuarantined} in quarantine, ${moved.parkedStatuses} parked statuses,`,
+    `${moved.webhookEndpoints} webhook endpoints and ${moved.forwardDeliveries} forwarded deliveries;`,
     `read models and snapshots rebuilt from ${moved.replayed} events`
   ].join(" ")
 })
