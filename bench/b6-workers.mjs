@@ -32,7 +32,9 @@ export const b6 = async ({ quick, dir, log, store }) => {
       const workers = await Promise.all(Array.from({ length: count }, () => stack.startWorker()))
       const cpuBefore = workers.map((w) => cpuSecondsOf(/** @type {number} */ (w.child.pid)) ?? 0)
       const databaseCpuBefore = postgresCpuSecondsOf(store.serverUrl)
-      const stats = await waitForAccepted(stack, total)
+      // Patient: workers starting together settle their split in the first rounds, and on a loaded
+      // machine a round may come late.
+      const stats = await waitForAccepted(stack, total, { idleMs: 30_000 })
       const cpuSeconds = workers.map((w, i) => (cpuSecondsOf(/** @type {number} */ (w.child.pid)) ?? 0) - (cpuBefore[i] ?? 0))
       // The server's CPU for the same stretch (the api is idle meanwhile: the messages were accepted before).
       const databaseCpuMicrosPerMessage = ((postgresCpuSecondsOf(store.serverUrl) - databaseCpuBefore) * 1e6) / Math.max(1, stats.accepted.total)
@@ -50,6 +52,7 @@ export const b6 = async ({ quick, dir, log, store }) => {
         channelsHeldAtTheEnd: held,
         exactlyOnce: once
       })
+      if (!once.ok) log(`B6 ${count} worker(s) left messages unsent; their last lines:\n${workers.map((w) => w.output.slice(-15).join("\n")).join("\n---\n")}`)
       log(`B6 ${count} worker(s): ${stats.accepted.total} dispatched, ${rate.toFixed(0)} msg/s, ${cpuMicrosPerMessage.toFixed(0)} µs of worker CPU per message (all workers) and ${databaseCpuMicrosPerMessage.toFixed(0)} µs of PostgreSQL's, channels held ${held.join("/")}; exactly once: ${once.ok ? "yes" : JSON.stringify(once)}`)
     } finally {
       await stack.stop()
