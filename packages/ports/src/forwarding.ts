@@ -69,8 +69,8 @@ export interface NewDelivery {
   /** Made by the caller from the endpoint and the webhook, so processing a webhook again names the same delivery. */
   readonly id: string
   readonly endpointId: string
-  /** The inbox row the body was cut from. */
-  readonly inboxId: number
+  /** The inbox row the body was cut from; null for a status the gateway made itself (docs/forwarding.md#the-gateways-own-statuses). */
+  readonly inboxId: number | null
   /** The events the body holds. */
   readonly events: ReadonlyArray<ForwardEvent>
   readonly body: Uint8Array

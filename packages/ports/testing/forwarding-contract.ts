@@ -167,6 +167,9 @@ export const forwardingOutboxContract = (name: string, makeStore: () => Layer.La
         )
         assert.isNull(yield* outbox.get("dlv_2"))
         assert.strictEqual((yield* outbox.summary(0)).pending, 1)
+        // A status the gateway makes itself comes from no inbox row.
+        yield* outbox.enqueue([delivery("dlv_own", "whe_1", 0, { inboxId: null })])
+        assert.isNull((yield* outbox.get("dlv_own"))!.inboxId)
       })))
 
     it.effect("claimDue: due deliveries earliest first, claimed by one claimant until the claim lapses; none of a paused endpoint", () =>

@@ -43,7 +43,7 @@ const toEndpoint = (row: EndpointRow): WebhookEndpointRecord => ({
 interface DeliveryRow {
   readonly id: string
   readonly endpoint_id: string
-  readonly inbox_id: string
+  readonly inbox_id: string | null
   readonly events: Array<ForwardEvent>
   readonly body: Buffer
   readonly received_at: string
@@ -63,7 +63,7 @@ interface DeliveryRow {
 const toDelivery = (row: DeliveryRow): Delivery => ({
   id: row.id,
   endpointId: row.endpoint_id,
-  inboxId: Number(row.inbox_id),
+  inboxId: num(row.inbox_id),
   events: row.events,
   body: new Uint8Array(row.body),
   receivedAt: Number(row.received_at),

@@ -253,7 +253,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
     `CREATE TABLE forward_deliveries (
       id text COLLATE "C" PRIMARY KEY,
       endpoint_id text COLLATE "C" NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
-      inbox_id bigint NOT NULL,
+      inbox_id bigint,
       events text[] NOT NULL,
       body bytea NOT NULL,
       received_at bigint NOT NULL,

@@ -43,7 +43,7 @@ const toEndpoint = (row: EndpointRow): WebhookEndpointRecord => ({
 interface DeliveryRow {
   readonly id: string
   readonly endpoint_id: string
-  readonly inbox_id: number
+  readonly inbox_id: number | null
   readonly events: string
   readonly body: Buffer
   readonly received_at: number

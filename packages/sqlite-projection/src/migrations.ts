@@ -279,7 +279,7 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
     `CREATE TABLE forward_deliveries (
       id TEXT PRIMARY KEY,
       endpoint_id TEXT NOT NULL,
-      inbox_id INTEGER NOT NULL,
+      inbox_id INTEGER,
       events TEXT NOT NULL,
       body BLOB NOT NULL,
       received_at INTEGER NOT NULL,

@@ -138,66 +138,114 @@ const messageForClient = (message: JsonObject, messages: ReadonlyMap<string, Kno
   return known === undefined ? message : { ...message, context: { ...context, id: known.id } }
 }
 
-/** The part of one change an endpoint receives, with the events it holds; null when nothing is left. */
-const cutChange = (
-  change: JsonObject,
-  wanted: ReadonlySet<ForwardEvent>,
-  lookups: Lookups
-): { readonly change: JsonObject; readonly events: ReadonlyArray<ForwardEvent> } | null => {
+/** One delivery's worth of a webhook: one entry with one change, holding one item (a status, a message, a click) or one update. */
+export interface ForwardPiece {
+  readonly payload: JsonObject
+  readonly event: ForwardEvent
+}
+
+/**
+ * The pieces of one change an endpoint receives. A `messages` change is split into one piece per item
+ * (each status, each inbound message with the contacts, each user action), with the change's other
+ * members (`messaging_product`, `metadata`) in every piece: Cloud API SDKs read the first item of a
+ * notification only (`entry[0].changes[0].value.statuses[0]`), as Meta sends one at a time.
+ */
+const piecesOfChange = (change: JsonObject, wanted: ReadonlySet<ForwardEvent>, lookups: Lookups): ReadonlyArray<{ readonly change: JsonObject; readonly event: ForwardEvent }> => {
   const field = stringOf(change["field"]) ?? ""
   const value = change["value"]
   if (field !== "messages" || !isObject(value)) {
     const event = eventOfField(field)
-    return wanted.has(event) ? { change, events: [event] } : null
+    return wanted.has(event) ? [{ change, event }] : []
   }
-  const kept: Record<string, Json> = {}
-  const events = new Set<ForwardEvent>()
-  let held = false
-  for (const [name, member] of Object.entries(value)) {
-    const event = MESSAGE_ARRAYS.find(([array]) => array === name)?.[1]
-    if (event === undefined) {
-      kept[name] = member
-      continue
+  const base: Record<string, Json> = {}
+  for (const [name, member] of Object.entries(value)) if (!MESSAGE_ARRAYS.some(([array]) => array === name)) base[name] = member
+  const piece = (event: ForwardEvent, members: Record<string, Json>) => ({ change: { ...change, value: { ...base, ...members } }, event })
+  const pieces: Array<{ readonly change: JsonObject; readonly event: ForwardEvent }> = []
+  if (wanted.has("messages")) {
+    const contacts = value["contacts"]
+    for (const m of arrayOf(value["messages"])) {
+      pieces.push(piece("messages", { ...(contacts === undefined ? {} : { contacts }), messages: [isObject(m) ? messageForClient(m, lookups.messages) : m] }))
     }
-    if (!wanted.has(event)) continue
-    if (name === "statuses") kept[name] = arrayOf(member).map((s) => (isObject(s) ? statusForClient(s, lookups.messages.get(stringOf(s["id"]) ?? "")) : s))
-    else if (name === "messages") kept[name] = arrayOf(member).map((m) => (isObject(m) ? messageForClient(m, lookups.messages) : m))
-    else kept[name] = member
-    events.add(event)
-    held = true
+    if (value["errors"] !== undefined) pieces.push(piece("messages", { errors: value["errors"] }))
   }
-  return held ? { change: { ...change, value: kept }, events: [...events] } : null
+  if (wanted.has("statuses")) {
+    for (const st of arrayOf(value["statuses"])) {
+      pieces.push(piece("statuses", { statuses: [isObject(st) ? statusForClient(st, lookups.messages.get(stringOf(st["id"]) ?? "")) : st] }))
+    }
+  }
+  if (wanted.has("clicks")) for (const action of arrayOf(value["user_actions"])) pieces.push(piece("clicks", { user_actions: [action] }))
+  return pieces
 }
 
 /**
- * The body `target` receives of `webhook`, and the events in it; null when nothing of it is its
- * tenant's or of the events it asked for. An entry is the tenant's when its owner is one of the
- * target's Business Managers; a change is besides when it names one of the target's channels.
+ * What `target` receives of `webhook`: its pieces, one delivery each (`ForwardPiece`), in the order
+ * of the body; none when nothing of it is its tenant's or of the events it asked for. An entry is the
+ * tenant's when its owner is one of the target's Business Managers; a change is besides when it names
+ * one of the target's channels.
  */
-export const cutForTarget = (
-  webhook: ForwardableWebhook,
-  target: ForwardTarget,
-  lookups: Lookups
-): { readonly payload: JsonObject; readonly events: ReadonlyArray<ForwardEvent> } | null => {
+export const cutForTarget = (webhook: ForwardableWebhook, target: ForwardTarget, lookups: Lookups): ReadonlyArray<ForwardPiece> => {
   const wanted = new Set(target.events)
-  const events = new Set<ForwardEvent>()
-  const entries: Array<JsonObject> = []
+  const pieces: Array<ForwardPiece> = []
   for (const entry of webhook.entries) {
     const owner = lookups.ownerOf.get(stringOf(entry["id"]) ?? "")
     const owned = owner !== undefined && target.businessManagerIds.includes(owner)
-    const changes: Array<JsonObject> = []
     for (const change of arrayOf(entry["changes"]).filter(isObject)) {
       const value = change["value"]
       const channel = isObject(value) && isObject(value["metadata"]) ? stringOf(value["metadata"]["phone_number_id"]) : null
       if (!owned && (channel === null || !target.channelIds.includes(channel))) continue
-      const cut = cutChange(change, wanted, lookups)
-      if (cut === null) continue
-      changes.push(cut.change)
-      for (const e of cut.events) events.add(e)
+      for (const p of piecesOfChange(change, wanted, lookups)) {
+        pieces.push({ payload: { object: webhook.object, entry: [{ ...entry, changes: [p.change] }] }, event: p.event })
+      }
     }
-    if (changes.length > 0) entries.push({ ...entry, changes })
   }
-  return entries.length === 0 ? null : { payload: { object: webhook.object, entry: entries }, events: [...events].sort() }
+  return pieces
+}
+
+/** What the gateway knows of a message it failed itself, for the status it forwards in Meta's place. */
+export interface GatewayFailure {
+  readonly wabaId: string
+  readonly phoneNumberId: string
+  readonly displayPhoneNumber: string
+  /** The id the client was given, and its own callback data. */
+  readonly message: KnownMessage
+  readonly recipient: string
+  readonly at: number
+  /** The provider's error that made the failure final. */
+  readonly error: { readonly code: number; readonly title: string | null; readonly message: string | null; readonly details: string | null }
+}
+
+/**
+ * The `failed` status webhook Meta would have sent, for a message whose dispatch the provider refused
+ * for good: an app written for the Cloud API learns of it the way it learns of any failure, since the
+ * gateway answered its send with 202 before the provider's refusal came.
+ */
+export const gatewayFailedStatus = (f: GatewayFailure): ForwardableWebhook => {
+  const error: Record<string, Json> = {
+    code: f.error.code,
+    ...(f.error.title === null ? {} : { title: f.error.title }),
+    ...(f.error.message === null ? {} : { message: f.error.message }),
+    ...(f.error.details === null ? {} : { error_data: { details: f.error.details } })
+  }
+  const status: Record<string, Json> = {
+    id: f.message.id,
+    status: "failed",
+    timestamp: String(Math.floor(f.at / 1000)),
+    recipient_id: f.recipient,
+    ...(f.message.clientCallbackData === null ? {} : { biz_opaque_callback_data: f.message.clientCallbackData }),
+    errors: [error]
+  }
+  const entry: JsonObject = {
+    id: f.wabaId,
+    changes: [{
+      field: "messages",
+      value: {
+        messaging_product: "whatsapp",
+        metadata: { display_phone_number: f.displayPhoneNumber, phone_number_id: f.phoneNumberId },
+        statuses: [status]
+      }
+    }]
+  }
+  return { object: "whatsapp_business_account", entries: [entry], entryIds: [f.wabaId], channelIds: [f.phoneNumberId], references: [] }
 }
 
 /**

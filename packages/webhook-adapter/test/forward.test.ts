@@ -37,18 +37,35 @@ const twoTenants = {
   ]
 }
 
+/** The entry ids and changes' values of a cut, piece by piece. */
+const entryIdsOf = (pieces: ReadonlyArray<{ readonly payload: any }>) => pieces.map((p) => p.payload.entry[0].id)
+const valueOf = (piece: { readonly payload: any }) => piece.payload.entry[0].changes[0].value
+
 describe("forwarding: a webhook cut for a tenant's endpoint", () => {
   it("gives each tenant only its own entries", () => {
     const webhook = readForwardable(bytes(twoTenants))!
     expect([...webhook.entryIds].sort()).toEqual([WABA_A, WABA_B])
-    const a = cutForTarget(webhook, everything, noLookups)
-    const b = cutForTarget(webhook, { ...everything, businessManagerIds: [BM_B] }, noLookups)
-    expect((a!.payload["entry"] as Array<{ id: string }>).map((e) => e.id)).toEqual([WABA_A])
-    expect((b!.payload["entry"] as Array<{ id: string }>).map((e) => e.id)).toEqual([WABA_B])
-    expect(cutForTarget(webhook, { ...everything, businessManagerIds: ["999"] }, noLookups)).toBeNull()
+    expect(new Set(entryIdsOf(cutForTarget(webhook, everything, noLookups)))).toEqual(new Set([WABA_A]))
+    expect(new Set(entryIdsOf(cutForTarget(webhook, { ...everything, businessManagerIds: [BM_B] }, noLookups)))).toEqual(new Set([WABA_B]))
+    expect(cutForTarget(webhook, { ...everything, businessManagerIds: ["999"] }, noLookups)).toEqual([])
   })
 
-  it("keeps of a messages change only the events asked for, with its metadata; statuses carry the client's message id and callback data", () => {
+  it("splits a messages change into one piece per item, each with the change's metadata, as Meta sends them and SDKs read them", () => {
+    const webhook = readForwardable(bytes(twoTenants))!
+    const pieces = cutForTarget(webhook, everything, noLookups)
+    expect(pieces.map((p) => p.event)).toEqual(["messages", "statuses", "statuses", "statuses", "clicks"])
+    for (const p of pieces) {
+      expect(p.payload["object"]).toBe("whatsapp_business_account")
+      expect((p.payload["entry"] as Array<unknown>).length).toBe(1)
+      expect(((p.payload["entry"] as any)[0].changes as Array<unknown>).length).toBe(1)
+      expect(valueOf(p).metadata).toEqual({ display_phone_number: "15550783881", phone_number_id: CHANNEL_A })
+    }
+    expect(Object.keys(valueOf(pieces[0]!)).sort()).toEqual(["contacts", "messages", "messaging_product", "metadata"])
+    expect(Object.keys(valueOf(pieces[1]!)).sort()).toEqual(["messaging_product", "metadata", "statuses"])
+    expect(Object.keys(valueOf(pieces[4]!)).sort()).toEqual(["messaging_product", "metadata", "user_actions"])
+  })
+
+  it("keeps only the events asked for; statuses carry the client's message id and callback data", () => {
     const webhook = readForwardable(bytes(twoTenants))!
     const lookups: Lookups = {
       ...noLookups,
@@ -57,15 +74,13 @@ describe("forwarding: a webhook cut for a tenant's endpoint", () => {
         ["wamid.OUT2", { id: "msg_2", clientCallbackData: null }]
       ])
     }
-    const cut = cutForTarget(webhook, { ...everything, events: ["statuses"] }, lookups)!
-    expect(cut.events).toEqual(["statuses"])
-    const change = (cut.payload["entry"] as any)[0].changes[0]
-    expect(Object.keys(change.value).sort()).toEqual(["messaging_product", "metadata", "statuses"])
-    expect(change.value.statuses).toEqual([
-      { id: "msg_1", status: "read", timestamp: "1764000300", recipient_id: "16505551234", biz_opaque_callback_data: "crm-order-77" },
-      { id: "msg_2", status: "delivered", timestamp: "1764000301", recipient_id: "16505551235" },
+    const pieces = cutForTarget(webhook, { ...everything, events: ["statuses"] }, lookups)
+    expect(pieces.map((p) => p.event)).toEqual(["statuses", "statuses", "statuses"])
+    expect(pieces.map((p) => valueOf(p).statuses)).toEqual([
+      [{ id: "msg_1", status: "read", timestamp: "1764000300", recipient_id: "16505551234", biz_opaque_callback_data: "crm-order-77" }],
+      [{ id: "msg_2", status: "delivered", timestamp: "1764000301", recipient_id: "16505551235" }],
       // Not one of the gateway's messages: as Meta sent it.
-      { id: "wamid.ELSEWHERE", status: "sent", timestamp: "1764000302", recipient_id: "16505551236" }
+      [{ id: "wamid.ELSEWHERE", status: "sent", timestamp: "1764000302", recipient_id: "16505551236" }]
     ])
     expect(webhook.references.map((r) => r.wamid)).toEqual(["wamid.OUT1", "wamid.OUT2", "wamid.ELSEWHERE", "wamid.OUT1", "wamid.OUT1", "wamid.OUT2", "wamid.ELSEWHERE", "wamid.OUT1"])
   })
@@ -73,25 +88,26 @@ describe("forwarding: a webhook cut for a tenant's endpoint", () => {
   it("forwards inbound messages with their contacts; a reply names the message it answers by the client's id", () => {
     const webhook = readForwardable(bytes(twoTenants))!
     const lookups: Lookups = { ...noLookups, messages: new Map([["wamid.OUT1", { id: "msg_1", clientCallbackData: null }]]) }
-    const cut = cutForTarget(webhook, { ...everything, events: ["messages"] }, lookups)!
-    const value = (cut.payload["entry"] as any)[0].changes[0].value
-    expect(Object.keys(value).sort()).toEqual(["contacts", "messages", "messaging_product", "metadata"])
+    const [piece, ...rest] = cutForTarget(webhook, { ...everything, events: ["messages"] }, lookups)
+    expect(rest).toEqual([])
+    const value = valueOf(piece!)
     expect(value.messages[0].context).toEqual({ from: "15550783881", id: "msg_1" })
     expect(value.messages[0].text).toEqual({ body: "Grüße 👋" })
-    expect(cutForTarget(webhook, { ...everything, events: ["clicks"] }, noLookups)!.events).toEqual(["clicks"])
-    expect(cutForTarget(webhook, { ...everything, events: ["templates", "account"] }, noLookups)).toBeNull()
+    expect(value.contacts).toEqual([{ profile: { name: "Zoë" }, wa_id: "16505551234" }])
+    expect(cutForTarget(webhook, { ...everything, events: ["clicks"] }, noLookups).map((p) => p.event)).toEqual(["clicks"])
+    expect(cutForTarget(webhook, { ...everything, events: ["templates", "account"] }, noLookups)).toEqual([])
   })
 
   it("a key scoped to a channel gets the changes that name that channel, in whoever's entry", () => {
     const webhook = readForwardable(bytes(twoTenants))!
-    const cut = cutForTarget(webhook, { events: FORWARD_EVENTS, businessManagerIds: [], channelIds: ["106540352242999"] }, noLookups)!
-    expect((cut.payload["entry"] as any).map((e: { id: string }) => e.id)).toEqual([WABA_B])
+    const pieces = cutForTarget(webhook, { events: FORWARD_EVENTS, businessManagerIds: [], channelIds: ["106540352242999"] }, noLookups)
+    expect(new Set(entryIdsOf(pieces))).toEqual(new Set([WABA_B]))
   })
 
   it("account and template updates go by their field; a business-level update to the business's tenant", () => {
     const business = readForwardable(bytes(fixtureJson("seed/account-update-mm-lite-terms-signed-business.json")))!
-    expect(cutForTarget(business, { ...everything, events: ["account"] }, noLookups)!.events).toEqual(["account"])
-    expect(cutForTarget(business, { ...everything, events: ["messages", "statuses"] }, noLookups)).toBeNull()
+    expect(cutForTarget(business, { ...everything, events: ["account"] }, noLookups).map((p) => p.event)).toEqual(["account"])
+    expect(cutForTarget(business, { ...everything, events: ["messages", "statuses"] }, noLookups)).toEqual([])
     expect(eventOfField("template_category_update")).toBe("templates")
     expect(eventOfField("message_template_status_update")).toBe("templates")
     expect(eventOfField("account_update")).toBe("account")
@@ -101,15 +117,31 @@ describe("forwarding: a webhook cut for a tenant's endpoint", () => {
     expect(eventOfField("a_field_from_2027")).toBe("messages")
   })
 
-  it("every fixture, for a tenant owning its entries and asking for everything, comes through unchanged", () => {
+  it("every fixture, for a tenant owning its entries and asking for everything: each item in exactly one piece, each piece one entry, one change, one item", () => {
     let checked = 0
+    const ITEMS = ["messages", "statuses", "user_actions"]
     for (const [name, body] of fixtureBodies()) {
       const raw = typeof body === "string" ? new TextEncoder().encode(body) : body
       const webhook = readForwardable(raw)
       if (webhook === null) continue
+      const original = JSON.parse(new TextDecoder().decode(raw))
       const owners = new Map(webhook.entryIds.map((id) => [id, BM_A]))
-      const cut = cutForTarget(webhook, everything, { ownerOf: owners, messages: new Map() })
-      expect(cut?.payload, name).toEqual(JSON.parse(new TextDecoder().decode(raw)))
+      const pieces = cutForTarget(webhook, everything, { ownerOf: owners, messages: new Map() })
+      const itemsOf = (value: any) => ITEMS.flatMap((array) => (Array.isArray(value?.[array]) ? value[array] : []))
+      // Items of messages changes, their errors beside them, and every other change whole.
+      const expected = original.entry.flatMap((e: any) => (e.changes ?? []).flatMap((c: any) =>
+        c.field === "messages" ? [...itemsOf(c.value), ...(c.value?.errors === undefined ? [] : [{ errors: c.value.errors }])] : [c.value]
+      ))
+      const got = pieces.flatMap((p) => {
+        const change = (p.payload as any).entry[0].changes[0]
+        expect((p.payload as any).entry.length, name).toBe(1)
+        expect((p.payload as any).entry[0].changes.length, name).toBe(1)
+        if (change.field !== "messages") return [change.value]
+        const items = itemsOf(change.value)
+        expect(items.length + (change.value.errors === undefined ? 0 : 1), name).toBe(1)
+        return items.length > 0 ? items : [{ errors: change.value.errors }]
+      })
+      expect(got, name).toEqual(expected)
       checked++
     }
     expect(checked).toBeGreaterThan(20)

@@ -11,14 +11,24 @@ import {
 import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
 import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
 import { makeBatchWriter } from "./batch-writer.js"
+import { type ForwardingRequirements, forwardGatewayFailure } from "./forwarder.js"
 import type { WorkerStats } from "./stats.js"
 
-export type DispatcherRequirements = EventStore.EventStore | StatusReports.StatusMatching | UnitOfWork.UnitOfWork | DispatchQueue | MessageQueries | ProviderGateway.ProviderGateway
+export type DispatcherRequirements =
+  | EventStore.EventStore
+  | StatusReports.StatusMatching
+  | UnitOfWork.UnitOfWork
+  | DispatchQueue
+  | MessageQueries
+  | ProviderGateway.ProviderGateway
+  | ForwardingRequirements
 
 export interface DispatcherSettings {
   readonly concurrency: number
   readonly pollIntervalMs: number
   readonly rateWindowMarginMs: number
+  /** A message the provider refused for good is forwarded as a `failed` status, attempted this long. */
+  readonly forwardRetryForMs: number
 }
 
 /** The dispatcher of one worker session: it sends the channels whose leases the worker holds (docs/worker.md#many-workers). */
@@ -155,7 +165,11 @@ export const makeDispatcher = (
               return yield* writer.submit(
                 Dispatch.settleDispatch(ticket, result, answeredAt, random).pipe(
                   Effect.tap((s) =>
-                    s._tag === "Submitted" ? Effect.orDie(StatusReports.applyParkedStatuses(ticket.messageId, s.wamid, answeredAt)) : Effect.void
+                    s._tag === "Submitted"
+                      ? Effect.orDie(StatusReports.applyParkedStatuses(ticket.messageId, s.wamid, answeredAt))
+                      : s._tag === "Failed"
+                      ? forwardGatewayFailure(ticket.messageId, answeredAt, settings.forwardRetryForMs)
+                      : Effect.void
                   )
                 )
               )

@@ -1,5 +1,6 @@
 import {
   type Delivery,
+  DispatchQueue,
   ForwardingOutbox,
   type InboxEntry,
   MessageQueries,
@@ -8,12 +9,20 @@ import {
   WebhookDeliverer,
   WebhookEndpoints
 } from "@mm-gateway/ports"
-import { cutForTarget, encodeLikeMeta, type KnownMessage, readForwardable } from "@mm-gateway/webhook-adapter"
+import {
+  cutForTarget,
+  encodeLikeMeta,
+  type ForwardableWebhook,
+  gatewayFailedStatus,
+  type KnownMessage,
+  type Lookups,
+  readForwardable
+} from "@mm-gateway/webhook-adapter"
 import { Clock, Effect, Random } from "effect"
 import { createHash } from "node:crypto"
 import type { WorkerStats } from "./stats.js"
 
-export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries
+export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries | DispatchQueue
 
 /** How forwarding runs (docs/forwarding.md#delivery); the app reads them from `MMGW_FORWARD_*`. */
 export interface ForwardSettings {
@@ -29,30 +38,68 @@ export interface ForwardSettings {
   readonly claimTtlMs: number
 }
 
-/** The same endpoint and webhook always make the same delivery id: processing a webhook again adds nothing. */
-export const deliveryIdOf = (endpointId: string, inboxId: number): string =>
-  `dlv_${createHash("sha256").update(`${endpointId}\u0000${inboxId}`).digest("hex").slice(0, 24)}`
+/**
+ * The same endpoint, source (an inbox row, or a status the gateway makes) and piece of it always make
+ * the same delivery id: processing a webhook again adds nothing.
+ */
+export const deliveryIdOf = (endpointId: string, source: string, piece: number): string =>
+  `dlv_${createHash("sha256").update(`${endpointId}\u0000${source}\u0000${piece}`).digest("hex").slice(0, 24)}`
+
+/** The Business Manager of each entry id: a WABA's owner, or the business itself (business-level updates). */
+const ownersOf = (entryIds: ReadonlyArray<string>, now: number) =>
+  Effect.gen(function*() {
+    const onboarding = yield* OnboardingQueries
+    const ownerOf = new Map<string, string>()
+    for (const id of entryIds) {
+      const waba = yield* onboarding.waba(id, now)
+      if (waba !== null && waba.businessManagerId !== null) ownerOf.set(id, waba.businessManagerId)
+      else if ((yield* onboarding.businessManager(id, now)) !== null) ownerOf.set(id, id)
+    }
+    return ownerOf
+  })
+
+/** Every endpoint's pieces of `webhook`, written to the outbox; how many. */
+const enqueuePieces = (
+  webhook: ForwardableWebhook,
+  lookups: Lookups,
+  source: { readonly key: string; readonly inboxId: number | null; readonly receivedAt: number },
+  retryForMs: number,
+  now: number
+) =>
+  Effect.gen(function*() {
+    const endpoints = yield* (yield* WebhookEndpoints).covering([...new Set(lookups.ownerOf.values())], webhook.channelIds)
+    const deliveries: Array<NewDelivery> = []
+    for (const endpoint of endpoints) {
+      for (const [i, piece] of cutForTarget(webhook, endpoint, lookups).entries()) {
+        deliveries.push({
+          id: deliveryIdOf(endpoint.id, source.key, i),
+          endpointId: endpoint.id,
+          inboxId: source.inboxId,
+          events: [piece.event],
+          body: encodeLikeMeta(piece.payload),
+          receivedAt: source.receivedAt,
+          createdAt: now,
+          deadline: source.receivedAt + retryForMs
+        })
+      }
+    }
+    if (deliveries.length > 0) yield* (yield* ForwardingOutbox).enqueue(deliveries)
+    return deliveries.length
+  })
 
 /**
  * The deliveries of one verified webhook: for each endpoint whose tenant owns part of it, that part
- * (`cutForTarget`), in Meta's JSON. Run it in the transaction that applies the webhook, so the
+ * (`cutForTarget`), one item a delivery, in Meta's JSON. Run it in the transaction that applies the webhook, so the
  * deliveries are written exactly when the webhook is processed (docs/forwarding.md#nothing-lost).
  */
 export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
   Effect.gen(function*() {
     const webhook = readForwardable(entry.body)
     if (webhook === null) return 0
-    const onboarding = yield* OnboardingQueries
     const messages = yield* MessageQueries
     const now = yield* Clock.currentTimeMillis
-    const ownerOf = new Map<string, string>()
-    for (const id of webhook.entryIds) {
-      const waba = yield* onboarding.waba(id, now)
-      if (waba !== null && waba.businessManagerId !== null) ownerOf.set(id, waba.businessManagerId)
-      else if ((yield* onboarding.businessManager(id, now)) !== null) ownerOf.set(id, id)
-    }
-    const endpoints = yield* (yield* WebhookEndpoints).covering([...new Set(ownerOf.values())], webhook.channelIds)
-    if (endpoints.length === 0) return 0
+    const ownerOf = yield* ownersOf(webhook.entryIds, now)
+    if ((yield* (yield* WebhookEndpoints).covering([...new Set(ownerOf.values())], webhook.channelIds)).length === 0) return 0
     const known = new Map<string, KnownMessage>()
     for (const reference of webhook.references) {
       if (known.has(reference.wamid)) continue
@@ -65,23 +112,32 @@ export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
       }
       if (found !== null) known.set(reference.wamid, { id: found.id, clientCallbackData: found.clientCallbackData })
     }
-    const deliveries: Array<NewDelivery> = []
-    for (const endpoint of endpoints) {
-      const cut = cutForTarget(webhook, endpoint, { ownerOf, messages: known })
-      if (cut === null) continue
-      deliveries.push({
-        id: deliveryIdOf(endpoint.id, entry.id),
-        endpointId: endpoint.id,
-        inboxId: entry.id,
-        events: cut.events,
-        body: encodeLikeMeta(cut.payload),
-        receivedAt: entry.receivedAt,
-        createdAt: now,
-        deadline: entry.receivedAt + retryForMs
-      })
-    }
-    if (deliveries.length > 0) yield* (yield* ForwardingOutbox).enqueue(deliveries)
-    return deliveries.length
+    return yield* enqueuePieces(webhook, { ownerOf, messages: known }, { key: `inbox:${entry.id}`, inboxId: entry.id, receivedAt: entry.receivedAt }, retryForMs, now)
+  })
+
+/**
+ * The `failed` status of a message whose dispatch the provider refused for good, forwarded as Meta
+ * would have sent it (docs/forwarding.md#the-gateways-own-statuses), with its last error. Run it in
+ * the transaction that records the failure.
+ */
+export const forwardGatewayFailure = (messageId: string, at: number, retryForMs: number) =>
+  Effect.gen(function*() {
+    const message = yield* (yield* MessageQueries).message(messageId)
+    const error = message?.errors.at(-1)
+    if (message === null || error === undefined) return 0
+    const channel = yield* (yield* DispatchQueue).channelForDispatch(message.channel)
+    const ownerOf = yield* ownersOf([message.wabaId], at)
+    const webhook = gatewayFailedStatus({
+      wabaId: message.wabaId,
+      phoneNumberId: message.channel,
+      // Meta writes the number as digits only.
+      displayPhoneNumber: (channel?.displayPhoneNumber ?? "").replace(/\D/g, ""),
+      message: { id: message.id, clientCallbackData: message.clientCallbackData },
+      recipient: message.to,
+      at,
+      error
+    })
+    return yield* enqueuePieces(webhook, { ownerOf, messages: new Map() }, { key: `failed:${messageId}`, inboxId: null, receivedAt: at }, retryForMs, at)
   })
 
 /**
@@ -124,8 +180,8 @@ export const makeForwarder = (settings: ForwardSettings, stats: WorkerStats) =>
         if (givenUp) yield* Effect.logWarning(`delivery ${d.id} to endpoint ${d.endpointId} given up: ${result.error}`)
         const after = yield* endpoints.recordAttempt(d.endpointId, false, at)
         if (after !== null && after.paused === null && after.failingSince !== null && at - after.failingSince >= settings.pauseAfterMs) {
-          const minutes = Math.round((at - after.failingSince) / 60_000)
-          const reason = `every delivery failed for ${minutes} min; last: ${result.error}`
+          const seconds = Math.round((at - after.failingSince) / 1_000)
+          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${result.error}`
           yield* endpoints.update(d.endpointId, { paused: { at, reason } }, at)
           yield* Effect.logWarning(`webhook endpoint ${d.endpointId} paused: ${reason}`)
         }

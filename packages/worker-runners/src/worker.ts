@@ -109,7 +109,12 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
   Effect.scoped(
     Effect.gen(function*() {
       const dispatcher = yield* makeDispatcher(
-        { concurrency: settings.concurrency, pollIntervalMs: settings.pollIntervalMs, rateWindowMarginMs: settings.rateWindowMarginMs },
+        {
+          concurrency: settings.concurrency,
+          pollIntervalMs: settings.pollIntervalMs,
+          rateWindowMarginMs: settings.rateWindowMarginMs,
+          forwardRetryForMs: settings.forwardRetryForMs
+        },
         stats
       )
       const timers = makeTimers(

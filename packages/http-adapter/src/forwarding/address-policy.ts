@@ -15,7 +15,11 @@ export interface ForwardAddressPolicy {
 /** The hosts development mode allows: this machine. */
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"] as const
 
-/** Addresses that are not on the public internet (IANA special-purpose registries), IPv4 and IPv6. */
+/**
+ * Addresses that are not on the public internet (IANA special-purpose registries), IPv4 and IPv6. No
+ * IPv4-mapped range (::ffff:0:0/96): a BlockList matches IPv4 addresses against it; mapped addresses
+ * are judged by their IPv4 instead (`isPublicAddress`).
+ */
 const NOT_PUBLIC = (() => {
   const list = new BlockList()
   for (const [net, prefix] of [
@@ -24,7 +28,7 @@ const NOT_PUBLIC = (() => {
     ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4]
   ] as const) list.addSubnet(net, prefix, "ipv4")
   for (const [net, prefix] of [
-    ["::", 128], ["::1", 128], ["::ffff:0:0", 96], ["64:ff9b::", 96], ["100::", 64], ["2001::", 23], ["2001:db8::", 32],
+    ["::", 128], ["::1", 128], ["64:ff9b::", 96], ["100::", 64], ["2001::", 23], ["2001:db8::", 32],
     ["fc00::", 7], ["fe80::", 10], ["ff00::", 8]
   ] as const) list.addSubnet(net, prefix, "ipv6")
   return list

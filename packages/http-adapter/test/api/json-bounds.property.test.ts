@@ -19,12 +19,14 @@ let apiKeyId: string
 let messageId: string
 /** The D360-API-KEY of the drop-in path's 360dialog style: a key scoped to the channel. */
 let channelKey: string
+let endpointId: string
 
 beforeAll(async () => {
   api = await startSeededApi()
   apiKeyId = (await api.request("POST", "/v1/api-keys", { body: { name: "bounds", businessManagerIds: [BM] } })).json.id
   messageId = (await api.request("POST", `/v1/channels/${PHONE}/messages`, { body: templateBody(TO) })).json.messages[0].id
   channelKey = (await api.request("POST", "/v1/api-keys", { body: { name: "d360", channelIds: [PHONE] } })).json.secret
+  endpointId = (await api.request("POST", "/v1/webhook-endpoints", { body: { url: "https://8.8.8.8/hooks", secret: "a-bounded-secret", businessManagerIds: [BM] } })).json.id
 })
 afterAll(async () => {
   await api.close()
@@ -58,6 +60,7 @@ const pathValue = (name: string, template: string): string => {
     if (template.startsWith("/v1/api-keys/")) return apiKeyId
     if (template.startsWith("/v1/messages/")) return messageId
     if (template.startsWith("/v1/webhook-inbox/")) return "1"
+    if (template.startsWith("/v1/webhook-endpoints/")) return endpointId
   }
   const value = values[name]
   // A new operation needs its plausible values here, so that it is not skipped.

@@ -1,3 +1,5 @@
+import { ForwardingOutbox } from "@mm-gateway/ports"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, dispatch, postWebhook, recordClick, seed, sign, startApi, type TestApi, templateBody } from "./support.js"
 
@@ -24,6 +26,9 @@ interface Tenant {
   recordedClick: string
   /** Recorded by webhook on the tenant's channel and attributed to `other` by the tenant. */
   recordedAttributedClick: string
+  /** The tenant's webhook endpoint, and a delivery in its log. */
+  endpoint: string
+  delivery: string
 }
 
 let api: TestApi
@@ -40,7 +45,9 @@ const tenant = (n: number, letter: string): Tenant => ({
   wamid: `wamid.TENANT_${letter.toUpperCase()}`,
   click: `click-${letter}`,
   recordedClick: `click-${letter}-recorded`,
-  recordedAttributedClick: `click-${letter}-recorded-attributed`
+  recordedAttributedClick: `click-${letter}-recorded-attributed`,
+  endpoint: "",
+  delivery: `dlv_${letter.repeat(24)}`
 })
 const A = tenant(1, "a")
 const B = tenant(2, "b")
@@ -66,6 +73,13 @@ beforeAll(async () => {
     await db.run(recordClick(t.phone, t.recordedAttributedClick, Date.now()))
     const recorded = await api.request("POST", `/v1/clicks/${t.recordedAttributedClick}/attribution`, { token: t.key, body: { messageId: t.other } })
     expect(recorded.status).toBe(200)
+    // A public address as a literal: registration resolves no name.
+    const endpoint = await api.request("POST", "/v1/webhook-endpoints", { token: t.key, body: { url: `https://8.8.8.8/hooks/${t.bm}`, secret: "a-tenants-own-secret" } })
+    expect(endpoint.status).toBe(201)
+    t.endpoint = endpoint.json.id
+    const at = Date.now()
+    await db.run(Effect.flatMap(ForwardingOutbox, (outbox) =>
+      outbox.enqueue([{ id: t.delivery, endpointId: t.endpoint, inboxId: 1, events: ["statuses"], body: new Uint8Array([123, 125]), receivedAt: at, createdAt: at, deadline: at + 60_000 }])))
   }
 })
 afterAll(async () => {
@@ -81,7 +95,9 @@ const readPaths = (t: Tenant) => [
   `/v1/channels/${t.phone}/clicks`,
   `/v1/messages/${t.message}`,
   `/v1/messages/${t.message}/events`,
-  `/v1/campaigns/${t.campaignOnly}/stats`
+  `/v1/campaigns/${t.campaignOnly}/stats`,
+  `/v1/webhook-endpoints/${t.endpoint}`,
+  `/v1/webhook-endpoints/${t.endpoint}/deliveries`
 ]
 
 describe("read endpoints", () => {
@@ -331,7 +347,19 @@ describe("idempotency keys belong to their owner", () => {
  * afresh: message ids, times) normalised. It runs last: some of its calls succeed, on A's side.
  */
 describe("the sweep: to tenant A's key, each of tenant B's resources answers as a missing one does", () => {
-  type Kind = "businessManager" | "waba" | "channel" | "message" | "campaign" | "click" | "wamid" | "apiKey" | "inboxEntry" | "idempotencyKey"
+  type Kind =
+    | "businessManager"
+    | "waba"
+    | "channel"
+    | "message"
+    | "campaign"
+    | "click"
+    | "wamid"
+    | "apiKey"
+    | "inboxEntry"
+    | "idempotencyKey"
+    | "webhookEndpoint"
+    | "delivery"
   interface Slot {
     readonly in: "path" | "query" | "header" | "body"
     readonly name: string
@@ -349,7 +377,12 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
   }
 
   /** `id` names whatever the collection before it holds. */
-  const ID_OF_COLLECTION: Readonly<Record<string, Kind>> = { "api-keys": "apiKey", messages: "message", "webhook-inbox": "inboxEntry" }
+  const ID_OF_COLLECTION: Readonly<Record<string, Kind>> = {
+    "api-keys": "apiKey",
+    messages: "message",
+    "webhook-inbox": "inboxEntry",
+    "webhook-endpoints": "webhookEndpoint"
+  }
   const PATH_PARAMETERS: Readonly<Record<string, Kind>> = {
     businessId: "businessManager",
     wabaId: "waba",
@@ -394,7 +427,21 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     "graphSend.sendMarketingMessageUnversioned": { body: () => templateBody("16505558406") },
     // The 360dialog style names its channel by the key alone: nothing in the request to vary.
     "dialog360Send.sendMessage": { body: () => templateBody("16505558407") },
-    "dialog360Send.sendMarketingMessage": { body: () => templateBody("16505558408") }
+    "dialog360Send.sendMarketingMessage": { body: () => templateBody("16505558408") },
+    "webhookEndpoints.createWebhookEndpoint": {
+      references: { businessManagerIds: { kind: "businessManager", optional: true }, channelIds: { kind: "channel", optional: true } },
+      body: (r) => ({
+        url: "https://8.8.8.8/hooks/sweep",
+        secret: "a-sweeping-secret",
+        ...(r.businessManagerIds === undefined ? {} : { businessManagerIds: [r.businessManagerIds] }),
+        ...(r.channelIds === undefined ? {} : { channelIds: [r.channelIds] })
+      })
+    },
+    "webhookEndpoints.updateWebhookEndpoint": { body: () => ({ events: ["statuses", "messages"] }) },
+    "webhookEndpoints.replayDeliveries": {
+      references: { deliveryId: { kind: "delivery" } },
+      body: (r) => ({ deliveryId: r.deliveryId })
+    }
   }
   /**
    * Registration by the resource's own id, which is Meta's and global: a free id is registered (200) and
@@ -426,6 +473,10 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
         return `wamid.NEVER_${next()}`
       case "idempotencyKey":
         return `never-key-${next()}`
+      case "webhookEndpoint":
+        return `whe_${"f".repeat(18)}${next()}`
+      case "delivery":
+        return `dlv_${"f".repeat(18)}${next()}`
     }
   }
 
@@ -480,7 +531,9 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       message: [B.message, B.other],
       wamid: [B.wamid],
       apiKey: [B.keyId],
-      inboxEntry: [inboxIds.b]
+      inboxEntry: [inboxIds.b],
+      webhookEndpoint: [B.endpoint],
+      delivery: [B.delivery]
     }[kind]
   }
   /** Tenant A's own resource of a kind, where a slot is not the one varied. */
@@ -506,6 +559,10 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
         return inboxIds.a
       case "idempotencyKey":
         return `a-key-${next()}`
+      case "webhookEndpoint":
+        return A.endpoint
+      case "delivery":
+        return A.delivery
     }
   }
 
@@ -619,7 +676,7 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
     // floors make sure the sweep cannot quietly test nothing.
     expect(swept.size).toBeGreaterThanOrEqual(22)
     expect(comparisons).toBeGreaterThanOrEqual(35)
-    for (const path of ["/{version}/{phoneNumberId}/messages", "/{phoneNumberId}/marketing_messages", "/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay"]) {
+    for (const path of ["/{version}/{phoneNumberId}/messages", "/{phoneNumberId}/marketing_messages", "/v1/clicks/{clickId}/attribution", "/v1/messages/{id}", "/v1/wabas/{wabaId}", "/v1/channels/{phoneNumberId}", "/v1/campaigns/{campaignId}/stats", "/v1/business-managers/{businessId}", "/v1/wabas/{wabaId}/templates/{name}/{language}", "/v1/api-keys/{id}", "/v1/webhook-inbox/{id}/replay", "/v1/webhook-endpoints/{id}", "/v1/webhook-endpoints/{id}/replay"]) {
       expect([...swept].some((s) => s.endsWith(` ${path}`)), path).toBe(true)
     }
   })
