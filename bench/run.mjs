@@ -18,6 +18,7 @@ import { b3 } from "./b3-dispatch.mjs"
 import { b4 } from "./b4-rebuild.mjs"
 import { b5 } from "./b5-rate.mjs"
 import { b6 } from "./b6-workers.mjs"
+import { b7 } from "./b7-forwarding.mjs"
 import { startStore, storeKindFrom } from "./lib/store.mjs"
 
 const args = process.argv.slice(2)
@@ -30,9 +31,9 @@ const storeKind = storeKindFrom(args)
 
 /** @typedef {{ quick: boolean, dir: string, log: (line: string) => void, store: import("./lib/store.mjs").BenchStore }} BenchOptions */
 /** @type {Record<string, (options: BenchOptions) => Promise<any>>} */
-const BENCHMARKS = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5, B6: b6 }
-/** B6 is many workers on one database: PostgreSQL only. */
-const ON = { sqlite: ["B1", "B2", "B3", "B4", "B5"], postgres: ["B1", "B2", "B3", "B4", "B5", "B6"] }
+const BENCHMARKS = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5, B6: b6, B7: b7 }
+/** B6 is many workers on one database: PostgreSQL only. B7 (forwarding) runs on SQLite. */
+const ON = { sqlite: ["B1", "B2", "B3", "B4", "B5", "B7"], postgres: ["B1", "B2", "B3", "B4", "B5", "B6"] }
 const selected = ON[storeKind].filter((id) => only === null || only.has(id))
 if (selected.length === 0) {
   console.error(`nothing to run; known on ${storeKind}: ${ON[storeKind].join(", ")}`)

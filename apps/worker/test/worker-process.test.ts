@@ -47,6 +47,7 @@ const heldBy = (holders: Record<string, string>, instance: string) =>
   Object.entries(holders).filter(([, holder]) => holder === instance).map(([channel]) => channel)
 
 describe.each(["sqlite", "postgres"] as const)("worker processes share the channels out (%s)", (store) => {
+  // Its waits are bounded one by one (up to 90 s each); on a loaded machine they add up past the default timeout.
   it("three processes (two with the same MMGW_WORKER_ID) split four channels; one SIGKILLed mid-backlog loses its channels to the others once its leases lapse; no message is accepted twice and every one settles; SIGTERM stops the others with exit 0 and their leases released", async () => {
     if (store === "postgres") database = await createDatabase(serverUrl())
     const s = (stack = await startTestStack({ postgresUrl: database?.url ?? null }))
@@ -125,5 +126,5 @@ describe.each(["sqlite", "postgres"] as const)("worker processes share the chann
     // What the killed one held lapsed; what the others held they released.
     assert.deepStrictEqual(await leaseHolders(s.api), {})
     assert.deepStrictEqual(await liveWorkers(s.api), [])
-  })
+  }, 360_000)
 })

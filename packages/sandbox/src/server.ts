@@ -233,7 +233,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
               : { ...base, status: step, pricing }
       dispatcher.schedule({ kind: "status", number, status }, delay)
     }
-    if (plan.click) {
+    // Link click tracking is the MM API's (marketing_lite): a message that went through the Cloud API gets no click.
+    if (plan.click && category === "marketing_lite") {
       delay += rng.int(config.webhookLatencyMs.min, config.webhookLatencyMs.max)
       const item: MessagesItem = {
         kind: "user_action",

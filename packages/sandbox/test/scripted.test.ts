@@ -89,6 +89,14 @@ describe("scripted recipient numbers", () => {
       assert.isAtLeast(clickPost, readPost)
     }))
 
+  it("0005 through the Cloud API: read, and no click (link click tracking is the MM API's)", () =>
+    withSandbox({}, async (sandbox, receiver) => {
+      const answer = await graphSend(sandbox, template("4915112340005"), "messages")
+      await settled(sandbox)
+      assert.deepStrictEqual(statusNames(receiver, answer.body.messages[0].id), ["sent", "delivered", "read"])
+      assert.deepStrictEqual(receiver.userActions(), [])
+    }))
+
   it("0429: 130429 twice, then accepted — counted per biz_opaque_callback_data", () =>
     withSandbox({}, async (sandbox, receiver) => {
       const codes: Array<number> = []

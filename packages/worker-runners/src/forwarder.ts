@@ -7,6 +7,7 @@ import {
   type NewDelivery,
   OnboardingQueries,
   WebhookDeliverer,
+  type WebhookEndpointRecord,
   WebhookEndpoints
 } from "@mm-gateway/ports"
 import {
@@ -58,16 +59,20 @@ const ownersOf = (entryIds: ReadonlyArray<string>, now: number) =>
     return ownerOf
   })
 
-/** Every endpoint's pieces of `webhook`, written to the outbox; how many. */
+/** The endpoints a webhook may go to: those covering its entries' owners or its channels. */
+const endpointsFor = (webhook: ForwardableWebhook, ownerOf: ReadonlyMap<string, string>) =>
+  Effect.flatMap(WebhookEndpoints, (endpoints) => endpoints.covering([...new Set(ownerOf.values())], webhook.channelIds))
+
+/** Each endpoint's pieces of `webhook`, written to the outbox; how many. */
 const enqueuePieces = (
   webhook: ForwardableWebhook,
+  endpoints: ReadonlyArray<WebhookEndpointRecord>,
   lookups: Lookups,
   source: { readonly key: string; readonly inboxId: number | null; readonly receivedAt: number },
   retryForMs: number,
   now: number
 ) =>
   Effect.gen(function*() {
-    const endpoints = yield* (yield* WebhookEndpoints).covering([...new Set(lookups.ownerOf.values())], webhook.channelIds)
     const deliveries: Array<NewDelivery> = []
     for (const endpoint of endpoints) {
       for (const [i, piece] of cutForTarget(webhook, endpoint, lookups).entries()) {
@@ -99,7 +104,8 @@ export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
     const messages = yield* MessageQueries
     const now = yield* Clock.currentTimeMillis
     const ownerOf = yield* ownersOf(webhook.entryIds, now)
-    if ((yield* (yield* WebhookEndpoints).covering([...new Set(ownerOf.values())], webhook.channelIds)).length === 0) return 0
+    const endpoints = yield* endpointsFor(webhook, ownerOf)
+    if (endpoints.length === 0) return 0
     const known = new Map<string, KnownMessage>()
     for (const reference of webhook.references) {
       if (known.has(reference.wamid)) continue
@@ -112,7 +118,7 @@ export const forwardWebhook = (entry: InboxEntry, retryForMs: number) =>
       }
       if (found !== null) known.set(reference.wamid, { id: found.id, clientCallbackData: found.clientCallbackData })
     }
-    return yield* enqueuePieces(webhook, { ownerOf, messages: known }, { key: `inbox:${entry.id}`, inboxId: entry.id, receivedAt: entry.receivedAt }, retryForMs, now)
+    return yield* enqueuePieces(webhook, endpoints, { ownerOf, messages: known }, { key: `inbox:${entry.id}`, inboxId: entry.id, receivedAt: entry.receivedAt }, retryForMs, now)
   })
 
 /**
@@ -137,7 +143,7 @@ export const forwardGatewayFailure = (messageId: string, at: number, retryForMs:
       at,
       error
     })
-    return yield* enqueuePieces(webhook, { ownerOf, messages: new Map() }, { key: `failed:${messageId}`, inboxId: null, receivedAt: at }, retryForMs, at)
+    return yield* enqueuePieces(webhook, yield* endpointsFor(webhook, ownerOf), { ownerOf, messages: new Map() }, { key: `failed:${messageId}`, inboxId: null, receivedAt: at }, retryForMs, at)
   })
 
 /**

@@ -58,16 +58,19 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
 
   const post = (url: URL, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryAttempt> =>
     new Promise((resolve) => {
-      const started = Date.now()
       const client = url.protocol === "https:" ? https : http
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = (attempt: DeliveryAttempt) => {
+        clearTimeout(timer)
+        resolve(attempt)
+      }
       const failed = (error: string, status: number | null = null, retryAfterMs: number | null = null) =>
-        resolve({ _tag: "Failed", status, error, retryAfterMs })
+        done({ _tag: "Failed", status, error, retryAfterMs })
       const request = client.request(url, {
         method: "POST",
         agent: agents[url.protocol as "http:" | "https:"],
         headers: { ...headers, "content-length": String(body.byteLength) },
-        lookup: vettedLookup(options, hostOf(url)),
-        timeout: options.timeoutMs
+        lookup: vettedLookup(options, hostOf(url))
       }, (response) => {
         const status = response.statusCode ?? 0
         let read = 0
@@ -76,13 +79,14 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
           if (read > MAX_ANSWER_BYTES) response.destroy()
         })
         response.on("close", () => {
-          if (status >= 200 && status < 300) return resolve({ _tag: "Delivered", status })
+          if (status >= 200 && status < 300) return done({ _tag: "Delivered", status })
           if (status >= 300 && status < 400) return failed(`HTTP ${status}: redirects are not followed`, status)
           failed(`HTTP ${status}`, status, retryAfterOf(response.headers["retry-after"] as string | undefined, Date.now()))
         })
         response.on("error", () => {})
       })
-      request.on("timeout", () => request.destroy(new Error(`no answer within ${Math.round((Date.now() - started) / 1_000)} s`)))
+      // The whole attempt, connection to the end of the answer: a trickling answer is cut off too.
+      timer = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs)
       request.on("error", (error: Error & { code?: string }) => {
         if (error instanceof AddressRefused) return failed(error.message)
         failed(error.code !== undefined && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message)
