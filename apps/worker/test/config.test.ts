@@ -39,6 +39,7 @@ describe("configuration from MMGW_*", () => {
       MMGW_WORKER_LEASE_TTL: "30s",
       MMGW_WORKER_SHUTDOWN_GRACE: "2s",
       MMGW_WORKER_RATE_MARGIN: "250ms",
+      MMGW_META_STATUS_SYNC_INTERVAL: "10m",
       MMGW_SANDBOX_PORT: "9999"
     })
     assert.isTrue(Either.isRight(config))
@@ -49,6 +50,7 @@ describe("configuration from MMGW_*", () => {
       ["/tmp/x.sqlite", "full", "s3cret", 90_000, 16, "worker-a", 30_000, 2_000, 250, []]
     )
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:9999")
+    assert.strictEqual(c.metaStatusSyncIntervalMs, 600_000)
   })
 
   it("production mode refuses to start without MMGW_SECRET_KEY and names it; a bad window is refused with its name", () => {

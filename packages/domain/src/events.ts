@@ -28,9 +28,9 @@ export type DomainEventType = DomainEvent["_tag"]
  * are never rewritten, they are brought up to date when read.
  */
 const CURRENT_VERSIONS: { readonly [T in DomainEventType]?: number } = {
-  MessageRequested: 2,
+  MessageRequested: 3,
   DispatchFailed: 2,
-  StatusObserved: 2
+  StatusObserved: 3
 }
 
 export const eventSchemaVersion = (type: DomainEventType): number =>
@@ -42,12 +42,20 @@ type Upcaster = (data: Readonly<Record<string, unknown>>) => Record<string, unkn
 export const UPCASTERS: { readonly [T in DomainEventType]?: ReadonlyArray<Upcaster> } = {
   // v2 may name, in `template.categoryAt`, the category fact the route was decided on; a v1 event is
   // a valid v2 event that does not say (the field is optional), so the step changes nothing.
-  MessageRequested: [(data) => data],
+  MessageRequested: [
+    (data) => data,
+    // v3 may name the user by BSUID in `to`; a v2 event names them by number, which v3 still reads.
+    (data) => data
+  ],
   // v2 records the route the failed attempt was sent to; a v1 event did not say.
   DispatchFailed: [(data) => ({ ...data, route: null })],
   // v2 may carry the group fields of the observation (`recipientType`, `participant`); a v1 event is
   // a valid v2 event of a webhook that did not say (one-to-one), so the step changes nothing.
-  StatusObserved: [(data) => data]
+  StatusObserved: [
+    (data) => data,
+    // v3 may carry `recipientUserId` (the BSUID); a v2 event is one of a webhook that did not say.
+    (data) => data
+  ]
 }
 
 /** The JSON form of an event as stored: `Schema.encode` of the event, its type and schema version. */

@@ -38,9 +38,11 @@ export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManage
   "BusinessManager",
   BusinessManagerDecider
 )
+// Snapshot schema 2: the state keeps the status last read from Meta and when a read was asked for.
 export const WabaStream = kind<WabaCommand, WabaEvent, WabaState, NotRegistered | WabaOwnedByAnotherBusinessManager>(
   "Waba",
-  WabaDecider
+  WabaDecider,
+  2
 )
 export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ThroughputOutOfRange>("Channel", ChannelDecider)
 export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState, never>(
@@ -49,7 +51,8 @@ export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSetting
 )
 export const TemplateStream = kind<TemplateCommand, TemplateEvent, TemplateState, TtlOutOfRange>("Template", TemplateDecider)
 export const MessageStream = kind<MessageCommand, MessageEvent, MessageState, MessageError>("Message", MessageDecider)
-export const RecipientStream = kind<RecipientCommand, RecipientEvent, RecipientState, never>("Recipient", RecipientDecider)
+// Snapshot schema 2: the state names the identifiers linked to it (`sameAs`).
+export const RecipientStream = kind<RecipientCommand, RecipientEvent, RecipientState, never>("Recipient", RecipientDecider, 2)
 export const UserActionStream = kind<UserActionCommand, UserActionEvent, UserActionState, never>("UserAction", UserActionDecider)
 
 /** Stream ids, one function per stream kind. */

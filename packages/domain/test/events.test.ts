@@ -40,15 +40,18 @@ describe("stored events and their versions", () => {
       at: 9_000
     })
     const stored = Events.encodeEvent(group)
-    assert.strictEqual(stored.schemaVersion, 2)
+    assert.strictEqual(stored.schemaVersion, 3)
     assert.deepStrictEqual(Events.decodeEvent(JSON.parse(JSON.stringify(stored))), group)
+    // Version 3 may name the user by BSUID too; version 2 (no `recipientUserId`) reads as it was.
+    const byBsuid = Message.StatusObserved.make({ messageId: MSG, observation: { ...observation, recipientUserId: "US.13491208655302741918" } as never, at: 9_000 })
+    assert.deepStrictEqual(Events.decodeEvent(JSON.parse(JSON.stringify(Events.encodeEvent(byBsuid)))), byBsuid)
+    assert.deepStrictEqual(Events.decodeEvent({ ...v1, schemaVersion: 2 }), Events.decodeEvent(v1))
   })
 
   it("reads a MessageRequested of version 1 (before template.categoryAt) as it was", () => {
     const requested = Events.encodeEvent(run([request()])[0]!)
-    assert.strictEqual(requested.schemaVersion, 2)
-    const v1 = { ...requested, schemaVersion: 1 }
-    assert.deepStrictEqual(Events.decodeEvent(v1), run([request()])[0])
+    assert.strictEqual(requested.schemaVersion, 3)
+    for (const schemaVersion of [1, 2]) assert.deepStrictEqual(Events.decodeEvent({ ...requested, schemaVersion }), run([request()])[0])
   })
 
   it("refuses a version newer than this gateway knows, or no version at all", () => {

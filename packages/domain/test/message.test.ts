@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Errors, Message, type ProviderGateway } from "../src/index.js"
+import { Errors, type Ids, Message, type ProviderGateway } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { MSG, PHONE, TO, WABA, WAMID } from "./fixtures.js"
 import { cloudPricing, mmPricing, observation, request, run, stateOf, submitted, submittedCommands } from "./message-builders.js"
@@ -437,5 +437,16 @@ describe("buildProviderBody", () => {
       decision: { _tag: "Routed", route: "cloud_api", reasons: ["waba_not_onboarded"], warnings: [], productPolicy: null, mmOptionsApply: false }
     })]))
     assert.deepStrictEqual(buildProviderBody(cloud), { to: "16505551234", type: "template", messaging_product: "whatsapp", biz_opaque_callback_data: MSG })
+  })
+  it("names the user by recipient (the BSUID) when the client did", async () => {
+    const { buildProviderBody } = await import("../src/dispatch/provider-gateway.js")
+    const byBsuid = stateOf(run([request({
+      to: "US.13491208655302741918" as Ids.UserRef,
+      payload: { recipient: "US.13491208655302741918", type: "template" },
+      decision: { _tag: "Routed", route: "marketing_messages", reasons: ["mm_api_eligible"], warnings: ["bsuid_only_no_delivery_optimization"], productPolicy: null, mmOptionsApply: true }
+    })]))
+    assert.deepStrictEqual(buildProviderBody(byBsuid), {
+      recipient: "US.13491208655302741918", type: "template", messaging_product: "whatsapp", biz_opaque_callback_data: MSG, message_activity_sharing: true
+    })
   })
 })

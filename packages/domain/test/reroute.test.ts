@@ -18,7 +18,7 @@ const context = (overrides: Partial<SendMessage.RouteContext> = {}): SendMessage
   waba: { status: "onboarded", since: 1, source: "waba_webhook", reason: null, suspendedUntil: null },
   template: { category: "MARKETING", categoryAt: 1, ttlSeconds: null, refusedAsNotMarketing: false },
   settings: { marketingViaMmApi: true, ttlOnCloudFallback: "warn" },
-  recipient: { optedOut: false, inMarketingCooldown: false },
+  recipient: { optedOut: false, inMarketingCooldown: false, bsuidOnly: false },
   ...overrides
 })
 
@@ -61,8 +61,8 @@ describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allow
       ["a WABA not onboarded", { waba: { status: "not_onboarded", since: null, source: null, reason: null, suspendedUntil: null } }, "waba_not_onboarded"],
       ["partner routing disabled", { settings: { marketingViaMmApi: false, ttlOnCloudFallback: "warn" } }, "routing_disabled"],
       ["a channel forced to the Cloud API", { channel: { ...context().channel, routing: "cloud_api" } }, "channel_forced_cloud_api"],
-      ["an opted-out recipient", { recipient: { optedOut: true, inMarketingCooldown: false } }, "recipient_opted_out"],
-      ["a recipient in a 131049 cooldown", { recipient: { optedOut: false, inMarketingCooldown: true } }, "recipient_marketing_cooldown"],
+      ["an opted-out recipient", { recipient: { optedOut: true, inMarketingCooldown: false, bsuidOnly: false } }, "recipient_opted_out"],
+      ["a recipient in a 131049 cooldown", { recipient: { optedOut: false, inMarketingCooldown: true, bsuidOnly: false } }, "recipient_marketing_cooldown"],
       ["a suspended WABA", { waba: { status: "suspended", since: 1, source: "waba_webhook", reason: "disabled", suspendedUntil: null } }, "waba_suspended"]
     ]
     for (const [name, overrides, why] of notEligible) {
@@ -88,7 +88,7 @@ describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allow
         decide(notMarketing, onMm, context({
           template: { category: "MARKETING", categoryAt: 1, ttlSeconds: 86_400, refusedAsNotMarketing: false },
           settings: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" },
-          recipient: { optedOut: true, inMarketingCooldown: true }
+          recipient: { optedOut: true, inMarketingCooldown: true, bsuidOnly: false }
         })).outcome._tag,
         "Reroute"
       ))
@@ -117,7 +117,7 @@ describe("decideReroute (docs/worker.md#re-route-once: once, if the policy allow
         template: { category: "MARKETING", categoryAt: 1, ttlSeconds: 86_400, refusedAsNotMarketing: false },
         settings: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" }
       }, "ttl_requires_mm_api"],
-      ["an opted-out recipient", { recipient: { optedOut: true, inMarketingCooldown: false } }, "recipient_opted_out"],
+      ["an opted-out recipient", { recipient: { optedOut: true, inMarketingCooldown: false, bsuidOnly: false } }, "recipient_opted_out"],
       ["a suspended WABA", { waba: { status: "suspended", since: 1, source: "waba_webhook", reason: "disabled", suspendedUntil: null } }, "waba_suspended"]
     ]
     for (const [name, overrides, why] of refused) {

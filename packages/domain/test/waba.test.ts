@@ -27,6 +27,47 @@ describe("Waba decider", () => {
       ))
   })
 
+  describe("RecordMetaOnboardingStatus (marketing_messages_onboarding_status read from Meta)", () => {
+    const read = (status: string | null, readAt: number, businessStatus: string | null = null) =>
+      ({ _tag: "RecordMetaOnboardingStatus", wabaId: WABA, status, businessStatus, readAt, at: readAt + 1 }) as const
+    const recorded = (status: string | null, readAt: number, businessStatus: string | null = null) =>
+      Waba.WabaMetaStatusRead.make({ wabaId: WABA, status, businessStatus, readAt, at: readAt + 1 })
+    it("records the first read, and then only what changed", () => {
+      spec.given([registered]).when(read("ELIGIBLE", 100)).then([recorded("ELIGIBLE", 100)])
+      spec.given([registered, recorded("ELIGIBLE", 100)]).when(read("ELIGIBLE", 200)).thenNothing()
+      spec.given([registered, recorded("ELIGIBLE", 100)]).when(read("ELIGIBLE", 200, "REQUEST_SENT")).then([recorded("ELIGIBLE", 200, "REQUEST_SENT")])
+      spec.given([registered, recorded("ELIGIBLE", 100)]).when(read("ONBOARDED", 300)).then([recorded("ONBOARDED", 300)])
+    })
+    it("an older read arriving late changes nothing", () =>
+      spec.given([registered, recorded("ONBOARDED", 300)]).when(read("ELIGIBLE", 200)).thenNothing())
+    it("refuses a WABA it does not know", () =>
+      spec.given([]).when(read("ONBOARDED", 1)).thenFails(new Errors.NotRegistered({ entity: "waba", id: WABA })))
+    it("ONBOARDED is an onboarding fact (source meta_api); ELIGIBLE, INELIGIBLE_* and PENDING_* are not-onboarded facts; others only shown", () => {
+      assert.deepStrictEqual([statusOf([registered, recorded("ONBOARDED", 300)]).status, statusOf([registered, recorded("ONBOARDED", 300)]).source], ["onboarded", "meta_api"])
+      for (const value of ["ELIGIBLE", "INELIGIBLE_COUNTRY_NOT_SUPPORTED", "PENDING_INTERNAL_SETUP"]) {
+        const signed = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 100, at: 100 })
+        assert.deepStrictEqual(statusOf([registered, signed, recorded(value, 300)]).status, "not_onboarded", value)
+      }
+      const state = Decider.fold(Waba.WabaDecider, [registered, Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 100, at: 100 }), recorded("SOMETHING_NEW", 300)])
+      assert.deepStrictEqual([Waba.mmApiStatus(state, null, 1_000).status, state.meta], ["onboarded", { status: "SOMETHING_NEW", businessStatus: null, readAt: 300 }])
+    })
+    it("the latest fact wins: a webhook after an older read decides, and the read is still there to show", () => {
+      const state = Decider.fold(Waba.WabaDecider, [registered, recorded("ELIGIBLE", 100), Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 200, at: 200 })])
+      assert.deepStrictEqual([Waba.mmApiStatus(state, null, 1_000).status, state.meta?.status], ["onboarded", "ELIGIBLE"])
+    })
+  })
+
+  describe("RequestMetaStatusSync", () => {
+    it("records when a read was asked for", () => {
+      spec.given([registered]).when({ _tag: "RequestMetaStatusSync", wabaId: WABA, requestedBy: "admin", at: 50 }).then([
+        Waba.WabaMetaSyncRequested.make({ wabaId: WABA, requestedBy: "admin", at: 50 })
+      ])
+      assert.strictEqual(Decider.fold(Waba.WabaDecider, [registered, Waba.WabaMetaSyncRequested.make({ wabaId: WABA, requestedBy: "admin", at: 50 })]).metaSyncRequestedAt, 50)
+    })
+    it("refuses a WABA it does not know", () =>
+      spec.given([]).when({ _tag: "RequestMetaStatusSync", wabaId: WABA, requestedBy: "admin", at: 50 }).thenFails(new Errors.NotRegistered({ entity: "waba", id: WABA })))
+  })
+
   describe("RecordWabaTermsSigned", () => {
     const cmd = { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: 5_000, at: 6_000 } as const
     const signed = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 5_000, at: 6_000 })

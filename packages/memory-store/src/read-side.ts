@@ -206,6 +206,24 @@ export const makeReadSide = (journal: Journal) => {
     return first?.messageId ?? null
   }
 
+  /** Every user action as the join of a view to its click reads it. */
+  const actionKeys = () =>
+    [...clicks.values()].map((c) => ({
+      position: c.position,
+      channel: c.event.channel as string,
+      actionType: c.event.actionType,
+      kind: c.event.kind,
+      clickId: c.event.clickId,
+      trackingToken: c.event.trackingToken,
+      event: c.event
+    }))
+
+  /** The message a user action is tied to, and for a landing page view the click it joins (`ReadViews.joinedClick`). */
+  const tieAction = (action: ReturnType<typeof actionKeys>[number], all: ReturnType<typeof actionKeys>) => {
+    const joined = ReadViews.joinedClick(action, all)
+    return { joined, messageId: attributedMessage(joined?.clickId ?? action.clickId, action.channel) }
+  }
+
   const onboarding: Context.Tag.Service<OnboardingQueries> = {
     businessManager: (id, now) =>
       Effect.sync(() => {
@@ -287,7 +305,12 @@ export const makeReadSide = (journal: Journal) => {
           const owner = wabas.get(m.request.wabaId)?.state.businessManagerId ?? null
           return owner !== null && scope.businessManagerIds.includes(owner)
         }
-        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)))
+        const all = actionKeys()
+        const viewed = new Set(all.filter((a) => a.actionType === ReadViews.LANDING_PAGE_VIEW).flatMap((a) => {
+          const id = tieAction(a, all).messageId
+          return id === null ? [] : [id]
+        }))
+        return ReadViews.campaignStats(campaignId, allMessages().filter((m) => m.request.campaignId === campaignId && inScope(m)), viewed)
       })
   }
 
@@ -299,22 +322,30 @@ export const makeReadSide = (journal: Journal) => {
       Effect.sync(() => {
         const limit = clampLimit(options.limit)
         const from = decodeCursor<[number]>(options.cursor)?.[0] ?? 0
-        const rows = [...clicks.values()]
-          .filter((c) => c.event.channel === channel && c.position > from)
+        const all = actionKeys()
+        const rows = all
+          .filter((c) => c.channel === channel && c.position > from)
           .sort(byKey((c) => [c.position]))
           .slice(0, limit)
         const page = pageOf(rows, limit, (c) => [c.position])
         return {
-          items: page.items.map(({ event: e }): ClickView => ({
-            actionType: e.actionType,
-            kind: e.kind,
-            clickId: e.clickId,
-            trackingToken: e.trackingToken,
-            component: e.component,
-            productId: e.productId,
-            occurredAt: e.occurredAt,
-            messageId: attributedMessage(e.clickId, e.channel)
-          })),
+          items: page.items.map((action): ClickView => {
+            const e = action.event
+            const { joined, messageId } = tieAction(action, all)
+            return {
+              actionType: e.actionType,
+              kind: e.kind,
+              clickId: e.clickId,
+              trackingToken: e.trackingToken,
+              component: e.component,
+              productId: e.productId,
+              occurredAt: e.occurredAt,
+              messageId,
+              joinedClick: joined === null
+                ? null
+                : { clickId: joined.clickId, trackingToken: joined.trackingToken, occurredAt: joined.event.occurredAt }
+            }
+          }),
           nextCursor: page.nextCursor
         }
       })

@@ -12,6 +12,19 @@ export interface WabaView {
   readonly businessManagerId: string | null
   readonly name: string | null
   readonly mmApi: Waba.MmApiStatusView
+  /**
+   * The status last read from Meta (`marketing_messages_onboarding_status` of the WABA and of its
+   * business portfolio), beside the derived one; `agrees` says whether Meta's says the same (`null`: a
+   * value that says nothing of onboarding). `null` before the first read.
+   */
+  readonly meta: {
+    readonly status: string | null
+    readonly businessStatus: string | null
+    readonly readAt: number
+    readonly agrees: boolean | null
+  } | null
+  /** When a read from Meta was last asked for (`null`: never). */
+  readonly metaSyncRequestedAt: number | null
 }
 
 export interface BusinessManagerView {
@@ -61,6 +74,8 @@ export interface CampaignStats {
     readonly delivered: number
     readonly read: number
     readonly clicked: number
+    /** Messages with a landing page view: a view whose click (joined by `tracking_token`, then `click_id`) is attributed to the message. */
+    readonly landingPageViews: number
   }
   readonly routed: Record<Routing.Route, number>
   readonly observedRoute: Record<Routing.Route | "unknown", number>
@@ -85,7 +100,17 @@ export interface ClickView {
   readonly component: string | null
   readonly productId: string | null
   readonly occurredAt: number
+  /**
+   * The message the action is tied to: the one its click id is attributed to — for a landing page view,
+   * the click id of the click it joins when it joins one, else its own.
+   */
   readonly messageId: string | null
+  /**
+   * For a landing page view, the link click it joins (docs/domain.md#clicks): on its channel, the one
+   * with its `tracking_token`, else the one with its `click_id`, whichever arrived first; `null` while
+   * there is none (the view is kept all the same). `null` for every other action.
+   */
+  readonly joinedClick: { readonly clickId: string | null; readonly trackingToken: string | null; readonly occurredAt: number } | null
 }
 
 /** What the worker needs to pick a message up; it folds the stream itself before deciding anything. */
@@ -109,7 +134,9 @@ export interface MessageResource {
   readonly id: string
   readonly channel: string
   readonly wabaId: string
-  readonly to: string
+  /** The recipient's number; `null` for a message addressed by BSUID (then `recipient`). */
+  readonly to: string | null
+  readonly recipient: string | null
   readonly campaignId: string | null
   /** The client's own `biz_opaque_callback_data`, shown back to it. */
   readonly clientCallbackData: string | null

@@ -4,7 +4,7 @@
  * each view here, so two stores cannot disagree on what a view says for the same facts
  * (docs/persistence.md#projections). Pure: no I/O, no clock.
  */
-import { type BusinessManager, Message, type Template, Waba } from "@mm-gateway/domain"
+import { type BusinessManager, Ids, Message, type Template, Waba } from "@mm-gateway/domain"
 import type { CampaignStats, MessageResource, MessageWork, TemplateView, WabaView } from "./queries.js"
 
 /** A message as the API shows it (docs/api.md#resources). */
@@ -12,7 +12,9 @@ export const messageResource = (m: Message.MessageRecord, view: Message.MessageV
   id: m.request.messageId,
   channel: m.request.channel,
   wabaId: m.request.wabaId,
-  to: m.request.to,
+  // A message names its user by number (`to`) or, without one, by BSUID (`recipient`).
+  to: Ids.isBsuid(m.request.to) ? null : m.request.to,
+  recipient: Ids.isBsuid(m.request.to) ? m.request.to : null,
   campaignId: m.request.campaignId,
   clientCallbackData: m.request.clientCallbackData,
   template: m.request.template === null
@@ -66,8 +68,13 @@ export const failureCodes = (view: Message.MessageView): ReadonlyArray<number> =
  * the caller's scope). A store that aggregates in its database counts the same things:
  * `funnelStage`, the status, the routes and `failureCodes` of each message.
  */
-export const campaignStats = (campaignId: string, messages: Iterable<Message.MessageRecord>): CampaignStats => {
-  const funnel = { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked: 0 }
+export const campaignStats = (
+  campaignId: string,
+  messages: Iterable<Message.MessageRecord>,
+  /** The ids of the messages a landing page view is tied to (`ClickView.messageId` of the views). */
+  viewed: ReadonlySet<string> = new Set()
+): CampaignStats => {
+  const funnel = { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked: 0, landingPageViews: 0 }
   const routed = { marketing_messages: 0, cloud_api: 0 }
   const observedRoute = { marketing_messages: 0, cloud_api: 0, unknown: 0 }
   const counts = { queued: 0, failed: 0, expired: 0, dispatchUnknown: 0, routeMismatch: 0 }
@@ -81,6 +88,7 @@ export const campaignStats = (campaignId: string, messages: Iterable<Message.Mes
     if (stage >= FUNNEL_STAGE.delivered) funnel.delivered++
     if (stage >= FUNNEL_STAGE.read) funnel.read++
     if (m.clicks.length > 0) funnel.clicked++
+    if (viewed.has(m.request.messageId)) funnel.landingPageViews++
     routed[m.route]++
     observedRoute[view.observedRoute ?? "unknown"]++
     if (view.status === "accepted") counts.queued++
@@ -93,13 +101,57 @@ export const campaignStats = (campaignId: string, messages: Iterable<Message.Mes
   return { campaignId, funnel, routed, observedRoute, ...counts, failuresByCode }
 }
 
+/** The action type of a landing page view (docs/domain.md#clicks). */
+export const LANDING_PAGE_VIEW = "landing_page_view"
+
+/** What the join of a landing page view to its click needs of a user action. */
+export interface UserActionKeys {
+  readonly position: number
+  readonly channel: string
+  readonly actionType: string
+  readonly kind: string
+  readonly clickId: string | null
+  readonly trackingToken: string | null
+}
+
+/**
+ * The link click a landing page view joins (docs/domain.md#clicks): on the view's channel, the first
+ * click with its `tracking_token`; without one, the first with its `click_id`; `null` when neither
+ * (yet). Either may arrive first: the join is made when read.
+ */
+export const joinedClick = <A extends UserActionKeys>(view: A, actions: Iterable<A>): A | null => {
+  if (view.actionType !== LANDING_PAGE_VIEW) return null
+  let byToken: A | null = null
+  let byClickId: A | null = null
+  for (const a of actions) {
+    if (a.channel !== view.channel || a.kind !== "link_click") continue
+    if (view.trackingToken !== null && a.trackingToken === view.trackingToken && (byToken === null || a.position < byToken.position)) byToken = a
+    if (view.clickId !== null && a.clickId === view.clickId && (byClickId === null || a.position < byClickId.position)) byClickId = a
+  }
+  return byToken ?? byClickId
+}
+
 /** A WABA with its MM status as of `now` (recomputed from the state: a restriction ends by itself). */
 export const waba = (
   id: string,
   state: Waba.WabaState,
   businessManager: BusinessManager.BusinessManagerState | null,
   now: number
-): WabaView => ({ id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, businessManager, now) })
+): WabaView => {
+  const mmApi = Waba.mmApiStatus(state, businessManager, now)
+  const meta = state.meta ?? null
+  const says = meta === null ? null : Waba.metaSaysOnboarded(meta.status)
+  return {
+    id,
+    businessManagerId: state.businessManagerId,
+    name: state.name,
+    mmApi,
+    meta: meta === null
+      ? null
+      : { status: meta.status, businessStatus: meta.businessStatus, readAt: meta.readAt, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
+    metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+  }
+}
 
 /** The invitation link shown after `event`: the link of the latest invitation, which the state's `invitedAt` names. */
 export const invitationLink = (

@@ -50,6 +50,21 @@ export const signWabaTerms = (id: string, signedAt: number, owner: string | null
     at: signedAt
   }))
 
+/** The worker read `marketing_messages_onboarding_status` from Meta at `readAt`. */
+export const readMetaStatus = (id: string, status: string | null, readAt: number, businessStatus: string | null = null) =>
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
+    _tag: "RecordMetaOnboardingStatus",
+    wabaId: waba(id),
+    status,
+    businessStatus,
+    readAt,
+    at: readAt
+  }))
+
+/** `POST /v1/wabas/{id}/mm-api-status/sync`. */
+export const requestMetaSync = (id: string, at: number) =>
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RequestMetaStatusSync", wabaId: waba(id), requestedBy: "admin", at }))
+
 /** An account restriction from `occurredAt`, ending by itself at `expiresAt` (null: until reinstated). */
 export const restrictWaba = (id: string, occurredAt: number, expiresAt: number | null) =>
   fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
@@ -157,7 +172,7 @@ export const send = (s: Send): Effect.Effect<void, never, EventStore.EventStore>
       messageId: s.id as Ids.MessageId,
       channel: phone(s.channel),
       endpoint: "marketing_messages",
-      to: (s.to ?? "16505551234") as Ids.RecipientNumber,
+      to: (s.to ?? "16505551234") as Ids.UserRef,
       messageType: "template",
       template: s.template === null ? null : { name: s.template ?? "spring_sale", language: "en" },
       productPolicy: null,
@@ -198,13 +213,20 @@ export const markDispatchUnknown = (id: string, at: number) =>
 export const attributeClick = (id: string, clickId: string, at: number) =>
   fact(CommandHandler.handleCommand(Streams.MessageStream, Streams.streamId.message(id), { _tag: "AttributeClick", messageId: id as Ids.MessageId, clickId, at }))
 
-export const userAction = (channel: string, clickId: string | null, occurredAt: number, actionType = "marketing_messages_link_click") =>
-  fact(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, clickId === null ? null : `tt-${clickId}`, occurredAt), {
+/** A user action webhook; its tracking token is `tt-<clickId>` unless given. */
+export const userAction = (
+  channel: string,
+  clickId: string | null,
+  occurredAt: number,
+  actionType = "marketing_messages_link_click",
+  trackingToken: string | null = clickId === null ? null : `tt-${clickId}`
+) =>
+  fact(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, trackingToken, occurredAt), {
     _tag: "RecordUserAction",
     channel: phone(channel),
     actionType,
     clickId,
-    trackingToken: clickId === null ? null : `tt-${clickId}`,
+    trackingToken,
     component: "CTA",
     productId: null,
     occurredAt,

@@ -140,7 +140,7 @@ export const messageQueriesContract = (name: string, makeStore: () => Layer.Laye
         yield* caughtUp
         assert.deepStrictEqual(yield* read.campaignStats("c1"), {
           campaignId: "c1",
-          funnel: { accepted: 5, submitted: 3, sent: 3, delivered: 2, read: 1, clicked: 1 },
+          funnel: { accepted: 5, submitted: 3, sent: 3, delivered: 2, read: 1, clicked: 1, landingPageViews: 0 },
           routed: { marketing_messages: 4, cloud_api: 1 },
           observedRoute: { marketing_messages: 2, cloud_api: 1, unknown: 2 },
           queued: 0,
@@ -160,7 +160,7 @@ export const messageQueriesContract = (name: string, makeStore: () => Layer.Laye
         yield* caughtUp
         assert.deepStrictEqual(yield* read.campaignStats("none"), {
           campaignId: "none",
-          funnel: { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked: 0 },
+          funnel: { accepted: 0, submitted: 0, sent: 0, delivered: 0, read: 0, clicked: 0, landingPageViews: 0 },
           routed: { marketing_messages: 0, cloud_api: 0 },
           observedRoute: { marketing_messages: 0, cloud_api: 0, unknown: 0 },
           queued: 0,

@@ -6,6 +6,8 @@ import {
   caughtUp,
   inviteBusinessManager,
   type ReadSide,
+  readMetaStatus,
+  requestMetaSync,
   recordTermsNotAccepted,
   registerBusinessManager,
   registerWaba,
@@ -82,6 +84,30 @@ export const onboardingQueriesContract = (name: string, makeStore: () => Layer.L
           ["11", "onboarded", "business_webhook"]
         ])
         assert.strictEqual((yield* read.waba("20", 100))?.mmApi.status, "not_onboarded")
+      })))
+
+    it.effect("the status read from Meta is shown beside the derived one, also where they disagree; a sync request is shown", () =>
+      run(Effect.gen(function*() {
+        const read = yield* OnboardingQueries
+        yield* registerBusinessManager("1", 10)
+        yield* registerWaba("10", "1", 11)
+        yield* registerWaba("11", "1", 11)
+        yield* caughtUp
+        assert.deepStrictEqual([(yield* read.waba("10", 100))?.meta, (yield* read.waba("10", 100))?.metaSyncRequestedAt], [null, null])
+        yield* readMetaStatus("10", "ELIGIBLE", 20, "NOT_STARTED")
+        yield* signWabaTerms("10", 30)
+        yield* readMetaStatus("11", "ONBOARDED", 40, "TERM_OF_SERVICE_SIGNED")
+        yield* requestMetaSync("11", 45)
+        yield* caughtUp
+        const ten = yield* read.waba("10", 100)
+        assert.deepStrictEqual([ten?.mmApi.status, ten?.mmApi.source, ten?.meta], [
+          "onboarded",
+          "waba_webhook",
+          { status: "ELIGIBLE", businessStatus: "NOT_STARTED", readAt: 20, agrees: false }
+        ])
+        const eleven = yield* read.waba("11", 100)
+        assert.deepStrictEqual([eleven?.mmApi.status, eleven?.mmApi.source, eleven?.meta?.agrees, eleven?.metaSyncRequestedAt], ["onboarded", "meta_api", true, 45])
+        assert.deepStrictEqual((yield* read.wabas({ now: 100, status: "onboarded" })).items.map((w) => w.id), ["10", "11"])
       })))
 
     it.effect("a WABA's status is as of the caller's now: a restriction ends by itself at its expiration", () =>

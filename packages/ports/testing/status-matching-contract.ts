@@ -49,6 +49,29 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
         assert.deepStrictEqual(yield* waiting("101", "16505551234", 0, 10_000), [])
       })))
 
+    it.effect("a message addressed by BSUID waits for its wamid under the BSUID, and is shown by it", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusReports.StatusMatching
+        const read = yield* MessageQueries
+        yield* twoTenants
+        yield* send({ id: "m1", channel: "100", at: 1_000, to: "US.13491208655302741918" })
+        yield* dispatch("m1", 1, 1_001, noAnswer)
+        yield* caughtUp
+        const waiting = (recipient: string) => Effect.map(matching.awaitingWamid("100", recipient, 0, 10_000), (found) => found.map((c) => c.messageId))
+        assert.deepStrictEqual(yield* waiting("US.13491208655302741918"), ["m1"])
+        assert.deepStrictEqual(yield* waiting("16505551234"), [])
+        const m1 = yield* read.message("m1")
+        assert.deepStrictEqual([m1?.to, m1?.recipient], [null, "US.13491208655302741918"])
+        // A status naming the user by recipient_user_id alone finds it.
+        const found = yield* transact(StatusReports.recordStatusReport({
+          channel: "100",
+          bizOpaqueCallbackData: null,
+          observation: { ...observation({ wamid: "w.b", status: "sent", timestamp: 2_000 }), recipient: null, recipientUserId: "US.13491208655302741918" },
+          dedupeKey: "status:w.b:sent:2000"
+        }, 2_500))
+        assert.deepStrictEqual(found._tag === "Observed" && [found.messageId as string, found.matchedBy as string], ["m1", "recipient_window"])
+      })))
+
     it.effect("parked statuses: kept once per dedupe key, found by wamid, listed oldest first page by page, and forgotten when unparked", () =>
       run(Effect.gen(function*() {
         const matching = yield* StatusReports.StatusMatching

@@ -7,10 +7,15 @@ export type ProductPolicy = "CLOUD_API_FALLBACK" | "STRICT"
 
 /** The parts of a Cloud API send body the sandbox acts on. */
 export interface SendRequest {
-  /** `to` as the client wrote it (a leading `+` kept): Meta echoes it as `contacts[].input`. */
+  /** `to` (or, without it, `recipient`) as the client wrote it (a leading `+` kept): Meta echoes it as `contacts[].input`. */
   readonly input: string
-  /** The recipient's number, digits only: its WhatsApp id (`contacts[].wa_id`, webhooks' `recipient_id`). */
+  /**
+   * The user: the number's digits (`contacts[].wa_id`, webhooks' `recipient_id`), or, for a send by
+   * `recipient` alone, the BSUID (`contacts[].user_id`, webhooks' `recipient_user_id`).
+   */
   readonly to: string
+  /** Whether `to` is a BSUID: the send named its user by `recipient` alone. */
+  readonly byBsuid: boolean
   readonly type: string
   readonly template?: { readonly name: string; readonly language: string }
   readonly productPolicy: ProductPolicy
@@ -30,6 +35,9 @@ const MESSAGE_TYPES = new Set([
   "interactive",
   "reaction"
 ])
+
+/** A business-scoped user id: country, a dot, the id (`US.13491208655302741918`); a parent one has `ENT.` (`US.ENT.…`). */
+const BSUID = /^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$/
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -53,11 +61,18 @@ export const parseSendBody = (body: unknown): Either.Either<SendRequest, Rejecti
   if (recipientType !== undefined && recipientType !== "individual") {
     return Either.left(rejections.invalidParameter("recipient_type", "must be one of {INDIVIDUAL}"))
   }
+  // `to` or `recipient` (a BSUID or parent BSUID); with both, `to` wins, as Meta does.
   const rawTo = body["to"]
-  if (rawTo === undefined) return Either.left(rejections.missingParameter("to"))
-  if (typeof rawTo !== "string") return Either.left(rejections.invalidParameter("to", "must be a string"))
-  const to = rawTo.startsWith("+") ? rawTo.slice(1) : rawTo
-  if (!/^\d{5,20}$/.test(to)) {
+  const rawRecipient = body["recipient"]
+  if (rawTo === undefined && rawRecipient === undefined) return Either.left(rejections.missingParameter("to"))
+  if (rawTo === undefined && (typeof rawRecipient !== "string" || !BSUID.test(rawRecipient))) {
+    return Either.left(rejections.invalidParameter("recipient", "must be a business-scoped user id (BSUID) or a parent BSUID"))
+  }
+  if (rawTo !== undefined && typeof rawTo !== "string") return Either.left(rejections.invalidParameter("to", "must be a string"))
+  const byBsuid = rawTo === undefined
+  const input = (rawTo ?? rawRecipient) as string
+  const to = byBsuid ? input : input.startsWith("+") ? input.slice(1) : input
+  if (!byBsuid && !/^\d{5,20}$/.test(to)) {
     return Either.left(rejections.invalidValue("Parameter to must be a phone number in international format (digits)."))
   }
   const rawType = body["type"] ?? "text"
@@ -93,8 +108,9 @@ export const parseSendBody = (body: unknown): Either.Either<SendRequest, Rejecti
     return Either.left(rejections.invalidParameter("biz_opaque_callback_data", "must be a string of at most 512 characters"))
   }
   return Either.right({
-    input: rawTo,
+    input,
     to,
+    byBsuid,
     type: rawType,
     productPolicy: policy,
     ...(template === undefined ? {} : { template }),

@@ -6,6 +6,7 @@ import type { SandboxConfig } from "./config.js"
 import { defaultConfig } from "./config.js"
 import type { Prng } from "./prng.js"
 import { mulberry32 } from "./prng.js"
+import { graphRead } from "./graph-reads.js"
 import { createRateLimiter } from "./rate-limit.js"
 import type { TemplateCategory } from "./send.js"
 import { callbackDataOf, defaultTemplateCategory, parseSendBody, planOf, routeOf, scriptOf } from "./send.js"
@@ -78,6 +79,7 @@ export interface Sandbox {
 const MAX_BODY_BYTES = 1024 * 1024
 // Graph takes a path with or without the version segment (without it, the oldest version available).
 const GRAPH_SEND = /^\/(?:v\d+\.\d+\/)?(\d+)\/(messages|marketing_messages)$/
+const GRAPH_OBJECT = /^\/(?:v\d+\.\d+\/)?(\d+)$/
 const TEMPLATE_PATH = /^\/sandbox\/templates\/([^/]+)\/([^/]+)$/
 const NUMBER_PATH = /^\/sandbox\/numbers\/(\d+)$/
 const API_KEY = /^sandbox-(\d+)$/
@@ -203,7 +205,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const scheduleWebhooks = (
     number: NumberIdentity,
     wamid: string,
-    to: string,
+    to: { readonly id: string; readonly byBsuid: boolean },
     category: ReturnType<typeof pricingFor>["category"],
     callbackData: string | undefined,
     script: ReturnType<typeof scriptOf>
@@ -220,7 +222,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       const base = {
         id: wamid,
         timestamp: String(Math.floor((start + delay) / 1000)),
-        recipient_id: to,
+        ...(to.byBsuid ? { recipient_user_id: to.id } : { recipient_id: to.id }),
         ...(callbackData === undefined ? {} : { biz_opaque_callback_data: callbackData })
       }
       const status: StatusPayload =
@@ -326,7 +328,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     scheduleWebhooks(
       { phoneNumberId, wabaId: number.wabaId, displayPhoneNumber: number.displayPhoneNumber },
       wamid,
-      request.to,
+      { id: request.to, byBsuid: request.byBsuid },
       route.right,
       callbackData,
       script
@@ -443,6 +445,20 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     })
   }
 
+  /** `GET /{version}/{id}?fields=…`: a WABA's or a business portfolio's MM API onboarding status (graph-reads.ts). */
+  const handleGraphRead = (req: http.IncomingMessage, res: http.ServerResponse, id: string, query: string) => {
+    const authorization = req.headers.authorization ?? ""
+    if (!/^Bearer\s+\S+/i.test(authorization)) {
+      const missing = rejections.missingToken()
+      return writeJson(res, missing.status, { error: { ...missing.error, fbtrace_id: "sandbox" } })
+    }
+    const records = [...numbers.values()]
+    const isBusiness = records.some((n) => n.ownerBusinessId === id)
+    const notOnboarded = records.some((n) => n.wabaId === id && !n.onboarded)
+    const answer = graphRead(id, new URLSearchParams(query).get("fields"), isBusiness, notOnboarded)
+    return writeJson(res, answer.status, answer.body)
+  }
+
   const server = http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
     let size = 0
@@ -463,6 +479,10 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         if (graph !== null) return handleSend(req, res, "graph", graph[2] as Endpoint, graph[1], raw)
         if (path === "/messages") return handleSend(req, res, "360dialog", "messages", undefined, raw)
         if (path === "/marketing_messages") return handleSend(req, res, "360dialog", "marketing_messages", undefined, raw)
+      }
+      if (req.method === "GET") {
+        const object = GRAPH_OBJECT.exec(path)
+        if (object !== null) return handleGraphRead(req, res, object[1]!, query === -1 ? "" : url.slice(query + 1))
       }
       return handleControl(req, res, path, query === -1 ? "" : url.slice(query + 1), raw)
     })

@@ -74,12 +74,16 @@ export const errorBody = (style: WireStyle, endpoint: Endpoint, error: MetaError
   style === "360dialog" && endpoint === "marketing_messages" ? { detail: { error } } : { error }
 
 /**
- * Meta's answer to an accepted send: `input` is `to` as sent, `wa_id` the recipient's WhatsApp id;
+ * Meta's answer to an accepted send: `input` is `to` as sent, `wa_id` the recipient's WhatsApp id — or,
+ * for a send by BSUID, `input` is `recipient` as sent and `user_id` the BSUID, without `wa_id`;
  * `message_status` only for templates (the other types carry none).
  */
-export const acceptedBody = (request: { readonly input: string; readonly to: string; readonly type: string }, wamid: string) => ({
+export const acceptedBody = (
+  request: { readonly input: string; readonly to: string; readonly byBsuid?: boolean; readonly type: string },
+  wamid: string
+) => ({
   messaging_product: "whatsapp",
-  contacts: [{ input: request.input, wa_id: request.to }],
+  contacts: [request.byBsuid === true ? { input: request.input, user_id: request.to } : { input: request.input, wa_id: request.to }],
   messages: [request.type === "template" ? { id: wamid, message_status: "accepted" } : { id: wamid }]
 })
 
@@ -132,7 +136,9 @@ export interface StatusPayload {
   readonly id: string
   readonly status: StatusName
   readonly timestamp: string
-  readonly recipient_id: string
+  /** The number; absent for a message sent by BSUID, whose statuses name the user by `recipient_user_id`. */
+  readonly recipient_id?: string
+  readonly recipient_user_id?: string
   readonly biz_opaque_callback_data?: string
   readonly pricing?: Pricing
   readonly errors?: ReadonlyArray<WebhookError>

@@ -151,3 +151,45 @@ describe("scripted recipient numbers", () => {
       assert.deepStrictEqual(statuses.map((status: any) => status.status), ["sent", "delivered", "read"])
     }))
 })
+
+describe("sends by BSUID (recipient instead of to)", () => {
+  const BSUID = "US.13491208655302741918"
+  const byBsuid = (recipient: string, extra: Record<string, unknown> = {}) => {
+    const { to: _to, ...rest } = template("0")
+    return { ...rest, recipient, ...extra }
+  }
+
+  it("are accepted with contacts [{input, user_id}] (no wa_id), and their statuses name the user by recipient_user_id", () =>
+    withSandbox({}, async (sandbox, receiver) => {
+      const answer = await graphSend(sandbox, byBsuid(BSUID), "marketing_messages")
+      assert.strictEqual(answer.status, 200)
+      assert.deepStrictEqual(answer.body.contacts, [{ input: BSUID, user_id: BSUID }])
+      await settled(sandbox)
+      const statuses = receiver.statusesOf(answer.body.messages[0].id)
+      assert.deepStrictEqual(statuses.map((status: any) => status.status), ["sent", "delivered", "read"])
+      for (const status of statuses) {
+        assert.strictEqual(status.recipient_user_id, BSUID)
+        assert.isUndefined(status.recipient_id)
+      }
+      assert.strictEqual(statuses[0].pricing.category, "marketing_lite")
+    }))
+
+  it("with to as well, to wins: the number is echoed and named by the statuses", () =>
+    withSandbox({}, async (sandbox, receiver) => {
+      const answer = await graphSend(sandbox, byBsuid(BSUID, { to: "+4915112341234" }), "marketing_messages")
+      assert.deepStrictEqual(answer.body.contacts, [{ input: "+4915112341234", wa_id: "4915112341234" }])
+      await settled(sandbox)
+      assert.strictEqual(receiver.statusesOf(answer.body.messages[0].id)[0].recipient_id, "4915112341234")
+    }))
+
+  it("the id's last four characters script the outcome as a number's do; a recipient that is not a BSUID is a 400", () =>
+    withSandbox({}, async (sandbox) => {
+      const scripted = await graphSend(sandbox, byBsuid("US.1349120865530270002"), "marketing_messages")
+      assert.deepStrictEqual([scripted.status, scripted.body.error.code], [400, 131009])
+      const bad = await graphSend(sandbox, byBsuid("13491208655302741918"), "marketing_messages")
+      assert.deepStrictEqual([bad.status, bad.body.error.code], [400, 100])
+      assert.match(bad.body.error.error_data.details, /recipient/)
+      const none = await graphSend(sandbox, { messaging_product: "whatsapp", type: "text", text: { body: "hi" } })
+      assert.deepStrictEqual([none.status, none.body.error.code], [400, 100])
+    }))
+})

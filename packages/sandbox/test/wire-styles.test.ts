@@ -142,3 +142,30 @@ layer(sandboxLayer({ port: 0, seed: 3, webhookUrl: "http://127.0.0.1:9/unused" }
       assert.strictEqual(sandbox.seed, 3)
     }))
 })
+
+describe("Graph reads: marketing_messages_onboarding_status (graph-reads.ts)", () => {
+  const read = (sandbox: { url: string }, id: string, token = "Bearer any") =>
+    fetch(`${sandbox.url}/v25.0/${id}?fields=marketing_messages_onboarding_status`, { headers: token === "" ? {} : { authorization: token } })
+      .then(async (r) => ({ status: r.status, body: await r.json() as any }))
+
+  it("answers ONBOARDED for any WABA, and the scripted endings their status; an unreadable id is Graph's error 100", () =>
+    withSandbox({}, async (sandbox) => {
+      assert.deepStrictEqual(await read(sandbox, "102290129340398"), { status: 200, body: { marketing_messages_onboarding_status: "ONBOARDED", id: "102290129340398" } })
+      for (const [id, status] of [["102290129340001", "ELIGIBLE"], ["102290129340002", "INELIGIBLE_COUNTRY_NOT_SUPPORTED"], ["102290129340003", "PENDING_INTERNAL_SETUP"], ["102290129340004", "MM_STATUS_NOT_YET_KNOWN"]]) {
+        assert.strictEqual((await read(sandbox, id!)).body.marketing_messages_onboarding_status, status, id)
+      }
+      const unreadable = await read(sandbox, "102290129340100")
+      assert.deepStrictEqual([unreadable.status, unreadable.body.error.code], [400, 100])
+      assert.strictEqual((await read(sandbox, "102290129340398", "")).status, 401)
+    }))
+
+  it("a business portfolio it knows (an owner of its numbers) answers {status, time}; a WABA with a number not onboarded is ELIGIBLE", () =>
+    withSandbox({}, async (sandbox) => {
+      sandbox.setNumber("106540352240001", { wabaId: "555000000000011", ownerBusinessId: "271828182845904", onboarded: false })
+      sandbox.setNumber("106540352240002", { wabaId: "555000000000012", ownerBusinessId: "271828182840002" })
+      assert.deepStrictEqual((await read(sandbox, "271828182845904")).body.marketing_messages_onboarding_status, { status: "TERM_OF_SERVICE_SIGNED", time: "2026-06-30" })
+      assert.strictEqual((await read(sandbox, "271828182840002")).body.marketing_messages_onboarding_status.status, "REQUEST_SENT")
+      assert.strictEqual((await read(sandbox, "555000000000011")).body.marketing_messages_onboarding_status, "ELIGIBLE")
+      assert.strictEqual((await read(sandbox, "555000000000012")).body.marketing_messages_onboarding_status, "ONBOARDED")
+    }))
+})

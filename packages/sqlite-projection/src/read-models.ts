@@ -90,6 +90,24 @@ const attributedMessage = (clickId: string, channel: string): string =>
   `(SELECT a.message_id FROM click_attributions a JOIN messages m ON m.id = a.message_id
     WHERE a.click_id = ${clickId} AND m.channel = ${channel} ORDER BY a.position LIMIT 1)`
 
+/**
+ * The position of the link click a landing page view joins (docs/domain.md#clicks), for the `clicks` row
+ * `view`: on its channel, the first click with its tracking token, else the first with its click id;
+ * NULL for every other action and for a view with no click (yet). Made when read, so either may arrive first.
+ */
+const joinedClickPosition = (view: string): string => {
+  const first = (match: string) =>
+    `(SELECT k.position FROM clicks k WHERE k.channel = ${view}.channel AND k.kind = 'link_click' AND ${match} ORDER BY k.position LIMIT 1)`
+  return `CASE WHEN ${view}.action_type = 'landing_page_view' THEN COALESCE(
+    ${first(`k.tracking_token = ${view}.tracking_token`)},
+    ${first(`k.click_id = ${view}.click_id`)}) END`
+}
+
+/** The messages landing page views are tied to: through the click each joins, else its own click id. */
+const VIEWED_MESSAGES = `SELECT ${attributedMessage("COALESCE(j.click_id, v.click_id)", "v.channel")}
+  FROM clicks v LEFT JOIN clicks j ON j.position = ${joinedClickPosition("v")}
+  WHERE v.action_type = 'landing_page_view'`
+
 export const makeReadModels = (db: Database): ReadModels => {
   const bmState = (id: string | null): BusinessManager.BusinessManagerState | null => {
     if (id === null) return null
@@ -231,8 +249,11 @@ export const makeReadModels = (db: Database): ReadModels => {
         const rows = prepared(
           db,
           `SELECT c.position, c.action_type, c.kind, c.click_id, c.tracking_token, c.component, c.product_id, c.occurred_at,
-             ${attributedMessage("c.click_id", "c.channel")} AS message_id
-           FROM clicks c WHERE c.channel = @channel AND c.position > @after ORDER BY c.position LIMIT @limit`
+             ${attributedMessage("COALESCE(j.click_id, c.click_id)", "c.channel")} AS message_id,
+             j.position AS joined_position, j.click_id AS joined_click_id, j.tracking_token AS joined_tracking_token,
+             j.occurred_at AS joined_occurred_at
+           FROM clicks c LEFT JOIN clicks j ON j.position = ${joinedClickPosition("c")}
+           WHERE c.channel = @channel AND c.position > @after ORDER BY c.position LIMIT @limit`
         ).all({ channel, after, limit }) as Array<{
           position: number
           action_type: string
@@ -243,6 +264,10 @@ export const makeReadModels = (db: Database): ReadModels => {
           product_id: string | null
           occurred_at: number
           message_id: string | null
+          joined_position: number | null
+          joined_click_id: string | null
+          joined_tracking_token: string | null
+          joined_occurred_at: number | null
         }>
         const page = pageOf(rows, limit, (r) => [r.position])
         return {
@@ -254,7 +279,10 @@ export const makeReadModels = (db: Database): ReadModels => {
             component: r.component,
             productId: r.product_id,
             occurredAt: r.occurred_at,
-            messageId: r.message_id
+            messageId: r.message_id,
+            joinedClick: r.joined_position === null
+              ? null
+              : { clickId: r.joined_click_id, trackingToken: r.joined_tracking_token, occurredAt: r.joined_occurred_at! }
           })),
           nextCursor: page.nextCursor
         }
@@ -346,6 +374,7 @@ export const campaignStats = (db: Database, campaignId: string, tenant: TenantSc
        COALESCE(SUM(funnel_stage >= 3), 0) AS delivered,
        COALESCE(SUM(funnel_stage >= 4), 0) AS read,
        COALESCE(SUM(clicked), 0) AS clicked,
+       COALESCE(SUM(messages.id IN (${VIEWED_MESSAGES})), 0) AS landing_page_views,
        COALESCE(SUM(route_decided = 'marketing_messages'), 0) AS routed_mm,
        COALESCE(SUM(route_decided = 'cloud_api'), 0) AS routed_cloud,
        COALESCE(SUM(route_observed = 'marketing_messages'), 0) AS observed_mm,
@@ -372,7 +401,8 @@ export const campaignStats = (db: Database, campaignId: string, tenant: TenantSc
       sent: n("sent"),
       delivered: n("delivered"),
       read: n("read"),
-      clicked: n("clicked")
+      clicked: n("clicked"),
+      landingPageViews: n("landing_page_views")
     },
     routed: { marketing_messages: n("routed_mm"), cloud_api: n("routed_cloud") },
     observedRoute: { marketing_messages: n("observed_mm"), cloud_api: n("observed_cloud"), unknown: n("observed_unknown") },

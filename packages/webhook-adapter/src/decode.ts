@@ -128,6 +128,66 @@ const wabaOf = (value: unknown, ctx: ChangeContext): Ids.WabaId | undefined => {
   return ctx.out.decode(Wire.WabaId, ctx.entryId, appendPath(ctx.entryPath, ["id"]))
 }
 
+// ---- identity links ----------------------------------------------------------------------------
+
+/**
+ * The WABA of a change for identity links, without reporting anything: a link is a side fact, and a
+ * change whose WABA cannot be told has its own problems reported where they matter (or none at all).
+ */
+const wabaForLinks = (value: unknown, ctx: ChangeContext): Ids.WabaId | null => {
+  const info = (value as { waba_info?: { waba_id?: unknown } } | null)?.waba_info?.waba_id
+  if (Wire.isWabaId(info)) return info
+  return Wire.isWabaId(ctx.entryId) ? ctx.entryId : null
+}
+
+/** Two identifiers the webhook names one user by: a link recorded on the stream of each (docs/webhooks.md#identity-links). */
+const linkIdentity = (
+  ctx: ChangeContext,
+  wabaId: Ids.WabaId,
+  a: Ids.UserRef,
+  b: Ids.UserRef,
+  source: typeof Recipient.IdentityLinkSource.Type,
+  path: string
+): void => {
+  if (a === b) return
+  for (const [recipient, sameAs] of [[a, b], [b, a]] as const) {
+    ctx.out.stream("Recipient", Recipient.LinkIdentity, {
+      streamId: Streams.streamId.recipient(wabaId, recipient),
+      command: { _tag: "LinkIdentity", wabaId, recipient, sameAs, source, at: ctx.at },
+      dedupeKey: key("identity_link", wabaId, recipient, sameAs),
+      path
+    })
+  }
+}
+
+const userRef = (input: unknown, kind: "number" | "bsuid"): Ids.UserRef | null =>
+  kind === "number" ? (Wire.isRecipientNumber(input) ? input : null) : (Wire.isBsuid(input) ? input : null)
+
+/** The number, the BSUID and the parent BSUID one item names its user by: each present one linked to the next. */
+const linkAll = (ctx: ChangeContext, wabaId: Ids.WabaId, ids: ReadonlyArray<Ids.UserRef | null>, source: "contacts" | "inbound_message", path: string) => {
+  const present = ids.filter((id): id is Ids.UserRef => id !== null)
+  for (let i = 1; i < present.length; i++) linkIdentity(ctx, wabaId, present[i - 1]!, present[i]!, source, path)
+}
+
+/** `contacts[]` and inbound `messages[]` of a change: the identifiers each names its user by together. */
+const decodeIdentityLinks = (value: unknown, contacts: ReadonlyArray<unknown>, inbound: ReadonlyArray<unknown>, ctx: ChangeContext) => {
+  if (contacts.length === 0 && inbound.length === 0) return
+  const wabaId = wabaForLinks(value, ctx)
+  if (wabaId === null) return
+  contacts.forEach((item, i) => {
+    const c = Schema.decodeUnknownOption(Wire.ContactIds)(item)
+    if (c._tag === "None") return
+    const ids = [userRef(c.value.wa_id, "number"), userRef(c.value.user_id, "bsuid"), userRef(c.value.parent_user_id, "bsuid")]
+    linkAll(ctx, wabaId, ids, "contacts", appendPath(ctx.valuePath, ["contacts", i]))
+  })
+  inbound.forEach((item, i) => {
+    const m = Schema.decodeUnknownOption(Wire.InboundIds)(item)
+    if (m._tag === "None") return
+    const ids = [userRef(m.value.from, "number"), userRef(m.value.from_user_id, "bsuid"), userRef(m.value.from_parent_user_id, "bsuid")]
+    linkAll(ctx, wabaId, ids, "inbound_message", appendPath(ctx.valuePath, ["messages", i]))
+  })
+}
+
 // ---- field: messages ---------------------------------------------------------------------------
 
 const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
@@ -153,6 +213,7 @@ const decodeMessages = (value: unknown, ctx: ChangeContext): void => {
   if (actions.length > 0 && channel !== undefined) {
     actions.forEach((item, i) => decodeUserAction(item, appendPath(valuePath, ["user_actions", i]), channel, ctx))
   }
+  decodeIdentityLinks(value, v.contacts ?? [], inbound, ctx)
   if (inbound.length > 0) {
     out.ignore(appendPath(valuePath, ["messages"]), `${inbound.length} inbound message(s): the gateway does not handle inbound messages`)
   }
@@ -207,7 +268,8 @@ const decodeStatus = (item: unknown, path: string, channel: Ids.PhoneNumberId, w
       details: e.error_data?.details ?? null
     })),
     ...(s.recipient_type == null ? {} : { recipientType: s.recipient_type }),
-    ...(s.recipient_participant_id == null ? {} : { participant: s.recipient_participant_id })
+    ...(s.recipient_participant_id == null ? {} : { participant: s.recipient_participant_id }),
+    ...(s.recipient_user_id == null || s.recipient_user_id === "" ? {} : { recipientUserId: s.recipient_user_id })
   }
   out.status({
     channel,
@@ -220,6 +282,10 @@ const decodeStatus = (item: unknown, path: string, channel: Ids.PhoneNumberId, w
       : key("status", s.id, s.status, s.timestamp, "participant", s.recipient_participant_id),
     path
   })
+  // A one-to-one status naming its user by number and by BSUID says they are the same user.
+  if (s.recipient_type == null && Wire.isBsuid(s.recipient_user_id) && Wire.isRecipientNumber(s.recipient_id)) {
+    linkIdentity(ctx, wabaId, s.recipient_id, s.recipient_user_id, "status", path)
+  }
 }
 
 const nonEmpty = (text: string | null | undefined): string | null => text == null || text === "" ? null : text
@@ -501,24 +567,32 @@ const decodeUserPreferences = (value: unknown, ctx: ChangeContext): void => {
       out.problem({ path: appendPath(path, ["value"]), expected: "\"stop\", \"resume\" or \"signup\"", actual: describeValue(p.value) })
       return
     }
+    // The number when the preference names one (as before BSUIDs), else the BSUID.
+    const recipient: Ids.UserRef | null = p.wa_id ?? p.user_id ?? null
+    if (recipient === null) {
+      out.problem({ path, expected: "wa_id (a WhatsApp number) or user_id (a BSUID)", actual: "neither" })
+      return
+    }
     // Resolved once per change, and only when a preference needs it.
     if (wabaId === null) wabaId = wabaOf(value, ctx)
     if (wabaId === undefined) return
     out.stream("Recipient", Recipient.RecordMarketingPreference, {
-      streamId: Streams.streamId.recipient(wabaId, p.wa_id),
+      streamId: Streams.streamId.recipient(wabaId, recipient),
       command: {
         _tag: "RecordMarketingPreference",
         wabaId,
-        recipient: p.wa_id,
+        recipient,
         optedOut,
         source: "user_preferences",
         occurredAt: p.timestamp,
         at: ctx.at
       },
-      dedupeKey: key("marketing_preference", wabaId, p.wa_id, p.value, p.timestamp),
+      dedupeKey: key("marketing_preference", wabaId, recipient, p.value, p.timestamp),
       path
     })
+    if (p.wa_id != null && p.user_id != null) linkIdentity(ctx, wabaId, p.wa_id, p.user_id, "user_preferences", path)
   })
+  decodeIdentityLinks(value, v.contacts ?? [], [], ctx)
 }
 
 // ---- envelope ----------------------------------------------------------------------------------

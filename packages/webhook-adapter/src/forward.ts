@@ -208,7 +208,8 @@ export interface GatewayFailure {
   readonly displayPhoneNumber: string
   /** The id the client was given, and its own callback data. */
   readonly message: KnownMessage
-  readonly recipient: string
+  /** The user as the message names them: the number (`recipient_id`), or for a message addressed by BSUID the BSUID (`recipient_user_id`). */
+  readonly recipient: { readonly number: string | null; readonly bsuid: string | null }
   readonly at: number
   /** The provider's error that made the failure final. */
   readonly error: { readonly code: number; readonly title: string | null; readonly message: string | null; readonly details: string | null }
@@ -230,7 +231,8 @@ export const gatewayFailedStatus = (f: GatewayFailure): ForwardableWebhook => {
     id: f.message.id,
     status: "failed",
     timestamp: String(Math.floor(f.at / 1000)),
-    recipient_id: f.recipient,
+    ...(f.recipient.number === null ? {} : { recipient_id: f.recipient.number }),
+    ...(f.recipient.bsuid === null ? {} : { recipient_user_id: f.recipient.bsuid }),
     ...(f.message.clientCallbackData === null ? {} : { biz_opaque_callback_data: f.message.clientCallbackData }),
     errors: [error]
   }

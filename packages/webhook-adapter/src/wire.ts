@@ -46,6 +46,7 @@ export const WabaId = Domain.Ids.WabaId.annotations({ description: "a WABA id (d
 const BusinessManagerId = Domain.Ids.BusinessManagerId.annotations({ description: "a business id (digits)" })
 const PhoneNumberId = Domain.Ids.PhoneNumberId.annotations({ description: "a phone number id (digits)" })
 const RecipientNumber = Domain.Ids.RecipientNumber.annotations({ description: "a WhatsApp number (international, digits only)" })
+const Bsuid = Domain.Ids.Bsuid.annotations({ description: "a business-scoped user id (e.g. US.13491208655302741918)" })
 const Wamid = Domain.Ids.Wamid.annotations({ description: "a wamid (a non-empty string)" })
 const ObservedStatus = Domain.Status.ObservedStatus
 
@@ -79,8 +80,28 @@ export const MessagesValue = Schema.Struct({
   statuses: opt(Schema.Array(Schema.Unknown)),
   user_actions: opt(Schema.Array(Schema.Unknown)),
   messages: opt(Schema.Array(Schema.Unknown)),
-  errors: opt(Schema.Array(Schema.Unknown))
+  errors: opt(Schema.Array(Schema.Unknown)),
+  contacts: opt(Schema.Array(Schema.Unknown))
 })
+
+/**
+ * The identifiers a webhook names one user by together: `contacts[]` (`wa_id`, `user_id`,
+ * `parent_user_id`) and inbound `messages[]` (`from`, `from_user_id`, `from_parent_user_id`). Read
+ * leniently: an identifier that is not one is left out, never a problem (the gateway only links them).
+ */
+export const ContactIds = Schema.Struct({
+  wa_id: opt(Schema.Unknown),
+  user_id: opt(Schema.Unknown),
+  parent_user_id: opt(Schema.Unknown)
+})
+export const InboundIds = Schema.Struct({
+  from: opt(Schema.Unknown),
+  from_user_id: opt(Schema.Unknown),
+  from_parent_user_id: opt(Schema.Unknown)
+})
+export const isRecipientNumber = Schema.is(Domain.Ids.RecipientNumber)
+export const isWabaId = Schema.is(Domain.Ids.WabaId)
+export const isBsuid = Schema.is(Domain.Ids.Bsuid)
 
 export const Metadata = Schema.Struct({ phone_number_id: PhoneNumberId })
 
@@ -101,6 +122,8 @@ export const Status = Schema.Struct({
   status: ObservedStatus,
   timestamp: UnixSeconds,
   recipient_id: opt(Schema.String),
+  // The user's BSUID, beside `recipient_id` or instead of it (kept as a string, like `recipient_id`).
+  recipient_user_id: opt(Schema.String),
   // Group messaging: `recipient_id` is then the group's id, the participant the member the status is about.
   recipient_type: opt(Schema.String),
   recipient_participant_id: opt(Schema.String),
@@ -175,13 +198,16 @@ export const TemplateStatusUpdate = Schema.Struct({
 // ---- field: user_preferences -------------------------------------------------------------------
 
 export const UserPreferencesValue = Schema.Struct({
-  user_preferences: Schema.Array(Schema.Unknown)
+  user_preferences: Schema.Array(Schema.Unknown),
+  contacts: opt(Schema.Array(Schema.Unknown))
 })
 
 export const PreferenceHead = Schema.Struct({ category: opt(Schema.String) })
 
+/** A preference names its user by `wa_id`, by `user_id` (BSUID), or both; at least one. */
 export const Preference = Schema.Struct({
-  wa_id: RecipientNumber,
+  wa_id: opt(RecipientNumber),
+  user_id: opt(Bsuid),
   value: Schema.String,
   timestamp: UnixSeconds
 })

@@ -85,6 +85,25 @@ const pywaService = (status: string, timestamp: number, bizOpaqueCallbackData: s
     errors: []
   })
 
+const PYWA_INBOUND_WABA = "1234567890987654321"
+const PYWA_NUMBER = "972987654321"
+const PYWA_BSUID = "US.13491208655302741918"
+const PYWA_PARENT = "US.ENT.11815799212886844830"
+
+/** pywa's `contacts[0]` names its user by number, BSUID and parent BSUID: each linked to the next, on both streams. */
+const contactLinks = (wabaId: string, path = `${VALUE}.contacts[0]`) =>
+  [[PYWA_NUMBER, PYWA_BSUID], [PYWA_BSUID, PYWA_PARENT]].flatMap(([a, b]) =>
+    [[a!, b!], [b!, a!]].map(([recipient, sameAs]) =>
+      stream(
+        "Recipient",
+        `Recipient-${wabaId}:${recipient}`,
+        { _tag: "LinkIdentity", wabaId, recipient, sameAs, source: "contacts", at: AT },
+        `identity_link:${wabaId}:${recipient}:${sameAs}`,
+        path
+      )
+    )
+  )
+
 const INBOUND = [
   "text", "image", "media_with_url", "video", "document", "audio", "voice", "static_sticker", "animated_sticker",
   "reaction", "unreaction_empty", "unreaction_no_emoji", "current_location", "chosen_location", "contacts", "order",
@@ -214,14 +233,14 @@ const EXPECTED: Record<string, Expectation> = {
   "pywa/account_update.json#account_reconnected": { commands: [], ignored: [VALUE] },
 
   // ---- pywa: inbound messages ----
-  ...Object.fromEntries(INBOUND.map((name) => [`pywa/message.json#${name}`, { commands: [], ignored: [`${VALUE}.messages`] }])),
-  "pywa/message.json#interactive_message_with_err": { commands: [], ignored: [`${VALUE}.messages`, `${VALUE}.errors`] },
+  ...Object.fromEntries(INBOUND.map((name) => [`pywa/message.json#${name}`, { commands: contactLinks(PYWA_INBOUND_WABA), ignored: [`${VALUE}.messages`] }])),
+  "pywa/message.json#interactive_message_with_err": { commands: contactLinks(PYWA_INBOUND_WABA), ignored: [`${VALUE}.messages`, `${VALUE}.errors`] },
 
   // ---- pywa: statuses ----
-  "pywa/message_status.json#sent": { commands: [pywaService("sent", 1_698_266_945_000)] },
-  "pywa/message_status.json#delivered": { commands: [pywaService("delivered", 1_698_266_945_000)] },
-  "pywa/message_status.json#read": { commands: [pywaService("read", 1_689_380_458_000)] },
-  "pywa/message_status.json#played": { commands: [], ignored: [STATUS] },
+  "pywa/message_status.json#sent": { commands: [pywaService("sent", 1_698_266_945_000), ...contactLinks(PYWA_STATUS_WABA)] },
+  "pywa/message_status.json#delivered": { commands: [pywaService("delivered", 1_698_266_945_000), ...contactLinks(PYWA_STATUS_WABA)] },
+  "pywa/message_status.json#read": { commands: [pywaService("read", 1_689_380_458_000), ...contactLinks(PYWA_STATUS_WABA)] },
+  "pywa/message_status.json#played": { commands: contactLinks(PYWA_STATUS_WABA), ignored: [STATUS] },
   "pywa/message_status.json#failed": {
     commands: [statusReport(PYWA_PHONE, PYWA_STATUS_WABA, null, {
       wamid: "wamid.xyzxyz",
@@ -236,9 +255,9 @@ const EXPECTED: Record<string, Expectation> = {
         message: "User's number is part of an experiment",
         details: "Failed to send message because this user's phone number is part of an experiment"
       }]
-    })]
+    }), ...contactLinks(PYWA_STATUS_WABA)]
   },
-  "pywa/message_status.json#with_tracker": { commands: [pywaService("sent", 1_698_266_945_000, "some data")] },
+  "pywa/message_status.json#with_tracker": { commands: [pywaService("sent", 1_698_266_945_000, "some data"), ...contactLinks(PYWA_STATUS_WABA)] },
   // Quarantined on purpose: this example keeps Meta's documentation placeholders (`<BUSINESS_PHONE_NUMBER_ID>`,
   // `<WHATSAPP_MESSAGE_ID>`) instead of ids, so it cannot be mapped to a channel. The group fields it
   // shows (recipient_type, recipient_participant_id) are decoded in mapping.test.ts with real ids.
@@ -327,7 +346,8 @@ const EXPECTED: Record<string, Expectation> = {
         },
         `marketing_preference:${SEED_WABA}:16505551234:resume:1731705721000`,
         `${VALUE}.user_preferences[0]`
-      )
+      ),
+      ...contactLinks(SEED_WABA)
     ]
   },
   "pywa/user_marketing_preferences.json#signup": {
@@ -346,7 +366,8 @@ const EXPECTED: Record<string, Expectation> = {
         },
         `marketing_preference:${SEED_WABA}:16505551234:signup:1731705721000`,
         `${VALUE}.user_preferences[0]`
-      )
+      ),
+      ...contactLinks(SEED_WABA)
     ]
   }
 }

@@ -523,6 +523,97 @@ describe("user_preferences", () => {
   })
 })
 
+// ---- BSUID: the payloads use the field names of docs/webhooks.md#identity-links and pywa's ids ----
+
+describe("business-scoped user ids (BSUID)", () => {
+  const BSUID = "US.13491208655302741918"
+  const PARENT = "US.ENT.11815799212886844830"
+  const link = (recipient: string, sameAs: string, source: string) => ({ _tag: "LinkIdentity", wabaId: WABA, recipient, sameAs, source, at: AT })
+
+  it("a status naming its user by recipient_user_id alone carries it, and is matched like any other", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      statuses: [{ id: "wamid.U", status: "delivered", timestamp: "1764000100", recipient_user_id: BSUID }]
+    })])))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(commandsOf(d), [
+      { wamid: "wamid.U", status: "delivered", timestamp: 1_764_000_100_000, recipient: null, pricing: null, originType: null, errors: [], recipientUserId: BSUID }
+    ])
+  })
+
+  it("a status with recipient_id and recipient_user_id links the number and the BSUID, on both streams, once per pair", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      statuses: [status("wamid.B", "sent", "1764000100", { recipient_user_id: BSUID }), status("wamid.B", "delivered", "1764000101", { recipient_user_id: BSUID })]
+    })])))
+    assert.deepStrictEqual(d.problems, [])
+    const links = d.commands.filter((c) => c._tag === "StreamFact")
+    assert.deepStrictEqual(plain(links.map((c) => c._tag === "StreamFact" && [c.streamId, c.command, c.dedupeKey])), [
+      [`Recipient-${WABA}:16505551234`, link("16505551234", BSUID, "status"), `identity_link:${WABA}:16505551234:${BSUID}`],
+      [`Recipient-${WABA}:${BSUID}`, link(BSUID, "16505551234", "status"), `identity_link:${WABA}:${BSUID}:16505551234`],
+      [`Recipient-${WABA}:16505551234`, link("16505551234", BSUID, "status"), `identity_link:${WABA}:16505551234:${BSUID}`],
+      [`Recipient-${WABA}:${BSUID}`, link(BSUID, "16505551234", "status"), `identity_link:${WABA}:${BSUID}:16505551234`]
+    ])
+  })
+
+  it("an inbound message from a number with from_user_id links them; one naming only its BSUID links nothing", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      messages: [
+        { from: "16505551234", from_user_id: BSUID, id: "wamid.IN1", timestamp: "1764000100", type: "text", text: { body: "hi" } },
+        { from_user_id: BSUID, id: "wamid.IN2", timestamp: "1764000101", type: "text", text: { body: "hi" } }
+      ]
+    })])))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(commandsOf(d), [link("16505551234", BSUID, "inbound_message"), link(BSUID, "16505551234", "inbound_message")])
+  })
+
+  it("contacts without a number link the BSUID and the parent BSUID; ids that are not ids are left out", () => {
+    const d = decode(body(entry(WABA, [change("messages", {
+      metadata,
+      contacts: [{ profile: { name: "A" }, user_id: BSUID, parent_user_id: PARENT }, { wa_id: "not a number", user_id: 7 }],
+      messages: [{ from_user_id: BSUID, id: "wamid.IN", timestamp: "1764000100", type: "text", text: { body: "hi" } }]
+    })])))
+    assert.deepStrictEqual(d.problems, [])
+    assert.deepStrictEqual(commandsOf(d), [link(BSUID, PARENT, "contacts"), link(PARENT, BSUID, "contacts")])
+  })
+
+  const decodePreferences = (items: ReadonlyArray<unknown>) => decode(body(entry(WABA, [change("user_preferences", { metadata, user_preferences: items })])))
+  const preference = (recipient: string) => ({
+    _tag: "RecordMarketingPreference",
+    wabaId: WABA,
+    recipient,
+    optedOut: true,
+    source: "user_preferences",
+    occurredAt: 1_731_705_721_000,
+    at: AT
+  })
+
+  it("a preference naming its user by user_id alone is the BSUID's; with wa_id too it is the number's, and links them", () => {
+    const alone = decodePreferences([{ user_id: BSUID, category: "marketing_messages", value: "stop", timestamp: 1731705721 }])
+    assert.deepStrictEqual(alone.problems, [])
+    assert.deepStrictEqual(commandsOf(alone), [preference(BSUID)])
+    const both = decodePreferences([{ wa_id: "16505551234", user_id: BSUID, category: "marketing_messages", value: "stop", timestamp: 1731705721 }])
+    assert.deepStrictEqual(commandsOf(both), [
+      preference("16505551234"),
+      link("16505551234", BSUID, "user_preferences"),
+      link(BSUID, "16505551234", "user_preferences")
+    ])
+  })
+
+  it("a preference naming no user, or a user_id that is not a BSUID, is a problem naming the field", () => {
+    const d = decodePreferences([
+      { category: "marketing_messages", value: "stop", timestamp: 1731705721 },
+      { user_id: "13491208655302741918", category: "marketing_messages", value: "stop", timestamp: 1731705721 }
+    ])
+    assert.deepStrictEqual(d.commands, [])
+    assert.deepStrictEqual(d.problems.map((p) => [p.path, p.expected]), [
+      ["$.entry[0].changes[0].value.user_preferences[0]", "wa_id (a WhatsApp number) or user_id (a BSUID)"],
+      ["$.entry[0].changes[0].value.user_preferences[1].user_id", "a business-scoped user id (e.g. US.13491208655302741918)"]
+    ])
+  })
+})
+
 describe("quarantine reasons", () => {
   const RECIPIENT = "16505550123"
   const NAME = "Jane Doe"

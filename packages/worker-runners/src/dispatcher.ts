@@ -133,7 +133,7 @@ export const makeDispatcher = (
           if (stopping) return
           if (Scheduler.recipientCheckDue(schedule, work.channel, now)) {
             const message = yield* messages.message(work.id)
-            if (message !== null && tell({ _tag: "CheckRecipient", messageId: work.id, recipient: message.to, now }).length > 0) return
+            if (message !== null && tell({ _tag: "CheckRecipient", messageId: work.id, recipient: message.to ?? message.recipient!, now }).length > 0) return
           }
           const begun = yield* writer.submit(Effect.either(Dispatch.beginDispatch({ messageId: work.id as Ids.MessageId, attempt: work.attempt, now })))
           if (begun._tag === "Left") {

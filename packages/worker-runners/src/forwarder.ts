@@ -25,7 +25,7 @@ import type { WorkerStats } from "./stats.js"
 
 export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries | DispatchQueue
 
-/** How forwarding runs (docs/forwarding.md#delivery); the app reads them from `MMGW_FORWARD_*`. */
+/** How forwarding runs (docs/forwarding.md#delivery); the app reads them from the `MMGW_FORWARD_RETRY_FOR`, `MMGW_FORWARD_PAUSE_AFTER` variables. */
 export interface ForwardSettings {
   /** A delivery is attempted for this long after its webhook was acknowledged, then given up. */
   readonly retryForMs: number
@@ -139,7 +139,7 @@ export const forwardGatewayFailure = (messageId: string, at: number, retryForMs:
       // Meta writes the number as digits only.
       displayPhoneNumber: (channel?.displayPhoneNumber ?? "").replace(/\D/g, ""),
       message: { id: message.id, clientCallbackData: message.clientCallbackData },
-      recipient: message.to,
+      recipient: { number: message.to, bsuid: message.recipient },
       at,
       error
     })

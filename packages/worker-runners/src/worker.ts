@@ -1,9 +1,19 @@
 import type { EventStore, ProviderGateway, StatusReports, UnitOfWork } from "@mm-gateway/domain"
-import { type DispatchQueue, FORWARD_RETRY_FOR_DEFAULT_MS, type Leases, type MessageQueries, type ProjectionRunner, type WebhookDeliverer, type WebhookInbox } from "@mm-gateway/ports"
+import {
+  type DispatchQueue,
+  FORWARD_RETRY_FOR_DEFAULT_MS,
+  type Leases,
+  type MessageQueries,
+  type OnboardingQueries,
+  type ProjectionRunner,
+  type WebhookDeliverer,
+  type WebhookInbox
+} from "@mm-gateway/ports"
 import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { type ForwardingRequirements, makeForwarder } from "./forwarder.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
+import { makeMetaStatusSync } from "./meta-status-sync.js"
 import { newInstanceId } from "./lease.js"
 import { makeShare } from "./share.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
@@ -14,6 +24,7 @@ export type WorkerRequirements =
   | EventStore.EventStore
   | DispatchQueue
   | MessageQueries
+  | OnboardingQueries
   | ProjectionRunner
   | StatusReports.StatusMatching
   | UnitOfWork.UnitOfWork
@@ -57,6 +68,8 @@ export interface WorkerSettings {
   readonly rateWindowMarginMs: number
   /** How often the worker logs what it did. */
   readonly reportIntervalMs: number
+  /** How often a WABA on a Meta channel has its MM API onboarding status read from Meta again. */
+  readonly metaStatusSyncIntervalMs: number
   /** Forwarding to the tenants' endpoints (docs/forwarding.md#delivery): attempted this long after the webhook's 200. */
   readonly forwardRetryForMs: number
   /** An endpoint whose every delivery failed for this long is paused. */
@@ -78,6 +91,7 @@ export const WORKER_DEFAULTS = {
   inboxBatchSize: 50,
   rateWindowMarginMs: 30,
   reportIntervalMs: 10_000,
+  metaStatusSyncIntervalMs: 60 * 60_000,
   forwardRetryForMs: FORWARD_RETRY_FOR_DEFAULT_MS,
   forwardPauseAfterMs: 60 * 60_000,
   forwardConcurrency: 16
@@ -147,6 +161,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         },
         stats
       )
+      const metaStatus = makeMetaStatusSync({ intervalMs: settings.metaStatusSyncIntervalMs }, stats)
       const share = yield* makeShare({ instance, leaseTtlMs: settings.leaseTtlMs, pollIntervalMs: settings.pollIntervalMs }, dispatcher, timers)
       yield* Effect.addFinalizer(() => Effect.zipRight(share.leave, Effect.logInfo(`leases released by ${instance}`)))
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
@@ -162,6 +177,11 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
           every(
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))
+          ),
+          // Beside the timers, not in their tick: a read waits on Meta, the timers must not.
+          every(
+            settings.timerIntervalMs,
+            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? metaStatus.pass : Effect.void))
           ),
           Effect.forever(Effect.zipRight(Effect.sleep(roundIntervalMs(settings.leaseTtlMs)), share.round))
         ],

@@ -86,6 +86,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const recordingProvider = () => {
   const sends = new Map<string, Array<number>>()
   const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    ...gateway,
     send: (request) =>
       Effect.zipRight(
         Effect.sync(() => {

@@ -33,6 +33,7 @@ const CHANNELS = ["106540352242941", "106540352242942", "106540352242943", "1065
 const recording = () => {
   const sent: Array<{ readonly channel: string; readonly at: number }> = []
   const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    ...gateway,
     send: (request) => Effect.zipRight(Effect.sync(() => sent.push({ channel: request.phoneNumberId, at: Date.now() })), gateway.send(request))
   })
   return { sent, decorateProvider }
@@ -51,7 +52,7 @@ const heldBy = async (s: Stack, instance: string) =>
 /** One message per channel, each sent through the api; every one read, each accepted once by the sandbox. */
 const sendRound = async (s: Stack, suffix: string) => {
   const ids = await Promise.all(CHANNELS.map((phone, i) => send(s.api, `49151123${suffix}${i}7`, { phone })))
-  for (const id of ids) await eventually(`${id} read`, async () => (await message(s.api, id)).status === "read")
+  for (const id of ids) await eventually(`${id} read`, async () => (await message(s.api, id)).status === "read", 60_000)
   return ids
 }
 
@@ -71,7 +72,10 @@ describe.each<Store>(["sqlite", "postgres"])("many workers share the channels ou
     const s = await stackOn(store)
     for (const phone of CHANNELS) await registerChannel(s.api, { phone })
     const recorders = [recording(), recording(), recording(), recording()]
-    const [a, b, c] = ["worker-a", "worker-b", "worker-c"].map((workerId, i) => s.startWorker({ workerId }, { decorateProvider: recorders[i]!.decorateProvider }))
+    // Handovers here are by stop and start (leases released, not lapsed): a longer lease only keeps a
+    // worker that a loaded machine leaves unscheduled for a moment from losing its channels mid-round.
+    const settings = { leaseTtlMs: 5_000 }
+    const [a, b, c] = ["worker-a", "worker-b", "worker-c"].map((workerId, i) => s.startWorker({ workerId, ...settings }, { decorateProvider: recorders[i]!.decorateProvider }))
     const instances = [a!.instance, b!.instance, c!.instance]
     await eventually("six channels held, two by each worker", async () => {
       const counts = await split(s)
@@ -103,7 +107,7 @@ describe.each<Store>(["sqlite", "postgres"])("many workers share the channels ou
     for (const channel of aHeld) assert.notStrictEqual(holders[channel], a!.instance)
 
     // D starts: B and C give one channel each up to it.
-    const d = s.startWorker({ workerId: "worker-d" }, { decorateProvider: recorders[3]!.decorateProvider })
+    const d = s.startWorker({ workerId: "worker-d", ...settings }, { decorateProvider: recorders[3]!.decorateProvider })
     await eventually("B, C and D hold two channels each", async () => {
       const counts = await split(s)
       return [b!.instance, c!.instance, d.instance].every((w) => counts.get(w) === 2)

@@ -97,6 +97,7 @@ describe("per-channel rate", () => {
       {
         logLevel: LogLevel.Error,
         decorateProvider: (gateway) => ({
+          ...gateway,
           send: (request) =>
             Effect.zipRight(
               Effect.sync(() => handedOver.set(request.phoneNumberId, [...(handedOver.get(request.phoneNumberId) ?? []), Date.now()])),

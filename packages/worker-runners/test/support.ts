@@ -181,6 +181,7 @@ export const startStack = async (
 export const counting = () => {
   const counter = { sent: 0 }
   const decorateProvider: NonNullable<WorkerOptions["decorateProvider"]> = (gateway) => ({
+    ...gateway,
     send: (request) => Effect.zipRight(Effect.sync(() => counter.sent++), gateway.send(request))
   })
   return { counter, decorateProvider }

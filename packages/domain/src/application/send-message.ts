@@ -2,12 +2,12 @@ import { Effect } from "effect"
 import type { ChannelState } from "../channels/channel.js"
 import type { MessageRecord } from "../lifecycle/message.js"
 import { mmApiStatus, type MmApiStatusView } from "../onboarding/mm-status.js"
-import { isInMarketingCooldown } from "../recipients/recipient.js"
+import { combine, isInMarketingCooldown, type RecipientState } from "../recipients/recipient.js"
 import { decideRoute, type Endpoint, type ProductPolicy, type RouteDecision } from "../routing/decide-route.js"
 import type { TemplateCategory } from "../templates/category.js"
 import { isRefusedAsNotMarketing } from "../templates/template.js"
 import { NotRegistered } from "../shared/errors.js"
-import type { CampaignId, MessageId, PhoneNumberId, RecipientNumber, WabaId } from "../shared/ids.js"
+import { type CampaignId, isBsuid, type MessageId, type PhoneNumberId, type UserRef, type WabaId } from "../shared/ids.js"
 import {
   BusinessManagerStream,
   ChannelStream,
@@ -34,12 +34,41 @@ export interface RouteContext {
     readonly refusedAsNotMarketing: boolean
   } | null
   readonly settings: { readonly marketingViaMmApi: boolean; readonly ttlOnCloudFallback: "warn" | "reject" }
-  readonly recipient: { readonly optedOut: boolean; readonly inMarketingCooldown: boolean }
+  readonly recipient: { readonly optedOut: boolean; readonly inMarketingCooldown: boolean; readonly bsuidOnly: boolean }
 }
+
+/**
+ * How many identifiers of one user are read at most: a number and its BSUID, a parent BSUID, a number
+ * the user had before. Far more than one user has; it bounds a read that follows links made by webhooks.
+ */
+const MAX_LINKED_IDENTIFIERS = 16
+
+/**
+ * The recipient as every identifier known to name the same user says (docs/domain.md#recipients): the
+ * stream of `to`, then those of the identifiers linked to it, and theirs, combined.
+ */
+const loadRecipient = (wabaId: WabaId, to: UserRef) =>
+  Effect.gen(function*() {
+    const states: Array<RecipientState> = []
+    const seen = new Set<string>([to])
+    const queue: Array<UserRef> = [to]
+    while (queue.length > 0 && states.length < MAX_LINKED_IDENTIFIERS) {
+      const id = queue.shift()!
+      const state = (yield* loadState(RecipientStream, streamId.recipient(wabaId, id))).state
+      states.push(state)
+      for (const other of state.sameAs) {
+        if (!seen.has(other)) {
+          seen.add(other)
+          queue.push(other)
+        }
+      }
+    }
+    return combine(states)
+  })
 
 export const loadRouteContext = (input: {
   readonly channel: PhoneNumberId
-  readonly to: RecipientNumber
+  readonly to: UserRef
   readonly template: { readonly name: string; readonly language: string } | null
   readonly now: number
 }): Effect.Effect<RouteContext, NotRegistered, EventStore> =>
@@ -55,7 +84,7 @@ export const loadRouteContext = (input: {
       ? null
       : (yield* loadState(TemplateStream, streamId.template(wabaId, input.template.name, input.template.language))).state
     const settings = (yield* loadState(PartnerSettingsStream, streamId.partnerSettings())).state
-    const recipient = (yield* loadState(RecipientStream, streamId.recipient(wabaId, input.to))).state
+    const recipient = yield* loadRecipient(wabaId, input.to)
     return {
       channel,
       wabaId,
@@ -69,7 +98,11 @@ export const loadRouteContext = (input: {
           refusedAsNotMarketing: isRefusedAsNotMarketing(template)
         },
       settings,
-      recipient: { optedOut: recipient.optedOut, inMarketingCooldown: isInMarketingCooldown(recipient, input.now) }
+      recipient: {
+        optedOut: recipient.optedOut,
+        inMarketingCooldown: isInMarketingCooldown(recipient, input.now),
+        bsuidOnly: isBsuid(input.to)
+      }
     }
   })
 
@@ -92,7 +125,8 @@ export interface SendMessageInput {
   readonly messageId: MessageId
   readonly channel: PhoneNumberId
   readonly endpoint: Endpoint
-  readonly to: RecipientNumber
+  /** The number when the client gave `to`, else the BSUID it gave as `recipient`. */
+  readonly to: UserRef
   readonly messageType: string
   readonly template: { readonly name: string; readonly language: string } | null
   readonly productPolicy: ProductPolicy | null

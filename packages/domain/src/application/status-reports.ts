@@ -67,8 +67,8 @@ const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
 /**
  * The message a status is about (docs/domain.md#matching-statuses): the wamid, when a dispatch result
  * recorded it; else the gateway's message id echoed in `biz_opaque_callback_data` (same channel); else the
- * only message to that recipient from that channel, around that time, still waiting for its wamid. Ambiguity
- * is no match.
+ * only message to that recipient (by its number `recipient_id` or its BSUID `recipient_user_id`) from that
+ * channel, around that time, still waiting for its wamid. Ambiguity is no match.
  */
 const findMessageFor = (
   channel: string,
@@ -84,15 +84,19 @@ const findMessageFor = (
           const named = yield* matching.byId(callbackData)
           if (named !== null && named.channel === channel) return { candidate: named, matchedBy: "callback_data" as MatchedBy }
         }
-        if (observation.recipient !== null) {
-          const waiting = yield* matching.awaitingWamid(
+        // A message names its user by number or by BSUID; a status may carry either or both.
+        const waiting = new Map<string, MessageCandidate>()
+        for (const recipient of new Set([observation.recipient, observation.recipientUserId ?? null])) {
+          if (recipient === null) continue
+          const found = yield* matching.awaitingWamid(
             channel,
-            observation.recipient,
+            recipient,
             observation.timestamp - RECIPIENT_WINDOW_BEFORE_MS,
             observation.timestamp + RECIPIENT_WINDOW_AFTER_MS
           )
-          if (waiting.length === 1) return { candidate: waiting[0]!, matchedBy: "recipient_window" as MatchedBy }
+          for (const m of found) waiting.set(m.messageId, m)
         }
+        if (waiting.size === 1) return { candidate: [...waiting.values()][0]!, matchedBy: "recipient_window" as MatchedBy }
         return null
       })
     }))

@@ -35,11 +35,30 @@ export type ProviderSendResult =
   | ProviderOutcome
 
 /**
+ * A read of `marketing_messages_onboarding_status` from Meta's Graph API, with one channel's
+ * credentials: of the WABA, and of its business portfolio when `businessId` is given.
+ */
+export interface OnboardingStatusRequest {
+  readonly provider: Provider
+  readonly credentialsRef: string
+  readonly wabaId: string
+  readonly businessId: string | null
+}
+
+export type OnboardingStatusResult =
+  /** What Meta answered, as it said it (an open set); `businessStatus` `null` when not asked or not said. */
+  | { readonly _tag: "Read"; readonly status: string | null; readonly businessStatus: string | null }
+  /** Nothing usable came back: the reason says why (never a credential). */
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+/**
  * The outbound port: deliver one request to the provider and say what came back. It never fails in
  * the error channel: every outcome, including transport trouble, is a value the dispatcher classifies.
+ * `readOnboardingStatus` reads the MM API onboarding status the same way (docs/provider.md).
  */
 export class ProviderGateway extends Context.Tag("@mm-gateway/domain/ProviderGateway")<ProviderGateway, {
   readonly send: (request: ProviderRequest) => Effect.Effect<ProviderSendResult>
+  readonly readOnboardingStatus: (request: OnboardingStatusRequest) => Effect.Effect<OnboardingStatusResult>
 }>() {}
 
 /** Fields of the client's body that the gateway owns or that only the MM route accepts. */

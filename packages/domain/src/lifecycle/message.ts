@@ -3,7 +3,7 @@ import { ProviderError } from "../dispatch/provider-gateway.js"
 import { Endpoint, ProductPolicy, RejectionReason, Route, RouteReason, RouteWarning } from "../routing/decide-route.js"
 import { accept, type Decider, nothing, reject } from "../shared/decider.js"
 import { DispatchNotAllowed, IdempotencyKeyReused, NotRegistered, ResolutionNotAllowed, RouteRejected } from "../shared/errors.js"
-import { CampaignId, MessageId, PhoneNumberId, RecipientNumber, WabaId, Wamid } from "../shared/ids.js"
+import { CampaignId, MessageId, PhoneNumberId, UserRef, WabaId, Wamid } from "../shared/ids.js"
 import { EpochMillis } from "../shared/time.js"
 import { TemplateCategory } from "../templates/category.js"
 import {
@@ -63,7 +63,8 @@ export const RequestMessage = Schema.TaggedStruct("RequestMessage", {
   messageId: MessageId,
   channel: PhoneNumberId,
   wabaId: WabaId,
-  to: RecipientNumber,
+  /** The user as the client named them: `to` (a number) when given, else `recipient` (a BSUID). */
+  to: UserRef,
   endpoint: Endpoint,
   /** The Cloud API `type` of the body (`template`, `text`, …). */
   messageType: Schema.String,
@@ -155,7 +156,8 @@ export const MessageRequested = Schema.TaggedStruct("MessageRequested", {
   messageId: MessageId,
   channel: PhoneNumberId,
   wabaId: WabaId,
-  to: RecipientNumber,
+  /** The user as the client named them: `to` (a number) when given, else `recipient` (a BSUID). */
+  to: UserRef,
   endpoint: Endpoint,
   messageType: Schema.String,
   template: Schema.NullOr(TemplateRef),

@@ -32,7 +32,12 @@ export const StatusObservation = Schema.Struct({
    * (one-to-one statuses), and in observations recorded before StatusObserved schema version 2.
    */
   recipientType: Schema.optionalWith(Schema.String, { exact: true }),
-  participant: Schema.optionalWith(Schema.String, { exact: true })
+  participant: Schema.optionalWith(Schema.String, { exact: true }),
+  /**
+   * `recipient_user_id`: the user's BSUID, beside `recipient` (the number) or alone. Absent when the
+   * webhook does not say, and in observations recorded before StatusObserved schema version 3.
+   */
+  recipientUserId: Schema.optionalWith(Schema.String, { exact: true })
 })
 export type StatusObservation = typeof StatusObservation.Type
 

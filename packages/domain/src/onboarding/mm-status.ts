@@ -2,7 +2,7 @@ import type { BusinessManagerState } from "./business-manager.js"
 import type { OnboardingFact, SuspensionKind, WabaState } from "./waba.js"
 
 export type MmApiStatus = "not_onboarded" | "onboarded" | "suspended"
-export type MmApiSource = "waba_webhook" | "business_webhook" | "manual" | "provider_error"
+export type MmApiSource = "waba_webhook" | "business_webhook" | "manual" | "provider_error" | "meta_api"
 
 export interface MmApiStatusView {
   readonly status: MmApiStatus

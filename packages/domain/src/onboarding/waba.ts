@@ -61,7 +61,26 @@ export const RecordTermsNotAccepted = Schema.TaggedStruct("RecordTermsNotAccepte
   details: Schema.NullOr(Schema.String),
   at: EpochMillis
 })
+/**
+ * What Meta's Graph API said of the WABA's `marketing_messages_onboarding_status` (and of its business
+ * portfolio's, when read), at `readAt`. The values are an open set, kept as they are.
+ */
+export const RecordMetaOnboardingStatus = Schema.TaggedStruct("RecordMetaOnboardingStatus", {
+  wabaId: WabaId,
+  status: Schema.NullOr(Schema.String),
+  businessStatus: Schema.NullOr(Schema.String),
+  readAt: EpochMillis,
+  at: EpochMillis
+})
+/** Someone (an operator, the owning tenant) asked for the status to be read from Meta now. */
+export const RequestMetaStatusSync = Schema.TaggedStruct("RequestMetaStatusSync", {
+  wabaId: WabaId,
+  requestedBy: Schema.String,
+  at: EpochMillis
+})
 export const WabaCommand = Schema.Union(
+  RecordMetaOnboardingStatus,
+  RequestMetaStatusSync,
   RegisterWaba,
   RecordWabaTermsSigned,
   RecordSuspension,
@@ -116,7 +135,22 @@ export const WabaTermsNotAccepted = Schema.TaggedStruct("WabaTermsNotAccepted", 
   details: Schema.NullOr(Schema.String),
   at: EpochMillis
 })
+/** Meta's onboarding status changed from what the gateway last read (or was read for the first time). */
+export const WabaMetaStatusRead = Schema.TaggedStruct("WabaMetaStatusRead", {
+  wabaId: WabaId,
+  status: Schema.NullOr(Schema.String),
+  businessStatus: Schema.NullOr(Schema.String),
+  readAt: EpochMillis,
+  at: EpochMillis
+})
+export const WabaMetaSyncRequested = Schema.TaggedStruct("WabaMetaSyncRequested", {
+  wabaId: WabaId,
+  requestedBy: Schema.String,
+  at: EpochMillis
+})
 export const WabaEvent = Schema.Union(
+  WabaMetaStatusRead,
+  WabaMetaSyncRequested,
   WabaRegistered,
   WabaDetailsChanged,
   WabaTermsSigned,
@@ -129,7 +163,24 @@ export type WabaEvent = typeof WabaEvent.Type
 
 // ---- state -------------------------------------------------------------------------------------
 
-export type OnboardingSource = "waba_webhook" | "business_webhook" | "manual" | "provider_error"
+export type OnboardingSource = "waba_webhook" | "business_webhook" | "manual" | "provider_error" | "meta_api"
+
+/** Meta's `marketing_messages_onboarding_status` values that say the WABA is not onboarded (the set is open). */
+const META_NOT_ONBOARDED = /^(ELIGIBLE|INELIGIBLE_.+|PENDING_.+)$/
+
+/**
+ * What a status read from Meta says of onboarding: `ONBOARDED` is onboarded; `ELIGIBLE`, `INELIGIBLE_*`
+ * and `PENDING_*` are not; any other value (unknown, or none) says nothing and is only shown.
+ */
+export const metaSaysOnboarded = (status: string | null): boolean | null =>
+  status === "ONBOARDED" ? true : status !== null && META_NOT_ONBOARDED.test(status) ? false : null
+
+/** The status last read from Meta: what it said, and when the gateway read it. */
+export interface MetaStatus {
+  readonly status: string | null
+  readonly businessStatus: string | null
+  readonly readAt: number
+}
 
 /** One fact about the terms, kept with its time so the status is a function of the set of facts. */
 export interface OnboardingFact {
@@ -157,6 +208,10 @@ export interface WabaState {
   readonly onboarding: ReadonlyArray<OnboardingFact>
   readonly suspension: ReadonlyArray<SuspensionFact>
   readonly seq: number
+  /** The status last read from Meta's Graph API (absent in states stored before it was read). */
+  readonly meta?: MetaStatus | null
+  /** When a read from Meta was last asked for (`POST /v1/wabas/{id}/mm-api-status/sync`). */
+  readonly metaSyncRequestedAt?: number | null
 }
 
 export const initialState = (): WabaState => ({
@@ -165,7 +220,9 @@ export const initialState = (): WabaState => ({
   name: null,
   onboarding: [],
   suspension: [],
-  seq: 0
+  seq: 0,
+  meta: null,
+  metaSyncRequestedAt: null
 })
 
 const addOnboarding = (state: WabaState, fact: Omit<OnboardingFact, "seq">): WabaState => ({
@@ -185,6 +242,14 @@ const addSuspension = (state: WabaState, fact: Omit<SuspensionFact, "seq">): Wab
 export const evolve = (state: WabaState, event: WabaEvent): WabaState =>
   Match.value(event).pipe(
     Match.tagsExhaustive({
+      WabaMetaStatusRead: (e) => {
+        const read = { ...state, meta: { status: e.status, businessStatus: e.businessStatus, readAt: e.readAt } }
+        const onboarded = metaSaysOnboarded(e.status)
+        return onboarded === null
+          ? read
+          : addOnboarding(read, { onboarded, source: "meta_api", at: e.readAt, reason: `meta_${e.status}` })
+      },
+      WabaMetaSyncRequested: (e) => ({ ...state, metaSyncRequestedAt: e.at }),
       WabaRegistered: (e) => ({ ...state, known: true, businessManagerId: e.businessManagerId, name: e.name }),
       WabaDetailsChanged: (e) => ({ ...state, businessManagerId: e.businessManagerId, name: e.name }),
       WabaTermsSigned: (e) =>
@@ -236,6 +301,25 @@ const latestOnboardingFact = (facts: ReadonlyArray<OnboardingFact>): OnboardingF
 export const decide = (command: WabaCommand, state: WabaState) =>
   Match.value(command).pipe(
     Match.tagsExhaustive({
+      // Only what changed is recorded: a read that says what the last one said is nothing new.
+      RecordMetaOnboardingStatus: (c) => {
+        if (!state.known) return reject(new NotRegistered({ entity: "waba", id: c.wabaId }))
+        const last = state.meta ?? null
+        if (last !== null && (c.readAt <= last.readAt || (last.status === c.status && last.businessStatus === c.businessStatus))) {
+          return nothing
+        }
+        return accept<WabaEvent>(WabaMetaStatusRead.make({
+          wabaId: c.wabaId,
+          status: c.status,
+          businessStatus: c.businessStatus,
+          readAt: c.readAt,
+          at: c.at
+        }))
+      },
+      RequestMetaStatusSync: (c) =>
+        state.known
+          ? accept<WabaEvent>(WabaMetaSyncRequested.make({ wabaId: c.wabaId, requestedBy: c.requestedBy, at: c.at }))
+          : reject(new NotRegistered({ entity: "waba", id: c.wabaId })),
       RegisterWaba: (c) => {
         if (!state.known) {
           return accept<WabaEvent>(WabaRegistered.make({

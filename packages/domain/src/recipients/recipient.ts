@@ -1,12 +1,19 @@
 import { Match, Schema } from "effect"
 import { accept, type Decider, nothing } from "../shared/decider.js"
-import { RecipientNumber, WabaId } from "../shared/ids.js"
+import { UserRef, WabaId } from "../shared/ids.js"
 import { DAY_MS, EpochMillis } from "../shared/time.js"
 
 /** After a 131049 (per-user marketing limit) Meta asks for at least 24 h before the next marketing message. */
 const MARKETING_COOLDOWN_MS = DAY_MS
 
-const RecipientKey = { wabaId: WabaId, recipient: RecipientNumber }
+/**
+ * A recipient stream is one user of one WABA as one identifier names them: a number or a BSUID. What
+ * says two identifiers are the same user is an identity link (docs/domain.md#recipients).
+ */
+const RecipientKey = { wabaId: WabaId, recipient: UserRef }
+
+/** Where Meta said two identifiers name one user: a status, `contacts[]`, an inbound message, a preference. */
+export const IdentityLinkSource = Schema.Literal("status", "contacts", "inbound_message", "user_preferences")
 
 export const MarketingPreferenceSource = Schema.Literal("error_131050", "user_preferences", "operator")
 
@@ -24,7 +31,17 @@ export const StartMarketingCooldown = Schema.TaggedStruct("StartMarketingCooldow
   failedAt: EpochMillis,
   at: EpochMillis
 })
-export const RecipientCommand = Schema.Union(RecordMarketingPreference, StartMarketingCooldown)
+/**
+ * A webhook named this user by `recipient` and by `sameAs` together (a status with `recipient_id` and
+ * `recipient_user_id`, `contacts[]` with `wa_id` and `user_id`): recorded on each of the two streams.
+ */
+export const LinkIdentity = Schema.TaggedStruct("LinkIdentity", {
+  ...RecipientKey,
+  sameAs: UserRef,
+  source: IdentityLinkSource,
+  at: EpochMillis
+})
+export const RecipientCommand = Schema.Union(RecordMarketingPreference, StartMarketingCooldown, LinkIdentity)
 export type RecipientCommand = typeof RecipientCommand.Type
 
 export const RecipientOptedOut = Schema.TaggedStruct("RecipientOptedOut", {
@@ -45,7 +62,13 @@ export const MarketingCooldownStarted = Schema.TaggedStruct("MarketingCooldownSt
   until: EpochMillis,
   at: EpochMillis
 })
-export const RecipientEvent = Schema.Union(RecipientOptedOut, RecipientOptedIn, MarketingCooldownStarted)
+export const RecipientIdentityLinked = Schema.TaggedStruct("RecipientIdentityLinked", {
+  ...RecipientKey,
+  sameAs: UserRef,
+  source: IdentityLinkSource,
+  at: EpochMillis
+})
+export const RecipientEvent = Schema.Union(RecipientOptedOut, RecipientOptedIn, MarketingCooldownStarted, RecipientIdentityLinked)
 export type RecipientEvent = typeof RecipientEvent.Type
 
 export interface RecipientState {
@@ -53,18 +76,42 @@ export interface RecipientState {
   /** Time of the preference fact in force; older facts arriving late change nothing. */
   readonly preferenceAt: number | null
   readonly cooldownUntil: number | null
+  /** The other identifiers known to name the same user, in the order they became known. */
+  readonly sameAs: ReadonlyArray<UserRef>
 }
 
-export const initialState = (): RecipientState => ({ optedOut: false, preferenceAt: null, cooldownUntil: null })
+export const initialState = (): RecipientState => ({ optedOut: false, preferenceAt: null, cooldownUntil: null, sameAs: [] })
 
 export const evolve = (state: RecipientState, event: RecipientEvent): RecipientState =>
   Match.value(event).pipe(
     Match.tagsExhaustive({
       RecipientOptedOut: (e) => ({ ...state, optedOut: true, preferenceAt: e.occurredAt }),
       RecipientOptedIn: (e) => ({ ...state, optedOut: false, preferenceAt: e.occurredAt }),
-      MarketingCooldownStarted: (e) => ({ ...state, cooldownUntil: Math.max(state.cooldownUntil ?? 0, e.until) })
+      MarketingCooldownStarted: (e) => ({ ...state, cooldownUntil: Math.max(state.cooldownUntil ?? 0, e.until) }),
+      RecipientIdentityLinked: (e) => state.sameAs.includes(e.sameAs) ? state : { ...state, sameAs: [...state.sameAs, e.sameAs] }
     })
   )
+
+/**
+ * What holds for one user known under several identifiers: the states of the streams of every
+ * identifier linked to it (directly or through others), combined as if all their facts had been
+ * recorded on one stream — the newest preference wins (a stop wins a tie), the latest cooldown holds.
+ */
+export const combine = (states: ReadonlyArray<RecipientState>): RecipientState => {
+  let combined = initialState()
+  for (const s of states) {
+    const newer = s.preferenceAt !== null &&
+      (combined.preferenceAt === null || s.preferenceAt > combined.preferenceAt ||
+        (s.preferenceAt === combined.preferenceAt && s.optedOut))
+    combined = {
+      optedOut: newer ? s.optedOut : combined.optedOut,
+      preferenceAt: newer ? s.preferenceAt : combined.preferenceAt,
+      cooldownUntil: s.cooldownUntil === null ? combined.cooldownUntil : Math.max(combined.cooldownUntil ?? 0, s.cooldownUntil),
+      sameAs: [...combined.sameAs, ...s.sameAs.filter((id) => !combined.sameAs.includes(id))]
+    }
+  }
+  return combined
+}
 
 export const isInMarketingCooldown = (state: RecipientState, now: number): boolean =>
   state.cooldownUntil !== null && state.cooldownUntil > now
@@ -92,7 +139,11 @@ export const decide = (command: RecipientCommand, state: RecipientState) =>
             until,
             at: c.at
           }))
-      }
+      },
+      LinkIdentity: (c) =>
+        c.sameAs === c.recipient || state.sameAs.includes(c.sameAs)
+          ? nothing
+          : accept<RecipientEvent>(RecipientIdentityLinked.make({ wabaId: c.wabaId, recipient: c.recipient, sameAs: c.sameAs, source: c.source, at: c.at }))
     })
   )
 

@@ -30,7 +30,11 @@ export const RouteReason = Schema.Literal(
 )
 export type RouteReason = typeof RouteReason.Type
 
-export const RouteWarning = Schema.Literal("ttl_not_applied_on_cloud_api", "template_category_unverified")
+export const RouteWarning = Schema.Literal(
+  "ttl_not_applied_on_cloud_api",
+  "template_category_unverified",
+  "bsuid_only_no_delivery_optimization"
+)
 export type RouteWarning = typeof RouteWarning.Type
 
 /** Why a message is refused outright (422 `route_rejected`); nothing is recorded or sent. */
@@ -60,7 +64,12 @@ export interface RouteInput {
   readonly settings: RoutingSettings
   readonly channelRouting: ChannelRouting
   readonly productPolicy: ProductPolicy | null
-  readonly recipient: { readonly optedOut: boolean; readonly inMarketingCooldown: boolean }
+  readonly recipient: {
+    readonly optedOut: boolean
+    readonly inMarketingCooldown: boolean
+    /** The message names the user by BSUID alone (`recipient`, no `to`). */
+    readonly bsuidOnly: boolean
+  }
 }
 
 export type RouteDecision =
@@ -91,7 +100,8 @@ export type RouteDecision =
  * 6. A WABA not onboarded → Cloud API, unless `STRICT`, which is rejected and never falls back.
  * 7. A recipient who opted out, or in a 131049 cooldown, gets no marketing: rejected (marketing only).
  * 8. Otherwise the MM API. A marketing TTL only holds on the MM route: on the Cloud API it is a warning,
- *    or a rejection when the partner's policy says so.
+ *    or a rejection when the partner's policy says so. An MM message addressed by BSUID alone gets no
+ *    delivery optimization from Meta: a warning.
  */
 export const decideRoute = (input: RouteInput): RouteDecision => {
   const rejections: Array<RejectionReason> = []
@@ -144,6 +154,7 @@ export const decideRoute = (input: RouteInput): RouteDecision => {
     if (input.settings.ttlOnCloudFallback === "reject") rejections.push("ttl_requires_mm_api")
     else warnings.push("ttl_not_applied_on_cloud_api")
   }
+  if (route === "marketing_messages" && input.recipient.bsuidOnly) warnings.push("bsuid_only_no_delivery_optimization")
 
   if (rejections.length > 0) return { _tag: "Rejected", reasons: rejections }
   return route === "marketing_messages"

@@ -1,5 +1,5 @@
 import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
-import type { EventStore } from "@mm-gateway/domain"
+import { type EventStore, Ids } from "@mm-gateway/domain"
 import { ApiKeyStore, type ConfigurationQueries, type OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, Layer } from "effect"
 import { authenticate } from "./api-keys.js"
@@ -28,10 +28,14 @@ import { accept, type Endpoint, rawBody, type SendAccepted, type SendRefusal } f
 const GRAPH_VERSION = /^v[0-9]{1,3}\.[0-9]{1,2}$/
 const PHONE_NUMBER_ID = /^[0-9]{1,32}$/
 
-/** The Cloud API's answer: the message's id, `to` as sent and its digits, `message_status` for templates only (as Meta). */
+/**
+ * The Cloud API's answer: the message's id, `to` as sent and its digits (or, for a message addressed by
+ * BSUID, `recipient` as sent and `user_id`, without `wa_id`, as Meta answers), `message_status` for
+ * templates only (as Meta).
+ */
 const answerOf = (accepted: SendAccepted, body: CloudMessageBody | MarketingMessageBody) => ({
   messaging_product: "whatsapp" as const,
-  contacts: [{ input: accepted.input, wa_id: accepted.waId }],
+  contacts: [Ids.isBsuid(accepted.waId) ? { input: accepted.input, user_id: accepted.waId } : { input: accepted.input, wa_id: accepted.waId }],
   messages: [body.type === "template" ? { id: accepted.id, message_status: "accepted" as const } : { id: accepted.id }]
 })
 

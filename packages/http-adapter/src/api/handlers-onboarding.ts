@@ -101,6 +101,23 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
         )
         return wabaOf(yield* visibleWaba(path.wabaId, now))
       }))
+    .handle("syncWabaMmStatus", ({ path }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        // The admin or the WABA's own tenant; another tenant's WABA is not there for this key (404).
+        yield* visibleWaba(path.wabaId, now)
+        const principal = yield* CurrentPrincipal
+        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
+          _tag: "RequestMetaStatusSync",
+          wabaId: path.wabaId as Ids.WabaId,
+          requestedBy: principal._tag === "Admin" ? "admin" : `key:${principal.id}`,
+          at: now
+        }).pipe(
+          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", path.wabaId))),
+          Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
+        )
+        return wabaOf(yield* visibleWaba(path.wabaId, now))
+      }))
     .handle("listOnboarding", ({ urlParams }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 
 /**
  * The Cloud API message body, validated with the rules that matter before anything is accepted
- * (digits-only international `to`, template name and language, component shapes, size limits). Unknown
+ * (digits-only international `to` or a BSUID `recipient`, template name and language, component shapes, size limits). Unknown
  * extra properties are kept and sent as they are: the provider is the authority on everything else.
  */
 
@@ -17,6 +17,19 @@ export const RecipientTo = describe(
 
 /** The recipient's WhatsApp id: the number's digits, which the domain and the status webhooks use. */
 export const recipientOf = (to: string): string => (to.startsWith("+") ? to.slice(1) : to)
+
+/** The user's business-scoped user id (BSUID) or parent BSUID, as Meta's `recipient` takes it. */
+export const RecipientBsuid = describe(
+  Schema.String.pipe(Schema.pattern(/^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$/)),
+  "must be a business-scoped user id: a country code, a dot and the id (e.g. US.13491208655302741918), or a parent BSUID (US.ENT.…)"
+)
+
+/**
+ * Who the message is for, as the domain records it: the number when `to` is given (Meta lets `to` win
+ * when both are), else the BSUID of `recipient`.
+ */
+export const userOf = (body: { readonly to?: string | undefined; readonly recipient?: string | undefined }): string =>
+  body.to !== undefined ? recipientOf(body.to) : body.recipient!
 
 const TemplateName = describe(
   Schema.String.pipe(Schema.pattern(/^[a-z0-9_]{1,512}$/)),
@@ -63,7 +76,8 @@ export const MessageType = describe(
 const messageFields = {
   messaging_product: Schema.optional(describe(Schema.Literal("whatsapp"), "must be \"whatsapp\"")),
   recipient_type: Schema.optional(describe(Schema.Literal("individual"), "must be \"individual\"")),
-  to: RecipientTo,
+  to: Schema.optional(RecipientTo),
+  recipient: Schema.optional(RecipientBsuid),
   type: MessageType,
   template: Schema.optional(TemplateObject),
   text: Schema.optional(Schema.Struct({
@@ -73,7 +87,12 @@ const messageFields = {
   biz_opaque_callback_data: Schema.optional(describe(Schema.String.pipe(Schema.maxLength(512)), "must be a string of at most 512 characters"))
 }
 
-const typedContent = <A extends { readonly type: string; readonly template?: unknown; readonly text?: unknown }>(body: A) => {
+const typedContent = <
+  A extends { readonly type: string; readonly template?: unknown; readonly text?: unknown; readonly to?: unknown; readonly recipient?: unknown }
+>(body: A) => {
+  if (body.to === undefined && body.recipient === undefined) {
+    return { path: ["to"], message: "is missing: name the user by to (a number) or by recipient (a BSUID)" }
+  }
   if (body.type === "template" && body.template === undefined) return { path: ["template"], message: "is required when type is \"template\"" }
   if (body.type === "text" && body.text === undefined) return { path: ["text"], message: "is required when type is \"text\"" }
   if (body.type !== "template" && body.template !== undefined) return { path: ["template"], message: "is only allowed when type is \"template\"" }

@@ -17,7 +17,7 @@ export const ListParams = Schema.Struct({
 export const MmApiStatus = Schema.Struct({
   status: Schema.Literal("not_onboarded", "onboarded", "suspended"),
   since: NullableIso,
-  source: Schema.NullOr(Schema.Literal("waba_webhook", "business_webhook", "manual", "provider_error")),
+  source: Schema.NullOr(Schema.Literal("waba_webhook", "business_webhook", "manual", "provider_error", "meta_api")),
   reason: Schema.NullOr(Schema.String),
   suspendedUntil: NullableIso
 })
@@ -26,7 +26,17 @@ export const WabaResource = Schema.Struct({
   id: Schema.String,
   businessManagerId: Schema.NullOr(Schema.String),
   name: Schema.NullOr(Schema.String),
-  mmApi: MmApiStatus
+  mmApi: Schema.Struct({
+    ...MmApiStatus.fields,
+    meta: Schema.NullOr(Schema.Struct({
+      status: Schema.NullOr(Schema.String),
+      businessStatus: Schema.NullOr(Schema.String),
+      readAt: Iso,
+      agrees: Schema.NullOr(Schema.Boolean)
+    })).annotations({
+      description: "marketing_messages_onboarding_status as last read from Meta (WABA and business portfolio), beside the derived status; agrees: whether it says the same"
+    })
+  })
 })
 
 export const BusinessManagerResource = Schema.Struct({
@@ -84,7 +94,8 @@ export const MessageResource = Schema.Struct({
   id: Schema.String,
   channel: Schema.String,
   wabaId: Schema.String,
-  to: Schema.String,
+  to: Schema.NullOr(Schema.String).annotations({ description: "the recipient's number, digits only; null for a message addressed by BSUID" }),
+  recipient: Schema.NullOr(Schema.String).annotations({ description: "the BSUID the message is addressed to, when it has no number" }),
   campaignId: Schema.NullOr(Schema.String),
   bizOpaqueCallbackData: Schema.NullOr(Schema.String),
   template: Schema.NullOr(Schema.Struct({ name: Schema.String, language: Schema.String, category: Schema.NullOr(Schema.String) })),
@@ -137,8 +148,9 @@ export const SendAccepted = Schema.Struct({
 export const GraphMessageAccepted = Schema.Struct({
   messaging_product: Schema.Literal("whatsapp"),
   contacts: Schema.Array(Schema.Struct({
-    input: Schema.String.annotations({ description: "`to` as sent" }),
-    wa_id: Schema.String.annotations({ description: "the recipient's number, digits only" })
+    input: Schema.String.annotations({ description: "`to` as sent (or `recipient`, for a message addressed by BSUID)" }),
+    wa_id: Schema.optional(Schema.String).annotations({ description: "the recipient's number, digits only (absent for a message addressed by BSUID)" }),
+    user_id: Schema.optional(Schema.String).annotations({ description: "the BSUID, for a message addressed by BSUID" })
   })),
   messages: Schema.Array(Schema.Struct({
     id: Schema.String.annotations({ description: "the gateway's message id (GET /v1/messages/{id} shows its wamid once the provider answered)" }),
@@ -169,7 +181,10 @@ export const CampaignStats = Schema.Struct({
     sent: Schema.Number,
     delivered: Schema.Number,
     read: Schema.Number,
-    clicked: Schema.Number
+    clicked: Schema.Number,
+    landingPageViews: Schema.Number.annotations({
+      description: "messages with a landing page view: one whose click (joined by tracking_token, then click_id) is attributed to the message"
+    })
   }),
   routed: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number }),
   observedRoute: Schema.Struct({ marketing_messages: Schema.Number, cloud_api: Schema.Number, unknown: Schema.Number }),
@@ -189,7 +204,12 @@ export const ClickResource = Schema.Struct({
   trackingToken: Schema.NullOr(Schema.String),
   component: Schema.NullOr(Schema.String),
   occurredAt: Iso,
-  messageId: Schema.NullOr(Schema.String)
+  messageId: Schema.NullOr(Schema.String),
+  joinedClick: Schema.NullOr(Schema.Struct({
+    clickId: Schema.NullOr(Schema.String),
+    trackingToken: Schema.NullOr(Schema.String),
+    occurredAt: Iso
+  })).annotations({ description: "for a landing_page_view: the link click it joins (by tracking_token, then click_id); null while there is none" })
 })
 
 export const InboxItem = Schema.Struct({

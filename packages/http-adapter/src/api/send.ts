@@ -3,7 +3,7 @@ import { type Errors, type EventStore, type Ids, SendMessage } from "@mm-gateway
 import { Clock, Effect, Either } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { CurrentPrincipal, type Principal } from "./definition.js"
-import { type CloudMessageBody, type MarketingMessageBody, recipientOf } from "./message-body.js"
+import { type CloudMessageBody, type MarketingMessageBody, userOf } from "./message-body.js"
 import { Metrics } from "./metrics.js"
 
 /**
@@ -97,9 +97,9 @@ export type SendRefusal = Errors.NotRegistered | Errors.IdempotencyKeyReused | E
 /** What was accepted (or, for a repeated idempotency key, accepted before). */
 export interface SendAccepted {
   readonly id: string
-  /** `to` as the client wrote it, as Meta echoes it in `contacts[].input`. */
+  /** `to` (or, without it, `recipient`) as the client wrote it, as Meta echoes it in `contacts[].input`. */
   readonly input: string
-  /** The recipient's digits, which the message records: Meta's `contacts[].wa_id`. */
+  /** The user as the message records them: the number's digits (Meta's `contacts[].wa_id`) or the BSUID (`contacts[].user_id`). */
   readonly waId: string
   readonly route: { readonly decided: "marketing_messages" | "cloud_api"; readonly reasons: Array<string>; readonly warnings: Array<string> }
 }
@@ -128,7 +128,7 @@ export const accept = (command: SendCommand): Effect.Effect<
       messageId: messageIdFor(ownerOf(principal), command.idempotencyKey),
       channel: command.phoneNumberId as Ids.PhoneNumberId,
       endpoint: command.endpoint,
-      to: recipientOf(command.body.to) as Ids.RecipientNumber,
+      to: userOf(command.body) as Ids.UserRef,
       messageType: command.body.type,
       template,
       productPolicy: marketing.product_policy ?? null,
@@ -146,7 +146,7 @@ export const accept = (command: SendCommand): Effect.Effect<
       if (result.right.created) metrics.sendAccepted(command.endpoint, m.route)
       return Either.right<SendAccepted>({
         id: m.request.messageId,
-        input: command.body.to,
+        input: command.body.to ?? command.body.recipient!,
         waId: m.request.to,
         route: { decided: m.route, reasons: [...m.reasons], warnings: [...m.warnings] }
       })

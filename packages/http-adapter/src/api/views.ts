@@ -13,7 +13,15 @@ export const mmApiOf = (s: Waba.MmApiStatusView) => ({
   suspendedUntil: isoOrNull(s.suspendedUntil)
 })
 
-export const wabaOf = (w: WabaView) => ({ id: w.id, businessManagerId: w.businessManagerId, name: w.name, mmApi: mmApiOf(w.mmApi) })
+export const wabaOf = (w: WabaView) => ({
+  id: w.id,
+  businessManagerId: w.businessManagerId,
+  name: w.name,
+  mmApi: {
+    ...mmApiOf(w.mmApi),
+    meta: w.meta === null ? null : { status: w.meta.status, businessStatus: w.meta.businessStatus, readAt: iso(w.meta.readAt), agrees: w.meta.agrees }
+  }
+})
 
 export const businessManagerOf = (b: BusinessManagerView) => ({
   id: b.id,
@@ -51,6 +59,7 @@ export const messageOf = (m: MessageResource): typeof Resources.MessageResource.
   channel: m.channel,
   wabaId: m.wabaId,
   to: m.to,
+  recipient: m.recipient,
   campaignId: m.campaignId,
   bizOpaqueCallbackData: m.clientCallbackData,
   template: m.template,
@@ -79,7 +88,10 @@ export const clickOf = (c: ClickView) => ({
   trackingToken: c.trackingToken,
   component: c.component,
   occurredAt: iso(c.occurredAt),
-  messageId: c.messageId
+  messageId: c.messageId,
+  joinedClick: c.joinedClick === null
+    ? null
+    : { clickId: c.joinedClick.clickId, trackingToken: c.joinedClick.trackingToken, occurredAt: iso(c.joinedClick.occurredAt) }
 })
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })

@@ -29,7 +29,7 @@ const retryAfterOf = (value: string | undefined, now: number): number | null => 
 }
 
 class AddressRefused extends Error {
-  readonly code = "MMGW_ADDRESS_REFUSED"
+  readonly code = "ADDRESS_REFUSED"
 }
 
 /**

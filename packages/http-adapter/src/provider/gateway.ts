@@ -124,8 +124,91 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
         })
       )
 
-    return ProviderGateway.ProviderGateway.of({ send })
+    const readOnboardingStatus = (
+      request: ProviderGateway.OnboardingStatusRequest
+    ): Effect.Effect<ProviderGateway.OnboardingStatusResult> =>
+      credentials.resolve(request.credentialsRef).pipe(
+        Effect.option,
+        Effect.catchAllDefect(() => Effect.succeed(Option.none())),
+        Effect.flatMap((secrets) => {
+          const base = Option.isSome(secrets) ? graphObjectBase(config, request.provider, secrets.value) : null
+          if (base === null) {
+            return Effect.succeed<ProviderGateway.OnboardingStatusResult>({
+              _tag: "Failed",
+              reason: request.provider === "360dialog" ? "not_a_graph_channel" : "credentials_unavailable"
+            })
+          }
+          const read = (id: string) =>
+            transport.get(`${base.url}/${encodeURIComponent(id)}?fields=${ONBOARDING_FIELD}`, {
+              authorization: `Bearer ${Redacted.value(base.secret)}`,
+              accept: "application/json"
+            }).pipe(
+              Effect.map((answer) => onboardingStatusOf(answer.status, answer.text)),
+              Effect.catchAll((failure) => Effect.succeed({ _tag: "Failed" as const, reason: failure.reason })),
+              Effect.catchAllDefect(() => Effect.succeed({ _tag: "Failed" as const, reason: "client_defect" }))
+            )
+          return Effect.gen(function*() {
+            const waba = yield* read(request.wabaId)
+            if (waba._tag === "Failed") return waba
+            const business = request.businessId === null ? null : yield* read(request.businessId)
+            // The portfolio's status is extra: a failed read of it leaves the WABA's read standing.
+            const result: ProviderGateway.OnboardingStatusResult = {
+              _tag: "Read",
+              status: waba.status,
+              businessStatus: business !== null && business._tag === "Read" ? business.status : null
+            }
+            return result
+          })
+        })
+      )
+
+    return ProviderGateway.ProviderGateway.of({ send, readOnboardingStatus })
   })
+
+const ONBOARDING_FIELD = "marketing_messages_onboarding_status"
+
+/** Graph's `{base}/{version}` for a Graph-style channel (Meta, the sandbox), with its token; `null` for 360dialog or without one. */
+const graphObjectBase = (
+  config: ProviderClientConfig,
+  provider: ProviderGateway.ProviderRequest["provider"],
+  secrets: ChannelSecrets
+): { readonly url: string; readonly secret: Redacted.Redacted<string> } | null => {
+  const version = encodeURIComponent(config.graphApiVersion)
+  if (provider === "meta") return secrets.accessToken === undefined ? null : { url: `${config.graphBaseUrl}/${version}`, secret: secrets.accessToken }
+  if (provider === "sandbox") {
+    const token = secrets.apiKey ?? secrets.accessToken
+    return token === undefined ? null : { url: `${config.sandboxBaseUrl}/${version}`, secret: token }
+  }
+  return null
+}
+
+/**
+ * `marketing_messages_onboarding_status` from a Graph answer: a string for a WABA (`ONBOARDED`), an
+ * object `{status, time}` for a business portfolio; kept as Meta said it. An error answer names its
+ * code, never its text (which could quote what was sent).
+ */
+export const onboardingStatusOf = (
+  httpStatus: number,
+  text: string
+): { readonly _tag: "Read"; readonly status: string | null } | { readonly _tag: "Failed"; readonly reason: string } => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return { _tag: "Failed", reason: `http_${httpStatus}_not_json` }
+  }
+  if (httpStatus < 200 || httpStatus > 299) {
+    const code = (json as { error?: { code?: unknown } } | null)?.error?.code
+    return { _tag: "Failed", reason: typeof code === "number" ? `http_${httpStatus}_code_${code}` : `http_${httpStatus}` }
+  }
+  const field = (json as Record<string, unknown> | null)?.[ONBOARDING_FIELD]
+  const status = typeof field === "string"
+    ? field
+    : typeof field === "object" && field !== null && typeof (field as { status?: unknown }).status === "string"
+    ? (field as { status: string }).status
+    : null
+  return { _tag: "Read", status }
+}
 
 /** Secret headers the platform must never put into spans or inspected requests. */
 const REDACTED_HEADERS = ["d360-api-key"]
@@ -135,30 +218,33 @@ const REDACTED_HEADERS = ["d360-api-key"]
  * `outcomeOfClientError` decides, erring towards "no definitive answer"; a backstop timeout covers
  * clients without their own.
  */
-export const transportOverHttpClient = (client: HttpClient.HttpClient, requestTimeoutMs: number): typeof ProviderTransport.Service =>
-  ProviderTransport.of({
+export const transportOverHttpClient = (client: HttpClient.HttpClient, requestTimeoutMs: number): typeof ProviderTransport.Service => {
+  const execute = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.gen(function*() {
+      const response = yield* client.execute(request)
+      const text = yield* response.text
+      return { status: response.status, retryAfter: response.headers["retry-after"], text }
+    }).pipe(
+      Effect.scoped,
+      Effect.mapError((error) => {
+        const outcome = outcomeOfClientError(error)
+        return new TransportFailure({ phase: outcome._tag === "ConnectionNotEstablished" ? "not_sent" : "sent", reason: outcome.reason })
+      }),
+      Effect.timeoutFail({
+        duration: requestTimeoutMs + 1_000,
+        onTimeout: () => new TransportFailure({ phase: "sent", reason: "timeout_without_phase" })
+      }),
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
+    )
+  return ProviderTransport.of({
     post: (url, headers, json) =>
-      Effect.gen(function*() {
-        const request = HttpClientRequest.post(url).pipe(
-          HttpClientRequest.setHeaders(headers),
-          HttpClientRequest.bodyText(json, headers["content-type"] ?? "application/json")
-        )
-        const response = yield* client.execute(request)
-        const text = yield* response.text
-        return { status: response.status, retryAfter: response.headers["retry-after"], text }
-      }).pipe(
-        Effect.scoped,
-        Effect.mapError((error) => {
-          const outcome = outcomeOfClientError(error)
-          return new TransportFailure({ phase: outcome._tag === "ConnectionNotEstablished" ? "not_sent" : "sent", reason: outcome.reason })
-        }),
-        Effect.timeoutFail({
-          duration: requestTimeoutMs + 1_000,
-          onTimeout: () => new TransportFailure({ phase: "sent", reason: "timeout_without_phase" })
-        }),
-        Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...REDACTED_HEADERS])
-      )
+      execute(HttpClientRequest.post(url).pipe(
+        HttpClientRequest.setHeaders(headers),
+        HttpClientRequest.bodyText(json, headers["content-type"] ?? "application/json")
+      )),
+    get: (url, headers) => execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(headers)))
   })
+}
 
 /** `transportOverHttpClient` as a layer, over the `HttpClient` in context. */
 export const httpClientTransportLayer = (config: ProviderClientConfig): Layer.Layer<ProviderTransport, never, HttpClient.HttpClient> =>

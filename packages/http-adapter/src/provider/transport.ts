@@ -54,11 +54,13 @@ export interface ProviderAnswer {
 }
 
 /**
- * How the gateway POSTs a JSON body. Our own (`makeProviderTransport`) is plain node:http; any
- * `HttpClient` can stand in through `transportOverHttpClient` (tests, other runtimes).
+ * How the gateway POSTs a JSON body (a send), or GETs a Graph object (a status read). Our own
+ * (`makeProviderTransport`) is plain node:http; any `HttpClient` can stand in through
+ * `transportOverHttpClient` (tests, other runtimes).
  */
 export class ProviderTransport extends Context.Tag("@mm-gateway/http-adapter/ProviderTransport")<ProviderTransport, {
   readonly post: (url: string, headers: Readonly<Record<string, string>>, json: string) => Effect.Effect<ProviderAnswer, TransportFailure>
+  readonly get: (url: string, headers: Readonly<Record<string, string>>) => Effect.Effect<ProviderAnswer, TransportFailure>
 }>() {}
 
 /**
@@ -69,12 +71,13 @@ export class ProviderTransport extends Context.Tag("@mm-gateway/http-adapter/Pro
  * transport failure in the `sent` phase, not a half-readable response. Nothing else is built per
  * request (no web `Response`, no span): this is the dispatcher's hot path.
  */
-const postOne = (
+const requestOne = (
   agents: { readonly http: Http.Agent; readonly https: Https.Agent },
   options: TransportOptions,
   target: string,
   requestHeaders: Readonly<Record<string, string>>,
-  json: string
+  /** The JSON body of a POST; `null` for a GET. */
+  json: string | null
 ): Effect.Effect<ProviderAnswer, TransportFailure> =>
   Effect.async<ProviderAnswer, TransportFailure>((resume) => {
     let url: URL
@@ -87,11 +90,11 @@ const postOne = (
     let connected = false
     let settled = false
     const isHttps = url.protocol === "https:"
-    const headers: Record<string, string> = { ...requestHeaders, "content-length": String(Buffer.byteLength(json)) }
+    const headers: Record<string, string> = json === null ? { ...requestHeaders } : { ...requestHeaders, "content-length": String(Buffer.byteLength(json)) }
 
     let nodeRequest: Http.ClientRequest
     try {
-      nodeRequest = (isHttps ? Https : Http).request(url, { agent: isHttps ? agents.https : agents.http, method: "POST", headers })
+      nodeRequest = (isHttps ? Https : Http).request(url, { agent: isHttps ? agents.https : agents.http, method: json === null ? "GET" : "POST", headers })
     } catch (cause) {
       // Node refuses the request before any I/O, e.g. a credential with a line break in a header.
       resume(Effect.fail(new TransportFailure({ phase: "not_sent", reason: describe("invalid_request", cause) })))
@@ -156,7 +159,8 @@ const postOne = (
       })
     })
 
-    nodeRequest.end(json)
+    if (json === null) nodeRequest.end()
+    else nodeRequest.end(json)
 
     return Effect.sync(() => {
       if (!settled) {
@@ -192,7 +196,10 @@ export const makeProviderTransport = (options: TransportOptions) =>
           https.destroy()
         })
     )
-    return ProviderTransport.of({ post: (url, headers, json) => postOne(agents, options, url, headers, json) })
+    return ProviderTransport.of({
+      post: (url, headers, json) => requestOne(agents, options, url, headers, json),
+      get: (url, headers) => requestOne(agents, options, url, headers, null)
+    })
   })
 
 export const providerTransportLayer = (options: TransportOptions): Layer.Layer<ProviderTransport> =>

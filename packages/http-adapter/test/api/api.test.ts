@@ -86,6 +86,13 @@ describe("registration and read-your-writes", () => {
     const list = await api.request("GET", "/v1/onboarding?status=onboarded")
     expect(list.json.items.map((w: { id: string }) => w.id)).toContain(other)
   })
+  it("a read of the MM status from Meta can be asked for: 202 with the WABA (mmApi.meta null until read); 404 for an unknown WABA", async () => {
+    const other = "102290129340501"
+    await api.request("PUT", `/v1/wabas/${other}`, { body: { businessManagerId: BM } })
+    const r = await api.request("POST", `/v1/wabas/${other}/mm-api-status/sync`)
+    expect([r.status, r.json.id, r.json.mmApi.meta]).toEqual([202, other, null])
+    expect((await api.request("POST", "/v1/wabas/5550002/mm-api-status/sync")).status).toBe(404)
+  })
   it("settings default to MM routing on and TTL fallback warn, and can be changed", async () => {
     expect((await api.request("GET", "/v1/settings/routing")).json).toEqual({ marketingViaMmApi: true, ttlOnCloudFallback: "warn" })
     const put = await api.request("PUT", "/v1/settings/routing", { body: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" } })
@@ -182,6 +189,7 @@ describe("validation and the error envelope", () => {
     ["a non-digit recipient", { ...templateBody("16505551234"), to: "+1 650 555" }, "to"],
     ["a recipient with two pluses", { ...templateBody("16505551234"), to: "++16505551234" }, "to"],
     ["a missing recipient", { type: "text", text: { body: "hi" } }, "to"],
+    ["a recipient (BSUID) that is not one", { type: "text", text: { body: "hi" }, recipient: "16505551234" }, "recipient"],
     ["a bad template name", { ...templateBody("16505551234"), template: { name: "Spring Sale", language: { code: "en" } } }, "template.name"],
     ["a bad language code", { ...templateBody("16505551234"), template: { name: "spring_sale", language: { code: "english!" } } }, "template.language.code"],
     ["a template message without a template", { to: "16505551234", type: "template" }, "template"],

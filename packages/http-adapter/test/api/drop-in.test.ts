@@ -84,6 +84,19 @@ describe("the answer is the Cloud API's", () => {
     expect((await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)).json).toMatchObject({ to: "16505557110", route: { decided: "cloud_api", reasons: ["not_a_template"] } })
   })
 
+  it("a message addressed by BSUID (recipient, no to): contacts [{input, user_id}] without wa_id, as Meta answers, on both styles", async () => {
+    const body = { messaging_product: "whatsapp", recipient: "US.ENT.11815799212886844830", type: "template", template: { name: "spring_sale", language: { code: "en" } } }
+    for (const r of [await graph(`/v25.0/${ONBOARDED.phone}/marketing_messages`, body), await dialog("/marketing_messages", body, keys.channel)]) {
+      expect(r.status).toBe(200)
+      expect(r.json.contacts).toEqual([{ input: "US.ENT.11815799212886844830", user_id: "US.ENT.11815799212886844830" }])
+      expect((await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)).json).toMatchObject({
+        to: null,
+        recipient: "US.ENT.11815799212886844830",
+        route: { decided: "marketing_messages", warnings: ["bsuid_only_no_delivery_optimization"] }
+      })
+    }
+  })
+
   it("the route is the one /v1 decides for the same body", async () => {
     const cases: ReadonlyArray<readonly [{ phone: string }, "messages" | "marketing_messages", Record<string, unknown>]> = [
       [ONBOARDED, "messages", templateBody("16505557120", "order_update")],
@@ -181,6 +194,7 @@ describe("errors are Graph's envelope", () => {
   const bad: ReadonlyArray<readonly [string, unknown, string]> = [
     ["a non-digit recipient", { ...templateBody("16505557300"), to: "+1 650 555" }, "to"],
     ["a missing recipient", { messaging_product: "whatsapp", type: "text", text: { body: "hi" } }, "to"],
+    ["a recipient (BSUID) that is not one", { messaging_product: "whatsapp", type: "text", text: { body: "hi" }, recipient: "us-123" }, "recipient"],
     ["a bad template name", { ...templateBody("16505557301"), template: { name: "Spring Sale", language: { code: "en" } } }, "template.name"],
     ["a bad language code", { ...templateBody("16505557302"), template: { name: "spring_sale", language: { code: "english!" } } }, "template.language.code"],
     ["an unknown message type", { to: "16505557303", type: "carrier_pigeon" }, "type"],

@@ -182,6 +182,8 @@ describe("GET /v1/campaigns/{campaignId}/stats", () => {
     await db.run(observe(read, "wamid.F1", "read", T0 + 3, { category: "marketing_lite" }))
     await db.run(recordClick(PHONE, "funnel-click", T0 + 4))
     expect((await api.request("POST", "/v1/clicks/funnel-click/attribution", { body: { messageId: read } })).status).toBe(200)
+    // Its landing page view, joined to the click by tracking token alone.
+    await db.run(recordClick(PHONE, null, T0 + 5, "landing_page_view", "token-funnel-click"))
     await db.run(dispatch(sentOnCloud, { wamid: "wamid.F2" }, T0))
     await db.run(observe(sentOnCloud, "wamid.F2", "sent", T0 + 1, { category: "marketing" }))
     await db.run(dispatch(failed, { wamid: "wamid.F3" }, T0))
@@ -192,7 +194,7 @@ describe("GET /v1/campaigns/{campaignId}/stats", () => {
     expect(r.status).toBe(200)
     expect(r.json).toEqual({
       campaignId: campaign,
-      funnel: { accepted: 6, submitted: 3, sent: 2, delivered: 1, read: 1, clicked: 1 },
+      funnel: { accepted: 6, submitted: 3, sent: 2, delivered: 1, read: 1, clicked: 1, landingPageViews: 1 },
       routed: { marketing_messages: 5, cloud_api: 1 },
       observedRoute: { marketing_messages: 1, cloud_api: 1, unknown: 4 },
       failed: 1,
@@ -262,9 +264,14 @@ describe("clicks", () => {
       trackingToken: "token-list-click-1",
       component: "cta",
       occurredAt: new Date(T0 + 1000).toISOString(),
-      messageId: null
+      messageId: null,
+      joinedClick: null
     })
-    expect(mine.find((c) => c.actionType === "landing_page_view")).toMatchObject({ kind: "other", clickId: "list-click-1" })
+    expect(mine.find((c) => c.actionType === "landing_page_view")).toMatchObject({
+      kind: "other",
+      clickId: "list-click-1",
+      joinedClick: { clickId: "list-click-1", trackingToken: "token-list-click-1", occurredAt: new Date(T0 + 1000).toISOString() }
+    })
     const paged = await collectPages(api, `/v1/channels/${PHONE}/clicks`, 2)
     expect(paged.items).toEqual(all)
     expect(paged.pages).toBe(Math.ceil(all.length / 2) + (all.length % 2 === 0 ? 1 : 0))

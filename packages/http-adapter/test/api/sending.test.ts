@@ -49,6 +49,54 @@ const rejected = async (phone: string, endpoint: "messages" | "marketing_message
 
 const text = (to: string) => ({ messaging_product: "whatsapp", to, type: "text", text: { body: "hello" } })
 
+describe("a message addressed by BSUID (recipient instead of to)", () => {
+  const BSUID = "US.13491208655302741918"
+  const byBsuid = (name = "spring_sale") => {
+    const { to: _to, ...rest } = templateBody("0", name)
+    return { ...rest, recipient: BSUID }
+  }
+  it("is accepted on /marketing_messages with the warning bsuid_only_no_delivery_optimization, and shown by its BSUID", async () => {
+    const r = await post(ONBOARDED.phone, "marketing_messages", byBsuid())
+    expect([r.status, r.json.route]).toEqual([202, { decided: "marketing_messages", reasons: ["mm_api_eligible"], warnings: ["bsuid_only_no_delivery_optimization"] }])
+    expect(r.json.contacts).toEqual([{ input: BSUID }])
+    const m = await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)
+    expect([m.json.to, m.json.recipient]).toEqual([null, BSUID])
+  })
+  it("on the Cloud API route it carries no such warning", async () => {
+    expect(await routed(PENDING.phone, "messages", byBsuid())).toEqual({ decided: "cloud_api", reasons: ["waba_not_onboarded"], warnings: [] })
+  })
+  it("with to as well, to wins (as Meta): the number is the recipient, no warning", async () => {
+    const r = await post(ONBOARDED.phone, "messages", { ...byBsuid(), to: "+16505559101" })
+    expect([r.status, r.json.route.warnings]).toEqual([202, []])
+    const m = await api.request("GET", `/v1/messages/${r.json.messages[0].id}`)
+    expect([m.json.to, m.json.recipient]).toEqual(["16505559101", null])
+  })
+  it("a batch item may name its user by BSUID; one naming no user is refused naming to", async () => {
+    const r = await api.request("POST", `/v1/channels/${ONBOARDED.phone}/message-batches`, {
+      body: { messages: [byBsuid(), { type: "text", text: { body: "hi" } }] }
+    })
+    expect(r.status).toBe(202)
+    expect(r.json.results[0]).toMatchObject({ index: 0, route: { decided: "marketing_messages", warnings: ["bsuid_only_no_delivery_optimization"] } })
+    expect(r.json.results[1]).toMatchObject({ index: 1, error: { code: "invalid_request", details: { field: "messages.1.to" } } })
+  })
+  it("an opt-out recorded under the number holds for the BSUID once a webhook linked them", async () => {
+    const to = "16505559102"
+    const bsuid = "BR.5550102"
+    const waba = ONBOARDED.waba as Ids.WabaId
+    await db.run(CommandHandler.handleCommand(Streams.RecipientStream, Streams.streamId.recipient(waba, to), {
+      _tag: "RecordMarketingPreference", wabaId: waba, recipient: to as Ids.RecipientNumber, optedOut: true, source: "error_131050", occurredAt: Date.now() - 1000, at: Date.now()
+    }))
+    const body = { ...byBsuid(), recipient: bsuid }
+    expect((await post(ONBOARDED.phone, "messages", body)).status).toBe(202)
+    for (const [a, b] of [[to, bsuid], [bsuid, to]] as const) {
+      await db.run(CommandHandler.handleCommand(Streams.RecipientStream, Streams.streamId.recipient(waba, a), {
+        _tag: "LinkIdentity", wabaId: waba, recipient: a as Ids.UserRef, sameAs: b as Ids.UserRef, source: "status", at: Date.now()
+      }))
+    }
+    expect(await rejected(ONBOARDED.phone, "messages", body)).toEqual(["recipient_opted_out"])
+  })
+})
+
 describe("routing reasons and warnings in the 202", () => {
   it("a MARKETING template for an onboarded WABA goes to the MM API (mm_api_eligible), on either endpoint", async () => {
     expect(await routed(ONBOARDED.phone, "messages", templateBody("16505559001"))).toEqual({ decided: "marketing_messages", reasons: ["mm_api_eligible"], warnings: [] })

@@ -181,16 +181,17 @@ export const observe = (
 /** A user action (a click on a message's link) as the worker records it from a webhook on `channel`. */
 export const recordClick = (
   channel: string,
-  clickId: string,
+  clickId: string | null,
   occurredAt: number,
-  actionType = "marketing_messages_link_click"
+  actionType = "marketing_messages_link_click",
+  trackingToken: string | null = `token-${clickId}`
 ): Effect.Effect<void, unknown, EventStore.EventStore> =>
-  Effect.asVoid(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, `token-${clickId}`, occurredAt), {
+  Effect.asVoid(CommandHandler.handleCommand(Streams.UserActionStream, Streams.streamId.userAction(channel, actionType, clickId, trackingToken, occurredAt), {
     _tag: "RecordUserAction",
     channel: channel as Ids.PhoneNumberId,
     actionType,
     clickId,
-    trackingToken: `token-${clickId}`,
+    trackingToken,
     component: "CTA",
     productId: null,
     occurredAt,

@@ -1,11 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Classify, Ids, type ProviderGateway } from "@mm-gateway/domain"
+import { Classify, Ids, ProviderGateway } from "@mm-gateway/domain"
 import type { Sandbox } from "@mm-gateway/sandbox"
 import { startSandbox } from "@mm-gateway/sandbox"
 import { Effect } from "effect"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import type { TestServer } from "./support.js"
-import { request, SANDBOX_TOKEN, sendOne, sendWith, startSink, templateBody } from "./support.js"
+import { gatewayLayer, request, SANDBOX_TOKEN, sendOne, sendWith, startSink, templateBody } from "./support.js"
+
+const ProviderGatewayTag = ProviderGateway.ProviderGateway
 
 let sandbox: Sandbox
 let sink: TestServer
@@ -49,6 +51,14 @@ describe.each(styles)("against the sandbox, $style style", ({ provider, credenti
       const stats = sandbox.stats()
       assert.deepStrictEqual(stats.byCallbackData[`msg-${endpoint}-ok`], { requests: 1, accepted: 1 })
       assert.strictEqual(stats.requests.byEndpoint[`${endpoint} /marketing_messages`], 1)
+    }))
+
+  it.effect("a message addressed by BSUID reaches the provider with recipient, and is accepted as Meta accepts it", () =>
+    Effect.gen(function*() {
+      const { to: _to, ...rest } = templateBody("0", "spring_sale", `msg-${endpoint}-bsuid`)
+      const result = accepted(yield* sendOne(config(), request({ provider, credentialsRef, route: "marketing_messages", body: { ...rest, recipient: "US.13491208655302741918" } })))
+      assert.match(result.wamid, /^wamid\./)
+      assert.deepStrictEqual(sandbox.stats().byCallbackData[`msg-${endpoint}-bsuid`], { requests: 1, accepted: 1 })
     }))
 
   it.effect("cloud_api goes to /messages", () =>
@@ -147,5 +157,44 @@ describe("wire details", () => {
       const results = yield* sendWith(config(), bodies.map((body) => request({ body })))
       assert.deepStrictEqual(results.map((r) => r._tag), ["Accepted", "Accepted", "Accepted", "Accepted", "Accepted"])
       assert.strictEqual(new Set(results.map((r) => (r as { wamid: string }).wamid)).size, 5)
+    }))
+})
+
+describe("reading the MM API onboarding status (Graph GET, played by the sandbox)", () => {
+  const readStatus = (request: ProviderGateway.OnboardingStatusRequest) =>
+    Effect.gen(function*() {
+      const gateway = yield* ProviderGatewayTag
+      return yield* gateway.readOnboardingStatus(request)
+    }).pipe(Effect.provide(gatewayLayer({ ...config(), graphBaseUrl: sandbox.url })), Effect.scoped)
+
+  it.effect("a Meta channel's token reads the WABA's and the portfolio's status, as Meta says them", () =>
+    Effect.gen(function*() {
+      sandbox.setNumber("106540352249901", { wabaId: "102290129340001", ownerBusinessId: "271828182840002" })
+      assert.deepStrictEqual(
+        yield* readStatus({ provider: "meta", credentialsRef: "meta", wabaId: "102290129340398", businessId: null }),
+        { _tag: "Read", status: "ONBOARDED", businessStatus: null }
+      )
+      assert.deepStrictEqual(
+        yield* readStatus({ provider: "meta", credentialsRef: "meta", wabaId: "102290129340001", businessId: "271828182840002" }),
+        { _tag: "Read", status: "ELIGIBLE", businessStatus: "REQUEST_SENT" }
+      )
+      assert.deepStrictEqual(
+        yield* readStatus({ provider: "sandbox", credentialsRef: "sandbox", wabaId: "102290129340004", businessId: null }),
+        { _tag: "Read", status: "MM_STATUS_NOT_YET_KNOWN", businessStatus: null }
+      )
+    }))
+
+  it.effect("failures are reasons without the token: Graph's error code, no credentials, a 360dialog channel", () =>
+    Effect.gen(function*() {
+      const unreadable = yield* readStatus({ provider: "meta", credentialsRef: "meta", wabaId: "102290129340100", businessId: null })
+      assert.deepStrictEqual(unreadable, { _tag: "Failed", reason: "http_400_code_100" })
+      assert.deepStrictEqual(
+        yield* readStatus({ provider: "meta", credentialsRef: "empty", wabaId: "102290129340398", businessId: null }),
+        { _tag: "Failed", reason: "credentials_unavailable" }
+      )
+      assert.deepStrictEqual(
+        yield* readStatus({ provider: "360dialog", credentialsRef: "d360", wabaId: "102290129340398", businessId: null }),
+        { _tag: "Failed", reason: "not_a_graph_channel" }
+      )
     }))
 })

@@ -120,7 +120,17 @@ export class LogModel {
     const state = this.waba(id)
     if (state === null) return null
     const bm = state.businessManagerId === null ? null : this.businessManager(state.businessManagerId)
-    return { id, businessManagerId: state.businessManagerId, name: state.name, mmApi: Waba.mmApiStatus(state, bm, now) }
+    const mmApi = Waba.mmApiStatus(state, bm, now)
+    const meta = state.meta ?? null
+    const says = meta === null ? null : Waba.metaSaysOnboarded(meta.status)
+    return {
+      id,
+      businessManagerId: state.businessManagerId,
+      name: state.name,
+      mmApi,
+      meta: meta === null ? null : { ...meta, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
+      metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+    }
   }
 
   wabaViews(now: number, filter: { readonly status?: Waba.MmApiStatusView["status"]; readonly businessManagerIds?: ReadonlyArray<string> } = {}) {
@@ -224,6 +234,7 @@ export class LogModel {
       return owner !== null && scope.businessManagerIds.includes(owner)
     }
     const messages = this.messages().filter((m) => m.request.campaignId === campaignId && inScope(m))
+    const viewed = this.viewedMessages()
     const count = (p: (m: Message.MessageRecord, v: Message.MessageView) => boolean) =>
       messages.filter((m) => p(m, Message.viewOf(m))).length
     // The provider took the message: it answered the dispatch, or a status webhook names it (even `failed`).
@@ -242,7 +253,8 @@ export class LogModel {
         sent: count((_, v) => v.timestamps.sentAt !== null || v.timestamps.deliveredAt !== null),
         delivered: count((_, v) => v.timestamps.deliveredAt !== null),
         read: count((_, v) => v.timestamps.readAt !== null),
-        clicked: count((m) => m.clicks.length > 0)
+        clicked: count((m) => m.clicks.length > 0),
+        landingPageViews: count((m) => viewed.has(m.request.messageId))
       },
       routed: { marketing_messages: count((m) => m.route === "marketing_messages"), cloud_api: count((m) => m.route === "cloud_api") },
       observedRoute: {
@@ -274,22 +286,55 @@ export class LogModel {
     return first?._tag === "ClickAttributed" ? first.messageId : null
   }
 
-  clicks(channel: string): ReadonlyArray<ClickView> {
+  /** Every user action once, in log order. */
+  private userActions(): ReadonlyArray<UserAction.UserActionEvent> {
     return this.logged("UserAction")
       .map(([, logged]) => logged[0]!)
       .sort(byKey((l) => [l.seq]))
       .map((l) => l.event as UserAction.UserActionEvent)
+  }
+
+  /**
+   * A landing page view's click: of the link clicks of its channel in log order, the first that shares
+   * its tracking token, or else the first that shares its click id.
+   */
+  private clickOfView(view: UserAction.UserActionEvent): UserAction.UserActionEvent | null {
+    if (view.actionType !== "landing_page_view") return null
+    const clicks = this.userActions().filter((a) => a.channel === view.channel && a.kind === "link_click")
+    return clicks.find((a) => view.trackingToken !== null && a.trackingToken === view.trackingToken) ??
+      clicks.find((a) => view.clickId !== null && a.clickId === view.clickId) ?? null
+  }
+
+  private messageOfAction(e: UserAction.UserActionEvent): string | null {
+    const clickId = this.clickOfView(e)?.clickId ?? e.clickId
+    return clickId === null ? null : this.clickAttribution(clickId, e.channel)
+  }
+
+  /** The messages some landing page view is tied to. */
+  private viewedMessages(): ReadonlySet<string> {
+    return new Set(this.userActions().filter((e) => e.actionType === "landing_page_view").flatMap((e) => {
+      const m = this.messageOfAction(e)
+      return m === null ? [] : [m]
+    }))
+  }
+
+  clicks(channel: string): ReadonlyArray<ClickView> {
+    return this.userActions()
       .filter((e) => e.channel === channel)
-      .map((e) => ({
-        actionType: e.actionType,
-        kind: e.kind,
-        clickId: e.clickId,
-        trackingToken: e.trackingToken,
-        component: e.component,
-        productId: e.productId,
-        occurredAt: e.occurredAt,
-        messageId: e.clickId === null ? null : this.clickAttribution(e.clickId, e.channel)
-      }))
+      .map((e) => {
+        const click = this.clickOfView(e)
+        return {
+          actionType: e.actionType,
+          kind: e.kind,
+          clickId: e.clickId,
+          trackingToken: e.trackingToken,
+          component: e.component,
+          productId: e.productId,
+          occurredAt: e.occurredAt,
+          messageId: this.messageOfAction(e),
+          joinedClick: click === null ? null : { clickId: click.clickId, trackingToken: click.trackingToken, occurredAt: click.occurredAt }
+        }
+      })
   }
 
   // ---- the worker's look-ups ---------------------------------------------------------------------

@@ -56,6 +56,24 @@ const attributedMessage = (clickId: string, channel: string): string =>
   `(SELECT a.message_id FROM click_attributions a JOIN messages m ON m.id = a.message_id
     WHERE a.click_id = ${clickId} AND m.channel = ${channel} ORDER BY a.position LIMIT 1)`
 
+/**
+ * The position of the link click a landing page view joins (docs/domain.md#clicks), for the `clicks` row
+ * `view`: on its channel, the first click with its tracking token, else the first with its click id;
+ * NULL for every other action and for a view with no click (yet). Made when read, so either may arrive first.
+ */
+const joinedClickPosition = (view: string): string => {
+  const first = (match: string) =>
+    `(SELECT k.position FROM clicks k WHERE k.channel = ${view}.channel AND k.kind = 'link_click' AND ${match} ORDER BY k.position LIMIT 1)`
+  return `CASE WHEN ${view}.action_type = 'landing_page_view' THEN COALESCE(
+    ${first(`k.tracking_token = ${view}.tracking_token`)},
+    ${first(`k.click_id = ${view}.click_id`)}) END`
+}
+
+/** The messages landing page views are tied to: through the click each joins, else its own click id. */
+export const VIEWED_MESSAGES = `SELECT ${attributedMessage("COALESCE(j.click_id, v.click_id)", "v.channel")}
+  FROM clicks v LEFT JOIN clicks j ON j.position = ${joinedClickPosition("v")}
+  WHERE v.action_type = 'landing_page_view'`
+
 interface ClickRow {
   readonly position: string
   readonly action_type: string
@@ -66,6 +84,10 @@ interface ClickRow {
   readonly product_id: string | null
   readonly occurred_at: string
   readonly message_id: string | null
+  readonly joined_position: string | null
+  readonly joined_click_id: string | null
+  readonly joined_tracking_token: string | null
+  readonly joined_occurred_at: string | null
 }
 
 /** `ClickQueries` on the `clicks` and `click_attributions` rows (and the messages' channels). */
@@ -93,8 +115,11 @@ export const makeClickQueries = (db: Database): Context.Tag.Service<ClickQueries
       const rows = await session.query<ClickRow>({
         name: "mmgw_clicks",
         text: `SELECT c.position, c.action_type, c.kind, c.click_id, c.tracking_token, c.component, c.product_id, c.occurred_at,
-            ${attributedMessage("c.click_id", "c.channel")} AS message_id
-          FROM clicks c WHERE c.channel = $1 AND c.position > $2 ORDER BY c.position LIMIT $3`,
+            ${attributedMessage("COALESCE(j.click_id, c.click_id)", "c.channel")} AS message_id,
+            j.position AS joined_position, j.click_id AS joined_click_id, j.tracking_token AS joined_tracking_token,
+            j.occurred_at AS joined_occurred_at
+          FROM clicks c LEFT JOIN clicks j ON j.position = ${joinedClickPosition("c")}
+          WHERE c.channel = $1 AND c.position > $2 ORDER BY c.position LIMIT $3`,
         values: [channel, typeof after === "number" ? after : 0, limit]
       })
       const page = pageOf(rows, limit, (r) => [Number(r.position)])
@@ -107,7 +132,10 @@ export const makeClickQueries = (db: Database): Context.Tag.Service<ClickQueries
           component: r.component,
           productId: r.product_id,
           occurredAt: Number(r.occurred_at),
-          messageId: r.message_id
+          messageId: r.message_id,
+          joinedClick: r.joined_position === null
+            ? null
+            : { clickId: r.joined_click_id, trackingToken: r.joined_tracking_token, occurredAt: Number(r.joined_occurred_at) }
         })),
         nextCursor: page.nextCursor
       }

@@ -18,6 +18,7 @@ import {
 import type { Context } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
 import { type Projection, replaceOnConflict, Rows, writeRows } from "../projection.js"
+import { VIEWED_MESSAGES } from "./clicks.js"
 import { channelForDispatch } from "./configuration.js"
 
 type Requested = Extract<Message.MessageState, { _tag: "Requested" }>
@@ -168,6 +169,7 @@ const campaignStats = async (session: Session, campaignId: string, scope: Tenant
         count(*) FILTER (WHERE funnel_stage >= 3)::int AS delivered,
         count(*) FILTER (WHERE funnel_stage >= 4)::int AS read,
         count(*) FILTER (WHERE clicked)::int AS clicked,
+        count(*) FILTER (WHERE id IN (${VIEWED_MESSAGES}))::int AS landing_page_views,
         count(*) FILTER (WHERE route_decided = 'marketing_messages')::int AS routed_mm,
         count(*) FILTER (WHERE route_decided = 'cloud_api')::int AS routed_cloud,
         count(*) FILTER (WHERE route_observed = 'marketing_messages')::int AS observed_mm,
@@ -187,7 +189,7 @@ const campaignStats = async (session: Session, campaignId: string, scope: Tenant
   const n = (k: string) => r?.[k] ?? 0
   return {
     campaignId,
-    funnel: { accepted: n("accepted"), submitted: n("submitted"), sent: n("sent"), delivered: n("delivered"), read: n("read"), clicked: n("clicked") },
+    funnel: { accepted: n("accepted"), submitted: n("submitted"), sent: n("sent"), delivered: n("delivered"), read: n("read"), clicked: n("clicked"), landingPageViews: n("landing_page_views") },
     routed: { marketing_messages: n("routed_mm"), cloud_api: n("routed_cloud") },
     observedRoute: { marketing_messages: n("observed_mm"), cloud_api: n("observed_cloud"), unknown: n("observed_unknown") },
     queued: n("queued"),
