@@ -8,6 +8,8 @@ import { join } from "node:path"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { memoryOf, startNode, waitForHttp } from "./lib/proc.mjs"
+import { gatewayDatabase } from "./lib/store.mjs"
+import pg from "pg"
 
 const SECRET = "bench-app-secret"
 const CONNECTIONS = 50
@@ -66,30 +68,63 @@ const summary = (r) => ({
 })
 
 /**
- * @param {{ quick: boolean, dir: string, log: (line: string) => void }} options
+ * The numbers of the bench bodies stored in the inbox, read back body by body: from the SQLite
+ * inbox file beside `database`, or from the PostgreSQL database at `url`.
+ * @param {string} database
+ * @param {string | undefined} url
+ * @returns {Promise<Set<number>>}
  */
-export const b1 = async ({ quick, dir, log }) => {
+const storedNumbersOf = async (database, url) => {
+  const numbers = new Set()
+  const add = (/** @type {string} */ body) => {
+    const n = /wamid\.BENCH(\d+)"/.exec(body)?.[1]
+    if (n !== undefined) numbers.add(Number(n))
+  }
+  if (url === undefined) {
+    const inbox = new Database(database.replace(/\.sqlite$/, ".inbox.sqlite"), { readonly: true })
+    for (const row of inbox.prepare("SELECT CAST(body AS TEXT) AS body FROM inbox").iterate()) add(/** @type {{ body: string }} */ (row).body)
+    inbox.close()
+  } else {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      for (const row of (await client.query("SELECT convert_from(body, 'UTF8') AS body FROM inbox")).rows) add(row.body)
+    } finally {
+      await client.end()
+    }
+  }
+  return numbers
+}
+
+/** @param {import("./run.mjs").BenchOptions} options */
+export const b1 = async ({ quick, dir, log, store }) => {
   const seconds = quick ? 5 : 20
   const soakSeconds = quick ? 10 : 60
   /** @type {{ next: number, accepted?: Set<number> }} */
   const counter = { next: 0 }
 
-  // The reference: bare node:http + HMAC + JSON.parse + one better-sqlite3 insert.
+  // The reference: bare node:http + HMAC + JSON.parse + one insert (better-sqlite3, or pg on a database of its own).
   const refPort = await freePort()
-  const ref = startNode(join(ROOT, "bench/reference/webhook-receiver.mjs"), [String(refPort), join(dir, "b1-reference.sqlite"), SECRET], process.env)
+  const referenceDatabase = await gatewayDatabase(store)
+  const ref = referenceDatabase.url === undefined
+    ? startNode(join(ROOT, "bench/reference/webhook-receiver.mjs"), [String(refPort), join(dir, "b1-reference.sqlite"), SECRET], process.env)
+    : startNode(join(ROOT, "bench/reference/webhook-receiver-pg.mjs"), [String(refPort), referenceDatabase.url, SECRET], process.env)
   await waitForHttp(`http://127.0.0.1:${refPort}/`, ref)
   await load(`http://127.0.0.1:${refPort}/webhooks/meta`, 2, counter) // warm-up
   const reference = summary(await load(`http://127.0.0.1:${refPort}/webhooks/meta`, seconds, counter))
   await ref.stop()
+  await referenceDatabase.drop()
   log(`B1 reference: ${reference.requestsPerSecond.toFixed(0)} req/s, p99 ${reference.p99Ms} ms`)
 
   // The api alone, as deployed (`node apps/api/dist/main.js`), development mode, default durability.
   const apiPort = await freePort()
   const database = join(dir, "b1-gateway.sqlite")
+  const gatewayDb = await gatewayDatabase(store)
   const api = startNode(ENTRY.api, [], {
     ...process.env,
     MMGW_API_PORT: String(apiPort),
     MMGW_DATABASE: database,
+    ...(gatewayDb.url === undefined ? {} : { MMGW_DATABASE_URL: gatewayDb.url }),
     MMGW_META_APP_SECRET: SECRET,
     MMGW_MODE: "development"
   })
@@ -116,14 +151,9 @@ export const b1 = async ({ quick, dir, log }) => {
   const middle = mean(samples.slice(third, 2 * third))
   const last = mean(samples.slice(2 * third))
 
-  // Every 200 answered is in the inbox (read back from the inbox's own file, body by body).
-  const inbox = new Database(database.replace(/\.sqlite$/, ".inbox.sqlite"), { readonly: true })
-  const storedNumbers = new Set()
-  for (const row of inbox.prepare("SELECT CAST(body AS TEXT) AS body FROM inbox").iterate()) {
-    const n = /wamid\.BENCH(\d+)"/.exec(/** @type {{ body: string }} */ (row).body)?.[1]
-    if (n !== undefined) storedNumbers.add(Number(n))
-  }
-  inbox.close()
+  // Every 200 answered is in the inbox (read back body by body).
+  const storedNumbers = await storedNumbersOf(database, gatewayDb.url)
+  await gatewayDb.drop()
   const stored = storedNumbers.size
   const answered = counter.accepted.size
   const lost = [...counter.accepted].filter((n) => !storedNumbers.has(n)).length

@@ -9,7 +9,8 @@
 // while the worker's RSS is sampled every second; growth = mean of the last third vs the middle third.
 import { join, resolve } from "node:path"
 import { ROOT } from "../scripts/stack.mjs"
-import { acceptMessages, call, exactlyOnce, registerChannels, sandboxStats, startGatewayStack, waitForAccepted } from "./lib/gateway-stack.mjs"
+import { acceptMessages, acceptRateOf, call, exactlyOnce, registerChannels, sandboxStats, startGatewayStack, waitForAccepted } from "./lib/gateway-stack.mjs"
+import { gatewayDatabase } from "./lib/store.mjs"
 import { cpuSecondsOf, memoryOf, runNodeForJson } from "./lib/proc.mjs"
 
 const CHANNELS = 10
@@ -18,24 +19,21 @@ const CHANNEL_MPS = 1000
 /** The worker's default: one request in flight per socket of the transport (`MMGW_PROVIDER_MAX_SOCKETS`). */
 const CONCURRENCY = 64
 
-/** @param {any} stats the sandbox's */
-const rateOf = (stats) => {
-  const { total, firstAt, lastAt } = stats.accepted
-  return firstAt === null || lastAt === null || lastAt === firstAt ? 0 : ((total - 1) / (lastAt - firstAt)) * 1000
-}
+const rateOf = acceptRateOf
 
 /** @param {Array<number>} xs */
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 
 /**
- * @param {{ quick: boolean, dir: string, log: (line: string) => void }} options
+ * @param {import("./run.mjs").BenchOptions} options
  * BENCH_CPU_PROF=<dir> starts the worker with --cpu-prof into that directory (bench/lib/profile-summary.mjs reads it).
  */
-export const b3 = async ({ quick, dir, log }) => {
+export const b3 = async ({ quick, dir, log, store }) => {
   const perChannel = quick ? 500 : 2000
   const total = perChannel * CHANNELS
   const soakSeconds = quick ? 8 : 60
-  const stack = await startGatewayStack({ dir, name: "b3", sandboxEnv: { MMGW_SANDBOX_RATE_LIMIT: "off" } })
+  const database = await gatewayDatabase(store)
+  const stack = await startGatewayStack({ dir, name: "b3", sandboxEnv: { MMGW_SANDBOX_RATE_LIMIT: "off" }, databaseUrl: database.url })
   try {
     const phones = await registerChannels(stack, CHANNELS, CHANNEL_MPS)
 
@@ -125,5 +123,6 @@ export const b3 = async ({ quick, dir, log }) => {
     }
   } finally {
     await stack.stop()
+    await database.drop()
   }
 }

@@ -6,19 +6,21 @@
 // second is the worker's warm-up (a process just started, its code not yet optimized): these are left
 // out of the mean, not out of the "never above" check. Reference: the configured rate.
 import { acceptMessages, exactlyOnce, registerChannels, startGatewayStack, waitForAccepted } from "./lib/gateway-stack.mjs"
+import { gatewayDatabase } from "./lib/store.mjs"
 
 const CHANNELS = 10
 const RATE = 80
 
 /**
- * @param {{ quick: boolean, dir: string, log: (line: string) => void }} options
+ * @param {import("./run.mjs").BenchOptions} options
  */
-export const b5 = async ({ quick, dir, log }) => {
+export const b5 = async ({ quick, dir, log, store }) => {
   const seconds = quick ? 5 : 10
   // Three windows more than measured: the partial first and last ones, and the warm-up.
   const perChannel = RATE * (seconds + 3)
   const skipped = 2
-  const stack = await startGatewayStack({ dir, name: "b5", sandboxEnv: { MMGW_SANDBOX_RATE_LIMIT: "off" } })
+  const database = await gatewayDatabase(store)
+  const stack = await startGatewayStack({ dir, name: "b5", sandboxEnv: { MMGW_SANDBOX_RATE_LIMIT: "off" }, databaseUrl: database.url })
   try {
     const phones = await registerChannels(stack, CHANNELS, RATE)
     const ids = await acceptMessages(stack, phones, perChannel, { run: "15", campaignId: "b5" })
@@ -59,5 +61,6 @@ export const b5 = async ({ quick, dir, log }) => {
     }
   } finally {
     await stack.stop()
+    await database.drop()
   }
 }

@@ -40,11 +40,12 @@ export const call = async (method, url, body) => {
 }
 
 /**
- * Sandbox and api on free ports with one shared environment; the worker is started separately
- * (`startWorker`), so messages can be accepted before it runs.
- * @param {{ dir: string, name: string, sandboxEnv?: NodeJS.ProcessEnv }} options
+ * Sandbox and api on free ports with one shared environment; the workers are started separately
+ * (`startWorker`), so messages can be accepted before they run. On SQLite in `dir`, or on the
+ * PostgreSQL database `databaseUrl` (`MMGW_DATABASE_URL`) when given.
+ * @param {{ dir: string, name: string, sandboxEnv?: NodeJS.ProcessEnv, databaseUrl?: string }} options
  */
-export const startGatewayStack = async ({ dir, name, sandboxEnv = {} }) => {
+export const startGatewayStack = async ({ dir, name, sandboxEnv = {}, databaseUrl }) => {
   const apiPort = await freePort()
   const sandboxPort = await freePort()
   const env = {
@@ -55,14 +56,15 @@ export const startGatewayStack = async ({ dir, name, sandboxEnv = {} }) => {
     MMGW_SANDBOX_PORT: String(sandboxPort),
     MMGW_DATABASE: join(dir, `${name}.sqlite`),
     MMGW_SANDBOX_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/webhooks/meta`,
-    MMGW_SANDBOX_SEED: "42"
+    MMGW_SANDBOX_SEED: "42",
+    ...(databaseUrl === undefined ? {} : { MMGW_DATABASE_URL: databaseUrl })
   }
   const apiUrl = `http://127.0.0.1:${apiPort}`
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`
   const sandbox = startNode(ENTRY.sandbox, [], { ...env, ...sandboxEnv })
   const api = startNode(ENTRY.api, [], env)
-  /** @type {ReturnType<typeof startNode> | null} */
-  let worker = null
+  /** @type {Array<ReturnType<typeof startNode>>} */
+  const workers = []
   try {
     await waitForHttp(`${sandboxUrl}/healthz`, sandbox)
     await waitForHttp(`${apiUrl}/readyz`, api)
@@ -76,15 +78,17 @@ export const startGatewayStack = async ({ dir, name, sandboxEnv = {} }) => {
     sandboxUrl,
     sandbox,
     api,
-    /** @returns {ReturnType<typeof startNode> | null} */
-    worker: () => worker,
+    /** @returns {ReturnType<typeof startNode> | null} the latest worker started */
+    worker: () => workers.at(-1) ?? null,
+    /** Every worker started. */
+    workers: () => [...workers],
     /**
-     * Starts the worker (`nodeFlags`, e.g. `--cpu-prof`); resolves once it is at work (its first round of leases done).
+     * Starts a worker (`nodeFlags`, e.g. `--cpu-prof`); resolves once it is at work (its first round of leases done).
      * @param {ReadonlyArray<string>} [nodeFlags]
      */
     startWorker: async (nodeFlags = []) => {
       const started = startNode(ENTRY.worker, [], env, nodeFlags)
-      worker = started
+      workers.push(started)
       const deadline = Date.now() + 30_000
       while (!started.output.some((line) => line.includes(" at work: holds "))) {
         if (started.child.exitCode !== null) throw new Error(`the worker exited:\n${started.output.join("\n")}`)
@@ -94,8 +98,8 @@ export const startGatewayStack = async ({ dir, name, sandboxEnv = {} }) => {
       return started
     },
     stop: async () => {
-      // The worker first: it drains its requests in flight, which need the sandbox to answer.
-      if (worker !== null) await worker.stop()
+      // The workers first: they drain their requests in flight, which need the sandbox to answer.
+      await Promise.all(workers.map((w) => w.stop()))
       await Promise.all([api.stop(), sandbox.stop()])
     }
   }
@@ -199,8 +203,9 @@ export const waitForAccepted = async (stack, total, { idleMs = 10_000, pollMs = 
     } else if (Date.now() - lastChange > idleMs) {
       return sandboxStats(stack, true)
     }
-    const worker = stack.worker()
-    if (worker !== null && worker.child.exitCode !== null) throw new Error(`the worker exited:\n${worker.output.join("\n")}`)
+    for (const worker of stack.workers()) {
+      if (worker.child.exitCode !== null) throw new Error(`a worker exited:\n${worker.output.join("\n")}`)
+    }
     await new Promise((r) => setTimeout(r, pollMs))
   }
 }
@@ -221,4 +226,13 @@ export const exactlyOnce = (stats, ids) => {
   }
   const unexpected = Object.keys(counted).length - (ids.length - missing)
   return { expected: ids.length, missing, twice, unexpected, ok: missing === 0 && twice === 0 && unexpected === 0 }
+}
+
+/**
+ * The sandbox's own rate: accepted sends between its first and its last acceptance, per second.
+ * @param {any} stats the sandbox's
+ */
+export const acceptRateOf = (stats) => {
+  const { total, firstAt, lastAt } = stats.accepted
+  return firstAt === null || lastAt === null || lastAt === firstAt ? 0 : ((total - 1) / (lastAt - firstAt)) * 1000
 }

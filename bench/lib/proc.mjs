@@ -1,7 +1,7 @@
 // @ts-check
 // Child processes for the benchmarks: start, wait until they listen, sample their memory, stop.
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 
 /**
@@ -110,4 +110,35 @@ export const runNodeForJson = async (script, args, env, nodeFlags = []) => {
     throw new Error(`${script} failed (${signal ?? `exit ${code}`}):\n${proc.output.join("\n")}`)
   }
   return JSON.parse(last)
+}
+
+/**
+ * CPU time (user + system, in seconds) the PostgreSQL server listening on the port of `serverUrl` has
+ * used so far: its postmaster (found by its command line), every process it forked that still runs
+ * (backends, which retitle themselves, found by their parent), and those that have ended (the
+ * postmaster's reaped children). Linux only.
+ * @param {string} serverUrl
+ * @returns {number}
+ */
+export const postgresCpuSecondsOf = (serverUrl) => {
+  const port = new URL(serverUrl).port
+  /** @type {Array<{ pid: string, ppid: string, args: Array<string>, fields: Array<string> }>} */
+  const processes = []
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      processes.push({ pid, ppid: fields[1] ?? "", args, fields })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const postmaster = processes.find((p) => p.args[0]?.endsWith("/postgres") && p.args[p.args.indexOf("-p") + 1] === port)
+  if (postmaster === undefined) return 0
+  // utime and stime are the 12th and 13th fields after the name, cutime and cstime the 14th and 15th.
+  const own = (/** @type {Array<string>} */ f) => Number(f[11]) + Number(f[12])
+  let ticks = own(postmaster.fields) + Number(postmaster.fields[13]) + Number(postmaster.fields[14])
+  for (const p of processes) if (p.ppid === postmaster.pid) ticks += own(p.fields)
+  return ticks / CLOCK_TICKS_PER_SECOND
 }

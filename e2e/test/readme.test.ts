@@ -50,7 +50,7 @@ describe("README.md", () => {
     const builtins = ["install", "exec"]
     // Commands are in code: fenced blocks and `inline` spans.
     const code = [...readme.matchAll(/```sh\n([\s\S]*?)\n```|`([^`\n]+)`/g)].map((m) => m[1] ?? m[2]!).join("\n")
-    const named = [...code.matchAll(/(?:^|[\s(&])pnpm ([a-z][a-z:]*)/gm)].map((m) => m[1]!)
+    const named = [...code.matchAll(/(?:^|[\s(&])pnpm ([a-z][a-z:-]*)/gm)].map((m) => m[1]!)
     assert.isAbove(named.length, 5)
     for (const name of named) assert.include([...scripts, ...builtins], name, `pnpm ${name}`)
   })

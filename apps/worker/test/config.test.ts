@@ -38,6 +38,7 @@ describe("configuration from MMGW_*", () => {
       MMGW_WORKER_ID: "worker-a",
       MMGW_WORKER_LEASE_TTL: "30s",
       MMGW_WORKER_SHUTDOWN_GRACE: "2s",
+      MMGW_WORKER_RATE_MARGIN: "250ms",
       MMGW_META_STATUS_SYNC_INTERVAL: "10m",
       MMGW_SANDBOX_PORT: "9999"
     })
@@ -45,8 +46,8 @@ describe("configuration from MMGW_*", () => {
     if (Either.isLeft(config)) return
     const c = config.right
     assert.deepStrictEqual(
-      [c.database, c.durability, Redacted.value(c.secretKey), c.dispatchUnknownAfterMs, c.concurrency, c.workerId, c.leaseTtlMs, c.shutdownGraceMs, c.defaultsUsed],
-      ["/tmp/x.sqlite", "full", "s3cret", 90_000, 16, "worker-a", 30_000, 2_000, []]
+      [c.database, c.durability, Redacted.value(c.secretKey), c.dispatchUnknownAfterMs, c.concurrency, c.workerId, c.leaseTtlMs, c.shutdownGraceMs, c.rateWindowMarginMs, c.defaultsUsed],
+      ["/tmp/x.sqlite", "full", "s3cret", 90_000, 16, "worker-a", 30_000, 2_000, 250, []]
     )
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:9999")
     assert.strictEqual(c.metaStatusSyncIntervalMs, 600_000)

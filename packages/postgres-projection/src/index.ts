@@ -27,6 +27,7 @@ export { appliedMigrations, migrate, MIGRATION_LOCK_KEY, migrations } from "./mi
 export { type Projection, type StateAfter } from "./projection.js"
 export * from "./read-models/index.js"
 export { rebuildDatabase } from "./cli/rebuild-command.js"
+export { moveFromSqlite, MoveRefused, type MoveSummary } from "./cli/from-sqlite-command.js"
 export { catchUp, DEFAULT_BATCH_SIZE, INLINE_GAP_LIMIT, projectInline, rebuild } from "./runner.js"
 export { snapshotsProjection } from "./snapshots.js"
 export { layerStatusMatching, makeStatusMatching } from "./status-matching.js"
