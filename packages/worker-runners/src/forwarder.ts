@@ -1,5 +1,6 @@
 import {
   type Delivery,
+  type DeliveryAttempt,
   DispatchQueue,
   ForwardingOutbox,
   type InboxEntry,
@@ -19,6 +20,7 @@ import {
   type Lookups,
   readForwardable
 } from "@mm-gateway/webhook-adapter"
+import { UnitOfWork } from "@mm-gateway/domain"
 import { Clock, Effect, Random } from "effect"
 import { createHash } from "node:crypto"
 import type { WorkerStats } from "./stats.js"
@@ -167,36 +169,70 @@ export const makeForwarder = (settings: ForwardSettings, stats: WorkerStats) =>
     const endpoints = yield* WebhookEndpoints
     const deliverer = yield* WebhookDeliverer
 
-    const attempt = (d: Delivery) =>
+    const { transact } = yield* UnitOfWork.UnitOfWork
+
+    type Outcome = { readonly d: Delivery; readonly at: number; readonly result: DeliveryAttempt }
+
+    /** Each endpoint's attempts of one tick: what becomes of its failing-since, and whether it is paused now. */
+    const settleEndpoint = (endpoint: WebhookEndpointRecord, outcomes: ReadonlyArray<Outcome>) =>
       Effect.gen(function*() {
-        const endpoint = yield* endpoints.find(d.endpointId)
-        if (endpoint === null || endpoint.paused !== null) return
-        const result = yield* deliverer.deliver(endpoint, d.id, d.body)
-        const at = yield* Clock.currentTimeMillis
+        let lastSuccess = -1
+        for (const [i, o] of outcomes.entries()) if (o.result._tag === "Delivered") lastSuccess = i
+        const failuresAfter = outcomes.slice(lastSuccess + 1)
+        if (lastSuccess >= 0 && endpoint.failingSince !== null) yield* endpoints.recordAttempt(endpoint.id, true, outcomes[lastSuccess]!.at)
+        const firstFailure = failuresAfter[0]
+        if (firstFailure === undefined) return
+        const last = failuresAfter[failuresAfter.length - 1]!
+        const after = yield* endpoints.recordAttempt(endpoint.id, false, firstFailure.at)
+        if (after !== null && after.paused === null && after.failingSince !== null && last.at - after.failingSince >= settings.pauseAfterMs) {
+          const seconds = Math.round((last.at - after.failingSince) / 1_000)
+          const error = last.result._tag === "Failed" ? last.result.error : ""
+          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${error}`
+          yield* endpoints.update(endpoint.id, { paused: { at: last.at, reason } }, last.at)
+          yield* Effect.logWarning(`webhook endpoint ${endpoint.id} paused: ${reason}`)
+        }
+      })
+
+    /** One delivery's outcome recorded: delivered, or failed and due again (or given up past its deadline). */
+    const record = ({ d, at, result }: Outcome) =>
+      Effect.gen(function*() {
         if (result._tag === "Delivered") {
           stats.forwarding.delivered++
-          yield* outbox.delivered(d.id, at, result.status)
-          yield* endpoints.recordAttempt(d.endpointId, true, at)
-          return
+          return yield* outbox.delivered(d.id, at, result.status)
         }
         stats.forwarding.failed++
         const retryAt = at + retryDelayMs(d.attempts + 1, result.retryAfterMs, yield* Random.next)
         const givenUp = retryAt > d.deadline
         yield* outbox.attemptFailed(d.id, at, result.status, result.error, givenUp ? null : retryAt)
         if (givenUp) yield* Effect.logWarning(`delivery ${d.id} to endpoint ${d.endpointId} given up: ${result.error}`)
-        const after = yield* endpoints.recordAttempt(d.endpointId, false, at)
-        if (after !== null && after.paused === null && after.failingSince !== null && at - after.failingSince >= settings.pauseAfterMs) {
-          const seconds = Math.round((at - after.failingSince) / 1_000)
-          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${result.error}`
-          yield* endpoints.update(d.endpointId, { paused: { at, reason } }, at)
-          yield* Effect.logWarning(`webhook endpoint ${d.endpointId} paused: ${reason}`)
-        }
       })
 
-    /** Delivers what is due now; the number of deliveries taken. */
+    /**
+     * Delivers what is due now; the number of deliveries taken. The endpoints are read once a tick, and
+     * the tick's outcomes are written in one unit of work (one commit on SQLite, not one per delivery).
+     */
     const tick = Effect.gen(function*() {
       const due = yield* outbox.claimDue(settings.batchSize, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
-      yield* Effect.forEach(due, attempt, { concurrency: settings.concurrency, discard: true })
+      if (due.length === 0) return 0
+      const byId = new Map<string, WebhookEndpointRecord>()
+      for (const id of new Set(due.map((d) => d.endpointId))) {
+        const endpoint = yield* endpoints.find(id)
+        if (endpoint !== null && endpoint.paused === null) byId.set(id, endpoint)
+      }
+      const outcomes = yield* Effect.forEach(due, (d) => {
+        const endpoint = byId.get(d.endpointId)
+        return endpoint === undefined
+          ? Effect.succeed(null)
+          : Effect.flatMap(deliverer.deliver(endpoint, d.id, d.body), (result) => Effect.map(Clock.currentTimeMillis, (at): Outcome => ({ d, at, result })))
+      }, { concurrency: settings.concurrency })
+      const settled = outcomes.filter((o): o is Outcome => o !== null).sort((a, b) => a.at - b.at)
+      yield* transact(Effect.gen(function*() {
+        yield* Effect.forEach(settled, record, { discard: true })
+        for (const endpoint of byId.values()) {
+          const mine = settled.filter((o) => o.d.endpointId === endpoint.id)
+          if (mine.length > 0) yield* settleEndpoint(endpoint, mine)
+        }
+      }))
       return due.length
     })
 
