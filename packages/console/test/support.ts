@@ -1,6 +1,5 @@
 import chromium from "@sparticuz/chromium"
-import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
-import { APP_SECRET, bundle, SECRET_KEY, startTestStack, type TestStack } from "@mm-gateway/worker-test-stack"
+import { bundle, postSignedWebhook, SECRET_KEY, startTestStack, type TestStack } from "@mm-gateway/worker-test-stack"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
@@ -87,15 +86,7 @@ export const startConsoleStack = async (): Promise<ConsoleStack> => {
 }
 
 /** Posts a webhook body to the api as Meta would, signed with the app secret. */
-export const postMetaWebhook = async (stack: TestStack, body: unknown) => {
-  const raw = JSON.stringify(body)
-  const answer = await fetch(`${stack.api.url}/webhooks/meta`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(raw, APP_SECRET) },
-    body: raw
-  })
-  if (answer.status !== 200) throw new Error(`webhook: ${answer.status} ${await answer.text()}`)
-}
+export const postMetaWebhook = (stack: TestStack, body: unknown) => postSignedWebhook(stack.api, body)
 
 /** Waits until the page's text under `selector` matches. */
 export const waitForText = (page: Page, selector: string, pattern: RegExp, timeout = 60_000) =>

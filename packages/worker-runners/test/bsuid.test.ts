@@ -1,6 +1,5 @@
-import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { APP_SECRET, eventually, ok, PHONE, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { eventually, ok, PHONE, postSignedWebhook, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
 import { type Stack, startStack } from "./support.js"
 
 /**
@@ -18,16 +17,8 @@ beforeAll(async () => {
 })
 afterAll(() => stack.close())
 
-const postSigned = async (value: unknown, field: string) => {
-  const body = JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: WABA, time: 1_795_953_600, changes: [{ field, value }] }] })
-  const response = await fetch(`${stack.api.url}/webhooks/meta`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, APP_SECRET) },
-    body
-  })
-  await response.text()
-  assert.strictEqual(response.status, 200)
-}
+const postSigned = (value: unknown, field: string) =>
+  postSignedWebhook(stack.api, { object: "whatsapp_business_account", entry: [{ id: WABA, time: 1_795_953_600, changes: [{ field, value }] }] })
 
 const byBsuid = (recipient: string) => ({ messaging_product: "whatsapp", recipient, type: "template", template: { name: "spring_sale", language: { code: "en" } } })
 const metadata = { display_phone_number: "15550100", phone_number_id: PHONE }

@@ -1,5 +1,4 @@
-import { APP_SECRET, BM, eventually, ok, PHONE, registerChannel, templateBody, WABA } from "@mm-gateway/worker-test-stack"
-import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
+import { BM, eventually, ok, PHONE, postSignedWebhook, registerChannel, templateBody, WABA } from "@mm-gateway/worker-test-stack"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -37,10 +36,26 @@ const startApp = async () => {
   }
 }
 
+/** For one describe: a stack with the channel registered and one worker (with `settings`), and the tenant's app. */
+const withStackAndApp = (settings: Parameters<Stack["startWorker"]>[0]) => {
+  const made = {} as { stack: Stack; app: Awaited<ReturnType<typeof startApp>> }
+  beforeAll(async () => {
+    made.stack = await startStack()
+    made.app = await startApp()
+    await registerChannel(made.stack.api, { onboarded: false })
+    made.stack.startWorker(settings)
+  })
+  afterAll(async () => {
+    await made.stack?.close()
+    await made.app?.close()
+  })
+  return made
+}
+
 let n = 0
 /** A template status update for the WABA: one `templates` piece, a new body each time. */
-const postTemplateUpdate = async (stack: Stack) => {
-  const body = JSON.stringify({
+const postTemplateUpdate = (stack: Stack) =>
+  postSignedWebhook(stack.api, {
     object: "whatsapp_business_account",
     entry: [{
       id: WABA,
@@ -48,14 +63,6 @@ const postTemplateUpdate = async (stack: Stack) => {
       changes: [{ field: "message_template_status_update", value: { event: "APPROVED", message_template_id: 1000 + n, message_template_name: `t_${n++}`, message_template_language: "en" } }]
     }]
   })
-  const response = await fetch(`${stack.api.url}/webhooks/meta`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, APP_SECRET) },
-    body
-  })
-  await response.text()
-  assert.strictEqual(response.status, 200)
-}
 
 const endpointAt = async (stack: Stack, url: string, events: ReadonlyArray<string> = ["templates"]) =>
   ok(await stack.api.request("POST", "/v1/webhook-endpoints", { url, secret: "forwarding-test-secret", businessManagerIds: [BM], events }), "endpoint").id as string
@@ -63,20 +70,10 @@ const endpoint = async (stack: Stack, id: string) => ok(await stack.api.request(
 const deliveries = async (stack: Stack, id: string) => ok(await stack.api.request("GET", `/v1/webhook-endpoints/${id}/deliveries`), "deliveries").items as Array<any>
 
 describe("forwarding: retries and pauses", () => {
-  let stack: Stack
-  let app: Awaited<ReturnType<typeof startApp>>
-  beforeAll(async () => {
-    stack = await startStack()
-    app = await startApp()
-    await registerChannel(stack.api, { onboarded: false })
-    stack.startWorker({ forwardPauseAfterMs: 4_000 })
-  })
-  afterAll(async () => {
-    await stack.close()
-    await app.close()
-  })
+  const ctx = withStackAndApp({ forwardPauseAfterMs: 4_000 })
 
   it("a failed attempt is retried after a second, then two, under the same delivery id, until the app answers 2xx", async () => {
+    const { stack, app } = ctx
     const id = await endpointAt(stack, `${app.base}/flaky`)
     app.answers.set("/flaky", 500)
     await postTemplateUpdate(stack)
@@ -94,6 +91,7 @@ describe("forwarding: retries and pauses", () => {
   })
 
   it("an endpoint whose every attempt failed for the pause time is paused with the reason; what arrives meanwhile waits; a resume delivers it all", async () => {
+    const { stack, app } = ctx
     const id = await endpointAt(stack, `${app.base}/down`)
     app.answers.set("/down", 503)
     await postTemplateUpdate(stack)
@@ -118,20 +116,10 @@ describe("forwarding: retries and pauses", () => {
 })
 
 describe("forwarding: the gateway's own statuses", () => {
-  let stack: Stack
-  let app: Awaited<ReturnType<typeof startApp>>
-  beforeAll(async () => {
-    stack = await startStack()
-    app = await startApp()
-    await registerChannel(stack.api, { onboarded: false })
-    stack.startWorker()
-  })
-  afterAll(async () => {
-    await stack.close()
-    await app.close()
-  })
+  const ctx = withStackAndApp({})
 
   it("a message the provider refuses for good reaches the app as the failed status Meta would have sent, by its id and callback data", async () => {
+    const { stack, app } = ctx
     await endpointAt(stack, `${app.base}/statuses`, ["statuses"])
     // The sandbox refuses a recipient ending 0002 at once with 131009 (packages/sandbox/README.md).
     const sent = ok(await stack.api.request("POST", `/v1/channels/${PHONE}/messages`, templateBody("4915112340002", "spring_sale", { biz_opaque_callback_data: "crm-77" })), "send")
@@ -148,20 +136,10 @@ describe("forwarding: the gateway's own statuses", () => {
 })
 
 describe("forwarding: the retry window", () => {
-  let stack: Stack
-  let app: Awaited<ReturnType<typeof startApp>>
-  beforeAll(async () => {
-    stack = await startStack()
-    app = await startApp()
-    await registerChannel(stack.api, { onboarded: false })
-    stack.startWorker({ forwardRetryForMs: 2_500 })
-  })
-  afterAll(async () => {
-    await stack.close()
-    await app.close()
-  })
+  const ctx = withStackAndApp({ forwardRetryForMs: 2_500 })
 
   it("a delivery still failing when its window closes is given up (failed, counted on /metrics); a replay delivers it", async () => {
+    const { stack, app } = ctx
     const id = await endpointAt(stack, `${app.base}/gone`)
     app.answers.set("/gone", 410)
     await postTemplateUpdate(stack)

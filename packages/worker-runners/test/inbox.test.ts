@@ -1,6 +1,5 @@
-import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { APP_SECRET, BM, eventually, ok, parkedFor, quiet, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { BM, eventually, ok, parkedFor, postSignedWebhook, quiet, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
 import { type Stack, startStack } from "./support.js"
 
 /** The inbox processor: verified webhook bodies the api stored, decoded and applied by the worker. */
@@ -14,15 +13,7 @@ beforeAll(async () => {
 })
 afterAll(() => stack.close())
 
-const postSigned = async (body: string) => {
-  const response = await fetch(`${stack.api.url}/webhooks/meta`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(body, APP_SECRET) },
-    body
-  })
-  await response.text()
-  assert.strictEqual(response.status, 200)
-}
+const postSigned = (body: string) => postSignedWebhook(stack.api, body)
 
 const quarantined = async () => ok(await stack.api.request("GET", "/v1/webhook-inbox?state=quarantined"), "quarantine").items as Array<{ id: number; reason: string; body: string }>
 

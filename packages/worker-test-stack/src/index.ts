@@ -10,6 +10,7 @@ import { apiConfig, ApiServer, layerApiServer } from "@mm-gateway/http-adapter"
 import { type LeaseRecord, Leases } from "@mm-gateway/ports"
 import { layerPostgresStore, type PostgresDatabase, type PostgresStore } from "@mm-gateway/postgres-projection"
 import { layerSqliteStore } from "@mm-gateway/sqlite-projection"
+import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { type Sandbox, type SandboxOptions, startSandbox } from "@mm-gateway/sandbox"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { type SandboxStats } from "@mm-gateway/sandbox"
@@ -205,6 +206,18 @@ export const eventually = async <A>(what: string, check: () => Promise<A | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
     await new Promise((r) => setTimeout(r, 25))
   }
+}
+
+/** POSTs `body` (JSON text, or a value to stringify) to the api's Meta webhook, signed as Meta signs; throws unless it is answered 200. */
+export const postSignedWebhook = async (api: TestApi, body: string | unknown): Promise<void> => {
+  const raw = typeof body === "string" ? body : JSON.stringify(body)
+  const response = await fetch(`${api.url}/webhooks/meta`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-hub-signature-256": signMetaWebhook(raw, APP_SECRET) },
+    body: raw
+  })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`webhook: ${response.status} ${text}`)
 }
 
 export const ok = (answer: Answer, what: string): any => {
