@@ -38,11 +38,12 @@ export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManage
   "BusinessManager",
   BusinessManagerDecider
 )
-// Snapshot schema 2: the state keeps the status last read from Meta and when a read was asked for.
+// Snapshot schema 3: the state keeps the status last read from Meta, when a read was asked for, and
+// when a read of the template list was asked for.
 export const WabaStream = kind<WabaCommand, WabaEvent, WabaState, NotRegistered | WabaOwnedByAnotherBusinessManager>(
   "Waba",
   WabaDecider,
-  2
+  3
 )
 export const ChannelStream = kind<ChannelCommand, ChannelEvent, ChannelState, ChannelError>("Channel", ChannelDecider)
 export const PartnerSettingsStream = kind<PartnerSettingsCommand, PartnerSettingsEvent, PartnerSettingsState, never>(

@@ -53,6 +53,9 @@ const command: fc.Arbitrary<Routed> = fc.oneof(
     route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordImpendingRecategorization", ...tmpl, currentCategory: "UTILITY", correctCategory: "MARKETING", effectiveAt: null, occurredAt: at, at }, true)),
   fc.tuple(t, fc.constantFrom(131055, 134100), fc.option(t, { nil: null })).map(([at, errorCode, routedOnCategoryAt]) =>
     route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordRefusedAsNotMarketing", ...tmpl, errorCode, routedOnCategoryAt, occurredAt: at, at }, true)),
+  // A pass of the worker over Meta's template list, repeated when it retries.
+  fc.tuple(t, fc.constantFrom("MARKETING", "UTILITY", null), fc.constantFrom("APPROVED", "PAUSED", null), fc.constantFrom(43_200, null)).map(([at, category, status, ttlSeconds]) =>
+    route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordMetaTemplate", ...tmpl, category, status, ttlSeconds, readAt: at, at }, false)),
   fc.tuple(t, fc.constantFrom(43_200, 86_400, null)).map(([at, ttlSeconds]) =>
     route(Streams.TemplateStream, Streams.streamId.template(WABA, tmpl.name, tmpl.language), { _tag: "RecordTemplate", ...tmpl, category: "MARKETING", ttlSeconds, at }, false)),
   fc.tuple(t, fc.boolean()).map(([at, optedOut]) =>

@@ -79,6 +79,72 @@ describe("Template decider", () => {
     it("does nothing for a notice older than the category we know", () => spec.given([marketing]).when({ ...cmd, occurredAt: 1_000 }).thenNothing())
   })
 
+  describe("RecordMetaTemplate (Meta's template list, GET /{WABA_ID}/message_templates)", () => {
+    const listed = (over: Partial<{ category: "MARKETING" | "UTILITY" | "AUTHENTICATION" | null; status: string | null; ttlSeconds: number | null; readAt: number }> = {}) => {
+      const readAt = over.readAt ?? 5_000
+      return { _tag: "RecordMetaTemplate", ...key, category: "MARKETING", status: "APPROVED", ttlSeconds: 86_400, ...over, readAt, at: readAt + 100 } as const
+    }
+    const fromList = (category: "MARKETING" | "UTILITY", previousCategory: "MARKETING" | "UTILITY" | null, readAt = 5_000) =>
+      Template.TemplateCategoryObserved.make({ ...key, category, previousCategory, source: "meta_api", occurredAt: readAt, at: readAt + 100 })
+    const approved = Template.TemplateStatusChanged.make({ ...key, status: "APPROVED", reason: null, occurredAt: 5_000, at: 5_100 })
+
+    it("learns a template it never saw: category (source meta_api), status and TTL, at the read's time", () => {
+      const events = [fromList("MARKETING", null), approved, Template.TemplateTtlSet.make({ ...key, ttlSeconds: 86_400, at: 5_100 })]
+      spec.given([]).when(listed()).then(events)
+      const state = Decider.fold(Template.TemplateDecider, events)
+      assert.deepStrictEqual([state.category, state.categorySource, state.categoryAt, state.status, state.ttlSeconds], ["MARKETING", "meta_api", 5_000, "APPROVED", 86_400])
+    })
+    it("an unchanged template adds nothing, however often it is read (idempotent passes)", () => {
+      const events = spec.given([]).when(listed()).events()
+      spec.given(events).when(listed({ readAt: 9_000 })).thenNothing()
+      spec.given(events).when(listed()).thenNothing()
+      // What the operator recorded and Meta agrees with adds nothing either.
+      spec.given([marketing, ttl, approved]).when(listed({ readAt: 9_000 })).thenNothing()
+    })
+    it("records only what changed: a new category, a new status, Meta's TTL", () => {
+      spec.given([marketing, ttl, approved]).when(listed({ category: "UTILITY", ttlSeconds: 3_600, readAt: 9_000 })).then([
+        fromList("UTILITY", "MARKETING", 9_000),
+        Template.TemplateTtlSet.make({ ...key, ttlSeconds: 3_600, at: 9_100 })
+      ])
+      spec.given([marketing, ttl, approved]).when(listed({ status: "PAUSED", readAt: 9_000 })).then([
+        Template.TemplateStatusChanged.make({ ...key, status: "PAUSED", reason: null, occurredAt: 9_000, at: 9_100 })
+      ])
+    })
+    it("a template without message_send_ttl_seconds in the list has its TTL cleared (Meta's word)", () =>
+      spec.given([marketing, ttl, approved]).when(listed({ ttlSeconds: null, readAt: 9_000 })).then([
+        Template.TemplateTtlCleared.make({ ...key, reason: "meta_api", at: 9_100 })
+      ]))
+    it("a category Meta names that the gateway does not know (null) and an unknown status are no crash: the status is kept as it is", () =>
+      spec.given([marketing, approved]).when(listed({ category: null, status: "SOMETHING_NEW", ttlSeconds: null, readAt: 9_000 })).then([
+        Template.TemplateStatusChanged.make({ ...key, status: "SOMETHING_NEW", reason: null, occurredAt: 9_000, at: 9_100 })
+      ]))
+    it("a list read older than a webhook's category fact does not undo it (nor its TTL)", () => {
+      const completed = Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "UTILITY", source: "category_update", occurredAt: 7_000, at: 7_000 })
+      spec.given([fromList("UTILITY", null), completed]).when(listed({ category: "UTILITY", status: null, ttlSeconds: 600, readAt: 6_000 })).thenNothing()
+      // A tie keeps the fact known.
+      spec.given([completed]).when(listed({ category: "UTILITY", status: null, ttlSeconds: null, readAt: 7_000 })).thenNothing()
+    })
+    it("a webhook older than the list read does not undo it; a newer one does", () => {
+      const read = [fromList("UTILITY", null, 9_000)]
+      spec.given(read).when({ _tag: "RecordCategoryChange", ...key, previousCategory: "UTILITY", newCategory: "MARKETING", occurredAt: 8_000, at: 10_000 }).thenNothing()
+      spec.given(read).when({ _tag: "RecordCategoryChange", ...key, previousCategory: "UTILITY", newCategory: "MARKETING", occurredAt: 9_500, at: 10_000 }).then([
+        Template.TemplateCategoryObserved.make({ ...key, category: "MARKETING", previousCategory: "UTILITY", source: "category_update", occurredAt: 9_500, at: 10_000 })
+      ])
+    })
+    it("a list read newer than the operator's record wins: Meta's list is the template's truth", () =>
+      spec.given([marketing, ttl]).when(listed({ category: "UTILITY", status: null, ttlSeconds: null, readAt: 9_000 })).then([
+        fromList("UTILITY", "MARKETING", 9_000),
+        Template.TemplateTtlCleared.make({ ...key, reason: "meta_api", at: 9_100 })
+      ]))
+    it("an impending recategorization stays shown while the list still names the current category; a list naming the new one ends it", () => {
+      const impending = Template.TemplateRecategorizationImpending.make({ ...key, currentCategory: "MARKETING", correctCategory: "UTILITY", effectiveAt: 90_000, occurredAt: 6_000, at: 6_000 })
+      spec.given([marketing, impending]).when(listed({ status: null, ttlSeconds: null, readAt: 9_000 })).thenNothing()
+      const changed = spec.given([marketing, impending]).when(listed({ category: "UTILITY", status: null, ttlSeconds: null, readAt: 95_000 })).events()
+      const state = Decider.fold(Template.TemplateDecider, [marketing, impending, ...changed])
+      assert.deepStrictEqual([state.category, state.impending], ["UTILITY", null])
+    })
+  })
+
   describe("RecordTemplateStatus", () => {
     const cmd = { _tag: "RecordTemplateStatus", ...key, status: "PAUSED", reason: null, category: "MARKETING", occurredAt: 5_000, at: 6_000 } as const
     it("records the status", () =>

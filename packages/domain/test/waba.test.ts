@@ -68,6 +68,17 @@ describe("Waba decider", () => {
       spec.given([]).when({ _tag: "RequestMetaStatusSync", wabaId: WABA, requestedBy: "admin", at: 50 }).thenFails(new Errors.NotRegistered({ entity: "waba", id: WABA })))
   })
 
+  describe("RequestTemplateSync", () => {
+    it("records when a read of the template list was asked for", () => {
+      const requested = Waba.WabaTemplateSyncRequested.make({ wabaId: WABA, requestedBy: "key:k1", at: 70 })
+      spec.given([registered]).when({ _tag: "RequestTemplateSync", wabaId: WABA, requestedBy: "key:k1", at: 70 }).then([requested])
+      const state = Decider.fold(Waba.WabaDecider, [registered, requested])
+      assert.deepStrictEqual([state.templateSyncRequestedAt, state.metaSyncRequestedAt], [70, null])
+    })
+    it("refuses a WABA it does not know", () =>
+      spec.given([]).when({ _tag: "RequestTemplateSync", wabaId: WABA, requestedBy: "admin", at: 70 }).thenFails(new Errors.NotRegistered({ entity: "waba", id: WABA })))
+  })
+
   describe("RecordWabaTermsSigned", () => {
     const cmd = { _tag: "RecordWabaTermsSigned", wabaId: WABA, ownerBusinessId: BM, signedAt: 5_000, at: 6_000 } as const
     const signed = Waba.WabaTermsSigned.make({ wabaId: WABA, signedAt: 5_000, at: 6_000 })

@@ -78,9 +78,16 @@ export const RequestMetaStatusSync = Schema.TaggedStruct("RequestMetaStatusSync"
   requestedBy: Schema.String,
   at: EpochMillis
 })
+/** Someone (an operator, the owning tenant) asked for the WABA's template list to be read from Meta now. */
+export const RequestTemplateSync = Schema.TaggedStruct("RequestTemplateSync", {
+  wabaId: WabaId,
+  requestedBy: Schema.String,
+  at: EpochMillis
+})
 export const WabaCommand = Schema.Union(
   RecordMetaOnboardingStatus,
   RequestMetaStatusSync,
+  RequestTemplateSync,
   RegisterWaba,
   RecordWabaTermsSigned,
   RecordSuspension,
@@ -148,9 +155,15 @@ export const WabaMetaSyncRequested = Schema.TaggedStruct("WabaMetaSyncRequested"
   requestedBy: Schema.String,
   at: EpochMillis
 })
+export const WabaTemplateSyncRequested = Schema.TaggedStruct("WabaTemplateSyncRequested", {
+  wabaId: WabaId,
+  requestedBy: Schema.String,
+  at: EpochMillis
+})
 export const WabaEvent = Schema.Union(
   WabaMetaStatusRead,
   WabaMetaSyncRequested,
+  WabaTemplateSyncRequested,
   WabaRegistered,
   WabaDetailsChanged,
   WabaTermsSigned,
@@ -212,6 +225,8 @@ export interface WabaState {
   readonly meta?: MetaStatus | null
   /** When a read from Meta was last asked for (`POST /v1/wabas/{id}/mm-api-status/sync`). */
   readonly metaSyncRequestedAt?: number | null
+  /** When a read of the template list from Meta was last asked for (`POST /v1/wabas/{id}/templates/sync`). */
+  readonly templateSyncRequestedAt?: number | null
 }
 
 export const initialState = (): WabaState => ({
@@ -222,7 +237,8 @@ export const initialState = (): WabaState => ({
   suspension: [],
   seq: 0,
   meta: null,
-  metaSyncRequestedAt: null
+  metaSyncRequestedAt: null,
+  templateSyncRequestedAt: null
 })
 
 const addOnboarding = (state: WabaState, fact: Omit<OnboardingFact, "seq">): WabaState => ({
@@ -250,6 +266,7 @@ export const evolve = (state: WabaState, event: WabaEvent): WabaState =>
           : addOnboarding(read, { onboarded, source: "meta_api", at: e.readAt, reason: `meta_${e.status}` })
       },
       WabaMetaSyncRequested: (e) => ({ ...state, metaSyncRequestedAt: e.at }),
+      WabaTemplateSyncRequested: (e) => ({ ...state, templateSyncRequestedAt: e.at }),
       WabaRegistered: (e) => ({ ...state, known: true, businessManagerId: e.businessManagerId, name: e.name }),
       WabaDetailsChanged: (e) => ({ ...state, businessManagerId: e.businessManagerId, name: e.name }),
       WabaTermsSigned: (e) =>
@@ -319,6 +336,10 @@ export const decide = (command: WabaCommand, state: WabaState) =>
       RequestMetaStatusSync: (c) =>
         state.known
           ? accept<WabaEvent>(WabaMetaSyncRequested.make({ wabaId: c.wabaId, requestedBy: c.requestedBy, at: c.at }))
+          : reject(new NotRegistered({ entity: "waba", id: c.wabaId })),
+      RequestTemplateSync: (c) =>
+        state.known
+          ? accept<WabaEvent>(WabaTemplateSyncRequested.make({ wabaId: c.wabaId, requestedBy: c.requestedBy, at: c.at }))
           : reject(new NotRegistered({ entity: "waba", id: c.wabaId })),
       RegisterWaba: (c) => {
         if (!state.known) {

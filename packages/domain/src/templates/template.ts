@@ -22,6 +22,10 @@ const isTtlAllowed = (category: TemplateCategory, ttlSeconds: number): boolean =
   return ttlSeconds >= bounds.min && ttlSeconds <= bounds.max
 }
 
+/** Where a category came from: the operator, a webhook (`template_category_update`, `message_template_status_update`), Meta's template list. */
+const CategorySource = Schema.Literal("operator", "category_update", "status_update", "meta_api")
+export type CategorySource = typeof CategorySource.Type
+
 const TemplateKey = {
   wabaId: WabaId,
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)),
@@ -81,8 +85,24 @@ export const RecordRefusedAsNotMarketing = Schema.TaggedStruct("RecordRefusedAsN
   occurredAt: EpochMillis,
   at: EpochMillis
 })
+/**
+ * What Meta's template list (`GET /{WABA_ID}/message_templates`) said of one template. `readAt` is when
+ * the worker asked (before the request went out), so a webhook of a change Meta made while the list was
+ * on its way counts as the newer fact (docs/domain.md#templates). `category` is `null` when Meta named
+ * none the gateway knows; `status` is kept as Meta wrote it (an open set); `ttlSeconds` `null` when the
+ * template has no `message_send_ttl_seconds`.
+ */
+export const RecordMetaTemplate = Schema.TaggedStruct("RecordMetaTemplate", {
+  ...TemplateKey,
+  category: Schema.NullOr(TemplateCategory),
+  status: Schema.NullOr(Schema.String),
+  ttlSeconds: Schema.NullOr(Schema.Int),
+  readAt: EpochMillis,
+  at: EpochMillis
+})
 export const TemplateCommand = Schema.Union(
   RecordTemplate,
+  RecordMetaTemplate,
   RecordCategoryChange,
   RecordImpendingRecategorization,
   RecordTemplateStatus,
@@ -96,7 +116,7 @@ export const TemplateCategoryObserved = Schema.TaggedStruct("TemplateCategoryObs
   ...TemplateKey,
   category: TemplateCategory,
   previousCategory: Schema.NullOr(TemplateCategory),
-  source: Schema.Literal("operator", "category_update", "status_update"),
+  source: CategorySource,
   occurredAt: EpochMillis,
   at: EpochMillis
 })
@@ -115,7 +135,7 @@ export const TemplateTtlSet = Schema.TaggedStruct("TemplateTtlSet", {
 })
 export const TemplateTtlCleared = Schema.TaggedStruct("TemplateTtlCleared", {
   ...TemplateKey,
-  reason: Schema.Literal("operator", "recategorized"),
+  reason: Schema.Literal("operator", "recategorized", "meta_api"),
   at: EpochMillis
 })
 export const TemplateStatusChanged = Schema.TaggedStruct("TemplateStatusChanged", {
@@ -149,7 +169,7 @@ export interface TemplateState {
   readonly category: TemplateCategory | null
   /** Time of the fact that set the category; older category facts arriving late are ignored. */
   readonly categoryAt: number | null
-  readonly categorySource: "operator" | "category_update" | "status_update" | null
+  readonly categorySource: CategorySource | null
   readonly ttlSeconds: number | null
   readonly status: string | null
   readonly statusAt: number | null
@@ -255,6 +275,43 @@ const categoryChange = (
   return events
 }
 
+/**
+ * A template as Meta's list shows it, against what is known: only what differs, and only where the
+ * read is newer than the fact it would replace (a tie keeps the fact known). A list that agrees records
+ * nothing, so passes over an unchanged list append nothing; it does not move the category's time
+ * forward either (docs/domain.md#templates says what that leaves open). The list names the current
+ * category, never an impending one, so it is a fact to route on like a completed recategorization; its
+ * TTL is Meta's own, recorded as it is (the list is the template's truth, also against the operator).
+ */
+const metaTemplate = (state: TemplateState, c: typeof RecordMetaTemplate.Type): ReadonlyArray<TemplateEvent> => {
+  const key = keyOf(c)
+  const events: Array<TemplateEvent> = []
+  const newerThanCategory = state.categoryAt === null || c.readAt > state.categoryAt
+  if (c.category !== null && c.category !== state.category && newerThanCategory) {
+    events.push(TemplateCategoryObserved.make({
+      ...key,
+      category: c.category,
+      previousCategory: state.category,
+      source: "meta_api",
+      occurredAt: c.readAt,
+      at: c.at
+    }))
+  }
+  if (c.status !== null && c.status !== state.status && (state.statusAt === null || c.readAt > state.statusAt)) {
+    events.push(TemplateStatusChanged.make({ ...key, status: c.status, reason: null, occurredAt: c.readAt, at: c.at }))
+  }
+  // The TTL goes with the category it was set for (Meta clears it on recategorization): a read older
+  // than the category known says nothing of the TTL either.
+  if (c.ttlSeconds !== state.ttlSeconds && newerThanCategory) {
+    events.push(
+      c.ttlSeconds === null
+        ? TemplateTtlCleared.make({ ...key, reason: "meta_api", at: c.at })
+        : TemplateTtlSet.make({ ...key, ttlSeconds: c.ttlSeconds, at: c.at })
+    )
+  }
+  return events
+}
+
 export const decide = (command: TemplateCommand, state: TemplateState) =>
   Match.value(command).pipe(
     Match.tagsExhaustive({
@@ -284,6 +341,7 @@ export const decide = (command: TemplateCommand, state: TemplateState) =>
         }
         return events.length === 0 ? nothing : accept(...events)
       },
+      RecordMetaTemplate: (c) => accept(...metaTemplate(state, c)),
       RecordCategoryChange: (c) =>
         accept(...categoryChange(state, keyOf(c), c.newCategory, "category_update", c.occurredAt, c.at)),
       RecordImpendingRecategorization: (c) => {
