@@ -25,6 +25,8 @@ export interface WabaView {
   } | null
   /** When a read from Meta was last asked for (`null`: never). */
   readonly metaSyncRequestedAt: number | null
+  /** When a read of the WABA's template list from Meta was last asked for (`null`: never). */
+  readonly templateSyncRequestedAt: number | null
 }
 
 export interface BusinessManagerView {
@@ -56,6 +58,8 @@ export interface TemplateView {
   readonly name: string
   readonly language: string
   readonly category: string | null
+  /** Where the category came from: `operator`, a webhook (`category_update`, `status_update`), Meta's template list (`meta_api`). */
+  readonly categorySource: string | null
   readonly ttlSeconds: number | null
   readonly status: string | null
   readonly statusReason: string | null

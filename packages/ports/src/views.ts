@@ -149,7 +149,8 @@ export const waba = (
     meta: meta === null
       ? null
       : { status: meta.status, businessStatus: meta.businessStatus, readAt: meta.readAt, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
-    metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+    metaSyncRequestedAt: state.metaSyncRequestedAt ?? null,
+    templateSyncRequestedAt: state.templateSyncRequestedAt ?? null
   }
 }
 
@@ -174,6 +175,7 @@ export const template = (
   name: key.name,
   language: key.language,
   category: state.category,
+  categorySource: state.categorySource,
   ttlSeconds: state.ttlSeconds,
   status: state.status,
   statusReason,

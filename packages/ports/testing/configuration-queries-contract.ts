@@ -5,6 +5,8 @@ import {
   caughtUp,
   changeRoutingSettings,
   type ReadSide,
+  readMetaTemplate,
+  recordCategoryChange,
   recordImpendingRecategorization,
   recordRefusedAsNotMarketing,
   recordTemplate,
@@ -99,6 +101,7 @@ export const configurationQueriesContract = (name: string, makeStore: () => Laye
           name: "spring_sale",
           language: "en",
           category: "MARKETING",
+          categorySource: "operator",
           ttlSeconds: 86_400,
           status: "PAUSED",
           statusReason: "low quality",
@@ -109,6 +112,26 @@ export const configurationQueriesContract = (name: string, makeStore: () => Laye
         assert.isNull(yield* read.template("10", "spring_sale", "de"))
         assert.isNull(yield* read.template("11", "spring_sale", "en"))
         assert.isNull(yield* read.template("10", "summer_sale", "en"))
+      })))
+
+    it.effect("a template read from Meta's list: category with source meta_api, status, TTL; an unchanged list changes nothing, a newer webhook wins over it", () =>
+      run(Effect.gen(function*() {
+        const read = yield* ConfigurationQueries
+        yield* readMetaTemplate("10", "spring_sale", { category: "UTILITY", status: "APPROVED", ttlSeconds: 3_600 }, 5)
+        yield* caughtUp
+        const listed = yield* read.template("10", "spring_sale", "en")
+        assert.deepStrictEqual(
+          [listed?.category, listed?.categorySource, listed?.status, listed?.statusReason, listed?.ttlSeconds, listed?.updatedAt],
+          ["UTILITY", "meta_api", "APPROVED", null, 3_600, 5]
+        )
+        yield* readMetaTemplate("10", "spring_sale", { category: "UTILITY", status: "APPROVED", ttlSeconds: 3_600 }, 6)
+        yield* caughtUp
+        assert.strictEqual((yield* read.template("10", "spring_sale", "en"))?.updatedAt, 5)
+        yield* recordCategoryChange("10", "spring_sale", "MARKETING", 7)
+        yield* readMetaTemplate("10", "spring_sale", { category: "UTILITY", status: "APPROVED", ttlSeconds: null }, 6)
+        yield* caughtUp
+        const after = yield* read.template("10", "spring_sale", "en")
+        assert.deepStrictEqual([after?.category, after?.categorySource, after?.ttlSeconds], ["MARKETING", "category_update", null])
       })))
 
     it.effect("a template's status reason is the last status change's", () =>

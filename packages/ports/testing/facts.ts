@@ -65,6 +65,10 @@ export const readMetaStatus = (id: string, status: string | null, readAt: number
 export const requestMetaSync = (id: string, at: number) =>
   fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RequestMetaStatusSync", wabaId: waba(id), requestedBy: "admin", at }))
 
+/** `POST /v1/wabas/{id}/templates/sync`. */
+export const requestTemplateSync = (id: string, at: number) =>
+  fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), { _tag: "RequestTemplateSync", wabaId: waba(id), requestedBy: "admin", at }))
+
 /** An account restriction from `occurredAt`, ending by itself at `expiresAt` (null: until reinstated). */
 export const restrictWaba = (id: string, occurredAt: number, expiresAt: number | null) =>
   fact(CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(id), {
@@ -128,6 +132,36 @@ export const recordTemplateStatus = (wabaId: string, name: string, status: strin
     category: null,
     occurredAt,
     at: occurredAt
+  }))
+
+/** A completed `template_category_update` of `occurredAt`. */
+export const recordCategoryChange = (wabaId: string, name: string, newCategory: Template.TemplateCategory, occurredAt: number) =>
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, "en"), {
+    _tag: "RecordCategoryChange",
+    wabaId: waba(wabaId),
+    name,
+    language: "en",
+    previousCategory: null,
+    newCategory,
+    occurredAt,
+    at: occurredAt
+  }))
+
+/** The worker read the template from Meta's template list (`GET /{WABA_ID}/message_templates`), asking at `readAt`. */
+export const readMetaTemplate = (
+  wabaId: string,
+  name: string,
+  listed: { readonly category: Template.TemplateCategory | null; readonly status: string | null; readonly ttlSeconds: number | null },
+  readAt: number
+) =>
+  fact(CommandHandler.handleCommand(Streams.TemplateStream, Streams.streamId.template(wabaId, name, "en"), {
+    _tag: "RecordMetaTemplate",
+    wabaId: waba(wabaId),
+    name,
+    language: "en",
+    ...listed,
+    readAt,
+    at: readAt
   }))
 
 export const recordImpendingRecategorization = (wabaId: string, name: string, correctCategory: Template.TemplateCategory, effectiveAt: number | null, occurredAt: number) =>

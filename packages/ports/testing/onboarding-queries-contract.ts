@@ -8,6 +8,7 @@ import {
   type ReadSide,
   readMetaStatus,
   requestMetaSync,
+  requestTemplateSync,
   recordTermsNotAccepted,
   registerBusinessManager,
   registerWaba,
@@ -128,6 +129,21 @@ export const onboardingQueriesContract = (name: string, makeStore: () => Layer.L
         const eleven = yield* read.waba("11", 100)
         assert.deepStrictEqual([eleven?.mmApi.status, eleven?.mmApi.source, eleven?.meta?.agrees, eleven?.metaSyncRequestedAt], ["onboarded", "meta_api", true, 45])
         assert.deepStrictEqual((yield* read.wabas({ now: 100, status: "onboarded" })).items.map((w) => w.id), ["10", "11"])
+      })))
+
+    it.effect("a request to read the WABA's template list from Meta is shown, apart from the status sync's", () =>
+      run(Effect.gen(function*() {
+        const read = yield* OnboardingQueries
+        yield* registerBusinessManager("1", 10)
+        yield* registerWaba("10", "1", 11)
+        yield* caughtUp
+        assert.strictEqual((yield* read.waba("10", 100))?.templateSyncRequestedAt, null)
+        yield* requestTemplateSync("10", 40)
+        yield* requestTemplateSync("10", 50)
+        yield* caughtUp
+        const waba = yield* read.waba("10", 100)
+        assert.deepStrictEqual([waba?.templateSyncRequestedAt, waba?.metaSyncRequestedAt], [50, null])
+        assert.deepStrictEqual((yield* read.businessManager("1", 100))?.wabas.map((w) => w.templateSyncRequestedAt), [50])
       })))
 
     it.effect("a WABA's status is as of the caller's now: a restriction ends by itself at its expiration", () =>

@@ -129,7 +129,8 @@ export class LogModel {
       name: state.name,
       mmApi,
       meta: meta === null ? null : { ...meta, agrees: says === null ? null : says === (mmApi.status === "onboarded") },
-      metaSyncRequestedAt: state.metaSyncRequestedAt ?? null
+      metaSyncRequestedAt: state.metaSyncRequestedAt ?? null,
+      templateSyncRequestedAt: state.templateSyncRequestedAt ?? null
     }
   }
 
@@ -188,6 +189,7 @@ export class LogModel {
       name,
       language,
       category: state.category,
+      categorySource: state.categorySource,
       ttlSeconds: state.ttlSeconds,
       status: state.status,
       statusReason: lastStatus?._tag === "TemplateStatusChanged" ? lastStatus.reason : null,

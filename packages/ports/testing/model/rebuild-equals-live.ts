@@ -130,6 +130,10 @@ const configuration: fc.Arbitrary<AnyCommand> = fc.oneof(
   fc.tuple(waba, templateName, fc.constantFrom("APPROVED", "PAUSED"), fc.constantFrom(null, "low quality"), fc.option(category, { nil: null }), time)
     .map(([w, n, status, reason, c, t]) =>
       cmd("Template", { _tag: "RecordTemplateStatus", wabaId: ids.waba(w), name: n, language: "en", status, reason, category: c, occurredAt: t, at: t })
+    ),
+  fc.tuple(waba, templateName, fc.option(category, { nil: null }), fc.constantFrom(null, "APPROVED", "PAUSED"), fc.constantFrom(null, 86_400), time)
+    .map(([w, n, c, status, ttlSeconds, t]) =>
+      cmd("Template", { _tag: "RecordMetaTemplate", wabaId: ids.waba(w), name: n, language: "en", category: c, status, ttlSeconds, readAt: t, at: t })
     )
 )
 

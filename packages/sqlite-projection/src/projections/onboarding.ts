@@ -110,7 +110,8 @@ const isBusinessManagerEvent = (e: Events.DomainEvent): e is BusinessManager.Bus
 const isWabaEvent = (e: Events.DomainEvent): e is Waba.WabaEvent =>
   e._tag === "WabaRegistered" || e._tag === "WabaDetailsChanged" || e._tag === "WabaTermsSigned" ||
   e._tag === "WabaSuspended" || e._tag === "WabaReinstated" || e._tag === "WabaMmStatusSetManually" ||
-  e._tag === "WabaTermsNotAccepted" || e._tag === "WabaMetaStatusRead" || e._tag === "WabaMetaSyncRequested"
+  e._tag === "WabaTermsNotAccepted" || e._tag === "WabaMetaStatusRead" || e._tag === "WabaMetaSyncRequested" ||
+  e._tag === "WabaTemplateSyncRequested"
 
 /** Business managers and WABAs with their MM status: one projection, because a WABA's status reads its BM. */
 export const onboardingProjection: Projection = {
