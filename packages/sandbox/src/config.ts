@@ -40,6 +40,8 @@ export interface SandboxConfig {
   readonly rateLimitPerSecond: number
   /** `entry[].id` for numbers whose WABA was never registered with the sandbox. */
   readonly defaultWabaId: string
+  /** The largest page of `GET /{WABA_ID}/message_templates`; a smaller `limit` asks for less (template-list.ts). */
+  readonly templatePageSize: number
 }
 
 export const DEV_APP_SECRET = "dev-app-secret"
@@ -61,7 +63,8 @@ export const defaultConfig: SandboxConfig = {
   webhookRetryBaseMs: 250,
   webhookConcurrency: 4,
   rateLimitPerSecond: 80,
-  defaultWabaId: DEFAULT_WABA_ID
+  defaultWabaId: DEFAULT_WABA_ID,
+  templatePageSize: 100
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -197,7 +200,8 @@ export const parseSandboxEnv = (env: Env): Either.Either<ParsedConfig, ReadonlyA
     webhookRetryBaseMs: integer("MMGW_SANDBOX_WEBHOOK_RETRY_BASE_MS", defaultConfig.webhookRetryBaseMs, 1, 600_000),
     webhookConcurrency: integer("MMGW_SANDBOX_WEBHOOK_CONCURRENCY", defaultConfig.webhookConcurrency, 1, 256),
     rateLimitPerSecond,
-    defaultWabaId
+    defaultWabaId,
+    templatePageSize: integer("MMGW_SANDBOX_TEMPLATE_PAGE_SIZE", defaultConfig.templatePageSize, 1, 1000)
   }
   return errors.length > 0 ? Either.left(errors) : Either.right({ config, notes })
 }

@@ -25,6 +25,17 @@ export const BUSINESS_STATUS_SCRIPTS: Readonly<Record<string, string>> = {
 /** Ids ending so answer Graph's error for an object that cannot be read (code 100). */
 export const UNREADABLE_ENDING = "0100"
 
+/** Graph's answer for an object that does not exist or cannot be read (code 100, subcode 33). */
+export const unsupportedGet = (id: string): Record<string, unknown> => ({
+  error: {
+    message: `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+    type: "GraphMethodException",
+    code: 100,
+    error_subcode: 33,
+    fbtrace_id: "sandbox"
+  }
+})
+
 export type GraphRead =
   | { readonly status: 200; readonly body: Record<string, unknown> }
   | { readonly status: 400; readonly body: Record<string, unknown> }
@@ -37,18 +48,7 @@ export type GraphRead =
 export const graphRead = (id: string, fields: string | null, isBusiness: boolean, notOnboardedWaba: boolean): GraphRead => {
   const ending = id.slice(-4)
   if (ending === UNREADABLE_ENDING) {
-    return {
-      status: 400,
-      body: {
-        error: {
-          message: `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-          type: "GraphMethodException",
-          code: 100,
-          error_subcode: 33,
-          fbtrace_id: "sandbox"
-        }
-      }
-    }
+    return { status: 400, body: unsupportedGet(id) }
   }
   const asked = (fields ?? "").split(",").map((f) => f.trim())
   if (!asked.includes(ONBOARDING_FIELD)) return { status: 200, body: { id } }

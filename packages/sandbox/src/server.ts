@@ -15,6 +15,7 @@ import { createStatsCollector } from "./stats.js"
 import type { Endpoint, MessagesItem, NumberIdentity, Rejection, StatusPayload, WireStyle } from "./wire.js"
 import { acceptedBody, errorBody, pricingFor, rejections, termsSignedWebhook, webhookErrors } from "./wire.js"
 import { createWebhookDispatcher } from "./webhooks.js"
+import { type ListedTemplate, templateListPage } from "./template-list.js"
 
 export interface SandboxOptions extends Partial<SandboxConfig> {
   /** Milliseconds since the epoch; drives the rate limit, the stats windows and webhook timestamps. */
@@ -38,6 +39,15 @@ export interface NumberPatch {
   readonly ownerBusinessId?: string
   readonly onboarded?: boolean
   readonly marketingDisabledOnCloudApi?: boolean
+}
+
+/** What `PUT /sandbox/templates/{name}/{language}` tells about a template; `status` defaults to `APPROVED`. */
+export interface TemplatePatch {
+  readonly category: TemplateCategory
+  readonly status?: string
+  readonly ttlSeconds?: number | null
+  /** Listed under this WABA only; absent: under every WABA. */
+  readonly wabaId?: string
 }
 
 /**
@@ -69,6 +79,8 @@ export interface Sandbox {
   /** Clears stats, scripted-number attempt counters and rate-limit buckets; keeps numbers and templates. */
   readonly reset: () => void
   readonly setTemplateCategory: (name: string, language: string, category: TemplateCategory) => void
+  /** A template with what its list shows (template-list.ts); its category also decides sends, as `setTemplateCategory`. */
+  readonly setTemplate: (name: string, language: string, template: TemplatePatch) => ListedTemplate
   readonly setNumber: (phoneNumberId: string, patch: NumberPatch) => NumberRecord
   readonly number: (phoneNumberId: string) => NumberRecord
   readonly onboarding: (change: OnboardingChange) => Either.Either<OnboardingResult, string>
@@ -80,6 +92,7 @@ const MAX_BODY_BYTES = 1024 * 1024
 // Graph takes a path with or without the version segment (without it, the oldest version available).
 const GRAPH_SEND = /^\/(?:v\d+\.\d+\/)?(\d+)\/(messages|marketing_messages)$/
 const GRAPH_OBJECT = /^\/(?:v\d+\.\d+\/)?(\d+)$/
+const GRAPH_TEMPLATES = /^\/(?:v\d+\.\d+\/)?(\d+)\/message_templates$/
 const TEMPLATE_PATH = /^\/sandbox\/templates\/([^/]+)\/([^/]+)$/
 const NUMBER_PATH = /^\/sandbox\/numbers\/(\d+)$/
 const API_KEY = /^sandbox-(\d+)$/
@@ -134,6 +147,9 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     concurrency: config.webhookConcurrency
   })
   const templates = new Map<string, TemplateCategory>()
+  /** What the template list shows, by WABA (or every WABA), name and language, in the order told. */
+  const listedTemplates = new Map<string, ListedTemplate>()
+  let templateIds = 0
   const numbers = new Map<string, NumberRecord>()
   const attempts = new Map<string, number>()
   let sequence = 0
@@ -155,6 +171,23 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   }
 
   const templateKey = (name: string, language: string) => `${name}\u0000${language}`
+
+  const setTemplate = (name: string, language: string, patch: TemplatePatch): ListedTemplate => {
+    templates.set(templateKey(name, language), patch.category)
+    const key = `${patch.wabaId ?? "*"}\u0000${templateKey(name, language)}`
+    const known = listedTemplates.get(key)
+    const listed: ListedTemplate = {
+      id: known?.id ?? String(1_689_556_908_000_000 + ++templateIds),
+      name,
+      language,
+      category: patch.category,
+      status: patch.status ?? known?.status ?? "APPROVED",
+      ttlSeconds: patch.ttlSeconds === undefined ? known?.ttlSeconds ?? null : patch.ttlSeconds,
+      wabaId: patch.wabaId ?? null
+    }
+    listedTemplates.set(key, listed)
+    return listed
+  }
 
   const onboarding = (change: OnboardingChange): Either.Either<OnboardingResult, string> => {
     const onboarded = change.onboarded ?? true
@@ -380,8 +413,23 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       if (category === undefined || !CATEGORIES.has(category)) {
         return controlError(res, 400, "category must be MARKETING, UTILITY or AUTHENTICATION")
       }
-      templates.set(templateKey(name, language), category as TemplateCategory)
-      return writeJson(res, 200, { name, language, category })
+      const status = body["status"]
+      if (status !== undefined && (typeof status !== "string" || !/^[A-Z_]+$/.test(status))) {
+        return controlError(res, 400, "status must be a template status in capitals, such as APPROVED or PAUSED")
+      }
+      const ttlSeconds = body["ttlSeconds"]
+      if (ttlSeconds !== undefined && ttlSeconds !== null && !Number.isInteger(ttlSeconds)) {
+        return controlError(res, 400, "ttlSeconds must be an integer or null")
+      }
+      const wabaId = optionalDigits(body, "wabaId")
+      if (wabaId instanceof Error) return controlError(res, 400, wabaId.message)
+      const listed = setTemplate(name, language, {
+        category: category as TemplateCategory,
+        ...(status === undefined ? {} : { status: status as string }),
+        ...(ttlSeconds === undefined ? {} : { ttlSeconds: ttlSeconds as number | null }),
+        ...(wabaId === undefined ? {} : { wabaId })
+      })
+      return writeJson(res, 200, listed)
     }
 
     const numberPath = NUMBER_PATH.exec(path)
@@ -459,6 +507,18 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     return writeJson(res, answer.status, answer.body)
   }
 
+  /** `GET /{version}/{WABA_ID}/message_templates`: the templates it was told about, page by page (template-list.ts). */
+  const handleTemplateList = (req: http.IncomingMessage, res: http.ServerResponse, path: string, wabaId: string, query: string) => {
+    const authorization = req.headers.authorization ?? ""
+    if (!/^Bearer\s+\S+/i.test(authorization)) {
+      const missing = rejections.missingToken()
+      return writeJson(res, missing.status, { error: { ...missing.error, fbtrace_id: "sandbox" } })
+    }
+    const host = req.headers.host ?? `${config.host}:${config.port}`
+    const answer = templateListPage(wabaId, listedTemplates.values(), new URLSearchParams(query), `http://${host}${path}`, config.templatePageSize)
+    return writeJson(res, answer.status, answer.body)
+  }
+
   const server = http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
     let size = 0
@@ -481,6 +541,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         if (path === "/marketing_messages") return handleSend(req, res, "360dialog", "marketing_messages", undefined, raw)
       }
       if (req.method === "GET") {
+        const list = GRAPH_TEMPLATES.exec(path)
+        if (list !== null) return handleTemplateList(req, res, path, list[1]!, query === -1 ? "" : url.slice(query + 1))
         const object = GRAPH_OBJECT.exec(path)
         if (object !== null) return handleGraphRead(req, res, object[1]!, query === -1 ? "" : url.slice(query + 1))
       }
@@ -506,7 +568,10 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         config,
         stats: () => counters.snapshot(dispatcher.stats()),
         reset,
-        setTemplateCategory: (name, language, category) => templates.set(templateKey(name, language), category),
+        setTemplateCategory: (name, language, category) => {
+          setTemplate(name, language, { category })
+        },
+        setTemplate,
         setNumber,
         number: numberOf,
         onboarding,

@@ -55,7 +55,8 @@ describe("parseSandboxEnv", () => {
       MMGW_SANDBOX_WEBHOOK_RETRY_BASE_MS: "100",
       MMGW_SANDBOX_WEBHOOK_CONCURRENCY: "8",
       MMGW_SANDBOX_RATE_LIMIT: "200",
-      MMGW_SANDBOX_DEFAULT_WABA_ID: "555"
+      MMGW_SANDBOX_DEFAULT_WABA_ID: "555",
+      MMGW_SANDBOX_TEMPLATE_PAGE_SIZE: "2"
     })
     assert.deepStrictEqual(config, {
       ...defaultConfig,
@@ -74,7 +75,8 @@ describe("parseSandboxEnv", () => {
       webhookRetryBaseMs: 100,
       webhookConcurrency: 8,
       rateLimitPerSecond: 200,
-      defaultWabaId: "555"
+      defaultWabaId: "555",
+      templatePageSize: 2
     })
     assert.deepStrictEqual(notes, [])
   })
