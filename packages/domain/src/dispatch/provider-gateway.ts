@@ -51,14 +51,43 @@ export type OnboardingStatusResult =
   /** Nothing usable came back: the reason says why (never a credential). */
   | { readonly _tag: "Failed"; readonly reason: string }
 
+/** A read of a WABA's template list (`GET /{WABA_ID}/message_templates`, every page) with one channel's credentials. */
+export interface TemplateListRequest {
+  readonly provider: Provider
+  readonly credentialsRef: string
+  readonly wabaId: string
+}
+
+/** One template as Meta's list shows it, as Meta said it: the category and status are not checked here. */
+export interface ListedTemplate {
+  readonly id: string | null
+  readonly name: string
+  readonly language: string
+  readonly category: string | null
+  readonly status: string | null
+  /** `message_send_ttl_seconds`; `null` when the list shows none. */
+  readonly ttlSeconds: number | null
+}
+
+export type TemplateListResult =
+  /**
+   * Every page read: the templates, and the entries that could not be read as one (no name or
+   * language, a TTL that is not an integer), each described by its place in the list.
+   */
+  | { readonly _tag: "Read"; readonly templates: ReadonlyArray<ListedTemplate>; readonly skipped: ReadonlyArray<string>; readonly pages: number }
+  /** A page could not be read: the reason says why (never a credential); nothing of the list is used. */
+  | { readonly _tag: "Failed"; readonly reason: string }
+
 /**
  * The outbound port: deliver one request to the provider and say what came back. It never fails in
  * the error channel: every outcome, including transport trouble, is a value the dispatcher classifies.
- * `readOnboardingStatus` reads the MM API onboarding status the same way (docs/provider.md).
+ * `readOnboardingStatus` reads the MM API onboarding status the same way, `listTemplates` a WABA's
+ * template list (docs/provider.md).
  */
 export class ProviderGateway extends Context.Tag("@mm-gateway/domain/ProviderGateway")<ProviderGateway, {
   readonly send: (request: ProviderRequest) => Effect.Effect<ProviderSendResult>
   readonly readOnboardingStatus: (request: OnboardingStatusRequest) => Effect.Effect<OnboardingStatusResult>
+  readonly listTemplates: (request: TemplateListRequest) => Effect.Effect<TemplateListResult>
 }>() {}
 
 /** Fields of the client's body that the gateway owns or that only the MM route accepts. */

@@ -6,6 +6,7 @@ import { providerClientConfig } from "./config.js"
 import { ChannelCredentials } from "./credentials.js"
 import type { ChannelSecrets } from "./credentials.js"
 import { interpretResponse } from "./response.js"
+import { readTemplateList } from "./template-list.js"
 import { ProviderTransport, providerTransportLayer, TransportFailure } from "./transport.js"
 
 /** Where one request goes and how it authenticates; the secret stays redacted until the header is set. */
@@ -162,7 +163,22 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
         })
       )
 
-    return ProviderGateway.ProviderGateway.of({ send, readOnboardingStatus })
+    const listTemplates = (request: ProviderGateway.TemplateListRequest): Effect.Effect<ProviderGateway.TemplateListResult> =>
+      credentials.resolve(request.credentialsRef).pipe(
+        Effect.option,
+        Effect.catchAllDefect(() => Effect.succeed(Option.none())),
+        Effect.flatMap((secrets) => {
+          const base = Option.isSome(secrets) ? graphObjectBase(config, request.provider, secrets.value) : null
+          return base === null
+            ? Effect.succeed<ProviderGateway.TemplateListResult>({
+              _tag: "Failed",
+              reason: request.provider === "360dialog" ? "not_a_graph_channel" : "credentials_unavailable"
+            })
+            : readTemplateList(transport, base, request.wabaId)
+        })
+      )
+
+    return ProviderGateway.ProviderGateway.of({ send, readOnboardingStatus, listTemplates })
   })
 
 const ONBOARDING_FIELD = "marketing_messages_onboarding_status"
