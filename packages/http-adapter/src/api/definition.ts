@@ -26,6 +26,7 @@ import {
   RoutingSettingsChanges,
   SendAccepted,
   TemplateResource,
+  TemplateSyncResource,
   WabaResource,
   WebhookEndpointResource,
   DeliveryResource,
@@ -233,6 +234,10 @@ export class TemplatesGroup extends HttpApiGroup.make("templates")
     .annotate(OpenApi.Summary, "List a WABA's templates")
     .setUrlParams(ListParams)
     .addSuccess(Page(TemplateResource))
+    .addError(NotFound))
+  .add(HttpApiEndpoint.post("syncTemplates")`/v1/wabas/${WabaIdParam}/templates/sync`
+    .annotate(OpenApi.Summary, "Ask for the WABA's template list to be read from Meta now (a WABA on a Meta channel)")
+    .addSuccess(TemplateSyncResource, { status: 202 })
     .addError(NotFound))
   .addError(Forbidden)
   .pipe(v1Group)

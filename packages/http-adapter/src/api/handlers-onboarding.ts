@@ -269,4 +269,21 @@ export const TemplatesLive: V1GroupLive<"templates", ConfigurationQueries | Even
           ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
         })
         return { items: page.items.map(templateOf), nextCursor: page.nextCursor }
+      }))
+    .handle("syncTemplates", ({ path }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        // The admin or the WABA's own tenant; another tenant's WABA is not there for this key (404).
+        yield* visibleWaba(path.wabaId, now)
+        const principal = yield* CurrentPrincipal
+        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
+          _tag: "RequestTemplateSync",
+          wabaId: path.wabaId as Ids.WabaId,
+          requestedBy: principal._tag === "Admin" ? "admin" : `key:${principal.id}`,
+          at: now
+        }).pipe(
+          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", path.wabaId))),
+          Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
+        )
+        return { wabaId: path.wabaId, requestedAt: iso(now) }
       })))

@@ -86,6 +86,9 @@ export const TemplateResource = Schema.Struct({
   name: Schema.String,
   language: Schema.String,
   category: Schema.NullOr(Schema.String),
+  categorySource: Schema.NullOr(Schema.String).annotations({
+    description: "where the category came from: operator, category_update or status_update (webhooks), meta_api (Meta's template list)"
+  }),
   ttlSeconds: Schema.NullOr(Schema.Number),
   status: Schema.NullOr(Schema.String),
   impendingCategory: Schema.NullOr(Schema.Struct({ correctCategory: Schema.String, effectiveAt: NullableIso })),
@@ -97,7 +100,14 @@ export const TemplateResource = Schema.Struct({
     reason: Schema.Literal("not_a_marketing_template"),
     errorCode: Schema.Number,
     occurredAt: Schema.String
-  })).annotations({ description: "set when the MM route refused the template as not marketing; later messages go to the Cloud API until a newer category fact" })
+  })).annotations({ description: "set when the MM route refused the template as not marketing; later messages go to the Cloud API until a newer category fact" }),
+  updatedAt: Iso.annotations({ description: "when the gateway last recorded a fact about the template" })
+})
+
+/** `POST /v1/wabas/{id}/templates/sync`: the request recorded; the worker reads the list soon. */
+export const TemplateSyncResource = Schema.Struct({
+  wabaId: Schema.String,
+  requestedAt: Iso
 })
 
 export const ProviderErrorResource = Schema.Struct({

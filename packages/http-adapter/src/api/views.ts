@@ -46,12 +46,14 @@ export const templateOf = (t: TemplateView) => ({
   name: t.name,
   language: t.language,
   category: t.category,
+  categorySource: t.categorySource,
   ttlSeconds: t.ttlSeconds,
   status: t.status,
   impendingCategory: t.impending === null ? null : { correctCategory: t.impending.correctCategory, effectiveAt: isoOrNull(t.impending.effectiveAt) },
   providerRefusal: t.refusedAsNotMarketing === null
     ? null
-    : { reason: "not_a_marketing_template" as const, errorCode: t.refusedAsNotMarketing.errorCode, occurredAt: iso(t.refusedAsNotMarketing.occurredAt) }
+    : { reason: "not_a_marketing_template" as const, errorCode: t.refusedAsNotMarketing.errorCode, occurredAt: iso(t.refusedAsNotMarketing.occurredAt) },
+  updatedAt: iso(t.updatedAt)
 })
 
 export const messageOf = (m: MessageResource): typeof Resources.MessageResource.Type => ({

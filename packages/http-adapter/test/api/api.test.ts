@@ -93,6 +93,21 @@ describe("registration and read-your-writes", () => {
     expect([r.status, r.json.id, r.json.mmApi.meta]).toEqual([202, other, null])
     expect((await api.request("POST", "/v1/wabas/5550002/mm-api-status/sync")).status).toBe(404)
   })
+  it("a read of the template list from Meta can be asked for by the admin and the WABA's own key: 202 with when; 404 for an unknown WABA", async () => {
+    const other = "102290129340502"
+    await api.request("PUT", `/v1/wabas/${other}`, { body: { businessManagerId: BM } })
+    const r = await api.request("POST", `/v1/wabas/${other}/templates/sync`)
+    expect([r.status, r.json.wabaId, typeof r.json.requestedAt]).toEqual([202, other, "string"])
+    const key = (await api.request("POST", "/v1/api-keys", { body: { name: "tenant of the WABA", businessManagerIds: [BM] } })).json.secret as string
+    const own = await api.request("POST", `/v1/wabas/${other}/templates/sync`, { token: key })
+    expect(own.status).toBe(202)
+    expect(Date.parse(own.json.requestedAt)).toBeGreaterThanOrEqual(Date.parse(r.json.requestedAt))
+    expect((await api.request("POST", "/v1/wabas/5550002/templates/sync")).status).toBe(404)
+  })
+  it("a template shows where its category came from and when it last changed", async () => {
+    const put = await api.request("PUT", `/v1/wabas/${WABA}/templates/source_shown/en`, { body: { category: "UTILITY" } })
+    expect([put.json.categorySource, typeof put.json.updatedAt]).toEqual(["operator", "string"])
+  })
   it("settings default to MM routing on and TTL fallback warn, and can be changed", async () => {
     expect((await api.request("GET", "/v1/settings/routing")).json).toEqual({ marketingViaMmApi: true, ttlOnCloudFallback: "warn" })
     const put = await api.request("PUT", "/v1/settings/routing", { body: { marketingViaMmApi: true, ttlOnCloudFallback: "reject" } })

@@ -43,6 +43,7 @@ describe("/openapi.json", () => {
       "PUT /v1/channels/{phoneNumberId}", "GET /v1/channels/{phoneNumberId}",
       "GET /v1/settings/routing", "PUT /v1/settings/routing",
       "PUT /v1/wabas/{wabaId}/templates/{name}/{language}", "GET /v1/wabas/{wabaId}/templates",
+      "POST /v1/wabas/{wabaId}/templates/sync",
       "POST /v1/channels/{phoneNumberId}/messages", "POST /v1/channels/{phoneNumberId}/marketing_messages",
       "POST /v1/channels/{phoneNumberId}/message-batches", "POST /v1/messages/{id}/resolution",
       "GET /v1/messages/{id}", "GET /v1/messages/{id}/events", "GET /v1/messages",

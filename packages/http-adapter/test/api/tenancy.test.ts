@@ -1,4 +1,4 @@
-import { ForwardingOutbox } from "@mm-gateway/ports"
+import { ForwardingOutbox, OnboardingQueries } from "@mm-gateway/ports"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, dispatch, postWebhook, recordClick, seed, sign, startApi, type TestApi, templateBody } from "./support.js"
@@ -202,6 +202,7 @@ describe("a key scoped to channels", () => {
       ["POST", `/v1/channels/${B.phone}/marketing_messages`, templateBody("16505558604")],
       ["PUT", `/v1/channels/${A.phone}`, { wabaId: A.waba, displayPhoneNumber: "+1 555 0102", provider: "sandbox", credentials: { apiKey: "taken" } }],
       ["PUT", `/v1/wabas/${A.waba}/templates/spring_sale/en`, { category: "UTILITY" }],
+      ["POST", `/v1/wabas/${A.waba}/templates/sync`, undefined],
       ["PUT", `/v1/business-managers/${A.bm}`, { name: "taken over" }]
     ]
     for (const [method, path, body] of refused) {
@@ -232,6 +233,7 @@ describe("write endpoints naming another tenant's resource", () => {
     ["PUT", `/v1/channels/${B.phone}`, () => channelBody(A.waba)],
     ["PUT", "/v1/channels/530000000000008", () => channelBody(B.waba)],
     ["PUT", `/v1/wabas/${B.waba}/templates/spring_sale/en`, () => ({ category: "UTILITY" })],
+    ["POST", `/v1/wabas/${B.waba}/templates/sync`, () => undefined],
     ["POST", `/v1/channels/${B.phone}/messages`, () => templateBody("16505558003")],
     ["POST", `/v1/channels/${B.phone}/marketing_messages`, () => templateBody("16505558004")],
     ["POST", `/v1/channels/${B.phone}/message-batches`, () => ({ messages: [templateBody("16505558005")] })],
@@ -257,6 +259,7 @@ describe("write endpoints naming another tenant's resource", () => {
     expect(templates.find((t: { name: string }) => t.name === "spring_sale").category).toBe("MARKETING")
     expect((await api.request("GET", `/v1/campaigns/${B.campaignOnly}/stats`)).json.funnel.accepted).toBe(1)
     expect((await api.request("GET", `/v1/messages/${B.message}`)).json.clicks).toEqual([B.click])
+    expect((await db.run(Effect.flatMap(OnboardingQueries, (q) => q.waba(B.waba, Date.now()))))?.templateSyncRequestedAt).toBeNull()
   })
 
   it("admin-only endpoints are 403 for any key", async () => {
