@@ -40,6 +40,7 @@ describe("configuration from MMGW_*", () => {
       MMGW_WORKER_SHUTDOWN_GRACE: "2s",
       MMGW_WORKER_RATE_MARGIN: "250ms",
       MMGW_META_STATUS_SYNC_INTERVAL: "10m",
+      MMGW_META_TEMPLATE_SYNC_INTERVAL: "2h",
       MMGW_SANDBOX_PORT: "9999"
     })
     assert.isTrue(Either.isRight(config))
@@ -51,6 +52,7 @@ describe("configuration from MMGW_*", () => {
     )
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:9999")
     assert.strictEqual(c.metaStatusSyncIntervalMs, 600_000)
+    assert.strictEqual(c.metaTemplateSyncIntervalMs, 7_200_000)
   })
 
   it("production mode refuses to start without MMGW_SECRET_KEY and names it; a bad window is refused with its name", () => {

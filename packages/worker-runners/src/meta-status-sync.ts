@@ -22,19 +22,19 @@ export interface MetaStatusSyncSettings {
  * When a WABA was last tried is kept in memory: it paces the reads, it is not a fact. A pass runs while
  * the worker holds the timers lease, so one worker reads.
  */
+/** The WABAs on a Meta channel, each with the credentials of its first such channel (the template sync reads the same). */
+export const metaWabas = Effect.gen(function*() {
+  const queue = yield* DispatchQueue
+  const wabas = new Map<string, string>()
+  for (const id of yield* queue.channels()) {
+    const channel = yield* queue.channelForDispatch(id)
+    if (channel !== null && channel.provider === "meta" && !wabas.has(channel.wabaId)) wabas.set(channel.wabaId, channel.credentialsRef)
+  }
+  return wabas
+})
+
 export const makeMetaStatusSync = (settings: MetaStatusSyncSettings, stats: WorkerStats) => {
   const lastTried = new Map<string, number>()
-
-  /** The WABAs on a Meta channel, each with the credentials of its first such channel. */
-  const metaWabas = Effect.gen(function*() {
-    const queue = yield* DispatchQueue
-    const wabas = new Map<string, string>()
-    for (const id of yield* queue.channels()) {
-      const channel = yield* queue.channelForDispatch(id)
-      if (channel !== null && channel.provider === "meta" && !wabas.has(channel.wabaId)) wabas.set(channel.wabaId, channel.credentialsRef)
-    }
-    return wabas
-  })
 
   const pass = Effect.gen(function*() {
     const onboarding = yield* OnboardingQueries

@@ -14,6 +14,7 @@ import { makeDispatcher } from "./dispatcher.js"
 import { type ForwardingRequirements, makeForwarder } from "./forwarder.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
 import { makeMetaStatusSync } from "./meta-status-sync.js"
+import { makeTemplateSync } from "./template-sync.js"
 import { newInstanceId } from "./lease.js"
 import { makeShare } from "./share.js"
 import { makeStats, reportSince, type WorkerStats } from "./stats.js"
@@ -70,6 +71,8 @@ export interface WorkerSettings {
   readonly reportIntervalMs: number
   /** How often a WABA on a Meta channel has its MM API onboarding status read from Meta again. */
   readonly metaStatusSyncIntervalMs: number
+  /** How often a WABA on a Meta channel has its template list read from Meta again. */
+  readonly metaTemplateSyncIntervalMs: number
   /** Forwarding to the tenants' endpoints (docs/forwarding.md#delivery): attempted this long after the webhook's 200. */
   readonly forwardRetryForMs: number
   /** An endpoint whose every delivery failed for this long is paused. */
@@ -92,6 +95,8 @@ export const WORKER_DEFAULTS = {
   rateWindowMarginMs: 30,
   reportIntervalMs: 10_000,
   metaStatusSyncIntervalMs: 60 * 60_000,
+  // Webhooks bring template changes as they happen; the list fills in what the gateway never heard.
+  metaTemplateSyncIntervalMs: 6 * 60 * 60_000,
   forwardRetryForMs: FORWARD_RETRY_FOR_DEFAULT_MS,
   forwardPauseAfterMs: 60 * 60_000,
   forwardConcurrency: 16
@@ -162,6 +167,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         stats
       )
       const metaStatus = makeMetaStatusSync({ intervalMs: settings.metaStatusSyncIntervalMs }, stats)
+      const templateSync = makeTemplateSync({ intervalMs: settings.metaTemplateSyncIntervalMs }, stats)
       const share = yield* makeShare({ instance, leaseTtlMs: settings.leaseTtlMs, pollIntervalMs: settings.pollIntervalMs }, dispatcher, timers)
       yield* Effect.addFinalizer(() => Effect.zipRight(share.leave, Effect.logInfo(`leases released by ${instance}`)))
       yield* Effect.addFinalizer(() => dispatcher.drain(control.graceMs))
@@ -182,6 +188,10 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
           every(
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? metaStatus.pass : Effect.void))
+          ),
+          every(
+            settings.timerIntervalMs,
+            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? templateSync.pass : Effect.void))
           ),
           Effect.forever(Effect.zipRight(Effect.sleep(roundIntervalMs(settings.leaseTtlMs)), share.round))
         ],
