@@ -1,6 +1,6 @@
 import type { ProviderGateway } from "@mm-gateway/domain"
 import { makeProviderClientConfig } from "@mm-gateway/http-adapter"
-import { BM, eventually, ok, postSignedWebhook } from "@mm-gateway/worker-test-stack"
+import { BM, eventually, message, ok, postSignedWebhook, templateBody } from "@mm-gateway/worker-test-stack"
 import { Effect } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { type Stack, startStack, type WorkerHandle, type WorkerOptions } from "./support.js"
@@ -136,14 +136,27 @@ describe("templates from Meta, on start, on demand and in order with the webhook
     assert.deepStrictEqual([flip.category, flip.categorySource], ["MARKETING", "category_update"])
   })
 
-  it("an impending recategorization is shown and changes no category; a list naming the current category leaves it shown", async () => {
+  it("an impending recategorization is shown and changes no category, nor routing; a list naming the current category leaves it shown; the completed update routes on its new_category", async () => {
     const now = Math.floor(Date.now() / 1000)
     await postSignedWebhook(stack.api, categoryUpdate(WABA, "spring_sale", now + 7_200, { new_category: "MARKETING", correct_category: "UTILITY", category_update_timestamp: now + 90_000 }))
     const impending = await eventually("the impending change shown", async () => (await templatesOf(stack, WABA))["spring_sale/en"].impendingCategory ?? undefined)
     assert.deepStrictEqual(impending, { correctCategory: "UTILITY", effectiveAt: new Date((now + 90_000) * 1000).toISOString() })
+    const routedOn = async (to: string) => {
+      const sent = ok(await stack.api.request("POST", `/v1/channels/106540352240011/messages`, templateBody(to, "spring_sale")), `send to ${to}`)
+      return [(await message(stack.api, sent.messages[0].id)).template.category, sent.route.reasons.includes("template_not_marketing")]
+    }
+    assert.deepStrictEqual(await routedOn("16505550701"), ["MARKETING", false])
     await syncAndWait()
     const template = (await templatesOf(stack, WABA))["spring_sale/en"]
     assert.deepStrictEqual([template.category, template.impendingCategory?.correctCategory], ["MARKETING", "UTILITY"])
+    // The change completes: routing follows its new_category, and the notice is done with.
+    await postSignedWebhook(stack.api, categoryUpdate(WABA, "spring_sale", now + 90_000, { previous_category: "MARKETING", new_category: "UTILITY" }))
+    const completed = await eventually("the completed change", async () => {
+      const t = (await templatesOf(stack, WABA))["spring_sale/en"]
+      return t.category === "UTILITY" && t
+    })
+    assert.deepStrictEqual([completed.categorySource, completed.impendingCategory], ["category_update", null])
+    assert.deepStrictEqual(await routedOn("16505550702"), ["UTILITY", true])
   })
 
   it("another tenant's key cannot ask for a sync (404); the WABA's own key can", async () => {
