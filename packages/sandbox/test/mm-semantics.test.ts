@@ -37,7 +37,7 @@ describe("non-marketing messages on /marketing_messages", () => {
         body: JSON.stringify({ category: "UTILITY" })
       })
       assert.strictEqual(put.status, 200)
-      const answered = await put.json()
+      const answered = await put.json() as Record<string, unknown>
       assert.deepStrictEqual(answered, { id: answered.id, name: "spring_sale", language: "en", category: "UTILITY", status: "APPROVED", ttlSeconds: null, wabaId: null })
       assert.strictEqual((await graphSend(sandbox, template("4915112340123"), "marketing_messages")).body.error.code, 131055)
       sandbox.setTemplateCategory("utility_but_marketing", "en", "MARKETING")

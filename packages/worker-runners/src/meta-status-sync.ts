@@ -22,8 +22,11 @@ export interface MetaStatusSyncSettings {
  * When a WABA was last tried is kept in memory: it paces the reads, it is not a fact. A pass runs while
  * the worker holds the timers lease, so one worker reads.
  */
-/** The WABAs on a Meta channel, each with the credentials of its first such channel (the template sync reads the same). */
-export const metaWabas = Effect.gen(function*() {
+/** The WABAs on a Meta channel, each with the credentials of its first such channel: what the reads from Meta go over. */
+export type MetaWabas = ReadonlyMap<string, string>
+
+/** The WABAs on a Meta channel (one scan of the channels serves the status sync and the template sync alike). */
+export const metaWabas: Effect.Effect<MetaWabas, never, DispatchQueue> = Effect.gen(function*() {
   const queue = yield* DispatchQueue
   const wabas = new Map<string, string>()
   for (const id of yield* queue.channels()) {
@@ -36,10 +39,10 @@ export const metaWabas = Effect.gen(function*() {
 export const makeMetaStatusSync = (settings: MetaStatusSyncSettings, stats: WorkerStats) => {
   const lastTried = new Map<string, number>()
 
-  const pass = Effect.gen(function*() {
+  const pass = (wabas: MetaWabas) => Effect.gen(function*() {
     const onboarding = yield* OnboardingQueries
     const gateway = yield* ProviderGateway.ProviderGateway
-    for (const [wabaId, credentialsRef] of yield* metaWabas) {
+    for (const [wabaId, credentialsRef] of wabas) {
       const now = yield* Clock.currentTimeMillis
       const waba = yield* onboarding.waba(wabaId, now)
       if (waba === null) continue

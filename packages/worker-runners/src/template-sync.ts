@@ -1,7 +1,7 @@
 import { CommandHandler, type EventStore, type Ids, ProviderGateway, Streams, Template } from "@mm-gateway/domain"
 import { type DispatchQueue, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Schema } from "effect"
-import { metaWabas } from "./meta-status-sync.js"
+import type { MetaWabas } from "./meta-status-sync.js"
 import type { WorkerStats } from "./stats.js"
 
 export type TemplateSyncRequirements = DispatchQueue | OnboardingQueries | EventStore.EventStore | ProviderGateway.ProviderGateway
@@ -54,10 +54,10 @@ export const makeTemplateSync = (settings: TemplateSyncSettings, stats: WorkerSt
       return handled._tag === "Right" && handled.right.events.length > 0
     })
 
-  const pass = Effect.gen(function*() {
+  const pass = (wabas: MetaWabas) => Effect.gen(function*() {
     const onboarding = yield* OnboardingQueries
     const gateway = yield* ProviderGateway.ProviderGateway
-    for (const [wabaId, credentialsRef] of yield* metaWabas) {
+    for (const [wabaId, credentialsRef] of wabas) {
       const now = yield* Clock.currentTimeMillis
       const waba = yield* onboarding.waba(wabaId, now)
       if (waba === null) continue

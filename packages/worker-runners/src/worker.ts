@@ -13,7 +13,7 @@ import { Cause, Clock, Effect, Exit, Layer } from "effect"
 import { makeDispatcher } from "./dispatcher.js"
 import { type ForwardingRequirements, makeForwarder } from "./forwarder.js"
 import { makeInboxProcessor } from "./inbox-processor.js"
-import { makeMetaStatusSync } from "./meta-status-sync.js"
+import { makeMetaStatusSync, metaWabas } from "./meta-status-sync.js"
 import { makeTemplateSync } from "./template-sync.js"
 import { newInstanceId } from "./lease.js"
 import { makeShare } from "./share.js"
@@ -184,14 +184,14 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
             settings.timerIntervalMs,
             Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? timers.tick : Effect.void))
           ),
-          // Beside the timers, not in their tick: a read waits on Meta, the timers must not.
+          // Beside the timers, not in their tick: a read waits on Meta, the timers must not. One scan of
+          // the channels serves both reads.
           every(
             settings.timerIntervalMs,
-            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? metaStatus.pass : Effect.void))
-          ),
-          every(
-            settings.timerIntervalMs,
-            Effect.flatMap(Clock.currentTimeMillis, (now) => (share.timersHeld(now) ? templateSync.pass : Effect.void))
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              share.timersHeld(now)
+                ? Effect.flatMap(metaWabas, (wabas) => Effect.zipRight(metaStatus.pass(wabas), templateSync.pass(wabas)))
+                : Effect.void)
           ),
           Effect.forever(Effect.zipRight(Effect.sleep(roundIntervalMs(settings.leaseTtlMs)), share.round))
         ],
