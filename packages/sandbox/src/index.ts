@@ -7,7 +7,6 @@ export type { Plan, ProductPolicy, Script, SendRequest, TemplateCategory } from 
 export { SCRIPTS, defaultTemplateCategory, parseSendBody, planOf, routeOf, scriptOf } from "./send.js"
 export type { NumberPatch, NumberRecord, OnboardingChange, OnboardingResult, Sandbox, SandboxOptions, TemplatePatch } from "./server.js"
 export type { ListedTemplate } from "./template-list.js"
-export { LIST_FAILS_AFTER_FIRST_PAGE_ENDING, LIST_UNREADABLE_ENDING } from "./template-list.js"
 export { startSandbox } from "./server.js"
 export type { SandboxStats } from "./stats.js"
 export type { WebhookStats } from "./webhooks.js"
