@@ -1,14 +1,25 @@
 import { CommandHandler, type EventStore, type Ids, type Message, StatusReports, Streams, UnitOfWork } from "@mm-gateway/domain"
-import { DispatchQueue, type MessageWork, ProjectionRunner } from "@mm-gateway/ports"
+import { DispatchQueue, ForwardingOutbox, type MessageWork, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type TimerRequirements = DispatchQueue | EventStore.EventStore | StatusReports.StatusMatching | ProjectionRunner | UnitOfWork.UnitOfWork
+export type TimerRequirements =
+  | DispatchQueue
+  | EventStore.EventStore
+  | StatusReports.StatusMatching
+  | ProjectionRunner
+  | UnitOfWork.UnitOfWork
+  | WebhookInbox
+  | ForwardingOutbox
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
   /** An attempt in flight longer than this, and not held by this worker, was cut off (a crash). */
   readonly staleInFlightAfterMs: number
+  /** Processed webhook bodies older than this are forgotten. */
+  readonly inboxKeepMs: number
+  /** Delivered and given-up deliveries created longer ago than this are forgotten. */
+  readonly forwardLogKeepMs: number
 }
 
 const PAGE = 500
@@ -122,10 +133,36 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
     }
   })
 
+  /**
+   * Retention: processed webhook bodies applied more than `inboxKeepMs` ago, and finished deliveries
+   * created more than `forwardLogKeepMs` ago, are forgotten, a batch at a time (each its own short
+   * write), so the inbox with its duplicate check and the delivery log stay the size of their
+   * retention, not of the deployment's history. Pending (and quarantined) ones stay.
+   */
+  const forgetOld = Effect.gen(function*() {
+    const inbox = yield* WebhookInbox
+    const outbox = yield* ForwardingOutbox
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const dropped = yield* inbox.dropProcessed(now - settings.inboxKeepMs, PAGE)
+      stats.timers.webhooksDropped += dropped
+      if (dropped < PAGE) break
+    }
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const dropped = yield* outbox.dropFinished(now - settings.forwardLogKeepMs, PAGE)
+      stats.timers.deliveriesDropped += dropped
+      if (dropped < PAGE) break
+    }
+  })
+
   /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */
   const catchUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
-  const tick = Effect.all([recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
+  const tick = Effect.all(
+    [recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, forgetOld, catchUp],
+    { discard: true }
+  )
 
-  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, catchUp, tick }
+  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, forgetOld, catchUp, tick }
 }
