@@ -4,7 +4,7 @@
 // dedupes identical deliveries, which would be a cheaper path), signed with the app secret.
 import autocannon from "autocannon"
 import Database from "better-sqlite3"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { ENTRY, freePort, ROOT } from "../scripts/stack.mjs"
 import { memoryOf, startNode, waitForHttp } from "./lib/proc.mjs"
@@ -120,6 +120,7 @@ export const b1 = async ({ quick, dir, log, store }) => {
   const apiPort = await freePort()
   const database = join(dir, "b1-gateway.sqlite")
   const gatewayDb = await gatewayDatabase(store)
+  const profileDir = process.env["BENCH_CPU_PROF"]
   const api = startNode(ENTRY.api, [], {
     ...process.env,
     MMGW_API_PORT: String(apiPort),
@@ -127,7 +128,7 @@ export const b1 = async ({ quick, dir, log, store }) => {
     ...(gatewayDb.url === undefined ? {} : { MMGW_DATABASE_URL: gatewayDb.url }),
     MMGW_META_APP_SECRET: SECRET,
     MMGW_MODE: "development"
-  })
+  }, profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`])
   await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, api)
   const url = `http://127.0.0.1:${apiPort}/webhooks/meta`
   counter.accepted = new Set()

@@ -53,6 +53,14 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
     if (Option.isNone(given) && raw.mode === "production") {
       return Either.left(ConfigError.MissingData(["MMGW_SECRET_KEY"], "production mode needs MMGW_SECRET_KEY (missing: MMGW_SECRET_KEY)"))
     }
+    // A request beyond the transport's sockets waits for one after its rate slot was counted: such
+    // requests would reach the provider late and together, above the channel's rate in its seconds.
+    if (Option.isSome(raw.concurrency) && raw.concurrency.value > raw.provider.maxSocketsPerOrigin) {
+      return Either.left(ConfigError.InvalidData(
+        ["MMGW_WORKER_CONCURRENCY"],
+        `MMGW_WORKER_CONCURRENCY (${raw.concurrency.value}) is more than MMGW_PROVIDER_MAX_SOCKETS (${raw.provider.maxSocketsPerOrigin}): requests beyond the sockets would queue for one after their rate slot and reach the provider in bursts above a channel's rate; raise MMGW_PROVIDER_MAX_SOCKETS with it`
+      ))
+    }
     return Either.right({
       ...WORKER_DEFAULTS,
       mode: raw.mode,
@@ -61,7 +69,6 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
       secretKey: Option.getOrElse(given, () => Redacted.make(DEVELOPMENT_SECRETS.MMGW_SECRET_KEY)),
       provider: raw.provider,
       dispatchUnknownAfterMs: raw.dispatchUnknownAfterMs,
-      // A request beyond the transport's sockets would wait for one and could time out unsent.
       concurrency: Option.getOrElse(raw.concurrency, () => raw.provider.maxSocketsPerOrigin),
       // The host's name: each start adds its pid and a random part to it in the lease (`newInstanceId`).
       workerId: Option.getOrElse(raw.workerId, hostname),

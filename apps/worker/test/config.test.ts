@@ -61,5 +61,10 @@ describe("configuration from MMGW_*", () => {
     assert.isTrue(Either.isLeft(window) && String(window.left).includes("MMGW_DISPATCH_UNKNOWN_AFTER"))
     const concurrency = load({ MMGW_WORKER_CONCURRENCY: "0" })
     assert.isTrue(Either.isLeft(concurrency) && String(concurrency.left).includes("MMGW_WORKER_CONCURRENCY"))
+    // More requests in flight than sockets would send them in bursts above a channel's rate.
+    const beyondSockets = load({ MMGW_WORKER_CONCURRENCY: "512" })
+    assert.isTrue(Either.isLeft(beyondSockets) && String(beyondSockets.left).includes("MMGW_PROVIDER_MAX_SOCKETS (64)"))
+    const withSockets = load({ MMGW_WORKER_CONCURRENCY: "512", MMGW_PROVIDER_MAX_SOCKETS: "512" })
+    assert.isTrue(Either.isRight(withSockets) && withSockets.right.concurrency === 512)
   })
 })

@@ -20,6 +20,14 @@
  *    admitted (`Admit`) — holding a place while its start is committed — and then leaves only into a
  *    free place of the window (`Depart`). Since every departure is checked against the departures before
  *    it, no window ever holds more than the limit, whenever requests were admitted.
+ *    **The pace.** Within the window, departures keep `rateWindowMs / throughputMps` apart (a
+ *    generic cell rate: each departure moves the lane's pace on by that spacing), beyond a burst of
+ *    `burstOf(throughputMps)` (a tenth of the rate) after an idle spell, and a lane that fell behind the
+ *    pace by less than that burst catches up. Without it a backlog leaves as the window allows it, a
+ *    whole window's worth at once, once a window: every channel's burst then queues for the same
+ *    permits at the same moment, each request leaves a little after its place frees, and the channel
+ *    loses that much of its rate every window. Paced, a channel sends its rate evenly, as a provider
+ *    counting per second sees it, and admission holds a permit only for the lead (rule 3).
  * 3. **The admission lead.** Admission looks ahead by the time a start has lately taken to commit (a
  *    moving average from the permit to the commit, at most `maxLeadMs`): the start is then committed
  *    while the window is still full, and the request leaves the moment a place frees, instead of a
@@ -75,6 +83,11 @@ export const DEPARTURE_DEADLINE_MS = 1_000
 const REWIND_MS = 2_000
 /** How long a channel's throughput, as read from the store, is trusted before it is read again. */
 const RATE_REFRESH_MS = 5_000
+/**
+ * Rule 2, the pace: how many departures may leave back to back after an idle spell (and how far
+ * behind its pace a lane may catch up): a tenth of the limit, at least one.
+ */
+export const burstOf = (limit: number) => Math.max(1, Math.ceil(limit / 10))
 /** How soon to try admission again when only requests still on their way fill the window. */
 const ON_THE_WAY_POLL_MS = 5
 
@@ -192,6 +205,8 @@ export interface Lane {
   readonly rateReadAt: number
   /** The last `limit` departures, oldest first (never fewer than the window can hold). */
   readonly departures: ReadonlyArray<number>
+  /** Rule 2, the pace: when the next departure is due, evenly spaced (`-Infinity`: nothing due, idle). */
+  readonly paceAt: number
   /** Let through and neither departed nor released: each holds a place in the window. */
   readonly onTheWay: number
   /** Offered and not yet let through (in the lane's queue, or the one its pump asks about). */
@@ -261,6 +276,7 @@ const newLane = (channel: string, throughputMps: number, rateReadAt: number): La
     capacity: capacityFor(limit),
     rateReadAt,
     departures: [],
+    paceAt: -Infinity,
     onTheWay: 0,
     queued: 0,
     pausedUntil: 0,
@@ -358,6 +374,21 @@ const retryAt = (lane: Lane, at: number, counted: number, windowMs: number) => {
 const slotAt = (lane: Lane, now: number, windowMs: number) =>
   inWindow(lane, now, windowMs) < lane.limit ? now : lane.departures[lane.departures.length - lane.limit]! + windowMs
 
+/** Rule 2, the pace: the spacing of a lane's departures. */
+const spacingOf = (lane: Lane, windowMs: number) => windowMs / lane.limit
+
+/**
+ * The earliest time the pace lets a departure leave at `now` with `ahead` of the lane's requests
+ * leaving before it: its due time, less the burst a lane may catch up by.
+ */
+const pacedAt = (lane: Lane, now: number, ahead: number, windowMs: number) => {
+  const spacing = spacingOf(lane, windowMs)
+  return Math.max(lane.paceAt, now) + (ahead - (burstOf(lane.limit) - 1)) * spacing
+}
+
+/** The lane's pace after a departure at `at` (a generic cell rate's theoretical arrival time). */
+const pacedAfter = (lane: Lane, at: number, windowMs: number) => Math.max(lane.paceAt, at) + spacingOf(lane, windowMs)
+
 const keepLast = (departures: ReadonlyArray<number>, n: number) =>
   departures.length > n ? departures.slice(departures.length - n) : departures
 
@@ -430,6 +461,10 @@ const admit = (state: SchedulerState, messageId: string, now: number) => {
     const until = now + Math.max(1, retryAt(lane, ahead, counted, windowMs) - ahead)
     return accept<SchedulerEvent>({ _tag: "AdmissionPostponed", messageId, channel, until, reason: "rate_window" })
   }
+  const paced = pacedAt(lane, now, lane.onTheWay, windowMs)
+  if (paced > ahead) {
+    return accept<SchedulerEvent>({ _tag: "AdmissionPostponed", messageId, channel, until: now + (paced - ahead), reason: "rate_window" })
+  }
   const admitted: SchedulerEvent = { _tag: "Admitted", messageId, channel, at: now }
   return lane.wanted && lane.queued - 1 <= lane.capacity / 2
     ? accept<SchedulerEvent>(admitted, { _tag: "RoomMade", channel })
@@ -459,7 +494,7 @@ const depart = (state: SchedulerState, messageId: string, now: number) => {
   const channel = held.channel
   const lane = laneOf(state, channel)
   if (!heldAt(lane, now)) return accept<SchedulerEvent>({ _tag: "DepartureWithheld", messageId, channel, reason: "channel_not_held" })
-  const slot = slotAt(lane, now, state.settings.rateWindowMs)
+  const slot = Math.max(slotAt(lane, now, state.settings.rateWindowMs), pacedAt(lane, now, 0, state.settings.rateWindowMs))
   // A place that frees only past the deadline is as good as none: withheld at once rather than waited for.
   if (held.startedAt !== null && slot > held.startedAt + state.settings.departureDeadlineMs) {
     return accept<SchedulerEvent>({ _tag: "DepartureWithheld", messageId, channel, reason: "departure_deadline" })
@@ -611,7 +646,7 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
           const kept = lane.departures.slice(Math.max(0, lane.departures.length - (lane.limit - 1)))
           // Kept in time order whatever the clock did: the window searches them.
           kept.push(Math.max(e.at, kept[kept.length - 1] ?? e.at))
-          return { ...lane, departures: kept, onTheWay: Math.max(0, lane.onTheWay - 1) }
+          return { ...lane, departures: kept, paceAt: pacedAfter(lane, e.at, state.settings.rateWindowMs), onTheWay: Math.max(0, lane.onTheWay - 1) }
         },
         holding(state, e.messageId, e.channel, "Departed")
       ),
@@ -639,7 +674,13 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
       }
     },
     ChannelTaken: (e) => (state: SchedulerState): SchedulerState => ({
-      ...withLane(state, e.channel, (lane) => ({ ...lane, heldUntil: e.until, departures: e.departures })),
+      ...withLane(state, e.channel, (lane) => ({
+        ...lane,
+        heldUntil: e.until,
+        departures: e.departures,
+        // The pace goes on from the latest departure the store's starts imply, not from this worker's memory.
+        paceAt: e.departures.length === 0 ? -Infinity : e.departures[e.departures.length - 1]! + spacingOf(lane, state.settings.rateWindowMs)
+      })),
       feeder: state.feeder.cursor === null ? state.feeder : { ...state.feeder, channelTaken: true }
     }),
     ChannelsKept: (e) => (state: SchedulerState): SchedulerState => {
