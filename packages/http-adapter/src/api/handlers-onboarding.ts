@@ -31,6 +31,25 @@ const INVALID_RECIPIENT: Record<IntentApi.InvalidRecipientCause | "unknown", str
   unknown: "the business has already accepted the terms, has no WABA in an eligible country, or shares no eligible WABA with the partner"
 }
 
+/** One of the documented refusals as the API's error. */
+const refusalError = (businessId: string, result: Extract<IntentApi.IntentResult, { readonly _tag: "Refused" }>) => {
+  switch (result.reason) {
+    case "invalid_recipient_type":
+      return unprocessable("meta_invalid_recipient_type", `Meta will not invite business ${businessId}: ${INVALID_RECIPIENT[result.cause ?? "unknown"]}`, {
+        cause: result.cause,
+        graph: result.graph
+      })
+    case "request_already_sent":
+      return conflict("meta_request_already_sent", `the partner has already sent business ${businessId} this request`, { graph: result.graph })
+    case "insufficient_permissions":
+      return forbiddenBy(
+        "meta_insufficient_permissions",
+        "Meta refused the partner's system-user token: it needs advanced whatsapp_business_management and whatsapp_business_messaging",
+        { graph: result.graph }
+      )
+  }
+}
+
 /**
  * A refusal or failure of the Intent API as the API's error (docs/api.md#onboarding-invitations):
  * stable codes, Meta's code and text in `details.graph`, never the token.
@@ -42,21 +61,7 @@ const intentError = (businessId: string, result: Exclude<IntentApi.IntentResult,
         setting: result.setting
       })
     case "Refused":
-      switch (result.reason) {
-        case "invalid_recipient_type":
-          return unprocessable("meta_invalid_recipient_type", `Meta will not invite business ${businessId}: ${INVALID_RECIPIENT[result.cause ?? "unknown"]}`, {
-            cause: result.cause,
-            graph: result.graph
-          })
-        case "request_already_sent":
-          return conflict("meta_request_already_sent", `the partner has already sent business ${businessId} this request`, { graph: result.graph })
-        case "insufficient_permissions":
-          return forbiddenBy(
-            "meta_insufficient_permissions",
-            "Meta refused the partner's system-user token: it needs advanced whatsapp_business_management and whatsapp_business_messaging",
-            { graph: result.graph }
-          )
-      }
+      return refusalError(businessId, result)
     case "GraphError":
       return badGateway("meta_error", `Meta answered HTTP ${result.graph.httpStatus}${result.graph.code === null ? "" : ` with Graph error ${result.graph.code}`}: ${result.graph.message ?? "no message"}`, {
         graph: result.graph
@@ -130,6 +135,13 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
         // Meta is asked only for a Business Manager the gateway knows.
         if ((yield* (yield* OnboardingQueries).businessManager(path.businessId, yield* Clock.currentTimeMillis)) === null) return yield* unknown()
         const result = yield* (yield* IntentApi.IntentApi).requestOnboarding({ businessId: path.businessId, solutionId: payload?.solutionId ?? null })
+        // What Meta answered, for the operator: the outcome and Graph's code, never the token or Meta's text.
+        yield* Effect.logInfo("intent api request").pipe(Effect.annotateLogs({
+          businessId: path.businessId,
+          outcome: result._tag === "Refused" ? result.reason : result._tag,
+          ...(result._tag === "Refused" || result._tag === "GraphError" ? { graphCode: result.graph.code, httpStatus: result.graph.httpStatus } : {}),
+          ...(result._tag === "NoAnswer" ? { reason: result.reason } : {})
+        }))
         if (result._tag !== "Requested" && result._tag !== "AlreadyInvited") return yield* Effect.fail(intentError(path.businessId, result))
         const request = {
           requestId: result._tag === "Requested" ? result.requestId : null,

@@ -161,8 +161,10 @@ describe("an invitation through Meta's Intent API", () => {
     expect([linkWithSolution.status, linkWithSolution.json.error.details.field]).toEqual([400, "solutionId"])
   })
 
-  it("the system-user token is never logged nor answered", async () => {
-    expect(logged.length).toBeGreaterThan(0)
+  it("each request is logged with its outcome, and the system-user token is never logged nor answered", async () => {
+    const requests = logged.filter((line) => line.includes("intent api request"))
+    expect(requests.some((line) => line.includes("outcome=Requested") && line.includes(`businessId=${BM}`))).toBe(true)
+    expect(requests.some((line) => line.includes("outcome=invalid_recipient_type") && line.includes("graphCode=100"))).toBe(true)
     expect(logged.filter((line) => line.includes(TOKEN))).toEqual([])
     const doc = await api.request("GET", "/openapi.json", { token: null })
     expect(doc.text).not.toContain(TOKEN)
