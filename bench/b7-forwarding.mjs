@@ -9,6 +9,7 @@
 // signed 1-status webhooks of messages the gateway did not send (so each is forwarded as Meta sent
 // it and the worker parks the status), each distinct.
 import { createServer, request as httpRequest, Agent } from "node:http"
+import { resolve } from "node:path"
 import { signMetaWebhook } from "@mm-gateway/webhook-adapter"
 import { DEVELOPMENT_DEFAULTS } from "../scripts/stack.mjs"
 import { BM_ID, call, registerChannels, startGatewayStack, WABA_ID } from "./lib/gateway-stack.mjs"
@@ -120,7 +121,8 @@ export const b7 = async ({ quick, dir, log }) => {
     log(`B7 reference: ${reference.toFixed(0)} POST/s`)
     receiver.arrivals.clear()
 
-    await stack.startWorker()
+    const profileDir = process.env["BENCH_CPU_PROF"]
+    await stack.startWorker(profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`])
     const started = performance.now()
     while (receiver.arrivals.size < total) {
       if (performance.now() - started > 300_000) throw new Error(`only ${receiver.arrivals.size} of ${total} forwarded in 300 s`)

@@ -51,10 +51,25 @@ const InMemoryStatusMatching = Layer.effect(
           ).map(candidate)),
       park: (s) =>
         Effect.sync(() => {
-          if (!parked.some((p) => p.dedupeKey === s.dedupeKey)) parked.push({ id: nextId++, dedupeKey: s.dedupeKey, channel: s.channel, observation: s.observation })
+          if (!parked.some((p) => p.dedupeKey === s.dedupeKey)) {
+            parked.push({ id: nextId++, dedupeKey: s.dedupeKey, channel: s.channel, observation: s.observation, receivedAt: s.receivedAt, retryAt: s.retryAt })
+          }
         }),
       parkedFor: (wamid) => Effect.sync(() => parked.filter((p) => p.observation.wamid === wamid)),
-      listParked: (limit) => Effect.sync(() => ({ items: parked.slice(0, limit), nextCursor: null })),
+      dueParked: (now, limit) =>
+        Effect.sync(() => parked.filter((p) => p.retryAt !== null && p.retryAt <= now).sort((a, b) => a.retryAt! - b.retryAt! || a.id - b.id).slice(0, limit)),
+      retryParkedAt: (id, retryAt) =>
+        Effect.sync(() => {
+          const i = parked.findIndex((p) => p.id === id)
+          if (i >= 0) parked[i] = { ...parked[i]!, retryAt }
+        }),
+      dropParked: (before) =>
+        Effect.sync(() => {
+          const kept = parked.filter((p) => p.receivedAt >= before)
+          const dropped = parked.length - kept.length
+          parked.splice(0, parked.length, ...kept)
+          return dropped
+        }),
       unpark: (ids) =>
         Effect.sync(() => {
           for (const id of ids) {
@@ -182,10 +197,33 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
       const parked = yield* StatusReports.recordStatusReport(report(status("wamid.F", "delivered", 5_000)), 6_000)
       assert.strictEqual(parked._tag, "Parked")
       yield* dispatched("m1", 7_000, "wamid.F" as Ids.Wamid)
-      const rematched = yield* StatusReports.rematchParkedStatuses(100, null, 9_000)
-      assert.strictEqual(rematched.matched, 1)
+      // Not due before its first try, 1 s after its webhook.
+      assert.deepStrictEqual(yield* StatusReports.rematchParkedStatuses(100, 6_999), { matched: 0, tried: 0 })
+      const rematched = yield* StatusReports.rematchParkedStatuses(100, 9_000)
+      assert.deepStrictEqual(rematched, { matched: 1, tried: 1 })
       assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "delivered")
-      assert.strictEqual((yield* StatusReports.rematchParkedStatuses(100, null, 9_500)).matched, 0)
+      assert.deepStrictEqual(yield* StatusReports.rematchParkedStatuses(100, 9_500), { matched: 0, tried: 0 })
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a parked status that matches nothing is tried a handful of times, ever more rarely, then only its wamid applies it", () =>
+    Effect.gen(function*() {
+      yield* setup
+      yield* StatusReports.recordStatusReport(report(status("wamid.NOT_OURS", "delivered", 5_000)), 6_000)
+      const matching = yield* StatusReports.StatusMatching
+      const tries: Array<number> = []
+      for (let now = 6_000; now <= 6_000 + 60 * 60_000; now += 1_000) {
+        if ((yield* StatusReports.rematchParkedStatuses(100, now)).tried > 0) tries.push(now - 6_000)
+      }
+      assert.deepStrictEqual(tries, [1_000, 5_000, 25_000, 125_000, 625_000])
+      const [kept] = yield* matching.parkedFor("wamid.NOT_OURS")
+      assert.deepStrictEqual([kept?.receivedAt, kept?.retryAt], [6_000, null])
+      // Its wamid still applies it.
+      yield* dispatched("m1", 7_000, "wamid.NOT_OURS" as Ids.Wamid)
+      assert.strictEqual(yield* StatusReports.applyParkedStatuses("m1" as Ids.MessageId, "wamid.NOT_OURS", 8_000), 1)
+      assert.deepStrictEqual(
+        [StatusReports.nextParkedRetry(0, 625_000), StatusReports.nextParkedRetry(0, 1_000), StatusReports.PARKED_KEEP_MS],
+        [null, 5_000, 7 * 24 * 3_600_000]
+      )
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("a failed status with 131050 opts the recipient out", () =>

@@ -67,7 +67,6 @@ interface AttributionRow {
 }
 interface ParkedRow extends StatusReports.ParkedStatus {
   readonly dedupeKey: string
-  readonly receivedAt: number
 }
 
 /**
@@ -469,7 +468,13 @@ export const makeReadSide = (journal: Journal) => {
   }
 
   const candidate = (m: Message.MessageRecord): StatusReports.MessageCandidate => ({ messageId: m.request.messageId as Ids.MessageId, channel: m.request.channel, wamid: m.wamid })
-  const parkedStatus = (p: ParkedRow): StatusReports.ParkedStatus => ({ id: p.id, channel: p.channel, observation: p.observation })
+  const parkedStatus = (p: ParkedRow): StatusReports.ParkedStatus => ({
+    id: p.id,
+    channel: p.channel,
+    observation: p.observation,
+    receivedAt: p.receivedAt,
+    retryAt: p.retryAt
+  })
   const MAY_HAVE_REACHED_THE_PROVIDER: ReadonlyArray<Message.DispatchPhase["_tag"]> = ["InFlight", "OutcomeUnknown", "DispatchUnknown"]
 
   const statusMatching: Context.Tag.Service<StatusReports.StatusMatching> = {
@@ -495,20 +500,40 @@ export const makeReadSide = (journal: Journal) => {
         const id = nextParkedId.get()
         nextParkedId.set(id + 1)
         parkedKeys.set(status.dedupeKey, id)
-        parked.set(id, { id, dedupeKey: status.dedupeKey, channel: status.channel, observation: status.observation as Status.StatusObservation, receivedAt: status.receivedAt })
+        parked.set(id, {
+          id,
+          dedupeKey: status.dedupeKey,
+          channel: status.channel,
+          observation: status.observation as Status.StatusObservation,
+          receivedAt: status.receivedAt,
+          retryAt: status.retryAt
+        })
       }),
     parkedFor: (wamid) =>
       Effect.sync(() => [...parked.values()].filter((p) => p.observation.wamid === wamid).sort(byKey((p) => [p.id])).map(parkedStatus)),
-    listParked: (limit, cursor) =>
+    dueParked: (now, limit) =>
+      Effect.sync(() =>
+        [...parked.values()]
+          .filter((p) => p.retryAt !== null && p.retryAt <= now)
+          .sort(byKey((p) => [p.retryAt!, p.id]))
+          .slice(0, clampLimit(limit))
+          .map(parkedStatus)
+      ),
+    retryParkedAt: (id, retryAt) =>
       Effect.sync(() => {
-        const n = clampLimit(limit)
-        const from = decodeCursor<[number, number]>(cursor) ?? [-1, 0]
-        const rows = [...parked.values()]
-          .filter((p) => after([p.receivedAt, p.id], from))
-          .sort(byKey((p) => [p.receivedAt, p.id]))
-          .slice(0, n)
-        const page = pageOf(rows, n, (p) => [p.receivedAt, p.id])
-        return { items: page.items.map(parkedStatus), nextCursor: page.nextCursor }
+        const row = parked.get(id)
+        if (row !== undefined) parked.set(id, { ...row, retryAt })
+      }),
+    dropParked: (receivedBefore) =>
+      Effect.sync(() => {
+        let dropped = 0
+        for (const row of [...parked.values()]) {
+          if (row.receivedAt >= receivedBefore) continue
+          parked.delete(row.id)
+          parkedKeys.delete(row.dedupeKey)
+          dropped++
+        }
+        return dropped
       }),
     unpark: (ids) =>
       Effect.sync(() => {

@@ -10,7 +10,8 @@ const parkedStatus = (wamid: string, timestamp: number, receivedAt: number, chan
   dedupeKey: `status:${wamid}:sent:${timestamp}`,
   channel,
   observation: observation({ wamid, status: "sent", timestamp }),
-  receivedAt
+  receivedAt,
+  retryAt: receivedAt + 1_000
 })
 
 /**
@@ -72,7 +73,7 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
         assert.deepStrictEqual(found._tag === "Observed" && [found.messageId as string, found.matchedBy as string], ["m1", "recipient_window"])
       })))
 
-    it.effect("parked statuses: kept once per dedupe key, found by wamid, listed oldest first page by page, and forgotten when unparked", () =>
+    it.effect("parked statuses: kept once per dedupe key, found by wamid, and forgotten when unparked", () =>
       run(Effect.gen(function*() {
         const matching = yield* StatusReports.StatusMatching
         yield* matching.park(parkedStatus("w.1", 5, 20))
@@ -80,18 +81,40 @@ export const statusMatchingContract = (name: string, makeStore: () => Layer.Laye
         yield* matching.park(parkedStatus("w.2", 6, 10))
         yield* matching.park(parkedStatus("w.1", 7, 30, "200"))
         const forW1 = yield* matching.parkedFor("w.1")
-        assert.deepStrictEqual(forW1.map((p) => [p.channel, p.observation.timestamp]), [["100", 5], ["200", 7]])
+        assert.deepStrictEqual(forW1.map((p) => [p.channel, p.observation.timestamp, p.receivedAt, p.retryAt]), [["100", 5, 20, 1_020], ["200", 7, 30, 1_030]])
         assert.deepStrictEqual(forW1[0]!.observation, observation({ wamid: "w.1", status: "sent", timestamp: 5 }))
         assert.deepStrictEqual(yield* matching.parkedFor("w.3"), [])
-        const first = yield* matching.listParked(2, null)
-        const second = yield* matching.listParked(2, first.nextCursor)
-        assert.deepStrictEqual([...first.items, ...second.items].map((p) => p.observation.wamid), ["w.2", "w.1", "w.1"])
-        assert.strictEqual(first.items.length, 2)
-        if (second.nextCursor !== null) assert.deepStrictEqual((yield* matching.listParked(2, second.nextCursor)).items, [])
         yield* matching.unpark([forW1[0]!.id])
         assert.deepStrictEqual((yield* matching.parkedFor("w.1")).map((p) => p.channel), ["200"])
         yield* matching.unpark([])
-        assert.strictEqual((yield* matching.listParked(10, null)).items.length, 2)
+        assert.deepStrictEqual((yield* matching.parkedFor("w.2")).length, 1)
+      })))
+
+    it.effect("parked statuses: the due ones soonest first, up to a limit; put off or never again; forgotten once received too long ago", () =>
+      run(Effect.gen(function*() {
+        const matching = yield* StatusReports.StatusMatching
+        yield* matching.park(parkedStatus("w.1", 5, 20))
+        yield* matching.park(parkedStatus("w.2", 6, 10))
+        yield* matching.park(parkedStatus("w.3", 7, 30))
+        const wamids = (due: ReadonlyArray<StatusReports.ParkedStatus>) => due.map((p) => p.observation.wamid as string)
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(1_009, 10)), [])
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(1_020, 10)), ["w.2", "w.1"])
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(5_000, 2)), ["w.2", "w.1"])
+        const [w2] = yield* matching.parkedFor("w.2")
+        const [w1] = yield* matching.parkedFor("w.1")
+        yield* matching.retryParkedAt(w2!.id, 5_010)
+        yield* matching.retryParkedAt(w1!.id, null)
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(5_000, 10)), ["w.3"])
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(9_000, 10)), ["w.3", "w.2"])
+        assert.deepStrictEqual((yield* matching.parkedFor("w.1")).map((p) => p.retryAt), [null])
+        // Received before 21: w.2 (10) and w.1 (20) go, w.3 stays.
+        assert.strictEqual(yield* matching.dropParked(21), 2)
+        assert.deepStrictEqual([...(yield* matching.parkedFor("w.1")), ...(yield* matching.parkedFor("w.2"))], [])
+        assert.deepStrictEqual(wamids(yield* matching.dueParked(9_000, 10)), ["w.3"])
+        assert.strictEqual(yield* matching.dropParked(21), 0)
+        // Forgotten, the same status may be parked again.
+        yield* matching.park(parkedStatus("w.1", 5, 40))
+        assert.deepStrictEqual((yield* matching.parkedFor("w.1")).map((p) => p.receivedAt), [40])
       })))
 
     it.effect("a status with no known message is parked, and applied with the next status once its wamid is known", () =>

@@ -276,7 +276,15 @@ export const migrations: Readonly<Record<string, Migration>> = {
     `CREATE INDEX forward_deliveries_delivered ON forward_deliveries (delivered_at) WHERE latency_ms IS NOT NULL`
   ),
   // The console looks a recipient's messages up across channels, newest first.
-  "0010_messages_to_recipient": statements(`CREATE INDEX messages_to_recipient ON messages (recipient, accepted_at, id)`)
+  "0010_messages_to_recipient": statements(`CREATE INDEX messages_to_recipient ON messages (recipient, accepted_at, id)`),
+  // A parked status is tried again a handful of times, then only applied by its wamid, and forgotten
+  // after seven days (docs/domain.md#matching-statuses). Those parked before are tried on the same
+  // schedule from their receipt; the partial index holds only those still to be tried.
+  "0011_parked_status_retries": statements(
+    `ALTER TABLE parked_statuses ADD COLUMN retry_at bigint`,
+    `UPDATE parked_statuses SET retry_at = received_at + 1000`,
+    `CREATE INDEX parked_statuses_due ON parked_statuses (retry_at, id) WHERE retry_at IS NOT NULL`
+  )
 }
 
 

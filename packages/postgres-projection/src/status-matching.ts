@@ -1,5 +1,5 @@
 import { type Status, StatusReports } from "@mm-gateway/domain"
-import { clampLimit, decodeCursor, pageOf } from "@mm-gateway/ports"
+import { clampLimit } from "@mm-gateway/ports"
 import { Effect, Layer } from "effect"
 import { type Database, PostgresDatabase, statements } from "./connection.js"
 import { makeMessageCandidates } from "./read-models/messages.js"
@@ -9,9 +9,16 @@ interface ParkedRow {
   readonly channel: string
   readonly observation: Status.StatusObservation
   readonly received_at: string
+  readonly retry_at: string | null
 }
 
-const parked = (r: ParkedRow): StatusReports.ParkedStatus => ({ id: Number(r.id), channel: r.channel, observation: r.observation })
+const parked = (r: ParkedRow): StatusReports.ParkedStatus => ({
+  id: Number(r.id),
+  channel: r.channel,
+  observation: r.observation,
+  receivedAt: Number(r.received_at),
+  retryAt: r.retry_at === null ? null : Number(r.retry_at)
+})
 
 /**
  * The domain's `StatusMatching` port on PostgreSQL: look-ups on indexed columns of the `messages` read
@@ -27,29 +34,43 @@ export const makeStatusMatching = (db: Database) => {
       Effect.asVoid(statements(db, (session) =>
         session.query({
           name: "mmgw_park",
-          text: `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
-            VALUES ($1, $2, $3, $4, $5::json, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
-          values: [status.dedupeKey, status.observation.wamid, status.channel, status.observation.recipient, JSON.stringify(status.observation), status.receivedAt]
+          text: `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at, retry_at)
+            VALUES ($1, $2, $3, $4, $5::json, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+          values: [
+            status.dedupeKey,
+            status.observation.wamid,
+            status.channel,
+            status.observation.recipient,
+            JSON.stringify(status.observation),
+            status.receivedAt,
+            status.retryAt
+          ]
         }))),
     parkedFor: (wamid) =>
       statements(db, async (session) =>
         (await session.query<ParkedRow>({
           name: "mmgw_parked_for",
-          text: "SELECT id, channel, observation, received_at FROM parked_statuses WHERE wamid = $1 ORDER BY id",
+          text: "SELECT id, channel, observation, received_at, retry_at FROM parked_statuses WHERE wamid = $1 ORDER BY id",
           values: [wamid]
         })).map(parked)),
-    listParked: (limit, cursor) =>
-      statements(db, async (session) => {
-        const n = clampLimit(limit)
-        const [receivedAt, id] = decodeCursor<[number, number]>(cursor) ?? [-1, 0]
-        const rows = await session.query<ParkedRow>({
-          name: "mmgw_parked_page",
-          text: "SELECT id, channel, observation, received_at FROM parked_statuses WHERE (received_at, id) > ($1, $2) ORDER BY received_at, id LIMIT $3",
-          values: [Number(receivedAt), Number(id), n]
-        })
-        const page = pageOf(rows, n, (r) => [Number(r.received_at), Number(r.id)])
-        return { items: page.items.map(parked), nextCursor: page.nextCursor }
-      }),
+    dueParked: (now, limit) =>
+      statements(db, async (session) =>
+        (await session.query<ParkedRow>({
+          name: "mmgw_parked_due",
+          text: `SELECT id, channel, observation, received_at, retry_at FROM parked_statuses
+            WHERE retry_at IS NOT NULL AND retry_at <= $1 ORDER BY retry_at, id LIMIT $2`,
+          values: [now, clampLimit(limit)]
+        })).map(parked)),
+    retryParkedAt: (id, retryAt) =>
+      Effect.asVoid(statements(db, (session) =>
+        session.query({ name: "mmgw_parked_retry", text: "UPDATE parked_statuses SET retry_at = $1 WHERE id = $2", values: [retryAt, id] }))),
+    dropParked: (receivedBefore) =>
+      statements(db, async (session) =>
+        (await session.query<{ id: string }>({
+          name: "mmgw_parked_drop",
+          text: "DELETE FROM parked_statuses WHERE received_at < $1 RETURNING id",
+          values: [receivedBefore]
+        })).length),
     unpark: (ids) =>
       ids.length === 0 ? Effect.void : Effect.asVoid(statements(db, (session) =>
         session.query({ name: "mmgw_unpark", text: "DELETE FROM parked_statuses WHERE id = ANY($1::bigint[])", values: [ids] })))

@@ -78,7 +78,7 @@ const outsideTheLog = Effect.gen(function*() {
   yield* inbox.accept(body(3), { "x-mmgw-webhook-secret": "kept" }, "360dialog", 42)
   yield* inbox.markProcessed([processed.id], 50)
   yield* inbox.quarantine(quarantined.id, "entry[0]: expected an object, got a string", 51)
-  yield* (yield* StatusReports.StatusMatching).park({ dedupeKey: "status:wamid.x:delivered:40", channel: "100", observation: observation("wamid.x"), receivedAt: 43 })
+  yield* (yield* StatusReports.StatusMatching).park({ dedupeKey: "status:wamid.x:delivered:40", channel: "100", observation: observation("wamid.x"), receivedAt: 43, retryAt: 1_043 })
   yield* (yield* WebhookEndpoints).insert({
     id: "we_1",
     url: "https://tenant.example/hooks",
@@ -123,7 +123,7 @@ const answers = Effect.gen(function*() {
     inbox: yield* Effect.forEach([1, 2, 3], (id) => inbox.get(id)),
     pending: yield* inbox.pendingCount(),
     quarantined: (yield* inbox.listQuarantined(100, null)).items.map((e) => e.id),
-    parked: (yield* matching.listParked(100, null)).items,
+    parked: yield* matching.parkedFor("wamid.x"),
     endpoints: yield* (yield* WebhookEndpoints).list(100, null, null),
     deliveries: (yield* (yield* ForwardingOutbox).list("we_1", 100, null, null)).items
   }

@@ -2,7 +2,7 @@ import type { Status } from "@mm-gateway/domain"
 import { Context, Effect, Layer } from "effect"
 import { type Database, gated, immediate, retryBusy } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
-import { clampLimit, decodeCursor, type Page, pageOf } from "@mm-gateway/ports"
+import { clampLimit } from "@mm-gateway/ports"
 
 export interface ParkedStatusRecord {
   readonly id: number
@@ -10,6 +10,8 @@ export interface ParkedStatusRecord {
   readonly channel: string
   readonly observation: Status.StatusObservation
   readonly receivedAt: number
+  /** When matching it is tried again (`null`: not again). */
+  readonly retryAt: number | null
 }
 
 /**
@@ -21,8 +23,11 @@ export interface ParkedStatuses {
   /** Idempotent by `dedupeKey`: the same webhook parked twice is kept once. */
   readonly park: (status: Omit<ParkedStatusRecord, "id">) => Effect.Effect<void>
   readonly forWamid: (wamid: string) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
-  /** Oldest first, e.g. to retry matching by (channel, recipient, time window). */
-  readonly list: (options?: { readonly limit?: number; readonly cursor?: string | null }) => Effect.Effect<Page<ParkedStatusRecord>>
+  /** Those due to be tried again at `now`, soonest first. */
+  readonly due: (now: number, limit: number) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
+  readonly retryAt: (id: number, at: number | null) => Effect.Effect<void>
+  /** Forgets those received before `before`; how many. */
+  readonly dropBefore: (before: number) => Effect.Effect<number>
   readonly resolve: (ids: ReadonlyArray<number>) => Effect.Effect<void>
   readonly count: () => Effect.Effect<number>
 }
@@ -35,6 +40,7 @@ interface Row {
   readonly channel: string
   readonly observation: string
   readonly received_at: number
+  readonly retry_at: number | null
 }
 
 const toStatus = (r: Row): ParkedStatusRecord => ({
@@ -42,34 +48,34 @@ const toStatus = (r: Row): ParkedStatusRecord => ({
   dedupeKey: r.dedupe_key,
   channel: r.channel,
   observation: JSON.parse(r.observation) as Status.StatusObservation,
-  receivedAt: r.received_at
+  receivedAt: r.received_at,
+  retryAt: r.retry_at
 })
 
 export const makeParkedStatuses = (db: Database): ParkedStatuses => {
-  const insert = db.prepare<[string, string, string, string | null, string, number]>(
-    `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at)
-     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
+  const insert = db.prepare<[string, string, string, string | null, string, number, number | null]>(
+    `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at, retry_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
   )
   const byWamid = db.prepare<[string], Row>("SELECT * FROM parked_statuses WHERE wamid = ? ORDER BY id")
-  const page = db.prepare<[number, number, number], Row>(
-    "SELECT * FROM parked_statuses WHERE (received_at, id) > (?, ?) ORDER BY received_at, id LIMIT ?"
+  const due = db.prepare<[number, number], Row>(
+    "SELECT * FROM parked_statuses WHERE retry_at IS NOT NULL AND retry_at <= ? ORDER BY retry_at, id LIMIT ?"
   )
+  const setRetry = db.prepare<[number | null, number]>("UPDATE parked_statuses SET retry_at = ? WHERE id = ?")
+  const dropBefore = db.prepare<[number]>("DELETE FROM parked_statuses WHERE received_at < ?")
   const remove = db.prepare<[number]>("DELETE FROM parked_statuses WHERE id = ?")
   const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM parked_statuses")
   return {
     park: (s) =>
       Effect.sync(() => {
         retryBusy(() =>
-          insert.run(s.dedupeKey, s.observation.wamid, s.channel, s.observation.recipient, JSON.stringify(s.observation), s.receivedAt)
+          insert.run(s.dedupeKey, s.observation.wamid, s.channel, s.observation.recipient, JSON.stringify(s.observation), s.receivedAt, s.retryAt)
         )
       }),
     forWamid: (wamid) => Effect.sync(() => byWamid.all(wamid).map(toStatus)),
-    list: (options = {}) =>
-      Effect.sync(() => {
-        const limit = clampLimit(options.limit)
-        const [receivedAt, id] = decodeCursor<[number, number]>(options.cursor) ?? [-1, 0]
-        return pageOf(page.all(receivedAt, id, limit).map(toStatus), limit, (s) => [s.receivedAt, s.id])
-      }),
+    due: (now, limit) => Effect.sync(() => due.all(now, clampLimit(limit)).map(toStatus)),
+    retryAt: (id, at) => Effect.sync(() => void retryBusy(() => setRetry.run(at, id))),
+    dropBefore: (before) => Effect.sync(() => retryBusy(() => dropBefore.run(before)).changes),
     resolve: (ids) =>
       Effect.sync(() => {
         if (ids.length > 0) immediate(db, () => ids.forEach((id) => remove.run(id)))

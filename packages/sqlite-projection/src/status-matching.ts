@@ -3,13 +3,21 @@ import { Effect, Layer } from "effect"
 import { type Database, gated } from "./connection.js"
 import { SqliteDatabase } from "./database.js"
 import { prepared } from "./projection.js"
-import { makeParkedStatuses } from "./parked-statuses.js"
+import { makeParkedStatuses, type ParkedStatusRecord } from "./parked-statuses.js"
 
 interface CandidateRow {
   readonly id: string
   readonly channel: string
   readonly wamid: string | null
 }
+
+const parkedStatus = (r: ParkedStatusRecord): StatusReports.ParkedStatus => ({
+  id: r.id,
+  channel: r.channel,
+  observation: r.observation,
+  receivedAt: r.receivedAt,
+  retryAt: r.retryAt
+})
 
 const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messageId: r.id as Ids.MessageId, channel: r.channel, wamid: r.wamid })
 
@@ -44,13 +52,10 @@ export const makeStatusMatching = (db: Database) => {
         ).all(channel, recipient, from, to) as Array<CandidateRow>).map(candidate)
       ),
     park: (status) => parked.park(status),
-    parkedFor: (wamid) =>
-      Effect.map(parked.forWamid(wamid), (rows) => rows.map((r) => ({ id: r.id, channel: r.channel, observation: r.observation }))),
-    listParked: (limit, cursor) =>
-      Effect.map(parked.list({ limit, cursor }), (page) => ({
-        items: page.items.map((r) => ({ id: r.id, channel: r.channel, observation: r.observation })),
-        nextCursor: page.nextCursor
-      })),
+    parkedFor: (wamid) => Effect.map(parked.forWamid(wamid), (rows) => rows.map(parkedStatus)),
+    dueParked: (now, limit) => Effect.map(parked.due(now, limit), (rows) => rows.map(parkedStatus)),
+    retryParkedAt: (id, retryAt) => parked.retryAt(id, retryAt),
+    dropParked: (receivedBefore) => parked.dropBefore(receivedBefore),
     unpark: (ids) => parked.resolve(ids)
   })
 }

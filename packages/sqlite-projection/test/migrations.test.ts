@@ -23,6 +23,8 @@ const tables = (db: ReturnType<typeof openDatabase>) =>
 
 /** A file as it was before migration 0014 (its schema and the later ones' undone, their records gone). */
 const undoFrom0014 = (db: ReturnType<typeof openDatabase>) => {
+  db.exec(`DROP INDEX parked_statuses_due; ALTER TABLE parked_statuses DROP COLUMN retry_at;
+    DELETE FROM kysely_migration WHERE name = '0017_parked_status_retries'`)
   db.exec(`DROP INDEX messages_to_recipient; DELETE FROM kysely_migration WHERE name = '0016_messages_to_recipient'`)
   db.exec(`DROP TABLE forward_deliveries; DROP TABLE webhook_endpoints; DELETE FROM kysely_migration WHERE name = '0015_forwarding'`)
   db.exec(`DROP TABLE dispatch_starts; DROP TABLE workers; DROP INDEX leases_by_holder; ALTER TABLE leases DROP COLUMN acquired_at;
@@ -96,7 +98,8 @@ describe("migrations", () => {
           "0013_api_keys_scoped_to_channels",
           "0014_many_workers",
           "0015_forwarding",
-          "0016_messages_to_recipient"
+          "0016_messages_to_recipient",
+          "0017_parked_status_retries"
         ])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
@@ -139,7 +142,7 @@ describe("migrations", () => {
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
         undoFrom0014(db)
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers", "0015_forwarding", "0016_messages_to_recipient"])
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers", "0015_forwarding", "0016_messages_to_recipient", "0017_parked_status_retries"])
         db.close()
       })
       assert.deepStrictEqual(yield* Effect.provide(starts, layer({ path: file })), before)

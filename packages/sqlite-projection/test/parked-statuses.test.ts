@@ -20,16 +20,15 @@ const observation = (wamid: string, status: Status.StatusObservation["status"], 
 })
 
 describe("statuses for a wamid not known yet", () => {
-  it.effect("are parked once per dedupe key, found by wamid, listed oldest first and resolved with the command that applies them", () =>
+  it.effect("are parked once per dedupe key, found by wamid, due soonest first and resolved with the command that applies them", () =>
     Effect.gen(function*() {
       const parked = yield* ParkedStatuses
-      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
-      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 21 })
-      yield* parked.park({ dedupeKey: "status:w.2:read:6", channel: "100", observation: observation("w.2", "read", 6), receivedAt: 10 })
+      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20, retryAt: 1_020 })
+      yield* parked.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 21, retryAt: 1_021 })
+      yield* parked.park({ dedupeKey: "status:w.2:read:6", channel: "100", observation: observation("w.2", "read", 6), receivedAt: 10, retryAt: 1_010 })
       assert.strictEqual(yield* parked.count(), 2)
-      const page1 = yield* parked.list({ limit: 1 })
-      const page2 = yield* parked.list({ limit: 1, cursor: page1.nextCursor })
-      assert.deepStrictEqual([...page1.items, ...page2.items].map((s) => s.observation.wamid), ["w.2", "w.1"])
+      assert.deepStrictEqual((yield* parked.due(2_000, 10)).map((s) => s.observation.wamid), ["w.2", "w.1"])
+      assert.deepStrictEqual((yield* parked.due(1_015, 10)).map((s) => s.observation.wamid), ["w.2"])
 
       // The dispatch result names the wamid: the worker applies what was parked and resolves it in one commit.
       yield* Effect.forEach([requestMessage("m1", { at: 1 }), startDispatch("m1", 1, 2), dispatchSucceeded("m1", 1, "w.1", 3)], run)
@@ -53,7 +52,7 @@ describe("statuses for a wamid not known yet", () => {
       const matching = yield* StatusReports.StatusMatching
       const found = yield* transact(Effect.gen(function*() {
         const before = yield* parked.forWamid("w.1")
-        yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20 })
+        yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20, retryAt: 1_020 })
         const after = yield* matching.parkedFor("w.1")
         return { before, after, other: yield* parked.forWamid("w.2") }
       }))

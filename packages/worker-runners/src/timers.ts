@@ -100,18 +100,26 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
     }
   })
 
-  /** Parked statuses whose wamid a dispatch result has made known since (a crash may have skipped that step). */
+  /**
+   * Parked statuses due for another try (docs/domain.md#matching-statuses): something may have made
+   * their message known since (a crash may have skipped applying them). Then those received more than
+   * `PARKED_KEEP_MS` ago are forgotten.
+   */
   const rematchParked = Effect.gen(function*() {
     const { transact } = yield* UnitOfWork.UnitOfWork
-    let cursor: string | null = null
-    do {
+    for (;;) {
       const now = yield* Clock.currentTimeMillis
-      const result: { readonly matched: number; readonly nextCursor: string | null } = yield* transact(
-        StatusReports.rematchParkedStatuses(PAGE, cursor, now).pipe(Effect.orDie)
-      )
+      const result = yield* transact(StatusReports.rematchParkedStatuses(PAGE, now).pipe(Effect.orDie))
       stats.timers.unparked += result.matched
-      cursor = result.nextCursor
-    } while (cursor !== null)
+      if (result.tried < PAGE) break
+    }
+    const now = yield* Clock.currentTimeMillis
+    const matching = yield* StatusReports.StatusMatching
+    const dropped = yield* matching.dropParked(now - StatusReports.PARKED_KEEP_MS)
+    if (dropped > 0) {
+      stats.timers.parkedDropped += dropped
+      yield* Effect.logInfo(`${dropped} parked statuses forgotten: no message of the gateway's carried their wamid within ${StatusReports.PARKED_KEEP_MS / 86_400_000} days`)
+    }
   })
 
   /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */

@@ -19,6 +19,29 @@ export interface ParkedStatus {
   readonly id: number
   readonly channel: string
   readonly observation: StatusObservation
+  /** When its webhook was received. */
+  readonly receivedAt: number
+  /** When matching it is tried again (`null`: no more; only its wamid, once known, applies it). */
+  readonly retryAt: number | null
+}
+
+/**
+ * How parked statuses are tried again (docs/domain.md#matching-statuses): 1 s after their webhook was
+ * received, then 5 s, 25 s, about 2 and about 10 minutes after it; after that only their wamid applies
+ * them, once a dispatch result or another status makes it known (both apply what is parked for it at
+ * once). So each parked status costs a handful of look-ups, however many accumulate — statuses of
+ * messages sent by other means than the gateway (an app sending on the same number) never match.
+ */
+export const PARKED_FIRST_RETRY_MS = 1_000
+const PARKED_RETRY_FACTOR = 5
+const PARKED_RETRIES_WITHIN_MS = 15 * 60_000
+/** A parked status is kept this long after its webhook was received (Meta's own retry window), then forgotten. */
+export const PARKED_KEEP_MS = 7 * DAY_MS
+
+/** The next try of a status parked for a webhook received at `receivedAt`, after the try due at `retryAt`. */
+export const nextParkedRetry = (receivedAt: number, retryAt: number): number | null => {
+  const next = receivedAt + Math.max(PARKED_FIRST_RETRY_MS, retryAt - receivedAt) * PARKED_RETRY_FACTOR
+  return next - receivedAt > PARKED_RETRIES_WITHIN_MS ? null : next
 }
 
 /**
@@ -36,10 +59,21 @@ export class StatusMatching extends Context.Tag("@mm-gateway/domain/StatusMatchi
    */
   readonly awaitingWamid: (channel: string, recipient: string, from: number, to: number) => Effect.Effect<ReadonlyArray<MessageCandidate>>
   /** Idempotent by `dedupeKey`. */
-  readonly park: (status: { readonly dedupeKey: string; readonly channel: string; readonly observation: StatusObservation; readonly receivedAt: number }) => Effect.Effect<void>
+  readonly park: (status: {
+    readonly dedupeKey: string
+    readonly channel: string
+    readonly observation: StatusObservation
+    readonly receivedAt: number
+    readonly retryAt: number
+  }) => Effect.Effect<void>
+  /** Oldest first. */
   readonly parkedFor: (wamid: string) => Effect.Effect<ReadonlyArray<ParkedStatus>>
-  /** Oldest first; `cursor` from the previous page. */
-  readonly listParked: (limit: number, cursor: string | null) => Effect.Effect<{ readonly items: ReadonlyArray<ParkedStatus>; readonly nextCursor: string | null }>
+  /** Up to `limit` parked statuses due to be tried again at `now` (`retryAt <= now`), soonest due first. */
+  readonly dueParked: (now: number, limit: number) => Effect.Effect<ReadonlyArray<ParkedStatus>>
+  /** When to try this one again (`null`: not again). */
+  readonly retryParkedAt: (id: number, retryAt: number | null) => Effect.Effect<void>
+  /** Forgets the statuses whose webhook was received before `receivedBefore`; how many it forgot. */
+  readonly dropParked: (receivedBefore: number) => Effect.Effect<number>
   readonly unpark: (ids: ReadonlyArray<number>) => Effect.Effect<void>
 }>() {}
 
@@ -137,7 +171,13 @@ export const recordStatusReport = (report: StatusReportInput, at: number) =>
         const parked: StatusReportOutcome = { _tag: "Parked" }
         return Effect.flatMap(StatusMatching, (matching) =>
           Effect.as(
-            matching.park({ dedupeKey: report.dedupeKey, channel: report.channel, observation: report.observation, receivedAt: at }),
+            matching.park({
+              dedupeKey: report.dedupeKey,
+              channel: report.channel,
+              observation: report.observation,
+              receivedAt: at,
+              retryAt: at + PARKED_FIRST_RETRY_MS
+            }),
             parked
           ))
       }
@@ -154,21 +194,26 @@ export const recordStatusReport = (report: StatusReportInput, at: number) =>
   )
 
 /**
- * Tries the parked statuses again (oldest first, `limit` of them from `cursor`): a dispatch result may
- * have made their wamid known since. Returns how many found their message and where to go on.
+ * Tries the parked statuses due again at `at` (up to `limit`, soonest first): something may have made
+ * their message known since. Those still unmatched are put off to their next try (`nextParkedRetry`).
+ * Returns how many found their message and how many were tried (fewer than `limit`: none is due any more).
  */
-export const rematchParkedStatuses = (limit: number, cursor: string | null, at: number) =>
+export const rematchParkedStatuses = (limit: number, at: number) =>
   Effect.gen(function*() {
     const matching = yield* StatusMatching
-    const page = yield* matching.listParked(limit, cursor)
+    const due = yield* matching.dueParked(at, limit)
     let matched = 0
-    for (const p of page.items) {
+    for (const p of due) {
       const found = yield* findMessageFor(p.channel, null, p.observation)
-      if (found === null) continue
+      if (found === null) {
+        yield* matching.retryParkedAt(p.id, nextParkedRetry(p.receivedAt, p.retryAt ?? at))
+        continue
+      }
       yield* observe(found.candidate.messageId, p.observation, at)
       yield* matching.unpark([p.id])
       matched++
     }
-    return { matched, nextCursor: page.nextCursor }
+    return { matched, tried: due.length }
   })
+
 

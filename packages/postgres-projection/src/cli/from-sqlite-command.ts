@@ -249,6 +249,7 @@ interface SqliteParked extends Record<string, unknown> {
   readonly recipient: string | null
   readonly observation: string
   readonly received_at: number
+  readonly retry_at: number | null
 }
 
 const copyParked = async (session: Session, main: SqliteFile): Promise<number> => {
@@ -256,8 +257,9 @@ const copyParked = async (session: Session, main: SqliteFile): Promise<number> =
   let last = 0
   for (const rows of pages<SqliteParked>(main, "parked_statuses", "1", "id")) {
     await session.query({
-      text: `INSERT INTO parked_statuses (id, dedupe_key, wamid, channel, recipient, observation, received_at) OVERRIDING SYSTEM VALUE
-        SELECT i, k, w, c, r, o::json, t FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS u(i, k, w, c, r, o, t)`,
+      text: `INSERT INTO parked_statuses (id, dedupe_key, wamid, channel, recipient, observation, received_at, retry_at) OVERRIDING SYSTEM VALUE
+        SELECT i, k, w, c, r, o::json, t, a
+        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[]) AS u(i, k, w, c, r, o, t, a)`,
       values: [
         rows.map((r) => r.id),
         rows.map((r) => r.dedupe_key),
@@ -265,7 +267,8 @@ const copyParked = async (session: Session, main: SqliteFile): Promise<number> =
         rows.map((r) => r.channel),
         rows.map((r) => r.recipient),
         rows.map((r) => r.observation),
-        rows.map((r) => r.received_at)
+        rows.map((r) => r.received_at),
+        rows.map((r) => r.retry_at)
       ]
     })
     copied += rows.length
