@@ -46,7 +46,8 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
   forwardRetryForMs: duration("MMGW_FORWARD_RETRY_FOR", WORKER_DEFAULTS.forwardRetryForMs),
   forwardPauseAfterMs: duration("MMGW_FORWARD_PAUSE_AFTER", WORKER_DEFAULTS.forwardPauseAfterMs),
   forwardTimeoutMs: duration("MMGW_FORWARD_TIMEOUT", 10_000),
-  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS"))
+  forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
+  inboxKeepMs: duration("MMGW_INBOX_KEEP", WORKER_DEFAULTS.inboxKeepMs)
 }).pipe(
   Config.mapOrFail((raw) => {
     const given = Option.filter(raw.secretKey, (s) => Redacted.value(s) !== "")
@@ -78,6 +79,7 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
       metaStatusSyncIntervalMs: raw.metaStatusSyncIntervalMs,
       forwardRetryForMs: raw.forwardRetryForMs,
       forwardPauseAfterMs: raw.forwardPauseAfterMs,
+      inboxKeepMs: raw.inboxKeepMs,
       forward: { allowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts), timeoutMs: raw.forwardTimeoutMs },
       defaultsUsed: Option.isNone(given) ? ["MMGW_SECRET_KEY"] : []
     })

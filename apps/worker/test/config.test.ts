@@ -9,10 +9,10 @@ const load = (env: Record<string, string>) =>
 describe("configuration from MMGW_*", () => {
   it("parses durations as milliseconds or with a unit, and refuses anything else", () => {
     assert.deepStrictEqual(
-      ["600000", "500ms", "30s", "10m", "1h", "1.5s", " 2m "].map(parseDuration),
-      [600_000, 500, 30_000, 600_000, 3_600_000, 1_500, 120_000]
+      ["600000", "500ms", "30s", "10m", "1h", "1.5s", " 2m ", "14d"].map(parseDuration),
+      [600_000, 500, 30_000, 600_000, 3_600_000, 1_500, 120_000, 14 * 86_400_000]
     )
-    for (const bad of ["", "0", "0s", "-5s", "10 minutes", "ten", "5d", "1e3"]) assert.isNull(parseDuration(bad), bad)
+    for (const bad of ["", "0", "0s", "-5s", "10 minutes", "ten", "5w", "1e3"]) assert.isNull(parseDuration(bad), bad)
   })
 
   it("development defaults: the database path, a 10 min dispatch-unknown window, and the public secret key (reported)", () => {
@@ -40,6 +40,7 @@ describe("configuration from MMGW_*", () => {
       MMGW_WORKER_SHUTDOWN_GRACE: "2s",
       MMGW_WORKER_RATE_MARGIN: "250ms",
       MMGW_META_STATUS_SYNC_INTERVAL: "10m",
+      MMGW_INBOX_KEEP: "30d",
       MMGW_SANDBOX_PORT: "9999"
     })
     assert.isTrue(Either.isRight(config))
@@ -51,6 +52,7 @@ describe("configuration from MMGW_*", () => {
     )
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:9999")
     assert.strictEqual(c.metaStatusSyncIntervalMs, 600_000)
+    assert.strictEqual(c.inboxKeepMs, 30 * 86_400_000)
   })
 
   it("production mode refuses to start without MMGW_SECRET_KEY and names it; a bad window is refused with its name", () => {

@@ -7,15 +7,17 @@ import { type Context, Effect } from "effect"
  * worker. Identical deliveries (same source, same bytes) are stored once.
  */
 export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
-  const entries: Array<InboxEntry> = []
+  /** By id, in id order (ids only grow). */
+  const entries = new Map<number, InboxEntry>()
+  let lastId = 0
   /** Who holds each claimed entry, until when (by id). */
   const claimed = new Map<number, { readonly claimant: string; readonly until: number }>()
   const bySourceAndBody = new Map<string, number>()
-  // Ids are 1-based positions in `entries`.
-  const entry = (id: number): InboxEntry | undefined => (Number.isInteger(id) && id >= 1 ? entries[id - 1] : undefined)
+  const entry = (id: number): InboxEntry | undefined => entries.get(id)
   const update = (id: number, change: Partial<InboxEntry>) => {
-    entries[id - 1] = { ...entries[id - 1]!, ...change }
+    entries.set(id, { ...entries.get(id)!, ...change })
   }
+  const all = () => [...entries.values()]
   // The body is the caller's buffer: what is kept and handed out are copies.
   const copy = (e: InboxEntry): InboxEntry => ({ ...e, headers: { ...e.headers }, body: new Uint8Array(e.body) })
 
@@ -25,8 +27,8 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
         const key = `${source}:${Buffer.from(body).toString("base64")}`
         const known = bySourceAndBody.get(key)
         if (known !== undefined) return { id: known, duplicate: true }
-        const id = entries.length + 1
-        entries.push({ id, source, receivedAt, headers: { ...headers }, body: new Uint8Array(body), state: "pending", reason: null, processedAt: null })
+        const id = ++lastId
+        entries.set(id, { id, source, receivedAt, headers: { ...headers }, body: new Uint8Array(body), state: "pending", reason: null, processedAt: null })
         bySourceAndBody.set(key, id)
         return { id, duplicate: false }
       }),
@@ -36,7 +38,7 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
           const claim = claimed.get(e.id)
           return claim === undefined || claim.until <= now || claim.claimant === claimant
         }
-        const taken = entries.filter((e) => e.state === "pending" && free(e)).slice(0, Math.max(0, Math.floor(limit)))
+        const taken = all().filter((e) => e.state === "pending" && free(e)).slice(0, Math.max(0, Math.floor(limit)))
         for (const e of taken) claimed.set(e.id, { claimant, until: now + ttlMs })
         return taken.map(copy)
       }),
@@ -66,7 +68,7 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
       Effect.sync(() => {
         const from = decodeCursor<[number]>(cursor)?.[0] ?? 0
         const n = Math.max(1, Math.floor(limit))
-        return pageOf(entries.filter((e) => e.state === "quarantined" && e.id > from).slice(0, n).map(copy), n, (e) => [e.id])
+        return pageOf(all().filter((e) => e.state === "quarantined" && e.id > from).slice(0, n).map(copy), n, (e) => [e.id])
       }),
     replay: (id) =>
       Effect.sync(() => {
@@ -80,6 +82,17 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
         const found = entry(id)
         return found === undefined ? null : copy(found)
       }),
-    pendingCount: () => Effect.sync(() => entries.filter((e) => e.state === "pending").length)
+    pendingCount: () => Effect.sync(() => all().filter((e) => e.state === "pending").length),
+    dropProcessed: (processedBefore, limit) =>
+      Effect.sync(() => {
+        const dropped = all()
+          .filter((e) => e.state === "processed" && e.processedAt !== null && e.processedAt < processedBefore)
+          .slice(0, Math.max(0, Math.floor(limit)))
+        for (const e of dropped) {
+          entries.delete(e.id)
+          bySourceAndBody.delete(`${e.source}:${Buffer.from(e.body).toString("base64")}`)
+        }
+        return dropped.length
+      })
   })
 }

@@ -181,6 +181,34 @@ export const webhookInboxContract = (name: string, makeStore: () => Layer.Layer<
         assert.strictEqual(yield* inbox.pendingCount(), 1)
       })))
 
+    it.effect("processed deliveries are forgotten once processed long enough ago, oldest first and a batch at a time; pending and quarantined stay", () =>
+      run(Effect.gen(function*() {
+        const inbox = yield* WebhookInbox
+        const a = (yield* inbox.accept(bytes("a"), {}, "meta", 1)).id
+        const b = (yield* inbox.accept(bytes("b"), {}, "meta", 2)).id
+        const c = (yield* inbox.accept(bytes("c"), {}, "meta", 3)).id
+        const q = (yield* inbox.accept(bytes("q"), {}, "meta", 4)).id
+        const p = (yield* inbox.accept(bytes("p"), {}, "meta", 5)).id
+        yield* inbox.markProcessed([a, b], 10)
+        yield* inbox.markProcessed([c], 30)
+        yield* inbox.quarantine(q, "undecodable", 5)
+        assert.strictEqual(yield* inbox.dropProcessed(10, 100), 0)
+        assert.strictEqual(yield* inbox.dropProcessed(40, 1), 1)
+        assert.strictEqual(yield* inbox.get(a), null)
+        assert.strictEqual((yield* inbox.get(b))?.state, "processed")
+        assert.strictEqual(yield* inbox.dropProcessed(20, 100), 1)
+        assert.strictEqual(yield* inbox.get(b), null)
+        assert.deepStrictEqual([(yield* inbox.get(c))?.state, (yield* inbox.get(q))?.state, (yield* inbox.get(p))?.state], ["processed", "quarantined", "pending"])
+        assert.strictEqual(yield* inbox.dropProcessed(1_000, 100), 1)
+        assert.strictEqual(yield* inbox.dropProcessed(1_000, 100), 0)
+        assert.deepStrictEqual([(yield* inbox.get(q))?.state, (yield* inbox.get(p))?.state], ["quarantined", "pending"])
+        // Forgotten, the same body is new again; a body still kept is a duplicate.
+        const again = yield* inbox.accept(bytes("a"), {}, "meta", 50)
+        assert.isFalse(again.duplicate)
+        assert.notStrictEqual(again.id, a)
+        assert.isTrue((yield* inbox.accept(bytes("q"), {}, "meta", 51)).duplicate)
+      })))
+
     it.effect("an empty inbox has nothing pending and nothing quarantined", () =>
       run(Effect.gen(function*() {
         const inbox = yield* WebhookInbox

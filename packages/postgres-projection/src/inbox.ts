@@ -125,7 +125,15 @@ export const makeInbox = (db: Database): Context.Tag.Service<WebhookInbox> => {
       statements(db, async (session) => {
         const [row] = await session.query<{ n: string }>({ name: "mmgw_inbox_pending_count", text: "SELECT count(*) AS n FROM inbox WHERE state = 'pending'" })
         return Number(row!.n)
-      })
+      }),
+    dropProcessed: (processedBefore, limit) =>
+      changed(
+        "mmgw_inbox_drop_processed",
+        `DELETE FROM inbox WHERE id IN (
+           SELECT id FROM inbox WHERE state = 'processed' AND processed_at < $1 ORDER BY id LIMIT $2
+         ) RETURNING 1`,
+        [processedBefore, Math.max(0, Math.floor(limit))]
+      )
   }
 }
 

@@ -77,6 +77,11 @@ export const makeInbox = (db: Database): SqliteInbox => {
   )
   const byId = db.prepare<[number], InboxRow>("SELECT * FROM inbox WHERE id = ?")
   const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'")
+  const dropProcessed = db.prepare<[number, number]>(
+    `DELETE FROM inbox WHERE id IN (
+       SELECT id FROM inbox INDEXED BY inbox_by_state WHERE state = 'processed' AND processed_at < ? ORDER BY id LIMIT ?
+     )`
+  )
 
   const store = (body: Uint8Array, headers: Readonly<Record<string, string>>, source: InboxSource, receivedAt: number): Accepted => {
     const hash = sha256(body)
@@ -134,7 +139,9 @@ export const makeInbox = (db: Database): SqliteInbox => {
       const row = byId.get(id)
       return row === undefined ? null : toEntry(row)
     }),
-    pendingCount: () => Effect.sync(() => count.get()!.n)
+    pendingCount: () => Effect.sync(() => count.get()!.n),
+    dropProcessed: (processedBefore, limit) =>
+      Effect.sync(() => retryBusy(() => dropProcessed.run(processedBefore, Math.max(0, Math.floor(limit)))).changes)
   }
 }
 

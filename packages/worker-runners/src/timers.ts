@@ -1,14 +1,22 @@
 import { CommandHandler, type EventStore, type Ids, type Message, StatusReports, Streams, UnitOfWork } from "@mm-gateway/domain"
-import { DispatchQueue, type MessageWork, ProjectionRunner } from "@mm-gateway/ports"
+import { DispatchQueue, type MessageWork, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
-export type TimerRequirements = DispatchQueue | EventStore.EventStore | StatusReports.StatusMatching | ProjectionRunner | UnitOfWork.UnitOfWork
+export type TimerRequirements =
+  | DispatchQueue
+  | EventStore.EventStore
+  | StatusReports.StatusMatching
+  | ProjectionRunner
+  | UnitOfWork.UnitOfWork
+  | WebhookInbox
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
   /** An attempt in flight longer than this, and not held by this worker, was cut off (a crash). */
   readonly staleInFlightAfterMs: number
+  /** Processed webhook bodies older than this are forgotten. */
+  readonly inboxKeepMs: number
 }
 
 const PAGE = 500
@@ -122,10 +130,28 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
     }
   })
 
+  /**
+   * The inbox's retention: processed bodies applied more than `inboxKeepMs` ago are forgotten, a batch
+   * at a time (each its own short write), so the inbox and its duplicate check stay the size of the
+   * retention, not of the deployment's history. Pending and quarantined bodies stay.
+   */
+  const dropProcessedWebhooks = Effect.gen(function*() {
+    const inbox = yield* WebhookInbox
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const dropped = yield* inbox.dropProcessed(now - settings.inboxKeepMs, PAGE)
+      stats.timers.webhooksDropped += dropped
+      if (dropped < PAGE) return
+    }
+  })
+
   /** Other writers may leave events unprojected (an append past the inline gap limit): catch up. */
   const catchUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
-  const tick = Effect.all([recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, catchUp], { discard: true })
+  const tick = Effect.all(
+    [recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, dropProcessedWebhooks, catchUp],
+    { discard: true }
+  )
 
-  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, catchUp, tick }
+  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, dropProcessedWebhooks, catchUp, tick }
 }

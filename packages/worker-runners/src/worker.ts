@@ -76,6 +76,8 @@ export interface WorkerSettings {
   readonly forwardPauseAfterMs: number
   /** Deliveries in flight at once. */
   readonly forwardConcurrency: number
+  /** Processed webhook bodies are kept this long after they were applied, then forgotten (`MMGW_INBOX_KEEP`). */
+  readonly inboxKeepMs: number
 }
 
 /**
@@ -94,7 +96,9 @@ export const WORKER_DEFAULTS = {
   metaStatusSyncIntervalMs: 60 * 60_000,
   forwardRetryForMs: FORWARD_RETRY_FOR_DEFAULT_MS,
   forwardPauseAfterMs: 60 * 60_000,
-  forwardConcurrency: 16
+  forwardConcurrency: 16,
+  // Meta retries a webhook for up to 7 days: a body kept longer is still recognised as a duplicate.
+  inboxKeepMs: 14 * 24 * 60 * 60_000
 } as const satisfies Partial<WorkerSettings>
 
 /**
@@ -134,6 +138,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
       const timers = makeTimers(
         {
           dispatchUnknownAfterMs: settings.dispatchUnknownAfterMs,
+          inboxKeepMs: settings.inboxKeepMs,
           staleInFlightAfterMs: settings.requestTimeoutMs + 10_000
         },
         stats,
