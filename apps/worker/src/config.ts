@@ -47,7 +47,8 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
   forwardPauseAfterMs: duration("MMGW_FORWARD_PAUSE_AFTER", WORKER_DEFAULTS.forwardPauseAfterMs),
   forwardTimeoutMs: duration("MMGW_FORWARD_TIMEOUT", 10_000),
   forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
-  inboxKeepMs: duration("MMGW_INBOX_KEEP", WORKER_DEFAULTS.inboxKeepMs)
+  inboxKeepMs: duration("MMGW_INBOX_KEEP", WORKER_DEFAULTS.inboxKeepMs),
+  forwardLogKeepMs: duration("MMGW_FORWARD_LOG_KEEP", WORKER_DEFAULTS.forwardLogKeepMs)
 }).pipe(
   Config.mapOrFail((raw) => {
     const given = Option.filter(raw.secretKey, (s) => Redacted.value(s) !== "")
@@ -80,6 +81,7 @@ export const workerConfig: Config.Config<WorkerConfig> = Config.all({
       forwardRetryForMs: raw.forwardRetryForMs,
       forwardPauseAfterMs: raw.forwardPauseAfterMs,
       inboxKeepMs: raw.inboxKeepMs,
+      forwardLogKeepMs: raw.forwardLogKeepMs,
       forward: { allowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts), timeoutMs: raw.forwardTimeoutMs },
       defaultsUsed: Option.isNone(given) ? ["MMGW_SECRET_KEY"] : []
     })

@@ -41,6 +41,7 @@ describe("configuration from MMGW_*", () => {
       MMGW_WORKER_RATE_MARGIN: "250ms",
       MMGW_META_STATUS_SYNC_INTERVAL: "10m",
       MMGW_INBOX_KEEP: "30d",
+      MMGW_FORWARD_LOG_KEEP: "3d",
       MMGW_SANDBOX_PORT: "9999"
     })
     assert.isTrue(Either.isRight(config))
@@ -53,6 +54,7 @@ describe("configuration from MMGW_*", () => {
     assert.strictEqual(c.provider.sandboxBaseUrl, "http://127.0.0.1:9999")
     assert.strictEqual(c.metaStatusSyncIntervalMs, 600_000)
     assert.strictEqual(c.inboxKeepMs, 30 * 86_400_000)
+    assert.strictEqual(c.forwardLogKeepMs, 3 * 86_400_000)
   })
 
   it("production mode refuses to start without MMGW_SECRET_KEY and names it; a bad window is refused with its name", () => {

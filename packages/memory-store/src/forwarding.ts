@@ -211,6 +211,15 @@ export const makeForwarding = (journal: Journal): {
           }
           return n
         }),
+      dropFinished: (createdBefore, limit) =>
+        Effect.sync(() => {
+          const finished = [...deliveries.values()]
+            .filter((d) => d.state !== "pending" && d.createdAt < createdBefore)
+            .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+            .slice(0, Math.max(0, Math.floor(limit)))
+          for (const d of finished) deliveries.delete(d.id)
+          return finished.length
+        }),
       summary: (since) =>
         Effect.sync(() => {
           const all = [...deliveries.values()]

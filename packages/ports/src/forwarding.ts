@@ -153,6 +153,11 @@ export class ForwardingOutbox extends Context.Tag("@mm-gateway/ports/ForwardingO
   /** For the metrics: the outbox now, and the latency of what was delivered since `since`. */
   readonly summary: (since: number) => Effect.Effect<ForwardingSummary>
   readonly health: (endpointIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<EndpointHealth>>
+  /**
+   * Forgets up to `limit` delivered or failed deliveries created before `createdBefore` (the worker's
+   * retention of the delivery log, `MMGW_FORWARD_LOG_KEEP`); how many. Pending ones stay.
+   */
+  readonly dropFinished: (createdBefore: number, limit: number) => Effect.Effect<number>
 }>() {}
 
 /** One attempt to deliver a body to an endpoint, as the app's answer (or its silence) decided it. */

@@ -206,6 +206,31 @@ export const forwardingOutboxContract = (name: string, makeStore: () => Layer.La
         assert.deepStrictEqual(summary, { pending: 0, retrying: 0, failed: 0, oldestPendingAt: null, latency: { count: 1, p50: 250, p99: 250 } })
       })))
 
+    it.effect("dropFinished: delivered and failed deliveries created before the time are forgotten, oldest first, a batch at a time; pending ones stay", () =>
+      run(Effect.gen(function*() {
+        const outbox = yield* withEndpoints("whe_1")
+        yield* outbox.enqueue([
+          delivery("dlv_old_delivered", "whe_1", 1, { createdAt: 100 }),
+          delivery("dlv_old_failed", "whe_1", 2, { createdAt: 200 }),
+          delivery("dlv_old_pending", "whe_1", 3, { createdAt: 300 }),
+          delivery("dlv_new", "whe_1", 4, { createdAt: 5_000 })
+        ])
+        yield* outbox.claimDue(10, "w1", 10_000, 5_000)
+        yield* outbox.delivered("dlv_old_delivered", 10_100, 200)
+        yield* outbox.attemptFailed("dlv_old_failed", 10_100, 410, "HTTP 410", null)
+        yield* outbox.delivered("dlv_new", 10_100, 200)
+        assert.strictEqual(yield* outbox.dropFinished(100, 10), 0)
+        assert.strictEqual(yield* outbox.dropFinished(1_000, 1), 1)
+        assert.isNull(yield* outbox.get("dlv_old_delivered"))
+        assert.strictEqual((yield* outbox.get("dlv_old_failed"))?.state, "failed")
+        assert.strictEqual(yield* outbox.dropFinished(1_000, 10), 1)
+        assert.deepStrictEqual(
+          [yield* outbox.get("dlv_old_failed"), (yield* outbox.get("dlv_old_pending"))?.state, (yield* outbox.get("dlv_new"))?.state],
+          [null, "pending", "delivered"]
+        )
+        assert.deepStrictEqual((yield* outbox.list("whe_1", 10, null, null)).items.map((d) => d.id), ["dlv_new", "dlv_old_pending"])
+      })))
+
     it.effect("attemptFailed: pending again at the retry time with the error kept, or failed when given up", () =>
       run(Effect.gen(function*() {
         const outbox = yield* withEndpoints("whe_1")

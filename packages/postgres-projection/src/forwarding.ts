@@ -233,6 +233,14 @@ export const makeForwarding = (db: Database) => {
         "UPDATE forward_deliveries SET next_attempt_at = $2, deadline = $3 WHERE endpoint_id = $1 AND state = 'pending' RETURNING 1",
         [endpointId, now, deadline]
       ),
+    dropFinished: (createdBefore, limit) =>
+      count(
+        "mmgw_delivery_drop_finished",
+        `DELETE FROM forward_deliveries WHERE id IN (
+           SELECT id FROM forward_deliveries WHERE state <> 'pending' AND created_at < $1 ORDER BY created_at, id LIMIT $2
+         ) RETURNING 1`,
+        [createdBefore, Math.max(0, Math.floor(limit))]
+      ),
     summary: (since) =>
       Effect.map(
         query<{ pending: string; retrying: string; failed: string; oldest: string | null; n: string; p50: string | null; p99: string | null }>(

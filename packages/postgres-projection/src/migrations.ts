@@ -284,6 +284,10 @@ export const migrations: Readonly<Record<string, Migration>> = {
     `ALTER TABLE parked_statuses ADD COLUMN retry_at bigint`,
     `UPDATE parked_statuses SET retry_at = received_at + 1000`,
     `CREATE INDEX parked_statuses_due ON parked_statuses (retry_at, id) WHERE retry_at IS NOT NULL`
+  ),
+  // The delivery log's retention forgets finished deliveries by their age (docs/forwarding.md#delivery).
+  "0012_forward_deliveries_finished": statements(
+    `CREATE INDEX forward_deliveries_finished ON forward_deliveries (created_at, id) WHERE state <> 'pending'`
   )
 }
 

@@ -140,6 +140,12 @@ export const makeForwarding = (db: Database) => {
     `UPDATE forward_deliveries SET state = 'pending', next_attempt_at = ?, deadline = ?, replayed_at = ?, claimed_by = NULL, claimed_until = 0
      WHERE endpoint_id = ? AND created_at >= ? AND created_at <= ? AND state <> 'pending'`
   )
+  const dropFinished = db.prepare<[number, number]>(
+    `DELETE FROM forward_deliveries WHERE id IN (
+       SELECT id FROM forward_deliveries INDEXED BY forward_deliveries_finished
+       WHERE state <> 'pending' AND created_at < ? ORDER BY created_at, id LIMIT ?
+     )`
+  )
   const resume = db.prepare<[number, number, string]>(
     "UPDATE forward_deliveries SET next_attempt_at = ?, deadline = ? WHERE endpoint_id = ? AND state = 'pending'"
   )
@@ -251,6 +257,7 @@ export const makeForwarding = (db: Database) => {
           : replayRange.run(now, deadline, now, endpointId, selection.from, selection.to).changes
       ),
     resume: (endpointId, now, deadline) => Effect.sync(() => resume.run(now, deadline, endpointId).changes),
+    dropFinished: (createdBefore, limit) => Effect.sync(() => dropFinished.run(createdBefore, Math.max(0, Math.floor(limit))).changes),
     summary: (since) =>
       Effect.sync(() => {
         const c = counts.get()!

@@ -4,14 +4,14 @@ import type { Dispatch } from "@mm-gateway/domain"
 export interface WorkerStats {
   dispatch: Record<Dispatch.Settlement["_tag"] | "NotStarted", number>
   webhooks: { bodies: number; statuses: number; parked: number; facts: number; quarantined: number }
-  timers: { markedUnknown: number; expired: number; interrupted: number; unparked: number; parkedDropped: number; webhooksDropped: number; metaReads: number; metaReadsFailed: number }
+  timers: { markedUnknown: number; expired: number; interrupted: number; unparked: number; parkedDropped: number; webhooksDropped: number; deliveriesDropped: number; metaReads: number; metaReadsFailed: number }
   forwarding: { enqueued: number; delivered: number; failed: number }
 }
 
 export const makeStats = (): WorkerStats => ({
   dispatch: { Submitted: 0, RetryLater: 0, Rerouted: 0, Failed: 0, OutcomeUnknown: 0, Superseded: 0, NotStarted: 0 },
   webhooks: { bodies: 0, statuses: 0, parked: 0, facts: 0, quarantined: 0 },
-  timers: { markedUnknown: 0, expired: 0, interrupted: 0, unparked: 0, parkedDropped: 0, webhooksDropped: 0, metaReads: 0, metaReadsFailed: 0 },
+  timers: { markedUnknown: 0, expired: 0, interrupted: 0, unparked: 0, parkedDropped: 0, webhooksDropped: 0, deliveriesDropped: 0, metaReads: 0, metaReadsFailed: 0 },
   forwarding: { enqueued: 0, delivered: 0, failed: 0 }
 })
 

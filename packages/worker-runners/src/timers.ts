@@ -1,5 +1,5 @@
 import { CommandHandler, type EventStore, type Ids, type Message, StatusReports, Streams, UnitOfWork } from "@mm-gateway/domain"
-import { DispatchQueue, type MessageWork, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
+import { DispatchQueue, ForwardingOutbox, type MessageWork, ProjectionRunner, WebhookInbox } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import type { WorkerStats } from "./stats.js"
 
@@ -10,6 +10,7 @@ export type TimerRequirements =
   | ProjectionRunner
   | UnitOfWork.UnitOfWork
   | WebhookInbox
+  | ForwardingOutbox
 
 export interface TimerSettings {
   readonly dispatchUnknownAfterMs: number
@@ -17,6 +18,8 @@ export interface TimerSettings {
   readonly staleInFlightAfterMs: number
   /** Processed webhook bodies older than this are forgotten. */
   readonly inboxKeepMs: number
+  /** Delivered and given-up deliveries created longer ago than this are forgotten. */
+  readonly forwardLogKeepMs: number
 }
 
 const PAGE = 500
@@ -131,17 +134,25 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
   })
 
   /**
-   * The inbox's retention: processed bodies applied more than `inboxKeepMs` ago are forgotten, a batch
-   * at a time (each its own short write), so the inbox and its duplicate check stay the size of the
-   * retention, not of the deployment's history. Pending and quarantined bodies stay.
+   * Retention: processed webhook bodies applied more than `inboxKeepMs` ago, and finished deliveries
+   * created more than `forwardLogKeepMs` ago, are forgotten, a batch at a time (each its own short
+   * write), so the inbox with its duplicate check and the delivery log stay the size of their
+   * retention, not of the deployment's history. Pending (and quarantined) ones stay.
    */
-  const dropProcessedWebhooks = Effect.gen(function*() {
+  const forgetOld = Effect.gen(function*() {
     const inbox = yield* WebhookInbox
+    const outbox = yield* ForwardingOutbox
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const dropped = yield* inbox.dropProcessed(now - settings.inboxKeepMs, PAGE)
       stats.timers.webhooksDropped += dropped
-      if (dropped < PAGE) return
+      if (dropped < PAGE) break
+    }
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const dropped = yield* outbox.dropFinished(now - settings.forwardLogKeepMs, PAGE)
+      stats.timers.deliveriesDropped += dropped
+      if (dropped < PAGE) break
     }
   })
 
@@ -149,9 +160,9 @@ export const makeTimers = (settings: TimerSettings, stats: WorkerStats, holds: (
   const catchUp = Effect.asVoid(Effect.flatMap(ProjectionRunner, (runner) => runner.catchUp()))
 
   const tick = Effect.all(
-    [recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, dropProcessedWebhooks, catchUp],
+    [recordInterruptedAttempts("stale"), markDispatchUnknown, expireMessages, rematchParked, forgetOld, catchUp],
     { discard: true }
   )
 
-  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, dropProcessedWebhooks, catchUp, tick }
+  return { recordInterruptedAttempts, markDispatchUnknown, expireMessages, rematchParked, forgetOld, catchUp, tick }
 }

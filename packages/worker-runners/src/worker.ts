@@ -78,6 +78,8 @@ export interface WorkerSettings {
   readonly forwardConcurrency: number
   /** Processed webhook bodies are kept this long after they were applied, then forgotten (`MMGW_INBOX_KEEP`). */
   readonly inboxKeepMs: number
+  /** Delivered and given-up deliveries are kept in the log this long after they were created (`MMGW_FORWARD_LOG_KEEP`). */
+  readonly forwardLogKeepMs: number
 }
 
 /**
@@ -98,7 +100,8 @@ export const WORKER_DEFAULTS = {
   forwardPauseAfterMs: 60 * 60_000,
   forwardConcurrency: 16,
   // Meta retries a webhook for up to 7 days: a body kept longer is still recognised as a duplicate.
-  inboxKeepMs: 14 * 24 * 60 * 60_000
+  inboxKeepMs: 14 * 24 * 60 * 60_000,
+  forwardLogKeepMs: 14 * 24 * 60 * 60_000
 } as const satisfies Partial<WorkerSettings>
 
 /**
@@ -139,6 +142,7 @@ const session = (settings: WorkerSettings, instance: string, stats: WorkerStats,
         {
           dispatchUnknownAfterMs: settings.dispatchUnknownAfterMs,
           inboxKeepMs: settings.inboxKeepMs,
+          forwardLogKeepMs: settings.forwardLogKeepMs,
           staleInFlightAfterMs: settings.requestTimeoutMs + 10_000
         },
         stats,

@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { BM, eventually, ok, parkedFor, postSignedWebhook, quiet, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { BM, eventually, ok, parkedFor, postSignedWebhook, quiet, registerChannel, statusWebhook, WABA } from "@mm-gateway/worker-test-stack"
 import { type Stack, startStack } from "./support.js"
 
 /** The inbox processor: verified webhook bodies the api stored, decoded and applied by the worker. */
@@ -54,20 +54,7 @@ describe("webhook inbox", () => {
   })
 
   it("a status for a message nobody knows is kept (parked), and the body counts as processed", async () => {
-    const body = JSON.stringify({
-      object: "whatsapp_business_account",
-      entry: [{
-        id: WABA,
-        changes: [{
-          field: "messages",
-          value: {
-            messaging_product: "whatsapp",
-            metadata: { display_phone_number: "15550100", phone_number_id: "106540352242922" },
-            statuses: [{ id: "wamid.UNKNOWN", status: "delivered", timestamp: "1764000200", recipient_id: "4915112349999" }]
-          }
-        }]
-      }]
-    })
+    const body = statusWebhook("wamid.UNKNOWN", "delivered", "1764000200", "4915112349999")
     const before = (await quarantined()).length
     await postSigned(body)
     await eventually("the inbox drained", () => quiet(stack))

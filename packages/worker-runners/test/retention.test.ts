@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { eventually, postSignedWebhook, registerChannel, WABA } from "@mm-gateway/worker-test-stack"
+import { eventually, postSignedWebhook, registerChannel, statusWebhook } from "@mm-gateway/worker-test-stack"
 import { type Stack, startStack } from "./support.js"
 
 /**
@@ -31,26 +31,10 @@ const statesInInbox = async () => {
   return states
 }
 
-const statusBody = (wamid: string) =>
-  JSON.stringify({
-    object: "whatsapp_business_account",
-    entry: [{
-      id: WABA,
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          statuses: [{ id: wamid, status: "delivered", timestamp: "1764000000", recipient_id: "16505551234" }]
-        }
-      }]
-    }]
-  })
-
 describe("inbox retention", () => {
   it("processed bodies are forgotten once applied longer ago than MMGW_INBOX_KEEP; a quarantined one stays", async () => {
-    await postSignedWebhook(stack.api, statusBody("wamid.RETENTION.1"))
-    await postSignedWebhook(stack.api, statusBody("wamid.RETENTION.2"))
+    await postSignedWebhook(stack.api, statusWebhook("wamid.RETENTION.1", "delivered", "1764000000", "16505551234"))
+    await postSignedWebhook(stack.api, statusWebhook("wamid.RETENTION.2", "delivered", "1764000000", "16505551234"))
     await postSignedWebhook(stack.api, { object: "whatsapp_business_account", entry: "not a list" })
     assert.deepStrictEqual(await statesInInbox(), ["kept", "kept", "kept"])
     stack.startWorker({ inboxKeepMs: 1_000 })

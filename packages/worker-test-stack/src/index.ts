@@ -228,6 +228,23 @@ export const postSignedWebhook = async (api: TestApi, body: string | unknown): P
   if (response.status !== 200) throw new Error(`webhook: ${response.status} ${text}`)
 }
 
+/** A Meta status webhook of one status on the test channel (`PHONE` of `WABA`), as a body to post. */
+export const statusWebhook = (wamid: string, status: string, timestamp: string, recipient: string): string =>
+  JSON.stringify({
+    object: "whatsapp_business_account",
+    entry: [{
+      id: WABA,
+      changes: [{
+        field: "messages",
+        value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: "15550100", phone_number_id: PHONE },
+          statuses: [{ id: wamid, status, timestamp, recipient_id: recipient }]
+        }
+      }]
+    }]
+  })
+
 export const ok = (answer: Answer, what: string): any => {
   if (answer.status >= 300) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.json)}`)
   return answer.json
