@@ -79,6 +79,21 @@ describe("the operator console in a browser", () => {
     await waitForText(page, ".changes", new RegExp(WABA))
   })
 
+  it("asks Meta to email a Business Manager's admins and shows Meta's request id, then 'already invited' on Meta's duplicate", async () => {
+    await openView(page, "onboarding")
+    const card = `article[aria-label="Business Manager ${BM}"]`
+    await waitForText(page, `${card} .meta-email button`, /^Ask Meta to email the admins$/)
+    await page.click(`${card} .meta-email button`)
+    await waitForText(page, `${card} .meta-email .outcome`, /Meta is emailing the admins \(request \d{15}\)/)
+    const [sent] = stack.sandbox.intentRequests()
+    assert.strictEqual(sent?.businessId, BM)
+    await waitForText(page, `${card} .meta-request`, new RegExp(`Meta request ${sent?.requestId}`))
+    await page.click(`${card} .meta-email button`)
+    await waitForText(page, `${card} .meta-email .outcome`, /already invited/)
+    await waitForText(page, `${card} .meta-request`, /Meta: already invited/)
+    assert.deepStrictEqual(stack.sandbox.intentRequests().map((r) => r.errorCode), [null, 1752041])
+  })
+
   it("flips a channel's routing: the next message takes the other route, and back", async () => {
     for (const [routing, expected, to] of [["cloud_api", "cloud_api", "4915112341111"], ["inherit", "marketing_messages", "4915112342222"]] as const) {
       await openView(page, "routing")

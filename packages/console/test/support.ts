@@ -2,6 +2,7 @@ import chromium from "@sparticuz/chromium"
 import { bundle, postSignedWebhook, SECRET_KEY, startTestStack, type TestStack } from "@mm-gateway/worker-test-stack"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
 import { spawn } from "node:child_process"
+import * as net from "node:net"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { assetsDirectory } from "../src/index.js"
@@ -43,10 +44,28 @@ export interface ConsoleStack extends TestStack {
 
 /**
  * The real api (serving the built console), the sandbox, and the worker as its own process (its
- * `src/main.ts` bundled as the release build bundles it) on one temp SQLite database.
+ * `src/main.ts` bundled as the release build bundles it) on one temp SQLite database. The api asks
+ * the sandbox for Meta's Intent API too.
  */
+/** A port free a moment ago: the sandbox's, so the api can be told where Meta's Graph API is before the sandbox starts. */
+const freePort = async (): Promise<number> => {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** The system-user token the console stack's api asks Meta's Intent API (the sandbox) with. */
+export const SYSTEM_USER_TOKEN = "console-test-system-user-token"
+
 export const startConsoleStack = async (): Promise<ConsoleStack> => {
-  const stack = await startTestStack({ consoleDirectory: assetsDirectory() })
+  const sandboxPort = await freePort()
+  const stack = await startTestStack({
+    consoleDirectory: assetsDirectory(),
+    sandbox: { port: sandboxPort },
+    apiEnv: { MMGW_GRAPH_BASE_URL: `http://127.0.0.1:${sandboxPort}`, MMGW_META_SYSTEM_USER_TOKEN: SYSTEM_USER_TOKEN }
+  })
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MMGW_")))
   const child = spawn(process.execPath, [await bundle(WORKER_MAIN, OWN_DEV)], {
     env: {

@@ -12,6 +12,7 @@ export * as Errors from "./shared/errors.js"
 export * as Decider from "./namespaces/decider.js"
 
 export * as BusinessManager from "./onboarding/business-manager.js"
+export * as IntentApi from "./onboarding/intent-api.js"
 export * as Waba from "./namespaces/waba.js"
 export * as Channel from "./channels/channel.js"
 export * as PartnerSettings from "./settings/partner-settings.js"

@@ -34,9 +34,11 @@ const kind = <Command, Event, State, Error>(
   snapshotSchema = 1
 ): StreamKind<Command, Event, State, Error> => ({ category, decider, snapshotSchema })
 
+// Snapshot schema 2: the state keeps the latest request through Meta's Intent API.
 export const BusinessManagerStream = kind<BusinessManagerCommand, BusinessManagerEvent, BusinessManagerState, NotRegistered>(
   "BusinessManager",
-  BusinessManagerDecider
+  BusinessManagerDecider,
+  2
 )
 // Snapshot schema 3: the state keeps the status last read from Meta, when a read was asked for, and
 // when a read of the template list was asked for.

@@ -1,4 +1,4 @@
-import { describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { BusinessManager, Errors } from "../src/index.js"
 import { deciderSpec } from "../testing/index.js"
 import { BM } from "./fixtures.js"
@@ -46,6 +46,38 @@ describe("BusinessManager decider", () => {
       spec.given([registered, issued]).when({ ...cmd, at: 5 }).thenNothing()
     })
     it("rejects an invitation for an unknown Business Manager", () =>
+      spec.given([]).when(cmd).thenFails(new Errors.NotRegistered({ entity: "business_manager", id: BM })))
+  })
+
+  describe("RecordMetaOnboardingRequest", () => {
+    const cmd = { _tag: "RecordMetaOnboardingRequest", businessManagerId: BM, requestId: "893436979557695", alreadyInvited: false, solutionId: null, at: 30 } as const
+    const { _tag: _, ...fields } = cmd
+    const requested = BusinessManager.MetaOnboardingRequested.make(fields)
+    it("records Meta's request id", () => spec.given([registered]).when(cmd).then([BusinessManager.MetaOnboardingRequested.make(fields)]))
+    it("records a duplicate answer as already invited, without a request id", () =>
+      spec.given([registered]).when({ ...cmd, requestId: null, alreadyInvited: true, solutionId: "1234" }).then([
+        BusinessManager.MetaOnboardingRequested.make({ ...fields, requestId: null, alreadyInvited: true, solutionId: "1234" })
+      ]))
+    it("does nothing when Meta answers again with the same request, or when an older answer arrives", () => {
+      spec.given([registered, requested]).when({ ...cmd, at: 40 }).thenNothing()
+      spec.given([registered, requested]).when({ ...cmd, requestId: "1", at: 20 }).thenNothing()
+    })
+    it("records a later, different answer (a new request, or a duplicate after it)", () => {
+      spec.given([registered, requested]).when({ ...cmd, requestId: "1", at: 40 }).then([
+        BusinessManager.MetaOnboardingRequested.make({ ...fields, requestId: "1", at: 40 })
+      ])
+      spec.given([registered, requested]).when({ ...cmd, requestId: null, alreadyInvited: true, at: 40 }).then([
+        BusinessManager.MetaOnboardingRequested.make({ ...fields, requestId: null, alreadyInvited: true, at: 40 })
+      ])
+    })
+    it("counts as an invitation: the state's invitedAt is the latest of either kind", () => {
+      const link = BusinessManager.OnboardingInvitationIssued.make({ businessManagerId: BM, link: "https://hub.360dialog.com/mmlite-tos", at: 10 })
+      const state = [registered, link, requested].reduce(BusinessManager.evolve, BusinessManager.initialState())
+      assert.deepStrictEqual([state.invitedAt, state.metaRequest], [30, { requestId: "893436979557695", alreadyInvited: false, solutionId: null, at: 30 }])
+      const later = BusinessManager.OnboardingInvitationIssued.make({ ...link, at: 50 })
+      assert.strictEqual(BusinessManager.evolve(state, later).invitedAt, 50)
+    })
+    it("rejects a request for an unknown Business Manager", () =>
       spec.given([]).when(cmd).thenFails(new Errors.NotRegistered({ entity: "business_manager", id: BM })))
   })
 

@@ -238,6 +238,7 @@ export const makeReadSide = (journal: Journal) => {
       name: row.state.name,
       mmApi: { termsSigned: row.state.termsSignedAt !== null, signedAt: row.state.termsSignedAt, invitedAt: row.state.invitedAt },
       invitationLink: row.invitationLink,
+      metaRequest: ReadViews.metaRequest(row.state),
       wabas: sortedWabas().filter((w) => w.state.businessManagerId === id).map((w) => wabaView(w, now))
     }
   }

@@ -1,4 +1,4 @@
-import type { Channel, Message, PartnerSettings, ProviderGateway, Routing, Status, Waba } from "@mm-gateway/domain"
+import type { BusinessManager, Channel, Message, PartnerSettings, ProviderGateway, Routing, Status, Waba } from "@mm-gateway/domain"
 import { Context, type Effect } from "effect"
 import type { Page } from "./pagination.js"
 
@@ -34,6 +34,8 @@ export interface BusinessManagerView {
   readonly name: string | null
   readonly mmApi: { readonly termsSigned: boolean; readonly signedAt: number | null; readonly invitedAt: number | null }
   readonly invitationLink: string | null
+  /** The latest request through Meta's Intent API (`null`: none), as Meta answered it. */
+  readonly metaRequest: BusinessManager.MetaOnboardingRequest | null
   readonly wabas: ReadonlyArray<WabaView>
 }
 

@@ -154,6 +154,10 @@ export const waba = (
   }
 }
 
+/** The latest request through Meta's Intent API, from a state stored before there was one too. */
+export const metaRequest = (state: BusinessManager.BusinessManagerState): BusinessManager.MetaOnboardingRequest | null =>
+  state.metaRequest ?? null
+
 /** The invitation link shown after `event`: the link of the latest invitation, which the state's `invitedAt` names. */
 export const invitationLink = (
   previous: string | null,

@@ -34,6 +34,17 @@ export const registerBusinessManager = (id: string, at: number, name: string | n
 export const inviteBusinessManager = (id: string, link: string, at: number) =>
   fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), { _tag: "IssueOnboardingInvitation", businessManagerId: bm(id), link, at }))
 
+/** Meta's Intent API answered the partner's request for the Business Manager (`requestId` null: already invited). */
+export const requestMetaOnboarding = (id: string, requestId: string | null, at: number, solutionId: string | null = null) =>
+  fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), {
+    _tag: "RecordMetaOnboardingRequest",
+    businessManagerId: bm(id),
+    requestId,
+    alreadyInvited: requestId === null,
+    solutionId,
+    at
+  }))
+
 export const signBusinessTerms = (id: string, signedAt: number) =>
   fact(CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(id), { _tag: "RecordBusinessTermsSigned", businessManagerId: bm(id), signedAt, at: signedAt }))
 

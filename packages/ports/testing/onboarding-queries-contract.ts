@@ -7,6 +7,7 @@ import {
   inviteBusinessManager,
   type ReadSide,
   readMetaStatus,
+  requestMetaOnboarding,
   requestMetaSync,
   requestTemplateSync,
   recordTermsNotAccepted,
@@ -86,6 +87,32 @@ export const onboardingQueriesContract = (name: string, makeStore: () => Layer.L
         const invited = yield* read.businessManager("1", 100)
         assert.deepStrictEqual([invited?.mmApi.invitedAt, invited?.invitationLink], [60, "https://example.test/second"])
         assert.deepStrictEqual(ids((yield* read.businessManager("2", 100))?.wabas ?? []), ["20"])
+      })))
+
+    it.effect("a request through Meta's Intent API is shown with its request id, counts as an invitation, and a duplicate answer as already invited", () =>
+      run(Effect.gen(function*() {
+        const read = yield* OnboardingQueries
+        yield* registerBusinessManager("1", 10)
+        yield* registerBusinessManager("2", 10)
+        yield* caughtUp
+        assert.isNull((yield* read.businessManager("1", 100))?.metaRequest)
+        yield* inviteBusinessManager("1", "https://example.test/onboard", 20)
+        yield* requestMetaOnboarding("1", "893436979557695", 30, "5550001")
+        yield* requestMetaOnboarding("2", null, 40)
+        yield* caughtUp
+        const one = yield* read.businessManager("1", 100)
+        assert.deepStrictEqual([one?.metaRequest, one?.mmApi.invitedAt, one?.invitationLink], [
+          { requestId: "893436979557695", alreadyInvited: false, solutionId: "5550001", at: 30 },
+          30,
+          "https://example.test/onboard"
+        ])
+        const two = yield* read.businessManager("2", 100)
+        assert.deepStrictEqual([two?.metaRequest, two?.mmApi.invitedAt, two?.invitationLink], [
+          { requestId: null, alreadyInvited: true, solutionId: null, at: 40 },
+          40,
+          null
+        ])
+        assert.deepStrictEqual((yield* read.businessManagers({ now: 100 })).items.map((b) => b.metaRequest?.requestId ?? null), ["893436979557695", null])
       })))
 
     it.effect("business-level terms onboard every WABA of the Business Manager, later ones too, and no other", () =>

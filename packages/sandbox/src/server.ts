@@ -7,6 +7,7 @@ import { defaultConfig } from "./config.js"
 import type { Prng } from "./prng.js"
 import { mulberry32 } from "./prng.js"
 import { graphRead } from "./graph-reads.js"
+import { duplicateRequest, INTENT_PATH, INTENT_SCRIPTS, requestIdFor, solutionIdOf } from "./intent-api.js"
 import { createRateLimiter } from "./rate-limit.js"
 import type { TemplateCategory } from "./send.js"
 import { callbackDataOf, defaultTemplateCategory, parseSendBody, planOf, routeOf, scriptOf } from "./send.js"
@@ -63,6 +64,15 @@ export interface OnboardingChange {
   readonly webhook?: boolean
 }
 
+/** A request the sandbox received on the Intent API, and what it answered. */
+export interface IntentApiRequest {
+  readonly businessId: string
+  readonly solutionId: string | null
+  /** `request_id` when taken; otherwise the Graph error code answered (`null`: no answer). */
+  readonly requestId: string | null
+  readonly errorCode: number | null
+}
+
 export interface OnboardingResult {
   readonly updated: ReadonlyArray<string>
   readonly webhook: boolean
@@ -84,6 +94,8 @@ export interface Sandbox {
   readonly setNumber: (phoneNumberId: string, patch: NumberPatch) => NumberRecord
   readonly number: (phoneNumberId: string) => NumberRecord
   readonly onboarding: (change: OnboardingChange) => Either.Either<OnboardingResult, string>
+  /** The Intent API requests received since the start or the last reset, in order. */
+  readonly intentRequests: () => ReadonlyArray<IntentApiRequest>
   /** Stops listening, drops open connections and undelivered webhooks. */
   readonly close: () => Promise<void>
 }
@@ -153,6 +165,9 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
   const numbers = new Map<string, NumberRecord>()
   const attempts = new Map<string, number>()
   let sequence = 0
+  // Businesses already invited through the Intent API: a second request is Meta's duplicate.
+  const invited = new Set<string>()
+  const intentLog: Array<IntentApiRequest> = []
 
   const defaultNumber = (phoneNumberId: string): NumberRecord => ({
     phoneNumberId,
@@ -233,6 +248,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     dispatcher.resetStats()
     attempts.clear()
     limiter.reset()
+    invited.clear()
+    intentLog.length = 0
   }
 
   const scheduleWebhooks = (
@@ -392,6 +409,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       const withCallbackData = new URLSearchParams(query).get("byCallbackData") !== "false"
       return writeJson(res, 200, counters.snapshot(dispatcher.stats(), withCallbackData))
     }
+    if (path === "/sandbox/intent-requests" && method === "GET") return writeJson(res, 200, { items: intentLog })
     if (path === "/sandbox/reset" && method === "POST") {
       reset()
       return writeJson(res, 200, { status: "reset" })
@@ -519,6 +537,32 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
     return writeJson(res, answer.status, answer.body)
   }
 
+  /** `POST /{version}/{END_BUSINESS_ID}/onboard_partners_to_mm_lite` (intent-api.ts). */
+  const handleIntent = (req: http.IncomingMessage, res: http.ServerResponse, businessId: string, raw: Buffer) => {
+    const authorization = req.headers.authorization ?? ""
+    if (!/^Bearer\s+\S+/i.test(authorization)) {
+      const missing = rejections.missingToken()
+      return writeJson(res, missing.status, { error: { ...missing.error, fbtrace_id: "sandbox" } })
+    }
+    const solutionId = solutionIdOf(raw)
+    if (solutionId instanceof Error) {
+      return writeJson(res, 400, { error: { message: `(#100) ${solutionId.message}`, type: "OAuthException", code: 100, fbtrace_id: "sandbox" } })
+    }
+    const script = INTENT_SCRIPTS[businessId.slice(-4)] ?? (invited.has(businessId) ? duplicateRequest() : null)
+    if (script === null) {
+      invited.add(businessId)
+      const requestId = requestIdFor(businessId, intentLog.length + 1)
+      intentLog.push({ businessId, solutionId, requestId, errorCode: null })
+      return writeJson(res, 200, { request_id: requestId })
+    }
+    if (script._tag === "Drop") {
+      intentLog.push({ businessId, solutionId, requestId: null, errorCode: null })
+      return req.socket.destroy()
+    }
+    intentLog.push({ businessId, solutionId, requestId: null, errorCode: script.error["code"] as number })
+    return writeJson(res, script.status, { error: script.error })
+  }
+
   const server = http.createServer((req, res) => {
     const chunks: Array<Buffer> = []
     let size = 0
@@ -535,6 +579,8 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       const query = url.indexOf("?")
       const path = query === -1 ? url : url.slice(0, query)
       if (req.method === "POST") {
+        const intent = INTENT_PATH.exec(path)
+        if (intent !== null) return handleIntent(req, res, intent[1]!, raw)
         const graph = GRAPH_SEND.exec(path)
         if (graph !== null) return handleSend(req, res, "graph", graph[2] as Endpoint, graph[1], raw)
         if (path === "/messages") return handleSend(req, res, "360dialog", "messages", undefined, raw)
@@ -575,6 +621,7 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
         setNumber,
         number: numberOf,
         onboarding,
+        intentRequests: () => [...intentLog],
         close: () =>
           new Promise<void>((done) => {
             dispatcher.close()

@@ -126,7 +126,7 @@ export const makeReadModels = (db: Database): ReadModels => {
   const work = (r: { state: string }): MessageWork => ReadViews.messageWork(recordOf(r.state))
   const businessManagerView = (id: string, now: number): BusinessManagerView | null => {
     const row = prepared(db, "SELECT * FROM business_managers WHERE id = ?").get(id) as
-      | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null }
+      | { id: string; name: string | null; terms_signed_at: number | null; invited_at: number | null; invitation_link: string | null; state: string }
       | undefined
     if (row === undefined) return null
     const wabas = prepared(db, "SELECT id, business_manager_id, name, state FROM wabas WHERE business_manager_id = ? ORDER BY id")
@@ -136,6 +136,7 @@ export const makeReadModels = (db: Database): ReadModels => {
       name: row.name,
       mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: row.terms_signed_at, invitedAt: row.invited_at },
       invitationLink: row.invitation_link,
+      metaRequest: ReadViews.metaRequest(parse<BusinessManager.BusinessManagerState>(row.state)),
       wabas: wabas.map((w) => wabaView(w, now))
     }
   }

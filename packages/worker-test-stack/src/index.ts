@@ -57,7 +57,12 @@ export const storeLayer = (database: string, postgresUrl: string | null): Layer.
  */
 export const startApi = async (
   database: string,
-  options: { readonly postgresUrl?: string | null; readonly consoleDirectory?: string | null } = {}
+  options: {
+    readonly postgresUrl?: string | null
+    readonly consoleDirectory?: string | null
+    /** More `MMGW_*` settings for the api (they win over the stack's). */
+    readonly env?: Readonly<Record<string, string>>
+  } = {}
 ): Promise<TestApi> => {
   const provider = ConfigProvider.fromMap(new Map(Object.entries({
     MMGW_API_PORT: "0",
@@ -66,7 +71,8 @@ export const startApi = async (
     MMGW_SECRET_KEY: SECRET_KEY,
     MMGW_META_APP_SECRET: APP_SECRET,
     MMGW_META_VERIFY_TOKEN: "test-verify-token",
-    MMGW_360DIALOG_WEBHOOK_SECRET: "test-360-secret"
+    MMGW_360DIALOG_WEBHOOK_SECRET: "test-360-secret",
+    ...options.env
   })))
   const config = await Effect.runPromise(Effect.withConfigProvider(apiConfig, provider))
   const runtime = ManagedRuntime.make(Layer.orDie(layerApiServer(config, { consoleDirectory: options.consoleDirectory ?? null })).pipe(Layer.provideMerge(storeLayer(config.database, options.postgresUrl ?? null))))
@@ -158,12 +164,14 @@ export const startTestStack = async (
     readonly proxy?: boolean
     readonly postgresUrl?: string | null
     readonly consoleDirectory?: string | null
+    /** More `MMGW_*` settings for the api. */
+    readonly apiEnv?: Readonly<Record<string, string>>
   } = {}
 ): Promise<TestStack> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-worker-"))
   const database = join(dir, "gateway.sqlite")
   const postgresUrl = options.postgresUrl ?? null
-  const api = await startApi(database, { postgresUrl, consoleDirectory: options.consoleDirectory ?? null })
+  const api = await startApi(database, { postgresUrl, consoleDirectory: options.consoleDirectory ?? null, env: options.apiEnv ?? {} })
   const sandbox = await startSandbox({
     port: 0,
     webhookUrl: `${api.url}/webhooks/meta`,

@@ -2,6 +2,7 @@ import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
 import { FORWARD_RETRY_FOR_DEFAULT_MS } from "@mm-gateway/ports"
 import { durationConfig } from "../durations.js"
 import { forwardAllowHosts } from "../forwarding/config.js"
+import { type IntentApiConfig, intentApiConfig } from "../provider/intent-api.js"
 
 export type Mode = "development" | "production"
 
@@ -19,6 +20,8 @@ export interface ApiConfig {
   readonly dialog360Secret: Redacted.Redacted<string> | null
   readonly dialog360PlatformSecret: Redacted.Redacted<string> | null
   readonly onboardingLink: string
+  /** Meta's Intent API for partner-initiated onboarding: the system-user token (optional), default solution id, Graph's URL and version. */
+  readonly intentApi: IntentApiConfig
   /** Hosts forwarding endpoints may use over http and on non-public addresses (`MMGW_FORWARD_ALLOW_HOSTS`). */
   readonly forwardAllowHosts: ReadonlyArray<string>
   /** How long a replayed or resumed delivery is attempted (`MMGW_FORWARD_RETRY_FOR`, as the worker reads it). */
@@ -63,6 +66,7 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
   dialog360Secret: optionalSecret("MMGW_360DIALOG_WEBHOOK_SECRET"),
   dialog360PlatformSecret: optionalSecret("MMGW_360DIALOG_PLATFORM_SECRET"),
   onboardingLink: Config.string("MMGW_ONBOARDING_LINK").pipe(Config.withDefault("https://hub.360dialog.com/mmlite-tos")),
+  intentApi: intentApiConfig,
   forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
   forwardRetryForMs: durationConfig("MMGW_FORWARD_RETRY_FOR", FORWARD_RETRY_FOR_DEFAULT_MS)
 }).pipe(
@@ -102,6 +106,7 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
       dialog360Secret,
       dialog360PlatformSecret,
       onboardingLink: raw.onboardingLink,
+      intentApi: raw.intentApi,
       forwardAllowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts),
       forwardRetryForMs: raw.forwardRetryForMs,
       defaultsUsed

@@ -1,6 +1,6 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, type Layer, Schema } from "effect"
-import { BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
+import { BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
 import { GraphBadRequest, GraphForbidden, GraphUnauthorized } from "./graph-errors.js"
 import { webhookOperations } from "./webhook-ingress.js"
 import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
@@ -130,8 +130,22 @@ export class OnboardingGroup extends HttpApiGroup.make("onboarding")
     .annotate(OpenApi.Summary, "Read a Business Manager with its WABAs and terms status")
     .addSuccess(BusinessManagerResource).addError(NotFound))
   .add(HttpApiEndpoint.post("inviteBusinessManager")`/v1/business-managers/${BusinessId}/onboarding-invitations`
-    .annotate(OpenApi.Summary, "Hand a Business Manager the MM API onboarding link")
-    .addSuccess(OnboardingInvitation, { status: 201 }))
+    .annotate(OpenApi.Summary, "Invite a Business Manager to the MM API: hand out the onboarding link, or have Meta email its admins (Intent API)")
+    .setPayload(Schema.NullOr(Schema.Struct({
+      via: Schema.optional(Schema.Literal("link", "meta_email").annotations({
+        description: "link (default): the onboarding link to hand the client; meta_email: Meta's Intent API emails the business portfolio's admins"
+      })),
+      solutionId: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9]{1,32}$/)).annotations({
+        description: "with meta_email: the Multi-Partner Solution to name (default MMGW_META_SOLUTION_ID)"
+      }))
+    })).annotations({ description: "optional; no body is {\"via\": \"link\"}" }))
+    .addSuccess(OnboardingInvitation, { status: 201 })
+    .addError(NotFound)
+    .addError(Forbidden)
+    .addError(Conflict)
+    .addError(Unprocessable)
+    .addError(BadGateway)
+    .addError(ServiceUnavailable))
   .add(HttpApiEndpoint.put("putWaba")`/v1/wabas/${WabaIdParam}`
     .annotate(OpenApi.Summary, "Register a WABA under a Business Manager")
     .setPayload(Schema.Struct({

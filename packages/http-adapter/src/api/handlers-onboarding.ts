@@ -1,12 +1,12 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Channel, CommandHandler, EventStore, type Ids, Streams } from "@mm-gateway/domain"
+import { Channel, CommandHandler, EventStore, type Ids, IntentApi, Streams } from "@mm-gateway/domain"
 import { clampLimit, ClickQueries, ConfigurationQueries, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect } from "effect"
 import { CredentialVault } from "../credentials-store.js"
 import { ApiSettings, changedBy, iso, requireAdmin, scopeOf, sees, visibleChannel, visibleWaba } from "./context.js"
 import { CurrentPrincipal, GatewayApi, type V1GroupLive } from "./definition.js"
-import { conflict, invalidRequest, notFound } from "./errors.js"
-import { businessManagerOf, channelOf, clickOf, templateOf, wabaOf } from "./views.js"
+import { badGateway, conflict, forbiddenBy, invalidRequest, notFound, serviceUnavailable, unprocessable } from "./errors.js"
+import { businessManagerOf, channelOf, clickOf, metaRequestOf, templateOf, wabaOf } from "./views.js"
 
 /** The steps a client follows to accept the MM API terms (360dialog's onboarding page). */
 const ONBOARDING_STEPS = [
@@ -16,13 +16,72 @@ const ONBOARDING_STEPS = [
   "Meta then sends an MM_LITE_TERMS_SIGNED webhook; the gateway marks the WABAs onboarded."
 ]
 
+/** What follows a request through Meta's Intent API. */
+const META_EMAIL_STEPS = [
+  "Meta emails every admin of the business portfolio an invitation to accept the Marketing Messages API terms.",
+  "An admin accepts them from the email or in WhatsApp Manager; they apply to every WABA of the portfolio.",
+  "Meta then sends an MM_LITE_TERMS_SIGNED webhook; the gateway marks the WABAs onboarded."
+]
+const ALREADY_INVITED_STEP = "Meta says the business has already been invited (by this or another partner): its admins have the email, nothing more is sent."
+
+const INVALID_RECIPIENT: Record<IntentApi.InvalidRecipientCause | "unknown", string> = {
+  already_signed: "the business has already accepted the MM API terms",
+  ineligible_country: "the business has no WABA in a country where the MM API is available",
+  no_eligible_waba: "the business has no eligible WABA shared with the partner",
+  unknown: "the business has already accepted the terms, has no WABA in an eligible country, or shares no eligible WABA with the partner"
+}
+
+/** One of the documented refusals as the API's error. */
+const refusalError = (businessId: string, result: Extract<IntentApi.IntentResult, { readonly _tag: "Refused" }>) => {
+  switch (result.reason) {
+    case "invalid_recipient_type":
+      return unprocessable("meta_invalid_recipient_type", `Meta will not invite business ${businessId}: ${INVALID_RECIPIENT[result.cause ?? "unknown"]}`, {
+        cause: result.cause,
+        graph: result.graph
+      })
+    case "request_already_sent":
+      return conflict("meta_request_already_sent", `the partner has already sent business ${businessId} this request`, { graph: result.graph })
+    case "insufficient_permissions":
+      return forbiddenBy(
+        "meta_insufficient_permissions",
+        "Meta refused the partner's system-user token: it needs advanced whatsapp_business_management and whatsapp_business_messaging",
+        { graph: result.graph }
+      )
+  }
+}
+
+/**
+ * A refusal or failure of the Intent API as the API's error (docs/api.md#onboarding-invitations):
+ * stable codes, Meta's code and text in `details.graph`, never the token.
+ */
+const intentError = (businessId: string, result: Exclude<IntentApi.IntentResult, { readonly _tag: "Requested" | "AlreadyInvited" }>) => {
+  switch (result._tag) {
+    case "NotConfigured":
+      return unprocessable("meta_not_configured", `${result.setting} is not set: the api needs the partner's system-user token to call Meta's Intent API`, {
+        setting: result.setting
+      })
+    case "Refused":
+      return refusalError(businessId, result)
+    case "GraphError":
+      return badGateway("meta_error", `Meta answered HTTP ${result.graph.httpStatus}${result.graph.code === null ? "" : ` with Graph error ${result.graph.code}`}: ${result.graph.message ?? "no message"}`, {
+        graph: result.graph
+      })
+    case "NoAnswer":
+      return result.sent
+        ? badGateway("meta_no_answer", `the request reached Meta but no answer came back (${result.reason}); asking again is safe (a duplicate counts as already invited)`, {
+          reason: result.reason
+        })
+        : serviceUnavailable("meta_unreachable", `Meta's Graph API could not be reached (${result.reason}); nothing was sent`, { reason: result.reason })
+  }
+}
+
 const bmVisible = (businessManagerId: string) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
     if (!sees(principal, businessManagerId)) return yield* Effect.fail(notFound("business manager", businessManagerId))
   })
 
-export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | OnboardingQueries | ApiSettings> = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
+export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | OnboardingQueries | ApiSettings | IntentApi.IntentApi> = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
   handlers
     .handle("putBusinessManager", ({ path, payload }) =>
       Effect.gen(function*() {
@@ -56,17 +115,51 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
         if (view === null) return yield* Effect.fail(notFound("business manager", path.businessId))
         return businessManagerOf(view)
       }))
-    .handle("inviteBusinessManager", ({ path }) =>
+    .handle("inviteBusinessManager", ({ path, payload }) =>
       Effect.gen(function*() {
         yield* bmVisible(path.businessId)
-        const settings = yield* ApiSettings
-        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, Streams.streamId.businessManager(path.businessId), {
-          _tag: "IssueOnboardingInvitation",
-          businessManagerId: path.businessId as Ids.BusinessManagerId,
-          link: settings.onboardingLink,
+        const via = payload?.via ?? "link"
+        const stream = Streams.streamId.businessManager(path.businessId)
+        const unknown = () => Effect.fail(notFound("business manager", path.businessId))
+        if (via === "link") {
+          if (payload?.solutionId !== undefined) return yield* Effect.fail(invalidRequest("solutionId", "solutionId is for via meta_email only"))
+          const settings = yield* ApiSettings
+          yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, stream, {
+            _tag: "IssueOnboardingInvitation",
+            businessManagerId: path.businessId as Ids.BusinessManagerId,
+            link: settings.onboardingLink,
+            at: yield* Clock.currentTimeMillis
+          }).pipe(Effect.catchTag("NotRegistered", unknown))
+          return { via, link: settings.onboardingLink, steps: ONBOARDING_STEPS, metaRequest: null }
+        }
+        // Meta is asked only for a Business Manager the gateway knows.
+        if ((yield* (yield* OnboardingQueries).businessManager(path.businessId, yield* Clock.currentTimeMillis)) === null) return yield* unknown()
+        const result = yield* (yield* IntentApi.IntentApi).requestOnboarding({ businessId: path.businessId, solutionId: payload?.solutionId ?? null })
+        // What Meta answered, for the operator: the outcome and Graph's code, never the token or Meta's text.
+        yield* Effect.logInfo("intent api request").pipe(Effect.annotateLogs({
+          businessId: path.businessId,
+          outcome: result._tag === "Refused" ? result.reason : result._tag,
+          ...(result._tag === "Refused" || result._tag === "GraphError" ? { graphCode: result.graph.code, httpStatus: result.graph.httpStatus } : {}),
+          ...(result._tag === "NoAnswer" ? { reason: result.reason } : {})
+        }))
+        if (result._tag !== "Requested" && result._tag !== "AlreadyInvited") return yield* Effect.fail(intentError(path.businessId, result))
+        const request = {
+          requestId: result._tag === "Requested" ? result.requestId : null,
+          alreadyInvited: result._tag === "AlreadyInvited",
+          solutionId: result.solutionId,
           at: yield* Clock.currentTimeMillis
-        }).pipe(Effect.catchTag("NotRegistered", () => Effect.fail(notFound("business manager", path.businessId))))
-        return { link: settings.onboardingLink, steps: ONBOARDING_STEPS }
+        }
+        yield* CommandHandler.handleCommand(Streams.BusinessManagerStream, stream, {
+          _tag: "RecordMetaOnboardingRequest",
+          businessManagerId: path.businessId as Ids.BusinessManagerId,
+          ...request
+        }).pipe(Effect.catchTag("NotRegistered", unknown))
+        return {
+          via,
+          link: null,
+          steps: request.alreadyInvited ? [ALREADY_INVITED_STEP, ...META_EMAIL_STEPS.slice(1)] : META_EMAIL_STEPS,
+          metaRequest: metaRequestOf(request)
+        }
       }))
     .handle("putWaba", ({ path, payload }) =>
       Effect.gen(function*() {

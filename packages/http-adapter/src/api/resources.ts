@@ -39,14 +39,27 @@ export const WabaResource = Schema.Struct({
   })
 })
 
+/** A request through Meta's Intent API, as Meta answered it. */
+export const MetaOnboardingRequest = Schema.Struct({
+  requestId: Schema.NullOr(Schema.String).annotations({ description: "Meta's request_id; null when Meta answered that the business was already invited (1752041)" }),
+  alreadyInvited: Schema.Boolean,
+  solutionId: Schema.NullOr(Schema.String),
+  requestedAt: Iso
+}).annotations({ description: "the latest request through Meta's Intent API (POST /{END_BUSINESS_ID}/onboard_partners_to_mm_lite)" })
+
 export const BusinessManagerResource = Schema.Struct({
   id: Schema.String,
   name: Schema.NullOr(Schema.String),
-  mmApi: Schema.Struct({ termsSigned: Schema.Boolean, signedAt: NullableIso, invitedAt: NullableIso }),
+  mmApi: Schema.Struct({ termsSigned: Schema.Boolean, signedAt: NullableIso, invitedAt: NullableIso, metaRequest: Schema.NullOr(MetaOnboardingRequest) }),
   wabas: Schema.Array(WabaResource)
 })
 
-export const OnboardingInvitation = Schema.Struct({ link: Schema.String, steps: Schema.Array(Schema.String) })
+export const OnboardingInvitation = Schema.Struct({
+  via: Schema.Literal("link", "meta_email"),
+  link: Schema.NullOr(Schema.String).annotations({ description: "the onboarding link to hand the client (via link); null via meta_email" }),
+  steps: Schema.Array(Schema.String),
+  metaRequest: Schema.NullOr(MetaOnboardingRequest)
+})
 
 export const ChannelResource = Schema.Struct({
   phoneNumberId: Schema.String,

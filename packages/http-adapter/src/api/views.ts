@@ -1,4 +1,4 @@
-import type { Waba } from "@mm-gateway/domain"
+import type { BusinessManager, Waba } from "@mm-gateway/domain"
 import type { BusinessManagerView, ChannelView, ClickView, InboxEntry, MessageResource, TemplateView, WabaView } from "@mm-gateway/ports"
 import { iso, isoOrNull } from "./context.js"
 import type * as Resources from "./resources.js"
@@ -23,10 +23,22 @@ export const wabaOf = (w: WabaView) => ({
   }
 })
 
+export const metaRequestOf = (r: BusinessManager.MetaOnboardingRequest) => ({
+  requestId: r.requestId,
+  alreadyInvited: r.alreadyInvited,
+  solutionId: r.solutionId,
+  requestedAt: iso(r.at)
+})
+
 export const businessManagerOf = (b: BusinessManagerView) => ({
   id: b.id,
   name: b.name,
-  mmApi: { termsSigned: b.mmApi.termsSigned, signedAt: isoOrNull(b.mmApi.signedAt), invitedAt: isoOrNull(b.mmApi.invitedAt) },
+  mmApi: {
+    termsSigned: b.mmApi.termsSigned,
+    signedAt: isoOrNull(b.mmApi.signedAt),
+    invitedAt: isoOrNull(b.mmApi.invitedAt),
+    metaRequest: b.metaRequest === null ? null : metaRequestOf(b.metaRequest)
+  },
   wabas: b.wabas.map(wabaOf)
 })
 

@@ -1,5 +1,6 @@
 export * from "./config.js"
 export * from "./credentials.js"
 export * from "./gateway.js"
+export * from "./intent-api.js"
 export * from "./response.js"
 export * from "./transport.js"

@@ -410,6 +410,7 @@ describe("the sweep: to tenant A's key, each of tenant B's resources answers as 
       body: (r) => ({ name: "sweep", businessManagerIds: [r.businessManagerIds], ...(r.channelIds === undefined ? {} : { channelIds: [r.channelIds] }) })
     },
     "onboarding.putBusinessManager": { body: () => ({ name: "swept" }) },
+    "onboarding.inviteBusinessManager": { body: () => ({ via: "link" }) },
     "onboarding.putWaba": { references: { businessManagerId: { kind: "businessManager" } }, body: (r) => ({ businessManagerId: r.businessManagerId }) },
     "onboarding.setWabaMmStatus": { body: () => ({ status: "onboarded", reason: "sweep" }) },
     "channels.putChannel": {

@@ -152,6 +152,7 @@ export class LogModel {
       name: state.name,
       mmApi: { termsSigned: state.termsSignedAt !== null, signedAt: state.termsSignedAt, invitedAt: state.invitedAt },
       invitationLink: last?._tag === "OnboardingInvitationIssued" ? last.link : null,
+      metaRequest: state.metaRequest ?? null,
       wabas: this.wabaViews(now, { businessManagerIds: [id] })
     }
   }

@@ -76,6 +76,16 @@ const onboarding: fc.Arbitrary<AnyCommand> = fc.oneof(
   fc.tuple(bm, time).map(([b, t]) =>
     cmd("BusinessManager", { _tag: "IssueOnboardingInvitation", businessManagerId: ids.bm(b), link: `https://link/${t}`, at: t })
   ),
+  fc.tuple(bm, time, fc.constantFrom(null, "893436979557695", "893436979557696")).map(([b, t, requestId]) =>
+    cmd("BusinessManager", {
+      _tag: "RecordMetaOnboardingRequest",
+      businessManagerId: ids.bm(b),
+      requestId,
+      alreadyInvited: requestId === null,
+      solutionId: null,
+      at: t
+    })
+  ),
   fc.tuple(waba, bm, time).map(([w, b, t]) => registerWaba(w, b, t)),
   fc.tuple(waba, time).map(([w, t]) => wabaTermsSigned(w, t)),
   fc.tuple(waba, time, fc.option(time, { nil: null })).map(([w, t, e]) => suspend(w, t, e)),

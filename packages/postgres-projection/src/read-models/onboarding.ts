@@ -197,6 +197,7 @@ const businessManagerView = async (session: Session, id: string, now: number): P
     name: row.name,
     mmApi: { termsSigned: row.terms_signed_at !== null, signedAt: num(row.terms_signed_at), invitedAt: num(row.invited_at) },
     invitationLink: row.invitation_link,
+    metaRequest: ReadViews.metaRequest(row.state),
     wabas: row.wabas.map((w) => wabaView({ id: w.id, state: w.state, bm_state: row.state }, now))
   }
 }

@@ -105,7 +105,7 @@ const applyWaba = (db: Database, stored: EventStore.StoredEvent, event: Waba.Wab
 
 const isBusinessManagerEvent = (e: Events.DomainEvent): e is BusinessManager.BusinessManagerEvent =>
   e._tag === "BusinessManagerRegistered" || e._tag === "BusinessManagerRenamed" ||
-  e._tag === "OnboardingInvitationIssued" || e._tag === "BusinessTermsSigned"
+  e._tag === "OnboardingInvitationIssued" || e._tag === "MetaOnboardingRequested" || e._tag === "BusinessTermsSigned"
 
 const isWabaEvent = (e: Events.DomainEvent): e is Waba.WabaEvent =>
   e._tag === "WabaRegistered" || e._tag === "WabaDetailsChanged" || e._tag === "WabaTermsSigned" ||

@@ -11,7 +11,12 @@ interface Waba {
 interface BusinessManager {
   readonly id: string
   readonly name: string | null
-  readonly mmApi: { termsSigned: boolean; signedAt: string | null; invitedAt: string | null }
+  readonly mmApi: {
+    termsSigned: boolean
+    signedAt: string | null
+    invitedAt: string | null
+    metaRequest: { requestId: string | null; alreadyInvited: boolean; solutionId: string | null; requestedAt: string } | null
+  }
   readonly wabas: ReadonlyArray<Waba>
 }
 
@@ -47,6 +52,38 @@ const ManualStatus = ({ api, waba, onDone }: ViewProps & { waba: Waba; onDone: (
       <button type="submit" disabled={action.busy}>Confirm</button>
       <Outcome message={action.message} failed={action.failed} />
     </form>
+  )
+}
+
+/** The latest request through Meta's Intent API, as Meta answered it. */
+const metaRequestText = (r: NonNullable<BusinessManager["mmApi"]["metaRequest"]>) =>
+  `${r.alreadyInvited ? "Meta: already invited" : `Meta request ${r.requestId ?? ""}`} ${when(r.requestedAt)}${r.solutionId === null ? "" : ` (solution ${r.solutionId})`}`
+
+/** Meta's Intent API emails the portfolio's admins; a refusal or a missing token shows its reason. */
+const MetaEmail = ({ api, bm, onDone }: ViewProps & { bm: BusinessManager; onDone: () => void }) => {
+  const action = useAction()
+  return (
+    <div class="invitation meta-email">
+      <button
+        type="button"
+        disabled={action.busy}
+        onClick={() =>
+          void action.run(async () => {
+            const invitation = await api.send<{ metaRequest: { requestId: string | null; alreadyInvited: boolean } }>(
+              "POST",
+              `/v1/business-managers/${bm.id}/onboarding-invitations`,
+              { via: "meta_email" }
+            )
+            onDone()
+            return invitation.metaRequest.alreadyInvited
+              ? "Meta says the business was already invited"
+              : `Meta is emailing the admins (request ${invitation.metaRequest.requestId ?? ""})`
+          })}
+      >
+        Ask Meta to email the admins
+      </button>
+      <Outcome message={action.message} failed={action.failed} />
+    </div>
   )
 }
 
@@ -140,8 +177,10 @@ export const Onboarding = (props: ViewProps) => {
                   <h3>{bm.name ?? "Business Manager"} <span class="muted">{bm.id}</span></h3>
                   <p>
                     Terms {bm.mmApi.termsSigned ? `signed ${when(bm.mmApi.signedAt)}` : "not signed"} · invited {when(bm.mmApi.invitedAt)}
+                    {bm.mmApi.metaRequest === null ? null : <> · <span class="meta-request">{metaRequestText(bm.mmApi.metaRequest)}</span></>}
                   </p>
                   <Invitation {...props} bm={bm} onDone={board.reload} />
+                  <MetaEmail {...props} bm={bm} onDone={board.reload} />
                 </header>
                 {wabas.length === 0 ? (
                   <Empty>
