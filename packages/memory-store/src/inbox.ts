@@ -86,8 +86,9 @@ export const makeInbox = (): Context.Tag.Service<WebhookInbox> => {
     dropProcessed: (processedBefore, limit) =>
       Effect.sync(() => {
         const dropped = all()
-          .filter((e) => e.state === "processed" && e.processedAt !== null && e.processedAt < processedBefore)
+          .filter((e) => e.state === "processed")
           .slice(0, Math.max(0, Math.floor(limit)))
+          .filter((e) => e.processedAt !== null && e.processedAt < processedBefore)
         for (const e of dropped) {
           entries.delete(e.id)
           bySourceAndBody.delete(`${e.source}:${Buffer.from(e.body).toString("base64")}`)

@@ -61,9 +61,10 @@ export class WebhookInbox extends Context.Tag("@mm-gateway/ports/WebhookInbox")<
   /** For the `mmgw_webhook_inbox_pending` gauge. */
   readonly pendingCount: () => Effect.Effect<number>
   /**
-   * Forgets up to `limit` processed deliveries processed before `processedBefore`, oldest first (the
-   * worker's retention, `MMGW_INBOX_KEEP`); returns how many. Pending and quarantined ones stay. A
-   * body forgotten is new again if it comes again.
+   * Forgets those of the oldest `limit` processed deliveries (by id) processed before
+   * `processedBefore` (the worker's retention, `MMGW_INBOX_KEEP`); returns how many, so work per call
+   * stays bounded however many are kept. Pending and quarantined ones stay. A body forgotten is new
+   * again if it comes again.
    */
   readonly dropProcessed: (processedBefore: number, limit: number) => Effect.Effect<number>
 }>() {}

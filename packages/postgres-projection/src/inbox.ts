@@ -129,8 +129,11 @@ export const makeInbox = (db: Database): Context.Tag.Service<WebhookInbox> => {
     dropProcessed: (processedBefore, limit) =>
       changed(
         "mmgw_inbox_drop_processed",
+        // Among the oldest `limit` processed rows only (ids follow processing closely): the timers run
+        // this every second, and a filter over every processed row would read the whole retention each time.
         `DELETE FROM inbox WHERE id IN (
-           SELECT id FROM inbox WHERE state = 'processed' AND processed_at < $1 ORDER BY id LIMIT $2
+           SELECT id FROM (SELECT id, processed_at FROM inbox WHERE state = 'processed' ORDER BY id LIMIT $2) AS oldest
+           WHERE processed_at < $1
          ) RETURNING 1`,
         [processedBefore, Math.max(0, Math.floor(limit))]
       )

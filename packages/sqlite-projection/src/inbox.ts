@@ -77,9 +77,12 @@ export const makeInbox = (db: Database): SqliteInbox => {
   )
   const byId = db.prepare<[number], InboxRow>("SELECT * FROM inbox WHERE id = ?")
   const count = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'")
+  // Among the oldest `limit` processed rows only (ids follow processing closely): the timers run this
+  // every second, and a filter over every processed row would read the whole retention each time.
   const dropProcessed = db.prepare<[number, number]>(
     `DELETE FROM inbox WHERE id IN (
-       SELECT id FROM inbox INDEXED BY inbox_by_state WHERE state = 'processed' AND processed_at < ? ORDER BY id LIMIT ?
+       SELECT id FROM (SELECT id, processed_at FROM inbox INDEXED BY inbox_by_state WHERE state = 'processed' ORDER BY id LIMIT ?)
+       WHERE processed_at < ?
      )`
   )
 
@@ -141,7 +144,7 @@ export const makeInbox = (db: Database): SqliteInbox => {
     }),
     pendingCount: () => Effect.sync(() => count.get()!.n),
     dropProcessed: (processedBefore, limit) =>
-      Effect.sync(() => retryBusy(() => dropProcessed.run(processedBefore, Math.max(0, Math.floor(limit)))).changes)
+      Effect.sync(() => retryBusy(() => dropProcessed.run(Math.max(0, Math.floor(limit)), processedBefore)).changes)
   }
 }
 

@@ -36,8 +36,25 @@ export const metaWabas: Effect.Effect<MetaWabas, never, DispatchQueue> = Effect.
   return wabas
 })
 
-export const makeMetaStatusSync = (settings: MetaStatusSyncSettings, stats: WorkerStats) => {
+/**
+ * When each WABA is read from Meta again: when this worker has not read it yet, when a read was asked
+ * for since (`requestedAt`), and otherwise every `intervalMs`. When a WABA was last tried is kept in
+ * memory: it paces the reads, it is not a fact. `due` marks the WABA tried when it says yes.
+ */
+export const makeReadSchedule = (intervalMs: number) => {
   const lastTried = new Map<string, number>()
+  return {
+    due: (wabaId: string, requestedAt: number | null, now: number): boolean => {
+      const tried = lastTried.get(wabaId)
+      const due = tried === undefined || (requestedAt ?? 0) > tried || now - tried >= intervalMs
+      if (due) lastTried.set(wabaId, now)
+      return due
+    }
+  }
+}
+
+export const makeMetaStatusSync = (settings: MetaStatusSyncSettings, stats: WorkerStats) => {
+  const schedule = makeReadSchedule(settings.intervalMs)
 
   const pass = (wabas: MetaWabas) => Effect.gen(function*() {
     const onboarding = yield* OnboardingQueries
@@ -46,10 +63,7 @@ export const makeMetaStatusSync = (settings: MetaStatusSyncSettings, stats: Work
       const now = yield* Clock.currentTimeMillis
       const waba = yield* onboarding.waba(wabaId, now)
       if (waba === null) continue
-      const tried = lastTried.get(wabaId)
-      const due = tried === undefined || (waba.metaSyncRequestedAt ?? 0) > tried || now - tried >= settings.intervalMs
-      if (!due) continue
-      lastTried.set(wabaId, now)
+      if (!schedule.due(wabaId, waba.metaSyncRequestedAt, now)) continue
       const read = yield* gateway.readOnboardingStatus({ provider: "meta", credentialsRef, wabaId, businessId: waba.businessManagerId })
       if (read._tag === "Failed") {
         stats.timers.metaReadsFailed++

@@ -1,7 +1,7 @@
 import { CommandHandler, type EventStore, type Ids, ProviderGateway, Streams, Template } from "@mm-gateway/domain"
 import { type DispatchQueue, OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Schema } from "effect"
-import type { MetaWabas } from "./meta-status-sync.js"
+import { makeReadSchedule, type MetaWabas } from "./meta-status-sync.js"
 import type { WorkerStats } from "./stats.js"
 
 export type TemplateSyncRequirements = DispatchQueue | OnboardingQueries | EventStore.EventStore | ProviderGateway.ProviderGateway
@@ -27,11 +27,11 @@ const MAX_LANGUAGE = 32
  * and TTL are still recorded); a read that fails is logged with its reason (never a token), nothing of
  * it is recorded, and it is tried again on the schedule.
  *
- * When a WABA was last tried is kept in memory: it paces the reads, it is not a fact. A pass runs while
- * the worker holds the timers lease, so one worker reads.
+ * The schedule is the status sync's (`makeReadSchedule`). A pass runs while the worker holds the timers
+ * lease, so one worker reads.
  */
 export const makeTemplateSync = (settings: TemplateSyncSettings, stats: WorkerStats) => {
-  const lastTried = new Map<string, number>()
+  const schedule = makeReadSchedule(settings.intervalMs)
 
   const recordOne = (wabaId: string, listed: ProviderGateway.ListedTemplate, readAt: number) =>
     Effect.gen(function*() {
@@ -61,10 +61,7 @@ export const makeTemplateSync = (settings: TemplateSyncSettings, stats: WorkerSt
       const now = yield* Clock.currentTimeMillis
       const waba = yield* onboarding.waba(wabaId, now)
       if (waba === null) continue
-      const tried = lastTried.get(wabaId)
-      const due = tried === undefined || (waba.templateSyncRequestedAt ?? 0) > tried || now - tried >= settings.intervalMs
-      if (!due) continue
-      lastTried.set(wabaId, now)
+      if (!schedule.due(wabaId, waba.templateSyncRequestedAt, now)) continue
       // The read's time: when it was asked for, before the request goes out.
       const readAt = now
       const read = yield* gateway.listTemplates({ provider: "meta", credentialsRef, wabaId })

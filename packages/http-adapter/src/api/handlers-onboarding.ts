@@ -81,6 +81,26 @@ const bmVisible = (businessManagerId: string) =>
     if (!sees(principal, businessManagerId)) return yield* Effect.fail(notFound("business manager", businessManagerId))
   })
 
+/**
+ * Records on the WABA that the caller asked the worker to read something from Meta again (its MM API
+ * status, or its template list): the admin or the WABA's own tenant; another tenant's WABA is not there
+ * for this key (404).
+ */
+const requestSync = (wabaId: string, tag: "RequestMetaStatusSync" | "RequestTemplateSync", now: number) =>
+  Effect.gen(function*() {
+    yield* visibleWaba(wabaId, now)
+    const principal = yield* CurrentPrincipal
+    yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(wabaId), {
+      _tag: tag,
+      wabaId: wabaId as Ids.WabaId,
+      requestedBy: principal._tag === "Admin" ? "admin" : `key:${principal.id}`,
+      at: now
+    }).pipe(
+      Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", wabaId))),
+      Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
+    )
+  })
+
 export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | OnboardingQueries | ApiSettings | IntentApi.IntentApi> = HttpApiBuilder.group(GatewayApi, "onboarding", (handlers) =>
   handlers
     .handle("putBusinessManager", ({ path, payload }) =>
@@ -208,18 +228,7 @@ export const OnboardingLive: V1GroupLive<"onboarding", EventStore.EventStore | O
     .handle("syncWabaMmStatus", ({ path }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        // The admin or the WABA's own tenant; another tenant's WABA is not there for this key (404).
-        yield* visibleWaba(path.wabaId, now)
-        const principal = yield* CurrentPrincipal
-        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
-          _tag: "RequestMetaStatusSync",
-          wabaId: path.wabaId as Ids.WabaId,
-          requestedBy: principal._tag === "Admin" ? "admin" : `key:${principal.id}`,
-          at: now
-        }).pipe(
-          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", path.wabaId))),
-          Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
-        )
+        yield* requestSync(path.wabaId, "RequestMetaStatusSync", now)
         return wabaOf(yield* visibleWaba(path.wabaId, now))
       }))
     .handle("listOnboarding", ({ urlParams }) =>
@@ -366,17 +375,6 @@ export const TemplatesLive: V1GroupLive<"templates", ConfigurationQueries | Even
     .handle("syncTemplates", ({ path }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        // The admin or the WABA's own tenant; another tenant's WABA is not there for this key (404).
-        yield* visibleWaba(path.wabaId, now)
-        const principal = yield* CurrentPrincipal
-        yield* CommandHandler.handleCommand(Streams.WabaStream, Streams.streamId.waba(path.wabaId), {
-          _tag: "RequestTemplateSync",
-          wabaId: path.wabaId as Ids.WabaId,
-          requestedBy: principal._tag === "Admin" ? "admin" : `key:${principal.id}`,
-          at: now
-        }).pipe(
-          Effect.catchTag("NotRegistered", () => Effect.fail(notFound("waba", path.wabaId))),
-          Effect.catchTag("WabaOwnedByAnotherBusinessManager", Effect.die)
-        )
+        yield* requestSync(path.wabaId, "RequestTemplateSync", now)
         return { wabaId: path.wabaId, requestedAt: iso(now) }
       })))
