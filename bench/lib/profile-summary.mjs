@@ -5,8 +5,9 @@
 // (apps/*/dist/main.js) are mapped back to their sources through the bundle's source map. Native
 // calls (a better-sqlite3 statement's step) count as self time of the JavaScript function calling them.
 //
-//   node bench/lib/profile-summary.mjs <file.cpuprofile | directory> [--top=30] [--callers=<text>]
+//   node bench/lib/profile-summary.mjs <file.cpuprofile | directory> [--top=30] [--callers=<text>] [--until=<s>]
 //
+// --until=<s>: only the samples of each profile's first <s> seconds (B3's dispatch before its soak).
 // --callers=<text>: for the samples whose self frame's function or file contains <text> (e.g.
 // `ParseResult`), the nearest workspace function on the stack — who pays for it.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
@@ -17,6 +18,8 @@ const args = process.argv.slice(2)
 const target = args.find((a) => !a.startsWith("--"))
 const top = Number(args.find((a) => a.startsWith("--top="))?.split("=")[1] ?? 30)
 const callersOf = args.find((a) => a.startsWith("--callers="))?.slice("--callers=".length)
+const untilArg = args.find((a) => a.startsWith("--until="))
+const untilMicros = untilArg === undefined ? Infinity : Number(untilArg.slice("--until=".length)) * 1e6
 if (target === undefined) {
   console.error("usage: profile-summary.mjs <file.cpuprofile | directory> [--top=30]")
   process.exit(2)
@@ -92,7 +95,11 @@ for (const file of files) {
   }
   /** @type {Map<number, number>} */
   const hits = new Map()
-  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1)
+  let elapsed = 0
+  profile.samples.forEach((/** @type {number} */ id, /** @type {number} */ i) => {
+    elapsed += profile.timeDeltas?.[i] ?? 0
+    if (elapsed <= untilMicros) hits.set(id, (hits.get(id) ?? 0) + 1)
+  })
   for (const [id, n] of hits) {
     const frame = nodes.get(id).callFrame
     const { where } = origin(frame)

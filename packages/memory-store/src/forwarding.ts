@@ -129,7 +129,7 @@ export const makeForwarding = (journal: Journal): {
           const due = [...deliveries.values()]
             .filter((d) =>
               d.state === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now &&
-              (d.claimedBy === null || d.claimedBy === claimant || d.claimedUntil <= now) &&
+              (d.claimedBy === null || d.claimedUntil <= now) &&
               endpoints.get(d.endpointId)?.paused === null
             )
             .sort(byKey((d) => [d.nextAttemptAt!, d.id]))

@@ -132,8 +132,9 @@ export class ForwardingOutbox extends Context.Tag("@mm-gateway/ports/ForwardingO
   /** Idempotent by id: a webhook processed again (a replay, a crash before its marking) adds nothing. */
   readonly enqueue: (deliveries: ReadonlyArray<NewDelivery>) => Effect.Effect<void>
   /**
-   * Pending deliveries due at `now` of endpoints not paused, that no other claimant holds (or whose
-   * claim lapsed), earliest due first, now claimed by `claimant` until `now + ttlMs`.
+   * Pending deliveries due at `now` of endpoints not paused, that no claimant holds (`claimant` itself
+   * included: what it claimed and has not recorded is in its hands) or whose claim lapsed, earliest
+   * due first, now claimed by `claimant` until `now + ttlMs`.
    */
   readonly claimDue: (limit: number, claimant: string, now: number, ttlMs: number) => Effect.Effect<ReadonlyArray<Delivery>>
   /** Delivered: attempts + 1, the claim released. */
@@ -174,14 +175,14 @@ export type DeliveryAttempt =
   }
 
 /**
- * What the worker asks of the outside to forward (docs/forwarding.md#delivery): one POST of `body` to
- * the endpoint, signed with its secret (decrypted by whoever holds the key), with the delivery id for
- * the app to deduplicate. Never fails: every outcome is an attempt.
+ * What the worker asks of the outside to forward (docs/forwarding.md#delivery): `to` opens an
+ * endpoint once (its URL checked, its secret decrypted by whoever holds the key) and gives the sender
+ * of its deliveries: one POST of `body` each, signed with the secret, with the delivery id for the app
+ * to deduplicate. Never fails: every outcome is an attempt (an endpoint that cannot be opened makes
+ * every attempt a failed one, saying why).
  */
 export class WebhookDeliverer extends Context.Tag("@mm-gateway/ports/WebhookDeliverer")<WebhookDeliverer, {
-  readonly deliver: (
-    endpoint: { readonly url: string; readonly secretCiphertext: string },
-    deliveryId: string,
-    body: Uint8Array
-  ) => Effect.Effect<DeliveryAttempt>
+  readonly to: (
+    endpoint: { readonly url: string; readonly secretCiphertext: string }
+  ) => (deliveryId: string, body: Uint8Array) => Effect.Effect<DeliveryAttempt>
 }>() {}

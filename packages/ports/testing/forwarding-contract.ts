@@ -186,6 +186,8 @@ export const forwardingOutboxContract = (name: string, makeStore: () => Layer.La
         assert.deepStrictEqual(first.map((d) => d.id), ["dlv_a", "dlv_b"])
         assert.deepStrictEqual((yield* outbox.claimDue(10, "w2", 1_000, 5_000)).map((d) => d.id), ["dlv_c"])
         assert.deepStrictEqual(yield* outbox.claimDue(10, "w3", 1_000, 5_000), [])
+        // What a claimant holds is not handed to it again: it has them in hand.
+        assert.deepStrictEqual(yield* outbox.claimDue(10, "w1", 1_000, 5_000), [])
         // The claims lapse; a paused endpoint's deliveries are not handed out.
         yield* endpoints.update("whe_2", { paused: { at: 2_000, reason: "by the operator" } }, 2_000)
         assert.deepStrictEqual((yield* outbox.claimDue(10, "w3", 6_000, 5_000)).map((d) => d.id), ["dlv_a", "dlv_b"])

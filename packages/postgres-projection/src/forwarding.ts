@@ -168,7 +168,7 @@ export const makeForwarding = (db: Database) => {
            WHERE id IN (
              SELECT d.id FROM forward_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
              WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND e.paused_at IS NULL
-               AND (d.claimed_by IS NULL OR d.claimed_by = $1 OR d.claimed_until <= $2)
+               AND (d.claimed_by IS NULL OR d.claimed_until <= $2)
              ORDER BY d.next_attempt_at, d.id COLLATE "C" LIMIT $4
              FOR UPDATE OF d SKIP LOCKED
            )

@@ -110,9 +110,9 @@ export const makeForwarding = (db: Database) => {
     `INSERT INTO forward_deliveries (id, endpoint_id, inbox_id, events, body, received_at, created_at, deadline, state, attempts, next_attempt_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (id) DO NOTHING`
   )
-  const due = db.prepare<[number, string, number, number], DeliveryRow>(
+  const due = db.prepare<[number, number, number], DeliveryRow>(
     `SELECT ${DELIVERY_COLUMNS} FROM forward_deliveries d
-     WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_by IS NULL OR d.claimed_by = ? OR d.claimed_until <= ?)
+     WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_by IS NULL OR d.claimed_until <= ?)
        AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.paused_at IS NULL)
      ORDER BY d.next_attempt_at, d.id LIMIT ?`
   )
@@ -230,7 +230,7 @@ export const makeForwarding = (db: Database) => {
     claimDue: (limit, claimant, now, ttlMs) =>
       Effect.sync(() =>
         immediate(db, () => {
-          const rows = due.all(now, claimant, now, limit)
+          const rows = due.all(now, now, limit)
           for (const row of rows) claim.run(claimant, now + ttlMs, row.id)
           return rows.map(toDelivery)
         })

@@ -20,9 +20,10 @@ import {
   type Lookups,
   readForwardable
 } from "@mm-gateway/webhook-adapter"
-import { UnitOfWork } from "@mm-gateway/domain"
-import { Clock, Effect, Random } from "effect"
+import type { UnitOfWork } from "@mm-gateway/domain"
+import { Clock, Effect, Queue, Random, type Scope } from "effect"
 import { createHash } from "node:crypto"
+import { makeBatchWriter } from "./batch-writer.js"
 import type { WorkerStats } from "./stats.js"
 
 export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries | DispatchQueue
@@ -159,85 +160,96 @@ export const retryDelayMs = (attempts: number, retryAfterMs: number | null, jitt
 }
 
 /**
- * The delivery loop: due deliveries claimed (several workers share them), each POSTed by the
- * `WebhookDeliverer`, then recorded as delivered, retried later or given up past its deadline; an
- * endpoint failing for `pauseAfterMs` is paused, and the operator sees why on the endpoint.
+ * The delivery loop: due deliveries claimed (several workers share them) into a buffer of
+ * `batchSize`, from which `concurrency` senders each take the next one, POST it with the
+ * `WebhookDeliverer` and record it as delivered, retried later or given up past its deadline; an
+ * endpoint failing for `pauseAfterMs` is paused, and the operator sees why on the endpoint. The
+ * buffer is claimed again when it is half empty, so a sender never waits for a claim; the records of
+ * the attempts answered together share one unit of work (the batch writer).
  */
-export const makeForwarder = (settings: ForwardSettings, stats: WorkerStats) =>
+export interface Forwarder {
+  /** Claims and delivers until interrupted; an attempt cut off stays claimed until its claim lapses, then is tried again. */
+  readonly loop: Effect.Effect<void>
+}
+
+export const makeForwarder = (
+  settings: ForwardSettings,
+  stats: WorkerStats
+): Effect.Effect<Forwarder, never, Scope.Scope | UnitOfWork.UnitOfWork | ForwardingOutbox | WebhookEndpoints | WebhookDeliverer> =>
   Effect.gen(function*() {
     const outbox = yield* ForwardingOutbox
     const endpoints = yield* WebhookEndpoints
     const deliverer = yield* WebhookDeliverer
+    const writer = yield* makeBatchWriter<ForwardingOutbox | WebhookEndpoints>(256)
 
-    const { transact } = yield* UnitOfWork.UnitOfWork
+    interface Claimed {
+      readonly d: Delivery
+      /** The endpoint as it was when the delivery was claimed. */
+      readonly endpoint: WebhookEndpointRecord
+      readonly deliver: (deliveryId: string, body: Uint8Array) => Effect.Effect<DeliveryAttempt>
+    }
+    const buffer = yield* Queue.bounded<Claimed>(Math.max(1, settings.batchSize))
+    /** Opened by a sender taking from the buffer: the claimer looks again whether it is half empty. */
+    const taken = yield* Effect.makeLatch(false)
 
-    type Outcome = { readonly d: Delivery; readonly at: number; readonly result: DeliveryAttempt }
-
-    /** Each endpoint's attempts of one tick: what becomes of its failing-since, and whether it is paused now. */
-    const settleEndpoint = (endpoint: WebhookEndpointRecord, outcomes: ReadonlyArray<Outcome>) =>
-      Effect.gen(function*() {
-        let lastSuccess = -1
-        for (const [i, o] of outcomes.entries()) if (o.result._tag === "Delivered") lastSuccess = i
-        const failuresAfter = outcomes.slice(lastSuccess + 1)
-        if (lastSuccess >= 0 && endpoint.failingSince !== null) yield* endpoints.recordAttempt(endpoint.id, true, outcomes[lastSuccess]!.at)
-        const firstFailure = failuresAfter[0]
-        if (firstFailure === undefined) return
-        const last = failuresAfter[failuresAfter.length - 1]!
-        const after = yield* endpoints.recordAttempt(endpoint.id, false, firstFailure.at)
-        if (after !== null && after.paused === null && after.failingSince !== null && last.at - after.failingSince >= settings.pauseAfterMs) {
-          const seconds = Math.round((last.at - after.failingSince) / 1_000)
-          const error = last.result._tag === "Failed" ? last.result.error : ""
-          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${error}`
-          yield* endpoints.update(endpoint.id, { paused: { at: last.at, reason } }, last.at)
-          yield* Effect.logWarning(`webhook endpoint ${endpoint.id} paused: ${reason}`)
-        }
-      })
-
-    /** One delivery's outcome recorded: delivered, or failed and due again (or given up past its deadline). */
-    const record = ({ d, at, result }: Outcome) =>
+    /** One attempt recorded: delivered, or failed and due again (or given up past its deadline); and what it makes of its endpoint. */
+    const record = (endpoint: WebhookEndpointRecord, d: Delivery, at: number, result: DeliveryAttempt) =>
       Effect.gen(function*() {
         if (result._tag === "Delivered") {
           stats.forwarding.delivered++
-          return yield* outbox.delivered(d.id, at, result.status)
+          yield* outbox.delivered(d.id, at, result.status)
+          if (endpoint.failingSince !== null) yield* endpoints.recordAttempt(endpoint.id, true, at)
+          return
         }
         stats.forwarding.failed++
         const retryAt = at + retryDelayMs(d.attempts + 1, result.retryAfterMs, yield* Random.next)
         const givenUp = retryAt > d.deadline
         yield* outbox.attemptFailed(d.id, at, result.status, result.error, givenUp ? null : retryAt)
         if (givenUp) yield* Effect.logWarning(`delivery ${d.id} to endpoint ${d.endpointId} given up: ${result.error}`)
+        const after = yield* endpoints.recordAttempt(endpoint.id, false, at)
+        if (after !== null && after.paused === null && after.failingSince !== null && at - after.failingSince >= settings.pauseAfterMs) {
+          const seconds = Math.round((at - after.failingSince) / 1_000)
+          const reason = `every delivery failed for ${seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`}; last: ${result.error}`
+          yield* endpoints.update(endpoint.id, { paused: { at, reason } }, at)
+          yield* Effect.logWarning(`webhook endpoint ${endpoint.id} paused: ${reason}`)
+        }
       })
 
-    /**
-     * Delivers what is due now; the number of deliveries taken. The endpoints are read once a tick, and
-     * the tick's outcomes are written in one unit of work (one commit on SQLite, not one per delivery).
-     */
-    const tick = Effect.gen(function*() {
-      const due = yield* outbox.claimDue(settings.batchSize, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
-      if (due.length === 0) return 0
-      const byId = new Map<string, WebhookEndpointRecord>()
-      for (const id of new Set(due.map((d) => d.endpointId))) {
-        const endpoint = yield* endpoints.find(id)
-        if (endpoint !== null && endpoint.paused === null) byId.set(id, endpoint)
-      }
-      const outcomes = yield* Effect.forEach(due, (d) => {
-        const endpoint = byId.get(d.endpointId)
-        return endpoint === undefined
-          ? Effect.succeed(null)
-          : Effect.flatMap(deliverer.deliver(endpoint, d.id, d.body), (result) => Effect.map(Clock.currentTimeMillis, (at): Outcome => ({ d, at, result })))
-      }, { concurrency: settings.concurrency })
-      const settled = outcomes.filter((o): o is Outcome => o !== null).sort((a, b) => a.at - b.at)
-      yield* transact(Effect.gen(function*() {
-        yield* Effect.forEach(settled, record, { discard: true })
-        for (const endpoint of byId.values()) {
-          const mine = settled.filter((o) => o.d.endpointId === endpoint.id)
-          if (mine.length > 0) yield* settleEndpoint(endpoint, mine)
+    const send = ({ d, deliver, endpoint }: Claimed) =>
+      Effect.flatMap(deliver(d.id, d.body), (result) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) => writer.submit(record(endpoint, d, at, result))))
+
+    const sender = Effect.forever(
+      Effect.flatMap(Queue.take(buffer), (claimed) => Effect.zipRight(Effect.sync(() => taken.unsafeOpen()), send(claimed)))
+    )
+
+    /** Claims what is due into the buffer's free places (endpoints read once a claim); how many it claimed, of how many asked. */
+    const claim = Effect.gen(function*() {
+      const room = Math.max(1, settings.batchSize) - (yield* Queue.size(buffer))
+      const due = yield* outbox.claimDue(room, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
+      const opened = new Map<string, Omit<Claimed, "d"> | null>()
+      for (const d of due) {
+        if (!opened.has(d.endpointId)) {
+          const endpoint = yield* endpoints.find(d.endpointId)
+          opened.set(d.endpointId, endpoint !== null && endpoint.paused === null ? { endpoint, deliver: deliverer.to(endpoint) } : null)
         }
-      }))
-      return due.length
+        // An endpoint paused or removed since: its delivery is left to its claim's lapse.
+        const to = opened.get(d.endpointId)
+        if (to !== null && to !== undefined) yield* Queue.offer(buffer, { d, ...to })
+      }
+      return { claimed: due.length, asked: room }
     })
 
-    const loop = Effect.forever(
-      Effect.flatMap(tick, (n) => (n < settings.batchSize ? Effect.sleep(settings.pollIntervalMs) : Effect.yieldNow()))
+    const claimer = Effect.forever(
+      Effect.gen(function*() {
+        taken.unsafeClose()
+        if ((yield* Queue.size(buffer)) * 2 > settings.batchSize) return yield* taken.await
+        const { asked, claimed } = yield* claim
+        // Nothing more is due now: look again after the poll interval.
+        if (claimed < asked) yield* Effect.sleep(settings.pollIntervalMs)
+      })
     )
-    return { tick, loop }
+
+    const loop = Effect.asVoid(Effect.all([claimer, ...Array.from({ length: Math.max(1, settings.concurrency) }, () => sender)], { concurrency: "unbounded" }))
+    return { loop } satisfies Forwarder
   })

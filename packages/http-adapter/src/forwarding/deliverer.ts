@@ -95,22 +95,26 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
     })
 
   const deliverer = WebhookDeliverer.of({
-    deliver: (endpoint, deliveryId, body) =>
-      Effect.suspend(() => {
-        const problem = urlProblem(options, endpoint.url)
-        if (problem !== null) return Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error: `url ${problem}`, retryAfterMs: null })
-        const secret = openSecret(endpoint.secretCiphertext, options.key, ENDPOINT_SECRET_PURPOSE)
-        if (Either.isLeft(secret)) {
-          return Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error: secret.left.message, retryAfterMs: null })
-        }
-        const headers = {
-          "content-type": "application/json",
-          "user-agent": "mm-gateway",
-          "x-hub-signature-256": signMetaWebhook(body, Redacted.make(secret.right)),
-          "x-mmgw-delivery-id": deliveryId
-        }
-        return Effect.promise(() => post(new URL(endpoint.url), headers, body))
-      })
+    to: (endpoint) => {
+      const problem = urlProblem(options, endpoint.url)
+      if (problem !== null) return () => Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error: `url ${problem}`, retryAfterMs: null })
+      const opened = openSecret(endpoint.secretCiphertext, options.key, ENDPOINT_SECRET_PURPOSE)
+      if (Either.isLeft(opened)) {
+        const error = opened.left.message
+        return () => Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error, retryAfterMs: null })
+      }
+      const secret = Redacted.make(opened.right)
+      const url = new URL(endpoint.url)
+      return (deliveryId, body) =>
+        Effect.promise(() =>
+          post(url, {
+            "content-type": "application/json",
+            "user-agent": "mm-gateway",
+            "x-hub-signature-256": signMetaWebhook(body, secret),
+            "x-mmgw-delivery-id": deliveryId
+          }, body)
+        )
+    }
   })
   const close = () => {
     agents["http:"].destroy()

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 const deliver = (url: string, allowHosts: ReadonlyArray<string>, timeoutMs = 5_000) => {
   const made = makeWebhookDeliverer({ key, allowHosts, timeoutMs })
-  return Effect.runPromise(made.deliverer.deliver({ url, secretCiphertext: sealed }, "dlv_0123456789abcdef01234567", body)).finally(made.close)
+  return Effect.runPromise(made.deliverer.to({ url, secretCiphertext: sealed })("dlv_0123456789abcdef01234567", body)).finally(made.close)
 }
 const hitsOf = (path: string) => hits.filter((h) => h.path === path)
 
@@ -119,7 +119,7 @@ describe("the deliverer", () => {
 
   it("a secret sealed under another key is a failed attempt that names no secret", async () => {
     const other = makeWebhookDeliverer({ key: deriveCredentialsKey("another-key"), allowHosts: ["127.0.0.1"], timeoutMs: 1_000 })
-    const attempt = await Effect.runPromise(other.deliverer.deliver({ url: `http://127.0.0.1:${port}/ok`, secretCiphertext: sealed }, "dlv_x", body))
+    const attempt = await Effect.runPromise(other.deliverer.to({ url: `http://127.0.0.1:${port}/ok`, secretCiphertext: sealed })("dlv_x", body))
     other.close()
     expect(attempt).toMatchObject({ _tag: "Failed", status: null })
     expect(JSON.stringify(attempt)).not.toContain(SECRET)
