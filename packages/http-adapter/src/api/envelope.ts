@@ -57,6 +57,25 @@ const ENVELOPES = {
 
 const envelopeOf = (request: HttpServerRequest.HttpServerRequest) => (isDropInRequest(request.method, request.url) ? ENVELOPES.graph : ENVELOPES.v1)
 
+/**
+ * Whether a body the drop-in path could not decode is a Cloud API status update — a read receipt or a
+ * typing indicator (`{"status": "read", "message_id": …}`), which SDKs post to the same `/messages`:
+ * the gateway sends messages only, and says so rather than that `type` is missing.
+ */
+const isStatusUpdate = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.map(Effect.option(request.text), (text) => {
+    if (Option.isNone(text)) return false
+    try {
+      const body: unknown = JSON.parse(text.value)
+      return typeof body === "object" && body !== null && !Array.isArray(body) && Object.hasOwn(body, "status") && !Object.hasOwn(body, "type")
+    } catch {
+      return false
+    }
+  })
+
+const STATUS_UPDATE_REFUSED =
+  "is a status update (a read receipt or a typing indicator): the drop-in path sends messages only; post status updates to the provider directly, as before (docs/api.md#what-the-drop-in-path-does-not-take)"
+
 /** The body of the answer to a request over the API's size limit, in the envelope of its path (answered before the framework reads it). */
 export const tooLargeJson = (method: string | undefined, url: string | undefined): { readonly status: number; readonly body: string } =>
   isDropInRequest(method, url)
@@ -127,9 +146,12 @@ export const frameworkErrorsToEnvelope = <E, R>(app: HttpApp.Default<E, R>): Htt
         if (error instanceof HttpApiError.HttpApiDecodeError) {
           const issue = firstIssue(error.issues)
           // The platform reads an empty body as `null`; for the client that is a missing JSON document.
-          return issue.field === ""
+          const refusal = issue.field === ""
             ? Effect.flatMap(emptyBody, (empty) => Effect.fail(empty ? envelope.emptyJson() : envelope.invalid(issue)))
             : Effect.fail(envelope.invalid(issue))
+          return envelope === ENVELOPES.graph
+            ? Effect.flatMap(isStatusUpdate(request), (update) => (update ? Effect.fail(graphInvalidParameter("status", STATUS_UPDATE_REFUSED)) : refusal))
+            : refusal
         }
         if (error instanceof HttpServerError.RouteNotFound) {
           const path = error.request.url.split("?", 1)[0]

@@ -216,6 +216,22 @@ describe("errors are Graph's envelope", () => {
     expect(error.message).toContain("Param product_policy ")
   })
 
+  it("a read receipt or a typing indicator (what SDKs post to /messages) is 100 naming status and saying where it goes, not that type is missing", async () => {
+    const updates = [
+      { messaging_product: "whatsapp", status: "read", message_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQ" },
+      { messaging_product: "whatsapp", status: "read", message_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQ", typing_indicator: { type: "text" } }
+    ]
+    for (const body of updates) {
+      for (const r of [await graph(`/v25.0/${ONBOARDED.phone}/messages`, body), await graph(`/${ONBOARDED.phone}/messages`, body), await dialog("/messages", body, keys.channel)]) {
+        const error = expectGraphError(r, 400, 100)
+        expect(error.message).toMatch(/^\(#100\) Param status is a status update \(a read receipt or a typing indicator\): the drop-in path sends messages only/)
+      }
+    }
+    // A message body with a stray `status` is still checked as a message.
+    const error = expectGraphError(await graph(`/v25.0/${ONBOARDED.phone}/messages`, { to: "16505557308", type: "carrier_pigeon", status: "read" }), 400, 100)
+    expect(error.message.startsWith("(#100) Param type ")).toBe(true)
+  })
+
   it("malformed JSON, an empty body and a body that is not an object are 100, never a 500", async () => {
     for (const raw of ["{\"to\": ", "", "[1, 2]", "\"text\""]) {
       const r = await api.request("POST", `/v25.0/${ONBOARDED.phone}/messages`, { token: keys.tenant, raw })
