@@ -52,30 +52,45 @@ export const streamVersion = async (session: Session, streamId: string): Promise
 }
 
 /**
- * The events in one statement, numbered from `$2 + 1` in their order, and with them the stream's
- * snapshot when one is given. `ORDER BY` feeds the rows to the insert in order, so their positions
- * rise with their versions.
+ * The stream's version, and whether it satisfies the expected one (`$6` the rule — `any`,
+ * `no_stream`, `stream_exists` or `exact` — and `$7` the exact version): read in the append's own
+ * statement, under the append lock, so it is still the stream's when the events go in.
+ */
+const CURRENT = `current AS (
+    SELECT v, CASE $6::text WHEN 'any' THEN true WHEN 'no_stream' THEN v = 0 WHEN 'stream_exists' THEN v > 0 ELSE v = $7::int END AS ok
+    FROM (SELECT COALESCE(MAX(version), 0)::int AS v FROM events WHERE stream_id = $1) AS m
+  )`
+
+/**
+ * The events, when the version satisfies the expected one, numbered from it in their order. `ORDER
+ * BY` feeds the rows to the insert in order, so their positions rise with their versions.
  */
 const INSERT_EVENTS = `INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at)
-  SELECT $1, $2::int + e.n, e.type, e.schema_version, e.data::json, $6
-  FROM unnest($3::text[], $4::int[], $5::text[]) WITH ORDINALITY AS e(type, schema_version, data, n)
+  SELECT $1, c.v + e.n, e.type, e.schema_version, e.data::json, $5
+  FROM current AS c, unnest($2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS e(type, schema_version, data, n)
+  WHERE c.ok
   ORDER BY e.n
   RETURNING global_position, version`
 
-const APPEND = `WITH appended AS (${INSERT_EVENTS})
-  SELECT global_position FROM appended ORDER BY version`
+/** One row per event appended, or one row without a position when the version did not satisfy: with the version found. */
+const OUTCOME = `SELECT c.v AS actual, a.global_position FROM current AS c LEFT JOIN appended AS a ON true ORDER BY a.version`
 
-const APPEND_WITH_SNAPSHOT = `WITH appended AS (${INSERT_EVENTS}),
+const APPEND = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS})
+  ${OUTCOME}`
+
+/** The same, with the stream's snapshot (the state after the events) stored beside them. */
+const APPEND_WITH_SNAPSHOT = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS}),
   snapshot AS (
-    INSERT INTO snapshots (stream_id, version, schema, state) VALUES ($1, $7, $8, $9::json)
+    INSERT INTO snapshots (stream_id, version, schema, state)
+    SELECT $1, c.v + cardinality($2::text[]), $8, $9::json FROM current AS c WHERE c.ok
     ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state
   )
-  SELECT global_position FROM appended ORDER BY version`
+  ${OUTCOME}`
 
 /**
- * Checks the expected version and inserts, in the session's transaction, after taking the append
- * lock: no other transaction appends until this one has ended, so the version read is still the
- * stream's when the events go in, and positions are committed in their order.
+ * Checks the expected version and inserts, in one statement of the session's transaction, after
+ * taking the append lock: no other transaction appends until this one has ended, so positions are
+ * committed in their order.
  */
 export const appendEncoded = async (
   session: Session,
@@ -90,25 +105,22 @@ export const appendEncoded = async (
     return EventStore.satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
   }
   await holdAppendLock(session)
-  const actual = await streamVersion(session, streamId)
-  if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", actual }
   const values: Array<unknown> = [
     streamId,
-    actual,
     events.map((e) => e.type),
     events.map((e) => e.schemaVersion),
     events.map((e) => JSON.stringify(e.data)),
-    recordedAt
+    recordedAt,
+    typeof expected === "number" ? "exact" : expected,
+    typeof expected === "number" ? expected : null
   ]
-  const rows = await session.query<{ global_position: string }>(
+  const rows = await session.query<{ actual: number; global_position: string | null }>(
     snapshot === undefined
       ? { name: "mmgw_append", text: APPEND, values }
-      : {
-        name: "mmgw_append_with_snapshot",
-        text: APPEND_WITH_SNAPSHOT,
-        values: [...values, actual + events.length, snapshot.schema, JSON.stringify(snapshot.state)]
-      }
+      : { name: "mmgw_append_with_snapshot", text: APPEND_WITH_SNAPSHOT, values: [...values, snapshot.schema, JSON.stringify(snapshot.state)] }
   )
+  const actual = rows[0]?.actual ?? 0
+  if (rows[0]?.global_position == null) return { _tag: "Conflict", actual }
   return { _tag: "Appended", nextVersion: actual + events.length, positions: rows.map((r) => Number(r.global_position)) }
 }
 
