@@ -37,6 +37,8 @@ export type AppendOutcome =
     readonly nextVersion: number
     /** Positions of the appended events, in order (empty when nothing was appended). */
     readonly positions: ReadonlyArray<number>
+    /** Whether the read models' checkpoint moved past them with them (it was right behind). */
+    readonly followed: boolean
   }
   | { readonly _tag: "Conflict"; readonly actual: number }
 
@@ -72,14 +74,35 @@ const INSERT_EVENTS = `INSERT INTO events (stream_id, version, type, schema_vers
   ORDER BY e.n
   RETURNING global_position, version`
 
-/** One row per event appended, or one row without a position when the version did not satisfy: with the version found. */
-const OUTCOME = `SELECT c.v AS actual, a.global_position FROM current AS c LEFT JOIN appended AS a ON true ORDER BY a.version`
+/** The read models' checkpoint (one for all of them, docs/persistence.md#postgresql). */
+export const READ_MODELS_CHECKPOINT = "read_models"
 
-const APPEND = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS})
+/**
+ * The read models' checkpoint moved past the new events when it is right behind them (no event
+ * between it and the first new one): the inline projection's usual case, done in the append's
+ * statement. The other sub-statements' rows are not visible to it, so `events` here is the log
+ * before this append, as the condition needs.
+ */
+const FOLLOW = `follow AS (
+    UPDATE projection_checkpoints SET position = (SELECT MAX(global_position) FROM appended)
+    WHERE name = '${READ_MODELS_CHECKPOINT}' AND EXISTS (SELECT 1 FROM appended)
+      AND NOT EXISTS (SELECT 1 FROM events WHERE global_position > projection_checkpoints.position
+        AND global_position < (SELECT MIN(global_position) FROM appended))
+    RETURNING 1
+  )`
+
+/**
+ * One row per event appended, or one row without a position when the version did not satisfy: with
+ * the version found, and whether the checkpoint followed.
+ */
+const OUTCOME = `SELECT c.v AS actual, a.global_position, EXISTS (SELECT 1 FROM follow) AS followed
+  FROM current AS c LEFT JOIN appended AS a ON true ORDER BY a.version`
+
+const APPEND = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS}), ${FOLLOW}
   ${OUTCOME}`
 
 /** The same, with the stream's snapshot (the state after the events) stored beside them. */
-const APPEND_WITH_SNAPSHOT = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS}),
+const APPEND_WITH_SNAPSHOT = `WITH ${CURRENT}, appended AS (${INSERT_EVENTS}), ${FOLLOW},
   snapshot AS (
     INSERT INTO snapshots (stream_id, version, schema, state)
     SELECT $1, c.v + cardinality($2::text[]), $8, $9::json FROM current AS c WHERE c.ok
@@ -102,7 +125,7 @@ export const appendEncoded = async (
 ): Promise<AppendOutcome> => {
   if (events.length === 0) {
     const actual = await streamVersion(session, streamId)
-    return EventStore.satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [] } : { _tag: "Conflict", actual }
+    return EventStore.satisfies(expected, actual) ? { _tag: "Appended", nextVersion: actual, positions: [], followed: false } : { _tag: "Conflict", actual }
   }
   await holdAppendLock(session)
   const values: Array<unknown> = [
@@ -114,14 +137,14 @@ export const appendEncoded = async (
     typeof expected === "number" ? "exact" : expected,
     typeof expected === "number" ? expected : null
   ]
-  const rows = await session.query<{ actual: number; global_position: string | null }>(
+  const rows = await session.query<{ actual: number; global_position: string | null; followed: boolean }>(
     snapshot === undefined
       ? { name: "mmgw_append", text: APPEND, values }
       : { name: "mmgw_append_with_snapshot", text: APPEND_WITH_SNAPSHOT, values: [...values, snapshot.schema, JSON.stringify(snapshot.state)] }
   )
   const actual = rows[0]?.actual ?? 0
   if (rows[0]?.global_position == null) return { _tag: "Conflict", actual }
-  return { _tag: "Appended", nextVersion: actual + events.length, positions: rows.map((r) => Number(r.global_position)) }
+  return { _tag: "Appended", nextVersion: actual + events.length, positions: rows.map((r) => Number(r.global_position)), followed: rows[0].followed }
 }
 
 /** The events of a stream after `afterVersion` (0: all of them), in order. */

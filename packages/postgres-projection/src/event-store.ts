@@ -45,7 +45,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
                   event,
                   recordedAt
                 }))
-                await projectInline(session, projections, stored, snapshot === undefined ? undefined : { streamId, state: snapshot.state })
+                await projectInline(session, projections, stored, snapshot === undefined ? undefined : { streamId, state: snapshot.state }, outcome.followed)
               }
               return outcome
             }, { appendLock: true }),

@@ -7,7 +7,7 @@
 import type { EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { type Database, holdAppendLock, inTransaction, type Session, statements } from "./connection.js"
-import { decodeRow, readAllRows } from "./event-log.js"
+import { decodeRow, READ_MODELS_CHECKPOINT, readAllRows } from "./event-log.js"
 import type { Projection, StateAfter } from "./projection.js"
 
 export const DEFAULT_BATCH_SIZE = 2000
@@ -19,7 +19,7 @@ export const DEFAULT_BATCH_SIZE = 2000
  */
 export const INLINE_GAP_LIMIT = 5000
 
-const CHECKPOINT = "read_models"
+const CHECKPOINT = READ_MODELS_CHECKPOINT
 
 const checkpointOf = async (session: Session): Promise<number> => {
   const [row] = await session.query<{ position: string }>({
@@ -48,25 +48,27 @@ const applyAll = async (session: Session, projections: ReadonlyArray<Projection>
  * When the checkpoint is right behind these events, it moves past them in the same statement that
  * finds so; otherwise the events other writers left unprojected are applied first, unless there are
  * more than `INLINE_GAP_LIMIT` of them. `after` is the stream's state after these events, when the
- * append has it (its snapshot).
+ * append has it (its snapshot); `followed`: the append's own statement found the checkpoint right
+ * behind them and moved it (`appendEncoded`), so there is nothing to look for.
  */
 export const projectInline = async (
   session: Session,
   projections: ReadonlyArray<Projection>,
   appended: ReadonlyArray<EventStore.StoredEvent>,
-  after?: StateAfter
+  after?: StateAfter,
+  followed = false
 ): Promise<void> => {
   const first = appended[0]
   const last = appended[appended.length - 1]
   if (first === undefined || last === undefined) return
-  const moved = await session.query({
+  const moved = followed || (await session.query({
     name: "mmgw_checkpoint_follow",
     text: `UPDATE projection_checkpoints SET position = $3 WHERE name = $1
       AND NOT EXISTS (SELECT 1 FROM events WHERE global_position > projection_checkpoints.position AND global_position < $2)
       RETURNING 1`,
     values: [CHECKPOINT, first.globalPosition, last.globalPosition]
-  })
-  if (moved.length === 0) {
+  })).length > 0
+  if (!moved) {
     const checkpoint = await checkpointOf(session)
     const gap = await session.query<Parameters<typeof decodeRow>[0]>({
       name: "mmgw_inline_gap",
