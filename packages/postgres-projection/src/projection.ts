@@ -71,16 +71,37 @@ export class Rows<R> {
  * `json_populate_recordset` turns them into rows of the table's type. `upsert` is what to do with a row
  * whose key is there already (`ON CONFLICT …`).
  */
-export const writeRows = async (
-  session: Session,
-  statement: { readonly name: string; readonly table: string; readonly upsert: string },
-  rows: ReadonlyArray<Record<string, unknown>>
-): Promise<void> => {
+export interface RowsStatement {
+  readonly name: string
+  readonly table: string
+  readonly upsert: string
+}
+
+const insertRows = (statement: RowsStatement, parameter: number) =>
+  `INSERT INTO ${statement.table} SELECT * FROM json_populate_recordset(NULL::${statement.table}, $${parameter}::json) ${statement.upsert}`
+
+export const writeRows = async (session: Session, statement: RowsStatement, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> => {
   if (rows.length === 0) return
+  await session.query({ name: statement.name, text: insertRows(statement, 1), values: [JSON.stringify(rows)] })
+}
+
+/**
+ * `writeRows` into several tables in one statement (one round trip), each set of rows that is not
+ * empty a sub-statement of its own. The tables must differ: one statement cannot write a row twice.
+ */
+export const writeRowsTogether = async (
+  session: Session,
+  writes: ReadonlyArray<readonly [RowsStatement, ReadonlyArray<Record<string, unknown>>]>
+): Promise<void> => {
+  const present = writes.filter(([, rows]) => rows.length > 0)
+  if (present.length <= 1) {
+    for (const [statement, rows] of present) await writeRows(session, statement, rows)
+    return
+  }
   await session.query({
-    name: statement.name,
-    text: `INSERT INTO ${statement.table} SELECT * FROM json_populate_recordset(NULL::${statement.table}, $1::json) ${statement.upsert}`,
-    values: [JSON.stringify(rows)]
+    name: present.map(([statement]) => statement.name).join("+"),
+    text: `WITH ${present.map(([statement], i) => `w${i} AS (${insertRows(statement, i + 1)})`).join(", ")} SELECT 1`,
+    values: present.map(([, rows]) => JSON.stringify(rows))
   })
 }
 

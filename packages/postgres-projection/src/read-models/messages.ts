@@ -17,7 +17,7 @@ import {
 } from "@mm-gateway/ports"
 import type { Context } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
-import { type Projection, replaceOnConflict, Rows, writeRows } from "../projection.js"
+import { type Projection, replaceOnConflict, Rows, writeRowsTogether } from "../projection.js"
 import { VIEWED_MESSAGES } from "./clicks.js"
 import { channelForDispatch } from "./configuration.js"
 
@@ -111,8 +111,10 @@ export const messagesProjection: Projection = {
       // An inline append writes one stream: every event here is that message's.
       const state = after.state as Message.MessageState
       if (state._tag !== "Requested") return
-      await writeRows(session, WRITE, [messageRow(last.version, state, (last.event as Message.MessageEvent).at)])
-      await writeRows(session, WRITE_STARTS, startRows(state.message.request.channel, own.map((e) => e.event as Message.MessageEvent)))
+      await writeRowsTogether(session, [
+        [WRITE, [messageRow(last.version, state, (last.event as Message.MessageEvent).at)]],
+        [WRITE_STARTS, startRows(state.message.request.channel, own.map((e) => e.event as Message.MessageEvent))]
+      ])
       return
     }
     const starts: Array<Record<string, unknown>> = []
@@ -132,12 +134,10 @@ export const messagesProjection: Projection = {
       rows.set(event.messageId, { version: stored.version, state, at: event.at })
       if (state._tag === "Requested") starts.push(...startRows(state.message.request.channel, [event]))
     }
-    await writeRows(
-      session,
-      WRITE,
-      rows.changed().flatMap((r) => (r.state._tag === "Requested" ? [messageRow(r.version, r.state, r.at)] : []))
-    )
-    await writeRows(session, WRITE_STARTS, starts)
+    await writeRowsTogether(session, [
+      [WRITE, rows.changed().flatMap((r) => (r.state._tag === "Requested" ? [messageRow(r.version, r.state, r.at)] : []))],
+      [WRITE_STARTS, starts]
+    ])
   }
 }
 
