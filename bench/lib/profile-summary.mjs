@@ -5,9 +5,10 @@
 // (apps/*/dist/main.js) are mapped back to their sources through the bundle's source map. Native
 // calls (a better-sqlite3 statement's step) count as self time of the JavaScript function calling them.
 //
-//   node bench/lib/profile-summary.mjs <file.cpuprofile | directory> [--top=30] [--callers=<text>] [--until=<s>]
+//   node bench/lib/profile-summary.mjs <file.cpuprofile | directory> [--top=30] [--callers=<text>] [--from=<s>] [--until=<s>]
 //
-// --until=<s>: only the samples of each profile's first <s> seconds (B3's dispatch before its soak).
+// --until=<s>, --from=<s>: only the samples of each profile's first <s> seconds (B3's dispatch before
+// its soak), or from <s> seconds on.
 // --callers=<text>: for the samples whose self frame's function or file contains <text> (e.g.
 // `ParseResult`), the nearest workspace function on the stack — who pays for it.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
@@ -20,6 +21,8 @@ const top = Number(args.find((a) => a.startsWith("--top="))?.split("=")[1] ?? 30
 const callersOf = args.find((a) => a.startsWith("--callers="))?.slice("--callers=".length)
 const untilArg = args.find((a) => a.startsWith("--until="))
 const untilMicros = untilArg === undefined ? Infinity : Number(untilArg.slice("--until=".length)) * 1e6
+const fromArg = args.find((a) => a.startsWith("--from="))
+const fromMicros = fromArg === undefined ? 0 : Number(fromArg.slice("--from=".length)) * 1e6
 if (target === undefined) {
   console.error("usage: profile-summary.mjs <file.cpuprofile | directory> [--top=30]")
   process.exit(2)
@@ -98,7 +101,7 @@ for (const file of files) {
   let elapsed = 0
   profile.samples.forEach((/** @type {number} */ id, /** @type {number} */ i) => {
     elapsed += profile.timeDeltas?.[i] ?? 0
-    if (elapsed <= untilMicros) hits.set(id, (hits.get(id) ?? 0) + 1)
+    if (elapsed >= fromMicros && elapsed <= untilMicros) hits.set(id, (hits.get(id) ?? 0) + 1)
   })
   for (const [id, n] of hits) {
     const frame = nodes.get(id).callFrame
