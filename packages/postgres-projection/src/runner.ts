@@ -19,13 +19,11 @@ export const DEFAULT_BATCH_SIZE = 2000
  */
 export const INLINE_GAP_LIMIT = 5000
 
-const CHECKPOINT = READ_MODELS_CHECKPOINT
-
 const checkpointOf = async (session: Session): Promise<number> => {
   const [row] = await session.query<{ position: string }>({
     name: "mmgw_checkpoint",
     text: "SELECT position FROM projection_checkpoints WHERE name = $1",
-    values: [CHECKPOINT]
+    values: [READ_MODELS_CHECKPOINT]
   })
   return Number(row?.position ?? 0)
 }
@@ -35,7 +33,7 @@ const moveCheckpoint = (session: Session, position: number) =>
     name: "mmgw_checkpoint_move",
     text: `INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
       ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
-    values: [CHECKPOINT, position]
+    values: [READ_MODELS_CHECKPOINT, position]
   })
 
 const applyAll = async (session: Session, projections: ReadonlyArray<Projection>, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => {
@@ -45,30 +43,22 @@ const applyAll = async (session: Session, projections: ReadonlyArray<Projection>
 /**
  * Inline projection, inside the append's transaction (which holds the append lock) with the events it
  * just stored: what the append acknowledges is in the read models when it returns (read your writes).
- * When the checkpoint is right behind these events, it moves past them in the same statement that
- * finds so; otherwise the events other writers left unprojected are applied first, unless there are
- * more than `INLINE_GAP_LIMIT` of them. `after` is the stream's state after these events, when the
- * append has it (its snapshot); `followed`: the append's own statement found the checkpoint right
- * behind them and moved it (`appendEncoded`), so there is nothing to look for.
+ * The append's own statement moved the checkpoint past these events when it was right behind them
+ * (`followed`, from `appendEncoded`); otherwise the events other writers left unprojected are applied
+ * first, unless there are more than `INLINE_GAP_LIMIT` of them. `after` is the stream's state after
+ * these events, when the append has it (its snapshot).
  */
 export const projectInline = async (
   session: Session,
   projections: ReadonlyArray<Projection>,
   appended: ReadonlyArray<EventStore.StoredEvent>,
-  after?: StateAfter,
-  followed = false
+  after: StateAfter | undefined,
+  followed: boolean
 ): Promise<void> => {
   const first = appended[0]
   const last = appended[appended.length - 1]
   if (first === undefined || last === undefined) return
-  const moved = followed || (await session.query({
-    name: "mmgw_checkpoint_follow",
-    text: `UPDATE projection_checkpoints SET position = $3 WHERE name = $1
-      AND NOT EXISTS (SELECT 1 FROM events WHERE global_position > projection_checkpoints.position AND global_position < $2)
-      RETURNING 1`,
-    values: [CHECKPOINT, first.globalPosition, last.globalPosition]
-  })).length > 0
-  if (!moved) {
+  if (!followed) {
     const checkpoint = await checkpointOf(session)
     const gap = await session.query<Parameters<typeof decodeRow>[0]>({
       name: "mmgw_inline_gap",
@@ -105,7 +95,7 @@ const behind = (db: Database) =>
       name: "mmgw_checkpoint_behind",
       text: `SELECT EXISTS (SELECT 1 FROM events WHERE global_position >
         COALESCE((SELECT position FROM projection_checkpoints WHERE name = $1), 0)) AS behind`,
-      values: [CHECKPOINT]
+      values: [READ_MODELS_CHECKPOINT]
     })
     return row?.behind === true
   })

@@ -188,7 +188,8 @@ export const makeForwarder = (
       readonly endpoint: WebhookEndpointRecord
       readonly deliver: (deliveryId: string, body: Uint8Array) => Effect.Effect<DeliveryAttempt>
     }
-    const buffer = yield* Queue.bounded<Claimed>(Math.max(1, settings.batchSize))
+    const capacity = Math.max(1, settings.batchSize)
+    const buffer = yield* Queue.bounded<Claimed>(capacity)
     /** Opened by a sender taking from the buffer: the claimer looks again whether it is half empty. */
     const taken = yield* Effect.makeLatch(false)
 
@@ -225,7 +226,7 @@ export const makeForwarder = (
 
     /** Claims what is due into the buffer's free places (endpoints read once a claim); how many it claimed, of how many asked. */
     const claim = Effect.gen(function*() {
-      const room = Math.max(1, settings.batchSize) - (yield* Queue.size(buffer))
+      const room = capacity - (yield* Queue.size(buffer))
       const due = yield* outbox.claimDue(room, settings.claimant, yield* Clock.currentTimeMillis, settings.claimTtlMs)
       const opened = new Map<string, Omit<Claimed, "d"> | null>()
       for (const d of due) {
@@ -243,7 +244,7 @@ export const makeForwarder = (
     const claimer = Effect.forever(
       Effect.gen(function*() {
         taken.unsafeClose()
-        if ((yield* Queue.size(buffer)) * 2 > settings.batchSize) return yield* taken.await
+        if ((yield* Queue.size(buffer)) * 2 > capacity) return yield* taken.await
         const { asked, claimed } = yield* claim
         // Nothing more is due now: look again after the poll interval.
         if (claimed < asked) yield* Effect.sleep(settings.pollIntervalMs)

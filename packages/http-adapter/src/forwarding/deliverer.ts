@@ -96,13 +96,12 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
 
   const deliverer = WebhookDeliverer.of({
     to: (endpoint) => {
+      // An endpoint that cannot be opened: every attempt fails, saying why.
+      const failing = (error: string) => () => Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error, retryAfterMs: null })
       const problem = urlProblem(options, endpoint.url)
-      if (problem !== null) return () => Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error: `url ${problem}`, retryAfterMs: null })
+      if (problem !== null) return failing(`url ${problem}`)
       const opened = openSecret(endpoint.secretCiphertext, options.key, ENDPOINT_SECRET_PURPOSE)
-      if (Either.isLeft(opened)) {
-        const error = opened.left.message
-        return () => Effect.succeed<DeliveryAttempt>({ _tag: "Failed", status: null, error, retryAfterMs: null })
-      }
+      if (Either.isLeft(opened)) return failing(opened.left.message)
       const secret = Redacted.make(opened.right)
       const url = new URL(endpoint.url)
       return (deliveryId, body) =>
