@@ -173,16 +173,27 @@ export const startStack = async (options) => {
   }
   const onLine = options.onLine ?? (() => {})
   const names = options.only ?? /** @type {const} */ (["sandbox", "api", "worker"])
+  /** The last lines of each process, to say why one did not come up. */
+  /** @type {Map<ProcessName, Array<string>>} */
+  const recent = new Map(names.map((name) => [name, []]))
   /** @type {Array<StackProcess>} */
-  const processes = names.map((name) => startProcess(name, env, (line) => onLine(name, line)))
+  const processes = names.map((name) =>
+    startProcess(name, env, (line) => {
+      const lines = /** @type {Array<string>} */ (recent.get(name))
+      if (lines.push(line) > 20) lines.shift()
+      onLine(name, line)
+    })
+  )
   const dead = () => processes.some((p) => p.child.exitCode !== null || p.child.signalCode !== null)
   const timeout = options.readyTimeoutMs ?? 30_000
   try {
     if (names.includes("sandbox")) await waitUntilUp(`${settings.sandboxUrl}/healthz`, timeout, dead)
     if (names.includes("api")) await waitUntilUp(`${settings.apiUrl}/readyz`, timeout, dead)
   } catch (error) {
+    const exited = processes.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null)
     await stopProcesses(processes)
-    throw error
+    const why = exited.map((p) => `${p.name} exited (${p.child.exitCode ?? p.child.signalCode}); its last lines:\n${(recent.get(p.name) ?? []).join("\n")}`)
+    throw why.length === 0 ? error : new Error(`${/** @type {Error} */ (error).message}\n${why.join("\n")}`)
   }
   return {
     settings,
