@@ -126,12 +126,14 @@ export const makeForwarding = (journal: Journal): {
         }),
       claimDue: (limit, claimant, now, ttlMs) =>
         Effect.sync(() => {
+          const paused = (d: Claimed) => endpoints.get(d.endpointId)?.paused !== null
+          for (const d of [...deliveries.values()]) {
+            if (d.state !== "pending") continue
+            if (d.nextAttemptAt === null && !paused(d)) deliveries.set(d.id, { ...d, nextAttemptAt: now })
+            else if (d.nextAttemptAt !== null && d.nextAttemptAt <= now && paused(d)) deliveries.set(d.id, { ...d, nextAttemptAt: null })
+          }
           const due = [...deliveries.values()]
-            .filter((d) =>
-              d.state === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now &&
-              (d.claimedBy === null || d.claimedUntil <= now) &&
-              endpoints.get(d.endpointId)?.paused === null
-            )
+            .filter((d) => d.state === "pending" && d.nextAttemptAt !== null && d.nextAttemptAt <= now && (d.claimedBy === null || d.claimedUntil <= now))
             .sort(byKey((d) => [d.nextAttemptAt!, d.id]))
             .slice(0, Math.max(0, Math.floor(limit)))
           for (const d of due) deliveries.set(d.id, { ...d, claimedBy: claimant, claimedUntil: now + ttlMs })

@@ -134,7 +134,10 @@ export class ForwardingOutbox extends Context.Tag("@mm-gateway/ports/ForwardingO
   /**
    * Pending deliveries due at `now` of endpoints not paused, that no claimant holds (`claimant` itself
    * included: what it claimed and has not recorded is in its hands) or whose claim lapsed, earliest
-   * due first, now claimed by `claimant` until `now + ttlMs`.
+   * due first, now claimed by `claimant` until `now + ttlMs`. The due deliveries of paused endpoints
+   * the claim passes on its way are held (pending, `nextAttemptAt` null): a paused endpoint's backlog
+   * is passed over once, not by every claim, and never keeps another endpoint's deliveries back. Held
+   * deliveries of an endpoint no longer paused are due again at `now` (docs/forwarding.md#delivery).
    */
   readonly claimDue: (limit: number, claimant: string, now: number, ttlMs: number) => Effect.Effect<ReadonlyArray<Delivery>>
   /** Delivered: attempts + 1, the claim released. */

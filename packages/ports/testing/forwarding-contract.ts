@@ -194,6 +194,31 @@ export const forwardingOutboxContract = (name: string, makeStore: () => Layer.La
         assert.deepStrictEqual((yield* outbox.claimDue(10, "w4", 20_000, 5_000)).map((d) => d.id), ["dlv_a", "dlv_b", "dlv_later"])
       })))
 
+    it.effect("claimDue: a paused endpoint's due deliveries are held as a claim passes them, hold back no other endpoint, and are due again once it is active", () =>
+      run(Effect.gen(function*() {
+        const outbox = yield* withEndpoints("whe_1", "whe_2")
+        const endpoints = yield* WebhookEndpoints
+        yield* endpoints.update("whe_2", { paused: { at: 50, reason: "by the operator" } }, 50)
+        // More of the paused endpoint's deliveries are due before the other's than one claim asks for.
+        const backlog = Array.from({ length: 30 }, (_, i) => delivery(`dlv_p${String(i).padStart(2, "0")}`, "whe_2", i, { createdAt: 100 + i }))
+        yield* outbox.enqueue([...backlog, delivery("dlv_a", "whe_1", 100, { createdAt: 500 }), delivery("dlv_b", "whe_1", 101, { createdAt: 600 })])
+        assert.deepStrictEqual((yield* outbox.claimDue(2, "w1", 1_000, 5_000)).map((d) => d.id), ["dlv_a", "dlv_b"])
+        // Held: pending, with no next attempt, so later claims do not pass them again.
+        const held = (yield* outbox.get("dlv_p00"))!
+        assert.deepStrictEqual([held.state, held.nextAttemptAt, held.attempts], ["pending", null, 0])
+        assert.strictEqual((yield* outbox.summary(0)).pending, 32)
+        assert.deepStrictEqual(yield* outbox.claimDue(10, "w2", 1_000, 5_000), [])
+        // A delivery of the paused endpoint enqueued later is held too, once passed.
+        yield* outbox.enqueue([delivery("dlv_p_late", "whe_2", 200, { createdAt: 1_500 })])
+        assert.deepStrictEqual(yield* outbox.claimDue(10, "w2", 2_000, 5_000), [])
+        assert.isNull((yield* outbox.get("dlv_p_late"))!.nextAttemptAt)
+        // Active again (however the pause was lifted): the next claim makes them due at its time.
+        yield* endpoints.update("whe_2", { paused: null }, 3_000)
+        const released = yield* outbox.claimDue(50, "w3", 3_000, 5_000)
+        assert.deepStrictEqual(released.map((d) => d.id), [...backlog.map((d) => d.id), "dlv_p_late"])
+        assert.deepStrictEqual([...new Set(released.map((d) => d.nextAttemptAt))], [3_000])
+      })))
+
     it.effect("delivered: attempts counted, latency from the webhook's receipt, never handed out again", () =>
       run(Effect.gen(function*() {
         const outbox = yield* withEndpoints("whe_1")
@@ -294,16 +319,24 @@ export const forwardingOutboxContract = (name: string, makeStore: () => Layer.La
         assert.isNull((yield* outbox.get("dlv_1"))!.latencyMs, "a replay is not a webhook's latency")
       })))
 
-    it.effect("resume: the endpoint's pending deliveries due at once with a new deadline", () =>
+    it.effect("resume: the endpoint's pending deliveries due at once with a new deadline, held ones too", () =>
       run(Effect.gen(function*() {
         const outbox = yield* withEndpoints("whe_1", "whe_2")
+        const endpoints = yield* WebhookEndpoints
         yield* outbox.enqueue([delivery("dlv_1", "whe_1", 1), delivery("dlv_2", "whe_2", 2)])
         yield* outbox.claimDue(10, "w1", 1_000, 60_000)
         yield* outbox.attemptFailed("dlv_1", 1_100, 500, "HTTP 500", 50_000)
         yield* outbox.attemptFailed("dlv_2", 1_100, 500, "HTTP 500", 50_000)
-        assert.strictEqual(yield* outbox.resume("whe_1", 2_000, 99_000), 1)
+        yield* endpoints.update("whe_1", { paused: { at: 1_200, reason: "by the operator" } }, 1_200)
+        yield* outbox.enqueue([delivery("dlv_3", "whe_1", 3, { createdAt: 1_300 })])
+        yield* outbox.claimDue(10, "w1", 1_400, 60_000)
+        assert.isNull((yield* outbox.get("dlv_3"))!.nextAttemptAt)
+        yield* endpoints.update("whe_1", { paused: null }, 2_000)
+        assert.strictEqual(yield* outbox.resume("whe_1", 2_000, 99_000), 2)
         const d1 = (yield* outbox.get("dlv_1"))!
         assert.deepStrictEqual([d1.nextAttemptAt, d1.deadline], [2_000, 99_000])
+        const d3 = (yield* outbox.get("dlv_3"))!
+        assert.deepStrictEqual([d3.nextAttemptAt, d3.deadline], [2_000, 99_000])
         assert.strictEqual((yield* outbox.get("dlv_2"))!.nextAttemptAt, 50_000)
       })))
 

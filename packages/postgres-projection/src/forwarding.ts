@@ -85,6 +85,11 @@ const ENDPOINT_COLUMNS = `id, url, events, business_manager_ids, channel_ids, se
 const DELIVERY_COLUMNS = `id, endpoint_id, inbox_id, events, body, received_at, created_at, deadline, state, attempts, next_attempt_at,
   last_attempt_at, last_status, last_error, delivered_at, latency_ms, replayed_at`
 
+/** At most this many deliveries of paused endpoints are held by one claim; the next claim goes on. */
+const MAX_HELD_PER_CLAIM = 10_000
+/** How far a claim's later scans look once it has passed a paused endpoint's deliveries. */
+const HELD_SCAN = 1_000
+
 /** Webhook endpoints (table `webhook_endpoints`) and their outbox (`forward_deliveries`, deleted with their endpoint). */
 export const makeForwarding = (db: Database) => {
   const query = <R extends object>(name: string, text: string, values: ReadonlyArray<unknown>) =>
@@ -160,23 +165,45 @@ export const makeForwarding = (db: Database) => {
         })))]
       )),
     claimDue: (limit, claimant, now, ttlMs) =>
-      limit < 1 ? Effect.succeed([]) : Effect.map(
-        query<DeliveryRow>(
-          "mmgw_delivery_claim",
-          // Rows another claimant is claiming at this moment are skipped, not waited for.
-          `UPDATE forward_deliveries SET claimed_by = $1, claimed_until = $3
-           WHERE id IN (
-             SELECT d.id FROM forward_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-             WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND e.paused_at IS NULL
-               AND (d.claimed_by IS NULL OR d.claimed_until <= $2)
-             ORDER BY d.next_attempt_at, d.id COLLATE "C" LIMIT $4
-             FOR UPDATE OF d SKIP LOCKED
-           )
-           RETURNING ${DELIVERY_COLUMNS}`,
-          [claimant, now, now + ttlMs, Math.floor(limit)]
-        ),
-        (rows) => rows.map(toDelivery).sort((a, b) => a.nextAttemptAt! - b.nextAttemptAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      ),
+      limit < 1 ? Effect.succeed([]) : Effect.gen(function*() {
+        yield* query(
+          "mmgw_delivery_release",
+          `UPDATE forward_deliveries SET next_attempt_at = $1 WHERE state = 'pending' AND next_attempt_at IS NULL
+             AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE paused_at IS NULL)`,
+          [now]
+        )
+        const claimed: Array<Delivery> = []
+        let held = 0
+        // The first scan asks for what is wanted; when it passed a paused endpoint's deliveries (now
+        // held), the next scans look further, up to MAX_HELD_PER_CLAIM held in one claim.
+        for (let scan = Math.floor(limit); claimed.length < limit && held < MAX_HELD_PER_CLAIM; scan = HELD_SCAN) {
+          const rows = yield* query<DeliveryRow & { held: string }>(
+            "mmgw_delivery_claim",
+            // Rows another claimant is claiming at this moment are skipped, not waited for.
+            `WITH scanned AS (
+               SELECT d.id, d.next_attempt_at,
+                 NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.paused_at IS NULL) AS held_back
+               FROM forward_deliveries d
+               WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND (d.claimed_by IS NULL OR d.claimed_until <= $2)
+               ORDER BY d.next_attempt_at, d.id COLLATE "C" LIMIT $4
+               FOR UPDATE OF d SKIP LOCKED
+             ), held AS (
+               UPDATE forward_deliveries SET next_attempt_at = NULL WHERE id IN (SELECT id FROM scanned WHERE held_back) RETURNING 1
+             ), claimed AS (
+               UPDATE forward_deliveries SET claimed_by = $1, claimed_until = $3
+               WHERE id IN (SELECT id FROM scanned WHERE NOT held_back ORDER BY next_attempt_at, id COLLATE "C" LIMIT $5)
+               RETURNING ${DELIVERY_COLUMNS}
+             )
+             SELECT c.*, h.held FROM (SELECT count(*) AS held FROM held) h LEFT JOIN claimed c ON true`,
+            [claimant, now, now + ttlMs, scan, Math.floor(limit) - claimed.length]
+          )
+          for (const row of rows) if (row.id !== null) claimed.push(toDelivery(row))
+          const heldNow = Number(rows[0]?.held ?? 0)
+          held += heldNow
+          if (heldNow === 0) break
+        }
+        return claimed.sort((a, b) => a.nextAttemptAt! - b.nextAttemptAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      }),
     delivered: (id, at, status) =>
       Effect.asVoid(query(
         "mmgw_delivery_delivered",

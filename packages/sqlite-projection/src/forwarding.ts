@@ -87,6 +87,9 @@ const DELIVERY_COLUMNS = `id, endpoint_id, inbox_id, events, body, received_at, 
 const COVERS = `(EXISTS (SELECT 1 FROM json_each(e.business_manager_ids) b WHERE b.value IN (SELECT value FROM json_each(?)))
   OR EXISTS (SELECT 1 FROM json_each(e.channel_ids) c WHERE c.value IN (SELECT value FROM json_each(?))))`
 
+/** At most this many deliveries of paused endpoints are held by one claim (its transaction stays short); the next claim goes on. */
+const MAX_HELD_PER_CLAIM = 10_000
+
 /** Webhook endpoints (table `webhook_endpoints`) and their outbox (`forward_deliveries`) in the main database. */
 export const makeForwarding = (db: Database) => {
   const insertEndpoint = db.prepare(
@@ -110,13 +113,24 @@ export const makeForwarding = (db: Database) => {
     `INSERT INTO forward_deliveries (id, endpoint_id, inbox_id, events, body, received_at, created_at, deadline, state, attempts, next_attempt_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (id) DO NOTHING`
   )
-  const due = db.prepare<[number, number, number], DeliveryRow>(
-    `SELECT ${DELIVERY_COLUMNS} FROM forward_deliveries d
+  // Earliest due first, with whether its endpoint is paused (or gone): those are held as the claim passes them.
+  const due = db.prepare<[number, number], DeliveryRow & { held_back: number }>(
+    `SELECT ${DELIVERY_COLUMNS},
+       NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.paused_at IS NULL) AS held_back
+     FROM forward_deliveries d
      WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_by IS NULL OR d.claimed_until <= ?)
-       AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.paused_at IS NULL)
-     ORDER BY d.next_attempt_at, d.id LIMIT ?`
+     ORDER BY d.next_attempt_at, d.id`
   )
-  const claim = db.prepare<[string, number, string]>("UPDATE forward_deliveries SET claimed_by = ?, claimed_until = ? WHERE id = ?")
+  const hold = db.prepare<[string]>("UPDATE forward_deliveries SET next_attempt_at = NULL WHERE id IN (SELECT value FROM json_each(?))")
+  // By the active endpoints (the held index), not by the due index's entries without a time: those are every held delivery.
+  const release = db.prepare<[number]>(
+    `UPDATE forward_deliveries INDEXED BY forward_deliveries_held SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at IS NULL
+       AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE paused_at IS NULL)`
+  )
+  // One statement for the whole claim: the ids as one JSON array parameter.
+  const claim = db.prepare<[string, number, string]>(
+    "UPDATE forward_deliveries SET claimed_by = ?, claimed_until = ? WHERE id IN (SELECT value FROM json_each(?))"
+  )
   const delivered = db.prepare<[number, number, number, number, string]>(
     `UPDATE forward_deliveries SET state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, last_attempt_at = ?, last_status = ?,
        last_error = NULL, delivered_at = ?, latency_ms = CASE WHEN replayed_at IS NULL THEN ? - received_at END,
@@ -230,9 +244,19 @@ export const makeForwarding = (db: Database) => {
     claimDue: (limit, claimant, now, ttlMs) =>
       Effect.sync(() =>
         immediate(db, () => {
-          const rows = due.all(now, now, limit)
-          for (const row of rows) claim.run(claimant, now + ttlMs, row.id)
-          return rows.map(toDelivery)
+          release.run(now)
+          const claimed: Array<DeliveryRow> = []
+          const held: Array<string> = []
+          if (limit >= 1) {
+            for (const row of due.iterate(now, now)) {
+              if (row.held_back === 1) held.push(row.id)
+              else claimed.push(row)
+              if (claimed.length >= limit || held.length >= MAX_HELD_PER_CLAIM) break
+            }
+          }
+          if (held.length > 0) hold.run(JSON.stringify(held))
+          if (claimed.length > 0) claim.run(claimant, now + ttlMs, JSON.stringify(claimed.map((r) => r.id)))
+          return claimed.map(toDelivery)
         })
       ),
     delivered: (id, at, status) => Effect.sync(() => void delivered.run(at, status, at, at, id)),

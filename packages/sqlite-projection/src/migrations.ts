@@ -314,6 +314,11 @@ export const mainMigrations: Readonly<Record<string, Migration>> = {
   // The delivery log's retention forgets finished deliveries by their age (docs/forwarding.md#delivery).
   "0018_forward_deliveries_finished": statements(
     `CREATE INDEX forward_deliveries_finished ON forward_deliveries (created_at, id) WHERE state <> 'pending'`
+  ),
+  // The deliveries a claim held while their endpoint was paused (docs/forwarding.md#delivery), found
+  // again by their endpoint once it is active.
+  "0019_forward_deliveries_held": statements(
+    `CREATE INDEX forward_deliveries_held ON forward_deliveries (endpoint_id) WHERE state = 'pending' AND next_attempt_at IS NULL`
   )
 }
 

@@ -23,6 +23,7 @@ const tables = (db: ReturnType<typeof openDatabase>) =>
 
 /** A file as it was before migration 0014 (its schema and the later ones' undone, their records gone). */
 const undoFrom0014 = (db: ReturnType<typeof openDatabase>) => {
+  db.exec(`DROP INDEX forward_deliveries_held; DELETE FROM kysely_migration WHERE name = '0019_forward_deliveries_held'`)
   db.exec(`DROP INDEX forward_deliveries_finished; DELETE FROM kysely_migration WHERE name = '0018_forward_deliveries_finished'`)
   db.exec(`DROP INDEX parked_statuses_due; ALTER TABLE parked_statuses DROP COLUMN retry_at;
     DELETE FROM kysely_migration WHERE name = '0017_parked_status_retries'`)
@@ -101,7 +102,8 @@ describe("migrations", () => {
           "0015_forwarding",
           "0016_messages_to_recipient",
           "0017_parked_status_retries",
-          "0018_forward_deliveries_finished"
+          "0018_forward_deliveries_finished",
+          "0019_forward_deliveries_held"
         ])
         const row = db.prepare("SELECT state FROM messages WHERE id = 'msg_old'").get() as { state: string }
         const snapshot = db.prepare("SELECT state FROM snapshots WHERE stream_id = 'Message-msg_old'").get() as { state: string }
@@ -144,7 +146,8 @@ describe("migrations", () => {
       yield* Effect.promise(async () => {
         const db = openDatabase(file)
         undoFrom0014(db)
-        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers", "0015_forwarding", "0016_messages_to_recipient", "0017_parked_status_retries", "0018_forward_deliveries_finished"])
+        assert.deepStrictEqual(await migrate(db, mainMigrations), ["0014_many_workers", "0015_forwarding", "0016_messages_to_recipient", "0017_parked_status_retries", "0018_forward_deliveries_finished",
+          "0019_forward_deliveries_held"])
         db.close()
       })
       assert.deepStrictEqual(yield* Effect.provide(starts, layer({ path: file })), before)
