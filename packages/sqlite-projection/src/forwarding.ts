@@ -65,7 +65,8 @@ const toDelivery = (row: DeliveryRow): Delivery => ({
   endpointId: row.endpoint_id,
   inboxId: row.inbox_id,
   events: JSON.parse(row.events) as Array<ForwardEvent>,
-  body: new Uint8Array(row.body),
+  // The driver's Buffer is the row's own copy already.
+  body: row.body,
   receivedAt: row.received_at,
   createdAt: row.created_at,
   deadline: row.deadline,

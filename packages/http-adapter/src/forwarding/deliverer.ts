@@ -5,6 +5,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { LookupFunction } from "node:net"
+import { urlToHttpOptions } from "node:url"
 import { type CredentialsKey, openSecret } from "../provider/credentials.js"
 import { addressProblem, type ForwardAddressPolicy, hostOf, urlProblem } from "./address-policy.js"
 
@@ -56,9 +57,23 @@ const vettedLookup = (policy: ForwardAddressPolicy, host: string): LookupFunctio
 export const makeWebhookDeliverer = (options: DelivererOptions) => {
   const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) }
 
-  const post = (url: URL, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryAttempt> =>
+  /** What every request to one endpoint shares, worked out once when it is opened. */
+  interface Target {
+    readonly client: typeof http | typeof https
+    readonly options: http.RequestOptions
+  }
+  const targetOf = (url: URL): Target => ({
+    client: url.protocol === "https:" ? https : http,
+    options: {
+      ...urlToHttpOptions(url),
+      method: "POST",
+      agent: agents[url.protocol as "http:" | "https:"],
+      lookup: vettedLookup(options, hostOf(url))
+    }
+  })
+
+  const post = ({ client, options: target }: Target, headers: Record<string, string>, body: Uint8Array): Promise<DeliveryAttempt> =>
     new Promise((resolve) => {
-      const client = url.protocol === "https:" ? https : http
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (attempt: DeliveryAttempt) => {
         clearTimeout(timer)
@@ -66,12 +81,7 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
       }
       const failed = (error: string, status: number | null = null, retryAfterMs: number | null = null) =>
         done({ _tag: "Failed", status, error, retryAfterMs })
-      const request = client.request(url, {
-        method: "POST",
-        agent: agents[url.protocol as "http:" | "https:"],
-        headers: { ...headers, "content-length": String(body.byteLength) },
-        lookup: vettedLookup(options, hostOf(url))
-      }, (response) => {
+      const request = client.request({ ...target, headers }, (response) => {
         const status = response.statusCode ?? 0
         let read = 0
         response.on("data", (chunk: Buffer) => {
@@ -103,11 +113,12 @@ export const makeWebhookDeliverer = (options: DelivererOptions) => {
       const opened = openSecret(endpoint.secretCiphertext, options.key, ENDPOINT_SECRET_PURPOSE)
       if (Either.isLeft(opened)) return failing(opened.left.message)
       const secret = Redacted.make(opened.right)
-      const url = new URL(endpoint.url)
+      const target = targetOf(new URL(endpoint.url))
       return (deliveryId, body) =>
         Effect.promise(() =>
-          post(url, {
+          post(target, {
             "content-type": "application/json",
+            "content-length": String(body.byteLength),
             "user-agent": "mm-gateway",
             "x-hub-signature-256": signMetaWebhook(body, secret),
             "x-mmgw-delivery-id": deliveryId
