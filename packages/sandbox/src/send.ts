@@ -46,6 +46,30 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export const callbackDataOf = (body: unknown): string | undefined =>
   isRecord(body) && typeof body["biz_opaque_callback_data"] === "string" ? body["biz_opaque_callback_data"] : undefined
 
+/** A read receipt, with a typing indicator or not: what `/messages` takes besides messages. */
+export interface StatusUpdate {
+  readonly messageId: string
+  readonly typing: boolean
+}
+
+/** Whether a `/messages` body is a status update (`status` and no `type`) rather than a message. */
+export const isStatusUpdateBody = (body: unknown): boolean => isRecord(body) && Object.hasOwn(body, "status") && !Object.hasOwn(body, "type")
+
+/** Checks a status update as Meta does: `messaging_product`, `status: "read"`, a `message_id`, and a text `typing_indicator` if any. */
+export const parseStatusUpdate = (body: Record<string, unknown>): Either.Either<StatusUpdate, Rejection> => {
+  if (body["messaging_product"] === undefined) return Either.left(rejections.missingParameter("messaging_product"))
+  if (body["messaging_product"] !== "whatsapp") return Either.left(rejections.invalidParameter("messaging_product", "must be one of {WHATSAPP}"))
+  if (body["status"] !== "read") return Either.left(rejections.invalidParameter("status", "must be one of {READ}"))
+  const messageId = body["message_id"]
+  if (messageId === undefined) return Either.left(rejections.missingParameter("message_id"))
+  if (typeof messageId !== "string" || !messageId.startsWith("wamid.")) return Either.left(rejections.invalidParameter("message_id", "must be a message id (wamid)"))
+  const typing = body["typing_indicator"]
+  if (typing !== undefined && !(isRecord(typing) && typing["type"] === "text")) {
+    return Either.left(rejections.invalidParameter("typing_indicator.type", "must be one of {TEXT}"))
+  }
+  return Either.right({ messageId, typing: typing !== undefined })
+}
+
 /**
  * Checks the basics Meta checks before accepting a send and extracts what the sandbox needs.
  * It is deliberately not a full Cloud API validator: only what a client is likely to get wrong.

@@ -10,7 +10,7 @@ import { graphRead } from "./graph-reads.js"
 import { duplicateRequest, INTENT_PATH, INTENT_SCRIPTS, requestIdFor, solutionIdOf } from "./intent-api.js"
 import { createRateLimiter } from "./rate-limit.js"
 import type { TemplateCategory } from "./send.js"
-import { callbackDataOf, defaultTemplateCategory, parseSendBody, planOf, routeOf, scriptOf } from "./send.js"
+import { callbackDataOf, defaultTemplateCategory, isStatusUpdateBody, parseSendBody, parseStatusUpdate, planOf, routeOf, scriptOf } from "./send.js"
 import type { SandboxStats } from "./stats.js"
 import { createStatsCollector } from "./stats.js"
 import type { Endpoint, MessagesItem, NumberIdentity, Rejection, StatusPayload, WireStyle } from "./wire.js"
@@ -341,6 +341,13 @@ export const startSandbox = async (options: SandboxOptions = {}): Promise<Sandbo
       json = JSON.parse(raw.toString("utf8"))
     } catch {
       return reject(rejections.invalidJson())
+    }
+    // A read receipt or a typing indicator: `/messages` takes them, answers `{"success": true}`, sends no webhook.
+    if (endpoint === "messages" && isStatusUpdateBody(json)) {
+      const update = parseStatusUpdate(json as Record<string, unknown>)
+      if (Either.isLeft(update)) return reject(update.left)
+      counters.statusUpdate(update.right.messageId, update.right.typing)
+      return answer(200, { success: true })
     }
     const callbackData = callbackDataOf(json)
     if (callbackData !== undefined) counters.callbackRequest(callbackData)

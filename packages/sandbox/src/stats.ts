@@ -20,6 +20,11 @@ export interface SandboxStats {
   readonly perPhoneNumber: Readonly<
     Record<string, { readonly accepted: number; readonly acceptedPerSecond: Readonly<Record<string, number>> }>
   >
+  /** Status updates taken on `/messages` (read receipts, with a typing indicator or not), by the message id they name. */
+  readonly statusUpdates: {
+    readonly total: number
+    readonly byMessageId: Readonly<Record<string, { readonly read: number; readonly typing: number }>>
+  }
   readonly webhooks: WebhookStats
 }
 
@@ -44,6 +49,8 @@ export const createStatsCollector = (clock: () => number) => {
   const rateLimitedByNumber = new Map<string, number>()
   const byCallback = new Map<string, { requests: number; accepted: number }>()
   const perNumber = new Map<string, { accepted: number; windows: Map<number, number> }>()
+  let statusUpdates = 0
+  const updatesByMessage = new Map<string, { read: number; typing: number }>()
 
   return {
     request: (endpoint: string): void => {
@@ -65,6 +72,13 @@ export const createStatsCollector = (clock: () => number) => {
     },
     dropped: (): void => {
       dropped++
+    },
+    statusUpdate: (messageId: string, typing: boolean): void => {
+      statusUpdates++
+      const entry = updatesByMessage.get(messageId) ?? { read: 0, typing: 0 }
+      entry.read++
+      if (typing) entry.typing++
+      updatesByMessage.set(messageId, entry)
     },
     accepted: (endpoint: string, category: string, phoneNumberId: string, callbackData: string | undefined): void => {
       accepted++
@@ -117,17 +131,19 @@ export const createStatsCollector = (clock: () => number) => {
           { accepted: value.accepted, acceptedPerSecond: Object.fromEntries([...value.windows].map(([s, n]) => [String(s), n])) }
         ])
       ),
+      statusUpdates: { total: statusUpdates, byMessageId: Object.fromEntries([...updatesByMessage].map(([key, value]) => [key, { ...value }])) },
       webhooks
     }),
     reset: (): void => {
       since = clock()
-      requests = accepted = rejected = rateLimited = dropped = 0
+      requests = accepted = rejected = rateLimited = dropped = statusUpdates = 0
       firstAcceptedAt = lastAcceptedAt = null
       for (const map of [requestsByEndpoint, acceptedByEndpoint, acceptedByCategory, rejectedByCode, rateLimitedByNumber]) {
         map.clear()
       }
       byCallback.clear()
       perNumber.clear()
+      updatesByMessage.clear()
     }
   }
 }

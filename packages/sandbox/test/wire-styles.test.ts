@@ -48,6 +48,30 @@ describe("Graph wire style", () => {
       assert.strictEqual(sandbox.stats().accepted.total, 0)
     }))
 
+  it("takes read receipts and typing indicators on /messages in both styles, counted by message id, with no webhook", () =>
+    withSandbox({}, async (sandbox) => {
+      const read = { messaging_product: "whatsapp", status: "read", message_id: "wamid.IN1" }
+      const typing = { ...read, message_id: "wamid.IN2", typing_indicator: { type: "text" } }
+      for (const answer of [await graphSend(sandbox, read), await dialogSend(sandbox, typing), await post(`${sandbox.url}/${PHONE}/messages`, { authorization: "Bearer t" }, read)]) {
+        assert.deepStrictEqual([answer.status, answer.body], [200, { success: true }])
+      }
+      assert.deepStrictEqual(sandbox.stats().statusUpdates, { total: 3, byMessageId: { "wamid.IN1": { read: 2, typing: 0 }, "wamid.IN2": { read: 1, typing: 1 } } })
+      assert.strictEqual(sandbox.stats().accepted.total, 0)
+      const bad = [
+        [{ ...read, status: "delivered" }, "status"],
+        [{ ...read, message_id: "m1" }, "message_id"],
+        [{ ...read, typing_indicator: { type: "audio" } }, "typing_indicator.type"],
+        [{ status: "read", message_id: "wamid.IN3" }, "messaging_product"]
+      ] as const
+      for (const [body, field] of bad) {
+        const answer = await graphSend(sandbox, body)
+        assert.strictEqual(answer.status, 400)
+        assert.strictEqual(answer.body.error.code, 100)
+        assert.include(answer.body.error.error_data.details, field)
+      }
+      assert.strictEqual(sandbox.stats().statusUpdates.total, 3)
+    }))
+
   it("gives unique wamids", () =>
     withSandbox({}, async (sandbox) => {
       const ids = new Set<string>()
