@@ -10,7 +10,8 @@ import { bootStack, eventually, expectStatus, quiet, SECRETS, type TestStack } f
  * used as its README shows for Meta, changing only the base URL (kapso's `baseUrl`, whatsapp-api-js's
  * `ponyfill.fetch`, which sends Graph's URLs to the gateway instead) and the token (a gateway API key).
  * The SDKs' parsed answers and errors are checked, then that every accepted message reached the
- * sandbox exactly once, on the endpoint of the route the policy decided, and ended read.
+ * sandbox exactly once, on the endpoint of the route the policy decided, and ended read; and that the
+ * SDKs' read receipts (`markRead`, `markAsRead`) were relayed to the sandbox, each once.
  */
 
 // Recipients end in digits the sandbox does not script (packages/sandbox/README.md): sent → delivered → read.
@@ -129,6 +130,18 @@ describe("@kapso/whatsapp-cloud-api, with baseUrl set to the gateway", () => {
   })
 })
 
+/** Read receipts the SDKs sent (through the gateway to the channel's provider), by the message id they name. */
+const readReceipts: Record<string, { readonly read: number; readonly typing: number }> = {}
+
+describe("@kapso/whatsapp-cloud-api: markRead", () => {
+  it("marks a received message read, with a typing indicator: relayed to the provider, its answer the SDK's", async () => {
+    const client = new WhatsAppClient({ baseUrl: stack.apiUrl, accessToken: keys.businessManager })
+    const answer = await client.messages.markRead({ phoneNumberId: MM.phone, messageId: "wamid.KAPSO_INBOUND_1", typingIndicator: { type: "text" } })
+    assert.deepStrictEqual(answer, { success: true })
+    readReceipts["wamid.KAPSO_INBOUND_1"] = { read: 1, typing: 1 }
+  })
+})
+
 describe("whatsapp-api-js, with ponyfill.fetch sending Graph's URLs to the gateway", () => {
   const sdk = (token: string) => {
     const client = new WhatsAppAPI({
@@ -158,6 +171,14 @@ describe("whatsapp-api-js, with ponyfill.fetch sending Graph's URLs to the gatew
 
     // A template's answer says it is not held for quality assessment; a text's says nothing.
     assert.deepStrictEqual(onSent, [{ id: template.messages[0].id, held: false }, { id: text.messages[0].id, held: undefined }])
+  })
+
+  it("marks received messages read (markAsRead), with and without a typing indicator", async () => {
+    const { client } = sdk(keys.channel)
+    assert.deepStrictEqual(await client.markAsRead(MM.phone, "wamid.WAJS_INBOUND_1"), { success: true })
+    assert.deepStrictEqual(await client.markAsRead(MM.phone, "wamid.WAJS_INBOUND_2", "text"), { success: true })
+    readReceipts["wamid.WAJS_INBOUND_1"] = { read: 1, typing: 0 }
+    readReceipts["wamid.WAJS_INBOUND_2"] = { read: 1, typing: 1 }
   })
 
   it("gets the gateway's errors as Graph's envelope", async () => {
@@ -209,6 +230,8 @@ describe("what reached the provider", () => {
     }
     const onRoute = (route: string) => expected.filter((e) => e.route === route).length
     assert.deepStrictEqual(stats.accepted.byEndpoint, { "graph /marketing_messages": onRoute("marketing_messages"), "graph /messages": onRoute("cloud_api") })
-    assert.strictEqual(stats.requests.total, expected.length)
+    // Besides the messages, only the read receipts the SDKs sent, each once.
+    assert.deepStrictEqual(stats.statusUpdates, { total: Object.keys(readReceipts).length, byMessageId: readReceipts })
+    assert.strictEqual(stats.requests.total, expected.length + stats.statusUpdates.total)
   })
 })

@@ -2,6 +2,7 @@ import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
 import { FORWARD_RETRY_FOR_DEFAULT_MS } from "@mm-gateway/ports"
 import { durationConfig } from "../durations.js"
 import { forwardAllowHosts } from "../forwarding/config.js"
+import { type ProviderClientConfig, providerClientConfig } from "../provider/config.js"
 import { type IntentApiConfig, intentApiConfig } from "../provider/intent-api.js"
 
 export type Mode = "development" | "production"
@@ -22,6 +23,8 @@ export interface ApiConfig {
   readonly onboardingLink: string
   /** Meta's Intent API for partner-initiated onboarding: the system-user token (optional), default solution id, Graph's URL and version. */
   readonly intentApi: IntentApiConfig
+  /** Where the drop-in path relays status updates (the worker's provider settings: `MMGW_GRAPH_BASE_URL`, `MMGW_SANDBOX_URL`, …). */
+  readonly provider: ProviderClientConfig
   /** Hosts forwarding endpoints may use over http and on non-public addresses (`MMGW_FORWARD_ALLOW_HOSTS`). */
   readonly forwardAllowHosts: ReadonlyArray<string>
   /** How long a replayed or resumed delivery is attempted (`MMGW_FORWARD_RETRY_FOR`, as the worker reads it). */
@@ -67,6 +70,7 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
   dialog360PlatformSecret: optionalSecret("MMGW_360DIALOG_PLATFORM_SECRET"),
   onboardingLink: Config.string("MMGW_ONBOARDING_LINK").pipe(Config.withDefault("https://hub.360dialog.com/mmlite-tos")),
   intentApi: intentApiConfig,
+  provider: providerClientConfig,
   forwardAllowHosts: Config.option(Config.string("MMGW_FORWARD_ALLOW_HOSTS")),
   forwardRetryForMs: durationConfig("MMGW_FORWARD_RETRY_FOR", FORWARD_RETRY_FOR_DEFAULT_MS)
 }).pipe(
@@ -107,6 +111,7 @@ export const apiConfig: Config.Config<ApiConfig> = Config.all({
       dialog360PlatformSecret,
       onboardingLink: raw.onboardingLink,
       intentApi: raw.intentApi,
+      provider: raw.provider,
       forwardAllowHosts: forwardAllowHosts(raw.mode, raw.forwardAllowHosts),
       forwardRetryForMs: raw.forwardRetryForMs,
       defaultsUsed

@@ -1,9 +1,9 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, type Layer, Schema } from "effect"
 import { BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, Unprocessable } from "./errors.js"
-import { GraphBadRequest, GraphForbidden, GraphUnauthorized } from "./graph-errors.js"
+import { GraphBadRequest, GraphForbidden, GraphUnauthorized, GraphUnavailable } from "./graph-errors.js"
 import { webhookOperations } from "./webhook-ingress.js"
-import { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import { CloudMessageBody, DropInMessagesBody, MarketingMessageBody } from "./message-body.js"
 import {
   ApiKeyCreated,
   ApiKeyResource,
@@ -16,6 +16,7 @@ import {
   CurrentPrincipalResource,
   ClickResource,
   GraphMessageAccepted,
+  GraphStatusUpdated,
   InboxItem,
   ListParams,
   MessageEvents,
@@ -445,15 +446,18 @@ const GraphVersion = HttpApiSchema.param(
 const GraphPhoneNumberId = HttpApiSchema.param("phoneNumberId", Schema.String.annotations({ description: "the channel's phone number id" }))
 
 const SEND_DESCRIPTION = "The body, its validation and its routing are those of POST /v1/channels/{phoneNumberId}/messages; the answer is the Cloud API's (messages[0].id is the gateway's message id)."
+const MESSAGES_DESCRIPTION = `${SEND_DESCRIPTION} A status update (a read receipt {"messaging_product": "whatsapp", "status": "read", "message_id"}, with "typing_indicator": {"type": "text"} or not) is relayed to the channel's provider, and its answer ({"success": true}) is the answer.`
+/** A message accepted, or the provider's answer to a status update. */
+const DropInMessagesAnswer = Schema.Union(GraphMessageAccepted, GraphStatusUpdated)
 const MARKETING_DESCRIPTION = "The body, its validation and its routing are those of POST /v1/channels/{phoneNumberId}/marketing_messages; the answer is the Cloud API's (messages[0].id is the gateway's message id)."
 
 export class GraphSendGroup extends HttpApiGroup.make("graphSend")
   .add(HttpApiEndpoint.post("sendMessage")`/${GraphVersion}/${GraphPhoneNumberId}/messages`
-    .setPayload(CloudMessageBody)
+    .setPayload(DropInMessagesBody)
     .setHeaders(SendHeaders)
-    .addSuccess(GraphMessageAccepted)
+    .addSuccess(DropInMessagesAnswer)
     .annotate(OpenApi.Summary, "Send a message, as to the Cloud API's /{version}/{phone-number-id}/messages")
-    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+    .annotate(OpenApi.Description, MESSAGES_DESCRIPTION))
   .add(HttpApiEndpoint.post("sendMarketingMessage")`/${GraphVersion}/${GraphPhoneNumberId}/marketing_messages`
     .setPayload(MarketingMessageBody)
     .setHeaders(SendHeaders)
@@ -461,11 +465,11 @@ export class GraphSendGroup extends HttpApiGroup.make("graphSend")
     .annotate(OpenApi.Summary, "Send a marketing message, as to the MM API's /{version}/{phone-number-id}/marketing_messages")
     .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
   .add(HttpApiEndpoint.post("sendMessageUnversioned")`/${GraphPhoneNumberId}/messages`
-    .setPayload(CloudMessageBody)
+    .setPayload(DropInMessagesBody)
     .setHeaders(SendHeaders)
-    .addSuccess(GraphMessageAccepted)
+    .addSuccess(DropInMessagesAnswer)
     .annotate(OpenApi.Summary, "Send a message, as to the Cloud API's /{phone-number-id}/messages (no version segment)")
-    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+    .annotate(OpenApi.Description, MESSAGES_DESCRIPTION))
   .add(HttpApiEndpoint.post("sendMarketingMessageUnversioned")`/${GraphPhoneNumberId}/marketing_messages`
     .setPayload(MarketingMessageBody)
     .setHeaders(SendHeaders)
@@ -473,6 +477,7 @@ export class GraphSendGroup extends HttpApiGroup.make("graphSend")
     .annotate(OpenApi.Summary, "Send a marketing message, as to the MM API's /{phone-number-id}/marketing_messages (no version segment)")
     .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
   .addError(GraphBadRequest)
+  .addError(GraphUnavailable)
   // As on `/v1`: authentication first, then the bounds.
   .middleware(GraphJsonBodyBounds)
   .middleware(GraphAuthentication)
@@ -481,11 +486,11 @@ export class GraphSendGroup extends HttpApiGroup.make("graphSend")
 
 export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
   .add(HttpApiEndpoint.post("sendMessage", "/messages")
-    .setPayload(CloudMessageBody)
+    .setPayload(DropInMessagesBody)
     .setHeaders(SendHeaders)
-    .addSuccess(GraphMessageAccepted)
+    .addSuccess(DropInMessagesAnswer)
     .annotate(OpenApi.Summary, "Send a message, as to 360dialog's /messages")
-    .annotate(OpenApi.Description, SEND_DESCRIPTION))
+    .annotate(OpenApi.Description, MESSAGES_DESCRIPTION))
   .add(HttpApiEndpoint.post("sendMarketingMessage", "/marketing_messages")
     .setPayload(MarketingMessageBody)
     .setHeaders(SendHeaders)
@@ -493,6 +498,7 @@ export class Dialog360SendGroup extends HttpApiGroup.make("dialog360Send")
     .annotate(OpenApi.Summary, "Send a marketing message, as to 360dialog's /marketing_messages")
     .annotate(OpenApi.Description, MARKETING_DESCRIPTION))
   .addError(GraphBadRequest)
+  .addError(GraphUnavailable)
   .addError(GraphForbidden)
   .middleware(GraphJsonBodyBounds)
   .middleware(Dialog360Authentication)

@@ -4,6 +4,7 @@ import { Cause, Effect, Layer, Option } from "effect"
 import { GraphJsonBodyBounds, JsonBodyBounds } from "./definition.js"
 import { badRequest, envelopeJson, invalidRequest, NotFound, PayloadTooLarge } from "./errors.js"
 import { graphInternalErrorJson, graphInvalidParameter, isDropInRequest } from "./graph-errors.js"
+import { looksLikeStatusUpdate } from "./message-body.js"
 
 /** The dotted path of a decode issue (`["template", "name"]` → `template.name`, array indexes included). */
 export const dottedPath = (path: ReadonlyArray<PropertyKey>): string => path.map((p) => String(p)).join(".")
@@ -58,23 +59,21 @@ const ENVELOPES = {
 const envelopeOf = (request: HttpServerRequest.HttpServerRequest) => (isDropInRequest(request.method, request.url) ? ENVELOPES.graph : ENVELOPES.v1)
 
 /**
- * Whether a body the drop-in path could not decode is a Cloud API status update — a read receipt or a
- * typing indicator (`{"status": "read", "message_id": …}`), which SDKs post to the same `/messages`:
- * the gateway sends messages only, and says so rather than that `type` is missing.
+ * Whether a body `/marketing_messages` could not decode is a Cloud API status update (a read receipt
+ * or a typing indicator, docs/api.md#status-updates): it belongs on `/messages`, and the answer says
+ * so rather than that `type` is missing. (`/messages` decodes status updates as such.)
  */
-const isStatusUpdate = (request: HttpServerRequest.HttpServerRequest) =>
+const misplacedStatusUpdate = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.map(Effect.option(request.text), (text) => {
-    if (Option.isNone(text)) return false
+    if (Option.isNone(text) || request.url.split("?", 1)[0]!.endsWith("/messages")) return false
     try {
-      const body: unknown = JSON.parse(text.value)
-      return typeof body === "object" && body !== null && !Array.isArray(body) && Object.hasOwn(body, "status") && !Object.hasOwn(body, "type")
+      return looksLikeStatusUpdate(JSON.parse(text.value))
     } catch {
       return false
     }
   })
 
-const STATUS_UPDATE_REFUSED =
-  "is a status update (a read receipt or a typing indicator): the drop-in path sends messages only; post status updates to the provider directly, as before (docs/api.md#what-the-drop-in-path-does-not-take)"
+const MISPLACED_STATUS_UPDATE = "is a status update (a read receipt or a typing indicator): post it to /messages, as the Cloud API takes it"
 
 /** The body of the answer to a request over the API's size limit, in the envelope of its path (answered before the framework reads it). */
 export const tooLargeJson = (method: string | undefined, url: string | undefined): { readonly status: number; readonly body: string } =>
@@ -150,7 +149,7 @@ export const frameworkErrorsToEnvelope = <E, R>(app: HttpApp.Default<E, R>): Htt
             ? Effect.flatMap(emptyBody, (empty) => Effect.fail(empty ? envelope.emptyJson() : envelope.invalid(issue)))
             : Effect.fail(envelope.invalid(issue))
           return envelope === ENVELOPES.graph
-            ? Effect.flatMap(isStatusUpdate(request), (update) => (update ? Effect.fail(graphInvalidParameter("status", STATUS_UPDATE_REFUSED)) : refusal))
+            ? Effect.flatMap(misplacedStatusUpdate(request), (misplaced) => (misplaced ? Effect.fail(graphInvalidParameter("status", MISPLACED_STATUS_UPDATE)) : refusal))
             : refusal
         }
         if (error instanceof HttpServerError.RouteNotFound) {

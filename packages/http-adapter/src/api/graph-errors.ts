@@ -20,7 +20,8 @@ export const GRAPH_CODES = {
   methodNotAllowed: 131055,
   invalidToken: 190,
   permissionDenied: 10,
-  unknownError: 1
+  unknownError: 1,
+  temporarilyUnavailable: 2
 } as const
 
 const envelope = <const Codes extends ReadonlyArray<number>>(...codes: Codes) => ({
@@ -58,6 +59,11 @@ export class GraphUnauthorized extends Schema.Class<GraphUnauthorized>("GraphUna
 export class GraphForbidden extends Schema.Class<GraphForbidden>("GraphForbidden")(
   envelope(GRAPH_CODES.permissionDenied),
   HttpApiSchema.annotations({ status: 403, description: "Graph error 10: the key may not do this (a D360-API-KEY must be scoped to exactly one channel)" })
+) {}
+
+export class GraphUnavailable extends Schema.Class<GraphUnavailable>("GraphUnavailable")(
+  envelope(GRAPH_CODES.temporarilyUnavailable),
+  HttpApiSchema.annotations({ status: 503, description: "Graph error 2: a status update could not be relayed to the channel's provider (error_data.details says why)" })
 ) {}
 
 /** Graph's trace id of an error: opaque, unique per answer. */
@@ -175,3 +181,16 @@ const DROP_IN_PATH = /^(?:\/[^/]+){0,2}\/(?:messages|marketing_messages)$/
 
 export const isDropInRequest = (method: string | undefined, url: string | undefined): boolean =>
   method === "POST" && DROP_IN_PATH.test((url ?? "/").split("?", 1)[0]!)
+
+/**
+ * A status update the provider did not answer: `sent` says whether it may have reached it (a read
+ * receipt is harmless to send again, so the client may simply retry).
+ */
+export const graphProviderUnavailable = (reason: string, sent: boolean) => {
+  const text = sent
+    ? `The channel's provider gave no complete answer (${reason}); the status update may have been applied, and is safe to send again`
+    : `The status update could not be sent to the channel's provider (${reason})`
+  return new GraphUnavailable({
+    error: { message: `(#2) ${text}`, type: "OAuthException", code: GRAPH_CODES.temporarilyUnavailable, error_data: details(text), fbtrace_id: fbtraceId() }
+  })
+}

@@ -1,5 +1,5 @@
-import { HttpApiBuilder, type HttpServerRequest } from "@effect/platform"
-import { type EventStore, Ids } from "@mm-gateway/domain"
+import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { CommandHandler, type EventStore, Ids, Streams } from "@mm-gateway/domain"
 import { ApiKeyStore, type ConfigurationQueries, type OnboardingQueries } from "@mm-gateway/ports"
 import { Clock, Effect, Either, Layer } from "effect"
 import { authenticate } from "./api-keys.js"
@@ -9,11 +9,13 @@ import {
   graphForbidden,
   graphIdempotencyKeyReused,
   graphInvalidParameter,
+  graphProviderUnavailable,
   graphRouteRejected,
   graphUnauthorized,
   graphUnknownObject
 } from "./graph-errors.js"
-import type { CloudMessageBody, MarketingMessageBody } from "./message-body.js"
+import { StatusUpdateRelay } from "../provider/status-relay.js"
+import { type CloudMessageBody, isStatusUpdate, type MarketingMessageBody, type StatusUpdateBody } from "./message-body.js"
 import type { Metrics } from "./metrics.js"
 import { accept, type Endpoint, rawBody, type SendAccepted, type SendRefusal } from "./send.js"
 
@@ -47,16 +49,37 @@ const errorOf = (refusal: SendRefusal, phoneNumberId: string) =>
     : graphUnknownObject(phoneNumberId)
 
 interface SendRequest {
-  readonly payload: CloudMessageBody | MarketingMessageBody
+  readonly payload: CloudMessageBody | MarketingMessageBody | StatusUpdateBody
   readonly headers: { readonly "idempotency-key"?: string | undefined; readonly "x-campaign-id"?: string | undefined }
   readonly request: HttpServerRequest.HttpServerRequest
 }
 
-/** One send on a channel the caller may see; an unknown or invisible one is Graph's unknown object. */
+/**
+ * A status update relayed to the channel's provider with the channel's credentials, the body as the
+ * client sent it; the provider's answer is the answer. A provider refusing the channel's credentials
+ * (401, 403) is the gateway's trouble, not the client's token: that, and no answer, is Graph's 2.
+ */
+const relayStatusUpdate = (phoneNumberId: string, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const channel = (yield* CommandHandler.loadState(Streams.ChannelStream, Streams.streamId.channel(phoneNumberId))).state
+    if (channel._tag !== "Registered") return yield* Effect.fail(graphUnknownObject(phoneNumberId))
+    const answer = yield* (yield* StatusUpdateRelay).relay(channel.config, JSON.stringify(yield* rawBody(request)))
+    if (answer._tag !== "Answered") return yield* Effect.fail(graphProviderUnavailable(answer.reason, answer._tag === "NoAnswer"))
+    if (answer.status === 401 || answer.status === 403) {
+      return yield* Effect.fail(graphProviderUnavailable(`the provider refused the channel's credentials: HTTP ${answer.status}`, false))
+    }
+    return HttpServerResponse.text(answer.text, { status: answer.status, contentType: "application/json" })
+  })
+
+/**
+ * One send on a channel the caller may see (an unknown or invisible one is Graph's unknown object):
+ * a message through the use case, or a status update to the provider.
+ */
 const send = (endpoint: Endpoint, phoneNumberId: string, { headers, payload, request }: SendRequest) =>
   Effect.gen(function*() {
     if (!PHONE_NUMBER_ID.test(phoneNumberId)) return yield* Effect.fail(graphUnknownObject(phoneNumberId))
     yield* visibleChannel(phoneNumberId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(() => graphUnknownObject(phoneNumberId)))
+    if (isStatusUpdate(payload)) return yield* relayStatusUpdate(phoneNumberId, request)
     const result = yield* accept({
       phoneNumberId,
       endpoint,
@@ -95,7 +118,7 @@ const dialog360 = (endpoint: Endpoint) => (args: SendRequest) =>
   })
 
 /** What the handlers ask besides their middleware: the send use case's ports and the channel lookups. */
-type SendPorts = EventStore.EventStore | Metrics | ConfigurationQueries | OnboardingQueries
+type SendPorts = EventStore.EventStore | Metrics | ConfigurationQueries | OnboardingQueries | StatusUpdateRelay
 
 export const GraphSendLive: DropInGroupLive<"graphSend", GraphAuthentication, SendPorts> = HttpApiBuilder.group(GatewayApi, "graphSend", (handlers) =>
   handlers

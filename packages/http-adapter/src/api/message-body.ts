@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { JSONSchema, ParseResult, Schema } from "effect"
 
 /**
  * The Cloud API message body, validated with the rules that matter before anything is accepted
@@ -114,3 +114,47 @@ export const MarketingMessageBody = Schema.Struct({
   message_activity_sharing: Schema.optional(describe(Schema.Boolean, "must be a boolean"))
 }).pipe(Schema.filter(typedContent))
 export type MarketingMessageBody = typeof MarketingMessageBody.Type
+
+/**
+ * A status update on the drop-in `/messages` (docs/api.md#status-updates): a read receipt for a message
+ * the business received, with a typing indicator or not — what SDKs' `markAsRead` posts. The gateway
+ * relays it to the channel's provider.
+ */
+export const StatusUpdateBody = Schema.Struct({
+  messaging_product: describe(Schema.Literal("whatsapp"), "must be \"whatsapp\""),
+  status: describe(Schema.Literal("read"), "must be \"read\" (a read receipt; the drop-in path takes no other status update)"),
+  message_id: describe(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512)),
+    "must be the id (wamid) of a message the business received, at most 512 characters"
+  ),
+  typing_indicator: Schema.optional(Schema.Struct({ type: describe(Schema.Literal("text"), "must be \"text\"") }))
+})
+export type StatusUpdateBody = typeof StatusUpdateBody.Type
+
+/** A body with `status` and no `type`: a status update, not a message. */
+export const looksLikeStatusUpdate = (input: unknown): boolean =>
+  typeof input === "object" && input !== null && !Array.isArray(input) && Object.hasOwn(input, "status") && !Object.hasOwn(input, "type")
+
+const messagesBodies = Schema.Union(CloudMessageBody, StatusUpdateBody)
+export type DropInMessagesBody = typeof messagesBodies.Type
+
+/**
+ * The drop-in `/messages`: a message, or a status update (`looksLikeStatusUpdate`). The body is
+ * decoded as the one it looks like, so a problem is named as that one's (`Param to …` for a bad
+ * message, `Param message_id …` for a bad status update), not as a union's mix of both; the OpenAPI
+ * document shows both shapes.
+ */
+const { $schema: _, ...messagesBodiesJsonSchema } = JSONSchema.make(messagesBodies)
+
+export const DropInMessagesBody = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.declare((u: unknown): u is DropInMessagesBody => typeof u === "object" && u !== null),
+  {
+    strict: true,
+    decode: (input, options) =>
+      looksLikeStatusUpdate(input) ? ParseResult.decodeUnknown(StatusUpdateBody)(input, options) : ParseResult.decodeUnknown(CloudMessageBody)(input, options),
+    encode: (body) => ParseResult.succeed(body)
+  }
+).annotations({ jsonSchema: messagesBodiesJsonSchema })
+
+export const isStatusUpdate = (body: DropInMessagesBody | MarketingMessageBody): body is StatusUpdateBody => looksLikeStatusUpdate(body)

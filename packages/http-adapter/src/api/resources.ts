@@ -185,6 +185,9 @@ export const SendAccepted = Schema.Struct({
  * gateway's message id, the one the client's forwarded status webhooks carry; `message_status` comes
  * with templates only, as Meta answers.
  */
+/** The provider's answer to a status update, as Meta gives it. */
+export const GraphStatusUpdated = Schema.Struct({ success: Schema.Boolean })
+
 export const GraphMessageAccepted = Schema.Struct({
   messaging_product: Schema.Literal("whatsapp"),
   contacts: Schema.Array(Schema.Struct({

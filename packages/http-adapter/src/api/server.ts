@@ -23,6 +23,7 @@ import { layerCredentials } from "../credentials-store.js"
 import { ENDPOINT_SECRET_PURPOSE } from "../forwarding/deliverer.js"
 import { deriveCredentialsKey, sealSecret } from "../provider/credentials.js"
 import { intentApiLayer } from "../provider/intent-api.js"
+import { statusUpdateRelayLayer } from "../provider/status-relay.js"
 import type { ApiConfig } from "./config.js"
 import { CONSOLE_ROUTES, layerConsole } from "./console.js"
 import { ApiSettings } from "./context.js"
@@ -201,7 +202,11 @@ export const layerApiServer = (config: ApiConfig, assets: ApiAssets = {}): Layer
     Layer.provide(api),
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.provide(NodeHttpServer.layerContext),
-    Layer.provide(Layer.mergeAll(layerCredentials(key), settings, intentApiLayer(config.intentApi))),
+    Layer.provide(Layer.mergeAll(
+      Layer.provideMerge(statusUpdateRelayLayer(config.provider), layerCredentials(key)),
+      settings,
+      intentApiLayer(config.intentApi)
+    )),
     Layer.provideMerge(layerMetrics),
     Layer.orDie
   ) as unknown as Layer.Layer<ApiServer, Error, ApiStore>

@@ -1,5 +1,7 @@
 import { CommandHandler, type Ids, Streams } from "@mm-gateway/domain"
-import { request as httpRequest } from "node:http"
+import { type Sandbox, startSandbox } from "@mm-gateway/sandbox"
+import { createServer, request as httpRequest } from "node:http"
+import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } from "./support.js"
 
@@ -12,10 +14,24 @@ import { type Backdoor, backdoor, seed, startApi, type TestApi, templateBody } f
 
 let api: TestApi
 let db: Backdoor
+let sandbox: Sandbox
+/** A port nothing listens on: taken, then let go. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 const ONBOARDED = { bm: "820000000000001", waba: "820000000000002", phone: "820000000000003" }
 const PENDING = { bm: "820000000000001", waba: "820000000000012", phone: "820000000000013" }
 const SUSPENDED = { bm: "820000000000001", waba: "820000000000022", phone: "820000000000023" }
 const OTHER = { bm: "830000000000001", waba: "830000000000002", phone: "830000000000003" }
+/** A channel of the tenant's on Meta itself (unreachable here). */
+const META = { phone: "820000000000033" }
+/** One of the tenant's on 360dialog (the sandbox in 360dialog's style). */
+const D360 = { phone: "820000000000043" }
 /** A key for the tenant's Business Manager, one for its onboarded channel only, one for the other tenant. */
 const keys = { tenant: "", channel: "", other: "", twoChannels: "" }
 
@@ -26,7 +42,9 @@ const createKey = async (body: Record<string, unknown>) => {
 }
 
 beforeAll(async () => {
-  api = await startApi()
+  // Status updates are relayed to the sandbox (channels with provider "sandbox"); Graph itself is a closed port.
+  sandbox = await startSandbox({ port: 0, webhookUrl: "http://127.0.0.1:9/unused", seed: 11 })
+  api = await startApi({ MMGW_SANDBOX_URL: sandbox.url, MMGW_360DIALOG_BASE_URL: sandbox.url, MMGW_GRAPH_BASE_URL: `http://127.0.0.1:${await closedPort()}` })
   db = await backdoor(api)
   for (const ids of [ONBOARDED, PENDING, SUSPENDED, OTHER]) await seed(api, ids)
   for (const [waba, status] of [[ONBOARDED.waba, "onboarded"], [SUSPENDED.waba, "suspended"]] as const) {
@@ -40,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close()
   await api.close()
+  await sandbox.close()
 })
 
 const graph = (path: string, body: unknown, token: string | null = keys.tenant, headers: Record<string, string> = {}) =>
@@ -216,20 +235,75 @@ describe("errors are Graph's envelope", () => {
     expect(error.message).toContain("Param product_policy ")
   })
 
-  it("a read receipt or a typing indicator (what SDKs post to /messages) is 100 naming status and saying where it goes, not that type is missing", async () => {
-    const updates = [
-      { messaging_product: "whatsapp", status: "read", message_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQ" },
-      { messaging_product: "whatsapp", status: "read", message_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQ", typing_indicator: { type: "text" } }
-    ]
-    for (const body of updates) {
-      for (const r of [await graph(`/v25.0/${ONBOARDED.phone}/messages`, body), await graph(`/${ONBOARDED.phone}/messages`, body), await dialog("/messages", body, keys.channel)]) {
-        const error = expectGraphError(r, 400, 100)
-        expect(error.message).toMatch(/^\(#100\) Param status is a status update \(a read receipt or a typing indicator\): the drop-in path sends messages only/)
+  describe("status updates (what SDKs' markAsRead posts to /messages)", () => {
+    const read = (messageId: string) => ({ messaging_product: "whatsapp", status: "read", message_id: messageId })
+
+    it("a read receipt or a typing indicator is relayed to the channel's provider on all three paths, its answer the answer", async () => {
+      const before = sandbox.stats().statusUpdates.total
+      const answers = [
+        await graph(`/v25.0/${ONBOARDED.phone}/messages`, read("wamid.DROPIN1")),
+        await graph(`/${ONBOARDED.phone}/messages`, { ...read("wamid.DROPIN2"), typing_indicator: { type: "text" } }),
+        await dialog("/messages", read("wamid.DROPIN3"), keys.channel)
+      ]
+      // A channel on 360dialog: relayed in 360dialog's style, with the channel's D360-API-KEY.
+      const d360 = await api.request("PUT", `/v1/channels/${D360.phone}`, {
+        body: { wabaId: ONBOARDED.waba, displayPhoneNumber: "+1 555 0198", provider: "360dialog", credentials: { apiKey: `sandbox-${D360.phone}` } }
+      })
+      expect(d360.status).toBe(200)
+      answers.push(await graph(`/v25.0/${D360.phone}/messages`, read("wamid.DROPIN6")))
+      for (const r of answers) expect([r.status, r.json]).toEqual([200, { success: true }])
+      expect(sandbox.stats().requests.byEndpoint["360dialog /messages"]).toBe(1)
+      const stats = sandbox.stats().statusUpdates
+      expect(stats.total - before).toBe(4)
+      expect([stats.byMessageId["wamid.DROPIN1"], stats.byMessageId["wamid.DROPIN2"], stats.byMessageId["wamid.DROPIN3"]]).toEqual([
+        { read: 1, typing: 0 },
+        { read: 1, typing: 1 },
+        { read: 1, typing: 0 }
+      ])
+    })
+
+    it("a bad one is 100 naming its own field (not that type is missing), and reaches no provider", async () => {
+      const before = sandbox.stats().requests.total
+      const bad: ReadonlyArray<readonly [unknown, string]> = [
+        [{ ...read("wamid.X"), status: "delivered" }, "status"],
+        [{ ...read("wamid.X"), message_id: 42 }, "message_id"],
+        [{ ...read("wamid.X"), typing_indicator: { type: "audio" } }, "typing_indicator.type"],
+        [{ status: "read", message_id: "wamid.X" }, "messaging_product"]
+      ]
+      for (const [body, field] of bad) {
+        for (const r of [await graph(`/v25.0/${ONBOARDED.phone}/messages`, body), await dialog("/messages", body, keys.channel)]) {
+          expect(expectGraphError(r, 400, 100).message.startsWith(`(#100) Param ${field} `)).toBe(true)
+        }
       }
-    }
-    // A message body with a stray `status` is still checked as a message.
-    const error = expectGraphError(await graph(`/v25.0/${ONBOARDED.phone}/messages`, { to: "16505557308", type: "carrier_pigeon", status: "read" }), 400, 100)
-    expect(error.message.startsWith("(#100) Param type ")).toBe(true)
+      // On /marketing_messages it is sent where it belongs.
+      const misplaced = expectGraphError(await graph(`/${ONBOARDED.phone}/marketing_messages`, read("wamid.X")), 400, 100)
+      expect(misplaced.message).toContain("Param status is a status update")
+      expect(misplaced.message).toContain("post it to /messages")
+      // A message body with a stray `status` is still checked as a message.
+      const error = expectGraphError(await graph(`/v25.0/${ONBOARDED.phone}/messages`, { to: "16505557308", type: "carrier_pigeon", status: "read" }), 400, 100)
+      expect(error.message.startsWith("(#100) Param type ")).toBe(true)
+      expect(sandbox.stats().requests.total).toBe(before)
+    })
+
+    it("the provider's own refusal is relayed as it answered; another tenant's channel is an unknown object, nothing relayed", async () => {
+      const refused = await graph(`/v25.0/${ONBOARDED.phone}/messages`, read("not-a-wamid"))
+      expect(refused.status).toBe(400)
+      expect(refused.json.error.code).toBe(100)
+      expect(refused.json.error.error_data.details).toContain("message_id")
+      const before = sandbox.stats().requests.total
+      expectGraphError(await graph(`/v25.0/${OTHER.phone}/messages`, read("wamid.DROPIN4")), 400, 100)
+      expect(sandbox.stats().requests.total).toBe(before)
+    })
+
+    it("a provider that cannot be reached is Graph's 2, saying nothing was sent", async () => {
+      const r = await api.request("PUT", `/v1/channels/${META.phone}`, {
+        body: { wabaId: ONBOARDED.waba, displayPhoneNumber: "+1 555 0199", provider: "meta", credentials: { accessToken: "meta-token-for-the-test" } }
+      })
+      expect(r.status).toBe(200)
+      const error = expectGraphError(await graph(`/v25.0/${META.phone}/messages`, read("wamid.DROPIN5")), 503, 2)
+      expect(error.message).toMatch(/^\(#2\) The status update could not be sent to the channel's provider/)
+      expect(error.message).not.toContain("meta-token-for-the-test")
+    })
   })
 
   it("malformed JSON, an empty body and a body that is not an object are 100, never a 500", async () => {
