@@ -49,6 +49,13 @@ export const wireTarget = (
   }
 }
 
+/** The headers of a JSON request to `target`: its credential in the header its style asks for. */
+export const wireHeaders = (target: WireTarget): Record<string, string> => ({
+  [target.header]: target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret),
+  accept: "application/json",
+  "content-type": "application/json"
+})
+
 type NoAnswer = Extract<ProviderGateway.ProviderSendResult, { readonly _tag: "ConnectionNotEstablished" | "NoDefinitiveAnswer" }>
 
 const unreachable = (reason: string): NoAnswer => ({ _tag: "ConnectionNotEstablished", reason })
@@ -95,11 +102,7 @@ export const makeProviderGateway = (config: ProviderClientConfig) =>
     const credentials = yield* ChannelCredentials
 
     const post = (target: WireTarget, json: string) =>
-      transport.post(target.url, {
-        [target.header]: target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret),
-        accept: "application/json",
-        "content-type": "application/json"
-      }, json).pipe(
+      transport.post(target.url, wireHeaders(target), json).pipe(
         Effect.flatMap((answer) =>
           Effect.map(Clock.currentTimeMillis, (now) => scrub(interpretResponse(answer.status, answer.text, answer.retryAfter, now), target.secret))
         ),

@@ -2,7 +2,7 @@ import type { ProviderGateway } from "@mm-gateway/domain"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { ProviderClientConfig } from "./config.js"
 import { ChannelCredentials } from "./credentials.js"
-import { wireTarget } from "./gateway.js"
+import { wireHeaders, wireTarget } from "./gateway.js"
 import { ProviderTransport, providerTransportLayer } from "./transport.js"
 
 /** The channel a status update is for, as its registration stored it. */
@@ -42,11 +42,7 @@ export const makeStatusUpdateRelay = (config: ProviderClientConfig) =>
           Effect.flatMap((secrets) => {
             const target = Option.isSome(secrets) ? wireTarget(config, { ...channel, route: "cloud_api" }, secrets.value) : null
             if (target === null) return Effect.succeed<RelayAnswer>({ _tag: "NotSent", reason: "credentials_unavailable" })
-            return transport.post(target.url, {
-              [target.header]: target.header === "authorization" ? `Bearer ${Redacted.value(target.secret)}` : Redacted.value(target.secret),
-              accept: "application/json",
-              "content-type": "application/json"
-            }, body).pipe(
+            return transport.post(target.url, wireHeaders(target), body).pipe(
               Effect.map((answer): RelayAnswer => ({ _tag: "Answered", status: answer.status, text: scrubbed(answer.text, target.secret) })),
               Effect.catchAll((failure) =>
                 Effect.succeed<RelayAnswer>(failure.phase === "not_sent" ? { _tag: "NotSent", reason: failure.reason } : { _tag: "NoAnswer", reason: failure.reason })
