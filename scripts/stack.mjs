@@ -189,6 +189,8 @@ export const startStack = async (options) => {
   try {
     if (names.includes("sandbox")) await waitUntilUp(`${settings.sandboxUrl}/healthz`, timeout, dead)
     if (names.includes("api")) await waitUntilUp(`${settings.apiUrl}/readyz`, timeout, dead)
+    // An answer on a port some other process took in the meantime is not ours coming up.
+    if (dead()) throw new Error("a process exited while the stack came up")
   } catch (error) {
     const exited = processes.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null)
     await stopProcesses(processes)

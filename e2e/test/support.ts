@@ -88,10 +88,19 @@ export const bootStack = async (
   extra: (sandboxUrl: string) => Record<string, string> = () => ({})
 ): Promise<TestStack & { readonly dir: string }> => {
   const dir = mkdtempSync(join(tmpdir(), "mmgw-e2e-"))
-  const env = await stackEnv(dir, extra)
   const logs: Logs = []
   const onLine = (name: ProcessName, line: string) => logs.push(`${name.padEnd(7)} │ ${line}`)
-  const stack = await startStack({ env, onLine, readyTimeoutMs: 60_000 })
+  // The ports are free when chosen, but a test file running beside this one may take one before a
+  // process binds it: then that process exits with EADDRINUSE, and the stack starts again on others.
+  const boot = async (attempt: number): Promise<Awaited<ReturnType<typeof startStack>>> => {
+    try {
+      return await startStack({ env: await stackEnv(dir, extra), onLine, readyTimeoutMs: 60_000 })
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error
+      return boot(attempt + 1)
+    }
+  }
+  const stack = await boot(1)
   const processes: Array<StackProcess> = [...stack.processes]
   const auth = { authorization: `Bearer ${SECRETS.MMGW_ADMIN_TOKEN}` }
   return {
