@@ -16,7 +16,7 @@ import {
 } from "./graph-errors.js"
 import { StatusUpdateRelay } from "../provider/status-relay.js"
 import { type CloudMessageBody, isStatusUpdate, type MarketingMessageBody, type StatusUpdateBody } from "./message-body.js"
-import type { Metrics } from "./metrics.js"
+import { Metrics } from "./metrics.js"
 import { accept, type Endpoint, rawBody, type SendAccepted, type SendRefusal } from "./send.js"
 
 /**
@@ -64,11 +64,15 @@ const relayStatusUpdate = (phoneNumberId: string, request: HttpServerRequest.Htt
     const channel = (yield* CommandHandler.loadState(Streams.ChannelStream, Streams.streamId.channel(phoneNumberId))).state
     if (channel._tag !== "Registered") return yield* Effect.fail(graphUnknownObject(phoneNumberId))
     const answer = yield* (yield* StatusUpdateRelay).relay(channel.config, JSON.stringify(yield* rawBody(request)))
-    if (answer._tag !== "Answered") return yield* Effect.fail(graphProviderUnavailable(answer.reason, answer._tag === "NoAnswer"))
-    if (answer.status === 401 || answer.status === 403) {
-      return yield* Effect.fail(graphProviderUnavailable(`the provider refused the channel's credentials: HTTP ${answer.status}`, false))
+    const provider = channel.config.provider
+    ;(yield* Metrics).statusUpdate(provider, answer._tag === "Answered" ? String(answer.status) : answer._tag === "NotSent" ? "not_sent" : "no_answer")
+    if (answer._tag === "Answered" && answer.status !== 401 && answer.status !== 403) {
+      return HttpServerResponse.text(answer.text, { status: answer.status, contentType: "application/json" })
     }
-    return HttpServerResponse.text(answer.text, { status: answer.status, contentType: "application/json" })
+    const trouble = answer._tag === "Answered" ? `the provider refused the channel's credentials: HTTP ${answer.status}` : answer.reason
+    // The operator must see it: the gateway cannot relay for this channel (nothing of the body, no credential in it).
+    yield* Effect.logWarning(`status update for channel ${phoneNumberId} (${provider}) not relayed: ${trouble}`)
+    return yield* Effect.fail(graphProviderUnavailable(trouble, answer._tag === "NoAnswer"))
   })
 
 /**

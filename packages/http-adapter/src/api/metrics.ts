@@ -6,6 +6,8 @@ export interface ApiMetrics {
   readonly webhook: (source: string, status: number) => void
   readonly sendAccepted: (endpoint: string, route: string) => void
   readonly sendRejected: (endpoint: string, code: string) => void
+  /** A status update relayed to a provider: `answered` with its HTTP status, `not_sent` or `no_answer`. */
+  readonly statusUpdate: (provider: string, outcome: string) => void
   readonly render: (gauges: Readonly<Record<string, { readonly help: string; readonly value: number }>>) => string
 }
 
@@ -35,18 +37,25 @@ export const makeMetrics = (): ApiMetrics => {
   const webhooks = new Counter("mmgw_webhooks_total", "Webhook deliveries answered, by source and status.", ["source", "status"])
   const accepted = new Counter("mmgw_sends_accepted_total", "Messages accepted for sending, by endpoint called and route decided.", ["endpoint", "route"])
   const rejected = new Counter("mmgw_sends_rejected_total", "Send requests refused, by endpoint and error code.", ["endpoint", "code"])
+  const statusUpdates = new Counter(
+    "mmgw_status_updates_total",
+    "Status updates (read receipts) relayed to providers, by provider and outcome (the provider's HTTP status, not_sent, no_answer).",
+    ["provider", "outcome"]
+  )
   return {
     request: (method, route, status) => requests.inc(method, route, String(status)),
     webhook: (source, status) => webhooks.inc(source, String(status)),
     sendAccepted: (endpoint, route) => accepted.inc(endpoint, route),
     sendRejected: (endpoint, code) => rejected.inc(endpoint, code),
+    statusUpdate: (provider, outcome) => statusUpdates.inc(provider, outcome),
     render: (gauges) =>
       [
         ...Object.entries(gauges).map(([name, g]) => `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.value}`),
         requests.render(),
         webhooks.render(),
         accepted.render(),
-        rejected.render()
+        rejected.render(),
+        statusUpdates.render()
       ].join("\n") + "\n"
   }
 }

@@ -303,6 +303,10 @@ describe("errors are Graph's envelope", () => {
       const error = expectGraphError(await graph(`/v25.0/${META.phone}/messages`, read("wamid.DROPIN5")), 503, 2)
       expect(error.message).toMatch(/^\(#2\) The status update could not be sent to the channel's provider/)
       expect(error.message).not.toContain("meta-token-for-the-test")
+      // Counted for the operator, by provider and outcome.
+      const metrics = (await api.request("GET", "/metrics")).text
+      expect(metrics).toMatch(/^mmgw_status_updates_total\{provider="meta",outcome="not_sent"\} 1$/m)
+      expect(metrics).toMatch(/^mmgw_status_updates_total\{provider="sandbox",outcome="200"\} \d+$/m)
     })
   })
 
