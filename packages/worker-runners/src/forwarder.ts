@@ -21,7 +21,7 @@ import {
   readForwardable
 } from "@mm-gateway/webhook-adapter"
 import type { UnitOfWork } from "@mm-gateway/domain"
-import { Clock, Effect, Queue, Random, type Scope } from "effect"
+import { Clock, Effect, Option, Queue, Random, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import { makeBatchWriter } from "./batch-writer.js"
 import type { WorkerStats } from "./stats.js"
@@ -190,7 +190,7 @@ export const makeForwarder = (
     }
     const capacity = Math.max(1, settings.batchSize)
     const buffer = yield* Queue.bounded<Claimed>(capacity)
-    /** Opened by a sender taking from the buffer: the claimer looks again whether it is half empty. */
+    /** Opened by a sender that took from the buffer and left it half empty or less: the claimer claims again. */
     const taken = yield* Effect.makeLatch(false)
 
     /** One attempt recorded: delivered, or failed and due again (or given up past its deadline); and what it makes of its endpoint. */
@@ -221,7 +221,14 @@ export const makeForwarder = (
         Effect.flatMap(Clock.currentTimeMillis, (at) => writer.submit(record(endpoint, d, at, result))))
 
     const sender = Effect.forever(
-      Effect.flatMap(Queue.take(buffer), (claimed) => Effect.zipRight(Effect.sync(() => taken.unsafeOpen()), send(claimed)))
+      Effect.flatMap(Queue.take(buffer), (claimed) =>
+        Effect.zipRight(
+          // The claimer is woken once the buffer is half empty, not by every take.
+          Effect.sync(() => {
+            if (Option.getOrElse(buffer.unsafeSize(), () => 0) * 2 <= capacity) taken.unsafeOpen()
+          }),
+          send(claimed)
+        ))
     )
 
     /** Claims what is due into the buffer's free places (endpoints read once a claim); how many it claimed, of how many asked. */
