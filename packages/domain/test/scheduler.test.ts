@@ -328,6 +328,19 @@ describe("Scheduler decider", () => {
       ])
     })
 
+    it("asks only for the messages of lanes with room; a full lane is marked as wanting them, once, and waits for room", () => {
+      const full = [rateRead(A, 1), rateRead(B, 1), ...many(64, "q").map(queued), swept(ready("q63", A, 63), 0)]
+      assert.deepStrictEqual(Scheduler.channelsToFeed(stateOf([rateRead(A, 1), rateRead(B, 1)]), 0), [A, B])
+      assert.deepStrictEqual(Scheduler.channelsToFeed(stateOf(full), 0), [B])
+      spec.given(full).when(offer([ready("b1", B, 70)], 5)).then([{ _tag: "LaneFull", channel: A }, queued(ready("b1", B, 70)), swept(ready("b1", B, 70), 5)])
+      const marked: ReadonlyArray<Event> = [...full, { _tag: "LaneFull", channel: A }]
+      assert.isTrue(Scheduler.waitsForRoom(stateOf(marked)))
+      spec.given(marked).when(offer([], 6)).then([swept(null, 6)])
+      // Half empty again: the feeder goes back to the oldest, where the lane's messages wait.
+      const drained = [...marked, ...many(31, "q").map((m) => released(m.id, "Queued"))]
+      spec.given(drained).when(admit("q31", 10)).then([admitted("q31", 10), { _tag: "RoomMade", channel: A }])
+    })
+
     it("after going back it sweeps from the oldest, with what it knew behind the cursor forgotten", () => {
       const rewound = stateOf([...swept0, leftBehind("m0"), retryDue("m0", 500), { _tag: "Rewound", reason: "due", at: 500 }])
       assert.deepStrictEqual(rewound.feeder, { cursor: null, sweptFrom: 0, leftBehind: false, roomMade: false, dueBehind: Infinity, channelTaken: false })

@@ -235,7 +235,11 @@ export const makeDispatcher = (
           yield* Effect.sleep(settings.pollIntervalMs)
           continue
         }
-        const rows: ReadonlyArray<MessageWork> = yield* dispatchQueue.dispatchable(now, FETCH_LIMIT, schedule.feeder.cursor, held)
+        // Only the channels whose lanes have room: with none, the sweep is at its end (rule 6).
+        const feedable = Scheduler.channelsToFeed(schedule, now)
+        const rows: ReadonlyArray<MessageWork> = feedable.length === 0
+          ? []
+          : yield* dispatchQueue.dispatchable(now, FETCH_LIMIT, schedule.feeder.cursor, feedable)
         for (const channel of new Set(rows.map((work) => work.channel))) {
           if (Scheduler.rateDue(schedule, channel, now)) yield* readRate(channel, now)
         }

@@ -41,7 +41,9 @@
  *    message to a paused recipient is deferred until the pause ends, and not offered again before.
  * 6. **The feeder.** The ready messages are swept oldest first, a page at a time, from a cursor, each
  *    message once (held messages stay ready in the store until their start commits, so going back over
- *    them would only read them again). At the end of a sweep the feeder goes back to the oldest
+ *    them would only read them again), and only those of lanes with room (`channelsToFeed`): a full
+ *    lane is marked as wanting (`LaneFull`), as if its messages had been left behind, so a backlog
+ *    far larger than its lane is not read again and again while the lane drains. At the end of a sweep the feeder goes back to the oldest
  *    (`Rewound`) only when something is behind its cursor: messages left for a full lane once it has
  *    room again (half empty), a retry or a deferred message coming due, a channel taken (rule 9), and
  *    every `REWIND_MS` for anything else put back to ready (an operator's resend keeps its old age).
@@ -159,6 +161,8 @@ export type SchedulerEvent =
   | { readonly _tag: "RateRead"; readonly channel: string; readonly throughputMps: number; readonly at: number }
   | { readonly _tag: "Queued"; readonly message: ReadyMessage }
   | { readonly _tag: "LeftBehind"; readonly messageId: string; readonly channel: string }
+  /** A held lane was full when a page was asked for: its messages were not (rule 6). */
+  | { readonly _tag: "LaneFull"; readonly channel: string }
   | { readonly _tag: "Swept"; readonly through: Position | null; readonly at: number }
   | { readonly _tag: "Rewound"; readonly reason: RewindReason; readonly at: number }
   | { readonly _tag: "Admitted"; readonly messageId: string; readonly channel: string; readonly at: number }
@@ -330,6 +334,13 @@ export const heldChannels = (state: SchedulerState, now: number): ReadonlyArray<
   return held.sort()
 }
 
+/** The held channels whose lanes have room: those whose ready messages the feeder asks for (rule 6). */
+export const channelsToFeed = (state: SchedulerState, now: number): ReadonlyArray<string> => {
+  const open: Array<string> = []
+  for (const [channel, lane] of state.lanes) if (heldAt(lane, now) && lane.queued < lane.capacity) open.push(channel)
+  return open.sort()
+}
+
 /** The channels taken and not let go (whether or not their `until` has passed): what renewals keep. */
 export const takenChannels = (state: SchedulerState): ReadonlyArray<string> => {
   const taken: Array<string> = []
@@ -401,6 +412,11 @@ const heldIn = (state: SchedulerState, messageId: string, phase: HeldPhase): Hel
 
 const offer = (state: SchedulerState, messages: ReadonlyArray<ReadyMessage>, now: number) => {
   const events: Array<SchedulerEvent> = []
+  // A full lane whose messages the page was not asked for (rule 6) wants the feeder back once it has room.
+  const inPage = new Set(messages.map((m) => m.channel))
+  for (const [channel, lane] of state.lanes) {
+    if (heldAt(lane, now) && lane.queued >= lane.capacity && !lane.wanted && !inPage.has(channel)) events.push({ _tag: "LaneFull", channel })
+  }
   // Each lane as this page fills it, and what the page queued.
   const filling = new Map<string, { readonly capacity: number; queued: number; readonly held: boolean }>()
   const taken = new Set<string>()
@@ -429,6 +445,12 @@ const offer = (state: SchedulerState, messages: ReadonlyArray<ReadyMessage>, now
   const last = messages[messages.length - 1]
   events.push({ _tag: "Swept", through: last === undefined ? null : { acceptedAt: last.acceptedAt, id: last.id }, at: now })
   return accept(...events)
+}
+
+/** The lane wants the feeder back from the oldest once it is half empty (`RoomMade`). */
+const wantedBack = (state: SchedulerState, channel: string): SchedulerState => {
+  const next = withLane(state, channel, (lane) => (lane.wanted ? lane : { ...lane, wanted: true }))
+  return next.feeder.leftBehind ? next : { ...next, feeder: { ...next.feeder, leftBehind: true } }
 }
 
 const endSweep = (state: SchedulerState, now: number) => {
@@ -600,10 +622,8 @@ const evolveBy = Match.type<SchedulerEvent>().pipe(
       )
       return HashMap.has(state.deferred, e.message.id) ? { ...next, deferred: HashMap.remove(next.deferred, e.message.id) } : next
     },
-    LeftBehind: (e) => (state: SchedulerState): SchedulerState => {
-      const next = withLane(state, e.channel, (lane) => (lane.wanted ? lane : { ...lane, wanted: true }))
-      return next.feeder.leftBehind ? next : { ...next, feeder: { ...next.feeder, leftBehind: true } }
-    },
+    LeftBehind: (e) => (state: SchedulerState): SchedulerState => wantedBack(state, e.channel),
+    LaneFull: (e) => (state: SchedulerState): SchedulerState => wantedBack(state, e.channel),
     Swept: (e) => (state: SchedulerState): SchedulerState => ({
       ...state,
       feeder: {
