@@ -43,10 +43,11 @@
  *    message once (held messages stay ready in the store until their start commits, so going back over
  *    them would only read them again), and only those of lanes with room (`channelsToFeed`): a full
  *    lane is marked as wanting (`LaneFull`), as if its messages had been left behind, so a backlog
- *    far larger than its lane is not read again and again while the lane drains. At the end of a sweep the feeder goes back to the oldest
- *    (`Rewound`) only when something is behind its cursor: messages left for a full lane once it has
- *    room again (half empty), a retry or a deferred message coming due, a channel taken (rule 9), and
- *    every `REWIND_MS` for anything else put back to ready (an operator's resend keeps its old age).
+ *    far larger than its lane is not read again and again while the lane drains. At the end of a
+ *    sweep the feeder goes back to the oldest (`Rewound`) only when something is behind its cursor:
+ *    messages left for a full lane once it has room again (half empty), a retry or a deferred message
+ *    coming due, a channel taken (rule 9), and every `REWIND_MS` for anything else put back to ready
+ *    (an operator's resend keeps its old age).
  * 7. **Channels held.** Several workers share the channels out by leases (docs/worker.md#many-workers):
  *    a worker dispatches a channel only while it holds the channel's lease, each until a little before
  *    the lease could lapse (`until`, moved on by every renewal). A lane whose channel is not held takes
