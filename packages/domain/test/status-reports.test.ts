@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import * as fc from "fast-check"
 import {
   CommandHandler,
   Decider,
@@ -13,6 +14,7 @@ import {
   StatusReports,
   Streams
 } from "../src/index.js"
+import { PROPERTY_TEST, propertySettings } from "../testing/index.js"
 import { BM, PHONE, TO, WABA } from "./fixtures.js"
 
 /**
@@ -38,7 +40,7 @@ const InMemoryStatusMatching = Layer.effect(
     })
     const candidate = (m: Message.MessageRecord): StatusReports.MessageCandidate => ({ messageId: m.request.messageId, channel: m.request.channel, wamid: m.wamid })
     return StatusReports.StatusMatching.of({
-      byWamid: (wamid) => Effect.map(messages, (ms) => ms.filter((m) => m.wamid === wamid).map(candidate)),
+      byWamids: (wamids) => Effect.map(messages, (ms) => ms.filter((m) => m.wamid !== null && wamids.includes(m.wamid)).map(candidate)),
       byId: (id) => Effect.map(messages, (ms) => {
         const m = ms.find((x) => x.request.messageId === id)
         return m === undefined ? null : candidate(m)
@@ -55,7 +57,7 @@ const InMemoryStatusMatching = Layer.effect(
             parked.push({ id: nextId++, dedupeKey: s.dedupeKey, channel: s.channel, observation: s.observation, receivedAt: s.receivedAt, retryAt: s.retryAt })
           }
         }),
-      parkedFor: (wamid) => Effect.sync(() => parked.filter((p) => p.observation.wamid === wamid)),
+      parkedFor: (wamids) => Effect.sync(() => parked.filter((p) => wamids.includes(p.observation.wamid))),
       dueParked: (now, limit) =>
         Effect.sync(() => parked.filter((p) => p.retryAt !== null && p.retryAt <= now).sort((a, b) => a.retryAt! - b.retryAt! || a.id - b.id).slice(0, limit)),
       retryParkedAt: (id, retryAt) =>
@@ -215,7 +217,7 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
         if ((yield* StatusReports.rematchParkedStatuses(100, now)).tried > 0) tries.push(now - 6_000)
       }
       assert.deepStrictEqual(tries, [1_000, 5_000, 25_000, 125_000, 625_000])
-      const [kept] = yield* matching.parkedFor("wamid.NOT_OURS")
+      const [kept] = yield* matching.parkedFor(["wamid.NOT_OURS"])
       assert.deepStrictEqual([kept?.receivedAt, kept?.retryAt], [6_000, null])
       // Its wamid still applies it.
       yield* dispatched("m1", 7_000, "wamid.NOT_OURS" as Ids.Wamid)
@@ -233,5 +235,70 @@ describe("recordStatusReport: which message a status is about (docs/domain.md#ma
       yield* StatusReports.recordStatusReport(report(status("wamid.G", "failed", 5_000, [{ code: 131050, title: null, message: null, details: null }])), 6_000)
       assert.isTrue((yield* CommandHandler.loadState(Streams.RecipientStream, Streams.streamId.recipient(WABA, TO))).state.optedOut)
       assert.strictEqual(Message.viewOf(yield* messageOf("m1")).status, "failed")
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("recordStatusReports: a webhook's statuses together, as one after the other", () => {
+  const STATUSES: ReadonlyArray<Status.StatusObservation["status"]> = ["sent", "delivered", "read", "failed"]
+  /** m0–m2 dispatched with wamids, m3 with its outcome unknown (found by callback data or recipient), w.x unknown to all. */
+  const world = Effect.gen(function*() {
+    yield* setup
+    for (let i = 0; i < 3; i++) yield* dispatched(`m${i}`, 1_000 + i, `wamid.${i}` as Ids.Wamid)
+    yield* dispatched("m3", 2_000, "unknown")
+  })
+  const reportArb = fc.record({
+    target: fc.constantFrom("wamid.0", "wamid.1", "wamid.2", "wamid.3", "wamid.x"),
+    status: fc.constantFrom(...STATUSES),
+    timestamp: fc.integer({ min: 3_000, max: 3_010 }),
+    callback: fc.boolean(),
+    failure: fc.constantFrom(null, 131050, 131026)
+  }).map(({ callback, failure, status: s, target, timestamp }) =>
+    report(
+      status(target, s, timestamp, s === "failed" && failure !== null ? [{ code: failure, title: null, message: null, details: null }] : []),
+      callback && target === "wamid.3" ? "m3" : null
+    )
+  )
+  const outcomeAndState = (record: (reports: ReadonlyArray<ReturnType<typeof report>>) => Effect.Effect<ReadonlyArray<unknown>, unknown, EventStore.EventStore | StatusReports.StatusMatching>, reports: ReadonlyArray<ReturnType<typeof report>>) =>
+    Effect.runSync(Effect.gen(function*() {
+      yield* world
+      const outcomes = yield* record(reports)
+      const store = yield* EventStore.EventStore
+      const streams = new Map<string, Array<unknown>>()
+      for (const e of yield* store.readAll(0, 10_000)) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e.event])
+      const parked = yield* Effect.flatMap(StatusReports.StatusMatching, (m) => m.dueParked(Number.MAX_SAFE_INTEGER, 1_000))
+      return { outcomes, streams: [...streams].sort(([a], [b]) => (a < b ? -1 : 1)), parked: parked.map((p) => p.observation) }
+    }).pipe(Effect.provide(TestLayer)))
+
+  it("gives the outcomes, the events of every stream and the parked statuses of recordStatusReport applied to each in turn", PROPERTY_TEST, () => {
+    fc.assert(
+      fc.property(fc.array(reportArb, { maxLength: 12 }), (reports) => {
+        const together = outcomeAndState((rs) => StatusReports.recordStatusReports(rs, 4_000), reports)
+        const inTurn = outcomeAndState(
+          (rs) => Effect.forEach(rs, (r) => Effect.either(StatusReports.recordStatusReport(r, 4_000))),
+          reports
+        )
+        assert.deepStrictEqual(together, inTurn)
+      }),
+      propertySettings(300)
+    )
+  })
+
+  it("one snapshot read and one append for the statuses of known wamids, whatever their number", () =>
+    Effect.gen(function*() {
+      yield* world
+      const store = yield* EventStore.EventStore
+      const counted = { reads: 0, appends: 0 }
+      const counting = EventStore.EventStore.of({
+        ...store,
+        readSnapshot: (id, schema) => Effect.zipRight(Effect.sync(() => counted.reads++), store.readSnapshot(id, schema)),
+        readSnapshots: (ids, schema) => Effect.zipRight(Effect.sync(() => counted.reads++), store.readSnapshots(ids, schema)),
+        append: (id, expected, events, snapshot) => Effect.zipRight(Effect.sync(() => counted.appends++), store.append(id, expected, events, snapshot)),
+        appendMany: (appends) => Effect.zipRight(Effect.sync(() => counted.appends++), store.appendMany(appends))
+      })
+      const reports = ["wamid.0", "wamid.1", "wamid.2", "wamid.0"].flatMap((w, i) => [report(status(w, "delivered", 3_000 + i)), report(status(w, "read", 3_100 + i))])
+      const outcomes = yield* Effect.provideService(StatusReports.recordStatusReports(reports, 4_000), EventStore.EventStore, counting)
+      assert.deepStrictEqual(counted, { reads: 1, appends: 1 })
+      assert.deepStrictEqual(outcomes.map((o) => o._tag === "Right" && o.right._tag === "Observed" && o.right.appended), [1, 1, 1, 1, 1, 1, 1, 1])
+      for (const id of ["m0", "m1", "m2"]) assert.strictEqual(Message.viewOf(yield* messageOf(id)).status, "read")
     }).pipe(Effect.provide(TestLayer)))
 })

@@ -171,6 +171,71 @@ export const eventStoreContract = (name: string, makeStore: () => Layer.Layer<Ev
         assert.deepStrictEqual([read.snapshot, read.version], [{ state: { n: 1 }, version: 1 }, 1])
       })))
 
+    it.effect("readSnapshots reads several streams at once, in the order asked, each as readSnapshot would", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1"), bm("1", 2)], { state: { n: 2 }, schema: 1 })
+        yield* store.append("BusinessManager-1", 2, [bm("1", 3)])
+        yield* store.append("BusinessManager-2", "no_stream", [registered("2")])
+        yield* store.append("BusinessManager-3", "no_stream", [registered("3")], { state: { n: 1 }, schema: 2 })
+        const ids = ["BusinessManager-3", "BusinessManager-9", "BusinessManager-1", "BusinessManager-2"]
+        const reads = yield* store.readSnapshots(ids, 1)
+        const one = yield* Effect.forEach(ids, (id) => store.readSnapshot(id, 1))
+        assert.deepStrictEqual(reads, one)
+        assert.deepStrictEqual(reads.map((r) => [r.snapshot, r.events.map((e) => e.version), r.version]), [
+          [null, [1], 1],
+          [null, [], 0],
+          [{ state: { n: 2 }, version: 2 }, [3], 3],
+          [null, [1], 1]
+        ])
+        assert.deepStrictEqual(yield* store.readSnapshots([], 1), [])
+      })))
+
+    it.effect("appendMany appends to several streams, positions in the order given, with their snapshots", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1")])
+        const results = yield* store.appendMany([
+          { streamId: "BusinessManager-2", expected: "no_stream", events: [registered("2"), bm("2", 2)], snapshot: { state: { n: 2 }, schema: 1 } },
+          { streamId: "BusinessManager-1", expected: 1, events: [bm("1", 3)] },
+          { streamId: "BusinessManager-3", expected: "any", events: [] }
+        ])
+        assert.deepStrictEqual(results.map((r) => r.nextVersion), [2, 2, 0])
+        const all = yield* store.readAll(0, 100)
+        assert.deepStrictEqual(all.map((e) => [e.streamId, e.version]), [
+          ["BusinessManager-1", 1],
+          ["BusinessManager-2", 1],
+          ["BusinessManager-2", 2],
+          ["BusinessManager-1", 2]
+        ])
+        for (let i = 1; i < all.length; i++) assert.isTrue(all[i]!.globalPosition > all[i - 1]!.globalPosition)
+        assert.deepStrictEqual(results.map((r) => r.lastGlobalPosition), [all[2]!.globalPosition, all[3]!.globalPosition, null])
+        const [two, one] = yield* store.readSnapshots(["BusinessManager-2", "BusinessManager-1"], 1)
+        assert.deepStrictEqual([two!.snapshot, two!.events.length, two!.version], [{ state: { n: 2 }, version: 2 }, 0, 2])
+        assert.deepStrictEqual([one!.snapshot, one!.events.length, one!.version], [null, 2, 2])
+        assert.deepStrictEqual(yield* store.appendMany([]), [])
+      })))
+
+    it.effect("appendMany is all or nothing: one stream behind its expected version and none is written", () =>
+      run(Effect.gen(function*() {
+        const store = yield* EventStore
+        yield* store.append("BusinessManager-1", "no_stream", [registered("1")], { state: { n: 1 }, schema: 1 })
+        yield* store.append("BusinessManager-2", "no_stream", [registered("2"), bm("2", 2)])
+        const result = yield* Effect.either(store.appendMany([
+          { streamId: "BusinessManager-1", expected: 1, events: [bm("1", 2)], snapshot: { state: { n: 2 }, schema: 1 } },
+          { streamId: "BusinessManager-3", expected: "no_stream", events: [registered("3")] },
+          { streamId: "BusinessManager-2", expected: 1, events: [bm("2", 3)] }
+        ]))
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) {
+          assert.instanceOf(result.left, VersionConflict)
+          assert.deepStrictEqual([result.left.streamId, result.left.expected, result.left.actual], ["BusinessManager-2", 1, 2])
+        }
+        assert.strictEqual((yield* store.readAll(0, 100)).length, 3)
+        const [one, three] = yield* store.readSnapshots(["BusinessManager-1", "BusinessManager-3"], 1)
+        assert.deepStrictEqual([one!.snapshot, one!.version, three!.version], [{ state: { n: 1 }, version: 1 }, 1, 0])
+      })))
+
     it.effect("recordedAt is set on every stored event", () =>
       run(Effect.gen(function*() {
         const store = yield* EventStore

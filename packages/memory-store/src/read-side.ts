@@ -478,7 +478,11 @@ export const makeReadSide = (journal: Journal) => {
   const MAY_HAVE_REACHED_THE_PROVIDER: ReadonlyArray<Message.DispatchPhase["_tag"]> = ["InFlight", "OutcomeUnknown", "DispatchUnknown"]
 
   const statusMatching: Context.Tag.Service<StatusReports.StatusMatching> = {
-    byWamid: (wamid) => Effect.sync(() => allMessages().filter((m) => m.wamid === wamid).sort(byKey((m) => [m.request.messageId])).map(candidate)),
+    byWamids: (wamids) =>
+      Effect.sync(() => {
+        const wanted = new Set(wamids)
+        return allMessages().filter((m) => m.wamid !== null && wanted.has(m.wamid)).sort(byKey((m) => [m.request.messageId])).map(candidate)
+      }),
     byId: (id) =>
       Effect.sync(() => {
         const row = messages.get(id)
@@ -509,8 +513,11 @@ export const makeReadSide = (journal: Journal) => {
           retryAt: status.retryAt
         })
       }),
-    parkedFor: (wamid) =>
-      Effect.sync(() => [...parked.values()].filter((p) => p.observation.wamid === wamid).sort(byKey((p) => [p.id])).map(parkedStatus)),
+    parkedFor: (wamids) =>
+      Effect.sync(() => {
+        const wanted = new Set<string>(wamids)
+        return [...parked.values()].filter((p) => wanted.has(p.observation.wamid)).sort(byKey((p) => [p.id])).map(parkedStatus)
+      }),
     dueParked: (now, limit) =>
       Effect.sync(() =>
         [...parked.values()]

@@ -83,9 +83,11 @@ export const makeMemoryStore = Effect.gen(function*() {
   const eventStore = EventStore.EventStore.of({
     readStream: (streamId) => gate.operation(log.eventStore.readStream(streamId)),
     readSnapshot: (streamId, schema) => gate.operation(log.eventStore.readSnapshot(streamId, schema)),
+    readSnapshots: (streamIds, schema) => gate.operation(log.eventStore.readSnapshots(streamIds, schema)),
     readAll: (position, limit) => gate.operation(log.eventStore.readAll(position, limit)),
     append: (streamId, expected, events, snapshot) =>
-      transact(Effect.tap(log.eventStore.append(streamId, expected, events, snapshot), () => catchUp))
+      transact(Effect.tap(log.eventStore.append(streamId, expected, events, snapshot), () => catchUp)),
+    appendMany: (appends) => transact(Effect.tap(log.eventStore.appendMany(appends), () => catchUp))
   })
 
   return Context.make(EventStore.EventStore, eventStore).pipe(

@@ -162,3 +162,80 @@ export const readAllRows = async (session: Session, after: number, limit: number
     text: `SELECT ${COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
     values: [Math.floor(after), Math.floor(limit)]
   })
+
+/** One stream's part of `appendManyEncoded`. */
+export interface EncodedAppend {
+  readonly streamId: string
+  readonly expected: EventStore.ExpectedVersion
+  readonly events: ReadonlyArray<EncodedRecord>
+  readonly snapshot?: EventStore.Snapshot
+}
+
+export type ManyOutcome =
+  | {
+    readonly _tag: "Appended"
+    /** Each stream's version before its events, in the order of the appends. */
+    readonly actuals: ReadonlyArray<number>
+    /** Positions of the appended events, in the order given (the appends', then each one's events). */
+    readonly positions: ReadonlyArray<number>
+    readonly followed: boolean
+  }
+  | { readonly _tag: "Conflict"; readonly index: number; readonly actual: number }
+
+const VERSIONS = `SELECT (SELECT COALESCE(MAX(version), 0)::int FROM events WHERE stream_id = s.id) AS v
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(id, n) ORDER BY s.n`
+
+/** Every stream's events in one insert, their snapshots in one upsert, and the checkpoint followed, in one statement. */
+const APPEND_MANY = `WITH appended AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, recorded_at)
+    SELECT e.stream_id, e.version, e.type, e.schema_version, e.data::json, $6
+    FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[]) WITH ORDINALITY AS e(stream_id, version, type, schema_version, data, n)
+    ORDER BY e.n
+    RETURNING global_position
+  ), ${FOLLOW},
+  snapshot AS (
+    INSERT INTO snapshots (stream_id, version, schema, state)
+    SELECT s.stream_id, s.version, s.schema, s.state::json FROM unnest($7::text[], $8::int[], $9::int[], $10::text[]) AS s(stream_id, version, schema, state)
+    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, schema = excluded.schema, state = excluded.state
+  )
+  SELECT a.global_position, EXISTS (SELECT 1 FROM follow) AS followed FROM appended AS a ORDER BY a.global_position`
+
+/**
+ * `appendEncoded` for several streams (each at most once), in the session's transaction under the
+ * append lock: every stream's version read in one statement and checked, then every event and
+ * snapshot written in another — nothing when one stream does not satisfy its expected version.
+ */
+export const appendManyEncoded = async (session: Session, appends: ReadonlyArray<EncodedAppend>, recordedAt: number): Promise<ManyOutcome> => {
+  await holdAppendLock(session)
+  const versions = await session.query<{ v: number }>({ name: "mmgw_stream_versions", text: VERSIONS, values: [appends.map((a) => a.streamId)] })
+  const actuals = versions.map((r) => r.v)
+  const index = appends.findIndex((a, i) => !EventStore.satisfies(a.expected, actuals[i]!))
+  if (index >= 0) return { _tag: "Conflict", index, actual: actuals[index]! }
+  const streamIds: Array<string> = []
+  const eventVersions: Array<number> = []
+  const types: Array<string> = []
+  const schemaVersions: Array<number> = []
+  const data: Array<string> = []
+  const snapshots: [Array<string>, Array<number>, Array<number>, Array<string>] = [[], [], [], []]
+  appends.forEach((a, i) => {
+    a.events.forEach((e, k) => {
+      streamIds.push(a.streamId)
+      eventVersions.push(actuals[i]! + k + 1)
+      types.push(e.type)
+      schemaVersions.push(e.schemaVersion)
+      data.push(JSON.stringify(e.data))
+    })
+    if (a.snapshot !== undefined && a.events.length > 0) {
+      snapshots[0].push(a.streamId)
+      snapshots[1].push(actuals[i]! + a.events.length)
+      snapshots[2].push(a.snapshot.schema)
+      snapshots[3].push(JSON.stringify(a.snapshot.state))
+    }
+  })
+  const rows = await session.query<{ global_position: string; followed: boolean }>({
+    name: "mmgw_append_many",
+    text: APPEND_MANY,
+    values: [streamIds, eventVersions, types, schemaVersions, data, recordedAt, ...snapshots]
+  })
+  return { _tag: "Appended", actuals, positions: rows.map((r) => Number(r.global_position)), followed: rows[0]?.followed ?? false }
+}

@@ -24,7 +24,7 @@ export { layerEventStore, layerEventStoreFor, makeEventStore } from "./event-sto
 export { layerInbox, makeInbox } from "./inbox.js"
 export { layerLeases, makeLeases } from "./leases.js"
 export { appliedMigrations, migrate, MIGRATION_LOCK_KEY, migrations } from "./migrations.js"
-export { type Projection, type StateAfter } from "./projection.js"
+export { type Projection, type StatesAfter } from "./projection.js"
 export * from "./read-models/index.js"
 export { rebuildDatabase } from "./cli/rebuild-command.js"
 export { moveFromSqlite, MoveRefused, type MoveSummary } from "./cli/from-sqlite-command.js"

@@ -15,18 +15,15 @@ export interface Projection {
   readonly name: string
   /** The tables it owns: a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (session: Session, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => Promise<void>
+  readonly apply: (session: Session, events: ReadonlyArray<EventStore.StoredEvent>, after?: StatesAfter) => Promise<void>
 }
 
 /**
- * The state of the one stream an append wrote, after its events: the command handler folded it (it is
- * the snapshot the append stores). A projection whose row is a function of that state writes the row
- * from it without reading it back. A runner's batch spans many streams and has none.
+ * The states of the streams an append wrote, after its events, by stream id: the command handler
+ * folded them (they are the snapshots the append stores). A projection whose row is a function of a
+ * stream's state writes the row from it without reading it back. A runner's batch has none.
  */
-export interface StateAfter {
-  readonly streamId: string
-  readonly state: unknown
-}
+export type StatesAfter = ReadonlyMap<string, unknown>
 
 /**
  * The rows a projection reads and writes during one `apply`: loaded once (many keys in one statement),

@@ -8,7 +8,7 @@ import type { EventStore } from "@mm-gateway/domain"
 import { Effect } from "effect"
 import { type Database, holdAppendLock, inTransaction, type Session, statements } from "./connection.js"
 import { decodeRow, READ_MODELS_CHECKPOINT, readAllRows } from "./event-log.js"
-import type { Projection, StateAfter } from "./projection.js"
+import type { Projection, StatesAfter } from "./projection.js"
 
 export const DEFAULT_BATCH_SIZE = 2000
 
@@ -36,7 +36,7 @@ const moveCheckpoint = (session: Session, position: number) =>
     values: [READ_MODELS_CHECKPOINT, position]
   })
 
-const applyAll = async (session: Session, projections: ReadonlyArray<Projection>, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => {
+const applyAll = async (session: Session, projections: ReadonlyArray<Projection>, events: ReadonlyArray<EventStore.StoredEvent>, after?: StatesAfter) => {
   for (const projection of projections) await projection.apply(session, events, after)
 }
 
@@ -45,14 +45,14 @@ const applyAll = async (session: Session, projections: ReadonlyArray<Projection>
  * just stored: what the append acknowledges is in the read models when it returns (read your writes).
  * The append's own statement moved the checkpoint past these events when it was right behind them
  * (`followed`, from `appendEncoded`); otherwise the events other writers left unprojected are applied
- * first, unless there are more than `INLINE_GAP_LIMIT` of them. `after` is the stream's state after
- * these events, when the append has it (its snapshot).
+ * first, unless there are more than `INLINE_GAP_LIMIT` of them. `after` holds the streams' states after
+ * these events, when the append has them (their snapshots).
  */
 export const projectInline = async (
   session: Session,
   projections: ReadonlyArray<Projection>,
   appended: ReadonlyArray<EventStore.StoredEvent>,
-  after: StateAfter | undefined,
+  after: StatesAfter | undefined,
   followed: boolean
 ): Promise<void> => {
   const first = appended[0]

@@ -31,6 +31,34 @@ export const readSnapshotRows = async (session: Session, streamId: string, schem
     : { snapshot: null, events: rows }
 }
 
+/** `READ_SNAPSHOT` for several streams: the snapshot rows first, then the events, each stream's in order. */
+const READ_SNAPSHOTS = `WITH ids AS (SELECT id FROM unnest($1::text[]) AS i(id)),
+  s AS (SELECT snapshots.stream_id, version, state FROM snapshots JOIN ids ON snapshots.stream_id = ids.id WHERE schema = $2)
+  SELECT true AS snapshot, NULL::bigint AS global_position, stream_id, version, NULL::text AS type,
+    NULL::int AS schema_version, state AS data, NULL::bigint AS recorded_at
+  FROM s
+  UNION ALL
+  SELECT false, e.global_position, e.stream_id, e.version, e.type, e.schema_version, e.data, e.recorded_at
+  FROM ids JOIN events AS e ON e.stream_id = ids.id
+    AND e.version > COALESCE((SELECT version FROM s WHERE s.stream_id = ids.id), 0)
+  ORDER BY snapshot DESC, stream_id, version`
+
+/** The snapshots of shape `schema` of several streams and the events after each, in one statement; by stream id, those with neither left out. */
+export const readSnapshotsRows = async (session: Session, streamIds: ReadonlyArray<string>, schema: number): Promise<Map<string, SnapshotRows>> => {
+  const rows = await session.query<EventRow & { snapshot: boolean }>({ name: "mmgw_read_snapshots", text: READ_SNAPSHOTS, values: [streamIds, schema] })
+  const out = new Map<string, { snapshot: SnapshotRows["snapshot"]; events: Array<EventRow> }>()
+  for (const row of rows) {
+    if (row.snapshot) {
+      out.set(row.stream_id, { snapshot: { state: row.data, version: row.version }, events: [] })
+      continue
+    }
+    const entry = out.get(row.stream_id)
+    if (entry === undefined) out.set(row.stream_id, { snapshot: null, events: [row] })
+    else entry.events.push(row)
+  }
+  return out
+}
+
 const kindOf = (streamId: string) => {
   const category = Streams.categoryOf(streamId)
   return Object.hasOwn(Streams.streamKinds, category) ? Streams.streamKinds[category as keyof typeof Streams.streamKinds] : undefined

@@ -46,12 +46,12 @@ export const makeStatusMatching = (db: Database) => {
             status.retryAt
           ]
         }))),
-    parkedFor: (wamid) =>
-      statements(db, async (session) =>
+    parkedFor: (wamids) =>
+      wamids.length === 0 ? Effect.succeed([]) : statements(db, async (session) =>
         (await session.query<ParkedRow>({
           name: "mmgw_parked_for",
-          text: "SELECT id, channel, observation, received_at, retry_at FROM parked_statuses WHERE wamid = $1 ORDER BY id",
-          values: [wamid]
+          text: "SELECT id, channel, observation, received_at, retry_at FROM parked_statuses WHERE wamid = ANY($1::text[]) ORDER BY id",
+          values: [wamids]
         })).map(parked)),
     dueParked: (now, limit) =>
       statements(db, async (session) =>

@@ -123,7 +123,7 @@ const answers = Effect.gen(function*() {
     inbox: yield* Effect.forEach([1, 2, 3], (id) => inbox.get(id)),
     pending: yield* inbox.pendingCount(),
     quarantined: (yield* inbox.listQuarantined(100, null)).items.map((e) => e.id),
-    parked: yield* matching.parkedFor("wamid.x"),
+    parked: yield* matching.parkedFor(["wamid.x"]),
     endpoints: yield* (yield* WebhookEndpoints).list(100, null, null),
     deliveries: (yield* (yield* ForwardingOutbox).list("we_1", 100, null, null)).items
   }

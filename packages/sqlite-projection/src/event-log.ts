@@ -64,48 +64,51 @@ const statements = (db: Database): Statements => {
 export const streamVersion = (db: Database, streamId: string): number => statements(db).version.get(streamId)?.v ?? 0
 
 /** Only the events table's own (stream_id, version) key means a lost race; anything else is a bug to surface. */
-const isVersionClash = (error: unknown): boolean => {
+export const isVersionClash = (error: unknown): boolean => {
   const e = error as { code?: unknown; message?: unknown } | null
   return e?.code === "SQLITE_CONSTRAINT_UNIQUE" && typeof e.message === "string" && e.message.includes("events.stream_id")
 }
 
 /**
- * Checks the expected version and inserts, in one immediate transaction; `within` runs in the same
- * transaction after the insert (inline projections), so it commits or rolls back with the events.
- * A unique-constraint violation on (stream_id, version) is a lost race and reported as a conflict too.
+ * Inserts a stream's events numbered on from `afterVersion`, in the caller's transaction (which has
+ * checked that version); their global positions, in order.
+ */
+export const insertEvents = (
+  db: Database,
+  streamId: string,
+  afterVersion: number,
+  events: ReadonlyArray<EncodedRecord>,
+  recordedAt: number
+): Array<number> => {
+  const insert = statements(db).insert
+  const positions: Array<number> = []
+  let version = afterVersion
+  for (const e of events) {
+    version++
+    positions.push(Number(insert.run(streamId, version, e.type, e.schemaVersion, JSON.stringify(e.data), recordedAt).lastInsertRowid))
+  }
+  return positions
+}
+
+/**
+ * Checks the expected version and inserts, in one immediate transaction (the caller's, or one of its
+ * own). A unique-constraint violation on (stream_id, version) in a transaction of its own is a lost
+ * race and reported as a conflict; inside the caller's, the write lock was held since the version was
+ * read, so a clash cannot be a race: it stays an error, and rolls the caller's transaction back.
  */
 export const appendEncoded = (
   db: Database,
   streamId: string,
   expected: EventStore.ExpectedVersion,
   events: ReadonlyArray<EncodedRecord>,
-  recordedAt: number,
-  within?: (positions: ReadonlyArray<number>, firstVersion: number) => void
+  recordedAt: number
 ): AppendOutcome => {
-  const s = statements(db)
-  if (events.length === 0) {
-    const actual = streamVersion(db, streamId)
-    return EventStore.satisfies(expected, actual)
-      ? { _tag: "Appended", nextVersion: actual, positions: [] }
-      : { _tag: "Conflict", actual }
-  }
-  // In a transaction of its own, a lost race is rolled back and reported. Inside the caller's, the
-  // write lock was held since the version was read, so a clash cannot be a race: it stays an error,
-  // and rolls the caller's transaction back.
   const ownTransaction = !db.inTransaction
   try {
     return immediate(db, (): AppendOutcome => {
       const actual = streamVersion(db, streamId)
       if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", actual }
-      const positions: Array<number> = []
-      let version = actual
-      for (const e of events) {
-        version++
-        const r = s.insert.run(streamId, version, e.type, e.schemaVersion, JSON.stringify(e.data), recordedAt)
-        positions.push(Number(r.lastInsertRowid))
-      }
-      within?.(positions, actual + 1)
-      return { _tag: "Appended", nextVersion: version, positions }
+      return { _tag: "Appended", nextVersion: actual + events.length, positions: insertEvents(db, streamId, actual, events, recordedAt) }
     })
   } catch (error) {
     if (ownTransaction && isVersionClash(error)) return { _tag: "Conflict", actual: streamVersion(db, streamId) }

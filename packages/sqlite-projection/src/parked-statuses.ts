@@ -22,7 +22,8 @@ export interface ParkedStatusRecord {
 export interface ParkedStatuses {
   /** Idempotent by `dedupeKey`: the same webhook parked twice is kept once. */
   readonly park: (status: Omit<ParkedStatusRecord, "id">) => Effect.Effect<void>
-  readonly forWamid: (wamid: string) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
+  /** Oldest first. */
+  readonly forWamids: (wamids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
   /** Those due to be tried again at `now`, soonest first. */
   readonly due: (now: number, limit: number) => Effect.Effect<ReadonlyArray<ParkedStatusRecord>>
   readonly retryAt: (id: number, at: number | null) => Effect.Effect<void>
@@ -57,7 +58,7 @@ export const makeParkedStatuses = (db: Database): ParkedStatuses => {
     `INSERT INTO parked_statuses (dedupe_key, wamid, channel, recipient, observation, received_at, retry_at)
      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`
   )
-  const byWamid = db.prepare<[string], Row>("SELECT * FROM parked_statuses WHERE wamid = ? ORDER BY id")
+  const byWamids = db.prepare<[string], Row>("SELECT * FROM parked_statuses WHERE wamid IN (SELECT value FROM json_each(?)) ORDER BY id")
   const due = db.prepare<[number, number], Row>(
     "SELECT * FROM parked_statuses WHERE retry_at IS NOT NULL AND retry_at <= ? ORDER BY retry_at, id LIMIT ?"
   )
@@ -72,7 +73,7 @@ export const makeParkedStatuses = (db: Database): ParkedStatuses => {
           insert.run(s.dedupeKey, s.observation.wamid, s.channel, s.observation.recipient, JSON.stringify(s.observation), s.receivedAt, s.retryAt)
         )
       }),
-    forWamid: (wamid) => Effect.sync(() => byWamid.all(wamid).map(toStatus)),
+    forWamids: (wamids) => Effect.sync(() => (wamids.length === 0 ? [] : byWamids.all(JSON.stringify(wamids)).map(toStatus))),
     due: (now, limit) => Effect.sync(() => due.all(now, clampLimit(limit)).map(toStatus)),
     retryAt: (id, at) => Effect.sync(() => void retryBusy(() => setRetry.run(at, id))),
     dropBefore: (before) => Effect.sync(() => retryBusy(() => dropBefore.run(before)).changes),

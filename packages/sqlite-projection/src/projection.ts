@@ -14,7 +14,7 @@ export interface Projection {
   readonly name: string
   /** The tables this projection owns; a rebuild clears them. */
   readonly tables: ReadonlyArray<string>
-  readonly apply: (db: Database, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter) => void
+  readonly apply: (db: Database, events: ReadonlyArray<EventStore.StoredEvent>, after?: StatesAfter) => void
   /**
    * `false`: the projection keeps no checkpoint. It is applied to every batch it is given and skips
    * what it has seen by its rows' stream versions; for what appends keep current themselves (the
@@ -24,17 +24,18 @@ export interface Projection {
 }
 
 /**
- * The state of the one stream an append wrote, after its events: the command handler folded it (it is
- * the snapshot the append stores). Inline projection passes it along, so a projection whose row is a
- * function of the stream's state needs neither to read its row back nor to fold the events again. A
- * runner's batch spans many streams and has none.
+ * The state of a stream an append wrote, after its events: the command handler folded it (it is the
+ * snapshot the append stores). Inline projection passes them along, by stream id, so a projection
+ * whose row is a function of the stream's state needs neither to read its row back nor to fold the
+ * events again. A runner's batch has none.
  */
 export interface StateAfter {
-  readonly streamId: string
   readonly state: unknown
   /** `state` as JSON, as the snapshot stores it: a row that keeps the state stores the same text. */
   readonly json: string
 }
+
+export type StatesAfter = ReadonlyMap<string, StateAfter>
 
 /** A projection whose rows are written event by event. */
 export const eachEvent = (applyOne: (db: Database, event: EventStore.StoredEvent) => void): Projection["apply"] => (db, events) => {

@@ -1,7 +1,7 @@
 import type { EventStore } from "@mm-gateway/domain"
 import { type Database, immediate } from "./connection.js"
 import { headPosition, readAllRows, readRowsBetween } from "./event-log.js"
-import { decodeRow, getCheckpoint, type Projection, setCheckpoint, type StateAfter } from "./projection.js"
+import { decodeRow, getCheckpoint, type Projection, setCheckpoint, type StatesAfter } from "./projection.js"
 
 export const DEFAULT_BATCH_SIZE = 2000
 
@@ -10,7 +10,7 @@ export const DEFAULT_BATCH_SIZE = 2000
  * checkpoint, inside the caller's transaction. Events at or below the checkpoint are skipped, so a
  * batch seen twice is applied once.
  */
-const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<EventStore.StoredEvent>, after?: StateAfter): void => {
+const applyTo = (db: Database, projection: Projection, events: ReadonlyArray<EventStore.StoredEvent>, after?: StatesAfter): void => {
   const last = events[events.length - 1]
   if (last === undefined) return
   if (projection.checkpointed === false) return projection.apply(db, events, after)
@@ -31,13 +31,13 @@ export const INLINE_GAP_LIMIT = 5000
  * Inline projection, called inside the append's transaction with the events just stored: what the
  * append acknowledges is already in the read models when it returns (read your writes). If another
  * writer left events unprojected before these, they are applied first so checkpoints never skip.
- * `after` is the appended stream's state after these events, when the append holds it (its snapshot).
+ * `after` holds the appended streams' states after these events, when the append has them (their snapshots).
  */
 export const projectInline = (
   db: Database,
   projections: ReadonlyArray<Projection>,
   appended: ReadonlyArray<EventStore.StoredEvent>,
-  after?: StateAfter
+  after?: StatesAfter
 ): void => {
   const first = appended[0]
   if (first === undefined) return

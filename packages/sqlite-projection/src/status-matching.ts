@@ -23,16 +23,22 @@ const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messag
 
 /**
  * The domain's `StatusMatching` port on the main database: look-ups on indexed columns of the
- * `messages` read model (no JSON is parsed on this path, which runs once per status webhook item) and
+ * `messages` read model (no stored state is parsed on this path, which runs for every status webhook) and
  * the `parked_statuses` table, inside the unit of work of the webhook being applied.
  */
 export const makeStatusMatching = (db: Database) => {
   const parked = makeParkedStatuses(db)
   return StatusReports.StatusMatching.of({
-    byWamid: (wamid) =>
+    byWamids: (wamids) =>
       Effect.sync(() => {
-        // Almost always one row: ordered here rather than by a temporary B-tree in SQLite.
-        const rows = prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid = ?").all(wamid) as Array<CandidateRow>
+        // Ordered here rather than by a temporary B-tree in SQLite; one wamid has its own statement.
+        const rows = (wamids.length === 1
+          ? prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid = ?").all(wamids[0])
+          : wamids.length === 0
+          ? []
+          : prepared(db, "SELECT id, channel, wamid FROM messages WHERE wamid IN (SELECT value FROM json_each(?))").all(JSON.stringify(wamids))) as Array<
+            CandidateRow
+          >
         if (rows.length > 1) rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         return rows.map(candidate)
       }),
@@ -52,7 +58,7 @@ export const makeStatusMatching = (db: Database) => {
         ).all(channel, recipient, from, to) as Array<CandidateRow>).map(candidate)
       ),
     park: (status) => parked.park(status),
-    parkedFor: (wamid) => Effect.map(parked.forWamid(wamid), (rows) => rows.map(parkedStatus)),
+    parkedFor: (wamids) => Effect.map(parked.forWamids(wamids), (rows) => rows.map(parkedStatus)),
     dueParked: (now, limit) => Effect.map(parked.due(now, limit), (rows) => rows.map(parkedStatus)),
     retryParkedAt: (id, retryAt) => parked.retryAt(id, retryAt),
     dropParked: (receivedBefore) => parked.dropBefore(receivedBefore),

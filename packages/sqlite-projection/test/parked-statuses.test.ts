@@ -32,7 +32,7 @@ describe("statuses for a wamid not known yet", () => {
 
       // The dispatch result names the wamid: the worker applies what was parked and resolves it in one commit.
       yield* Effect.forEach([requestMessage("m1", { at: 1 }), startDispatch("m1", 1, 2), dispatchSucceeded("m1", 1, "w.1", 3)], run)
-      const waiting = yield* parked.forWamid("w.1")
+      const waiting = yield* parked.forWamids(["w.1"])
       assert.deepStrictEqual(waiting.map((s) => [s.dedupeKey, s.receivedAt]), [["status:w.1:sent:5", 20]])
       yield* transact(Effect.gen(function*() {
         for (const s of waiting) {
@@ -41,7 +41,7 @@ describe("statuses for a wamid not known yet", () => {
         yield* parked.resolve(waiting.map((s) => s.id))
       }))
       assert.strictEqual((yield* (yield* ReadModels).message("m1"))?.status, "sent")
-      assert.deepStrictEqual(yield* parked.forWamid("w.1"), [])
+      assert.deepStrictEqual(yield* parked.forWamids(["w.1"]), [])
       assert.strictEqual(yield* parked.count(), 1)
       assert.notInclude(READ_MODEL_TABLES as ReadonlyArray<string>, "parked_statuses")
     }).pipe(Effect.provide(layer({ path: ":memory:" }))))
@@ -51,14 +51,14 @@ describe("statuses for a wamid not known yet", () => {
       const parked = yield* ParkedStatuses
       const matching = yield* StatusReports.StatusMatching
       const found = yield* transact(Effect.gen(function*() {
-        const before = yield* parked.forWamid("w.1")
+        const before = yield* parked.forWamids(["w.1"])
         yield* matching.park({ dedupeKey: "status:w.1:sent:5", channel: "100", observation: observation("w.1", "sent", 5), receivedAt: 20, retryAt: 1_020 })
-        const after = yield* matching.parkedFor("w.1")
-        return { before, after, other: yield* parked.forWamid("w.2") }
+        const after = yield* matching.parkedFor(["w.1"])
+        return { before, after, other: yield* parked.forWamids(["w.2"]) }
       }))
       assert.deepStrictEqual(found.before, [])
       assert.deepStrictEqual(found.after.map((s) => s.observation.wamid), ["w.1"])
       assert.deepStrictEqual(found.other, [])
-      assert.deepStrictEqual((yield* parked.forWamid("w.1")).map((s) => s.dedupeKey), ["status:w.1:sent:5"])
+      assert.deepStrictEqual((yield* parked.forWamids(["w.1"])).map((s) => s.dedupeKey), ["status:w.1:sent:5"])
     }).pipe(Effect.provide(layer({ path: ":memory:" }))))
 })

@@ -33,17 +33,25 @@ const applyDecoding = (d: Decoded, forwarding: { readonly retryForMs: number } |
     let parked = 0
     let facts = 0
     const refused: Array<string> = []
-    for (const c of decoding.commands) {
+    const commands = decoding.commands
+    for (let i = 0; i < commands.length;) {
+      const c = commands[i]!
       if (c._tag === "StreamFact") {
         const result = yield* Effect.either(CommandHandler.handleStreamCommand(c))
         if (result._tag === "Left") refused.push(`${c.path}: ${c.stream} refused it (${result.left._tag})`)
         else facts += result.right.events.length
+        i++
         continue
       }
-      const result = yield* Effect.either(StatusReports.recordStatusReport(c, receivedAt))
-      if (result._tag === "Left") refused.push(`${c.path}: the message refused the status (${result.left._tag})`)
-      else if (result.right._tag === "Parked") parked++
-      else statuses += result.right.appended + result.right.unparked
+      // A run of statuses (a status webhook is nothing else) is recorded together.
+      const run: Array<typeof c> = []
+      for (let next = commands[i]; next !== undefined && next._tag !== "StreamFact" && run.length < STATUSES_TOGETHER; next = commands[++i]) run.push(next)
+      const outcomes = yield* StatusReports.recordStatusReports(run, receivedAt)
+      outcomes.forEach((result, k) => {
+        if (result._tag === "Left") refused.push(`${run[k]!.path}: the message refused the status (${result.left._tag})`)
+        else if (result.right._tag === "Parked") parked++
+        else statuses += result.right.appended + result.right.unparked
+      })
     }
     const forwarded = forwarding === null ? 0 : yield* forwardWebhook(d.entry, forwarding.retryForMs)
     return { statuses, parked, facts, forwarded, refused } satisfies Applied
@@ -59,6 +67,9 @@ const reasonOf = (d: Decoded, applied: Applied): string | null => {
   const lines = [quarantineReason(d.decoding), ...applied.refused].filter((l): l is string => l !== null)
   return lines.length === 0 ? null : lines.join("\n")
 }
+
+/** At most this many statuses are recorded together (`recordStatusReports`): what they hold in memory at once stays small. */
+export const STATUSES_TOGETHER = 50
 
 /** At most this many commands per transaction, unless one body alone has more. */
 export const MAX_COMMANDS_PER_TRANSACTION = 1_000

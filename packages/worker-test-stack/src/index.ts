@@ -322,7 +322,7 @@ export const liveWorkers = async (api: TestApi): Promise<Array<string>> =>
 
 /** How many statuses are parked for `wamid`, through the store's `StatusMatching` port. */
 export const parkedFor = async (api: TestApi, wamid: string): Promise<number> =>
-  (await api.run(Effect.flatMap(StatusReports.StatusMatching, (matching) => matching.parkedFor(wamid)))).length
+  (await api.run(Effect.flatMap(StatusReports.StatusMatching, (matching) => matching.parkedFor([wamid])))).length
 
 export interface SandboxProcess {
   readonly url: string

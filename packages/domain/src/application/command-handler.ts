@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { DomainEvent } from "../events.js"
 import type { DomainError } from "../shared/errors.js"
 import { type StreamCommand, type StreamKind, streamKinds } from "../streams.js"
@@ -23,6 +23,18 @@ const stateOf = <Command, Event, State, Error>(kind: StreamKind<Command, Event, 
   return state
 }
 
+/** Steps 2–4 on one read: the state, the decision, and the state after the new events (none: nothing to do). */
+const decideOn = <Command, Event, State, Error>(
+  kind: StreamKind<Command, Event, State, Error>,
+  state: State,
+  command: Command
+): Either.Either<{ readonly events: ReadonlyArray<Event>; readonly next: State }, Error> =>
+  Either.map(kind.decider.decide(command, state), (events) => {
+    let next = state
+    for (const e of events) next = kind.decider.evolve(next, e)
+    return { events, next }
+  })
+
 /**
  * The command handler, in five steps: (1) read the stream's snapshot and the events after it, (2) fold
  * them into the state, (3) decide, (4) nothing to append? stop, (5) append with the version that was
@@ -36,23 +48,73 @@ export const handleCommand = <Command, Event extends DomainEvent, State, Error>(
   command: Command
 ): Effect.Effect<Handled<Event, State>, Error, EventStore> =>
   // Plain `flatMap`s over synchronous steps rather than generators, and a loop of its own rather than
-  // `Effect.retry` (no schedule to build): this runs once per status webhook item.
+  // `Effect.retry` (no schedule to build): this runs once per dispatch step.
   Effect.flatMap(EventStore, (store) => {
     const attempt = (retries: number): Effect.Effect<Handled<Event, State>, Error> =>
       Effect.flatMap(store.readSnapshot(streamId, kind.snapshotSchema), (read) => {
         const state = stateOf(kind, read)
-        const decided = kind.decider.decide(command, state)
+        const decided = decideOn(kind, state, command)
         if (decided._tag === "Left") return Effect.fail(decided.left)
-        const events = decided.right
+        const { events, next } = decided.right
         if (events.length === 0) return Effect.succeed({ events, state, version: read.version })
-        let next = state
-        for (const e of events) next = kind.decider.evolve(next, e)
         return Effect.matchEffect(store.append(streamId, read.version, events, { state: next, schema: kind.snapshotSchema }), {
           onFailure: (conflict) => (retries > 0 ? attempt(retries - 1) : Effect.die(conflict)),
           onSuccess: (appended) => Effect.succeed({ events, state: next, version: appended.nextVersion })
         })
       })
     return attempt(MAX_CONFLICT_RETRIES)
+  })
+
+/** A command addressed to one stream of a kind, for `handleCommands`. */
+export interface Addressed<Command> {
+  readonly streamId: string
+  readonly command: Command
+}
+
+/**
+ * `handleCommand` for many commands of one stream kind at once (a webhook's statuses): the same five
+ * steps, with one snapshot read for all their streams and one append of all their events
+ * (`readSnapshots`, `appendMany`). Commands are decided in their order, each from the state the ones
+ * before it left (several may address one stream); a command its stream refuses is that command's
+ * `Left` and leaves the state as it was, the others go on. A version conflict on any stream decides
+ * them all again on a fresh read. Each command's `Handled` is what it appended and the state after it.
+ */
+export const handleCommands = <Command, Event extends DomainEvent, State, Error>(
+  kind: StreamKind<Command, Event, State, Error>,
+  commands: ReadonlyArray<Addressed<Command>>
+): Effect.Effect<ReadonlyArray<Either.Either<Handled<Event, State>, Error>>, never, EventStore> =>
+  Effect.flatMap(EventStore, (store) => {
+    const streamIds = [...new Set(commands.map((c) => c.streamId))]
+    const attempt = (retries: number): Effect.Effect<ReadonlyArray<Either.Either<Handled<Event, State>, Error>>> =>
+      Effect.flatMap(store.readSnapshots(streamIds, kind.snapshotSchema), (reads) => {
+        const streams = new Map<string, { readonly read: SnapshotRead; state: State; readonly events: Array<Event> }>()
+        streamIds.forEach((id, i) => streams.set(id, { read: reads[i]!, state: stateOf(kind, reads[i]!), events: [] }))
+        const outcomes = commands.map((c): Either.Either<{ events: ReadonlyArray<Event>; state: State; stream: string; index: number }, Error> => {
+          const stream = streams.get(c.streamId)!
+          const decided = decideOn(kind, stream.state, c.command)
+          if (decided._tag === "Left") return Either.left(decided.left)
+          const { events, next } = decided.right
+          stream.state = next
+          stream.events.push(...events)
+          return Either.right({ events, state: next, stream: c.streamId, index: stream.events.length })
+        })
+        const appends = [...streams].filter(([, s]) => s.events.length > 0).map(([streamId, s]) => ({
+          streamId,
+          expected: s.read.version,
+          events: s.events,
+          snapshot: { state: s.state, schema: kind.snapshotSchema }
+        }))
+        const handled = () =>
+          outcomes.map((o) =>
+            Either.map(o, ({ events, index, state, stream }) => ({ events, state, version: streams.get(stream)!.read.version + index }))
+          )
+        if (appends.length === 0) return Effect.succeed(handled())
+        return Effect.matchEffect(store.appendMany(appends), {
+          onFailure: (conflict) => (retries > 0 ? attempt(retries - 1) : Effect.die(conflict)),
+          onSuccess: () => Effect.succeed(handled())
+        })
+      })
+    return commands.length === 0 ? Effect.succeed([]) : attempt(MAX_CONFLICT_RETRIES)
   })
 
 /** A stream's state and version (from its snapshot and the events after it), without deciding anything. */

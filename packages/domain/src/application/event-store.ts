@@ -50,6 +50,14 @@ export interface AppendResult {
   readonly lastGlobalPosition: number | null
 }
 
+/** One stream's part of `appendMany`: what `append` takes. */
+export interface StreamAppend {
+  readonly streamId: string
+  readonly expected: ExpectedVersion
+  readonly events: ReadonlyArray<DomainEvent>
+  readonly snapshot?: Snapshot
+}
+
 /** The stream is not at the version the append expected: someone else appended first. */
 export class VersionConflict extends Data.TaggedError("VersionConflict")<{
   readonly streamId: string
@@ -65,6 +73,8 @@ export class EventStore extends Context.Tag("@mm-gateway/domain/EventStore")<Eve
   readonly readStream: (streamId: string) => Effect.Effect<StreamRead>
   /** The snapshot of shape `schema` with the events after it: what a command folds to start from. */
   readonly readSnapshot: (streamId: string, schema: number) => Effect.Effect<SnapshotRead>
+  /** `readSnapshot` of several streams at once (distinct ids), in their order. */
+  readonly readSnapshots: (streamIds: ReadonlyArray<string>, schema: number) => Effect.Effect<ReadonlyArray<SnapshotRead>>
   /** Appends `events` if the stream satisfies `expected`, and stores `snapshot` (the state after them) with them. */
   readonly append: (
     streamId: string,
@@ -72,6 +82,12 @@ export class EventStore extends Context.Tag("@mm-gateway/domain/EventStore")<Eve
     events: ReadonlyArray<DomainEvent>,
     snapshot?: Snapshot
   ) => Effect.Effect<AppendResult, VersionConflict>
+  /**
+   * `append` to several streams (each at most once) together: all of them or none. The events take
+   * their global positions in the order of `appends`. When one stream does not satisfy its expected
+   * version nothing is appended, and the failure is that stream's conflict.
+   */
+  readonly appendMany: (appends: ReadonlyArray<StreamAppend>) => Effect.Effect<ReadonlyArray<AppendResult>, VersionConflict>
   /** Events with `globalPosition > after`, in order, at most `limit` of them. */
   readonly readAll: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>>
 }>() {}

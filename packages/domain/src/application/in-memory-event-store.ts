@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import type { DomainEvent } from "../events.js"
-import { EventStore, satisfies, type StoredEvent, VersionConflict } from "./event-store.js"
+import { type AppendResult, EventStore, satisfies, type StoredEvent, type StreamAppend, VersionConflict } from "./event-store.js"
 import { makeTransactionGate, UnitOfWork } from "./unit-of-work.js"
 
 /**
@@ -33,34 +33,23 @@ export const make = Effect.sync(() => {
       }
     })
   })
-  const eventStore = EventStore.of({
-    readStream: (streamId) =>
-      gate.operation(Effect.sync(() => {
-        const events = streams.get(streamId) ?? []
-        return { version: events.length, events: [...events] }
-      })),
-    readSnapshot: (streamId, schema) =>
-      gate.operation(Effect.sync(() => {
-        const events = streams.get(streamId) ?? []
-        const stored = snapshots.get(streamId)
-        const snapshot = stored !== undefined && stored.schema === schema ? { state: JSON.parse(stored.json) as unknown, version: stored.version } : null
-        return { snapshot, events: events.slice(snapshot?.version ?? 0), version: events.length }
-      })),
-    append: (streamId, expected, events: ReadonlyArray<DomainEvent>, snapshot) =>
-      gate.operation(Effect.gen(function*() {
-        const recordedAt = yield* Clock.currentTimeMillis
+  const snapshotRead = (streamId: string, schema: number) => {
+    const events = streams.get(streamId) ?? []
+    const stored = snapshots.get(streamId)
+    const snapshot = stored !== undefined && stored.schema === schema ? { state: JSON.parse(stored.json) as unknown, version: stored.version } : null
+    return { snapshot, events: events.slice(snapshot?.version ?? 0), version: events.length }
+  }
+  /** Every stream checked first, then every one written: all or nothing. */
+  const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (recordedAt) => {
+      for (const a of appends) {
+        const actual = streams.get(a.streamId)?.length ?? 0
+        if (!satisfies(a.expected, actual)) return Effect.fail(new VersionConflict({ streamId: a.streamId, expected: a.expected, actual }))
+      }
+      return Effect.succeed(appends.map(({ streamId, events, snapshot }): AppendResult => {
         const stream = streams.get(streamId) ?? []
-        if (!satisfies(expected, stream.length)) {
-          return yield* Effect.fail(new VersionConflict({ streamId, expected, actual: stream.length }))
-        }
         for (const event of events) {
-          const stored: StoredEvent = {
-            streamId,
-            version: stream.length + 1,
-            globalPosition: log.length + 1,
-            event,
-            recordedAt
-          }
+          const stored: StoredEvent = { streamId, version: stream.length + 1, globalPosition: log.length + 1, event, recordedAt }
           stream.push(stored)
           log.push(stored)
         }
@@ -69,7 +58,19 @@ export const make = Effect.sync(() => {
           snapshots.set(streamId, { version: stream.length, schema: snapshot.schema, json: JSON.stringify(snapshot.state) })
         }
         return { nextVersion: stream.length, lastGlobalPosition: events.length === 0 ? null : log.length }
+      }))
+    })
+  const eventStore = EventStore.of({
+    readStream: (streamId) =>
+      gate.operation(Effect.sync(() => {
+        const events = streams.get(streamId) ?? []
+        return { version: events.length, events: [...events] }
       })),
+    readSnapshot: (streamId, schema) => gate.operation(Effect.sync(() => snapshotRead(streamId, schema))),
+    readSnapshots: (streamIds, schema) => gate.operation(Effect.sync(() => streamIds.map((id) => snapshotRead(id, schema)))),
+    append: (streamId, expected, events: ReadonlyArray<DomainEvent>, snapshot) =>
+      gate.operation(Effect.map(appendMany([{ streamId, expected, events, ...(snapshot === undefined ? {} : { snapshot }) }]), (results) => results[0]!)),
+    appendMany: (appends) => gate.operation(appendMany(appends)),
     readAll: (after, limit) =>
       gate.operation(Effect.sync(() => {
         // Positions are 1-based and dense here, so the slice starts at `after`.

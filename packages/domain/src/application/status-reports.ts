@@ -1,10 +1,10 @@
-import { Context, Effect } from "effect"
-import type { MessageRecord } from "../lifecycle/message.js"
+import { Context, Effect, Either } from "effect"
+import type { MessageError, MessageRecord } from "../lifecycle/message.js"
 import type { StatusObservation } from "../lifecycle/status.js"
 import type { MessageId } from "../shared/ids.js"
 import { DAY_MS } from "../shared/time.js"
 import { MessageStream, streamId } from "../streams.js"
-import { handleCommand } from "./command-handler.js"
+import { handleCommand, handleCommands } from "./command-handler.js"
 import { applyReactions } from "./dispatch.js"
 
 /** A message a status may belong to, as the read side knows it. */
@@ -50,7 +50,8 @@ export const nextParkedRetry = (receivedAt: number, retryAt: number): number | n
  * worker applies a whole webhook in one unit of work, so a status is never lost or applied twice.
  */
 export class StatusMatching extends Context.Tag("@mm-gateway/domain/StatusMatching")<StatusMatching, {
-  readonly byWamid: (wamid: string) => Effect.Effect<ReadonlyArray<MessageCandidate>>
+  /** The messages carrying any of these wamids, by message id. */
+  readonly byWamids: (wamids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<MessageCandidate>>
   /** The message with this gateway id (status webhooks echo it as `biz_opaque_callback_data`). */
   readonly byId: (messageId: string) => Effect.Effect<MessageCandidate | null>
   /**
@@ -66,8 +67,8 @@ export class StatusMatching extends Context.Tag("@mm-gateway/domain/StatusMatchi
     readonly receivedAt: number
     readonly retryAt: number
   }) => Effect.Effect<void>
-  /** Oldest first. */
-  readonly parkedFor: (wamid: string) => Effect.Effect<ReadonlyArray<ParkedStatus>>
+  /** The statuses parked for any of these wamids, oldest first. */
+  readonly parkedFor: (wamids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ParkedStatus>>
   /** Up to `limit` parked statuses due to be tried again at `now` (`retryAt <= now`), soonest due first. */
   readonly dueParked: (now: number, limit: number) => Effect.Effect<ReadonlyArray<ParkedStatus>>
   /** When to try this one again (`null`: not again). */
@@ -98,6 +99,10 @@ export type StatusReportOutcome =
 const RECIPIENT_WINDOW_BEFORE_MS = 7 * DAY_MS
 const RECIPIENT_WINDOW_AFTER_MS = 5 * 60_000
 
+/** Of the messages carrying a wamid, the one a status from `channel` is about: that channel's, else the first. */
+const carrying = (candidates: ReadonlyArray<MessageCandidate>, channel: string): MessageCandidate | undefined =>
+  candidates.find((m) => m.channel === channel) ?? candidates[0]
+
 /**
  * The message a status is about (docs/domain.md#matching-statuses): the wamid, when a dispatch result
  * recorded it; else the gateway's message id echoed in `biz_opaque_callback_data` (same channel); else the
@@ -110,8 +115,8 @@ const findMessageFor = (
   observation: StatusObservation
 ): Effect.Effect<{ readonly candidate: MessageCandidate; readonly matchedBy: MatchedBy } | null, never, StatusMatching> =>
   Effect.flatMap(StatusMatching, (matching) =>
-    Effect.flatMap(matching.byWamid(observation.wamid), (byWamid) => {
-      const known = byWamid.find((m) => m.channel === channel) ?? byWamid[0]
+    Effect.flatMap(matching.byWamids([observation.wamid]), (byWamid) => {
+      const known = carrying(byWamid, channel)
       if (known !== undefined) return Effect.succeed({ candidate: known, matchedBy: "wamid" as MatchedBy })
       return Effect.gen(function*() {
         if (callbackData !== null) {
@@ -151,7 +156,7 @@ const observe = (messageId: MessageId, observation: StatusObservation, at: numbe
  */
 export const applyParkedStatuses = (messageId: MessageId, wamid: string, at: number) =>
   Effect.flatMap(StatusMatching, (matching) =>
-    Effect.flatMap(matching.parkedFor(wamid), (parked) =>
+    Effect.flatMap(matching.parkedFor([wamid]), (parked) =>
       parked.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
         for (const p of parked) yield* observe(messageId, p.observation, at)
         yield* matching.unpark(parked.map((p) => p.id))
@@ -217,3 +222,86 @@ export const rematchParkedStatuses = (limit: number, at: number) =>
   })
 
 
+
+/**
+ * A webhook's statuses together, as the worker applies them: each run of statuses whose wamid names
+ * a known message is observed at once (`handleCommands`: one snapshot read and one append for the
+ * whole run), then what was parked for those wamids is applied to their messages; a status between
+ * the runs goes through `recordStatusReport` (it may make a wamid known to the ones after it). So the
+ * outcomes, and every stream's events, are those of `recordStatusReport` one report after the other
+ * (a property test holds it to that), with a run's events appended in one go. Each report's outcome
+ * (or its message's refusal) is where the report was.
+ */
+export const recordStatusReports = (reports: ReadonlyArray<StatusReportInput>, at: number) =>
+  Effect.gen(function*() {
+    const matching = yield* StatusMatching
+    const carriers = new Map<string, Array<MessageCandidate>>()
+    for (const c of yield* matching.byWamids([...new Set(reports.map((r) => r.observation.wamid))])) {
+      if (c.wamid === null) continue
+      const list = carriers.get(c.wamid)
+      if (list === undefined) carriers.set(c.wamid, [c])
+      else list.push(c)
+    }
+    const outcomes: Array<Either.Either<StatusReportOutcome, MessageError>> = new Array(reports.length)
+    let run: Array<{ readonly index: number; readonly messageId: MessageId }> = []
+    for (let index = 0; index <= reports.length; index++) {
+      const report = reports[index]
+      const found = report === undefined ? undefined : carrying(carriers.get(report.observation.wamid) ?? [], report.channel)
+      if (found !== undefined) {
+        run.push({ index, messageId: found.messageId })
+        continue
+      }
+      if (run.length > 0) yield* observeRun(reports, run, at, outcomes)
+      run = []
+      if (report !== undefined) outcomes[index] = yield* Effect.either(recordStatusReport(report, at))
+    }
+    return outcomes
+  })
+
+/** A run of statuses on known messages, observed together; their outcomes written into `outcomes`. */
+const observeRun = (
+  reports: ReadonlyArray<StatusReportInput>,
+  run: ReadonlyArray<{ readonly index: number; readonly messageId: MessageId }>,
+  at: number,
+  outcomes: Array<Either.Either<StatusReportOutcome, MessageError>>
+) =>
+  Effect.gen(function*() {
+    const matching = yield* StatusMatching
+    const handled = yield* handleCommands(
+      MessageStream,
+      run.map(({ index, messageId }) => ({
+        streamId: streamId.message(messageId),
+        command: { _tag: "ObserveStatus" as const, messageId, observation: reports[index]!.observation, at }
+      }))
+    )
+    /** The first report observed on each wamid: where what was parked for it is counted. */
+    const firstOn = new Map<string, { readonly index: number; readonly messageId: MessageId }>()
+    for (let k = 0; k < run.length; k++) {
+      const { index, messageId } = run[k]!
+      const result = handled[k]!
+      if (result._tag === "Left") {
+        outcomes[index] = Either.left(result.left)
+        continue
+      }
+      const { events, state } = result.right
+      if (state._tag === "Requested" && events.length > 0) yield* applyReactions(events, state.message as MessageRecord)
+      outcomes[index] = Either.right({ _tag: "Observed", messageId, matchedBy: "wamid", appended: events.length, unparked: 0 })
+      const wamid = reports[index]!.observation.wamid
+      if (!firstOn.has(wamid)) firstOn.set(wamid, { index, messageId })
+    }
+    // Statuses parked for a wamid already known: only when the status was parked while its wamid was
+    // being recorded by another worker. Applied after the run rather than after its first status.
+    const parked = firstOn.size === 0 ? [] : yield* matching.parkedFor([...firstOn.keys()])
+    for (const [wamid, { index, messageId }] of firstOn) {
+      const own = parked.filter((p) => p.observation.wamid === wamid)
+      if (own.length === 0) continue
+      const applied = yield* Effect.either(Effect.forEach(own, (p) => observe(messageId, p.observation, at), { discard: true }))
+      if (applied._tag === "Left") {
+        outcomes[index] = Either.left(applied.left)
+        continue
+      }
+      yield* matching.unpark(own.map((p) => p.id))
+      const outcome = outcomes[index]!
+      if (outcome._tag === "Right" && outcome.right._tag === "Observed") outcomes[index] = Either.right({ ...outcome.right, unparked: own.length })
+    }
+  })

@@ -2,7 +2,7 @@
  * Messages: the projection, its rows, and what reads them — the API's `MessageQueries`, the worker's
  * `DispatchQueue`, and the look-ups of the domain's `StatusMatching`.
  */
-import { type Ids, Message, type StatusReports, Streams } from "@mm-gateway/domain"
+import { type EventStore, type Ids, Message, type StatusReports, Streams } from "@mm-gateway/domain"
 import {
   type CampaignStats,
   clampLimit,
@@ -15,7 +15,7 @@ import {
   ReadViews,
   type TenantScope
 } from "@mm-gateway/ports"
-import type { Context } from "effect"
+import { type Context, Effect } from "effect"
 import { type Database, type Session, statements } from "../connection.js"
 import { type Projection, replaceOnConflict, Rows, writeRowsTogether } from "../projection.js"
 import { VIEWED_MESSAGES } from "./clicks.js"
@@ -104,18 +104,24 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages", "dispatch_starts"],
   apply: async (session, events, after) => {
-    const own = events.filter((e) => Streams.categoryOf(e.streamId) === "Message")
-    const last = own[own.length - 1]
-    if (last === undefined) return
-    if (after !== undefined && Streams.categoryOf(after.streamId) === "Message") {
-      // An inline append writes one stream: every event here is that message's.
-      const state = after.state as Message.MessageState
-      if (state._tag !== "Requested") return
-      await writeRowsTogether(session, [
-        [WRITE, [messageRow(last.version, state, (last.event as Message.MessageEvent).at)]],
-        [WRITE_STARTS, startRows(state.message.request.channel, own.map((e) => e.event as Message.MessageEvent))]
-      ])
-      return
+    let own = events.filter((e) => Streams.categoryOf(e.streamId) === "Message")
+    if (own.length === 0) return
+    if (after !== undefined) {
+      // An inline append brings each stream's state after its events: their rows are written from it.
+      const fromState = own.filter((e) => after.has(e.streamId))
+      own = own.filter((e) => !after.has(e.streamId))
+      const lastOf = new Map<string, EventStore.StoredEvent>()
+      for (const e of fromState) lastOf.set(e.streamId, e)
+      const written: Array<Record<string, unknown>> = []
+      const started: Array<Record<string, unknown>> = []
+      for (const [streamId, last] of lastOf) {
+        const state = after.get(streamId) as Message.MessageState
+        if (state._tag !== "Requested") continue
+        written.push(messageRow(last.version, state, (last.event as Message.MessageEvent).at))
+        started.push(...startRows(state.message.request.channel, fromState.flatMap((e) => (e.streamId === streamId ? [e.event as Message.MessageEvent] : []))))
+      }
+      await writeRowsTogether(session, [[WRITE, written], [WRITE_STARTS, started]])
+      if (own.length === 0) return
     }
     const starts: Array<Record<string, unknown>> = []
     const rows = new Rows<{ version: number; state: Message.MessageState; at: number }>(async (ids) =>
@@ -324,12 +330,12 @@ const candidate = (r: CandidateRow): StatusReports.MessageCandidate => ({ messag
 
 /** The messages `StatusMatching` looks for, on indexed columns of the `messages` rows (no state is read). */
 export const makeMessageCandidates = (db: Database) => ({
-  byWamid: (wamid: string) =>
-    statements(db, async (session) =>
+  byWamids: (wamids: ReadonlyArray<string>) =>
+    wamids.length === 0 ? Effect.succeed([]) : statements(db, async (session) =>
       (await session.query<CandidateRow>({
-        name: "mmgw_candidates_by_wamid",
-        text: "SELECT id, channel, wamid FROM messages WHERE wamid = $1 ORDER BY id",
-        values: [wamid]
+        name: "mmgw_candidates_by_wamids",
+        text: "SELECT id, channel, wamid FROM messages WHERE wamid = ANY($1::text[]) ORDER BY id",
+        values: [wamids]
       })).map(candidate)),
   byId: (id: string) =>
     statements(db, async (session) => {

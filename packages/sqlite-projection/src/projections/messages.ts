@@ -1,7 +1,7 @@
 import { type Events, type EventStore, Message, Streams } from "@mm-gateway/domain"
 import { ReadViews } from "@mm-gateway/ports"
 import type { Database } from "../connection.js"
-import { bool, json, parse, prepared, type Projection } from "../projection.js"
+import { bool, json, parse, prepared, type Projection, type StatesAfter } from "../projection.js"
 
 const isMessageEvent = (e: Events.DomainEvent): e is Message.MessageEvent =>
   e._tag === "MessageRequested" || e._tag === "MessageRouted" || e._tag === "DispatchStarted" ||
@@ -128,6 +128,29 @@ const applyState = (db: Database, events: ReadonlyArray<EventStore.StoredEvent>,
 }
 
 /**
+ * The rows of the messages whose state after `events` the append brought (`applyState`, one stream at
+ * a time); the events left for the fold, of the streams it did not.
+ */
+const fromStates = (db: Database, events: ReadonlyArray<EventStore.StoredEvent>, after: StatesAfter): ReadonlyArray<EventStore.StoredEvent> => {
+  const byStream = new Map<string, Array<EventStore.StoredEvent>>()
+  const rest: Array<EventStore.StoredEvent> = []
+  for (const stored of events) {
+    if (Streams.categoryOf(stored.streamId) !== "Message" || !after.has(stored.streamId)) {
+      rest.push(stored)
+      continue
+    }
+    const own = byStream.get(stored.streamId)
+    if (own === undefined) byStream.set(stored.streamId, [stored])
+    else own.push(stored)
+  }
+  for (const [streamId, own] of byStream) {
+    const { json: stateJson, state } = after.get(streamId)!
+    applyState(db, own, state as Message.MessageState, stateJson)
+  }
+  return rest
+}
+
+/**
  * One row per message (and one per dispatch attempt in `dispatch_starts`): the folded state (the `MessageState`, the same JSON as the stream's snapshot), the visible view (`Message.viewOf`, so the read model cannot
  * disagree with the decider) and the columns the API and the worker filter on. Campaign stats are
  * aggregated from these rows (see `campaignStats`).
@@ -141,16 +164,13 @@ export const messagesProjection: Projection = {
   name: "messages",
   tables: ["messages", "dispatch_starts"],
   apply: (db, events, after) => {
-    if (after !== undefined && Streams.categoryOf(after.streamId) === "Message") {
-      // An inline append writes one stream: every event here is that message's.
-      applyState(db, events, after.state as Message.MessageState, after.json)
-      return
-    }
+    // An inline append brings each stream's state after its events: their rows are written from it.
+    const rest = after === undefined ? events : fromStates(db, events, after)
     const touched = new Map<
       string,
       { before: Indexed | null; version: number; state: Message.MessageState; at: number; changed: boolean }
     >()
-    for (const stored of events) {
+    for (const stored of rest) {
       const event = stored.event
       if (Streams.categoryOf(stored.streamId) !== "Message" || !isMessageEvent(event)) continue
       let entry = touched.get(event.messageId)
