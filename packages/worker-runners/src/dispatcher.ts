@@ -3,13 +3,14 @@ import {
   Dispatch,
   type EventStore,
   type Ids,
+  type Message,
   ProviderGateway,
   Scheduler,
   StatusReports,
   type UnitOfWork
 } from "@mm-gateway/domain"
 import { DispatchQueue, MessageQueries, type MessageWork } from "@mm-gateway/ports"
-import { Cause, Clock, Effect, FiberSet, Queue, Random, type Scope } from "effect"
+import { Cause, Clock, Effect, type Either, FiberSet, Queue, Random, type Scope } from "effect"
 import { makeBatchWriter } from "./batch-writer.js"
 import { type ForwardingRequirements, forwardGatewayFailure } from "./forwarder.js"
 import type { WorkerStats } from "./stats.js"
@@ -62,6 +63,44 @@ const logDefects = (message: string) => <A, E, R>(effect: Effect.Effect<A, E, R>
 
 const FETCH_LIMIT = 500
 
+/** What a flight has the batch writer record: a start, an answer, or a request kept back. */
+type DispatchWrite =
+  | { readonly _tag: "Begin"; readonly input: Dispatch.BeginInput }
+  | { readonly _tag: "Settle"; readonly answer: Dispatch.Answer }
+  | { readonly _tag: "Withhold"; readonly ticket: Dispatch.DispatchTicket; readonly reason: string; readonly now: number }
+
+type Begun = Either.Either<Dispatch.BeginOutcome, Message.MessageError>
+
+/**
+ * A batch's writes, recorded together: the starts with `beginDispatches`, the answers with
+ * `settleDispatches` (then the statuses parked for the wamids they made known, and the forwarding of
+ * the refusals for good), each kept-back request on its own (rare).
+ */
+const recordWrites = (forwardRetryForMs: number) => (writes: ReadonlyArray<DispatchWrite>) =>
+  Effect.gen(function*() {
+    const out: Array<Begun | Dispatch.Settlement> = new Array(writes.length)
+    const begins = writes.flatMap((w, i) => (w._tag === "Begin" ? [{ i, input: w.input }] : []))
+    const begun = yield* Dispatch.beginDispatches(begins.map((b) => b.input))
+    begins.forEach(({ i }, k) => (out[i] = begun[k]!))
+    const settles = writes.flatMap((w, i) => (w._tag === "Settle" ? [{ i, answer: w.answer }] : []))
+    const settled = yield* Dispatch.settleDispatches(settles.map((s) => s.answer))
+    const known: Array<{ readonly messageId: Ids.MessageId; readonly wamid: string; readonly at: number }> = []
+    for (let k = 0; k < settles.length; k++) {
+      const { answer, i } = settles[k]!
+      const settlement = settled[k]!
+      out[i] = settlement
+      if (settlement._tag === "Submitted") known.push({ messageId: answer.ticket.messageId, wamid: settlement.wamid, at: answer.now })
+      else if (settlement._tag === "Failed") yield* forwardGatewayFailure(answer.ticket.messageId, answer.now, forwardRetryForMs)
+    }
+    // A parked status its message refuses is a defect here, as when the status came.
+    for (const applied of yield* StatusReports.applyParkedStatusesOf(known)) if (applied._tag === "Left") yield* Effect.die(applied.left)
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!
+      if (w._tag === "Withhold") out[i] = yield* Dispatch.withholdDispatch(w.ticket, w.reason, w.now)
+    }
+    return out
+  })
+
 /**
  * The dispatcher: the effects around the `Scheduler` decider, which decides every question of
  * scheduling (which lane a ready message goes into, when it may be let through and when it may leave,
@@ -69,9 +108,9 @@ const FETCH_LIMIT = 500
  * module keeps its one state, tells it what happened, and does what it decided: a feeder sweeps the
  * ready messages (oldest first, in pages) and offers them; each channel has a queue and a pump that
  * asks admission for its next message, takes a global permit (`concurrency` requests in flight), and
- * hands the message to a fiber that records the start (`beginDispatch`), waits for its place in the
- * window, sends the request and records the answer (`settleDispatch`, with the statuses parked for the
- * new wamid), both through the batch writer.
+ * hands the message to a fiber that records the start, waits for its place in the window, sends the
+ * request and records the answer, both through the batch writer: the starts and the answers that
+ * share a commit are recorded together (`recordWrites`).
  *
  * The start is committed before the request leaves, and the answer is recorded uninterruptibly once
  * it has arrived; a request cut off in flight (stop, crash) leaves the attempt `InFlight`, which the
@@ -89,7 +128,9 @@ export const makeDispatcher = (
     const runtimeContext = yield* Effect.context<DispatcherRequirements>()
     // Scope order matters, finalizers run in reverse: the session's drain first, then the pumps and the
     // flights are interrupted, and the writer goes last, since a flight may be waiting for its commit.
-    const writer = yield* makeBatchWriter<DispatcherRequirements>(256)
+    const writer = yield* makeBatchWriter(256, recordWrites(settings.forwardRetryForMs))
+    const begin = (input: Dispatch.BeginInput) => Effect.map(writer.submit({ _tag: "Begin", input }), (o) => o as Begun)
+    const settle = (write: Exclude<DispatchWrite, { readonly _tag: "Begin" }>) => Effect.map(writer.submit(write), (o) => o as Dispatch.Settlement)
     const flights = yield* FiberSet.make()
     const pumps = yield* FiberSet.make()
     const permits = yield* Effect.makeSemaphore(settings.concurrency)
@@ -135,7 +176,7 @@ export const makeDispatcher = (
             const message = yield* messages.message(work.id)
             if (message !== null && tell({ _tag: "CheckRecipient", messageId: work.id, recipient: message.to ?? message.recipient!, now }).length > 0) return
           }
-          const begun = yield* writer.submit(Effect.either(Dispatch.beginDispatch({ messageId: work.id as Ids.MessageId, attempt: work.attempt, now })))
+          const begun = yield* begin({ messageId: work.id as Ids.MessageId, attempt: work.attempt, now })
           if (begun._tag === "Left") {
             stats.dispatch.NotStarted++
             return yield* Effect.logDebug(`message ${work.id}: not started (${begun.left._tag})`)
@@ -157,22 +198,10 @@ export const makeDispatcher = (
             yield* restore(Effect.sleep(decision.until - at))
           }
           const settlement = withheld !== null
-            ? yield* writer.submit(Dispatch.withholdDispatch(ticket, withheld, yield* Clock.currentTimeMillis))
+            ? yield* settle({ _tag: "Withhold", ticket, reason: withheld, now: yield* Clock.currentTimeMillis })
             : yield* Effect.gen(function*() {
               const result = yield* restore(gateway.send(ticket.request))
-              const answeredAt = yield* Clock.currentTimeMillis
-              const random = yield* Random.next
-              return yield* writer.submit(
-                Dispatch.settleDispatch(ticket, result, answeredAt, random).pipe(
-                  Effect.tap((s) =>
-                    s._tag === "Submitted"
-                      ? Effect.orDie(StatusReports.applyParkedStatuses(ticket.messageId, s.wamid, answeredAt))
-                      : s._tag === "Failed"
-                      ? forwardGatewayFailure(ticket.messageId, answeredAt, settings.forwardRetryForMs)
-                      : Effect.void
-                  )
-                )
-              )
+              return yield* settle({ _tag: "Settle", answer: { ticket, result, now: yield* Clock.currentTimeMillis, random: yield* Random.next } })
             })
           const answeredAt = yield* Clock.currentTimeMillis
           stats.dispatch[settlement._tag]++

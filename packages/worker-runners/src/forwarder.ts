@@ -23,7 +23,7 @@ import {
 import type { UnitOfWork } from "@mm-gateway/domain"
 import { Clock, Effect, Option, Queue, Random, type Scope } from "effect"
 import { createHash } from "node:crypto"
-import { makeBatchWriter } from "./batch-writer.js"
+import { eachJob, makeBatchWriter } from "./batch-writer.js"
 import type { WorkerStats } from "./stats.js"
 
 export type ForwardingRequirements = WebhookEndpoints | ForwardingOutbox | OnboardingQueries | MessageQueries | DispatchQueue
@@ -180,7 +180,7 @@ export const makeForwarder = (
     const outbox = yield* ForwardingOutbox
     const endpoints = yield* WebhookEndpoints
     const deliverer = yield* WebhookDeliverer
-    const writer = yield* makeBatchWriter<ForwardingOutbox | WebhookEndpoints>(256)
+    const writer = yield* makeBatchWriter(256, eachJob<void, ForwardingOutbox | WebhookEndpoints>)
 
     interface Claimed {
       readonly d: Delivery

@@ -1,13 +1,14 @@
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { classifyProviderOutcome, type ErrorClassification, retryDelayMs } from "../dispatch/classify.js"
 import { buildProviderBody, type ProviderError, type ProviderRequest, type ProviderSendResult } from "../dispatch/provider-gateway.js"
-import type { MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
+import type { ChannelState } from "../channels/channel.js"
+import type { MessageError, MessageEvent, MessageRecord, MessageState } from "../lifecycle/message.js"
 import { reactionsTo } from "../lifecycle/reactions.js"
 import { decideReroute } from "../dispatch/reroute.js"
 import type { Route } from "../routing/decide-route.js"
 import { type MessageId, Wamid } from "../shared/ids.js"
 import { ChannelStream, MessageStream, streamId } from "../streams.js"
-import { handleCommand, handleStreamCommand, loadState } from "./command-handler.js"
+import { handleCommand, handleCommands, handleStreamCommand, loadState } from "./command-handler.js"
 import type { EventStore } from "./event-store.js"
 import { loadRouteContext } from "./send-message.js"
 
@@ -29,52 +30,82 @@ export type BeginOutcome =
   /** Started, but there is nothing to send it with; recorded as a final failure (nothing was sent). */
   | { readonly _tag: "Failed"; readonly reason: string }
 
+export interface BeginInput {
+  readonly messageId: MessageId
+  readonly attempt: number
+  readonly now: number
+}
+
 /**
  * Records the start of attempt `attempt` (the at-most-once guard: a second start of the same attempt
  * is refused) and builds the request for the message's current route. Fails with `DispatchNotAllowed`
  * when the message is not ready for that attempt (already started, backing off, answered…).
  */
-export const beginDispatch = (input: { readonly messageId: MessageId; readonly attempt: number; readonly now: number }) =>
+export const beginDispatch = (input: BeginInput) =>
+  Effect.flatMap(beginDispatches([input]), ([begun]) => (begun!._tag === "Left" ? Effect.fail(begun!.left) : Effect.succeed(begun!.right)))
+
+/**
+ * `beginDispatch` for several messages at once (a worker's starts that share a commit): their starts
+ * recorded with one snapshot read and one append (`handleCommands`), each channel read once. Each
+ * input's outcome, or its message's refusal, is where the input was.
+ */
+export const beginDispatches = (inputs: ReadonlyArray<BeginInput>) =>
   Effect.gen(function*() {
-    const started = yield* handleCommand(MessageStream, streamId.message(input.messageId), {
-      _tag: "StartDispatch",
-      messageId: input.messageId,
-      attempt: input.attempt,
-      at: input.now
-    })
-    const message = recordOf(started.state)
-    const channel = (yield* loadState(ChannelStream, streamId.channel(message.request.channel))).state
-    if (channel._tag !== "Registered") {
-      // Cannot happen for a message accepted through `sendMessage`; never leave the attempt open.
-      yield* handleCommand(MessageStream, streamId.message(input.messageId), {
-        _tag: "RecordDispatchFailed",
+    const started = yield* handleCommands(
+      MessageStream,
+      inputs.map((input) => ({
+        streamId: streamId.message(input.messageId),
+        command: { _tag: "StartDispatch" as const, messageId: input.messageId, attempt: input.attempt, at: input.now }
+      }))
+    )
+    const channels = new Map<string, ChannelState>()
+    const outcomes: Array<Either.Either<BeginOutcome, MessageError>> = []
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      const result = started[i]!
+      if (result._tag === "Left") {
+        outcomes.push(Either.left(result.left))
+        continue
+      }
+      const message = recordOf(result.right.state)
+      const channelId = message.request.channel
+      let channel = channels.get(channelId)
+      if (channel === undefined) {
+        channel = (yield* loadState(ChannelStream, streamId.channel(channelId))).state
+        channels.set(channelId, channel)
+      }
+      if (channel._tag !== "Registered") {
+        // Cannot happen for a message accepted through `sendMessage`; never leave the attempt open.
+        const failed = yield* Effect.either(handleCommand(MessageStream, streamId.message(input.messageId), {
+          _tag: "RecordDispatchFailed",
+          messageId: input.messageId,
+          attempt: input.attempt,
+          httpStatus: null,
+          error: null,
+          reason: "channel_not_registered",
+          outcome: { _tag: "Final" },
+          at: input.now
+        }))
+        outcomes.push(Either.map(failed, (): BeginOutcome => ({ _tag: "Failed", reason: "channel_not_registered" })))
+        continue
+      }
+      const ticket: DispatchTicket = {
         messageId: input.messageId,
         attempt: input.attempt,
-        httpStatus: null,
-        error: null,
-        reason: "channel_not_registered",
-        outcome: { _tag: "Final" },
-        at: input.now
-      })
-      const failed: BeginOutcome = { _tag: "Failed", reason: "channel_not_registered" }
-      return failed
-    }
-    const ticket: DispatchTicket = {
-      messageId: input.messageId,
-      attempt: input.attempt,
-      channel: message.request.channel,
-      recipient: message.request.to,
-      route: message.route,
-      request: {
-        provider: channel.config.provider,
-        phoneNumberId: channel.config.phoneNumberId,
-        credentialsRef: channel.config.credentialsRef,
+        channel: channelId,
+        recipient: message.request.to,
         route: message.route,
-        body: buildProviderBody(message)
+        request: {
+          provider: channel.config.provider,
+          phoneNumberId: channel.config.phoneNumberId,
+          credentialsRef: channel.config.credentialsRef,
+          route: message.route,
+          body: buildProviderBody(message)
+        }
       }
+      outcomes.push(Either.right({ _tag: "Send", ticket }))
     }
-    const send: BeginOutcome = { _tag: "Send", ticket }
-    return send
+    return outcomes
   })
 
 /** What became of an attempt, for the dispatcher's own scheduling (pauses) and its counters. */
@@ -140,8 +171,8 @@ const errorOf = (result: ProviderSendResult): { readonly httpStatus: number | nu
  * Records what the provider answered to a started attempt, by docs/worker.md#error-classification: accepted →
  * submitted with the wamid; not sent → back to ready after a backoff (`random` in [0, 1) jitters it); final →
  * failed; re-route → ready on the other route (once, never under `STRICT`); anything ambiguous → outcome
- * unknown, never retried. Reactions on other streams are applied too. Time and randomness come from the
- * caller.
+ * unknown, never retried. Reactions on other streams are applied too, and the statuses parked for the
+ * wamid an acceptance makes known. Time and randomness come from the caller.
  */
 export const settleDispatch = (
   ticket: DispatchTicket,
@@ -149,22 +180,81 @@ export const settleDispatch = (
   now: number,
   random: number
 ): Effect.Effect<Settlement, never, EventStore> =>
+  Effect.map(settleDispatches([{ ticket, result, now, random }]), ([settlement]) => settlement!)
+
+type ProviderAcceptance = Extract<ProviderSendResult, { readonly _tag: "Accepted" }>["messageStatus"]
+
+export interface Answer {
+  readonly ticket: DispatchTicket
+  readonly result: ProviderSendResult
+  /** When the answer came. */
+  readonly now: number
+  /** In [0, 1): jitters a retry's backoff. */
+  readonly random: number
+}
+
+/**
+ * The message's phase no longer allows this answer (another holder marked it unknown meanwhile): the
+ * answer is dropped, and the message stays where the at-most-once guard put it.
+ */
+const supersededBy = (e: MessageError): Settlement => superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)
+
+const dropSuperseded = <R>(settling: Effect.Effect<Settlement, MessageError, R>): Effect.Effect<Settlement, never, R> =>
+  Effect.catchAll(settling, (e) => Effect.succeed(supersededBy(e)))
+
+/**
+ * `settleDispatch` for several answers at once (a worker's answers that share a commit): the
+ * acceptances, nearly all of them, recorded with one snapshot read and one append
+ * (`handleCommands`); every other answer as `settleDispatch` records it, one by one. Each answer's
+ * settlement is where it was. Apply what was parked for the wamids made known in the same unit of
+ * work (`StatusReports.applyParkedStatusesOf`).
+ */
+export const settleDispatches = (answers: ReadonlyArray<Answer>): Effect.Effect<ReadonlyArray<Settlement>, never, EventStore> =>
+  Effect.gen(function*() {
+    const settlements: Array<Settlement> = new Array(answers.length)
+    const accepted: Array<{ readonly index: number; readonly wamid: Wamid; readonly providerStatus: ProviderAcceptance }> = []
+    for (let i = 0; i < answers.length; i++) {
+      const { result } = answers[i]!
+      if (result._tag === "Accepted" && Schema.is(Wamid)(result.wamid)) accepted.push({ index: i, wamid: result.wamid, providerStatus: result.messageStatus })
+      else settlements[i] = yield* dropSuperseded(settleOne(answers[i]!))
+    }
+    const recorded = yield* handleCommands(
+      MessageStream,
+      accepted.map(({ index, providerStatus, wamid }) => {
+        const { now, ticket } = answers[index]!
+        return {
+          streamId: streamId.message(ticket.messageId),
+          command: {
+            _tag: "RecordDispatchSucceeded" as const,
+            messageId: ticket.messageId,
+            attempt: ticket.attempt,
+            at: now,
+            wamid,
+            providerStatus
+          }
+        }
+      })
+    )
+    accepted.forEach(({ index, wamid }, k) => {
+      const done = recorded[k]!
+      if (done._tag === "Left") {
+        settlements[index] = supersededBy(done.left)
+        return
+      }
+      settlements[index] = settled({ _tag: "Submitted", wamid })
+    })
+    return settlements
+  })
+
+/** An answer other than an acceptance with a usable wamid, by docs/worker.md#error-classification. */
+const settleOne = ({ now, random, result, ticket }: Answer): Effect.Effect<Settlement, MessageError, EventStore> =>
   Effect.gen(function*() {
     const id = streamId.message(ticket.messageId)
     const base = { messageId: ticket.messageId, attempt: ticket.attempt, at: now }
     if (result._tag === "Accepted") {
-      if (!Schema.is(Wamid)(result.wamid)) {
-        // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
-        yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
-        return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
-      }
-      yield* handleCommand(MessageStream, id, {
-        _tag: "RecordDispatchSucceeded",
-        ...base,
-        wamid: result.wamid,
-        providerStatus: result.messageStatus
-      })
-      return settled({ _tag: "Submitted", wamid: result.wamid })
+      // Taken, but with an id we cannot store: the message is out there, so it must not be sent again.
+      yield* handleCommand(MessageStream, id, { _tag: "RecordDispatchOutcomeUnknown", ...base, reason: "unusable_wamid" })
+      return settled({ _tag: "OutcomeUnknown", reason: "unusable_wamid" })
     }
     const classification: ErrorClassification = classifyProviderOutcome(result, ticket.route)
     const { error, httpStatus } = errorOf(result)
@@ -221,11 +311,7 @@ export const settleDispatch = (
           : { _tag: "Failed", reason: decision.reason })
       }
     }
-  }).pipe(
-    // The message's phase no longer allows this answer (another holder marked it unknown meanwhile):
-    // the answer is dropped, and the message stays where the at-most-once guard put it.
-    Effect.catchAll((e) => Effect.succeed(superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)))
-  )
+  })
 
 /**
  * A started attempt whose request the dispatcher kept back (docs/worker.md#many-workers: its channel
@@ -246,5 +332,5 @@ export const withholdDispatch = (ticket: DispatchTicket, reason: string, now: nu
     outcome: { _tag: "RetryLater", notBefore: now }
   }).pipe(
     Effect.as(settled({ _tag: "RetryLater", reason: `withheld_${reason}`, notBefore: now, scope: "message", pauseMs: 0 })),
-    Effect.catchAll((e) => Effect.succeed(superseded(e._tag === "DispatchNotAllowed" ? `${e.phase}: ${e.reason}` : e._tag)))
+    dropSuperseded
   )

@@ -151,17 +151,38 @@ const observe = (messageId: MessageId, observation: StatusObservation, at: numbe
   )
 
 /**
- * Applies the statuses parked for `wamid` to the message now known to carry it, and forgets them.
- * Run it in the transaction that made the wamid known, so a status is never lost or applied twice.
+ * Applies the statuses parked for each wamid to the message now known to carry it, and forgets them
+ * (one look-up for all the wamids): how many were applied for each entry, or the message's refusal.
+ * Run it in the transaction that made the wamids known, so a status is never lost or applied twice.
  */
+export const applyParkedStatusesOf = (known: ReadonlyArray<{ readonly messageId: MessageId; readonly wamid: string; readonly at: number }>) =>
+  Effect.gen(function*() {
+    if (known.length === 0) return []
+    const matching = yield* StatusMatching
+    const parked = yield* matching.parkedFor([...new Set(known.map((k) => k.wamid))])
+    const applied: Array<Either.Either<number, MessageError>> = []
+    const seen = new Set<string>()
+    for (const { at, messageId, wamid } of known) {
+      const own = seen.has(wamid) ? [] : parked.filter((p) => p.observation.wamid === wamid)
+      seen.add(wamid)
+      if (own.length === 0) {
+        applied.push(Either.right(0))
+        continue
+      }
+      const observed = yield* Effect.either(Effect.forEach(own, (p) => observe(messageId, p.observation, at), { discard: true }))
+      if (observed._tag === "Left") {
+        applied.push(Either.left(observed.left))
+        continue
+      }
+      yield* matching.unpark(own.map((p) => p.id))
+      applied.push(Either.right(own.length))
+    }
+    return applied
+  })
+
+/** `applyParkedStatusesOf` for one wamid: how many were applied. */
 export const applyParkedStatuses = (messageId: MessageId, wamid: string, at: number) =>
-  Effect.flatMap(StatusMatching, (matching) =>
-    Effect.flatMap(matching.parkedFor([wamid]), (parked) =>
-      parked.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
-        for (const p of parked) yield* observe(messageId, p.observation, at)
-        yield* matching.unpark(parked.map((p) => p.id))
-        return parked.length
-      })))
+  Effect.flatMap(applyParkedStatusesOf([{ messageId, wamid, at }]), ([applied]) => (applied!._tag === "Left" ? Effect.fail(applied!.left) : Effect.succeed(applied!.right)))
 
 /**
  * One status webhook item: find its message and observe the status there (then apply what was parked
@@ -266,7 +287,6 @@ const observeRun = (
   outcomes: Array<Either.Either<StatusReportOutcome, MessageError>>
 ) =>
   Effect.gen(function*() {
-    const matching = yield* StatusMatching
     const handled = yield* handleCommands(
       MessageStream,
       run.map(({ index, messageId }) => ({
@@ -291,17 +311,14 @@ const observeRun = (
     }
     // Statuses parked for a wamid already known: only when the status was parked while its wamid was
     // being recorded by another worker. Applied after the run rather than after its first status.
-    const parked = firstOn.size === 0 ? [] : yield* matching.parkedFor([...firstOn.keys()])
-    for (const [wamid, { index, messageId }] of firstOn) {
-      const own = parked.filter((p) => p.observation.wamid === wamid)
-      if (own.length === 0) continue
-      const applied = yield* Effect.either(Effect.forEach(own, (p) => observe(messageId, p.observation, at), { discard: true }))
-      if (applied._tag === "Left") {
-        outcomes[index] = Either.left(applied.left)
-        continue
-      }
-      yield* matching.unpark(own.map((p) => p.id))
+    const firsts = [...firstOn]
+    const unparked = yield* applyParkedStatusesOf(firsts.map(([wamid, { messageId }]) => ({ messageId, wamid, at })))
+    firsts.forEach(([, { index }], k) => {
+      const applied = unparked[k]!
       const outcome = outcomes[index]!
-      if (outcome._tag === "Right" && outcome.right._tag === "Observed") outcomes[index] = Either.right({ ...outcome.right, unparked: own.length })
-    }
+      if (applied._tag === "Left") outcomes[index] = Either.left(applied.left)
+      else if (applied.right > 0 && outcome._tag === "Right" && outcome.right._tag === "Observed") {
+        outcomes[index] = Either.right({ ...outcome.right, unparked: applied.right })
+      }
+    })
   })
