@@ -3,6 +3,7 @@ import { Effect, Either } from "effect"
 import {
   CommandHandler,
   Dispatch,
+  EventStore,
   type Ids,
   InMemoryEventStore,
   type ProviderGateway,
@@ -288,4 +289,46 @@ describe("settleDispatch: the outcomes of docs/worker.md#error-classification", 
       const settlement = yield* Dispatch.settleDispatch(ticket, { _tag: "Accepted", wamid: "", messageStatus: "accepted" }, 30, 0.5)
       assert.deepStrictEqual(settlement, { _tag: "OutcomeUnknown", reason: "unusable_wamid" })
     }).pipe(Effect.provide(InMemoryEventStore.layer)))
+})
+
+describe("beginDispatches and settleDispatches: several messages at once, as one after the other", () => {
+  /** m1–m4 accepted; what the log holds after `work`, stream by stream. */
+  const logAfter = <A>(work: Effect.Effect<A, unknown, EventStore.EventStore>) =>
+    Effect.gen(function*() {
+      yield* setup({ onboarded: true })
+      for (const id of ["m1", "m2", "m3", "m4"]) yield* send({ messageId: id as Ids.MessageId })
+      const result = yield* work
+      const store = yield* EventStore.EventStore
+      const streams = new Map<string, Array<unknown>>()
+      for (const e of yield* store.readAll(0, 1_000)) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e.event])
+      return { result, streams: [...streams].sort(([a], [b]) => (a < b ? -1 : 1)) }
+    }).pipe(Effect.provide(InMemoryEventStore.layer))
+
+  const starts = [1, 2, 3, 4].map((n) => ({ messageId: `m${n}` as Ids.MessageId, attempt: 1, now: 20 }))
+  // m2's second start is refused (already started); the others are sent.
+  const inputs = [...starts.slice(0, 2), { messageId: "m2" as Ids.MessageId, attempt: 1, now: 21 }, ...starts.slice(2)]
+  const answers = (tickets: ReadonlyArray<Dispatch.DispatchTicket>): ReadonlyArray<Dispatch.Answer> => [
+    { ticket: tickets[0]!, result: accepted, now: 30, random: 0.5 },
+    { ticket: tickets[1]!, result: httpError(400, 131026), now: 30, random: 0.5 },
+    { ticket: tickets[2]!, result: httpError(429, 131056), now: 30, random: 0.5 },
+    { ticket: tickets[3]!, result: { _tag: "Accepted", wamid: "wamid.XYZ", messageStatus: "held_for_quality_assessment" }, now: 31, random: 0.5 }
+  ]
+  const ticketsOf = (begun: ReadonlyArray<Either.Either<Dispatch.BeginOutcome, unknown>>) =>
+    begun.flatMap((b) => (Either.isRight(b) && b.right._tag === "Send" ? [b.right.ticket] : []))
+
+  it.effect("the same outcomes, settlements and events as beginDispatch and settleDispatch message by message", () =>
+    Effect.gen(function*() {
+      const together = yield* logAfter(Effect.gen(function*() {
+        const begun = yield* Dispatch.beginDispatches(inputs)
+        return { begun, settled: yield* Dispatch.settleDispatches(answers(ticketsOf(begun))) }
+      }))
+      const oneByOne = yield* logAfter(Effect.gen(function*() {
+        const begun = yield* Effect.forEach(inputs, (input) => Effect.either(Dispatch.beginDispatch(input)))
+        const settled = yield* Effect.forEach(answers(ticketsOf(begun)), (a) => Dispatch.settleDispatch(a.ticket, a.result, a.now, a.random))
+        return { begun, settled }
+      }))
+      assert.deepStrictEqual(together, oneByOne)
+      assert.deepStrictEqual(together.result.begun.map((b) => (Either.isRight(b) ? b.right._tag : b.left._tag)), ["Send", "Send", "DispatchNotAllowed", "Send", "Send"])
+      assert.deepStrictEqual(together.result.settled.map((s) => s._tag), ["Submitted", "Failed", "RetryLater", "Submitted"])
+    }))
 })
