@@ -166,11 +166,12 @@ export const makeInboxProcessor = (settings: InboxSettings, stats: WorkerStats) 
 
     const processBatch = (entries: ReadonlyArray<InboxEntry>) =>
       Effect.gen(function*() {
-        const decoded = entries.map((entry): Decoded => ({ entry, decoding: decodeWebhook(entry.body, entry.receivedAt) }))
         // Transactions stay short (the api writes to the same file): a bounded number of commands each.
+        // Each body is decoded when its group is formed, so at most a group's commands are held at once.
         let group: Array<Decoded> = []
         let commands = 0
-        for (const d of decoded) {
+        for (const entry of entries) {
+          const d: Decoded = { entry, decoding: decodeWebhook(entry.body, entry.receivedAt) }
           if (group.length > 0 && commands + d.decoding.commands.length > MAX_COMMANDS_PER_TRANSACTION) {
             yield* applyGroup(group)
             group = []
