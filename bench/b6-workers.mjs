@@ -10,6 +10,7 @@
 // message is what says what more cores would give (bench/README.md).
 import { acceptMessages, acceptRateOf, call, exactlyOnce, registerChannels, startGatewayStack, waitForAccepted } from "./lib/gateway-stack.mjs"
 import { cpus } from "node:os"
+import pg from "pg"
 import { cpuSecondsOf, postgresCpuSecondsOf } from "./lib/proc.mjs"
 
 const CHANNELS = 12
@@ -17,6 +18,28 @@ const CHANNEL_MPS = 1000
 const COUNTS = [1, 2, 4]
 
 /** @param {import("./run.mjs").BenchOptions} options */
+/**
+ * What the gateway's sessions on the database are doing (state, what they wait for, how old their
+ * transaction is, the start of their statement) and the locks not granted or advisory: printed when
+ * workers leave messages unsent, while they are still running, to tell a lock held by a stuck
+ * transaction from a worker waiting on itself.
+ * @param {string} url
+ */
+const sessionsOf = async (url) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const sessions = await client.query(`SELECT pid, application_name, state, wait_event_type, wait_event,
+        round(extract(epoch FROM now() - xact_start) * 1000) AS xact_ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+      FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST`)
+    const locks = await client.query(`SELECT pid, locktype, mode, granted, relation::regclass::text AS relation, objid
+      FROM pg_locks WHERE (locktype = 'advisory' OR NOT granted) AND pid <> pg_backend_pid() ORDER BY granted DESC, pid`)
+    return [...sessions.rows.map((r) => JSON.stringify(r)), "locks:", ...locks.rows.map((r) => JSON.stringify(r))].join("\n")
+  } finally {
+    await client.end()
+  }
+}
+
 export const b6 = async ({ quick, dir, log, store }) => {
   if (store.kind !== "postgres") throw new Error("B6 runs on PostgreSQL (--store postgres)")
   const perChannel = quick ? 300 : 1500
@@ -52,7 +75,10 @@ export const b6 = async ({ quick, dir, log, store }) => {
         channelsHeldAtTheEnd: held,
         exactlyOnce: once
       })
-      if (!once.ok) log(`B6 ${count} worker(s) left messages unsent; their last lines:\n${workers.map((w) => w.output.slice(-15).join("\n")).join("\n---\n")}`)
+      if (!once.ok) {
+        log(`B6 ${count} worker(s) left messages unsent; their last lines:\n${workers.map((w) => w.output.slice(-15).join("\n")).join("\n---\n")}`)
+        log(`B6 ${count} worker(s): the database's sessions and locks while they are stuck:\n${await sessionsOf(database.url)}`)
+      }
       log(`B6 ${count} worker(s): ${stats.accepted.total} dispatched, ${rate.toFixed(0)} msg/s, ${cpuMicrosPerMessage.toFixed(0)} µs of worker CPU per message (all workers) and ${databaseCpuMicrosPerMessage.toFixed(0)} µs of PostgreSQL's, channels held ${held.join("/")}; exactly once: ${once.ok ? "yes" : JSON.stringify(once)}`)
     } finally {
       await stack.stop()
