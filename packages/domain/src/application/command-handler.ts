@@ -125,6 +125,14 @@ export const loadState = <Command, Event extends DomainEvent, State, Error>(
   Effect.flatMap(EventStore, (store) =>
     Effect.map(store.readSnapshot(streamId, kind.snapshotSchema), (read) => ({ state: stateOf(kind, read), version: read.version })))
 
+/** `loadState` of several streams of a kind at once (distinct ids; one snapshot read), in their order. */
+export const loadStates = <Command, Event extends DomainEvent, State, Error>(
+  kind: StreamKind<Command, Event, State, Error>,
+  streamIds: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<{ readonly state: State; readonly version: number }>, never, EventStore> =>
+  streamIds.length === 0 ? Effect.succeed([]) : Effect.flatMap(EventStore, (store) =>
+    Effect.map(store.readSnapshots(streamIds, kind.snapshotSchema), (reads) => reads.map((read) => ({ state: stateOf(kind, read), version: read.version }))))
+
 /** `handleCommand` for a command addressed by its stream kind's name. */
 export const handleStreamCommand = (c: StreamCommand): Effect.Effect<Handled<DomainEvent, unknown>, DomainError, EventStore> =>
   handleCommand(

@@ -8,7 +8,7 @@ import { decideReroute } from "../dispatch/reroute.js"
 import type { Route } from "../routing/decide-route.js"
 import { type MessageId, Wamid } from "../shared/ids.js"
 import { ChannelStream, MessageStream, streamId } from "../streams.js"
-import { handleCommand, handleCommands, handleStreamCommand, loadState } from "./command-handler.js"
+import { handleCommand, handleCommands, handleStreamCommand, loadState, loadStates } from "./command-handler.js"
 import type { EventStore } from "./event-store.js"
 import { loadRouteContext } from "./send-message.js"
 
@@ -46,7 +46,7 @@ export const beginDispatch = (input: BeginInput) =>
 
 /**
  * `beginDispatch` for several messages at once (a worker's starts that share a commit): their starts
- * recorded with one snapshot read and one append (`handleCommands`), each channel read once. Each
+ * recorded with one snapshot read and one append (`handleCommands`), their channels read at once. Each
  * input's outcome, or its message's refusal, is where the input was.
  */
 export const beginDispatches = (inputs: ReadonlyArray<BeginInput>) =>
@@ -58,7 +58,10 @@ export const beginDispatches = (inputs: ReadonlyArray<BeginInput>) =>
         command: { _tag: "StartDispatch" as const, messageId: input.messageId, attempt: input.attempt, at: input.now }
       }))
     )
-    const channels = new Map<string, ChannelState>()
+    // Every channel the started messages are on, read at once.
+    const channelIds = [...new Set(started.flatMap((r) => (r._tag === "Right" ? [recordOf(r.right.state).request.channel] : [])))]
+    const loaded = yield* loadStates(ChannelStream, channelIds.map((id) => streamId.channel(id)))
+    const channels = new Map<string, ChannelState>(channelIds.map((id, k) => [id, loaded[k]!.state]))
     const outcomes: Array<Either.Either<BeginOutcome, MessageError>> = []
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!
@@ -69,11 +72,7 @@ export const beginDispatches = (inputs: ReadonlyArray<BeginInput>) =>
       }
       const message = recordOf(result.right.state)
       const channelId = message.request.channel
-      let channel = channels.get(channelId)
-      if (channel === undefined) {
-        channel = (yield* loadState(ChannelStream, streamId.channel(channelId))).state
-        channels.set(channelId, channel)
-      }
+      const channel = channels.get(channelId)!
       if (channel._tag !== "Registered") {
         // Cannot happen for a message accepted through `sendMessage`; never leave the attempt open.
         const failed = yield* Effect.either(handleCommand(MessageStream, streamId.message(input.messageId), {
