@@ -67,9 +67,25 @@ const transactionSession = (transaction: Transaction): Session => ({
 export const APPEND_LOCK_KEY = "7885072284155999860"
 const TAKE_APPEND_LOCK = `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`
 
+/** Connections that have an `error` listener of their own (one each, however often they are checked out). */
+const listened = new WeakSet<pg.PoolClient>()
+
+/**
+ * A connection the server ends while it is checked out (a transaction past its idle timeout, an
+ * administrator's `pg_terminate_backend`) emits `error`; the pool listens only to idle ones, and an
+ * `error` nobody listens to would end the process. The statement waiting on it fails, and so the
+ * transaction's end: the connection is then closed, not reused.
+ */
+const listen = (client: pg.PoolClient): void => {
+  if (listened.has(client)) return
+  listened.add(client)
+  client.on("error", () => {})
+}
+
 /** Opens a transaction on a connection of the pool, taking the append lock in the same round trip if asked. */
 export const begin = async (pool: pg.Pool, options: { readonly appendLock: boolean }): Promise<Transaction> => {
   const client = await pool.connect()
+  listen(client)
   try {
     await client.query(options.appendLock ? `BEGIN; ${TAKE_APPEND_LOCK}` : "BEGIN")
   } catch (error) {

@@ -9,7 +9,19 @@ export interface PostgresOptions {
   readonly url: string | Redacted.Redacted<string> | DatabaseUrl
   /** Connections in the pool; `DEFAULT_POOL_SIZE` by default. A unit of work holds one until it ends. */
   readonly poolSize?: number
+  /** How long the server lets a transaction wait for its next statement; `IDLE_IN_TRANSACTION_TIMEOUT_MS` by default. */
+  readonly idleInTransactionTimeoutMs?: number
 }
+
+/**
+ * A unit of work sends its statements one after the other and never waits on anything else (no
+ * network calls, docs/persistence.md#unit-of-work), so a transaction waiting 15 s for its next
+ * statement is stuck: the server ends it (`idle_in_transaction_session_timeout`), which releases the
+ * append lock it may hold — every writer of the deployment waits on that lock — and fails the stuck
+ * unit of work (rolled back, nothing half written). 15 s is the default lease time: a worker that slow
+ * has lost its leases anyway.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000
 
 const settingsOf = (url: PostgresOptions["url"]): DatabaseUrl => {
   if (typeof url === "object" && "host" in url) return url
@@ -31,6 +43,7 @@ export const openPool = (options: PostgresOptions): pg.Pool => {
       ? { rejectUnauthorized: url.ssl.rejectUnauthorized }
       : { rejectUnauthorized: url.ssl.rejectUnauthorized, checkServerIdentity: () => undefined },
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS,
     ...(url.applicationName === null ? {} : { application_name: url.applicationName })
   })
   // An idle connection the server closes (a restart, an administrator) is dropped by the pool; without

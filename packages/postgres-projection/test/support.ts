@@ -19,15 +19,19 @@ export const renamed = (id: string, n: number): Events.DomainEvent =>
 export const freshStore = (): Layer.Layer<PostgresStore> => Layer.unwrapScoped(Effect.map(migratedDatabase, (url) => layerPostgresStore({ url })))
 
 /** The event store and its unit of work on a fresh database of the run's server, and that database's URL. */
-export const freshEventStore: Effect.Effect<
+/** An event store and its unit of work on a fresh database; `options` as `layerDatabase` takes them. */
+export const eventStoreOn = (options: { readonly idleInTransactionTimeoutMs?: number } = {}): Effect.Effect<
   { readonly url: string; readonly store: EventStore.EventStore["Type"]; readonly unitOfWork: UnitOfWork.UnitOfWork["Type"] },
   never,
   Scope.Scope
-> = Effect.gen(function*() {
-  const url = yield* migratedDatabase
-  const context = yield* Layer.build(layerEventStoreFor({ url }))
-  return { url, store: Context.get(context, EventStore.EventStore), unitOfWork: Context.get(context, UnitOfWork.UnitOfWork) }
-})
+> =>
+  Effect.gen(function*() {
+    const url = yield* migratedDatabase
+    const context = yield* Layer.build(layerEventStoreFor({ url, ...options }))
+    return { url, store: Context.get(context, EventStore.EventStore), unitOfWork: Context.get(context, UnitOfWork.UnitOfWork) }
+  })
+
+export const freshEventStore = eventStoreOn()
 
 /** A real wait on the event loop (the test clock does not move under `it.effect`). */
 export const pause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))

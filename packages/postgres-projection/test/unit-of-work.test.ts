@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
-import { freshEventStore, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
+import { eventStoreOn, freshEventStore, pause, registered, renamed, untilSomeoneWaitsForTheAppendLock } from "./support.js"
 
 /** What the unit of work on a pool of connections promises beyond the domain's contract (docs/persistence.md#postgresql). */
 describe("the unit of work on PostgreSQL", () => {
@@ -66,5 +66,24 @@ describe("the unit of work on PostgreSQL", () => {
       // The store goes on working afterwards.
       yield* Effect.orDie(store.append("BusinessManager-2", "no_stream", [registered("2")]))
       assert.strictEqual((yield* store.readStream("BusinessManager-2")).version, 1)
+    })))
+
+  it.effect("a unit of work stuck between statements past the idle timeout is ended by the server: the append lock is free again, and it rolls back", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { store, unitOfWork } = yield* eventStoreOn({ idleInTransactionTimeoutMs: 300 })
+      const stuck = yield* Effect.forkScoped(Effect.exit(unitOfWork.transact(Effect.gen(function*() {
+        yield* Effect.orDie(store.append("BusinessManager-1", "no_stream", [registered("1")]))
+        // Holds the append lock and sends nothing: as a unit of work whose fiber waits on something else.
+        yield* pause(1_500)
+        yield* Effect.orDie(store.append("BusinessManager-1", 1, [renamed("1", 2)]))
+      }))))
+      yield* pause(100)
+      // Would wait for the stuck unit of work (1.5 s) if the server had not ended its transaction.
+      const started = Date.now()
+      yield* Effect.orDie(store.append("BusinessManager-2", "no_stream", [registered("2")]))
+      assert.isBelow(Date.now() - started, 1_200)
+      const exit = yield* Fiber.join(stuck)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.deepStrictEqual((yield* store.readAll(0, 10)).map((e) => e.streamId), ["BusinessManager-2"])
     })))
 })
