@@ -180,7 +180,7 @@ export type ManyOutcome =
     readonly positions: ReadonlyArray<number>
     readonly followed: boolean
   }
-  | { readonly _tag: "Conflict"; readonly index: number; readonly actual: number }
+  | { readonly _tag: "Conflict"; readonly conflict: EventStore.VersionConflict }
 
 const VERSIONS = `SELECT (SELECT COALESCE(MAX(version), 0)::int FROM events WHERE stream_id = s.id) AS v
   FROM unnest($1::text[]) WITH ORDINALITY AS s(id, n) ORDER BY s.n`
@@ -209,8 +209,8 @@ export const appendManyEncoded = async (session: Session, appends: ReadonlyArray
   await holdAppendLock(session)
   const versions = await session.query<{ v: number }>({ name: "mmgw_stream_versions", text: VERSIONS, values: [appends.map((a) => a.streamId)] })
   const actuals = versions.map((r) => r.v)
-  const index = appends.findIndex((a, i) => !EventStore.satisfies(a.expected, actuals[i]!))
-  if (index >= 0) return { _tag: "Conflict", index, actual: actuals[index]! }
+  const conflict = EventStore.conflictAmong(appends, actuals)
+  if (conflict !== null) return { _tag: "Conflict", conflict }
   const streamIds: Array<string> = []
   const eventVersions: Array<number> = []
   const types: Array<string> = []

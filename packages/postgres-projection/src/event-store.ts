@@ -60,10 +60,8 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
       return Effect.flatMap(
         statements(db, (session) => Promise.all(appends.map((a) => streamVersion(session, a.streamId)))),
         (actuals) => {
-          const i = appends.findIndex((a, k) => !EventStore.satisfies(a.expected, actuals[k]!))
-          return i >= 0
-            ? Effect.fail(new EventStore.VersionConflict({ streamId: appends[i]!.streamId, expected: appends[i]!.expected, actual: actuals[i]! }))
-            : Effect.succeed(actuals.map((nextVersion) => ({ nextVersion, lastGlobalPosition: null })))
+          const conflict = EventStore.conflictAmong(appends, actuals)
+          return conflict !== null ? Effect.fail(conflict) : Effect.succeed(actuals.map((nextVersion) => ({ nextVersion, lastGlobalPosition: null })))
         }
       )
     }
@@ -88,10 +86,7 @@ export const makeEventStore = (db: Database, projections: ReadonlyArray<Projecti
           return outcome
         }, { appendLock: true }),
         (outcome) => {
-          if (outcome._tag === "Conflict") {
-            const { expected, streamId } = appends[outcome.index]!
-            return Effect.fail(new EventStore.VersionConflict({ streamId, expected, actual: outcome.actual }))
-          }
+          if (outcome._tag === "Conflict") return Effect.fail(outcome.conflict)
           let at = 0
           return Effect.succeed(appends.map((a, i): EventStore.AppendResult => {
             at += a.events.length

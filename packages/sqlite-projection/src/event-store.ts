@@ -24,26 +24,21 @@ const appendAll = (
   appends: ReadonlyArray<EventStore.StreamAppend>,
   recordedAt: number
 ): Outcome => {
+  const actualsNow = () => appends.map((a) => streamVersion(db, a.streamId))
   if (appends.every((a) => a.events.length === 0)) {
     // Appending nothing only reads the versions: no transaction, no lock.
-    const results: Array<EventStore.AppendResult> = []
-    for (const { expected, streamId } of appends) {
-      const actual = streamVersion(db, streamId)
-      if (!EventStore.satisfies(expected, actual)) return { _tag: "Conflict", conflict: new EventStore.VersionConflict({ streamId, expected, actual }) }
-      results.push({ nextVersion: actual, lastGlobalPosition: null })
-    }
-    return { _tag: "Appended", results }
+    const actuals = actualsNow()
+    const conflict = EventStore.conflictAmong(appends, actuals)
+    return conflict !== null
+      ? { _tag: "Conflict", conflict }
+      : { _tag: "Appended", results: actuals.map((nextVersion) => ({ nextVersion, lastGlobalPosition: null })) }
   }
   const ownTransaction = !db.inTransaction
   try {
     return immediate(db, (): Outcome => {
-      const actuals = appends.map((a) => streamVersion(db, a.streamId))
-      for (let i = 0; i < appends.length; i++) {
-        const { expected, streamId } = appends[i]!
-        if (!EventStore.satisfies(expected, actuals[i]!)) {
-          return { _tag: "Conflict", conflict: new EventStore.VersionConflict({ streamId, expected, actual: actuals[i]! }) }
-        }
-      }
+      const actuals = actualsNow()
+      const conflict = EventStore.conflictAmong(appends, actuals)
+      if (conflict !== null) return { _tag: "Conflict", conflict }
       const stored: Array<EventStore.StoredEvent> = []
       const states = new Map<string, StateAfter>()
       const results = appends.map(({ events, snapshot, streamId }, i): EventStore.AppendResult => {
@@ -64,13 +59,9 @@ const appendAll = (
     })
   } catch (error) {
     // In a transaction of its own, a clash on (stream_id, version) is a lost race: rolled back, reported.
-    if (!ownTransaction || !isVersionClash(error)) throw error
-    const i = appends.findIndex((a) => !EventStore.satisfies(a.expected, streamVersion(db, a.streamId)))
-    const lost = appends[Math.max(0, i)]!
-    return {
-      _tag: "Conflict",
-      conflict: new EventStore.VersionConflict({ streamId: lost.streamId, expected: lost.expected, actual: streamVersion(db, lost.streamId) })
-    }
+    const conflict = ownTransaction && isVersionClash(error) ? EventStore.conflictAmong(appends, actualsNow()) : null
+    if (conflict === null) throw error
+    return { _tag: "Conflict", conflict }
   }
 }
 

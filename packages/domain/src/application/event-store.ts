@@ -92,6 +92,18 @@ export class EventStore extends Context.Tag("@mm-gateway/domain/EventStore")<Eve
   readonly readAll: (after: number, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>>
 }>() {}
 
+/**
+ * The conflict of the first of `appends` whose stream, at `actuals[i]`, does not satisfy its expected
+ * version, or `null` when all do: `appendMany`'s check, shared by every adapter so they agree.
+ */
+export const conflictAmong = (appends: ReadonlyArray<Pick<StreamAppend, "streamId" | "expected">>, actuals: ReadonlyArray<number>): VersionConflict | null => {
+  for (let i = 0; i < appends.length; i++) {
+    const { expected, streamId } = appends[i]!
+    if (!satisfies(expected, actuals[i]!)) return new VersionConflict({ streamId, expected, actual: actuals[i]! })
+  }
+  return null
+}
+
 /** Whether a stream at `actual` satisfies `expected`. Shared by every adapter so they agree. */
 export const satisfies = (expected: ExpectedVersion, actual: number): boolean => {
   switch (expected) {

@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import type { DomainEvent } from "../events.js"
-import { type AppendResult, EventStore, satisfies, type StoredEvent, type StreamAppend, VersionConflict } from "./event-store.js"
+import { type AppendResult, conflictAmong, EventStore, type StoredEvent, type StreamAppend } from "./event-store.js"
 import { makeTransactionGate, UnitOfWork } from "./unit-of-work.js"
 
 /**
@@ -42,10 +42,8 @@ export const make = Effect.sync(() => {
   /** Every stream checked first, then every one written: all or nothing. */
   const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
     Effect.flatMap(Clock.currentTimeMillis, (recordedAt) => {
-      for (const a of appends) {
-        const actual = streams.get(a.streamId)?.length ?? 0
-        if (!satisfies(a.expected, actual)) return Effect.fail(new VersionConflict({ streamId: a.streamId, expected: a.expected, actual }))
-      }
+      const conflict = conflictAmong(appends, appends.map((a) => streams.get(a.streamId)?.length ?? 0))
+      if (conflict !== null) return Effect.fail(conflict)
       return Effect.succeed(appends.map(({ streamId, events, snapshot }): AppendResult => {
         const stream = streams.get(streamId) ?? []
         for (const event of events) {
